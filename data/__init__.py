@@ -1,0 +1,1 @@
+"""The bundled demo call and small manifests."""

@@ -1,0 +1,367 @@
+#!/usr/bin/env python3
+"""Evaluate tonekit on simulated calls between speakers the models never heard.
+
+Speaker-grouped K-fold over the speakers of EmoDB, RAVDESS and nEMO: for each
+fold the tone models are trained on every corpus row except the fold's
+speakers, then calls between two of the fold's speakers (same corpus; a third
+of them telephone-band 8 kHz mu-law) are simulated with
+``scripts/simulate_calls.py`` and analysed with ``tonekit.analyze``.
+
+Metrics
+-------
+- Per tip (1, 7, 8, 9, 12): a true event is *found* when a flagged event of the
+  same tip overlaps it, with 1 s tolerance on either side; recall = found /
+  true. Precision = flagged events that overlap (1 s tolerance) some true event
+  of the same tip / flagged events of that tip.
+- Caller anger per window, ROC AUC: a caller window is positive when its centre
+  lies inside a ``caller_angry`` span, negative when its centre is at least
+  1.5 s from every angry span; both need caller speech (``speech_s`` >= 1) and
+  a non-NaN ``anger``. Windows in between are left out. Reported for all
+  calls, wideband and telephone.
+- Seconds of analysis per call and the real-time factor, for information.
+
+Usage
+-----
+    python scripts/evaluate_calls.py --corpora ../shared/corpora --n-calls 48 --out /tmp/eval.md
+    python scripts/evaluate_calls.py --models-dir trained --n-calls 12     # quick: fixed models, no training
+
+The simulated calls go to a temporary folder that is deleted afterwards
+(``--calls-dir`` keeps them; it must be outside the repository).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import math
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_CORPORA = REPO.parent / "shared" / "corpora"
+TIPS = {1: "interruption", 7: "no_smile", 8: "mirrored_anger", 9: "upbeat_vs_angry", 12: "long_silence"}
+TOLERANCE_S = 1.0
+ANGER_MARGIN_S = 1.5
+MIN_SPEECH_S = 1.0
+MIN_CALLS = 40
+#: What we aim for (recall, precision) per tip, and the caller-anger AUC.
+GOALS = {1: (0.90, 0.80), 7: (0.70, 0.70), 8: (0.70, 0.70), 9: (0.70, 0.70), 12: (0.90, 0.90)}
+AUC_GOAL = 0.80
+MODEL_TARGETS = ("anger", "calm", "warmth")
+
+
+def _tonekit():
+    """Import tonekit, from the source tree when it is not installed."""
+    try:
+        import tonekit
+    except ModuleNotFoundError:
+        sys.path.insert(0, str(REPO))
+        import tonekit
+    return tonekit
+
+
+def _simulator():
+    """``scripts/simulate_calls.py`` as a module (scripts/ is not a package)."""
+    name = "tonekit_simulate_calls"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("simulate_calls.py"))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module   # dataclasses look their module up while it is being executed
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+# --------------------------------------------------------------------------- folds and models
+
+def speaker_folds(speakers_by_corpus: dict, n_folds: int, seed: int) -> list[list[str]]:
+    """Split speakers into folds, dealing each corpus's speakers round the folds.
+
+    Every fold gets about the same number of speakers of every corpus, so each
+    fold can simulate calls in every corpus that has at least two of its
+    speakers there.
+    """
+    rng = np.random.default_rng([seed, 0xF01D])
+    folds: list[list[str]] = [[] for _ in range(n_folds)]
+    offset = 0
+    for corpus in sorted(speakers_by_corpus):
+        spk = sorted(speakers_by_corpus[corpus])
+        for i, s in enumerate(rng.permutation(spk)):
+            folds[(offset + i) % n_folds].append(str(s))
+        offset += len(spk)   # the folds that got one more speaker differ from corpus to corpus
+    return folds
+
+
+def load_fixed_models(models_dir):
+    """The models saved in ``models_dir`` (``anger.skops``, ``calm.skops``, ``warmth.skops``)."""
+    _tonekit()
+    from tonekit.models import store
+
+    if hasattr(store, "load_models"):
+        return store.load_models(models_dir)
+    return {t: store.load_model(Path(models_dir) / f"{t}.skops") for t in MODEL_TARGETS}
+
+
+def train_fold_models(table: pd.DataFrame, held_out: list[str], cache_dir):
+    """Models trained on every corpus row except the held-out speakers'."""
+    _tonekit()
+    from tonekit.models.train import train_models
+
+    train = table[~table["speaker"].isin(held_out)].reset_index(drop=True)
+    return train_models(train, targets=MODEL_TARGETS, cache_dir=cache_dir)
+
+
+# --------------------------------------------------------------------------- metrics
+
+def overlaps(a0: float, a1: float, b0: float, b1: float, tol: float = TOLERANCE_S) -> bool:
+    """Whether [a0, a1] and [b0, b1] overlap once one of them is widened by ``tol`` seconds on both sides."""
+    return a0 < b1 + tol and b0 < a1 + tol
+
+
+def match_tip(true: list, flagged: list, tol: float = TOLERANCE_S) -> tuple[int, int]:
+    """(true events found, flagged events that hit a true one) for lists of (start_s, end_s)."""
+    found = sum(any(overlaps(t0, t1, f0, f1, tol) for f0, f1 in flagged) for t0, t1 in true)
+    hits = sum(any(overlaps(f0, f1, t0, t1, tol) for t0, t1 in true) for f0, f1 in flagged)
+    return found, hits
+
+
+def call_counts(truth: dict, events: pd.DataFrame) -> dict:
+    """Per tip: true, found, flagged, hits and the kinds flagged, for one call."""
+    out = {}
+    for tip in TIPS:
+        true = [(e["start_s"], e["end_s"]) for e in truth["events"] if e["tip"] == tip]
+        mine = events[events["tip"].astype(int) == tip] if len(events) else events
+        flagged = list(zip(mine["start_s"].astype(float), mine["end_s"].astype(float))) if len(mine) else []
+        found, hits = match_tip(true, flagged)
+        out[tip] = {"true": len(true), "found": found, "flagged": len(flagged), "hits": hits,
+                    "kinds": sorted(set(map(str, mine["kind"]))) if len(mine) else []}
+    return out
+
+
+def caller_anger_labels(truth: dict, windows: pd.DataFrame) -> pd.DataFrame:
+    """Caller windows with ``label`` 1 (angry), 0 (clearly not) and their ``anger`` score."""
+    w = windows[windows["speaker"] == "caller"]
+    if w.empty:
+        return pd.DataFrame(columns=["anger", "label"])
+    centre = ((w["start_s"].astype(float) + w["end_s"].astype(float)) / 2).to_numpy()
+    spans = np.asarray(truth["caller_angry"], dtype=float).reshape(-1, 2)
+    inside = ((centre[:, None] >= spans[:, 0]) & (centre[:, None] <= spans[:, 1])).any(axis=1)
+    dist = np.maximum(spans[:, 0] - centre[:, None], centre[:, None] - spans[:, 1]).min(axis=1) \
+        if len(spans) else np.full(len(centre), np.inf)
+    label = np.where(inside, 1.0, np.where(dist >= ANGER_MARGIN_S, 0.0, np.nan))
+    anger = w["anger"].astype(float).to_numpy()
+    keep = ~np.isnan(label) & ~np.isnan(anger) & (w["speech_s"].astype(float).to_numpy() >= MIN_SPEECH_S)
+    return pd.DataFrame({"anger": anger[keep], "label": label[keep].astype(int)})
+
+
+def auc(frame: pd.DataFrame) -> float:
+    """ROC AUC of ``anger`` against ``label``; NaN when a class is missing."""
+    from sklearn.metrics import roc_auc_score
+
+    if frame.empty or frame["label"].nunique() < 2:
+        return math.nan
+    return float(roc_auc_score(frame["label"], frame["anger"]))
+
+
+def summarise(calls: list[dict]) -> dict:
+    """The numbers of a run from the per-call records."""
+    ok = [c for c in calls if "error" not in c]
+
+    def tips(subset):
+        res = {}
+        for tip, kind in TIPS.items():
+            n = {k: sum(c["counts"][tip][k] for c in subset) for k in ("true", "found", "flagged", "hits")}
+            kinds = sorted({k for c in subset for k in c["counts"][tip]["kinds"]})
+            res[tip] = {**n, "kinds": kinds or [kind],
+                        "recall": n["found"] / n["true"] if n["true"] else math.nan,
+                        "precision": n["hits"] / n["flagged"] if n["flagged"] else math.nan}
+        return res
+
+    def windows(subset):
+        frames = [c["anger_windows"] for c in subset if len(c["anger_windows"])]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({"anger": [], "label": []})
+
+    anger = {name: windows(subset) for name, subset in (("all", ok), ("wideband", [c for c in ok if not c["telephone"]]),
+                                  ("telephone", [c for c in ok if c["telephone"]]))}
+    seconds = np.array([c["seconds"] for c in ok]) if ok else np.array([math.nan])
+    rtf = np.array([c["seconds"] / c["duration_s"] for c in ok]) if ok else np.array([math.nan])
+    return {
+        "calls": len(calls), "analysed": len(ok), "failed": len(calls) - len(ok),
+        "telephone_calls": sum(c["telephone"] for c in ok),
+        "audio_s": float(sum(c["duration_s"] for c in ok)),
+        "tips": tips(ok),
+        "tips_wideband": tips([c for c in ok if not c["telephone"]]),
+        "tips_telephone": tips([c for c in ok if c["telephone"]]),
+        "caller_anger_auc": {k: auc(v) for k, v in anger.items()},
+        "caller_anger_windows": {k: {"positive": int((v["label"] == 1).sum()), "negative": int((v["label"] == 0).sum())}
+                                 for k, v in anger.items()},
+        "seconds_per_call": {"mean": float(np.mean(seconds)), "median": float(np.median(seconds))},
+        "real_time_factor": {"mean": float(np.mean(rtf)), "max": float(np.max(rtf))},
+    }
+
+
+def _f(x, digits=2) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+
+
+def markdown(summary: dict, setup: dict) -> str:
+    """The results as a markdown report."""
+    lines = [f"# tonekit on simulated calls ({setup['mode']})", "",
+             f"{summary['analysed']} calls analysed ({summary['telephone_calls']} telephone, "
+             f"{summary['audio_s'] / 60:.1f} min of audio"
+             + (f", {summary['failed']} failed" if summary["failed"] else "") + f"); {setup['description']}.", "",
+             "| tip | kind(s) | true | flagged | recall | precision | target |",
+             "|---|---|---|---|---|---|---|"]
+    for tip, r in summary["tips"].items():
+        goal_r, goal_p = GOALS[tip]
+        met = (not math.isnan(r["recall"]) and r["recall"] >= goal_r
+               and not math.isnan(r["precision"]) and r["precision"] >= goal_p)
+        lines.append(f"| {tip} | {', '.join(r['kinds'])} | {r['true']} | {r['flagged']} | {_f(r['recall'])} "
+                     f"| {_f(r['precision'])} | R >= {goal_r:.2f}, P >= {goal_p:.2f} ({'met' if met else 'not met'}) |")
+    lines += ["", "By line type (recall / precision):", "", "| tip | wideband | telephone |", "|---|---|---|"]
+    for tip in TIPS:
+        w, t = summary["tips_wideband"][tip], summary["tips_telephone"][tip]
+        lines.append(f"| {tip} | {_f(w['recall'])} / {_f(w['precision'])} | {_f(t['recall'])} / {_f(t['precision'])} |")
+    a, n = summary["caller_anger_auc"], summary["caller_anger_windows"]
+    lines += ["", "| caller anger per window | ROC AUC | windows (+/-) | target |", "|---|---|---|---|"]
+    for k in ("all", "wideband", "telephone"):
+        lines.append(f"| {k} | {_f(a[k], 3)} | {n[k]['positive']} / {n[k]['negative']} | >= {AUC_GOAL:.2f} |")
+    lines += ["", f"Analysis time: {_f(summary['seconds_per_call']['mean'], 1)} s per call on average "
+                  f"(real-time factor {_f(summary['real_time_factor']['mean'], 3)}, "
+                  f"worst {_f(summary['real_time_factor']['max'], 3)}).", "",
+              f"Re-run: `{setup['command']}`", ""]
+    return "\n".join(lines)
+
+
+def _plain(x):
+    if isinstance(x, dict):
+        return {str(k): _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    if isinstance(x, (float, np.floating)):
+        return None if math.isnan(x) else round(float(x), 4)
+    if isinstance(x, np.integer):
+        return int(x)
+    return x
+
+
+# --------------------------------------------------------------------------- run
+
+def evaluate(corpora, *, n_calls: int = 48, n_folds: int = 4, seed: int = 0, cache_dir=None,
+             models_dir=None, calls_dir=None, telephone_share: float = 1 / 3) -> tuple[dict, dict, list]:
+    """Run the evaluation; returns (summary, setup, per-call records)."""
+    from tqdm import tqdm
+
+    tk = _tonekit()
+    from tonekit.models.corpora import load_corpora, targets
+
+    sim = _simulator()
+    table = targets(load_corpora(corpora))
+    pool = sim.load_pool(corpora)
+    by_corpus = {c: sorted(pool.loc[pool["corpus"] == c, "speaker"].unique()) for c in sim.CORPORA}
+    folds = speaker_folds({c: s for c, s in by_corpus.items() if s}, n_folds, seed)
+    usable = [f for f in folds if any(sum(s in f for s in spk) >= 2 for spk in by_corpus.values())]
+    if len(usable) < n_folds:
+        raise ValueError(f"{n_folds} folds leave some fold without two speakers of one corpus; use fewer folds")
+    per_fold = [n_calls // n_folds + (i < n_calls % n_folds) for i in range(n_folds)]
+
+    keep = calls_dir is not None
+    root = Path(calls_dir) if keep else Path(tempfile.mkdtemp(prefix="tonekit_eval_"))
+    fixed = load_fixed_models(models_dir) if models_dir else None
+    records = []
+    try:
+        for f, (held_out, n) in enumerate(zip(folds, per_fold)):
+            if n == 0:
+                continue
+            if fixed is None:
+                print(f"fold {f + 1}/{n_folds}: training without {len(held_out)} speakers ...", file=sys.stderr)
+                t0 = time.perf_counter()
+                models = train_fold_models(table, held_out, cache_dir)
+                print(f"fold {f + 1}/{n_folds}: trained in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+            else:
+                models = fixed
+            paths = sim.simulate_calls(corpora, root / f"fold{f}", n_calls=n, seed=seed * 1000 + f,
+                                       telephone_share=telephone_share, speakers=held_out)
+            for path in tqdm(paths, desc=f"fold {f + 1}/{n_folds}", unit="call", file=sys.stderr):
+                truth = json.loads(path.read_text(encoding="utf-8"))
+                rec = {"fold": f, "call": str(path.with_suffix("").name), "corpus": truth["corpus"],
+                       "caller": truth["caller_speaker"], "agent": truth["agent_speaker"],
+                       "telephone": truth["telephone"], "duration_s": truth["duration_s"]}
+                t0 = time.perf_counter()
+                try:
+                    result = tk.analyze(str(path.parent / truth["audio"]), models=models)
+                except Exception as exc:  # one failed call must not stop the run
+                    rec["error"] = f"{type(exc).__name__}: {exc}"
+                    print(f"{path.name}: {rec['error']}", file=sys.stderr)
+                    records.append(rec)
+                    continue
+                rec["seconds"] = time.perf_counter() - t0
+                rec["counts"] = call_counts(truth, result.events)
+                rec["anger_windows"] = caller_anger_labels(truth, result.windows)
+                records.append(rec)
+    finally:
+        if not keep:
+            shutil.rmtree(root, ignore_errors=True)
+    setup = {
+        "mode": "fixed models" if models_dir else f"speaker-grouped {n_folds}-fold",
+        "description": (f"models from {models_dir} (speakers may have been heard in training)" if models_dir else
+                        f"models trained per fold without the fold's speakers; each call's caller and agent "
+                        f"are both held out"),
+        "folds": folds, "seed": seed, "n_calls": n_calls, "tolerance_s": TOLERANCE_S,
+        "tonekit_version": getattr(tk, "__version__", "?"),
+        "command": " ".join(["python", "scripts/evaluate_calls.py", *sys.argv[1:]]),
+    }
+    return summarise(records), setup, records
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(
+        description="Evaluate tonekit's events and caller-anger scores on simulated calls of held-out speakers.",
+        epilog="Example: python scripts/evaluate_calls.py --n-calls 48 --folds 4 --out /tmp/eval_calls.md")
+    ap.add_argument("--corpora", default=str(DEFAULT_CORPORA), help="corpus root (default %(default)s)")
+    ap.add_argument("--n-calls", type=int, default=48, help=f"calls in all (default %(default)s, at least {MIN_CALLS})")
+    ap.add_argument("--folds", type=int, default=4, help="speaker-grouped folds (default %(default)s)")
+    ap.add_argument("--seed", type=int, default=0, help="random seed for folds and calls (default %(default)s)")
+    ap.add_argument("--cache-dir", default=str(Path.home() / ".cache" / "tonekit"),
+                    help="feature cache for training (default %(default)s)")
+    ap.add_argument("--models-dir", default=None,
+                    help="use the models in this folder for every call instead of training per fold (quick run)")
+    ap.add_argument("--calls-dir", default=None,
+                    help="keep the simulated calls here (outside the repository); default: a temporary folder, deleted")
+    ap.add_argument("--out", default=None,
+                    help="results file: writes NAME.md (the table) and NAME.json (the numbers, per call too)")
+    args = ap.parse_args(argv)
+    if args.n_calls < MIN_CALLS and not args.models_dir:
+        ap.error(f"--n-calls must be at least {MIN_CALLS} for a fold evaluation (a quick run needs --models-dir)")
+    if args.n_calls < 1:
+        ap.error("--n-calls must be at least 1")
+    if args.folds < 2:
+        ap.error("--folds must be at least 2")
+    try:
+        summary, setup, records = evaluate(args.corpora, n_calls=args.n_calls, n_folds=args.folds, seed=args.seed,
+                                           cache_dir=args.cache_dir, models_dir=args.models_dir,
+                                           calls_dir=args.calls_dir)
+    except (ValueError, OSError) as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 2
+    text = markdown(summary, setup)
+    print(text)
+    if args.out:
+        out = Path(args.out)
+        md, js = out.with_suffix(".md"), out.with_suffix(".json")
+        md.parent.mkdir(parents=True, exist_ok=True)
+        md.write_text(text, encoding="utf-8")
+        calls = [{k: v for k, v in r.items() if k != "anger_windows"} for r in records]
+        js.write_text(json.dumps(_plain({"setup": setup, "summary": summary, "calls": calls}), indent=1) + "\n",
+                      encoding="utf-8")
+        print(f"wrote {md} and {js}", file=sys.stderr)
+    return 0 if summary["analysed"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

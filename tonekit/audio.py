@@ -1,0 +1,364 @@
+"""Audio input: read, validate, resample, and assign speaker roles.
+
+Everything downstream works on float64 arrays at a *working rate*: 16 kHz for
+wideband input, 8 kHz for telephone-band input (anything below 16 kHz). Long
+recordings are never held whole in memory: :class:`Call` reads the stretches
+that are asked for, so a two-hour call stays light.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from .errors import AudioError, ParameterError
+
+MIN_SR = 8000
+MAX_SR = 96000
+#: A file is refused as clipped when more than this share of its samples sit at full scale.
+CLIP_REFUSE_SHARE = 0.02
+#: ... and a warning is given above this share.
+CLIP_WARN_SHARE = 0.001
+#: Peak level (dBFS) under which a file counts as silent.
+SILENT_DBFS = -70.0
+
+
+def working_rate(sr: int) -> int:
+    """The rate tonekit analyses at: 16000 for wideband input, 8000 below 16 kHz."""
+    return 16000 if sr >= 16000 else 8000
+
+
+def resample(y: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
+    """Resample along the last axis (soxr, high quality); a no-op when rates match."""
+    if sr_in == sr_out:
+        return y
+    if y.ndim == 1:
+        return soxr.resample(y, sr_in, sr_out, quality="HQ")
+    return np.stack([soxr.resample(ch, sr_in, sr_out, quality="HQ") for ch in y])
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What a file holds: ``path, sr, channels, n_samples``; ``duration_s`` derived."""
+
+    path: str
+    sr: int
+    channels: int
+    n_samples: int
+
+    @property
+    def duration_s(self) -> float:
+        return self.n_samples / self.sr
+
+
+def _open(path) -> sf.SoundFile:
+    path = Path(path)
+    if not path.exists():
+        raise AudioError(path, "no such file")
+    if path.is_dir():
+        raise AudioError(path, "is a folder, not an audio file")
+    if path.stat().st_size == 0:
+        raise AudioError(path, "empty file (0 bytes)")
+    try:
+        return sf.SoundFile(str(path))
+    except Exception as exc:  # libsndfile says "Format not recognised", "Error in WAV file" ...
+        msg = str(exc).split(":")[-1].strip() or type(exc).__name__
+        raise AudioError(path, f"not a readable audio file ({msg})") from None
+
+
+def audio_info(path) -> AudioInfo:
+    """Rate, channels and length of an audio file, checked against tonekit's limits.
+
+    Raises :class:`AudioError` naming the file for empty, unreadable,
+    too-low or too-high rate files.
+    """
+    with _open(path) as fh:
+        info = AudioInfo(str(path), int(fh.samplerate), int(fh.channels), int(fh.frames))
+    if info.sr < MIN_SR:
+        raise AudioError(path, f"sampling rate {info.sr} Hz is below the {MIN_SR} Hz minimum")
+    if info.sr > MAX_SR:
+        raise AudioError(path, f"sampling rate {info.sr} Hz is above the {MAX_SR} Hz maximum")
+    if info.n_samples == 0:
+        raise AudioError(path, "no audio samples (empty or truncated file)")
+    return info
+
+
+def read_span(path, start_s: float = 0.0, stop_s: float | None = None, *, sr_out: int | None = None) -> np.ndarray:
+    """Samples ``[start_s, stop_s)`` of every channel, as float64 ``(channels, n)``.
+
+    Resampled to ``sr_out`` when given. Raises :class:`AudioError` when the
+    file ends before its header says (truncated) or cannot be decoded.
+    """
+    with _open(path) as fh:
+        sr = fh.samplerate
+        start = max(0, int(round(start_s * sr)))
+        stop = fh.frames if stop_s is None else min(fh.frames, int(round(stop_s * sr)))
+        try:
+            fh.seek(start)
+            data = fh.read(max(0, stop - start), dtype="float64", always_2d=True)
+        except Exception as exc:
+            raise AudioError(path, f"cannot decode audio after {start / sr:.1f} s ({exc})") from None
+    if len(data) < stop - start - 1:
+        raise AudioError(path, f"truncated: the header promises {fh.frames / sr:.2f} s "
+                               f"but the data end at {(start + len(data)) / sr:.2f} s")
+    y = data.T
+    if not np.isfinite(y).all():
+        raise AudioError(path, "audio contains NaN or infinite samples")
+    if sr_out is not None:
+        y = resample(y, sr, sr_out)
+    return y
+
+
+def check_levels(y: np.ndarray, path=None, *, what: str = "audio") -> None:
+    """Refuse silent or badly clipped audio; warn when a little is clipped.
+
+    Parameters
+    ----------
+    y : np.ndarray
+        Samples in -1..1 (any shape).
+    path : str, optional
+        Named in the message.
+    what : str
+        What the samples are (``"channel 1"``), named in the message.
+    """
+    if y.size == 0:
+        raise AudioError(path, f"{what} is empty")
+    peak = float(np.max(np.abs(y)))
+    if peak <= 10 ** (SILENT_DBFS / 20):
+        raise AudioError(path, f"{what} is silent (peak {20 * np.log10(max(peak, 1e-12)):.0f} dBFS)")
+    full = np.abs(y) >= 0.999 * max(peak, 0.99)
+    share = float(np.mean(full)) if peak >= 0.99 else 0.0
+    if share > CLIP_REFUSE_SHARE:
+        raise AudioError(path, f"{what} is clipped ({100 * share:.1f} % of samples at full scale)")
+    if share > CLIP_WARN_SHARE:
+        warnings.warn(f"{path}: {what} is slightly clipped ({100 * share:.2f} % of samples at full scale)",
+                      stacklevel=2)
+
+
+def load_audio(path, *, sr: int | None = None, mono: bool = True):
+    """Read a whole (short) file, checked, as float64 at its working rate.
+
+    Parameters
+    ----------
+    path : str or Path
+        WAV (PCM, float, µ-law, A-law), FLAC, OGG or MP3, 8-96 kHz.
+    sr : int, optional
+        Output rate in Hz; default :func:`working_rate` of the file.
+    mono : bool
+        Mix channels down (default); otherwise return ``(channels, n)``.
+
+    Returns
+    -------
+    y : np.ndarray
+    sr : int
+
+    Examples
+    --------
+    >>> y, sr = load_audio("data/demo_call.flac", mono=False)   # doctest: +SKIP
+    """
+    info = audio_info(path)
+    sr_out = sr or working_rate(info.sr)
+    y = read_span(path)
+    check_levels(y, path)
+    y = y.mean(axis=0) if mono else y
+    return resample(y, info.sr, sr_out), sr_out
+
+
+def as_signal(y, sr) -> tuple[np.ndarray, int]:
+    """Validate an in-memory mono signal and bring it to its working rate."""
+    y = np.asarray(y, dtype=np.float64)
+    if sr is None:
+        raise ParameterError("sr (the sampling rate in Hz) is required with an array")
+    sr = int(sr)
+    if not MIN_SR <= sr <= MAX_SR:
+        raise ParameterError(f"sr={sr} Hz is outside {MIN_SR}..{MAX_SR} Hz")
+    if y.ndim != 1:
+        raise ParameterError(f"expected a mono signal (1-D array), got shape {y.shape}")
+    if not np.isfinite(y).all():
+        raise AudioError(None, "audio buffer is not finite everywhere")
+    check_levels(y, None, what="signal")
+    return resample(y, sr, working_rate(sr)), working_rate(sr)
+
+
+# --------------------------------------------------------------------------- calls
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of time ``[start_s, end_s)`` in seconds, optionally labelled."""
+
+    start_s: float
+    end_s: float
+    label: str = ""
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+def read_rttm(path) -> list[Segment]:
+    """Speaker turns from an RTTM file (``SPEAKER file 1 start dur <NA> <NA> label ...``)."""
+    segs = []
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AudioError(path, f"cannot read RTTM turns ({exc.__class__.__name__})") from None
+    for n, line in enumerate(lines, 1):
+        parts = line.split()
+        if not parts or parts[0].startswith("#"):
+            continue
+        if parts[0] != "SPEAKER" or len(parts) < 8:
+            raise AudioError(path, f"line {n} is not an RTTM SPEAKER line")
+        try:
+            start, dur = float(parts[3]), float(parts[4])
+        except ValueError:
+            raise AudioError(path, f"line {n}: start and duration must be numbers") from None
+        if dur < 0 or start < 0:
+            raise AudioError(path, f"line {n}: negative start or duration")
+        segs.append(Segment(start, start + dur, parts[7]))
+    if not segs:
+        raise AudioError(path, "no SPEAKER lines in RTTM file")
+    return sorted(segs, key=lambda s: (s.start_s, s.end_s))
+
+
+@dataclass
+class Source:
+    """Where one speaker's voice is: a file, its channel, and (for a mono mix) its turns."""
+
+    path: str
+    channel: int | None  # None: mix all channels
+    turns: list | None = None  # RTTM segments of this speaker in a mono mix
+
+
+@dataclass
+class Call:
+    """A two-speaker call (or one speaker), read lazily.
+
+    Build it with :func:`load_call`. ``sources`` maps a speaker name
+    (``"agent"``, ``"caller"``, or ``"speaker"``) to where its voice is.
+    """
+
+    name: str
+    sources: dict
+    sr_in: int
+    sr: int
+    duration_s: float
+    infos: dict = field(default_factory=dict)
+
+    @property
+    def speakers(self) -> list:
+        return list(self.sources)
+
+    def read(self, speaker: str, start_s: float = 0.0, stop_s: float | None = None) -> np.ndarray:
+        """One speaker's signal over ``[start_s, stop_s)`` at the working rate (zeros past its end)."""
+        src = self.sources[speaker]
+        y = read_span(src.path, start_s, stop_s, sr_out=self.sr)
+        y = y.mean(axis=0) if src.channel is None else y[src.channel]
+        want = None if stop_s is None else int(round((stop_s - start_s) * self.sr))
+        if want is not None and len(y) < want:
+            y = np.pad(y, (0, want - len(y)))
+        return y[:want] if want is not None else y
+
+
+def _check_file_levels(path, info: AudioInfo, channels, *, block_s: float = 60.0) -> None:
+    """Scan a file block by block for silence and clipping per channel (little memory)."""
+    peaks = np.zeros(info.channels)
+    clipped = np.zeros(info.channels)
+    with _open(path) as fh:
+        for block in fh.blocks(blocksize=int(block_s * info.sr), dtype="float64", always_2d=True):
+            a = np.abs(block)
+            peaks = np.maximum(peaks, a.max(axis=0))
+            clipped += (a >= 0.999).sum(axis=0)
+    for ch in channels:
+        what = "audio" if info.channels == 1 else f"channel {ch}"
+        if peaks[ch] <= 10 ** (SILENT_DBFS / 20):
+            raise AudioError(path, f"{what} is silent (peak {20 * np.log10(max(peaks[ch], 1e-12)):.0f} dBFS)")
+        share = clipped[ch] / info.n_samples
+        if share > CLIP_REFUSE_SHARE:
+            raise AudioError(path, f"{what} is clipped ({100 * share:.1f} % of samples at full scale)")
+        if share > CLIP_WARN_SHARE:
+            warnings.warn(f"{path}: {what} is slightly clipped ({100 * share:.2f} % at full scale)", stacklevel=3)
+
+
+def load_call(source=None, *, agent=None, caller=None, turns=None, agent_label: str | None = None,
+              agent_channel: int = 0, single: bool = False) -> Call:
+    """Open a call and decide who is who.
+
+    Parameters
+    ----------
+    source : path, optional
+        A stereo call (agent on channel 0 unless ``agent_channel=1``), a mono
+        mix (with ``turns``), or a single-speaker file (with ``single=True``).
+    agent, caller : path, optional
+        Two mono files, one per speaker (instead of ``source``).
+    turns : path, optional
+        RTTM file of who speaks when in a mono mix; ``agent_label`` names the
+        agent's label in it (the other label is the caller).
+    agent_channel : {0, 1}
+        Channel of the agent in a stereo file.
+    single : bool
+        Treat ``source`` as one speaker, named ``"speaker"`` (channels mixed).
+
+    Returns
+    -------
+    Call
+
+    Examples
+    --------
+    >>> call = load_call("data/demo_call.flac")                   # doctest: +SKIP
+    >>> call.speakers
+    ['agent', 'caller']
+    """
+    if agent_channel not in (0, 1):
+        raise ParameterError(f"agent_channel must be 0 or 1, not {agent_channel!r}")
+    if (agent is None) != (caller is None):
+        raise ParameterError("give both --agent and --caller files, or neither")
+    if agent is not None:
+        if source is not None:
+            raise ParameterError("give either a call file or --agent/--caller files, not both")
+        infos = {"agent": audio_info(agent), "caller": audio_info(caller)}
+        for who, info in infos.items():
+            if info.channels != 1:
+                raise AudioError(info.path, f"the {who} file must be mono, it has {info.channels} channels")
+            _check_file_levels(info.path, info, [0])
+        srs = {i.sr for i in infos.values()}
+        sr_in = min(srs)
+        return Call(f"agent={Path(agent).name},caller={Path(caller).name}",
+                    {"agent": Source(str(agent), 0), "caller": Source(str(caller), 0)},
+                    sr_in, working_rate(sr_in), max(i.duration_s for i in infos.values()), infos)
+    if source is None:
+        raise ParameterError("no audio given: pass a call file, or agent= and caller= files")
+    info = audio_info(source)
+    name = Path(source).name
+    if single:
+        _check_file_levels(source, info, range(info.channels))
+        return Call(name, {"speaker": Source(str(source), None)}, info.sr, working_rate(info.sr),
+                    info.duration_s, {"speaker": info})
+    if turns is not None:
+        if info.channels != 1:
+            raise AudioError(source, f"--turns needs a mono mix, this file has {info.channels} channels")
+        segs = read_rttm(turns)
+        labels = sorted({s.label for s in segs})
+        if len(labels) != 2:
+            raise AudioError(turns, f"expected 2 speaker labels, found {len(labels)}: {', '.join(labels)}")
+        if agent_label is None:
+            raise ParameterError(f"--agent-label is required with --turns (labels: {', '.join(labels)})")
+        if agent_label not in labels:
+            raise ParameterError(f"--agent-label {agent_label!r} is not in {turns} (labels: {', '.join(labels)})")
+        caller_label = next(lab for lab in labels if lab != agent_label)
+        _check_file_levels(source, info, [0])
+        return Call(name, {"agent": Source(str(source), None, [s for s in segs if s.label == agent_label]),
+                           "caller": Source(str(source), None, [s for s in segs if s.label == caller_label])},
+                    info.sr, working_rate(info.sr), info.duration_s, {"agent": info, "caller": info})
+    if info.channels == 1:
+        raise AudioError(source, "mono file: a call needs a stereo file, --agent/--caller files, "
+                                 "or --turns FILE.rttm with --agent-label")
+    if info.channels > 2:
+        raise AudioError(source, f"{info.channels} channels: a call file must be stereo (2 channels)")
+    _check_file_levels(source, info, [0, 1])
+    caller_channel = 1 - agent_channel
+    return Call(name, {"agent": Source(str(source), agent_channel), "caller": Source(str(source), caller_channel)},
+                info.sr, working_rate(info.sr), info.duration_s, {"agent": info, "caller": info})

@@ -1,0 +1,35 @@
+"""One exception tree for tonekit.
+
+``TonekitError`` is the root; every message names what is wrong and, where a
+file is involved, the file, so the command line can print it as one line.
+"""
+from __future__ import annotations
+
+
+class TonekitError(Exception):
+    """Base class of all tonekit errors."""
+
+
+class ParameterError(TonekitError, ValueError):
+    """A parameter is out of range or inconsistent with another."""
+
+
+class AudioError(TonekitError):
+    """An audio file cannot be used: unreadable, empty, silent, clipped, ...
+
+    Parameters
+    ----------
+    path : str or None
+        The file concerned (None for an in-memory signal).
+    problem : str
+        What is wrong, in a few words.
+    """
+
+    def __init__(self, path, problem: str):
+        self.path = None if path is None else str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}" if self.path else problem)
+
+
+class ModelError(TonekitError):
+    """A model file is missing, altered, untrusted or incompatible."""

@@ -1,0 +1,183 @@
+"""Functionals over time windows (or whole utterances), normalised to the speaker.
+
+One code path serves both training and calls: a corpus utterance and a
+3-second call window are both a *segment*, summarised by
+:func:`segment_functionals`; level-type functionals (pitch, loudness,
+formant and spectral-envelope means) are then expressed relative to the
+speaker's baseline, the median over all of that speaker's segments
+(:func:`speaker_baseline`), so a deep voice is not "calm" and a loud line is
+not "angry".
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from ..analysis import WINDOW_COLUMNS
+from ..errors import ParameterError
+from .energy import N_MFCC
+from .frames import SpeakerFrames
+
+MFCC = [f"mfcc{k}" for k in range(1, N_MFCC + 1)]
+SPEC = ["centroid_hz", "alpha_ratio_db", "hammarberg_db", "slope_db_khz", "flux_db", "flatness"]
+
+#: Level-type functionals: expressed relative to the speaker's baseline before modelling.
+LEVEL_FEATURES = (["f0_st_median", "f0_st_p10", "f0_st_p90", "int_mean", "int_p90", "ln_f1", "ln_f2", "ln_f3",
+                   "ln_centroid"] + [f"{m}_mean" for m in MFCC])
+#: Functionals that need no baseline (shape, dispersion, voice quality, rate).
+SHAPE_FEATURES = (["f0_st_std", "f0_st_range", "f0_slope_st_s", "f0_delta_st", "int_std", "int_range",
+                   "int_delta_db", "hnr_mean", "hnr_std", "voiced_share", "rate_syl_s", "pause_ratio",
+                   "alpha_mean", "alpha_std", "hammarberg_mean", "hammarberg_std", "slope_mean", "slope_std",
+                   "flux_mean", "flatness_mean", "centroid_std", "f1_std"] + [f"{m}_std" for m in MFCC])
+#: The features the tone models see, in order.
+MODEL_FEATURES = tuple([f"{n}_rel" for n in LEVEL_FEATURES] + SHAPE_FEATURES)
+
+
+def _st(f0):
+    return 12.0 * np.log2(f0 / 100.0)
+
+
+def segment_functionals(fr: SpeakerFrames, ranges) -> pd.DataFrame:
+    """Raw functionals of frame ranges ``[(a, b), ...]`` of one speaker.
+
+    Returns one row per range with ``speech_s``, the level features (absolute:
+    f0 in semitones re 100 Hz, intensity in dB, ln formants) and the shape
+    features. NaN where a range holds no (voiced) speech.
+    """
+    hop = fr.hop_s
+    rows = []
+    nuclei = np.zeros(fr.n_frames, bool)
+    nuclei[fr.nuclei] = True
+    f0_all = _st(fr["f0_hz"])
+    inten_all = fr["intensity_db"]
+    names = list(fr.meta.get("lld_names", ())) or None
+    from .frames import LLD_NAMES
+
+    col = {n: i for i, n in enumerate(LLD_NAMES)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for a, b in ranges:
+            sp = fr.speech[a:b]
+            vo = fr.voiced[a:b]
+            n_sp = int(sp.sum())
+            r = {"speech_s": n_sp * hop}
+            block = fr.lld[a:b][sp]
+            f0 = f0_all[a:b][vo]
+            inten = inten_all[a:b][sp]
+            if len(f0) >= 3:
+                p10, p50, p90, p5, p95 = np.percentile(f0, [10, 50, 90, 5, 95])
+                tt = np.flatnonzero(vo) * hop
+                slope = np.polyfit(tt, f0, 1)[0] if np.ptp(tt) > 0.2 else np.nan
+                d = np.diff(f0_all[a:b])
+                r.update(f0_st_mean=float(np.mean(f0)), f0_st_median=p50, f0_st_p10=p10, f0_st_p90=p90,
+                         f0_st_std=float(np.std(f0)), f0_st_range=p95 - p5, f0_slope_st_s=slope,
+                         f0_delta_st=float(np.nanmean(np.abs(d))) if np.isfinite(d).any() else np.nan)
+            if n_sp >= 3:
+                q10, q90 = np.percentile(inten, [10, 90])
+                di = np.diff(inten_all[a:b])[sp[1:] & sp[:-1]]
+                r.update(int_mean=float(np.mean(inten)), int_p90=q90, int_std=float(np.std(inten)),
+                         int_range=q90 - q10, int_delta_db=float(np.mean(np.abs(di))) if len(di) else np.nan)
+                means = np.nanmean(block, axis=0)
+                stds = np.nanstd(block, axis=0)
+                for m in MFCC:
+                    r[f"{m}_mean"] = means[col[m]]
+                    r[f"{m}_std"] = stds[col[m]]
+                r.update(ln_centroid=np.log(means[col["centroid_hz"]]),
+                         centroid_std=stds[col["centroid_hz"]] / means[col["centroid_hz"]],
+                         alpha_mean=means[col["alpha_ratio_db"]], alpha_std=stds[col["alpha_ratio_db"]],
+                         hammarberg_mean=means[col["hammarberg_db"]], hammarberg_std=stds[col["hammarberg_db"]],
+                         slope_mean=means[col["slope_db_khz"]], slope_std=stds[col["slope_db_khz"]],
+                         flux_mean=means[col["flux_db"]], flatness_mean=means[col["flatness"]],
+                         voiced_share=int(vo.sum()) / n_sp, rate_syl_s=int(nuclei[a:b].sum()) / (n_sp * hop))
+                idx = np.flatnonzero(sp)
+                span = idx[-1] - idx[0] + 1
+                r["pause_ratio"] = 1.0 - n_sp / span
+            if vo.sum() >= 3:
+                vb = fr.lld[a:b][vo]
+                hnr = vb[:, col["hnr_db"]]
+                fm = vb[:, col["f1_hz"]: col["f3_hz"] + 1]
+                r.update(hnr_mean=float(np.nanmean(hnr)), hnr_std=float(np.nanstd(hnr)),
+                         ln_f1=np.log(np.nanmedian(fm[:, 0])), ln_f2=np.log(np.nanmedian(fm[:, 1])),
+                         ln_f3=np.log(np.nanmedian(fm[:, 2])),
+                         f1_std=float(np.nanstd(fm[:, 0]) / np.nanmean(fm[:, 0])))
+            rows.append(r)
+    cols = ["speech_s", "f0_st_mean"] + LEVEL_FEATURES + SHAPE_FEATURES
+    return pd.DataFrame(rows, columns=list(dict.fromkeys(cols)), dtype=float)
+
+
+def speaker_baseline(raw: pd.DataFrame, *, min_speech_s: float = 1.0) -> pd.Series:
+    """Median of each level feature over a speaker's segments with enough speech."""
+    ok = raw["speech_s"] >= min_speech_s
+    use = raw[ok] if ok.sum() >= 1 else raw
+    return use[LEVEL_FEATURES].median(skipna=True)
+
+
+def model_features(raw: pd.DataFrame, baseline: pd.Series) -> pd.DataFrame:
+    """The tone models' inputs (:data:`MODEL_FEATURES`) from raw functionals and a speaker baseline."""
+    rel = raw[LEVEL_FEATURES] - baseline[LEVEL_FEATURES]
+    rel.columns = [f"{c}_rel" for c in LEVEL_FEATURES]
+    out = pd.concat([rel, raw[SHAPE_FEATURES]], axis=1)
+    return out[list(MODEL_FEATURES)]
+
+
+def window_ranges(n_frames: int, hop_s: float, *, win_dur_s: float = 3.0, hop_dur_s: float = 1.0):
+    """Frame ranges of windows ``win_dur_s`` long every ``hop_dur_s`` over ``n_frames`` frames."""
+    if win_dur_s <= 0 or hop_dur_s <= 0:
+        raise ParameterError(f"win_dur_s and hop_dur_s must be > 0, got {win_dur_s} and {hop_dur_s}")
+    if hop_dur_s > win_dur_s:
+        raise ParameterError(f"hop_dur_s ({hop_dur_s}) must not exceed win_dur_s ({win_dur_s})")
+    w = int(round(win_dur_s / hop_s))
+    h = int(round(hop_dur_s / hop_s))
+    if n_frames <= w:
+        return [(0, n_frames)]
+    starts = list(range(0, n_frames - w + 1, h))
+    if starts[-1] + w < n_frames:
+        starts.append(starts[-1] + h)
+    return [(s, min(s + w, n_frames)) for s in starts]
+
+
+def speaker_windows(fr: SpeakerFrames, *, win_dur_s: float = 3.0, hop_dur_s: float = 1.0,
+                    min_speech_s: float = 1.0):
+    """Windows of one speaker: the public table and the model-feature table (same rows).
+
+    Returns
+    -------
+    windows : pd.DataFrame
+        DESIGN section 3 window columns; ``anger``, ``calm``, ``warmth`` NaN
+        (filled by :func:`tonekit.models.score_windows`).
+    features : pd.DataFrame
+        :data:`MODEL_FEATURES` per window, normalised to the speaker's baseline in this call.
+    """
+    ranges = window_ranges(fr.n_frames, fr.hop_s, win_dur_s=win_dur_s, hop_dur_s=hop_dur_s)
+    raw = segment_functionals(fr, ranges)
+    base = speaker_baseline(raw, min_speech_s=min_speech_s)
+    feats = model_features(raw, base)
+    win = pd.DataFrame({
+        "speaker": fr.speaker,
+        "start_s": [a * fr.hop_s for a, _ in ranges],
+        "end_s": [b * fr.hop_s for _, b in ranges],
+        "speech_s": raw["speech_s"],
+        "f0_st_mean": raw["f0_st_mean"] - base["f0_st_median"],
+        "f0_st_std": raw["f0_st_std"],
+        "f0_st_range": raw["f0_st_range"],
+        "intensity_db_mean": raw["int_mean"] - base["int_mean"],
+        "rate_syl_s": raw["rate_syl_s"],
+        "pause_ratio": raw["pause_ratio"],
+        "smile_cue": smile_cue(raw, base),
+    }, columns=WINDOW_COLUMNS)
+    enough = raw["speech_s"] >= min_speech_s
+    win.loc[~enough, ["rate_syl_s", "smile_cue"]] = np.nan
+    return win, feats
+
+
+def smile_cue(raw: pd.DataFrame, base: pd.Series) -> pd.Series:
+    """Smile cue per segment: mean upward shift of F2, F3 and spectral centroid, in percent.
+
+    Each term is ``100 * ln(x / baseline)`` (about the percent change), so a
+    speaker whose F2, F3 and brightness all rise 5 % scores about +5; NaN
+    terms (no voiced speech) are skipped.
+    """
+    terms = pd.concat([100 * (raw[c] - base[c]) for c in ("ln_f2", "ln_f3", "ln_centroid")], axis=1)
+    return terms.mean(axis=1, skipna=True)

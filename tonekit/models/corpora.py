@@ -1,0 +1,157 @@
+"""Labelled emotional-speech corpora: parse labels from the original file names.
+
+Each loader takes a folder laid out like the corpus's original release (see the
+folder's ``SOURCE.txt``) and returns one row per utterance with the columns
+``path, corpus, speaker, emotion, intensity``. ``emotion`` uses one vocabulary
+for every corpus: neutral, calm, happiness, sadness, anger, fear, disgust,
+surprise, boredom.
+
+Example
+-------
+>>> from tonekit.models.corpora import load_corpora, targets   # doctest: +SKIP
+>>> table = load_corpora(["../shared/corpora/emodb"])          # doctest: +SKIP
+>>> table.groupby("emotion").size()                             # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ParameterError
+
+EMOTIONS = ("neutral", "calm", "happiness", "sadness", "anger", "fear", "disgust", "surprise", "boredom")
+
+#: The label mapping of DESIGN section 3: target -> (positive, negative); others are left out.
+TARGETS = {
+    "anger": (("anger",), ("neutral", "calm", "happiness", "sadness", "fear", "disgust", "surprise", "boredom")),
+    "calm": (("neutral", "calm", "boredom", "sadness"), ("anger", "fear", "happiness", "surprise")),
+    "warmth": (("happiness",), ("neutral", "calm", "anger", "sadness", "disgust", "fear", "boredom")),
+}
+
+_EMODB = {"W": "anger", "L": "boredom", "E": "disgust", "A": "fear", "F": "happiness", "T": "sadness", "N": "neutral"}
+_RAVDESS = {"01": "neutral", "02": "calm", "03": "happiness", "04": "sadness", "05": "anger",
+            "06": "fear", "07": "disgust", "08": "surprise"}
+_NEMO = {"anger": "anger", "happiness": "happiness", "neutral": "neutral", "sadness": "sadness",
+         "fear": "fear", "surprised": "surprise", "surprise": "surprise", "disgust": "disgust"}
+_TUREV = {"kz": "anger", "sk": "calm", "mt": "happiness", "hl": "sadness"}
+
+_AUDIO = (".flac", ".wav", ".ogg", ".mp3")
+
+
+def _audio_files(folder: Path):
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in _AUDIO)
+
+
+def parse_emodb(path) -> dict | None:
+    """Labels of an EmoDB file name such as ``03a01Wa.flac``; None if it does not match."""
+    m = re.fullmatch(r"(\d\d)([ab]\d\d)([WLEAFTN])([a-z])", Path(path).stem)
+    if not m:
+        return None
+    return {"speaker": f"emodb_{m[1]}", "emotion": _EMODB[m[3]], "intensity": "normal"}
+
+
+def parse_ravdess(path) -> dict | None:
+    """Labels of a RAVDESS name ``MM-VV-EE-II-SS-RR-AA`` (audio-only speech)."""
+    m = re.fullmatch(r"(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)", Path(path).stem)
+    if not m or m[3] not in _RAVDESS:
+        return None
+    return {"speaker": f"ravdess_{m[7]}", "emotion": _RAVDESS[m[3]],
+            "intensity": "strong" if m[4] == "02" else "normal"}
+
+
+def parse_nemo(path) -> dict | None:
+    """Labels of an nEMO name ``{speaker}_{emotion}_{sentence}``."""
+    m = re.fullmatch(r"([A-Z]{2}\d)_([a-z]+)_(\d+)", Path(path).stem)
+    if not m or m[2] not in _NEMO:
+        return None
+    return {"speaker": f"nemo_{m[1]}", "emotion": _NEMO[m[2]], "intensity": "normal"}
+
+
+def parse_turev(path) -> dict | None:
+    """Labels of a TurEV-DB name ``{speaker}_{code}_{word}``."""
+    m = re.fullmatch(r"(\d+)_(kz|sk|mt|hl)_(.+)", Path(path).stem)
+    if not m:
+        return None
+    return {"speaker": f"turev_{m[1]}", "emotion": _TUREV[m[2]], "intensity": "normal"}
+
+
+_PARSERS = {"emodb": parse_emodb, "ravdess": parse_ravdess, "nemo": parse_nemo, "turev": parse_turev}
+
+# Known defects of the original releases (see SOURCE.txt): exact duplicates to drop.
+_DROP = {"03-01-03-01-02-02-07"}
+
+
+def detect_corpus(folder) -> str:
+    """Which naming convention a folder uses, from its folder name or its files."""
+    folder = Path(folder)
+    name = folder.name.lower()
+    for key in _PARSERS:
+        if key in name:
+            return key
+    files = _audio_files(folder)[:50]
+    for key, parse in _PARSERS.items():
+        if files and sum(parse(f) is not None for f in files) >= 0.8 * len(files):
+            return key
+    raise ParameterError(f"{folder}: no known corpus naming convention (emodb, ravdess, nemo, turev)")
+
+
+def load_corpus(folder, corpus: str | None = None) -> pd.DataFrame:
+    """One corpus folder as a table ``path, corpus, speaker, emotion, intensity``.
+
+    Parameters
+    ----------
+    folder : path
+        A folder laid out like the original corpus (audio anywhere below it).
+    corpus : {"emodb", "ravdess", "nemo", "turev"}, optional
+        The naming convention; detected from the folder when omitted.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ParameterError(f"{folder}: not a folder")
+    corpus = corpus or detect_corpus(folder)
+    if corpus not in _PARSERS:
+        raise ParameterError(f"unknown corpus {corpus!r}; choose one of {sorted(_PARSERS)}")
+    parse = _PARSERS[corpus]
+    rows = []
+    for f in _audio_files(folder):
+        if f.stem in _DROP:
+            continue
+        lab = parse(f)
+        if lab is not None:
+            rows.append({"path": str(f), "corpus": corpus, **lab})
+    if not rows:
+        raise ParameterError(f"{folder}: no {corpus} audio files found")
+    return pd.DataFrame(rows, columns=["path", "corpus", "speaker", "emotion", "intensity"])
+
+
+def load_corpora(folders) -> pd.DataFrame:
+    """Several corpus folders as one table (see :func:`load_corpus`).
+
+    A folder that holds several corpora (such as ``../shared/corpora``) is
+    expanded into its sub-folders that are known corpora.
+    """
+    if isinstance(folders, (str, Path)):
+        folders = [folders]
+    tables = []
+    for folder in folders:
+        folder = Path(folder)
+        subs = [d for d in sorted(folder.iterdir()) if d.is_dir() and d.name in _PARSERS] if folder.is_dir() else []
+        if subs and folder.name not in _PARSERS:
+            tables += [load_corpus(d, d.name) for d in subs]
+        else:
+            tables.append(load_corpus(folder))
+    return pd.concat(tables, ignore_index=True)
+
+
+def targets(table: pd.DataFrame) -> pd.DataFrame:
+    """Add the binary columns ``anger``, ``calm``, ``warmth`` (1, 0, or NaN = left out)."""
+    out = table.copy()
+    for name, (pos, neg) in TARGETS.items():
+        y = np.full(len(out), np.nan)
+        y[out["emotion"].isin(pos).to_numpy()] = 1.0
+        y[out["emotion"].isin(neg).to_numpy()] = 0.0
+        out[name] = y
+    return out

@@ -1,0 +1,242 @@
+"""What the text and HTML reports share: number formatting, tone curves, tip advice.
+
+Nothing here draws or styles anything; it only turns an ``Analysis`` into
+plain values and phrases, so both reports say exactly the same thing.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+MISSING = "n/a"
+
+#: A curve "went up" or "went down" when its end differs from its start by at
+#: least this much (scores are probabilities in 0..1).
+TREND_MIN_CHANGE = 0.15
+#: A steady curve is called "high" at or above this level, else "low".
+HIGH_LEVEL = 0.5
+
+#: The guide's tips, as a supervisor would say them: (title, advice).
+TIP_ADVICE = {
+    1: ("Don't interrupt", "let the caller finish before you answer"),
+    7: ("Smile", "a smile can be heard: keep your voice bright and friendly"),
+    8: ("Stay calm", "keep your voice even and low, even when the caller is not"),
+    9: ("Adapt your tone", "match the caller's mood instead of sounding upbeat to an upset caller"),
+    12: ("Avoid hold", "avoid long silences and holds; say what you are doing"),
+}
+
+
+@dataclass(frozen=True)
+class CurveSpec:
+    """One tone curve shown in the reports: a score of one speaker."""
+
+    speaker: str
+    measure: str  # column of the windows table
+    extreme: str  # "peak" (worst is high) or "low" (worst is low)
+    rise_words: str
+    fall_words: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.speaker.capitalize()} {self.measure}"
+
+
+#: The three curves supervisors read, in the order they are shown.
+CURVES = (
+    CurveSpec("caller", "anger", "peak", rise_words="grew angrier", fall_words="calmed down"),
+    CurveSpec("agent", "calm", "low", rise_words="grew calmer", fall_words="grew tenser"),
+    CurveSpec("agent", "warmth", "low", rise_words="warmed up", fall_words="cooled down"),
+)
+
+
+@dataclass(frozen=True)
+class CurveStory:
+    """Start, worst point and end of one tone curve, in numbers and words.
+
+    Times are window centres in seconds; values are NaN when the speaker had
+    too little speech for any window to be scored.
+    """
+
+    spec: CurveSpec
+    start: float
+    start_s: float
+    extreme: float
+    extreme_s: float
+    end: float
+    end_s: float
+
+    @property
+    def change(self) -> float:
+        return self.end - self.start
+
+    @property
+    def trend(self) -> str:
+        """Plain words for how the curve went, or "n/a"."""
+        if is_missing(self.start) or is_missing(self.end):
+            return MISSING
+        if self.change >= TREND_MIN_CHANGE:
+            return self.spec.rise_words
+        if self.change <= -TREND_MIN_CHANGE:
+            return self.spec.fall_words
+        return "stayed high" if self.end >= HIGH_LEVEL else "stayed low"
+
+    @property
+    def improved(self) -> bool | None:
+        """True when the curve moved the good way, False the bad way, None when steady or unknown."""
+        if is_missing(self.start) or is_missing(self.end) or abs(self.change) < TREND_MIN_CHANGE:
+            return None
+        went_up = self.change > 0
+        # High anger is bad; high calm or warmth is good.
+        return went_up != (self.spec.extreme == "peak")
+
+    def sentence(self) -> str:
+        """E.g. ``Caller anger: 0.82 at the start, peak 0.91 at 0:42, 0.21 at the end — calmed down``."""
+        if is_missing(self.start):
+            return f"{self.spec.label}: {MISSING} (too little speech to score)"
+        return (f"{self.spec.label}: {fmt_num(self.start)} at the start, "
+                f"{self.spec.extreme} {fmt_num(self.extreme)} at {fmt_clock(self.extreme_s)}, "
+                f"{fmt_num(self.end)} at the end — {self.trend}")
+
+
+def is_missing(value) -> bool:
+    """True for None, NaN, infinities, ``pd.NA`` and anything that is not a number."""
+    if value is None or value is pd.NA:
+        return True
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    if isinstance(value, numbers.Number):
+        return not math.isfinite(float(value))
+    return True
+
+
+def fmt_num(value, digits: int = 2) -> str:
+    """``0.8213 -> "0.82"``; missing values -> ``"n/a"``."""
+    return MISSING if is_missing(value) else f"{float(value):.{digits}f}"
+
+
+def fmt_signed(value, digits: int = 2) -> str:
+    """``0.5 -> "+0.50"``; missing values -> ``"n/a"``."""
+    return MISSING if is_missing(value) else f"{float(value):+.{digits}f}"
+
+
+def fmt_percent(share) -> str:
+    """A share in 0..1 as ``"42%"``; missing -> ``"n/a"``."""
+    return MISSING if is_missing(share) else f"{100 * float(share):.0f}%"
+
+
+def fmt_clock(seconds) -> str:
+    """Seconds as ``m:ss`` (minutes may exceed 59), rounded down like a player's clock.
+
+    >>> fmt_clock(62.9)
+    '1:02'
+    """
+    if is_missing(seconds):
+        return MISSING
+    # The epsilon keeps 59.99999999 (sums of hops) from showing as 0:59.
+    total = max(0, math.floor(float(seconds) + 1e-6))
+    minutes, secs = divmod(total, 60)
+    return f"{minutes}:{secs:02d}"
+
+
+def fmt_seconds(seconds, digits: int = 1) -> str:
+    """``60 -> "60.0 s"``; missing -> ``"n/a"``."""
+    return MISSING if is_missing(seconds) else f"{float(seconds):.{digits}f} s"
+
+
+def fmt_tip(tip) -> str:
+    """Tip numbers arrive as int or float (a column with NaN); show ``9`` not ``9.0``."""
+    if is_missing(tip):
+        return MISSING
+    value = float(tip)
+    return str(int(value)) if value.is_integer() else str(tip)
+
+
+def fmt_text(value) -> str:
+    """A label or sentence from the tables; missing -> ``""``."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value)
+
+
+def deep_get(mapping, *keys):
+    """``mapping[k1][k2]...`` or None when any level is missing or not a dict."""
+    for key in keys:
+        if not isinstance(mapping, dict):
+            return None
+        mapping = mapping.get(key)
+    return mapping
+
+
+def curve_story(windows: pd.DataFrame, spec: CurveSpec) -> CurveStory:
+    """Start, worst point and end of one speaker's score over the call.
+
+    Start and end are the first and last scored windows; the worst point is
+    the highest (anger) or lowest (calm, warmth) window. Times are window centres.
+    """
+    nan = float("nan")
+    needed = {"speaker", "start_s", "end_s", spec.measure}
+    if windows is None or not needed <= set(windows.columns):
+        return CurveStory(spec, nan, nan, nan, nan, nan, nan)
+    rows = windows[windows["speaker"] == spec.speaker]
+    values = pd.to_numeric(rows[spec.measure], errors="coerce").to_numpy(dtype=float)
+    centres_s = ((pd.to_numeric(rows["start_s"], errors="coerce")
+                  + pd.to_numeric(rows["end_s"], errors="coerce")) / 2).to_numpy(dtype=float)
+    order = np.argsort(centres_s, kind="stable")
+    values, centres_s = values[order], centres_s[order]
+    scored = np.flatnonzero(np.isfinite(values) & np.isfinite(centres_s))
+    if scored.size == 0:
+        return CurveStory(spec, nan, nan, nan, nan, nan, nan)
+    first, last = scored[0], scored[-1]
+    pick = np.argmax if spec.extreme == "peak" else np.argmin
+    worst = scored[pick(values[scored])]  # first occurrence on ties
+    return CurveStory(spec, float(values[first]), float(centres_s[first]),
+                      float(values[worst]), float(centres_s[worst]),
+                      float(values[last]), float(centres_s[last]))
+
+
+def curve_stories(analysis) -> list[CurveStory]:
+    """The stories of all curves in :data:`CURVES`, in order."""
+    return [curve_story(analysis.windows, spec) for spec in CURVES]
+
+
+def sorted_events(events: pd.DataFrame | None) -> pd.DataFrame:
+    """Events in time order (start, then end, then tip); an empty table when there are none."""
+    if events is None or len(events) == 0:
+        return pd.DataFrame(columns=["start_s", "end_s", "tip", "kind", "speaker", "severity", "evidence"])
+    keys = [c for c in ("start_s", "end_s", "tip") if c in events.columns]
+    return events.sort_values(keys, kind="stable").reset_index(drop=True) if keys else events
+
+
+def event_times(event) -> str:
+    """``"0:12–0:15"`` for one event row."""
+    return f"{fmt_clock(event.get('start_s'))}–{fmt_clock(event.get('end_s'))}"
+
+
+def tips_to_work_on(events: pd.DataFrame | None) -> list[tuple[int, str, str, list[str]]]:
+    """For each tip with events, in the guide's order: (tip, title, advice, event start times as m:ss)."""
+    events = sorted_events(events)
+    if "tip" not in events.columns:
+        return []
+    tips = pd.to_numeric(events["tip"], errors="coerce")
+    out = []
+    for tip, (title, advice) in TIP_ADVICE.items():
+        rows = events[tips == tip]
+        if len(rows):
+            out.append((tip, title, advice, [fmt_clock(s) for s in rows.get("start_s", [])]))
+    return out
+
+
+def work_on_sentence(tip: int, title: str, advice: str, times: list[str]) -> str:
+    """E.g. ``Tip 1 — Don't interrupt: let the caller finish before you answer (2 times: 0:12, 0:40).``"""
+    count = len(times)
+    shown = ", ".join(times[:5]) + (", …" if count > 5 else "")
+    what = "once" if count == 1 else f"{count} times"
+    return f"Tip {tip} — {title}: {advice} ({what}: {shown})."
+
+
+ALL_GOOD = ("Nothing to work on: no interruptions, missing smiles, loss of calm, tone mismatches "
+            "or long holds were found.")

@@ -1,0 +1,241 @@
+"""The HTML report: one self-contained file that opens offline, anywhere.
+
+No script, no web font, no external URL: the styles are inline, the plot is
+inline SVG and a Content-Security-Policy forbids loading anything else.
+Every string that comes from the input is escaped.
+"""
+from __future__ import annotations
+
+import html
+import re
+
+from ._common import (ALL_GOOD, CURVES, TIP_ADVICE, curve_stories, deep_get, event_times, fmt_clock, fmt_num,
+                      fmt_percent, fmt_seconds, fmt_signed, fmt_text, fmt_tip, sorted_events,
+                      tips_to_work_on, work_on_sentence)
+
+_CSS = """
+:root { --ink: #1a1a1a; --muted: #5f5f5f; --rule: #d9d9d9; --band: #f6f6f6; --bad: #b3261e; --good: #1e6b34; }
+* { box-sizing: border-box; }
+body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+       color: var(--ink); background: #fff; margin: 0 auto; max-width: 1100px; padding: 24px; }
+h1 { font-size: 1.6em; margin: 0 0 .2em; }
+h2 { font-size: 1.2em; margin: 1.6em 0 .5em; border-bottom: 1px solid var(--rule); padding-bottom: .2em; }
+h3 { font-size: 1em; margin: 1.2em 0 .4em; }
+dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: .15em 1em; margin: .5em 0; }
+dl.meta dt { color: var(--muted); }
+dl.meta dd { margin: 0; overflow-wrap: anywhere; }
+figure { margin: 0; }
+figure svg { width: 100%; height: auto; display: block; }
+figcaption { color: var(--muted); font-size: .9em; }
+table { border-collapse: collapse; width: 100%; margin: .3em 0 1em; }
+table.compact { width: auto; min-width: 50%; }
+th, td { text-align: left; padding: .3em .6em; border-bottom: 1px solid var(--rule); vertical-align: top; }
+th { background: var(--band); font-weight: 600; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.time { white-space: nowrap; font-variant-numeric: tabular-nums; }
+.good { color: var(--good); }
+.bad { color: var(--bad); font-weight: 600; }
+ul.tone li, ul.work li { margin: .2em 0; }
+p.none { color: var(--good); }
+footer { margin-top: 2.5em; color: var(--muted); font-size: .85em; }
+@media print { body { padding: 0; } h2 { break-after: avoid; } tr, figure { break-inside: avoid; } }
+"""
+
+_CSP = "default-src 'none'; style-src 'unsafe-inline'"
+
+# Standalone-SVG parts that an HTML document does not need: they are the only
+# places matplotlib writes URLs (namespace names and the DTD), so removing them
+# keeps the report free of any URL at all. The HTML parser puts <svg> in the
+# SVG namespace (and xlink:href in the xlink one) by itself.
+_SVG_PROLOGUE = re.compile(r"^.*?(?=<svg\b)", re.S)
+_SVG_METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.S)
+_SVG_NAMESPACES = re.compile(r'\s+xmlns(:\w+)?="[^"]*"')
+
+
+def _e(value) -> str:
+    """Escape for HTML text and attribute values."""
+    return html.escape(str(value), quote=True)
+
+
+def inline_svg(svg: str, *, label: str) -> str:
+    """A standalone SVG document made fit for inlining in HTML5, with an accessible label."""
+    svg = _SVG_PROLOGUE.sub("", svg, count=1)
+    svg = _SVG_METADATA.sub("", svg)
+    svg = _SVG_NAMESPACES.sub("", svg)
+    return svg.replace("<svg", f'<svg role="img" aria-label="{_e(label)}"', 1).strip()
+
+
+def _tonekit_version() -> str:
+    try:
+        from .. import __version__
+    except ImportError:
+        return "unknown"
+    return str(__version__)
+
+
+def _table(headers, rows, *, numeric=(), table_id=None, compact=True) -> str:
+    """An HTML table; ``rows`` hold already-escaped cell HTML; ``numeric`` lists right-aligned columns."""
+    attr = (f' id="{_e(table_id)}"' if table_id else "") + (' class="compact"' if compact else "")
+
+    def cls(i):
+        return ' class="num"' if i in numeric else ""
+
+    head = "".join(f'<th{cls(i)} scope="col">{_e(h)}</th>' for i, h in enumerate(headers))
+    body = "\n".join("<tr>" + "".join(f"<td{cls(i)}>{cell}</td>" for i, cell in enumerate(row)) + "</tr>"
+                     for row in rows)
+    return f"<table{attr}>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
+
+
+def _metadata(analysis) -> str:
+    duration_s = analysis.duration_s
+    items = [("Source", fmt_text(analysis.source)),
+             ("Duration", f"{fmt_clock(duration_s)} ({fmt_seconds(duration_s)})"),
+             ("Speakers", ", ".join(fmt_text(s) for s in analysis.speakers or []) or "n/a"),
+             ("tonekit version", _tonekit_version())]
+    return '<dl class="meta">\n' + "\n".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in items) + "\n</dl>"
+
+
+def _tone(analysis) -> str:
+    from .plot import plot_svg
+
+    names = ", ".join(spec.label.lower() for spec in CURVES)
+    svg = inline_svg(plot_svg(analysis), label=f"Tone curves over the call: {names}; speech bars; events shaded")
+    items = []
+    for story in curve_stories(analysis):
+        sentence = _e(story.sentence())
+        if story.improved is not None:
+            css = "good" if story.improved else "bad"
+            sentence = sentence.replace(_e(story.trend), f'<span class="{css}">{_e(story.trend)}</span>')
+        items.append(f"<li>{sentence}</li>")
+    return (f'<section id="tone">\n<h2>Tone over the call</h2>\n<figure>\n{svg}\n'
+            f"<figcaption>Scores at the centre of each analysis window (0 = not at all, 1 = clearly). "
+            f"Bars below: who speaks when. Shaded, hatched stretches: events, labelled by tip."
+            f"</figcaption>\n</figure>\n"
+            f'<ul class="tone">\n' + "\n".join(items) + "\n</ul>\n</section>")
+
+
+def _work_on(analysis) -> str:
+    tips = tips_to_work_on(analysis.events)
+    body = (f'<p class="none">{_e(ALL_GOOD)}</p>' if not tips else
+            '<ul class="work">\n' + "\n".join(f"<li>{_e(work_on_sentence(*tip))}</li>" for tip in tips) + "\n</ul>")
+    return f'<section id="work">\n<h2>What to work on</h2>\n{body}\n</section>'
+
+
+def _events(analysis) -> str:
+    events = sorted_events(analysis.events)
+    rows = []
+    for event in events.to_dict(orient="records"):
+        rows.append([f'<span class="time">{_e(event_times(event))}</span>',
+                     _e(fmt_tip(event.get("tip"))), _e(fmt_text(event.get("kind"))),
+                     _e(fmt_text(event.get("speaker"))), _e(fmt_num(event.get("severity"))),
+                     _e(fmt_text(event.get("evidence")))])
+    table = _table(["Time", "Tip", "Kind", "Speaker", "Severity", "Evidence"], rows, numeric=(1, 4),
+                   table_id="events-table", compact=False)
+    note = "" if rows else '<p class="none">No events.</p>'
+    return f'<section id="events">\n<h2>Events ({len(rows)})</h2>\n{table}\n{note}</section>'
+
+
+def _summary(analysis) -> str:
+    summary = analysis.summary or {}
+    speakers = list(analysis.speakers or [])
+    per_speaker = [
+        ("Talk time", lambda s: f"{fmt_clock(s.get('talk_time_s'))} ({fmt_seconds(s.get('talk_time_s'))})"),
+        ("Talk share", lambda s: fmt_percent(s.get("talk_share"))),
+        ("Median pitch", lambda s: f"{fmt_num(s.get('f0_hz_median'), 0)} Hz"),
+        ("Median intensity", lambda s: f"{fmt_num(s.get('intensity_db_median'), 1)} dB"),
+        ("Speaking rate", lambda s: f"{fmt_num(s.get('rate_syl_s_mean'), 1)} syl/s"),
+        ("Mean anger", lambda s: fmt_num(s.get("anger_mean"))),
+        ("Mean calm", lambda s: fmt_num(s.get("calm_mean"))),
+        ("Mean warmth", lambda s: fmt_num(s.get("warmth_mean"))),
+    ]
+    rows = []
+    for name, show in per_speaker:
+        cells = []
+        for speaker in speakers:
+            stats = deep_get(summary, "speakers", speaker)
+            text = show(stats if isinstance(stats, dict) else {})
+            cells.append(_e("n/a" if text.startswith("n/a") else text))
+        rows.append([_e(name)] + cells)
+    speakers_table = _table(["Measure"] + speakers, rows, numeric=tuple(range(1, len(speakers) + 1)))
+
+    call_rows = [
+        ("Overlaps", f"{fmt_tip(deep_get(summary, 'overlaps', 'count'))} "
+                     f"({fmt_seconds(deep_get(summary, 'overlaps', 'total_s'))})"),
+        ("Interruptions", fmt_tip(deep_get(summary, "interruptions", "count"))),
+        ("Silences", fmt_tip(deep_get(summary, "silences", "count"))),
+        ("Longest silence", fmt_seconds(deep_get(summary, "silences", "longest_s"))),
+        ("Caller anger at the start", fmt_num(deep_get(summary, "caller_anger", "start"))),
+        ("Caller anger at the end", fmt_num(deep_get(summary, "caller_anger", "end"))),
+        ("Change in caller anger", fmt_signed(deep_get(summary, "caller_anger", "change"))),
+    ]
+    call_table = _table(["Call", "Value"], [[_e(k), _e(v)] for k, v in call_rows], numeric=(1,))
+
+    entrainment_rows = []
+    for key, name in (("f0", "Pitch (f0)"), ("intensity", "Intensity"), ("rate", "Speaking rate")):
+        measures = deep_get(summary, "entrainment", key)
+        entrainment_rows.append([_e(name)] + [_e(fmt_num(deep_get(measures, m)))
+                                              for m in ("proximity", "convergence", "synchrony")])
+    entrainment_table = _table(["Feature", "Proximity", "Convergence", "Synchrony"], entrainment_rows,
+                               numeric=(1, 2, 3), table_id="entrainment-table")
+
+    per_tip = deep_get(summary, "events_per_tip")
+    per_tip = per_tip if isinstance(per_tip, dict) else {}
+    tip_rows = [[_e(f"{tip} — {title}"), _e(fmt_tip(per_tip.get(str(tip), per_tip.get(tip))))]
+                for tip, (title, _advice) in TIP_ADVICE.items()]
+    tips_table = _table(["Tip", "Events"], tip_rows, numeric=(1,))
+
+    return ('<section id="summary">\n<h2>Summary</h2>\n'
+            f"<h3>Speakers</h3>\n{speakers_table}\n<h3>Call</h3>\n{call_table}\n"
+            "<h3>Entrainment</h3>\n<p>How much the two voices move together: proximity (close in "
+            "level), convergence (getting closer over the call), synchrony (rising and falling "
+            f"together).</p>\n{entrainment_table}\n<h3>Events per tip</h3>\n{tips_table}\n</section>")
+
+
+def render_html(analysis) -> str:
+    """The tone report of one call as one self-contained, offline HTML page.
+
+    Holds the call's metadata (source, duration, tonekit version), the tone
+    curves as inline SVG with each curve's start, worst point and end, what to
+    work on, a table of the events with their times, and the summary including
+    entrainment. There is no script and no external resource; every string
+    from the input is HTML-escaped.
+
+    Parameters
+    ----------
+    analysis : tonekit.Analysis
+        The analysed call.
+
+    Returns
+    -------
+    str
+        The HTML document.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> Path("call.html").write_text(render_html(analysis), encoding="utf-8")  # doctest: +SKIP
+    """
+    source = fmt_text(analysis.source)
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>Tone report: {_e(source)}</title>",
+        f"<style>{_CSS}</style>",
+        "</head>",
+        "<body>",
+        f"<header>\n<h1>Tone report</h1>\n{_metadata(analysis)}\n</header>",
+        "<main>",
+        _tone(analysis),
+        _work_on(analysis),
+        _events(analysis),
+        _summary(analysis),
+        "</main>",
+        f"<footer>Made with tonekit {_e(_tonekit_version())}. This page loads nothing from the network.</footer>",
+        "</body>",
+        "</html>",
+    ]
+    return "\n".join(parts) + "\n"

@@ -1,0 +1,168 @@
+"""The terminal report: what a supervisor reads first."""
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import sys
+import unicodedata
+
+from rich.console import Console
+from rich.text import Text
+
+from ._common import (ALL_GOOD, curve_stories, deep_get, event_times, fmt_clock, fmt_num, fmt_percent,
+                      fmt_seconds, fmt_text, fmt_tip, sorted_events, tips_to_work_on, work_on_sentence)
+
+_ENTRAINMENT_FEATURES = (("f0", "pitch"), ("intensity", "loudness"), ("rate", "speaking rate"))
+
+
+def _terminal_safe(text: str) -> str:
+    """Input strings with control characters shown as ``\\x1b``: a file name must not drive the terminal."""
+    return "".join(f"\\x{ord(ch):02x}" if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in text)
+
+
+def _use_color(color: bool | None) -> bool:
+    if color is not None:
+        return bool(color)
+    # https://no-color.org: any non-empty NO_COLOR turns colour off.
+    if os.environ.get("NO_COLOR"):
+        return False
+    return bool(getattr(sys.stdout, "isatty", lambda: False)())
+
+
+def _heading(title: str) -> Text:
+    return Text(title, style="bold underline")
+
+
+def _call_lines(analysis) -> list[Text]:
+    summary = analysis.summary or {}
+    duration_s = analysis.duration_s if analysis.duration_s is not None else summary.get("duration_s")
+    lines = [Text(f"Call length {fmt_clock(duration_s)} ({fmt_seconds(duration_s)})")]
+    talk = []
+    for speaker in analysis.speakers or []:
+        talk_s = deep_get(summary, "speakers", speaker, "talk_time_s")
+        share = deep_get(summary, "speakers", speaker, "talk_share")
+        talk.append(f"{speaker} {fmt_clock(talk_s)} ({fmt_seconds(talk_s)}, {fmt_percent(share)})")
+    lines.append(Text("Talk time: " + ("; ".join(talk) if talk else "n/a")))
+    overlaps = (f"Overlaps {fmt_tip(deep_get(summary, 'overlaps', 'count'))} "
+                f"({fmt_seconds(deep_get(summary, 'overlaps', 'total_s'))}), "
+                f"interruptions {fmt_tip(deep_get(summary, 'interruptions', 'count'))}, "
+                f"silences {fmt_tip(deep_get(summary, 'silences', 'count'))} "
+                f"(longest {fmt_seconds(deep_get(summary, 'silences', 'longest_s'))})")
+    lines.append(Text(overlaps))
+    return lines
+
+
+def _tone_lines(analysis) -> list[Text]:
+    lines = []
+    for story in curve_stories(analysis):
+        line = Text("  " + story.sentence())
+        if story.improved is not None:
+            style = "green" if story.improved else "bold red"
+            line.highlight_words([story.trend], style=style)
+        lines.append(line)
+    return lines
+
+
+def _entrainment_lines(analysis) -> list[Text]:
+    lines = []
+    for key, name in _ENTRAINMENT_FEATURES:
+        measures = deep_get(analysis.summary or {}, "entrainment", key)
+        lines.append(Text(f"  {name}: proximity {fmt_num(deep_get(measures, 'proximity'))}, "
+                          f"convergence {fmt_num(deep_get(measures, 'convergence'))}, "
+                          f"synchrony {fmt_num(deep_get(measures, 'synchrony'))}"))
+    return lines
+
+
+def event_line(event) -> str:
+    """One event as shown in the text report.
+
+    Parameters
+    ----------
+    event : mapping
+        A row of the events table (``start_s, end_s, tip, kind, speaker, severity, evidence``).
+
+    Returns
+    -------
+    str
+        ``m:ss–m:ss  tip N  kind (speaker, severity s): evidence``.
+
+    Examples
+    --------
+    >>> event_line({"start_s": 12.0, "end_s": 14.5, "tip": 1, "kind": "interruption",
+    ...             "speaker": "agent", "severity": 0.8, "evidence": "Agent cut in."})
+    '0:12–0:14  tip 1  interruption (agent, severity 0.80): Agent cut in.'
+    """
+    kind = _terminal_safe(fmt_text(event.get("kind"))) or "n/a"
+    speaker = _terminal_safe(fmt_text(event.get("speaker"))) or "n/a"
+    evidence = _terminal_safe(fmt_text(event.get("evidence")))
+    line = (f"{event_times(event)}  tip {fmt_tip(event.get('tip'))}  {kind} "
+            f"({speaker}, severity {fmt_num(event.get('severity'))})")
+    return f"{line}: {evidence}" if evidence else line
+
+
+def _event_lines(analysis) -> list[Text]:
+    events = sorted_events(analysis.events)
+    if len(events) == 0:
+        return [Text("  none")]
+    lines = []
+    for event in events.to_dict(orient="records"):
+        line = Text("  " + event_line(event))
+        line.stylize("bold", 2, 2 + len(event_times(event)))
+        lines.append(line)
+    return lines
+
+
+def _work_on_lines(analysis) -> list[Text]:
+    tips = tips_to_work_on(analysis.events)
+    if not tips:
+        return [Text("  " + ALL_GOOD, style="green")]
+    return [Text("  • " + work_on_sentence(*tip)) for tip in tips]
+
+
+def render_text(analysis, *, color: bool | None = None, width: int | None = None) -> str:
+    """The tone report of one call for a terminal.
+
+    Parameters
+    ----------
+    analysis : tonekit.Analysis
+        The analysed call.
+    color : bool or None, keyword-only
+        Style with ANSI colours (via rich). None: only when stdout is a
+        terminal and ``NO_COLOR`` is unset. False: plain text, no escape codes.
+    width : int or None, keyword-only
+        Wrap lines at this many characters. None: no wrapping for plain text,
+        the terminal's width for colour.
+
+    Returns
+    -------
+    str
+        The report, ending with a newline: call length and talk times, each
+        speaker's tone at the start, worst point and end, entrainment, the
+        events in time order and what to work on, tip by tip.
+
+    Examples
+    --------
+    >>> print(render_text(analysis, color=False))  # doctest: +SKIP
+    tonekit report: call.wav
+    Call length 1:00 (60.0 s)
+    ...
+    """
+    color = _use_color(color)
+    if width is None and color:
+        width = shutil.get_terminal_size().columns
+    lines = [Text(f"tonekit report: {_terminal_safe(fmt_text(analysis.source))}", style="bold")]
+    lines += _call_lines(analysis)
+    lines += [Text(""), _heading("Tone over the call")] + _tone_lines(analysis)
+    lines += [Text(""), _heading("Entrainment (agent and caller)")] + _entrainment_lines(analysis)
+    n_events = 0 if analysis.events is None else len(analysis.events)
+    lines += [Text(""), _heading(f"Events ({n_events})")] + _event_lines(analysis)
+    lines += [Text(""), _heading("What to work on")] + _work_on_lines(analysis)
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=color, no_color=not color,
+                      color_system="standard" if color else None, width=width or 10_000,
+                      highlight=False, emoji=False, markup=False, legacy_windows=False)
+    for line in lines:
+        console.print(line, soft_wrap=width is None)
+    return "\n".join(row.rstrip() for row in buffer.getvalue().splitlines()) + "\n"

@@ -1,0 +1,1 @@
+"""Shipped tone models (skops files with their model cards)."""
