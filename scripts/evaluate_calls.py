@@ -258,6 +258,8 @@ def evaluate(corpora, *, n_calls: int = 48, n_folds: int = 4, seed: int = 0, cac
     from tqdm import tqdm
 
     tk = _tonekit()
+    if not hasattr(tk, "analyze"):
+        raise ImportError("tonekit.analyze is not available in this tonekit")
     from tonekit.models.corpora import load_corpora, targets
 
     sim = _simulator()
@@ -271,6 +273,8 @@ def evaluate(corpora, *, n_calls: int = 48, n_folds: int = 4, seed: int = 0, cac
     per_fold = [n_calls // n_folds + (i < n_calls % n_folds) for i in range(n_folds)]
 
     keep = calls_dir is not None
+    if keep:
+        sim._refuse_repo(Path(calls_dir))   # before any training: corpus audio never goes into the repository
     root = Path(calls_dir) if keep else Path(tempfile.mkdtemp(prefix="tonekit_eval_"))
     fixed = load_fixed_models(models_dir) if models_dir else None
     records = []
@@ -346,7 +350,7 @@ def main(argv=None) -> int:
         summary, setup, records = evaluate(args.corpora, n_calls=args.n_calls, n_folds=args.folds, seed=args.seed,
                                            cache_dir=args.cache_dir, models_dir=args.models_dir,
                                            calls_dir=args.calls_dir)
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, ImportError) as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 2
     text = markdown(summary, setup)

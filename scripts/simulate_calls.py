@@ -612,9 +612,10 @@ def simulate_calls(corpora=DEFAULT_CORPORA, out_dir=None, *, n_calls: int = 12, 
     -------
     >>> paths = simulate_calls("../shared/corpora", "/tmp/calls", n_calls=2, seed=1)  # doctest: +SKIP
     """
-    out_dir = Path(tempfile.mkdtemp(prefix="tonekit_calls_")) if out_dir is None else Path(out_dir)
-    _refuse_repo(out_dir)
+    if out_dir is not None:
+        _refuse_repo(Path(out_dir))
     pool = load_pool(corpora, speakers)
+    out_dir = Path(tempfile.mkdtemp(prefix="tonekit_calls_")) if out_dir is None else Path(out_dir)
     paths = []
     for call in assign_calls(pool, n_calls, seed, telephone_share):
         audio, sr, truth = compose_call(pool, seed=[seed, call["index"]], caller=call["caller"],

@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""Speaker-independent and cross-corpus evaluation of tonekit's tone models.
+
+For each target (anger, calm, warmth) it reports UAR (balanced accuracy at
+0.5), ROC AUC and expected calibration error:
+
+- within each corpus, speaker-grouped 5-fold cross-validation;
+- cross-corpus: train on all other corpora, test on the one left out;
+- each on wideband test audio and on telephone-degraded copies of it.
+
+Models are always trained on wideband + telephone copies of the training
+speakers (augmentation). With ``--baseline`` it computes, on the same splits,
+openSMILE eGeMAPSv02 functionals with the same classifier (needs the
+``bench`` extra). ``--select`` compares estimator settings by the same
+protocol (used to choose tonekit.models.train.DEFAULT_PARAMS).
+
+Usage::
+
+    python scripts/evaluate.py --corpora ../shared/corpora --baseline --out results/evaluation.json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tonekit.models.corpora import load_corpora, targets  # noqa: E402
+from tonekit.models.estimators import ToneClassifier  # noqa: E402
+from tonekit.models.features import default_cache_dir, raw_features, normalised_features  # noqa: E402
+from tonekit.models.train import DEFAULT_PARAMS, grouped_oof, metrics  # noqa: E402
+from tonekit.models.store import TARGET_NAMES  # noqa: E402
+
+
+def egemaps(paths, condition, cache_dir, n_jobs=1):
+    """eGeMAPSv02 functionals per file (the openSMILE baseline), cached."""
+    import opensmile
+    from tonekit.audio import load_audio
+    from tonekit.augment import telephone
+    from tonekit.models.features import _key, _seed
+
+    cache = Path(cache_dir) / f"egemaps-{condition}.parquet"
+    have = pd.read_parquet(cache) if cache.exists() else pd.DataFrame()
+    keys = [_key(p) for p in paths]
+    todo = [(p, k) for p, k in zip(paths, keys) if k not in set(have.index)]
+    if todo:
+        smile = opensmile.Smile(feature_set=opensmile.FeatureSet.eGeMAPSv02,
+                                feature_level=opensmile.FeatureLevel.Functionals)
+        rows, idx = [], []
+        from tqdm import tqdm
+        for p, k in tqdm(todo, desc=f"eGeMAPS ({condition})", file=sys.stderr):
+            y, sr = load_audio(p)
+            if condition == "telephone":
+                rng = np.random.default_rng(_seed(p))
+                y, sr = telephone(y, sr, rng=rng, gain_db=rng.uniform(-10, 6), noise_dbfs=rng.uniform(-60, -45))
+            rows.append(smile.process_signal(y, sr).iloc[0].to_dict())
+            idx.append(k)
+        new = pd.DataFrame(rows, index=idx)
+        have = pd.concat([have, new]) if len(have) else new
+        have.to_parquet(cache)
+    return have.reindex(keys).reset_index(drop=True)
+
+
+def evaluate(table, feats_w, feats_t, est, target, *, corpora):
+    """Within-corpus and cross-corpus metrics for one target and one feature set."""
+    rows = []
+    lab = table[target].notna().to_numpy()
+    for c in corpora:
+        in_c = (table.corpus == c).to_numpy() & lab
+        if len(np.unique(table.loc[in_c, target])) < 2:
+            continue
+        for protocol in ("within", "cross"):
+            if protocol == "within":
+                train = in_c
+            else:
+                train = (table.corpus != c).to_numpy() & lab
+            y_tr = table.loc[train, target].astype(int).to_numpy()
+            if protocol == "within":
+                # speaker-grouped folds inside the corpus; train on both conditions of other speakers
+                X = pd.concat([feats_w[in_c], feats_t[in_c]], ignore_index=True)
+                y = np.r_[y_tr, y_tr]
+                g = np.r_[table.speaker[in_c], table.speaker[in_c]]
+                n = in_c.sum()
+                for cond, mask in (("wideband", np.r_[np.ones(n, bool), np.zeros(n, bool)]),
+                                   ("telephone", np.r_[np.zeros(n, bool), np.ones(n, bool)])):
+                    p = grouped_oof(est, X, y, g, n_splits=5, test_mask=mask)
+                    m = metrics(y[mask], p[mask])
+                    rows.append({"target": target, "corpus": c, "protocol": protocol, "condition": cond, **m})
+            else:
+                X = pd.concat([feats_w[train], feats_t[train]], ignore_index=True)
+                model = ToneClassifier(**{k: v for k, v in est.get_params().items()}).fit(X, np.r_[y_tr, y_tr])
+                y_te = table.loc[in_c, target].astype(int).to_numpy()
+                for cond, F in (("wideband", feats_w), ("telephone", feats_t)):
+                    m = metrics(y_te, model.predict_proba(F[in_c])[:, 1])
+                    rows.append({"target": target, "corpus": c, "protocol": protocol, "condition": cond, **m})
+    return rows
+
+
+def summarise(df):
+    """Mean over corpora per target, protocol and condition."""
+    return (df.groupby(["features", "target", "protocol", "condition"])[["uar", "auc", "ece"]]
+            .mean().round(3).reset_index())
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--corpora", default=str(Path(__file__).resolve().parents[2] / "shared" / "corpora"))
+    ap.add_argument("--cache-dir", default=str(default_cache_dir()))
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--baseline", action="store_true", help="also evaluate openSMILE eGeMAPSv02 functionals")
+    ap.add_argument("--select", action="store_true", help="compare estimator settings (model selection)")
+    ap.add_argument("--targets", default=",".join(TARGET_NAMES))
+    ap.add_argument("--out", help="write all rows and the summary as JSON here")
+    args = ap.parse_args(argv)
+
+    t0 = time.time()
+    table = targets(load_corpora(args.corpora)).reset_index(drop=True)
+    corpora = sorted(table.corpus.unique())
+    sets = {}
+    raw_w = raw_features(table.path, "wideband", cache_dir=args.cache_dir, n_jobs=args.jobs, progress=True)
+    raw_t = raw_features(table.path, "telephone", cache_dir=args.cache_dir, n_jobs=args.jobs, progress=True)
+    sets["tonekit"] = (normalised_features(table, raw_w), normalised_features(table, raw_t))
+    if args.baseline:
+        sets["egemaps"] = (egemaps(list(table.path), "wideband", args.cache_dir),
+                           egemaps(list(table.path), "telephone", args.cache_dir))
+    rows = []
+    for target in args.targets.split(","):
+        if args.select:
+            for kind, C in (("logreg", 0.01), ("logreg", 0.1), ("logreg", 1.0), ("svm", 1.0)):
+                est = ToneClassifier(kind=kind, C=C)
+                for r in evaluate(table, *sets["tonekit"], est, target, corpora=corpora):
+                    rows.append({"features": f"tonekit/{kind}/C={C}", **r})
+                print(f"{target} {kind} C={C} done ({time.time() - t0:.0f} s)", file=sys.stderr)
+            continue
+        for name, (fw, ft) in sets.items():
+            est = ToneClassifier(**DEFAULT_PARAMS[target])
+            for r in evaluate(table, fw, ft, est, target, corpora=corpora):
+                rows.append({"features": name, **r})
+        print(f"{target} done ({time.time() - t0:.0f} s)", file=sys.stderr)
+    df = pd.DataFrame(rows)
+    summ = summarise(df)
+    pd.set_option("display.width", 200)
+    print(summ.to_string(index=False))
+    print("\nper corpus:")
+    print(df.round(3).to_string(index=False))
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps({"rows": df.to_dict(orient="records"),
+                                              "summary": summ.to_dict(orient="records"),
+                                              "seconds": round(time.time() - t0, 1)}, indent=1, default=float))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

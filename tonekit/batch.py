@@ -1,0 +1,94 @@
+"""Many calls: one JSON report per call, resumable; one failure never stops the rest.
+
+Runs in local worker processes, or on a Dask cluster when a scheduler address
+is given (the ``dask`` extra). Only paths and JSON strings cross process
+boundaries (Praat objects do not pickle).
+"""
+from __future__ import annotations
+
+import json
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+from .errors import ParameterError, TonekitError
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
+
+
+def collect_inputs(inputs) -> list[Path]:
+    """Audio files named directly or found in folders, sorted, without duplicates."""
+    out = []
+    for i in inputs:
+        p = Path(i)
+        if p.is_dir():
+            out += sorted(q for q in p.rglob("*") if q.suffix.lower() in AUDIO_SUFFIXES)
+        else:
+            out.append(p)
+    return list(dict.fromkeys(out))
+
+
+def report_path(outdir: Path, audio: Path) -> Path:
+    return Path(outdir) / f"{audio.stem}.json"
+
+
+def _one(audio: str, out: str, models) -> tuple[str, str | None]:
+    """Analyse one call and write its report atomically; returns (path, error or None)."""
+    from .pipeline import analyze
+
+    try:
+        a = analyze(audio, models=models)
+        tmp = Path(out).with_suffix(".json.part")
+        a.to_json(tmp)
+        tmp.replace(out)
+        return audio, None
+    except TonekitError as exc:
+        return audio, str(exc)
+    except Exception as exc:  # a crash on one call must not lose the others
+        return audio, f"{audio}: {type(exc).__name__}: {exc}"
+
+
+def run_batch(inputs, outdir, *, jobs: int = 1, scheduler: str | None = None, models=None, echo=print):
+    """Analyse many calls into ``outdir``; calls with a report already there are skipped.
+
+    Returns ``(n_ok, n_failed, n_skipped)``; failures are echoed as ``Error: file: problem``
+    and listed in ``outdir/failures.json``.
+    """
+    if jobs < 1:
+        raise ParameterError(f"--jobs must be >= 1, not {jobs}")
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    files = collect_inputs(inputs)
+    if not files:
+        raise ParameterError("no audio files found in the inputs")
+    todo = [f for f in files if not report_path(outdir, f).exists()]
+    skipped = len(files) - len(todo)
+    results = []
+    if scheduler:
+        try:
+            from dask.distributed import Client
+        except ImportError:
+            raise ParameterError("--scheduler needs dask: pip install 'tonekit[dask]'") from None
+        with Client(scheduler) as client:
+            futs = [client.submit(_one, str(f), str(report_path(outdir, f)), models, pure=False) for f in todo]
+            for fut in futs:
+                results.append(fut.result())
+                _echo_result(results[-1], echo)
+    elif jobs == 1:
+        for f in todo:
+            results.append(_one(str(f), str(report_path(outdir, f)), models))
+            _echo_result(results[-1], echo)
+    else:
+        with ProcessPoolExecutor(max_workers=jobs) as ex:
+            futs = [ex.submit(_one, str(f), str(report_path(outdir, f)), models) for f in todo]
+            for fut in as_completed(futs):
+                results.append(fut.result())
+                _echo_result(results[-1], echo)
+    failures = {p: e for p, e in results if e}
+    if failures:
+        (outdir / "failures.json").write_text(json.dumps(failures, indent=2) + "\n")
+    return len(results) - len(failures), len(failures), skipped
+
+
+def _echo_result(res, echo):
+    path, err = res
+    echo(f"Error: {err}" if err else f"done: {path}")

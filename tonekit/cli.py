@@ -1,0 +1,331 @@
+"""The ``tonekit`` command line."""
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import traceback
+import warnings
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import TonekitError
+
+
+def _fail(exc: Exception, debug: bool):
+    if debug:
+        traceback.print_exc()
+    raise click.ClickException(str(exc))
+
+
+def handle_errors(fn):
+    """Library errors become one ``Error: ...`` line (``--debug`` shows the traceback)."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        debug = click.get_current_context().find_root().params.get("debug", False)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("default")
+                warnings.showwarning = lambda m, *a, **k: click.echo(f"Warning: {m}", err=True)
+                return fn(*args, **kwargs)
+        except TonekitError as exc:
+            _fail(exc, debug)
+        except (OSError, ValueError) as exc:
+            _fail(exc, debug)
+    return wrapper
+
+
+def call_options(fn):
+    """Options that say who is who in a call."""
+    opts = [
+        click.option("--agent", "agent", type=click.Path(dir_okay=False), help="Mono file of the agent."),
+        click.option("--caller", "caller", type=click.Path(dir_okay=False), help="Mono file of the caller."),
+        click.option("--turns", type=click.Path(dir_okay=False), help="RTTM file of who speaks when (mono mix)."),
+        click.option("--agent-label", help="The agent's label in the RTTM file."),
+        click.option("--agent-channel", type=click.IntRange(0, 1), default=0, show_default=True,
+                     help="Channel of the agent in a stereo file."),
+        click.option("--models", "models_dir", type=click.Path(file_okay=False),
+                     help="Folder of tone models (default: the shipped ones)."),
+        click.option("--quiet", "-q", is_flag=True, help="No progress bar."),
+    ]
+    for o in reversed(opts):
+        fn = o(fn)
+    return fn
+
+
+class _Progress:
+    """A progress bar on stderr for calls longer than about a minute, when stderr is a terminal."""
+
+    STEPS = ["activity", "frames:agent", "frames:caller", "windows", "events"]
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled and sys.stderr.isatty()
+        self.bar = None
+
+    def __call__(self, step):
+        if not self.enabled:
+            return
+        if self.bar is None:
+            from rich.progress import Progress
+
+            self.bar = Progress(transient=True, console=None)
+            self.bar.start()
+            self.task = self.bar.add_task("analysing", total=len(self.STEPS))
+        if step in self.STEPS:
+            self.bar.update(self.task, completed=self.STEPS.index(step) + 1, description=step)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _analyze(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet):
+    from .audio import audio_info
+    from .pipeline import analyze
+
+    long_call = True
+    if call is not None:
+        try:
+            long_call = audio_info(call).duration_s > 60
+        except TonekitError:
+            long_call = False
+    prog = _Progress(not quiet and long_call)
+    try:
+        return analyze(call, agent=agent, caller=caller, turns=turns, agent_label=agent_label,
+                       agent_channel=agent_channel, models=models_dir, progress=prog)
+    finally:
+        prog.close()
+
+
+def _emit(text: str, output):
+    if output:
+        Path(output).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tonekit")
+@click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
+def main(debug):
+    """tonekit: how both sides of a phone call sound, over time.
+
+    \b
+    Example:
+        tonekit demo
+        tonekit report call.flac --format html -o call.html
+    """
+
+
+@main.command()
+@click.argument("call", required=False, type=click.Path(dir_okay=False))
+@call_options
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html", "textgrid"]), default="text",
+              show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
+@handle_errors
+def report(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, fmt, output):
+    """The tone report of one call.
+
+    \b
+    Example:
+        tonekit report call.flac
+        tonekit report --agent agent.wav --caller caller.wav --format json -o report.json
+    """
+    a = _analyze(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet)
+    _write_report(a, fmt, output)
+
+
+def _write_report(a, fmt, output):
+    if fmt == "json":
+        _emit(a.to_json(), output)
+    elif fmt == "html":
+        from .report.html import render_html
+
+        _emit(render_html(a), output)
+    elif fmt == "textgrid":
+        from .report.export import to_textgrid
+
+        if not output:
+            raise click.UsageError("--format textgrid needs -o FILE.TextGrid")
+        to_textgrid(a, output)
+        click.echo(f"wrote {output}", err=True)
+    else:
+        from .report.text import render_text
+
+        _emit(render_text(a, color=None if not output else False), output)
+
+
+@main.command()
+@click.argument("call", required=False, type=click.Path(dir_okay=False))
+@call_options
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="FILE.png, .svg or .pdf")
+@handle_errors
+def plot(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, output):
+    """Tone curves of both speakers with the events shaded.
+
+    \b
+    Example:
+        tonekit plot call.flac -o call.png
+    """
+    from .report.plot import plot_analysis
+
+    if Path(output).suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise click.BadParameter(f"{output}: use a .png, .svg or .pdf file", param_hint="-o")
+    a = _analyze(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet)
+    plot_analysis(a, output)
+    click.echo(f"wrote {output}", err=True)
+
+
+@main.command()
+@click.argument("audio", type=click.Path(dir_okay=False))
+@click.option("--level", type=click.Choice(["frames", "windows"]), default="windows", show_default=True)
+@click.option("--call/--single", "is_call", default=None,
+              help="Treat AUDIO as a two-speaker call (stereo) or one speaker; default: by channel count.")
+@click.option("--agent-channel", type=click.IntRange(0, 1), default=0, show_default=True)
+@click.option("--win-dur", type=float, default=3.0, show_default=True, help="Window length (s).")
+@click.option("--hop-dur", type=float, default=1.0, show_default=True, help="Window hop (s).")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="FILE.csv or .parquet")
+@handle_errors
+def features(audio, level, is_call, agent_channel, win_dur, hop_dur, output):
+    """Frame or window features of a call or a single-speaker file.
+
+    \b
+    Example:
+        tonekit features call.flac --level frames -o frames.parquet
+        tonekit features utterance.wav -o windows.csv
+    """
+    from .features.api import extract_features
+    from .report.export import write_table
+
+    if Path(output).suffix.lower() not in (".csv", ".parquet"):
+        raise click.BadParameter(f"{output}: use a .csv or .parquet file", param_hint="-o")
+    table = extract_features(audio, level=level, call=is_call, agent_channel=agent_channel,
+                             win_dur_s=win_dur, hop_dur_s=hop_dur)
+    write_table(table, output)
+    click.echo(f"wrote {len(table)} rows to {output}", err=True)
+
+
+@main.command()
+@click.argument("audio", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@click.option("--models", "models_dir", type=click.Path(file_okay=False), help="Folder of tone models.")
+@handle_errors
+def score(audio, fmt, models_dir):
+    """Tone of single-speaker files: one row per file (path, anger, calm, warmth).
+
+    A file that cannot be read gets an error line on stderr; the others are
+    still scored, and the exit status is 1.
+
+    \b
+    Example:
+        tonekit score a.wav b.flac --format json
+    """
+    from .models.store import load_models
+    from .pipeline import score as score_one
+
+    models = load_models(models_dir)
+    rows, failed = [], 0
+    for p in audio:
+        try:
+            rows.append({"path": p, **score_one(p, models=models)})
+        except TonekitError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            failed += 1
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+    else:
+        click.echo("path,anger,calm,warmth")
+        for r in rows:
+            click.echo(f"{r['path']},{r['anger']:.4f},{r['calm']:.4f},{r['warmth']:.4f}")
+    if failed:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@click.option("-o", "--outdir", required=True, type=click.Path(file_okay=False))
+@click.option("--jobs", "-j", type=int, default=1, show_default=True, help="Worker processes.")
+@click.option("--scheduler", help="Address of a Dask scheduler (needs the dask extra).")
+@click.option("--models", "models_dir", type=click.Path(file_okay=False))
+@handle_errors
+def batch(inputs, outdir, jobs, scheduler, models_dir):
+    """Many calls: a JSON report per call in OUTDIR, resumable; failures never stop the rest.
+
+    INPUTS are stereo call files or folders (searched for audio files).
+
+    \b
+    Example:
+        tonekit batch calls/ -o reports/ --jobs 2
+    """
+    from .batch import run_batch
+
+    ok, failed, skipped = run_batch(inputs, outdir, jobs=jobs, scheduler=scheduler, models=models_dir,
+                                    echo=lambda m: click.echo(m, err=True))
+    click.echo(f"{ok} analysed, {skipped} already done, {failed} failed -> {outdir}", err=True)
+    if failed:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("corpus", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--target", type=click.Choice(["anger", "calm", "warmth"]), required=True)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="MODEL.skops")
+@click.option("--jobs", "-j", type=int, default=2, show_default=True)
+@handle_errors
+def train(corpus, target, output, jobs):
+    """Train a tone model on corpus folders (labels from the file names).
+
+    \b
+    Example:
+        tonekit train ../shared/corpora/emodb ../shared/corpora/ravdess --target anger -o anger.skops
+    """
+    from .models.train import train_and_save
+
+    card = train_and_save(list(corpus), target, output, n_jobs=jobs, progress=True)
+    click.echo(f"wrote {output} ({card['n_train']} training rows)", err=True)
+
+
+@main.command()
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.argument("corpus", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--jobs", "-j", type=int, default=2, show_default=True)
+@handle_errors
+def evaluate(model, corpus, jobs):
+    """Evaluate a model on corpus folders (UAR, ROC AUC, calibration error).
+
+    \b
+    Example:
+        tonekit evaluate trained/anger.skops ../shared/corpora/nemo
+    """
+    from .models.train import evaluate_model
+
+    res = evaluate_model(model, list(corpus), n_jobs=jobs, progress=True)
+    click.echo(res.to_string(index=False))
+
+
+@main.command()
+@click.option("--html", "html_path", type=click.Path(dir_okay=False), help="Also write the HTML report here.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--quiet", "-q", is_flag=True)
+@handle_errors
+def demo(html_path, fmt, quiet):
+    """The report of the bundled demo call.
+
+    \b
+    Example:
+        tonekit demo --html demo.html
+    """
+    from . import demo_path
+
+    a = _analyze(demo_path(), None, None, None, None, 0, None, quiet)
+    _write_report(a, fmt, None)
+    if html_path:
+        _write_report(a, "html", html_path)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""Feature tables of a file, for ``tonekit features`` and researchers."""
+from __future__ import annotations
+
+import pandas as pd
+
+from ..activity import detect_activity
+from ..audio import audio_info, load_call
+from .frames import call_frames, frames_table
+from .windows import speaker_windows
+
+
+def extract_features(path, *, level: str = "windows", call: bool | None = None, agent_channel: int = 0,
+                     win_dur_s: float = 3.0, hop_dur_s: float = 1.0) -> pd.DataFrame:
+    """Frames or windows (DESIGN section 3) of a call or a single-speaker file.
+
+    Parameters
+    ----------
+    path : path
+        Audio file.
+    level : {"frames", "windows"}
+    call : bool, optional
+        Two speakers (stereo) or one (speaker ``"speaker"``); default: stereo
+        files are calls, mono files are one speaker.
+
+    Examples
+    --------
+    >>> w = extract_features("data/demo_call.flac")    # doctest: +SKIP
+    >>> w.columns[:4].tolist()                          # doctest: +SKIP
+    ['speaker', 'start_s', 'end_s', 'speech_s']
+    """
+    if level not in ("frames", "windows"):
+        from ..errors import ParameterError
+
+        raise ParameterError(f"level must be 'frames' or 'windows', not {level!r}")
+    if call is None:
+        call = audio_info(path).channels == 2
+    c = load_call(path, agent_channel=agent_channel, single=not call)
+    act = detect_activity(c)
+    frames = call_frames(c, act)
+    if level == "frames":
+        return frames_table(frames)
+    return pd.concat([speaker_windows(fr, win_dur_s=win_dur_s, hop_dur_s=hop_dur_s)[0] for fr in frames.values()],
+                     ignore_index=True)

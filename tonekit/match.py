@@ -1,0 +1,292 @@
+"""The matcher: from the two speakers' tone tracks to events (tips 1, 7, 8, 9, 12).
+
+Every rule uses hysteresis (a stretch starts when a score reaches ``*_on``
+and ends when it falls below ``*_off``), a minimum duration, and merging of
+stretches separated by short gaps, so one odd window does not flag and a long
+stretch flags once. Every threshold is a field of :class:`MatchOptions`.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+import pandas as pd
+
+from .analysis import EVENT_COLUMNS
+from .errors import ParameterError
+
+
+@dataclass(frozen=True)
+class MatchOptions:
+    """Thresholds of the matcher (probabilities in 0..1, times in seconds).
+
+    Attributes
+    ----------
+    anger_on, anger_off : float
+        Caller anger hysteresis (default 0.5 / 0.4).
+    caller_context_s : float
+        An angry caller turn colours the agent's reply this long after it (8 s).
+    agent_anger_on, agent_anger_off : float
+        Agent anger hysteresis for ``mirrored_anger`` (0.5 / 0.4).
+    upbeat_on, upbeat_off : float
+        Agent warmth hysteresis for ``upbeat_vs_angry`` (0.5 / 0.4).
+    escalation_st, escalation_db : float
+        ``escalation``: the agent's pitch (semitones) or loudness (dB) above
+        its own baseline while the caller is angry (3 st / 4 dB).
+    no_smile_warmth, no_smile_cue : float
+        ``no_smile``: agent warmth below this and smile cue (percent) below this (0.35 / 2.0).
+    no_smile_min_s : float
+        ... sustained at least this long (20 s).
+    no_smile_gap_s : float
+        The caller's turns in between (up to this long, 10 s) do not break the stretch.
+    min_event_s : float
+        Minimum duration of tone events (3 s).
+    merge_gap_s : float
+        Stretches closer than this are merged (4 s).
+    smooth_windows : int
+        Running median over this many windows before thresholds (3).
+    interruption_min_overlap_s : float
+        Tip 1: overlap needed after the agent starts inside a caller turn (0.5 s).
+    long_silence_s : float
+        Tip 12: nobody speaks for at least this long (5 s).
+    """
+
+    anger_on: float = 0.5
+    anger_off: float = 0.4
+    caller_context_s: float = 8.0
+    agent_anger_on: float = 0.5
+    agent_anger_off: float = 0.4
+    upbeat_on: float = 0.5
+    upbeat_off: float = 0.4
+    escalation_st: float = 3.0
+    escalation_db: float = 4.0
+    no_smile_warmth: float = 0.35
+    no_smile_cue: float = 2.0
+    no_smile_min_s: float = 20.0
+    no_smile_gap_s: float = 10.0
+    min_event_s: float = 3.0
+    merge_gap_s: float = 4.0
+    smooth_windows: int = 3
+    interruption_min_overlap_s: float = 0.5
+    long_silence_s: float = 5.0
+
+    def __post_init__(self):
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if not np.isfinite(v) or v < 0:
+                raise ParameterError(f"{f.name} must be a finite number >= 0, not {v!r}")
+        for on, off in (("anger_on", "anger_off"), ("agent_anger_on", "agent_anger_off"),
+                        ("upbeat_on", "upbeat_off")):
+            if getattr(self, off) > getattr(self, on):
+                raise ParameterError(f"{off} ({getattr(self, off)}) must not exceed {on} ({getattr(self, on)})")
+
+    @classmethod
+    def from_kwargs(cls, **kwargs) -> "MatchOptions":
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(kwargs) - names)
+        if unknown:
+            raise ParameterError(f"unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
+        return cls(**kwargs)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+# ----------------------------------------------------------------------------- helpers
+
+def _smooth(x: np.ndarray, k: int) -> np.ndarray:
+    if k <= 1:
+        return x
+    s = pd.Series(x)
+    return s.rolling(k, center=True, min_periods=1).median().to_numpy()
+
+
+def hysteresis(values: np.ndarray, on: float, off: float) -> np.ndarray:
+    """Boolean state: True from a value >= ``on`` until a value < ``off``; NaN keeps the state."""
+    state = False
+    out = np.zeros(len(values), bool)
+    for i, v in enumerate(values):
+        if np.isfinite(v):
+            state = v >= on if not state else v >= off
+        out[i] = state and np.isfinite(v)
+    return out
+
+
+def stretches(times: np.ndarray, mask: np.ndarray, *, half_s: float, merge_gap_s: float,
+              min_dur_s: float) -> list:
+    """``[(start_s, end_s), ...]`` of runs of True in a per-window mask (windows centred at ``times``)."""
+    out = []
+    for t, m in zip(times, mask):
+        if not m:
+            continue
+        a, b = t - half_s, t + half_s
+        if out and a - out[-1][1] <= merge_gap_s:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b])
+    return [(max(0.0, a), b) for a, b in out if b - a >= min_dur_s]
+
+
+def intervals_mask(times: np.ndarray, spans, *, pad_s: float = 0.0) -> np.ndarray:
+    m = np.zeros(len(times), bool)
+    for a, b in spans:
+        m |= (times >= a - pad_s) & (times <= b + pad_s)
+    return m
+
+
+def _track(windows: pd.DataFrame, speaker: str, grid: np.ndarray, column: str, min_speech_s: float = 1.0):
+    w = windows[windows.speaker == speaker]
+    centre = ((w.start_s + w.end_s) / 2).to_numpy()
+    vals = w[column].to_numpy(float).copy()
+    vals[w.speech_s.to_numpy() < min_speech_s] = np.nan
+    out = np.full(len(grid), np.nan)
+    idx = np.searchsorted(grid, centre)
+    ok = idx < len(grid)
+    out[idx[ok]] = vals[ok]
+    return out
+
+
+def _mean(x, m):
+    v = x[m]
+    v = v[np.isfinite(v)]
+    return float(np.mean(v)) if len(v) else np.nan
+
+
+def _event(start, end, tip, kind, speaker, severity, evidence):
+    return {"start_s": round(float(start), 2), "end_s": round(float(end), 2), "tip": int(tip), "kind": kind,
+            "speaker": speaker, "severity": round(float(np.clip(severity, 0, 1)), 3), "evidence": evidence}
+
+
+def _fmt_t(t: float) -> str:
+    return f"{int(t // 60)}:{int(t % 60):02d}"
+
+
+# ----------------------------------------------------------------------------- rules
+
+def caller_angry_spans(windows: pd.DataFrame, opts: MatchOptions) -> list:
+    """Stretches where the caller sounds angry (hysteresis on smoothed caller anger)."""
+    if windows.empty:
+        return []
+    grid = np.unique(((windows.start_s + windows.end_s) / 2).round(3).to_numpy())
+    anger = _smooth(_track(windows, "caller", grid, "anger"), opts.smooth_windows)
+    half = _half(windows)
+    return stretches(grid, hysteresis(anger, opts.anger_on, opts.anger_off), half_s=half,
+                     merge_gap_s=opts.merge_gap_s, min_dur_s=opts.min_event_s)
+
+
+def _half(windows):
+    return float(((windows.end_s - windows.start_s).median()) / 2) if len(windows) else 1.5
+
+
+def tone_events(windows: pd.DataFrame, opts: MatchOptions) -> list:
+    """Tips 7, 8 and 9 from the window table."""
+    if windows.empty or not {"agent", "caller"} <= set(windows.speaker):
+        return []
+    grid = np.unique(((windows.start_s + windows.end_s) / 2).round(3).to_numpy())
+    half = _half(windows)
+    k = opts.smooth_windows
+    tr = {c: _smooth(_track(windows, "agent", grid, c), k)
+          for c in ("anger", "calm", "warmth", "f0_st_mean", "intensity_db_mean", "smile_cue")}
+    c_anger = _smooth(_track(windows, "caller", grid, "anger"), k)
+    angry = caller_angry_spans(windows, opts)
+    ctx = intervals_mask(grid, angry, pad_s=opts.caller_context_s)
+    events = []
+
+    def emit(mask, tip, kind, describe, min_s=opts.min_event_s, merge=opts.merge_gap_s):
+        for a, b in stretches(grid, mask, half_s=half, merge_gap_s=merge, min_dur_s=min_s):
+            m = (grid >= a) & (grid <= b)
+            sev, text = describe(m)
+            events.append(_event(a, b, tip, kind, "agent", sev, text))
+
+    ca = lambda m: _mean(c_anger, m | (ctx & intervals_mask(grid, [(grid[m].min() - opts.caller_context_s, grid[m].max())])))  # noqa: E731
+
+    mirrored = hysteresis(tr["anger"], opts.agent_anger_on, opts.agent_anger_off) & ctx
+    emit(mirrored, 8, "mirrored_anger",
+         lambda m: (_mean(tr["anger"], m),
+                    f"agent anger {_mean(tr['anger'], m):.2f} while caller anger {ca(m):.2f}; "
+                    f"agent pitch {_mean(tr['f0_st_mean'], m):+.1f} st, loudness {_mean(tr['intensity_db_mean'], m):+.1f} dB"))
+    upbeat = hysteresis(tr["warmth"], opts.upbeat_on, opts.upbeat_off) & ctx & ~mirrored
+    emit(upbeat, 9, "upbeat_vs_angry",
+         lambda m: (_mean(tr["warmth"], m),
+                    f"caller anger {ca(m):.2f} while agent warmth {_mean(tr['warmth'], m):.2f} "
+                    f"and pitch {_mean(tr['f0_st_mean'], m):+.1f} st"))
+    raised = ((tr["f0_st_mean"] >= opts.escalation_st) | (tr["intensity_db_mean"] >= opts.escalation_db))
+    escal = raised & ctx & ~mirrored & ~upbeat
+    emit(escal, 8, "escalation",
+         lambda m: (min(1.0, max(_mean(tr["f0_st_mean"], m) / (2 * opts.escalation_st),
+                                 _mean(tr["intensity_db_mean"], m) / (2 * opts.escalation_db))),
+                    f"agent pitch {_mean(tr['f0_st_mean'], m):+.1f} st and loudness "
+                    f"{_mean(tr['intensity_db_mean'], m):+.1f} dB above usual while caller anger {ca(m):.2f}"))
+    cold = (tr["warmth"] < opts.no_smile_warmth) & (tr["smile_cue"] < opts.no_smile_cue)
+    # only while the caller is not angry: a calm, unsmiling agent is right with an angry caller (tip 9)
+    cold_state = cold & np.isfinite(tr["warmth"]) & ~ctx
+    emit(cold_state, 7, "no_smile",
+         lambda m: (1.0 - _mean(tr["warmth"], m),
+                    f"agent warmth {_mean(tr['warmth'], m):.2f} and smile cue {_mean(tr['smile_cue'], m):+.1f} % "
+                    f"for {grid[m].max() - grid[m].min() + 2 * half:.0f} s"),
+         min_s=opts.no_smile_min_s, merge=opts.no_smile_gap_s)
+    return events
+
+
+def interruption_events(speech: dict, hop_s: float, opts: MatchOptions, *, turn_pause_s: float = 0.5) -> list:
+    """Tip 1: the agent starts talking inside a caller turn and they overlap long enough."""
+    from .activity import runs, smooth_mask
+
+    if not {"agent", "caller"} <= set(speech):
+        return []
+    n = min(len(speech["agent"]), len(speech["caller"]))
+    agent, caller = speech["agent"][:n], speech["caller"][:n]
+    caller_turn = smooth_mask(caller, fill_gap_s=turn_pause_s, min_run_s=0.0, hop_s=hop_s)
+    agent_turn = smooth_mask(agent, fill_gap_s=turn_pause_s, min_run_s=0.0, hop_s=hop_s)
+    both = agent & caller
+    both_joined = smooth_mask(both, fill_gap_s=0.15, min_run_s=0.0, hop_s=hop_s)
+    need = int(round(opts.interruption_min_overlap_s / hop_s))
+    events = []
+    for a, b in runs(agent_turn):
+        if not caller_turn[a] or a == 0:
+            continue
+        # the caller's turn must have begun before the agent's onset
+        c_start = a
+        while c_start > 0 and caller_turn[c_start - 1]:
+            c_start -= 1
+        if c_start >= a - int(0.3 / hop_s):
+            continue
+        seg = both_joined[a:b]
+        if not seg.any():
+            continue
+        first = int(np.argmax(seg))
+        if first > int(0.5 / hop_s):
+            continue
+        end = first
+        while end < len(seg) and seg[end]:
+            end += 1
+        dur = (end - first) * hop_s
+        if end - first >= need:
+            s, e = (a + first) * hop_s, (a + end) * hop_s
+            events.append(_event(s, e, 1, "interruption", "agent", min(1.0, dur / 3.0),
+                                 f"agent started at {_fmt_t(s)} while the caller was speaking; "
+                                 f"they talked over each other for {dur:.1f} s"))
+    return events
+
+
+def silence_events(silences: pd.DataFrame, opts: MatchOptions, *, duration_s: float | None = None) -> list:
+    """Tip 12: nobody speaks for ``long_silence_s`` or more (leading and trailing silence excluded)."""
+    events = []
+    for _, r in silences.iterrows():
+        dur = r.end_s - r.start_s
+        if dur < opts.long_silence_s or r.start_s <= 0.0 or (duration_s is not None and r.end_s >= duration_s - 0.05):
+            continue
+        events.append(_event(r.start_s, r.end_s, 12, "long_silence", "none", min(1.0, dur / 30.0),
+                             f"nobody spoke for {dur:.1f} s (from {_fmt_t(r.start_s)})"))
+    return events
+
+
+def match(windows: pd.DataFrame, activity, opts: MatchOptions | None = None, *,
+          duration_s: float | None = None) -> pd.DataFrame:
+    """All events of a call, in time order (DESIGN section 3 ``events`` table)."""
+    opts = opts or MatchOptions()
+    ev = tone_events(windows, opts)
+    ev += interruption_events(activity.speech, activity.hop_s, opts)
+    ev += silence_events(activity.silences(min_dur_s=opts.long_silence_s), opts, duration_s=duration_s)
+    table = pd.DataFrame(ev, columns=EVENT_COLUMNS)
+    return table.sort_values(["start_s", "tip"]).reset_index(drop=True)

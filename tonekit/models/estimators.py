@@ -1,0 +1,114 @@
+"""Estimators of the tone models (scikit-learn conventions).
+
+:class:`ToneClassifier` is a binary classifier with calibrated
+probabilities: median imputation (NaN = not measurable), standardisation,
+and an L2-regularised logistic regression or an RBF support-vector machine
+with Platt scaling. It follows scikit-learn's API (``__init__`` only stores
+parameters, fitted attributes end in ``_``, ``classes_`` is kept) and passes
+``sklearn.utils.estimator_checks.parametrize_with_checks``.
+"""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+KINDS = ("logreg", "svm")
+
+
+class ToneClassifier(ClassifierMixin, BaseEstimator):
+    """Calibrated classifier for one tone target (anger, calm or warmth).
+
+    Binary in tonekit's use; more classes work too (multinomial).
+
+    Parameters
+    ----------
+    kind : {"logreg", "svm"}
+        Logistic regression (probabilities calibrated by construction) or an
+        RBF SVM (probabilities by Platt scaling, fitted with internal CV).
+    C : float > 0
+        Inverse regularisation strength.
+    class_weight : "balanced", dict or None
+        "balanced" weighs classes equally, so 0.5 is the threshold that
+        balances recall of both classes (what unweighted average recall rewards).
+    random_state : int
+        Seed for the SVM's internal calibration split.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.r_[np.zeros((20, 2)), np.ones((20, 2))] + np.random.default_rng(0).normal(0, .1, (40, 2))
+    >>> y = np.r_[np.zeros(20), np.ones(20)]
+    >>> ToneClassifier().fit(X, y).predict([[1.0, 1.0]])
+    array([1.])
+    """
+
+    def __init__(self, kind: str = "logreg", C: float = 0.1, class_weight="balanced", random_state: int = 0):
+        self.kind = kind
+        self.C = C
+        self.class_weight = class_weight
+        self.random_state = random_state
+
+    def _make(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, not {self.kind!r}")
+        if not self.C > 0:
+            raise ValueError(f"C must be > 0, not {self.C!r}")
+        if not (self.class_weight in ("balanced", None) or isinstance(self.class_weight, dict)):
+            raise ValueError(f"class_weight must be 'balanced', a dict or None, not {self.class_weight!r}")
+        # class weights go in as sample weights (see fit), so weighting and repeating samples agree
+        if self.kind == "logreg":
+            clf = LogisticRegression(C=self.C, max_iter=2000)
+        else:
+            clf = CalibratedClassifierCV(SVC(C=self.C, kernel="rbf", gamma="scale"), method="sigmoid", cv=3)
+        return Pipeline([("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+                         ("scale", StandardScaler()), ("clf", clf)])
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit on features ``X`` (NaN allowed) and labels ``y`` (two classes)."""
+        X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype=np.float64)
+        check_classification_targets(y)
+        self.classes_ = np.unique(y)
+        if len(self.classes_) < 2:
+            raise ValueError(f"y has {len(self.classes_)} class; ToneClassifier needs at least 2")
+        self.pipeline_ = self._make()
+        if self.kind == "svm":
+            np.random.seed(self.random_state)  # SVC's Platt scaling is deterministic; keep folds stable
+        sw = _check_sample_weight(sample_weight, X)
+        if self.class_weight == "balanced":
+            totals = {c: sw[y == c].sum() for c in self.classes_}
+            per_class = np.array([sw.sum() / (len(self.classes_) * totals[c]) if totals[c] > 0 else 0.0
+                                  for c in self.classes_])
+            sw = sw * per_class[np.searchsorted(self.classes_, y)]
+        elif isinstance(self.class_weight, dict):
+            sw = sw * np.array([self.class_weight.get(c, 1.0) for c in y])
+        self.pipeline_.fit(X, y, scale__sample_weight=sw, clf__sample_weight=sw)
+        return self
+
+    def predict_proba(self, X):
+        """Probabilities of ``classes_`` (columns in that order)."""
+        check_is_fitted(self, "pipeline_")
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
+        return self.pipeline_.predict_proba(X)
+
+    def predict(self, X):
+        """The most probable class (for two classes: probability of ``classes_[1]`` >= 0.5)."""
+        check_is_fitted(self, "pipeline_")
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+def make_estimator(kind: str = "logreg", C: float = 0.1) -> ToneClassifier:
+    """A fresh, unfitted estimator of the shipped kind."""
+    return clone(ToneClassifier(kind=kind, C=C))

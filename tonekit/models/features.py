@@ -1,0 +1,140 @@
+"""Features of labelled utterances, for training and evaluating the tone models.
+
+An utterance goes through exactly the call pipeline (:mod:`tonekit.features`):
+frames, then the functionals of one segment spanning the file. Level features
+are made relative to the speaker's baseline over all of that speaker's
+utterances in the same condition (wideband or telephone), as a call's windows
+are made relative to the speaker's baseline in the call.
+
+Extraction is cached in a Parquet file per condition, keyed by path, size and
+modification time, so re-running training or evaluation costs nothing.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..audio import load_audio
+from ..augment import telephone
+from ..errors import TonekitError
+from ..features.frames import signal_frames
+from ..features.windows import LEVEL_FEATURES, model_features, segment_functionals, speaker_baseline
+
+#: Bump when the features change, so caches are not reused.
+FEATURE_VERSION = "1"
+CONDITIONS = ("wideband", "telephone")
+
+
+def default_cache_dir() -> Path:
+    """``$TONEKIT_CACHE`` or ``~/.cache/tonekit``."""
+    return Path(os.environ.get("TONEKIT_CACHE", Path.home() / ".cache" / "tonekit"))
+
+
+def _seed(path: str) -> int:
+    return int(hashlib.sha1(Path(path).name.encode()).hexdigest()[:8], 16)
+
+
+def utterance_raw(path: str, condition: str = "wideband") -> dict:
+    """Raw functionals of one single-speaker file (see :func:`segment_functionals`).
+
+    ``condition="telephone"`` first passes the audio through :func:`tonekit.augment.telephone`
+    with a level change of -10..+6 dB and line noise of -60..-45 dBFS drawn
+    from a generator seeded by the file name (deterministic).
+    """
+    y, sr = load_audio(path)
+    if condition == "telephone":
+        rng = np.random.default_rng(_seed(path))
+        y, sr = telephone(y, sr, rng=rng, gain_db=rng.uniform(-10, 6), noise_dbfs=rng.uniform(-60, -45))
+    fr = signal_frames(y, sr)
+    row = segment_functionals(fr, [(0, fr.n_frames)]).iloc[0].to_dict()
+    row["duration_s"] = len(y) / sr
+    return row
+
+
+def _safe_raw(args):
+    path, condition = args
+    try:
+        return utterance_raw(path, condition), None
+    except TonekitError as exc:
+        return None, str(exc)
+    except Exception as exc:  # a bad file must not stop a corpus run
+        return None, f"{path}: {type(exc).__name__}: {exc}"
+
+
+def _key(path: str) -> str:
+    st = os.stat(path)
+    return f"{path}|{st.st_size}|{int(st.st_mtime)}"
+
+
+def raw_features(paths, condition: str = "wideband", *, cache_dir=None, n_jobs: int = 1,
+                 progress: bool = False) -> pd.DataFrame:
+    """Raw functionals of many files (one row per path, same order), cached.
+
+    Files that cannot be analysed get a row of NaN and a warning line on stderr.
+    """
+    import sys
+
+    if condition not in CONDITIONS:
+        raise ValueError(f"condition must be one of {CONDITIONS}, not {condition!r}")
+    paths = [str(p) for p in paths]
+    cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    cache_file = cache_dir / f"utterances-v{FEATURE_VERSION}-{condition}.parquet"
+    cached = pd.read_parquet(cache_file) if cache_file.exists() else pd.DataFrame()
+    keys = [_key(p) for p in paths]
+    have = set(cached.index) if len(cached) else set()
+    todo = [(p, k) for p, k in zip(paths, keys) if k not in have]
+    if todo:
+        rows, idx = [], []
+        iterator = ((p, condition) for p, _ in todo)
+        if n_jobs > 1:
+            ex = ProcessPoolExecutor(max_workers=n_jobs)
+            results = ex.map(_safe_raw, iterator, chunksize=8)
+        else:
+            ex = None
+            results = map(_safe_raw, iterator)
+        if progress:
+            from tqdm import tqdm
+
+            results = tqdm(results, total=len(todo), desc=f"features ({condition})", file=sys.stderr)
+        for (p, k), (row, err) in zip(todo, results):
+            if err:
+                print(f"warning: {err}", file=sys.stderr)
+                continue
+            rows.append(row)
+            idx.append(k)
+        if ex is not None:
+            ex.shutdown()
+        new = pd.DataFrame(rows, index=idx)
+        cached = pd.concat([cached, new]) if len(cached) else new
+        cached = cached[~cached.index.duplicated(keep="last")]
+        cached.to_parquet(cache_file)
+    return cached.reindex(keys).reset_index(drop=True)
+
+
+def normalised_features(table: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
+    """Model features of utterances, with level features relative to each speaker's baseline.
+
+    ``table`` has a ``speaker`` column aligned with ``raw``'s rows.
+    """
+    parts = []
+    for spk, idx in table.groupby("speaker", sort=False).groups.items():
+        r = raw.loc[idx]
+        parts.append(model_features(r, speaker_baseline(r)))
+    return pd.concat(parts).loc[raw.index]
+
+
+def corpus_features(table: pd.DataFrame, condition: str = "wideband", **kwargs) -> pd.DataFrame:
+    """Normalised model features for a corpus table (rows aligned with ``table``)."""
+    raw = raw_features(table["path"], condition, **kwargs)
+    raw.index = table.index
+    return normalised_features(table, raw)
+
+
+__all__ = ["FEATURE_VERSION", "CONDITIONS", "LEVEL_FEATURES", "utterance_raw", "raw_features",
+           "normalised_features", "corpus_features", "default_cache_dir"]

@@ -1,0 +1,138 @@
+"""Saving and loading tone models: skops files with a JSON model card.
+
+Loading never executes code from the file: skops refuses any type that is not
+on :data:`TRUSTED_TYPES`, and the file's SHA-256 must match its card.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from ..errors import ModelError
+
+TARGET_NAMES = ("anger", "calm", "warmth")
+
+#: The only types a model file may contain.
+TRUSTED_TYPES = [
+    "tonekit.models.estimators.ToneClassifier",
+    "sklearn.pipeline.Pipeline",
+    "sklearn.impute._base.SimpleImputer",
+    "sklearn.preprocessing._data.StandardScaler",
+    "sklearn.linear_model._logistic.LogisticRegression",
+    "sklearn.calibration.CalibratedClassifierCV",
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+    "sklearn.svm._classes.SVC",
+    "sklearn.utils._metadata_requests.MetadataRequest",
+    "sklearn.utils._metadata_requests.MethodMetadataRequest",
+    "numpy.dtype",
+    "numpy.ndarray",
+    "builtins.slice",
+]
+
+
+@dataclass
+class ToneModel:
+    """A fitted estimator for one target, with its model card.
+
+    Attributes
+    ----------
+    target : str
+        ``anger``, ``calm`` or ``warmth``.
+    estimator : ToneClassifier
+        Fitted; ``feature_names_in_`` lists the features it expects.
+    card : dict
+        Data, splits, metrics, versions, features, file hash.
+    """
+
+    target: str
+    estimator: object
+    card: dict
+
+    @property
+    def features(self) -> list:
+        return list(self.estimator.feature_names_in_)
+
+    def predict_proba(self, features):
+        """Probability of the target for each row of a feature table."""
+        import pandas as pd
+
+        X = pd.DataFrame(features)[self.features]
+        return self.estimator.predict_proba(X)[:, list(self.estimator.classes_).index(1)]
+
+
+def sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def save_model(estimator, path, card: dict) -> dict:
+    """Write ``estimator`` to ``path`` (.skops) and its card next to it (.json).
+
+    The card gets ``sha256`` of the written file. Returns the card.
+    """
+    import skops.io as sio
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sio.dump(estimator, path)
+    card = dict(card)
+    card["file"] = path.name
+    card["sha256"] = sha256(path)
+    path.with_suffix(".json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return card
+
+
+def load_model(path) -> ToneModel:
+    """Load a model checked against its card's hash and the trusted types.
+
+    Raises :class:`ModelError` for a missing file or card, a hash mismatch,
+    or an untrusted type in the file.
+    """
+    import skops.io as sio
+
+    path = Path(path)
+    card_path = path.with_suffix(".json")
+    if not path.is_file():
+        raise ModelError(f"{path}: model file not found")
+    if not card_path.is_file():
+        raise ModelError(f"{path}: model card {card_path.name} not found")
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{card_path}: unreadable model card ({exc})") from None
+    digest = sha256(path)
+    if card.get("sha256") != digest:
+        raise ModelError(f"{path}: file hash {digest[:12]}... does not match its model card; refusing to load")
+    try:
+        untrusted = sio.get_untrusted_types(file=path)
+    except Exception as exc:
+        raise ModelError(f"{path}: not a skops model file ({type(exc).__name__})") from None
+    bad = sorted(set(untrusted) - set(TRUSTED_TYPES))
+    if bad:
+        raise ModelError(f"{path}: untrusted types in model file: {', '.join(bad)}; refusing to load")
+    try:
+        est = sio.load(path, trusted=sorted(set(untrusted)))
+    except Exception as exc:
+        raise ModelError(f"{path}: cannot load model ({type(exc).__name__}: {exc})") from None
+    target = card.get("target")
+    if target not in TARGET_NAMES:
+        raise ModelError(f"{card_path}: unknown target {target!r}")
+    return ToneModel(target, est, card)
+
+
+def shipped_dir() -> Path:
+    """Folder of the models that ship with tonekit."""
+    return Path(str(resources.files("tonekit.trained")))
+
+
+def load_models(folder=None, targets=TARGET_NAMES) -> dict:
+    """The models of a folder (default: the shipped ones) as ``{target: ToneModel}``."""
+    folder = Path(folder) if folder is not None else shipped_dir()
+    return {t: load_model(folder / f"{t}.skops") for t in targets}

@@ -1,0 +1,158 @@
+"""Training and evaluating the tone models, always grouped by speaker.
+
+Example
+-------
+>>> from tonekit.models.corpora import load_corpora, targets        # doctest: +SKIP
+>>> table = targets(load_corpora("../shared/corpora"))              # doctest: +SKIP
+>>> models = train_models(table)                                    # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.metrics import balanced_accuracy_score, roc_auc_score
+from sklearn.model_selection import GroupKFold
+
+from ..features.windows import MODEL_FEATURES
+from .estimators import ToneClassifier
+from .features import corpus_features
+from .store import TARGET_NAMES
+
+#: The shipped estimator settings, chosen by speaker-grouped cross-validation (scripts/evaluate.py).
+DEFAULT_PARAMS = {"anger": {"kind": "logreg", "C": 0.1},
+                  "calm": {"kind": "logreg", "C": 0.1},
+                  "warmth": {"kind": "logreg", "C": 0.1}}
+
+
+def training_set(table: pd.DataFrame, target: str, *, conditions=("wideband", "telephone"), cache_dir=None,
+                 n_jobs: int = 1, progress: bool = False):
+    """Features ``X``, labels ``y`` and speaker groups for one target, over the given conditions.
+
+    Rows whose label is left out for this target (NaN) are dropped. Each
+    condition contributes one copy of every utterance (augmentation).
+    """
+    if target not in TARGET_NAMES:
+        raise ValueError(f"target must be one of {TARGET_NAMES}, not {target!r}")
+    keep = table[table[target].notna()]
+    Xs, ys, gs, cs = [], [], [], []
+    for cond in conditions:
+        X = corpus_features(keep, cond, cache_dir=cache_dir, n_jobs=n_jobs, progress=progress)
+        ok = X.notna().any(axis=1)
+        Xs.append(X[ok])
+        ys.append(keep.loc[ok, target].astype(int))
+        gs.append(keep.loc[ok, "speaker"])
+        cs.append(pd.Series(cond, index=X.index[ok]))
+    return (pd.concat(Xs)[list(MODEL_FEATURES)], pd.concat(ys), pd.concat(gs), pd.concat(cs))
+
+
+def fit_target(X, y, *, kind: str = "logreg", C: float = 0.1) -> ToneClassifier:
+    """Fit the tone estimator on a feature table (column names are kept)."""
+    return ToneClassifier(kind=kind, C=C).fit(X, y)
+
+
+def train_models(table: pd.DataFrame, targets=TARGET_NAMES, *, cache_dir=None, n_jobs: int = 1,
+                 conditions=("wideband", "telephone"), params=None, progress: bool = False) -> dict:
+    """Fit one model per target on a labelled corpus table (see :func:`tonekit.models.corpora.targets`).
+
+    Returns ``{target: ToneModel}`` ready for :func:`tonekit.analyze(..., models=...)`.
+    """
+    from .store import ToneModel
+
+    params = {**DEFAULT_PARAMS, **(params or {})}
+    out = {}
+    for t in targets:
+        X, y, _, _ = training_set(table, t, conditions=conditions, cache_dir=cache_dir, n_jobs=n_jobs,
+                                  progress=progress)
+        out[t] = ToneModel(t, fit_target(X, y, **params[t]), {"target": t, "params": params[t]})
+    return out
+
+
+# ----------------------------------------------------------------------------- metrics
+
+def ece(y_true, prob, *, n_bins: int = 10) -> float:
+    """Expected calibration error with equal-width bins (weighted mean |accuracy - confidence|)."""
+    y = np.asarray(y_true, float)
+    p = np.asarray(prob, float)
+    bins = np.minimum((p * n_bins).astype(int), n_bins - 1)
+    err = 0.0
+    for b in range(n_bins):
+        m = bins == b
+        if m.any():
+            err += m.mean() * abs(y[m].mean() - p[m].mean())
+    return float(err)
+
+
+def metrics(y_true, prob) -> dict:
+    """UAR (balanced accuracy at 0.5), ROC AUC and ECE; NaN when only one class is present."""
+    y = np.asarray(y_true, int)
+    p = np.asarray(prob, float)
+    if len(np.unique(y)) < 2:
+        return {"n": len(y), "uar": np.nan, "auc": np.nan, "ece": np.nan}
+    return {"n": int(len(y)), "uar": float(balanced_accuracy_score(y, p >= 0.5)),
+            "auc": float(roc_auc_score(y, p)), "ece": ece(y, p)}
+
+
+def grouped_oof(estimator, X, y, groups, *, n_splits: int = 5, test_mask=None) -> np.ndarray:
+    """Out-of-fold probabilities with speaker-grouped folds (no speaker in train and test).
+
+    ``test_mask`` (boolean per row) limits which rows are predicted (others get
+    NaN) while every row of the other speakers is used for training.
+    """
+    X = pd.DataFrame(X).reset_index(drop=True)
+    y = np.asarray(y)
+    groups = np.asarray(groups)
+    test_mask = np.ones(len(y), bool) if test_mask is None else np.asarray(test_mask, bool)
+    out = np.full(len(y), np.nan)
+    n_splits = min(n_splits, len(np.unique(groups[test_mask])))
+    for tr, te in GroupKFold(n_splits=n_splits).split(X, y, groups):
+        te_groups = np.unique(groups[te])
+        tr = np.flatnonzero(~np.isin(groups, te_groups))
+        te = te[test_mask[te]]
+        if len(te) == 0 or len(np.unique(y[tr])) < 2:
+            continue
+        est = clone(estimator).fit(X.iloc[tr], y[tr])
+        out[te] = est.predict_proba(X.iloc[te])[:, 1]
+    return out
+
+
+# ----------------------------------------------------------------------------- CLI helpers
+
+def train_and_save(corpus_folders, target: str, output, *, n_jobs: int = 1, progress: bool = False,
+                   cache_dir=None) -> dict:
+    """Train one target on corpus folders and save it with a model card (``tonekit train``)."""
+    import platform
+    import sklearn
+    from .. import __version__
+    from .corpora import load_corpora, targets as add_targets
+    from .store import save_model
+
+    table = add_targets(load_corpora(corpus_folders))
+    params = DEFAULT_PARAMS[target]
+    X, y, groups, cond = training_set(table, target, cache_dir=cache_dir, n_jobs=n_jobs, progress=progress)
+    est = fit_target(X, y, **params)
+    card = {"target": target, "tonekit_version": __version__, "sklearn_version": sklearn.__version__,
+            "python_version": platform.python_version(), "params": params,
+            "features": list(MODEL_FEATURES), "n_train": int(len(y)),
+            "data": sorted(table.corpus.unique()), "n_speakers": int(groups.nunique()),
+            "positive_share": round(float(np.mean(y)), 4)}
+    return save_model(est, output, card)
+
+
+def evaluate_model(model_path, corpus_folders, *, n_jobs: int = 1, progress: bool = False,
+                   cache_dir=None) -> pd.DataFrame:
+    """Metrics of a saved model on corpus folders, per corpus and condition (``tonekit evaluate``)."""
+    from .corpora import load_corpora, targets as add_targets
+    from .store import load_model
+
+    model = load_model(model_path)
+    table = add_targets(load_corpora(corpus_folders))
+    table = table[table[model.target].notna()].reset_index(drop=True)
+    rows = []
+    for cond in ("wideband", "telephone"):
+        X = corpus_features(table, cond, cache_dir=cache_dir, n_jobs=n_jobs, progress=progress)
+        p = model.predict_proba(X)
+        for corpus, idx in table.groupby("corpus").groups.items():
+            rows.append({"target": model.target, "corpus": corpus, "condition": cond,
+                         **metrics(table.loc[idx, model.target].astype(int), p[idx])})
+    return pd.DataFrame(rows).round(3)

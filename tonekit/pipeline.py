@@ -1,0 +1,224 @@
+"""The whole pipeline: audio -> activity -> frames -> windows -> scores -> events -> Analysis."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .activity import detect_activity
+from .analysis import WINDOW_COLUMNS, Analysis
+from .audio import as_signal, load_audio, load_call
+from .errors import ParameterError
+from .features.frames import call_frames, frames_table, signal_frames
+from .features.windows import MODEL_FEATURES, segment_functionals, speaker_baseline, model_features, speaker_windows
+from .match import MatchOptions, caller_angry_spans, match
+from .models.store import TARGET_NAMES, load_models
+
+MIN_SPEECH_S = 1.0
+
+
+def _models(models):
+    if models is None:
+        return load_models()
+    if isinstance(models, dict):
+        return models
+    return load_models(models)
+
+
+def score_features(features: pd.DataFrame, models: dict) -> pd.DataFrame:
+    """``anger``, ``calm``, ``warmth`` probabilities for rows of a model-feature table."""
+    out = pd.DataFrame(index=features.index, columns=list(TARGET_NAMES), dtype=float)
+    for t in TARGET_NAMES:
+        if t in models:
+            out[t] = models[t].predict_proba(features[list(MODEL_FEATURES)])
+    return out
+
+
+def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=None, agent_channel: int = 0,
+            models=None, win_dur_s: float = 3.0, hop_dur_s: float = 1.0, min_speech_s: float = MIN_SPEECH_S,
+            progress=None, **match_options) -> Analysis:
+    """Analyse a two-speaker call.
+
+    Parameters
+    ----------
+    source : path, optional
+        A stereo call (agent on channel 0 unless ``agent_channel=1``), or a
+        mono mix with ``turns`` (RTTM) and ``agent_label``.
+    agent, caller : path, optional
+        Two mono files instead of ``source``.
+    models : dict or path, optional
+        ``{target: ToneModel}`` or a folder of models; default: the shipped models.
+    win_dur_s, hop_dur_s : float
+        Analysis windows (3 s every 1 s).
+    min_speech_s : float
+        A window needs this much speech (s) to be scored.
+    progress : callable, optional
+        Called with a short step name as work proceeds.
+    **match_options
+        Thresholds of :class:`tonekit.match.MatchOptions`.
+
+    Returns
+    -------
+    Analysis
+
+    Examples
+    --------
+    >>> import tonekit
+    >>> a = tonekit.analyze(tonekit.demo_path())            # doctest: +SKIP
+    >>> a.events[["start_s", "tip", "kind"]]                 # doctest: +SKIP
+    """
+    opts = MatchOptions.from_kwargs(**match_options)
+    tick = progress or (lambda step: None)
+    mdl = _models(models)
+    call = load_call(source, agent=agent, caller=caller, turns=turns, agent_label=agent_label,
+                     agent_channel=agent_channel)
+    tick("activity")
+    act = detect_activity(call)
+    tick("frames")
+    frames = call_frames(call, act, progress=lambda spk: tick(f"frames:{spk}"))
+    tick("windows")
+    wins = []
+    for spk, fr in frames.items():
+        w, feats = speaker_windows(fr, win_dur_s=win_dur_s, hop_dur_s=hop_dur_s, min_speech_s=min_speech_s)
+        scores = score_features(feats, mdl)
+        enough = (w["speech_s"] >= min_speech_s).to_numpy()
+        for t in TARGET_NAMES:
+            w[t] = np.where(enough, scores[t].to_numpy(), np.nan)
+        wins.append(w)
+    windows = pd.concat(wins, ignore_index=True)[WINDOW_COLUMNS]
+    tick("events")
+    events = match(windows, act, opts, duration_s=call.duration_s)
+    turns_t = act.turns()
+    overlaps = act.overlaps()
+    silences = act.silences()
+    summary = summarise(call.duration_s, frames, windows, events, act, turns_t, overlaps, opts)
+    return Analysis(source=call.name, duration_s=round(call.duration_s, 3), speakers=call.speakers,
+                    frames=frames_table(frames), windows=windows, events=events, summary=summary,
+                    turns=turns_t, overlaps=overlaps, silences=silences,
+                    options={"win_dur_s": win_dur_s, "hop_dur_s": hop_dur_s, "min_speech_s": min_speech_s,
+                             **opts.as_dict()})
+
+
+def score(path_or_signal, sr=None, *, models=None) -> dict:
+    """Tone of one single-speaker utterance: ``{"anger", "calm", "warmth"}`` probabilities.
+
+    The speaker's baseline is the utterance itself, so level features
+    (pitch, loudness relative to the speaker's usual) carry no information
+    here; shape, voice-quality and spectral features do. For a speaker over
+    many segments, :func:`analyze` (or windows of a call) is better informed.
+
+    Examples
+    --------
+    >>> import numpy as np, tonekit
+    >>> sr = 16000; t = np.arange(2 * sr) / sr
+    >>> sorted(tonekit.score(0.1 * np.sin(2 * np.pi * 140 * t), sr))   # doctest: +SKIP
+    ['anger', 'calm', 'warmth']
+    """
+    mdl = _models(models)
+    if isinstance(path_or_signal, np.ndarray):
+        y, sr = as_signal(path_or_signal, sr)
+    else:
+        if sr is not None:
+            raise ParameterError("sr is only for arrays; a file carries its own rate")
+        y, sr = load_audio(path_or_signal)
+    fr = signal_frames(y, sr)
+    raw = segment_functionals(fr, [(0, fr.n_frames)])
+    feats = model_features(raw, speaker_baseline(raw, min_speech_s=0.0))
+    if raw["speech_s"].iloc[0] < 0.3:
+        return {t: float("nan") for t in TARGET_NAMES}
+    s = score_features(feats, mdl)
+    return {t: round(float(s[t].iloc[0]), 4) for t in TARGET_NAMES}
+
+
+# ----------------------------------------------------------------------------- summary
+
+def _turn_values(fr, turns: pd.DataFrame) -> pd.DataFrame:
+    """Per-turn mean f0 (st re 100 Hz), intensity (dB) and rate (syl/s) of one speaker."""
+    hop = fr.hop_s
+    nuc = np.zeros(fr.n_frames, bool)
+    nuc[fr.nuclei] = True
+    rows = []
+    for _, t in turns.iterrows():
+        a, b = int(t.start_s / hop), int(t.end_s / hop)
+        sp = fr.speech[a:b]
+        f0 = fr["f0_hz"][a:b]
+        f0 = f0[np.isfinite(f0)]
+        rows.append({"start_s": t.start_s, "end_s": t.end_s,
+                     "f0": float(np.mean(12 * np.log2(f0 / 100))) if len(f0) >= 5 else np.nan,
+                     "intensity": float(np.mean(fr["intensity_db"][a:b][sp])) if sp.sum() >= 5 else np.nan,
+                     "rate": nuc[a:b].sum() / (sp.sum() * hop) if sp.sum() * hop >= 0.5 else np.nan})
+    return pd.DataFrame(rows, columns=["start_s", "end_s", "f0", "intensity", "rate"])
+
+
+def entrainment(frames: dict, turns: pd.DataFrame) -> dict:
+    """Prosodic entrainment between agent and caller (after Levitan & Hirschberg 2011).
+
+    Over adjacent turn pairs (a turn and the other speaker's next turn), per
+    feature (f0 in st, intensity in dB, rate in syl/s):
+
+    - proximity: mean |difference| over non-adjacent pairs minus over adjacent
+      pairs (positive: partners sound more alike turn by turn than by chance);
+    - convergence: correlation of the adjacent-pair similarity (-|difference|)
+      with time (positive: they grow more alike over the call);
+    - synchrony: correlation of the two speakers' values across adjacent pairs.
+    """
+    out = {f: {"proximity": np.nan, "convergence": np.nan, "synchrony": np.nan}
+           for f in ("f0", "intensity", "rate")}
+    if not {"agent", "caller"} <= set(frames):
+        return out
+    vals = {s: _turn_values(frames[s], turns[turns.speaker == s]) for s in ("agent", "caller")}
+    seq = pd.concat([v.assign(speaker=s) for s, v in vals.items()]).sort_values("start_s").reset_index(drop=True)
+    pairs = [(i, i + 1) for i in range(len(seq) - 1) if seq.speaker[i] != seq.speaker[i + 1]]
+    if len(pairs) < 4:
+        return out
+    for f in out:
+        a = np.array([seq[f][i] for i, _ in pairs])
+        b = np.array([seq[f][j] for _, j in pairs])
+        t = np.array([seq.start_s[j] for _, j in pairs])
+        ok = np.isfinite(a) & np.isfinite(b)
+        if ok.sum() < 4:
+            continue
+        d_adj = np.abs(a[ok] - b[ok])
+        ag = seq[seq.speaker == "agent"][f].dropna().to_numpy()
+        ca = seq[seq.speaker == "caller"][f].dropna().to_numpy()
+        d_all = np.abs(ag[:, None] - ca[None, :]).mean() if len(ag) and len(ca) else np.nan
+        conv = np.corrcoef(t[ok], -d_adj)[0, 1] if np.std(d_adj) > 0 else np.nan
+        sync = np.corrcoef(a[ok], b[ok])[0, 1] if np.std(a[ok]) > 0 and np.std(b[ok]) > 0 else np.nan
+        out[f] = {"proximity": float(d_all - d_adj.mean()), "convergence": float(conv), "synchrony": float(sync)}
+    return out
+
+
+def summarise(duration_s, frames, windows, events, act, turns, overlaps, opts) -> dict:
+    """The summary dict of an :class:`Analysis`."""
+    speakers = {}
+    for spk, fr in frames.items():
+        w = windows[windows.speaker == spk]
+        talk = float(fr.speech.sum() * fr.hop_s)
+        speech_int = fr["intensity_db"][fr.speech]
+        speakers[spk] = {
+            "talk_time_s": round(talk, 2), "talk_share": round(talk / duration_s, 3) if duration_s else np.nan,
+            "f0_hz_median": float(np.nanmedian(fr["f0_hz"])) if np.isfinite(fr["f0_hz"]).any() else np.nan,
+            "intensity_db_median": float(np.median(speech_int)) if len(speech_int) else np.nan,
+            "rate_syl_s_mean": float(w.rate_syl_s.mean()),
+            **{f"{t}_mean": float(w[t].mean()) for t in TARGET_NAMES}}
+    caller = windows[(windows.speaker == "caller") & windows.anger.notna()]
+    ca = {"start": np.nan, "end": np.nan, "change": np.nan}
+    if len(caller) >= 2:
+        n = max(1, min(10, len(caller) // 4))
+        ca = {"start": float(caller.anger.iloc[:n].mean()), "end": float(caller.anger.iloc[-n:].mean())}
+        ca["change"] = ca["end"] - ca["start"]
+    counts = events.tip.value_counts() if len(events) else pd.Series(dtype=int)
+    long = act.silences(min_dur_s=opts.long_silence_s)
+    all_sil = act.silences(min_dur_s=0.3)
+    return {
+        "duration_s": float(duration_s),
+        "speakers": speakers,
+        "overlaps": {"count": int(len(overlaps)),
+                     "total_s": float((overlaps.end_s - overlaps.start_s).sum()) if len(overlaps) else 0.0},
+        "interruptions": {"count": int(counts.get(1, 0))},
+        "silences": {"count": int(counts.get(12, 0)),
+                     "longest_s": float((all_sil.end_s - all_sil.start_s).max()) if len(all_sil) else 0.0},
+        "caller_anger": ca,
+        "caller_angry_spans": [[round(a, 2), round(b, 2)] for a, b in caller_angry_spans(windows, opts)],
+        "entrainment": entrainment(frames, turns),
+        "events_per_tip": {str(t): int(counts.get(t, 0)) for t in (1, 7, 8, 9, 12)},
+    }
