@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tonekit.models.corpora import load_corpora, targets  # noqa: E402
 from tonekit.models.estimators import ToneClassifier  # noqa: E402
 from tonekit.models.features import default_cache_dir, raw_features, normalised_features  # noqa: E402
-from tonekit.models.train import DEFAULT_PARAMS, grouped_oof, metrics  # noqa: E402
+from tonekit.models.train import DEFAULT_PARAMS, corpus_weights, grouped_oof, metrics  # noqa: E402
 from tonekit.models.store import TARGET_NAMES  # noqa: E402
 
 
@@ -89,12 +89,13 @@ def evaluate(table, feats_w, feats_t, est, target, *, corpora):
                 n = in_c.sum()
                 for cond, mask in (("wideband", np.r_[np.ones(n, bool), np.zeros(n, bool)]),
                                    ("telephone", np.r_[np.zeros(n, bool), np.ones(n, bool)])):
-                    p = grouped_oof(est, X, y, g, n_splits=5, test_mask=mask)
+                    p = grouped_oof(est, X, y, g, n_splits=5, test_mask=mask)  # one corpus: no weights
                     m = metrics(y[mask], p[mask])
                     rows.append({"target": target, "corpus": c, "protocol": protocol, "condition": cond, **m})
             else:
                 X = pd.concat([feats_w[train], feats_t[train]], ignore_index=True)
-                model = ToneClassifier(**{k: v for k, v in est.get_params().items()}).fit(X, np.r_[y_tr, y_tr])
+                sw = corpus_weights(np.r_[table.corpus[train], table.corpus[train]])
+                model = ToneClassifier(**est.get_params()).fit(X, np.r_[y_tr, y_tr], sample_weight=sw)
                 y_te = table.loc[in_c, target].astype(int).to_numpy()
                 for cond, F in (("wideband", feats_w), ("telephone", feats_t)):
                     m = metrics(y_te, model.predict_proba(F[in_c])[:, 1])

@@ -17,12 +17,23 @@ from .errors import AudioError, ModelError, ParameterError, TonekitError  # noqa
 from .pipeline import analyze, score  # noqa: E402
 
 
+def features_list():
+    """Names of the features the tone models see, in order."""
+    from .features.windows import MODEL_FEATURES
+
+    return list(MODEL_FEATURES)
+
+
 def demo_path():
     """Path of the bundled demo call (stereo, agent on channel 0)."""
     from importlib import resources
+    from pathlib import Path
 
-    return str(resources.files("tonekit.data") / "demo_call.flac")
+    try:
+        return str(resources.files("tonekit.data") / "demo_call.flac")
+    except ModuleNotFoundError:  # running from a source checkout without installing
+        return str(Path(__file__).resolve().parents[1] / "data" / "demo_call.flac")
 
 
-__all__ = ["analyze", "score", "load_call", "load_audio", "Analysis", "demo_path", "TonekitError",
+__all__ = ["analyze", "score", "load_call", "load_audio", "Analysis", "demo_path", "features_list", "TonekitError",
            "AudioError", "ParameterError", "ModelError", "__version__"]

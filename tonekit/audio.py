@@ -70,6 +70,27 @@ def _open(path) -> sf.SoundFile:
         raise AudioError(path, f"not a readable audio file ({msg})") from None
 
 
+def _declared_wav_data_bytes(fh: sf.SoundFile):
+    """The data-chunk size a WAV header declares, when libsndfile found fewer bytes in the file; else None."""
+    import re
+
+    if fh.format not in ("WAV", "WAVEX", "RF64"):
+        return None
+    m = re.search(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", fh.extra_info, re.MULTILINE)
+    if not m:
+        return None
+    declared, present = int(m.group(1)), int(m.group(2))
+    if declared in (0, 0xFFFFFFFF) or declared <= present:  # streaming placeholders, trailing junk
+        return None
+    return declared
+
+
+def _bytes_per_frame_guess(fh: sf.SoundFile) -> int:
+    """Bytes per sample of a WAV subtype (for the message only)."""
+    return {"PCM_U8": 1, "PCM_S8": 1, "ULAW": 1, "ALAW": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4,
+            "FLOAT": 4, "DOUBLE": 8}.get(fh.subtype, 2)
+
+
 def audio_info(path) -> AudioInfo:
     """Rate, channels and length of an audio file, checked against tonekit's limits.
 
@@ -78,6 +99,12 @@ def audio_info(path) -> AudioInfo:
     """
     with _open(path) as fh:
         info = AudioInfo(str(path), int(fh.samplerate), int(fh.channels), int(fh.frames))
+        declared = _declared_wav_data_bytes(fh)
+    if declared is not None and info.sr > 0:
+        # libsndfile silently shortens a cut-off WAV to the bytes present; its header still says more
+        promised = declared / max(1, fh.channels * _bytes_per_frame_guess(fh)) / info.sr
+        raise AudioError(path, f"truncated: the header promises {promised:.2f} s "
+                               f"but the data end at {info.duration_s:.2f} s")
     if info.sr < MIN_SR:
         raise AudioError(path, f"sampling rate {info.sr} Hz is below the {MIN_SR} Hz minimum")
     if info.sr > MAX_SR:

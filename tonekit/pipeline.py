@@ -98,13 +98,16 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
                              **opts.as_dict()})
 
 
-def score(path_or_signal, sr=None, *, models=None) -> dict:
+def score(path_or_signal, sr=None, *, models=None, baseline=None) -> dict:
     """Tone of one single-speaker utterance: ``{"anger", "calm", "warmth"}`` probabilities.
 
-    The speaker's baseline is the utterance itself, so level features
-    (pitch, loudness relative to the speaker's usual) carry no information
-    here; shape, voice-quality and spectral features do. For a speaker over
-    many segments, :func:`analyze` (or windows of a call) is better informed.
+    The models compare an utterance with the speaker's usual voice. A lone
+    utterance cannot tell what that is, so by default it is compared with an
+    average speaker of the training corpora (``population_baseline`` in the
+    model card); pass ``baseline`` (a Series of raw functionals, e.g. the
+    median of :func:`tonekit.features.windows.segment_functionals` over other
+    recordings of the same speaker) for a better-informed score. Over a call,
+    :func:`analyze` measures each speaker's baseline itself.
 
     Examples
     --------
@@ -122,7 +125,11 @@ def score(path_or_signal, sr=None, *, models=None) -> dict:
         y, sr = load_audio(path_or_signal)
     fr = signal_frames(y, sr)
     raw = segment_functionals(fr, [(0, fr.n_frames)])
-    feats = model_features(raw, speaker_baseline(raw, min_speech_s=0.0))
+    if baseline is None:
+        baseline = next(iter(mdl.values())).card.get("population_baseline")
+        if not baseline:
+            baseline = speaker_baseline(raw, min_speech_s=0.0)
+    feats = model_features(raw, baseline)
     if raw["speech_s"].iloc[0] < 0.3:
         return {t: float("nan") for t in TARGET_NAMES}
     s = score_features(feats, mdl)

@@ -68,7 +68,7 @@ def _safe_raw(args):
 
 def _key(path: str) -> str:
     st = os.stat(path)
-    return f"{path}|{st.st_size}|{int(st.st_mtime)}"
+    return f"{os.path.realpath(path)}|{st.st_size}|{int(st.st_mtime)}"
 
 
 def raw_features(paths, condition: str = "wideband", *, cache_dir=None, n_jobs: int = 1,
@@ -127,6 +127,18 @@ def normalised_features(table: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
         r = raw.loc[idx]
         parts.append(model_features(r, speaker_baseline(r)))
     return pd.concat(parts).loc[raw.index]
+
+
+def population_baseline(table: pd.DataFrame, *, cache_dir=None) -> pd.Series:
+    """Median over speakers of their baselines (wideband): the baseline of an unknown speaker.
+
+    Used by :func:`tonekit.score` on a lone utterance, where the speaker's own
+    baseline cannot be measured.
+    """
+    raw = raw_features(table["path"], "wideband", cache_dir=cache_dir)
+    raw.index = table.index
+    bases = [speaker_baseline(raw.loc[idx]) for _, idx in table.groupby("speaker", sort=True).groups.items()]
+    return pd.concat(bases, axis=1).median(axis=1)
 
 
 def corpus_features(table: pd.DataFrame, condition: str = "wideband", **kwargs) -> pd.DataFrame:

@@ -128,8 +128,11 @@ def load_model(path) -> ToneModel:
 
 
 def shipped_dir() -> Path:
-    """Folder of the models that ship with tonekit."""
-    return Path(str(resources.files("tonekit.trained")))
+    """Folder of the models that ship with tonekit (``trained/`` in a source tree)."""
+    try:
+        return Path(str(resources.files("tonekit.trained")))
+    except ModuleNotFoundError:  # running from a source checkout without installing
+        return Path(__file__).resolve().parents[2] / "trained"
 
 
 def load_models(folder=None, targets=TARGET_NAMES) -> dict:

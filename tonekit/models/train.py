@@ -27,7 +27,7 @@ DEFAULT_PARAMS = {"anger": {"kind": "logreg", "C": 0.1},
 
 def training_set(table: pd.DataFrame, target: str, *, conditions=("wideband", "telephone"), cache_dir=None,
                  n_jobs: int = 1, progress: bool = False):
-    """Features ``X``, labels ``y`` and speaker groups for one target, over the given conditions.
+    """Features ``X``, labels ``y``, speaker groups and corpus for one target, over the given conditions.
 
     Rows whose label is left out for this target (NaN) are dropped. Each
     condition contributes one copy of every utterance (augmentation).
@@ -35,20 +35,33 @@ def training_set(table: pd.DataFrame, target: str, *, conditions=("wideband", "t
     if target not in TARGET_NAMES:
         raise ValueError(f"target must be one of {TARGET_NAMES}, not {target!r}")
     keep = table[table[target].notna()]
-    Xs, ys, gs, cs = [], [], [], []
+    Xs, ys, gs, cs = [], [], [], []  # features, labels, speakers, conditions
     for cond in conditions:
         X = corpus_features(keep, cond, cache_dir=cache_dir, n_jobs=n_jobs, progress=progress)
         ok = X.notna().any(axis=1)
         Xs.append(X[ok])
         ys.append(keep.loc[ok, target].astype(int))
         gs.append(keep.loc[ok, "speaker"])
-        cs.append(pd.Series(cond, index=X.index[ok]))
-    return (pd.concat(Xs)[list(MODEL_FEATURES)], pd.concat(ys), pd.concat(gs), pd.concat(cs))
+        cs.append(cond)
+    corpus = pd.concat([keep.loc[X.index, "corpus"] for X in Xs])
+    return (pd.concat(Xs)[list(MODEL_FEATURES)], pd.concat(ys), pd.concat(gs), corpus)
 
 
-def fit_target(X, y, *, kind: str = "logreg", C: float = 0.1) -> ToneClassifier:
-    """Fit the tone estimator on a feature table (column names are kept)."""
-    return ToneClassifier(kind=kind, C=C).fit(X, y)
+def corpus_weights(corpus) -> np.ndarray:
+    """Sample weights giving every corpus the same total weight (mean weight 1).
+
+    Without them the largest corpus (TurEV-DB's 1735 single words) would
+    dominate; balanced corpora generalise better to an unseen one.
+    """
+    c = pd.Series(np.asarray(corpus))
+    w = 1.0 / c.map(c.value_counts()).to_numpy(float)
+    return w * len(w) / w.sum()
+
+
+def fit_target(X, y, *, kind: str = "logreg", C: float = 0.1, corpus=None) -> ToneClassifier:
+    """Fit the tone estimator on a feature table (column names are kept), corpora balanced."""
+    sw = None if corpus is None else corpus_weights(corpus)
+    return ToneClassifier(kind=kind, C=C).fit(X, y, sample_weight=sw)
 
 
 def train_models(table: pd.DataFrame, targets=TARGET_NAMES, *, cache_dir=None, n_jobs: int = 1,
@@ -62,9 +75,9 @@ def train_models(table: pd.DataFrame, targets=TARGET_NAMES, *, cache_dir=None, n
     params = {**DEFAULT_PARAMS, **(params or {})}
     out = {}
     for t in targets:
-        X, y, _, _ = training_set(table, t, conditions=conditions, cache_dir=cache_dir, n_jobs=n_jobs,
-                                  progress=progress)
-        out[t] = ToneModel(t, fit_target(X, y, **params[t]), {"target": t, "params": params[t]})
+        X, y, _, corpus = training_set(table, t, conditions=conditions, cache_dir=cache_dir, n_jobs=n_jobs,
+                                       progress=progress)
+        out[t] = ToneModel(t, fit_target(X, y, corpus=corpus, **params[t]), {"target": t, "params": params[t]})
     return out
 
 
@@ -93,7 +106,7 @@ def metrics(y_true, prob) -> dict:
             "auc": float(roc_auc_score(y, p)), "ece": ece(y, p)}
 
 
-def grouped_oof(estimator, X, y, groups, *, n_splits: int = 5, test_mask=None) -> np.ndarray:
+def grouped_oof(estimator, X, y, groups, *, n_splits: int = 5, test_mask=None, sample_weight=None) -> np.ndarray:
     """Out-of-fold probabilities with speaker-grouped folds (no speaker in train and test).
 
     ``test_mask`` (boolean per row) limits which rows are predicted (others get
@@ -111,7 +124,8 @@ def grouped_oof(estimator, X, y, groups, *, n_splits: int = 5, test_mask=None) -
         te = te[test_mask[te]]
         if len(te) == 0 or len(np.unique(y[tr])) < 2:
             continue
-        est = clone(estimator).fit(X.iloc[tr], y[tr])
+        sw = None if sample_weight is None else np.asarray(sample_weight)[tr]
+        est = clone(estimator).fit(X.iloc[tr], y[tr], sample_weight=sw)
         out[te] = est.predict_proba(X.iloc[te])[:, 1]
     return out
 
@@ -129,13 +143,17 @@ def train_and_save(corpus_folders, target: str, output, *, n_jobs: int = 1, prog
 
     table = add_targets(load_corpora(corpus_folders))
     params = DEFAULT_PARAMS[target]
-    X, y, groups, cond = training_set(table, target, cache_dir=cache_dir, n_jobs=n_jobs, progress=progress)
-    est = fit_target(X, y, **params)
+    X, y, groups, corpus = training_set(table, target, cache_dir=cache_dir, n_jobs=n_jobs, progress=progress)
+    est = fit_target(X, y, corpus=corpus, **params)
+    from .features import population_baseline
+
+    pop = population_baseline(table, cache_dir=cache_dir)
     card = {"target": target, "tonekit_version": __version__, "sklearn_version": sklearn.__version__,
             "python_version": platform.python_version(), "params": params,
             "features": list(MODEL_FEATURES), "n_train": int(len(y)),
             "data": sorted(table.corpus.unique()), "n_speakers": int(groups.nunique()),
-            "positive_share": round(float(np.mean(y)), 4)}
+            "positive_share": round(float(np.mean(y)), 4), "sample_weights": "each corpus the same total weight",
+            "population_baseline": {k: round(float(v), 6) for k, v in pop.items()}}
     return save_model(est, output, card)
 
 

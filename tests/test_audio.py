@@ -1,0 +1,175 @@
+"""Reading, checking and opening audio files: formats, rates, and every refusal with its message."""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from tonekit.audio import audio_info, load_audio, load_call, read_rttm
+from tonekit.errors import AudioError, ParameterError
+
+
+def _tone(sr, dur_s=0.5, f=220.0, amp=0.3, channels=1):
+    t = np.arange(int(dur_s * sr)) / sr
+    y = amp * np.sin(2 * np.pi * f * t)
+    return y if channels == 1 else np.column_stack([y * (0.5 + 0.5 * k) for k in range(channels)])
+
+
+FORMATS = [("wav", "WAV", "PCM_16"), ("wav", "WAV", "PCM_24"), ("wav", "WAV", "PCM_32"), ("wav", "WAV", "FLOAT"),
+           ("wav", "WAV", "ULAW"), ("wav", "WAV", "ALAW"), ("flac", "FLAC", "PCM_16"), ("ogg", "OGG", "VORBIS")]
+
+
+@pytest.mark.parametrize("sr", [8000, 16000, 44100, 96000])
+@pytest.mark.parametrize("ext, fmt, subtype", FORMATS, ids=[f"{f}-{s}" for _, f, s in FORMATS])
+def test_load_audio_formats_and_rates(tmp_path, ext, fmt, subtype, sr):
+    path = tmp_path / f"x_{subtype}_{sr}.{ext}"
+    sf.write(path, _tone(sr), sr, format=fmt, subtype=subtype)
+    info = audio_info(path)
+    assert (info.sr, info.channels, info.n_samples) == (sr, 1, sr // 2)
+    assert info.duration_s == pytest.approx(0.5)
+    y, sr_out = load_audio(path)
+    assert sr_out == (8000 if sr < 16000 else 16000)
+    assert abs(len(y) - sr_out // 2) <= 1
+    # the level survives every coding (mu-law/A-law/Vorbis within 0.5 dB)
+    assert 20 * np.log10(np.sqrt(np.mean(y[100:-100] ** 2)) / (0.3 / np.sqrt(2))) == pytest.approx(0, abs=0.5)
+
+
+def test_load_audio_stereo_keeps_channels(tmp_path):
+    path = tmp_path / "st.flac"
+    sf.write(path, _tone(16000, channels=2), 16000)
+    y, sr = load_audio(path, mono=False)
+    assert y.shape == (2, 8000) and sr == 16000
+    assert np.max(np.abs(y[1])) / np.max(np.abs(y[0])) == pytest.approx(2.0, rel=1e-3)
+
+
+def _expect(path, pattern, fn=load_audio, **kw):
+    with pytest.raises(AudioError) as err:
+        fn(path, **kw)
+    msg = str(err.value)
+    assert msg.startswith(f"{path}: "), msg
+    assert re.search(pattern, msg), msg
+    return msg
+
+
+def test_empty_file(tmp_path):
+    path = tmp_path / "empty.wav"
+    path.write_bytes(b"")
+    assert _expect(path, "empty") == f"{path}: empty file (0 bytes)"
+
+
+def test_text_file_named_wav(tmp_path):
+    path = tmp_path / "notes.wav"
+    path.write_text("this is not audio\n" * 20)
+    _expect(path, r"^.*: not a readable audio file \(.+\)$")
+
+
+def test_missing_file(tmp_path):
+    assert _expect(tmp_path / "nope.wav", "no such file") == f"{tmp_path / 'nope.wav'}: no such file"
+
+
+@pytest.mark.parametrize("ext", ["wav", "flac"])
+def test_truncated_file(tmp_path, ext):
+    # libsndfile shortens a cut WAV to the bytes present without complaint (its header still says
+    # 1 s); a cut FLAC fails to decode ("lost sync"). Both must be refused, naming the file.
+    path = tmp_path / f"cut.{ext}"
+    sf.write(path, _tone(16000, dur_s=1.0), 16000, subtype="PCM_16")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    msg = _expect(path, "truncated|not a readable|cannot decode")
+    if ext == "wav":
+        assert msg == f"{path}: truncated: the header promises 1.00 s but the data end at 0.50 s"
+
+
+def test_silent_file(tmp_path):
+    path = tmp_path / "silent.wav"
+    sf.write(path, np.zeros(8000), 16000)
+    assert _expect(path, "silent") == f"{path}: audio is silent (peak -240 dBFS)"
+
+
+def test_badly_clipped_file(tmp_path):
+    path = tmp_path / "clipped.wav"
+    sf.write(path, np.clip(3 * _tone(16000, amp=1.0), -1, 1), 16000, subtype="PCM_16")
+    _expect(path, r"clipped \(\d+\.\d % of samples at full scale\)")
+
+
+def test_slightly_clipped_file_warns(tmp_path):
+    path = tmp_path / "bit_clipped.wav"
+    y = _tone(16000, amp=0.5)
+    y[::200] = 1.0  # 0.5 % at full scale: between the warning (0.1 %) and refusal (2 %) shares
+    sf.write(path, y, 16000, subtype="FLOAT")
+    with pytest.warns(UserWarning, match="slightly clipped"):
+        load_audio(path)
+
+
+def test_rate_below_minimum(tmp_path):
+    path = tmp_path / "low.wav"
+    sf.write(path, _tone(4000), 4000)
+    assert _expect(path, "below") == f"{path}: sampling rate 4000 Hz is below the 8000 Hz minimum"
+
+
+def test_call_with_three_channels(tmp_path):
+    path = tmp_path / "three.wav"
+    sf.write(path, _tone(8000, channels=3), 8000)
+    assert _expect(path, "3 channels", fn=load_call) == f"{path}: 3 channels: a call file must be stereo (2 channels)"
+
+
+def test_call_from_mono_without_turns(tmp_path):
+    path = tmp_path / "mono.wav"
+    sf.write(path, _tone(8000), 8000)
+    _expect(path, r"mono file: a call needs a stereo file.*--turns", fn=load_call)
+
+
+def test_stereo_call_roles(tmp_path):
+    path = tmp_path / "call.flac"
+    sf.write(path, _tone(8000, dur_s=2.0, channels=2), 8000)
+    call = load_call(path, agent_channel=1)
+    assert call.speakers == ["agent", "caller"]
+    assert (call.sources["agent"].channel, call.sources["caller"].channel) == (1, 0)
+    assert (call.sr_in, call.sr, call.duration_s) == (8000, 8000, 2.0)
+    seg = call.read("agent", 0.5, 1.0)
+    assert len(seg) == 4000
+    assert np.max(np.abs(seg)) == pytest.approx(0.3, abs=1e-3)  # channel 1 has twice channel 0's 0.15
+    assert len(call.read("caller", 1.5, 2.5)) == 8000  # zero-padded past the end
+
+
+RTTM = ("SPEAKER mix 1 0.00 1.50 <NA> <NA> A <NA> <NA>\n"
+        "# a comment\n"
+        "SPEAKER mix 1 2.00 1.00 <NA> <NA> B <NA> <NA>\n"
+        "SPEAKER mix 1 1.20 0.50 <NA> <NA> B <NA> <NA>\n")
+
+
+def test_read_rttm(tmp_path):
+    path = tmp_path / "turns.rttm"
+    path.write_text(RTTM)
+    segs = read_rttm(path)
+    assert [(s.start_s, s.end_s, s.label) for s in segs] == [(0.0, 1.5, "A"), (1.2, 1.7, "B"), (2.0, 3.0, "B")]
+    assert segs[1].duration_s == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("SPEAKER mix 1 0.0 1.0 <NA>\n", "line 1 is not an RTTM SPEAKER line"),
+    ("SPEAKER mix 1 zero 1.0 <NA> <NA> A\n", "line 1: start and duration must be numbers"),
+    ("SPEAKER mix 1 0.0 -1.0 <NA> <NA> A\n", "line 1: negative start or duration"),
+    ("# nothing\n", "no SPEAKER lines in RTTM file"),
+])
+def test_read_rttm_errors(tmp_path, text, problem):
+    path = tmp_path / "bad.rttm"
+    path.write_text(text)
+    with pytest.raises(AudioError) as err:
+        read_rttm(path)
+    assert str(err.value) == f"{path}: {problem}"
+
+
+def test_load_call_mono_with_turns(tmp_path):
+    audio, turns = tmp_path / "mix.wav", tmp_path / "turns.rttm"
+    sf.write(audio, _tone(16000, dur_s=3.0), 16000)
+    turns.write_text(RTTM)
+    call = load_call(audio, turns=turns, agent_label="B")
+    assert [(s.start_s, s.end_s) for s in call.sources["agent"].turns] == [(1.2, 1.7), (2.0, 3.0)]
+    assert [(s.start_s, s.end_s) for s in call.sources["caller"].turns] == [(0.0, 1.5)]
+    with pytest.raises(ParameterError, match=r"--agent-label is required with --turns \(labels: A, B\)"):
+        load_call(audio, turns=turns)
+    with pytest.raises(ParameterError, match="'C' is not in"):
+        load_call(audio, turns=turns, agent_label="C")

@@ -1,0 +1,73 @@
+"""The real command line through click's CliRunner: exit codes, exact messages, output tables."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+from click.testing import CliRunner
+
+from synth import syllable_train
+from tonekit import __version__
+from tonekit.cli import main
+
+WINDOW_COLUMNS = ["speaker", "start_s", "end_s", "speech_s", "f0_st_mean", "f0_st_std", "f0_st_range",
+                  "intensity_db_mean", "rate_syl_s", "pause_ratio", "smile_cue", "anger", "calm", "warmth"]
+FRAME_COLUMNS = ["speaker", "time_s", "f0_hz", "intensity_db", "f1_hz", "f2_hz", "f3_hz", "voiced", "speech"]
+
+
+@pytest.fixture(scope="module")
+def mono_file(tmp_path_factory):
+    y, _, _ = syllable_train(4, 6.0, 16000, f0_hz=140.0)
+    path = tmp_path_factory.mktemp("cli") / "utterance.wav"
+    sf.write(path, y, 16000, subtype="PCM_16")
+    return path
+
+
+def test_version():
+    res = CliRunner().invoke(main, ["--version"])
+    assert res.exit_code == 0
+    assert res.output == f"tonekit, version {__version__}\n"
+
+
+def test_features_windows_csv(mono_file, tmp_path):
+    out = tmp_path / "windows.csv"
+    res = CliRunner().invoke(main, ["features", str(mono_file), "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(out)
+    assert list(table.columns) == WINDOW_COLUMNS
+    # 7 s of audio, 3 s windows every 1 s
+    assert len(table) == 5 and (table.speaker == "speaker").all()
+    full = table[table.speech_s >= 2.5]
+    assert len(full) >= 3
+    assert full.rate_syl_s.between(3.4, 4.6).all()
+    assert table[["anger", "calm", "warmth"]].isna().all().all()  # filled by the models, not here
+
+
+def test_features_frames_parquet(mono_file, tmp_path):
+    out = tmp_path / "frames.parquet"
+    res = CliRunner().invoke(main, ["features", str(mono_file), "--level", "frames", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    table = pd.read_parquet(out)
+    assert list(table.columns) == FRAME_COLUMNS
+    assert len(table) == 700
+    assert np.nanmedian(table.f0_hz) == pytest.approx(140.0, rel=0.05)
+    assert table.time_s.iloc[:3].tolist() == [0.0, 0.01, 0.02]
+
+
+def test_features_empty_file_is_one_line_error(tmp_path):
+    bad = tmp_path / "empty.wav"
+    bad.write_bytes(b"")
+    res = CliRunner().invoke(main, ["features", str(bad), "-o", str(tmp_path / "o.csv")])
+    assert res.exit_code == 1
+    assert res.output == f"Error: {bad}: empty file (0 bytes)\n"
+    assert "Traceback" not in res.output
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_features_txt_output_is_usage_error(mono_file, tmp_path):
+    out = tmp_path / "o.txt"
+    res = CliRunner().invoke(main, ["features", str(mono_file), "-o", str(out)])
+    assert res.exit_code == 2
+    assert f"Invalid value for -o: {out}: use a .csv or .parquet file" in res.output
+    assert not out.exists()
