@@ -133,7 +133,7 @@ def main(argv=None):
     rows = []
     for target in args.targets.split(","):
         if args.select:
-            for kind, C in (("logreg", 0.01), ("logreg", 0.1), ("logreg", 1.0), ("svm", 1.0)):
+            for kind, C in (("logreg", 0.01), ("logreg", 0.1), ("svm", 0.3), ("svm", 1.0), ("svm", 3.0)):
                 est = ToneClassifier(kind=kind, C=C)
                 for r in evaluate(table, *sets["tonekit"], est, target, corpora=corpora):
                     rows.append({"features": f"tonekit/{kind}/C={C}", **r})

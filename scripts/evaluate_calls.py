@@ -50,9 +50,9 @@ TOLERANCE_S = 1.0
 ANGER_MARGIN_S = 1.5
 MIN_SPEECH_S = 1.0
 MIN_CALLS = 40
-#: What we aim for (recall, precision) per tip, and the caller-anger AUC.
-GOALS = {1: (0.90, 0.80), 7: (0.70, 0.70), 8: (0.70, 0.70), 9: (0.70, 0.70), 12: (0.90, 0.90)}
-AUC_GOAL = 0.80
+#: The targets of the matcher issue: (recall, precision) per tip, and the caller-anger window AUC.
+GOALS = {1: (0.80, 0.70), 7: (0.70, 0.70), 8: (0.70, 0.70), 9: (0.70, 0.70), 12: (0.80, 0.70)}
+AUC_GOAL = 0.85
 MODEL_TARGETS = ("anger", "calm", "warmth")
 
 
@@ -252,7 +252,7 @@ def _plain(x):
 
 # --------------------------------------------------------------------------- run
 
-def evaluate(corpora, *, n_calls: int = 48, n_folds: int = 4, seed: int = 0, cache_dir=None,
+def evaluate(corpora, *, n_calls: int = 48, n_folds: int = 4, seed: int = 0, cache_dir=None, dump_dir=None,
              models_dir=None, calls_dir=None, telephone_share: float = 1 / 3) -> tuple[dict, dict, list]:
     """Run the evaluation; returns (summary, setup, per-call records)."""
     from tqdm import tqdm
@@ -305,6 +305,10 @@ def evaluate(corpora, *, n_calls: int = 48, n_folds: int = 4, seed: int = 0, cac
                     records.append(rec)
                     continue
                 rec["seconds"] = time.perf_counter() - t0
+                if dump_dir is not None:   # for re-running the matcher with other thresholds
+                    import pickle
+                    with open(Path(dump_dir) / f"{f}_{path.with_suffix('').name}.pkl", "wb") as fh:
+                        pickle.dump({"truth": truth, "analysis": result, "record": dict(rec)}, fh)
                 rec["counts"] = call_counts(truth, result.events)
                 rec["anger_windows"] = caller_anger_labels(truth, result.windows)
                 records.append(rec)
@@ -337,6 +341,9 @@ def main(argv=None) -> int:
                     help="use the models in this folder for every call instead of training per fold (quick run)")
     ap.add_argument("--calls-dir", default=None,
                     help="keep the simulated calls here (outside the repository); default: a temporary folder, deleted")
+    ap.add_argument("--dump-dir", default=None,
+                    help="also pickle each call's truth and Analysis here (outside the repository), to re-run "
+                         "the matcher with other thresholds without re-analysing")
     ap.add_argument("--out", default=None,
                     help="results file: writes NAME.md (the table) and NAME.json (the numbers, per call too)")
     args = ap.parse_args(argv)
@@ -349,7 +356,7 @@ def main(argv=None) -> int:
     try:
         summary, setup, records = evaluate(args.corpora, n_calls=args.n_calls, n_folds=args.folds, seed=args.seed,
                                            cache_dir=args.cache_dir, models_dir=args.models_dir,
-                                           calls_dir=args.calls_dir)
+                                           calls_dir=args.calls_dir, dump_dir=args.dump_dir)
     except (ValueError, OSError, ImportError) as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 2

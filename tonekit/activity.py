@@ -16,7 +16,7 @@ import pandas as pd
 from scipy.ndimage import binary_closing, binary_opening
 
 from .analysis import SEGMENT_COLUMNS
-from .audio import Call
+from .audio import Call, judge_levels
 from .features.energy import block_power, intensity_from_blocks
 
 HOP_S = 0.01
@@ -138,14 +138,26 @@ class Activity:
 
 
 def channel_intensity(call: Call, speaker: str, *, chunk_s: float = 60.0, hop_s: float = HOP_S) -> np.ndarray:
-    """Intensity per frame of one speaker's signal over the whole call, read in chunks."""
+    """Intensity per frame of one speaker's signal over the whole call, read in chunks.
+
+    The same pass checks the signal: a silent or badly clipped channel raises
+    :class:`tonekit.errors.AudioError` naming the file and channel.
+    """
     hop = int(round(hop_s * call.sr))
     blocks = []
+    peak, clipped, n = 0.0, 0, 0
     t = 0.0
     while t < call.duration_s:
         y = call.read(speaker, t, min(t + chunk_s, call.duration_s))
+        a = np.abs(y)
+        if len(a):
+            peak = max(peak, float(a.max()))
+            clipped += int(np.count_nonzero(a >= 0.999))
+            n += len(a)
         blocks.append(block_power(y, hop))
         t += chunk_s
+    path, what = call.describe(speaker)
+    judge_levels(path, what, peak, clipped / max(n, 1))
     return intensity_from_blocks(np.concatenate(blocks) if blocks else np.zeros(0), hop)
 
 

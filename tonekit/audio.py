@@ -279,6 +279,12 @@ class Call:
     def speakers(self) -> list:
         return list(self.sources)
 
+    def describe(self, speaker: str) -> tuple[str, str]:
+        """The file of a speaker's voice and what part of it (``"channel 1"`` or ``"audio"``)."""
+        src = self.sources[speaker]
+        return src.path, ("audio" if src.channel is None or self.infos[speaker].channels == 1
+                          else f"channel {src.channel}")
+
     def read(self, speaker: str, start_s: float = 0.0, stop_s: float | None = None) -> np.ndarray:
         """One speaker's signal over ``[start_s, stop_s)`` at the working rate (zeros past its end)."""
         src = self.sources[speaker]
@@ -290,24 +296,27 @@ class Call:
         return y[:want] if want is not None else y
 
 
-def _check_file_levels(path, info: AudioInfo, channels, *, block_s: float = 60.0) -> None:
-    """Scan a file block by block for silence and clipping per channel (little memory)."""
-    peaks = np.zeros(info.channels)
-    clipped = np.zeros(info.channels)
-    with _open(path) as fh:
-        for block in fh.blocks(blocksize=int(block_s * info.sr), dtype="float64", always_2d=True):
-            a = np.abs(block)
-            peaks = np.maximum(peaks, a.max(axis=0))
-            clipped += (a >= 0.999).sum(axis=0)
-    for ch in channels:
-        what = "audio" if info.channels == 1 else f"channel {ch}"
-        if peaks[ch] <= 10 ** (SILENT_DBFS / 20):
-            raise AudioError(path, f"{what} is silent (peak {20 * np.log10(max(peaks[ch], 1e-12)):.0f} dBFS)")
-        share = clipped[ch] / info.n_samples
-        if share > CLIP_REFUSE_SHARE:
-            raise AudioError(path, f"{what} is clipped ({100 * share:.1f} % of samples at full scale)")
-        if share > CLIP_WARN_SHARE:
-            warnings.warn(f"{path}: {what} is slightly clipped ({100 * share:.2f} % at full scale)", stacklevel=3)
+def judge_levels(path, what: str, peak: float, clipped_share: float) -> None:
+    """Refuse a silent or badly clipped channel, warn on a slightly clipped one.
+
+    Parameters
+    ----------
+    path : str
+        Named in the message.
+    what : str
+        ``"audio"`` or ``"channel 1"``.
+    peak : float
+        Largest absolute sample (full scale = 1).
+    clipped_share : float
+        Share of samples at full scale.
+    """
+    if peak <= 10 ** (SILENT_DBFS / 20):
+        raise AudioError(path, f"{what} is silent (peak {20 * np.log10(max(peak, 1e-12)):.0f} dBFS)")
+    if clipped_share > CLIP_REFUSE_SHARE:
+        raise AudioError(path, f"{what} is clipped ({100 * clipped_share:.1f} % of samples at full scale)")
+    if clipped_share > CLIP_WARN_SHARE:
+        warnings.warn(f"{path}: {what} is slightly clipped ({100 * clipped_share:.2f} % at full scale)",
+                      stacklevel=3)
 
 
 def load_call(source=None, *, agent=None, caller=None, turns=None, agent_label: str | None = None,
@@ -350,7 +359,6 @@ def load_call(source=None, *, agent=None, caller=None, turns=None, agent_label: 
         for who, info in infos.items():
             if info.channels != 1:
                 raise AudioError(info.path, f"the {who} file must be mono, it has {info.channels} channels")
-            _check_file_levels(info.path, info, [0])
         srs = {i.sr for i in infos.values()}
         sr_in = min(srs)
         return Call(f"agent={Path(agent).name},caller={Path(caller).name}",
@@ -361,7 +369,6 @@ def load_call(source=None, *, agent=None, caller=None, turns=None, agent_label: 
     info = audio_info(source)
     name = Path(source).name
     if single:
-        _check_file_levels(source, info, range(info.channels))
         return Call(name, {"speaker": Source(str(source), None)}, info.sr, working_rate(info.sr),
                     info.duration_s, {"speaker": info})
     if turns is not None:
@@ -376,7 +383,6 @@ def load_call(source=None, *, agent=None, caller=None, turns=None, agent_label: 
         if agent_label not in labels:
             raise ParameterError(f"--agent-label {agent_label!r} is not in {turns} (labels: {', '.join(labels)})")
         caller_label = next(lab for lab in labels if lab != agent_label)
-        _check_file_levels(source, info, [0])
         return Call(name, {"agent": Source(str(source), None, [s for s in segs if s.label == agent_label]),
                            "caller": Source(str(source), None, [s for s in segs if s.label == caller_label])},
                     info.sr, working_rate(info.sr), info.duration_s, {"agent": info, "caller": info})
@@ -385,7 +391,6 @@ def load_call(source=None, *, agent=None, caller=None, turns=None, agent_label: 
                                  "or --turns FILE.rttm with --agent-label")
     if info.channels > 2:
         raise AudioError(source, f"{info.channels} channels: a call file must be stereo (2 channels)")
-    _check_file_levels(source, info, [0, 1])
     caller_channel = 1 - agent_channel
     return Call(name, {"agent": Source(str(source), agent_channel), "caller": Source(str(source), caller_channel)},
                 info.sr, working_rate(info.sr), info.duration_s, {"agent": info, "caller": info})

@@ -26,10 +26,17 @@ class MatchOptions:
         Caller anger hysteresis (default 0.5 / 0.4).
     caller_context_s : float
         An angry caller turn colours the agent's reply this long after it (8 s).
-    agent_anger_on, agent_anger_off : float
-        Agent anger hysteresis for ``mirrored_anger`` (0.5 / 0.4).
-    upbeat_on, upbeat_off : float
-        Agent warmth hysteresis for ``upbeat_vs_angry`` (0.5 / 0.4).
+    calm_below_on, calm_below_off : float
+        The agent is aroused (not calm) from agent calm below ``calm_below_on``
+        until it rises above ``calm_below_off`` (0.3 / 0.4).
+    agent_anger_on : float
+        ``mirrored_anger``: aroused, agent anger at least this (0.5), and anger
+        leading warmth by ``valence_margin`` or more.
+    upbeat_on : float
+        ``upbeat_vs_angry``: aroused, agent warmth at least this (0.5), and
+        anger not leading warmth by ``valence_margin``.
+    valence_margin : float
+        Anger minus warmth from which an aroused agent counts as angry (0.0).
     escalation_st, escalation_db : float
         ``escalation``: the agent's pitch (semitones) or loudness (dB) above
         its own baseline while the caller is angry (3 st / 4 dB).
@@ -54,10 +61,11 @@ class MatchOptions:
     anger_on: float = 0.5
     anger_off: float = 0.4
     caller_context_s: float = 8.0
+    calm_below_on: float = 0.3
+    calm_below_off: float = 0.4
     agent_anger_on: float = 0.5
-    agent_anger_off: float = 0.4
     upbeat_on: float = 0.5
-    upbeat_off: float = 0.4
+    valence_margin: float = 0.0
     escalation_st: float = 3.0
     escalation_db: float = 4.0
     no_smile_warmth: float = 0.35
@@ -73,12 +81,17 @@ class MatchOptions:
     def __post_init__(self):
         for f in fields(self):
             v = getattr(self, f.name)
+            if f.name == "valence_margin":
+                if not -1 <= v <= 1:
+                    raise ParameterError(f"valence_margin must be in -1..1, not {v!r}")
+                continue
             if not np.isfinite(v) or v < 0:
                 raise ParameterError(f"{f.name} must be a finite number >= 0, not {v!r}")
-        for on, off in (("anger_on", "anger_off"), ("agent_anger_on", "agent_anger_off"),
-                        ("upbeat_on", "upbeat_off")):
-            if getattr(self, off) > getattr(self, on):
-                raise ParameterError(f"{off} ({getattr(self, off)}) must not exceed {on} ({getattr(self, on)})")
+        if self.anger_off > self.anger_on:
+            raise ParameterError(f"anger_off ({self.anger_off}) must not exceed anger_on ({self.anger_on})")
+        if self.calm_below_off < self.calm_below_on:
+            raise ParameterError(f"calm_below_off ({self.calm_below_off}) must not be below "
+                                 f"calm_below_on ({self.calm_below_on})")
 
     @classmethod
     def from_kwargs(cls, **kwargs) -> "MatchOptions":
@@ -200,12 +213,16 @@ def tone_events(windows: pd.DataFrame, opts: MatchOptions) -> list:
 
     ca = lambda m: _mean(c_anger, m | (ctx & intervals_mask(grid, [(grid[m].min() - opts.caller_context_s, grid[m].max())])))  # noqa: E731
 
-    mirrored = hysteresis(tr["anger"], opts.agent_anger_on, opts.agent_anger_off) & ctx
+    # High arousal (the calm model's "not calm") splits into anger and cheer by which model leads:
+    # both are loud, fast and high, and alone each model fires on the other.
+    aroused = hysteresis(1.0 - tr["calm"], 1.0 - opts.calm_below_on, 1.0 - opts.calm_below_off)
+    lead = tr["anger"] - tr["warmth"]
+    mirrored = aroused & (tr["anger"] >= opts.agent_anger_on) & (lead >= opts.valence_margin) & ctx
     emit(mirrored, 8, "mirrored_anger",
          lambda m: (_mean(tr["anger"], m),
                     f"agent anger {_mean(tr['anger'], m):.2f} while caller anger {ca(m):.2f}; "
                     f"agent pitch {_mean(tr['f0_st_mean'], m):+.1f} st, loudness {_mean(tr['intensity_db_mean'], m):+.1f} dB"))
-    upbeat = hysteresis(tr["warmth"], opts.upbeat_on, opts.upbeat_off) & ctx & ~mirrored
+    upbeat = aroused & (tr["warmth"] >= opts.upbeat_on) & (lead < opts.valence_margin) & ctx & ~mirrored
     emit(upbeat, 9, "upbeat_vs_angry",
          lambda m: (_mean(tr["warmth"], m),
                     f"caller anger {ca(m):.2f} while agent warmth {_mean(tr['warmth'], m):.2f} "

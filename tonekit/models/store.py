@@ -60,7 +60,13 @@ class ToneModel:
         """Probability of the target for each row of a feature table."""
         import pandas as pd
 
-        X = pd.DataFrame(features)[self.features]
+        features = pd.DataFrame(features)
+        missing = [f for f in self.features if f not in features.columns]
+        if missing:
+            raise ModelError(f"the {self.target} model expects features this tonekit does not compute "
+                             f"({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}); "
+                             f"retrain it with scripts/train_models.py")
+        X = features[self.features]
         return self.estimator.predict_proba(X)[:, list(self.estimator.classes_).index(1)]
 
 

@@ -1,0 +1,156 @@
+"""The whole pipeline on the bundled demo call, whose timeline is known (data/demo_call.json)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+from click.testing import CliRunner
+
+import tonekit
+from tonekit.analysis import EVENT_COLUMNS, WINDOW_COLUMNS
+from tonekit.cli import main
+from tonekit.match import MatchOptions
+
+DEMO = Path(tonekit.demo_path())
+TRUTH = json.loads(DEMO.with_suffix(".json").read_text())
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return tonekit.analyze(DEMO)
+
+
+def _overlaps(ev, truth, tol=1.0):
+    return ev.start_s <= truth["end_s"] + tol and ev.end_s >= truth["start_s"] - tol
+
+
+def test_demo_tables_have_the_contract_columns(demo):
+    assert list(demo.windows.columns) == WINDOW_COLUMNS
+    assert list(demo.events.columns) == EVENT_COLUMNS
+    assert demo.speakers == ["agent", "caller"]
+    assert demo.duration_s == pytest.approx(TRUTH["duration_s"], abs=0.01)
+
+
+def test_demo_turns_match_the_script(demo):
+    """Every scripted turn is found on the right speaker within 0.3 s."""
+    for t in TRUTH["turns"]:
+        mine = demo.turns[demo.turns.speaker == t["speaker"]]
+        near = mine[(mine.start_s - t["start_s"]).abs() <= 0.3]
+        assert len(near) == 1, t
+
+
+@pytest.mark.parametrize("tip,kind", [(1, "interruption"), (12, "long_silence")])
+def test_demo_timeline_events(demo, tip, kind):
+    truth = next(e for e in TRUTH["expected_events"] if e["kind"] == kind)
+    found = demo.events[demo.events.tip == tip]
+    assert len(found) == 1
+    ev = found.iloc[0]
+    assert ev.kind == kind
+    assert ev.start_s == pytest.approx(truth["start_s"], abs=0.3)
+    assert ev.end_s == pytest.approx(truth["end_s"], abs=0.3)
+
+
+def test_demo_upbeat_stretch_is_flagged(demo):
+    truth = next(e for e in TRUTH["expected_events"] if e["kind"] == "upbeat_vs_angry")
+    found = demo.events[(demo.events.tip == 9)]
+    assert any(_overlaps(e, truth) for e in found.itertuples())
+
+
+def test_demo_has_only_the_scripted_events(demo):
+    """No event the script did not put there (each flagged event overlaps an expected one of its tip)."""
+    for e in demo.events.itertuples():
+        assert any(e.tip == t["tip"] and _overlaps(e, t) for t in TRUTH["expected_events"]), e
+
+
+def test_demo_caller_calms_down(demo):
+    ca = demo.summary["caller_anger"]
+    assert ca["start"] > ca["end"] + 0.1
+
+
+def test_json_report_schema(demo):
+    d = json.loads(demo.to_json())
+    assert {"tonekit_version", "source", "duration_s", "speakers", "windows", "events", "summary"} <= set(d)
+    assert d["source"] == DEMO.name
+    assert set(d["windows"][0]) == set(WINDOW_COLUMNS)
+    assert set(d["summary"]["events_per_tip"]) == {"1", "7", "8", "9", "12"}
+    assert d["summary"]["silences"]["longest_s"] == pytest.approx(8.0, abs=0.4)
+
+
+def test_entrainment_is_reported(demo):
+    ent = demo.summary["entrainment"]
+    assert set(ent) == {"f0", "intensity", "rate"}
+    for f in ent.values():
+        assert set(f) == {"proximity", "convergence", "synchrony"}
+        assert f["synchrony"] is None or -1.0 <= f["synchrony"] <= 1.0
+
+
+def test_two_mono_files_equal_the_stereo_call(tmp_path, demo):
+    y, sr = sf.read(DEMO)
+    sf.write(tmp_path / "agent.wav", y[:, 0], sr)
+    sf.write(tmp_path / "caller.wav", y[:, 1], sr)
+    a = tonekit.analyze(agent=tmp_path / "agent.wav", caller=tmp_path / "caller.wav")
+    pd.testing.assert_frame_equal(a.turns, demo.turns)
+
+
+def test_swapped_channels(tmp_path, demo):
+    y, sr = sf.read(DEMO)
+    sf.write(tmp_path / "swapped.flac", y[:, ::-1], sr)
+    a = tonekit.analyze(tmp_path / "swapped.flac", agent_channel=1)
+    pd.testing.assert_frame_equal(a.turns, demo.turns)
+
+
+def test_match_options_are_validated():
+    with pytest.raises(tonekit.ParameterError, match="anger_off"):
+        MatchOptions(anger_on=0.4, anger_off=0.6)
+    with pytest.raises(tonekit.ParameterError, match="unknown option"):
+        tonekit.analyze(DEMO, not_an_option=1)
+
+
+def test_cli_report_json(tmp_path):
+    out = tmp_path / "r.json"
+    r = CliRunner().invoke(main, ["report", str(DEMO), "--format", "json", "-o", str(out), "-q"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(out.read_text())["duration_s"] == pytest.approx(TRUTH["duration_s"], abs=0.01)
+
+
+def test_cli_report_on_a_mono_file_is_one_line_error(tmp_path):
+    p = tmp_path / "mono.wav"
+    sf.write(p, 0.1 * np.sin(np.arange(16000) / 5), 16000)
+    r = CliRunner().invoke(main, ["report", str(p)])
+    assert r.exit_code == 1
+    assert r.output.strip().splitlines() == [
+        f"Error: {p}: mono file: a call needs a stereo file, --agent/--caller files, "
+        "or --turns FILE.rttm with --agent-label"]
+
+
+def test_cli_batch_survives_a_bad_file(tmp_path):
+    bad = tmp_path / "in" / "broken.wav"
+    bad.parent.mkdir()
+    bad.write_bytes(b"RIFF....not really")
+    good = tmp_path / "in" / "demo.flac"
+    good.write_bytes(DEMO.read_bytes())
+    r = CliRunner().invoke(main, ["batch", str(tmp_path / "in"), "-o", str(tmp_path / "out")])
+    assert r.exit_code == 1
+    assert (tmp_path / "out" / "demo.json").exists()
+    fails = json.loads((tmp_path / "out" / "failures.json").read_text())
+    assert list(fails) == [str(bad)]
+    assert "not a readable audio file" in fails[str(bad)]
+    # resumable: a second run skips the finished call
+    r2 = CliRunner().invoke(main, ["batch", str(tmp_path / "in"), "-o", str(tmp_path / "out")])
+    assert "1 already done" in r2.output
+
+
+def test_cli_textgrid_opens_in_praat(tmp_path):
+    import parselmouth
+    from parselmouth.praat import call
+
+    out = tmp_path / "demo.TextGrid"
+    r = CliRunner().invoke(main, ["report", str(DEMO), "--format", "textgrid", "-o", str(out), "-q"])
+    assert r.exit_code == 0, r.output
+    tg = parselmouth.read(str(out))
+    names = [call(tg, "Get tier name", i) for i in range(1, call(tg, "Get number of tiers") + 1)]
+    assert names[:3] == ["agent", "caller", "events"]
