@@ -345,7 +345,7 @@ def load_call(source=None, *, agent=None, caller=None, turns=None, agent_label: 
     Examples
     --------
     >>> call = load_call("data/demo_call.flac")                   # doctest: +SKIP
-    >>> call.speakers
+    >>> call.speakers                                             # doctest: +SKIP
     ['agent', 'caller']
     """
     if agent_channel not in (0, 1):

@@ -17,11 +17,11 @@ from ..activity import HOP_S, runs, speech_from_intensity
 from ..analysis import FRAME_COLUMNS
 from .energy import SPECTRAL_NAMES, intensity_db, spectral_frames
 from .formants import formant_settings, track_formants
-from .pitch import WIDE_CEILING_HZ, WIDE_FLOOR_HZ, fill_voicing_gaps, pitch_range, track_pitch
+from .pitch import WIDE_CEILING_HZ, WIDE_FLOOR_HZ, fill_voicing_gaps, perturbation, pitch_range, track_pitch
 from .rate import syllable_nuclei
 
 #: Low-level descriptors per frame, in column order of :attr:`SpeakerFrames.lld`.
-LLD_NAMES = ("f0_hz", "hnr_db", "intensity_db", "f1_hz", "f2_hz", "f3_hz") + SPECTRAL_NAMES
+LLD_NAMES = ("f0_hz", "hnr_db", "intensity_db", "f1_hz", "f2_hz", "f3_hz", "jitter", "shimmer") + SPECTRAL_NAMES
 _IDX = {n: i for i, n in enumerate(LLD_NAMES)}
 
 PAD_S = 0.08
@@ -127,6 +127,24 @@ def _place(dst: np.ndarray, times: np.ndarray, values: np.ndarray, offset_s: flo
     dst[idx[keep]] = values[keep]
 
 
+def _place_mean(dst: np.ndarray, times: np.ndarray, values: np.ndarray, offset_s: float, lo: int, hi: int,
+                hop_s: float) -> None:
+    """Like :func:`_place`, averaging several values that fall in one frame (pulse-level measures)."""
+    if len(times) == 0:
+        return
+    idx = np.rint((times + offset_s) / hop_s).astype(int)
+    keep = (idx >= lo) & (idx < hi)
+    idx, values = idx[keep], values[keep]
+    if len(idx) == 0:
+        return
+    sums = np.zeros((hi - lo, values.shape[1]))
+    counts = np.zeros(hi - lo)
+    np.add.at(sums, idx - lo, values)
+    np.add.at(counts, idx - lo, 1)
+    has = counts > 0
+    dst[lo:hi][has] = sums[has] / counts[has, None]
+
+
 def speaker_frames(read, n_frames: int, sr: int, *, speech: np.ndarray, intensity: np.ndarray,
                    speaker: str = "speaker", hop_s: float = HOP_S, formants: bool = True) -> SpeakerFrames:
     """Frame features of one speaker from a reader of its signal.
@@ -154,13 +172,16 @@ def speaker_frames(read, n_frames: int, sr: int, *, speech: np.ndarray, intensit
     f0 = np.full(n_frames, np.nan)
     strength = np.full(n_frames, np.nan)
     fmts = np.full((n_frames, 3), np.nan)
+    perturb = np.full((n_frames, 2), np.nan)
     spec_cols = [_IDX[n] for n in SPECTRAL_NAMES]
     for a, b in segs:
         start_s = a * hop_s - PAD_S
         y = read(start_s, b * hop_s + PAD_S)
-        t, f, s = track_pitch(y, sr, floor_hz=floor, ceiling_hz=ceiling, time_step_s=hop_s)
+        t, f, s, pulses = track_pitch(y, sr, floor_hz=floor, ceiling_hz=ceiling, time_step_s=hop_s, pulses=True)
         _place(f0, t, f, start_s, a, b, hop_s)
         _place(strength, t, s, start_s, a, b, hop_s)
+        tp, jit, shim = perturbation(y, sr, pulses, floor_hz=floor, ceiling_hz=ceiling)
+        _place_mean(perturb, tp, np.column_stack([jit, shim]), start_s, a, b, hop_s)
         if formants:
             # formants every 20 ms (they feed medians over windows; halves the dearest Praat step)
             t, ff = track_formants(y, sr, ceiling_hz=fmt_ceiling, n_formants=n_fmt, time_step_s=2 * hop_s)
@@ -176,8 +197,9 @@ def speaker_frames(read, n_frames: int, sr: int, *, speech: np.ndarray, intensit
     f0[~voiced] = np.nan
     strength[~voiced] = np.nan
     fmts[~voiced] = np.nan
-    lld[~speech][:, spec_cols] = np.nan
-    lld[~speech, :] = np.where(np.isin(np.arange(len(LLD_NAMES)), spec_cols)[None, :], np.nan, lld[~speech, :])
+    perturb[~voiced] = np.nan
+    lld[:, _IDX["jitter"]: _IDX["shimmer"] + 1] = perturb
+    lld[np.ix_(~speech, spec_cols)] = np.nan
     r = np.clip(strength, 1e-3, 0.999)
     lld[:, _IDX["f0_hz"]] = f0
     lld[:, _IDX["hnr_db"]] = 10 * np.log10(r / (1 - r))

@@ -17,7 +17,7 @@ WIDE_CEILING_HZ = 700.0
 
 def track_pitch(y: np.ndarray, sr: int, *, floor_hz: float = 75.0, ceiling_hz: float = 600.0,
                 time_step_s: float = 0.01, voicing_threshold: float = 0.45,
-                silence_threshold: float = 0.03, octave_jump_cost: float = 0.5):
+                silence_threshold: float = 0.03, octave_jump_cost: float = 0.5, pulses: bool = False):
     """Pitch track of a mono signal.
 
     Parameters
@@ -42,6 +42,8 @@ def track_pitch(y: np.ndarray, sr: int, *, floor_hz: float = 75.0, ceiling_hz: f
         f0 in Hz, NaN where unvoiced.
     strength : np.ndarray
         Autocorrelation peak height (0..1) of the chosen candidate, NaN where unvoiced.
+    pulse_times_s : np.ndarray
+        Only with ``pulses=True``: glottal pulse times (Praat's "To PointProcess (cc)").
 
     Examples
     --------
@@ -55,7 +57,8 @@ def track_pitch(y: np.ndarray, sr: int, *, floor_hz: float = 75.0, ceiling_hz: f
     min_len = 3.0 / floor_hz + 2 * time_step_s
     if len(y) < min_len * sr:
         n = max(0, int(len(y) / sr / time_step_s))
-        return np.arange(n) * time_step_s, np.full(n, np.nan), np.full(n, np.nan)
+        empty = (np.arange(n) * time_step_s, np.full(n, np.nan), np.full(n, np.nan))
+        return empty + (np.zeros(0),) if pulses else empty
     try:
         snd = parselmouth.Sound(np.ascontiguousarray(y, dtype=np.float64), sampling_frequency=sr)
         pitch = snd.to_pitch_ac(time_step=time_step_s, pitch_floor=floor_hz, pitch_ceiling=ceiling_hz,
@@ -70,7 +73,48 @@ def track_pitch(y: np.ndarray, sr: int, *, floor_hz: float = 75.0, ceiling_hz: f
     unvoiced = f0 <= 0
     f0[unvoiced] = np.nan
     strength[unvoiced] = np.nan
-    return np.asarray(pitch.xs()), f0, strength
+    if not pulses:
+        return np.asarray(pitch.xs()), f0, strength
+    try:
+        points = parselmouth.praat.call([snd, pitch], "To PointProcess (cc)")
+        pulse_times = parselmouth.praat.call(points, "To Matrix").values[0].astype(np.float64)
+    except parselmouth.PraatError:
+        pulse_times = np.zeros(0)
+    return np.asarray(pitch.xs()), f0, strength, pulse_times
+
+
+def perturbation(y: np.ndarray, sr: int, pulse_times_s: np.ndarray, *, floor_hz: float, ceiling_hz: float,
+                 max_period_factor: float = 1.3):
+    """Cycle-to-cycle jitter and shimmer at each glottal pulse (Praat's "local" definitions).
+
+    For consecutive periods ``T[i-1], T[i]`` inside the pitch range whose ratio
+    is at most ``max_period_factor``: jitter = |T[i] - T[i-1]| / mean(T), and
+    shimmer = |A[i] - A[i-1]| / mean(A) with A the peak amplitude of a period.
+
+    Returns
+    -------
+    times_s, jitter, shimmer : np.ndarray
+        One value per qualifying pulse.
+
+    Examples
+    --------
+    >>> t, j, s = perturbation(np.ones(1000), 1000, np.array([0.0, .01, .02, .03]), floor_hz=50, ceiling_hz=500)
+    >>> [round(float(v), 6) for v in j], [round(float(v), 6) for v in s]
+    ([0.0, 0.0], [0.0, 0.0])
+    """
+    t = np.asarray(pulse_times_s, float)
+    if len(t) < 3:
+        return np.zeros(0), np.zeros(0), np.zeros(0)
+    period = np.diff(t)
+    idx = np.clip(np.rint(t * sr).astype(int), 0, max(len(y) - 1, 0))
+    amp = np.array([np.max(np.abs(y[a:b])) if b > a else np.nan for a, b in zip(idx[:-1], idx[1:])])
+    ok = (period >= 1.0 / ceiling_hz) & (period <= 1.0 / floor_hz)
+    p0, p1 = period[:-1], period[1:]
+    pair = ok[:-1] & ok[1:] & (np.maximum(p0, p1) / np.minimum(p0, p1) <= max_period_factor)
+    jitter = np.abs(p1 - p0) / ((p0 + p1) / 2)
+    a0, a1 = amp[:-1], amp[1:]
+    shimmer = np.abs(a1 - a0) / np.maximum((a0 + a1) / 2, 1e-12)
+    return t[1:-1][pair], jitter[pair], shimmer[pair]
 
 
 def pitch_range(f0_hz: np.ndarray) -> tuple[float, float]:
@@ -82,8 +126,8 @@ def pitch_range(f0_hz: np.ndarray) -> tuple[float, float]:
 
     Examples
     --------
-    >>> pitch_range(np.array([100.0, 110, 120, 130]))
-    (75.0, 280.0)
+    >>> pitch_range(np.linspace(100.0, 130.0, 50))
+    (78.4, 276.1)
     """
     v = np.asarray(f0_hz, dtype=float)
     v = v[np.isfinite(v)]

@@ -28,7 +28,7 @@ LEVEL_FEATURES = (["f0_st_median", "f0_st_p10", "f0_st_p90", "int_mean", "int_p9
                    "ln_centroid"] + [f"{m}_mean" for m in MFCC])
 #: Functionals that need no baseline (shape, dispersion, voice quality, rate).
 SHAPE_FEATURES = (["f0_st_std", "f0_st_range", "f0_slope_st_s", "f0_delta_st", "int_std", "int_range",
-                   "int_delta_db", "hnr_mean", "hnr_std", "voiced_share", "rate_syl_s", "pause_ratio",
+                   "int_delta_db", "hnr_mean", "hnr_std", "jitter_mean", "shimmer_mean", "voiced_share", "rate_syl_s", "pause_ratio",
                    "alpha_mean", "alpha_std", "hammarberg_mean", "hammarberg_std", "slope_mean", "slope_std",
                    "flux_mean", "flatness_mean", "centroid_std", "f1_std"] + [f"{m}_std" for m in MFCC])
 #: Raw functionals left out of the models: absolute loudness depends on the recording chain
@@ -104,6 +104,8 @@ def segment_functionals(fr: SpeakerFrames, ranges) -> pd.DataFrame:
                 hnr = vb[:, col["hnr_db"]]
                 fm = vb[:, col["f1_hz"]: col["f3_hz"] + 1]
                 r.update(hnr_mean=float(np.nanmean(hnr)), hnr_std=float(np.nanstd(hnr)),
+                         jitter_mean=float(np.nanmean(vb[:, col["jitter"]])),
+                         shimmer_mean=float(np.nanmean(vb[:, col["shimmer"]])),
                          ln_f1=np.log(np.nanmedian(fm[:, 0])), ln_f2=np.log(np.nanmedian(fm[:, 1])),
                          ln_f3=np.log(np.nanmedian(fm[:, 2])),
                          f1_std=float(np.nanstd(fm[:, 0]) / np.nanmean(fm[:, 0])))

@@ -1,0 +1,1 @@
+"""Acoustic features: pitch, formants, energy and spectral shape, speaking rate; frames and windows."""
