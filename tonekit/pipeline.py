@@ -79,10 +79,11 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
     wins = []
     for spk, fr in frames.items():
         w, feats = speaker_windows(fr, win_dur_s=win_dur_s, hop_dur_s=hop_dur_s, min_speech_s=min_speech_s)
-        scores = score_features(feats, mdl)
         enough = (w["speech_s"] >= min_speech_s).to_numpy()
-        for t in TARGET_NAMES:
-            w[t] = np.where(enough, scores[t].to_numpy(), np.nan)
+        if enough.any():  # only windows with enough speech are scored
+            scores = score_features(feats[enough], mdl)
+            for t in TARGET_NAMES:
+                w.loc[enough, t] = scores[t].to_numpy()
         wins.append(w)
     windows = pd.concat(wins, ignore_index=True)[WINDOW_COLUMNS]
     tick("events")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import parselmouth
 
+from ..audio import resample
 from ..errors import AudioError
 
 
@@ -55,6 +56,11 @@ def track_formants(y: np.ndarray, sr: int, *, ceiling_hz: float = 5000.0, n_form
     """
     if len(y) < 2 * window_s * sr:
         return np.zeros(0), np.zeros((0, 3))
+    # Burg analysis runs at twice the ceiling; resampling with soxr first is 3x faster than Praat's own
+    target_sr = int(round(2 * ceiling_hz))
+    if target_sr != sr:
+        y = resample(np.asarray(y, dtype=np.float64), sr, target_sr)
+        sr = target_sr
     try:
         snd = parselmouth.Sound(np.ascontiguousarray(y, dtype=np.float64), sampling_frequency=sr)
         fmt = snd.to_formant_burg(time_step=time_step_s, max_number_of_formants=n_formants,

@@ -44,6 +44,27 @@ def _st(f0):
     return 12.0 * np.log2(f0 / 100.0)
 
 
+def range_moments(x: np.ndarray, ranges) -> tuple[np.ndarray, np.ndarray]:
+    """NaN-aware mean and standard deviation of every column of ``x`` over each frame range.
+
+    Running sums make this one pass over the frames however much the ranges
+    overlap (windows of 3 s every 1 s share two thirds of their frames).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    ok = np.isfinite(x)
+    v = np.where(ok, x, 0.0)
+    zero = np.zeros((1, x.shape[1]))
+    c0 = np.concatenate([zero, np.cumsum(ok, axis=0)])
+    c1 = np.concatenate([zero, np.cumsum(v, axis=0)])
+    c2 = np.concatenate([zero, np.cumsum(v * v, axis=0)])
+    r = np.asarray(ranges, dtype=int).reshape(-1, 2)
+    n = c0[r[:, 1]] - c0[r[:, 0]]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = (c1[r[:, 1]] - c1[r[:, 0]]) / n
+        var = (c2[r[:, 1]] - c2[r[:, 0]]) / n - mean**2
+    return mean, np.sqrt(np.maximum(var, 0.0))
+
+
 def segment_functionals(fr: SpeakerFrames, ranges) -> pd.DataFrame:
     """Raw functionals of frame ranges ``[(a, b), ...]`` of one speaker.
 
@@ -57,18 +78,19 @@ def segment_functionals(fr: SpeakerFrames, ranges) -> pd.DataFrame:
     nuclei[fr.nuclei] = True
     f0_all = _st(fr["f0_hz"])
     inten_all = fr["intensity_db"]
-    names = list(fr.meta.get("lld_names", ())) or None
     from .frames import LLD_NAMES
 
     col = {n: i for i, n in enumerate(LLD_NAMES)}
+    in_speech = np.where(fr.speech[:, None], fr.lld, np.nan)  # voiced-only columns are NaN elsewhere already
+    all_means, all_stds = range_moments(in_speech, ranges)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        for a, b in ranges:
+        for i, (a, b) in enumerate(ranges):
             sp = fr.speech[a:b]
             vo = fr.voiced[a:b]
             n_sp = int(sp.sum())
             r = {"speech_s": n_sp * hop}
-            block = fr.lld[a:b][sp]
+            means, stds = all_means[i], all_stds[i]
             f0 = f0_all[a:b][vo]
             inten = inten_all[a:b][sp]
             if len(f0) >= 3:
@@ -84,8 +106,6 @@ def segment_functionals(fr: SpeakerFrames, ranges) -> pd.DataFrame:
                 di = np.diff(inten_all[a:b])[sp[1:] & sp[:-1]]
                 r.update(int_mean=float(np.mean(inten)), int_p90=q90, int_std=float(np.std(inten)),
                          int_range=q90 - q10, int_delta_db=float(np.mean(np.abs(di))) if len(di) else np.nan)
-                means = np.nanmean(block, axis=0)
-                stds = np.nanstd(block, axis=0)
                 for m in MFCC:
                     r[f"{m}_mean"] = means[col[m]]
                     r[f"{m}_std"] = stds[col[m]]
@@ -100,15 +120,12 @@ def segment_functionals(fr: SpeakerFrames, ranges) -> pd.DataFrame:
                 span = idx[-1] - idx[0] + 1
                 r["pause_ratio"] = 1.0 - n_sp / span
             if vo.sum() >= 3:
-                vb = fr.lld[a:b][vo]
-                hnr = vb[:, col["hnr_db"]]
-                fm = vb[:, col["f1_hz"]: col["f3_hz"] + 1]
-                r.update(hnr_mean=float(np.nanmean(hnr)), hnr_std=float(np.nanstd(hnr)),
-                         jitter_mean=float(np.nanmean(vb[:, col["jitter"]])),
-                         shimmer_mean=float(np.nanmean(vb[:, col["shimmer"]])),
-                         ln_f1=np.log(np.nanmedian(fm[:, 0])), ln_f2=np.log(np.nanmedian(fm[:, 1])),
-                         ln_f3=np.log(np.nanmedian(fm[:, 2])),
-                         f1_std=float(np.nanstd(fm[:, 0]) / np.nanmean(fm[:, 0])))
+                fm = fr.lld[a:b, col["f1_hz"]: col["f3_hz"] + 1][vo]
+                med = np.nanmedian(fm, axis=0)
+                r.update(hnr_mean=means[col["hnr_db"]], hnr_std=stds[col["hnr_db"]],
+                         jitter_mean=means[col["jitter"]], shimmer_mean=means[col["shimmer"]],
+                         ln_f1=np.log(med[0]), ln_f2=np.log(med[1]), ln_f3=np.log(med[2]),
+                         f1_std=stds[col["f1_hz"]] / means[col["f1_hz"]])
             rows.append(r)
     cols = ["speech_s", "f0_st_mean"] + LEVEL_FEATURES + SHAPE_FEATURES
     return pd.DataFrame(rows, columns=list(dict.fromkeys(cols)), dtype=float)

@@ -26,7 +26,7 @@ from ..features.frames import signal_frames
 from ..features.windows import LEVEL_FEATURES, model_features, segment_functionals, speaker_baseline
 
 #: Bump when the features change, so caches are not reused.
-FEATURE_VERSION = "4"
+FEATURE_VERSION = "5"
 CONDITIONS = ("wideband", "telephone")
 
 
