@@ -250,14 +250,9 @@ def analyze_time(path, models) -> float:
 MEMORY_CHILD = r"""
 import json, resource, sys, time
 t0 = time.perf_counter()
-from tonekit.audio import load_call
-from tonekit.activity import detect_activity
-from tonekit.features.frames import call_frames
-from tonekit.features.windows import speaker_windows
-call = load_call(sys.argv[1])
-act = detect_activity(call)
-frames = call_frames(call, act)
-wins = [speaker_windows(f) for f in frames.values()]
+import tonekit
+a = tonekit.analyze(sys.argv[1], models=(sys.argv[2] if len(sys.argv) > 2 else None))
+wins = [(a.windows, None)]
 dt = time.perf_counter() - t0
 hwm = None
 with open("/proc/self/status") as fh:
@@ -269,13 +264,14 @@ print(json.dumps({"seconds": dt, "self_maxrss_mb": resource.getrusage(resource.R
 """
 
 
-def memory_run(path) -> dict:
-    """Peak RSS (MB) and time of activity + frames + windows in a fresh subprocess."""
+def memory_run(path, models_dir=None) -> dict:
+    """Peak RSS (MB) and time of the whole ``tonekit.analyze`` (every table, scores, events) in a fresh subprocess."""
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", MEMORY_CHILD, str(path)], env=env, capture_output=True,
+    proc = subprocess.run([sys.executable, "-c", MEMORY_CHILD, str(path)] + ([str(models_dir)] if models_dir else []),
+                          env=env, capture_output=True,
                           text=True, cwd=str(ROOT))
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
@@ -389,19 +385,39 @@ def main(argv=None) -> int:
                 say(f"analyze, {label} @{sr // 1000} kHz ({mlabel}): {t:.1f} s -> {rtf:.0f}x real time "
                     f"(target >= {RTF_TARGET:.0f}x) {'PASS' if rtf >= RTF_TARGET else 'FAIL'}")
 
-        # 3. memory -------------------------------------------------------------------
+        # 3. one utterance ------------------------------------------------------------
+        if models is not None:
+            import tonekit
+
+            sr = 16000
+            t = np.arange(4 * sr) / sr
+            rng = np.random.default_rng(args.seed)
+            f0 = 140 * (1 + 0.1 * np.sin(2 * np.pi * 0.7 * t))
+            voice = sum(np.sin(2 * np.pi * np.cumsum(k * f0) / sr) / k for k in range(1, 20))
+            y = 0.05 * voice * (0.55 + 0.45 * np.sin(2 * np.pi * 4 * t)) + 1e-3 * rng.normal(size=len(t))
+            tonekit.score(y, sr, models=models)
+            runs = 20
+            t0 = time.perf_counter()
+            for _ in range(runs):
+                tonekit.score(y, sr, models=models)
+            per = (time.perf_counter() - t0) / runs
+            res["score_4s"] = {"seconds": per, "target": 0.1, "pass": per < 0.1}
+            say(f"score, one 4-s utterance after start-up: {1000 * per:.0f} ms (target well under 100 ms) "
+                f"{'PASS' if per < 0.1 else 'FAIL'}")
+
+        # 4. memory -------------------------------------------------------------------
         if args.skip_memory:
             say("memory: skipped (--skip-memory)")
         else:
             hours = args.long_hours
             lp, linfo = make(f"call_{hours:g}h_8000.wav", hours * 3600, 8000)
             try:
-                m = memory_run(lp)
+                m = memory_run(lp, args.models)
                 peak = m["vmhwm_mb"] if m.get("vmhwm_mb") else m["children_maxrss_mb"]
                 m.update({"peak_mb": peak, "target_mb": MEMORY_TARGET_MB, "pass": peak < MEMORY_TARGET_MB,
                           "duration_s": linfo["duration_s"], "rtf": linfo["duration_s"] / m["seconds"]})
                 res["memory"] = m
-                say(f"memory, {hours:g}-h stereo call @8 kHz (activity+frames+windows): peak RSS {peak:.0f} MB "
+                say(f"memory, {hours:g}-h stereo call @8 kHz (tonekit.analyze, all tables): peak RSS {peak:.0f} MB "
                     f"(child VmHWM; RUSAGE_CHILDREN ru_maxrss {m['children_maxrss_mb']:.0f} MB), "
                     f"{m['seconds']:.1f} s ({m['rtf']:.0f}x real time) (target < {MEMORY_TARGET_MB:.0f} MB) "
                     f"{'PASS' if peak < MEMORY_TARGET_MB else 'FAIL'}")

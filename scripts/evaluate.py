@@ -103,6 +103,30 @@ def evaluate(table, feats_w, feats_t, est, target, *, corpora):
     return rows
 
 
+def smile_separation(table, raw):
+    """ROC AUC of the smile cue for happy against neutral/calm utterances of the same speakers, per corpus.
+
+    The cue of an utterance is computed as for a call window: the mean shift of
+    F2, F3 and spectral centroid (percent) against the speaker's median.
+    """
+    from sklearn.metrics import roc_auc_score
+    from tonekit.features.windows import smile_cue, speaker_baseline
+
+    rows = []
+    cue = pd.Series(np.nan, index=table.index)
+    for _, idx in table.groupby("speaker").groups.items():
+        cue.loc[idx] = smile_cue(raw.loc[idx], speaker_baseline(raw.loc[idx])).to_numpy()
+    for corpus, sub in table.groupby("corpus"):
+        m = sub.emotion.isin(["happiness", "neutral", "calm"]) & cue.loc[sub.index].notna()
+        y = (sub.emotion[m] == "happiness").astype(int)
+        if y.nunique() == 2:
+            rows.append({"corpus": corpus, "n_happy": int(y.sum()), "n_neutral": int((1 - y).sum()),
+                         "auc": round(float(roc_auc_score(y, cue.loc[y.index])), 3),
+                         "median_happy": round(float(cue.loc[y.index][y == 1].median()), 2),
+                         "median_neutral": round(float(cue.loc[y.index][y == 0].median()), 2)})
+    return pd.DataFrame(rows)
+
+
 def summarise(df):
     """Mean over corpora per target, protocol and condition."""
     return (df.groupby(["features", "target", "protocol", "condition"])[["uar", "auc", "ece"]]
@@ -127,6 +151,10 @@ def main(argv=None):
     raw_w = raw_features(table.path, "wideband", cache_dir=args.cache_dir, n_jobs=args.jobs, progress=True)
     raw_t = raw_features(table.path, "telephone", cache_dir=args.cache_dir, n_jobs=args.jobs, progress=True)
     sets["tonekit"] = (normalised_features(table, raw_w), normalised_features(table, raw_t))
+    raw_w.index = table.index
+    smile = smile_separation(table, raw_w)
+    print("smile cue, happy vs neutral/calm of the same speakers (wideband):")
+    print(smile.to_string(index=False))
     if args.baseline:
         sets["egemaps"] = (egemaps(list(table.path), "wideband", args.cache_dir),
                            egemaps(list(table.path), "telephone", args.cache_dir))
@@ -153,6 +181,7 @@ def main(argv=None):
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps({"rows": df.to_dict(orient="records"),
+                                              "smile_cue": smile.to_dict(orient="records"),
                                               "summary": summ.to_dict(orient="records"),
                                               "seconds": round(time.time() - t0, 1)}, indent=1, default=float))
     return 0

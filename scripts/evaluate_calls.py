@@ -318,8 +318,8 @@ def evaluate(corpora, *, n_calls: int = 48, n_folds: int = 4, seed: int = 0, cac
     setup = {
         "mode": "fixed models" if models_dir else f"speaker-grouped {n_folds}-fold",
         "description": (f"models from {models_dir} (speakers may have been heard in training)" if models_dir else
-                        f"models trained per fold without the fold's speakers; each call's caller and agent "
-                        f"are both held out"),
+                        "models trained per fold without the fold's speakers; each call's caller and agent "
+                        "are both held out"),
         "folds": folds, "seed": seed, "n_calls": n_calls, "tolerance_s": TOLERANCE_S,
         "tonekit_version": getattr(tk, "__version__", "?"),
         "command": " ".join(["python", "scripts/evaluate_calls.py", *sys.argv[1:]]),

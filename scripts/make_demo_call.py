@@ -92,6 +92,7 @@ class Style:
     duration: float  # factor on the duration; < 1 is faster
     gain_db: float  # added to the calm target intensity
     brightness_db: float  # high-shelf gain above about 1.5 kHz
+    formant_shift: float = 1.0  # factor on the formants (Praat's "Change gender"); > 1 sounds smiling
 
 
 @dataclass(frozen=True)
@@ -199,6 +200,12 @@ def shape_line(sound: parselmouth.Sound, voice: Voice, style: Style, *, seed: in
     np.ndarray
         Mono samples at 16 kHz, trimmed to the speech.
     """
+    if style.formant_shift != 1.0:
+        # Praat's "Change gender" with the pitch median, range and duration left alone
+        # (new median 0 = keep, factors 1) only moves the formants.
+        with praat_random_seed(seed):
+            sound = call(sound, "Change gender...", voice.f0_floor_hz, voice.f0_ceiling_hz,
+                         style.formant_shift, 0.0, 1.0, 1.0)
     pitch = call(sound, "To Pitch", 0.0, voice.f0_floor_hz, voice.f0_ceiling_hz)
     median_hz = call(pitch, "Get quantile", 0, 0, 0.5, "Hertz")
     manipulation = call(sound, "To Manipulation", 0.01, voice.f0_floor_hz, voice.f0_ceiling_hz)

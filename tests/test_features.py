@@ -1,31 +1,37 @@
-"""Feature extraction against known answers: synthetic signals first, then real corpora (skipped when absent)."""
+"""Feature extraction against known answers: synthetic signals first, then real corpora (skipped when absent).
+
+The accuracy measurements (formants, speaking rate, smile cue, speech activity, FDA pitch, EmoDB/RAVDESS
+syllables) live in scripts/evaluate_features.py, which also prints them for the README; here they are asserted.
+"""
 from __future__ import annotations
 
+import importlib.util
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy.stats import spearmanr
 
-from synth import VOWELS, stereo_call, syllable_train, vowel
-from tonekit.activity import speech_from_intensity
-from tonekit.augment import telephone
+from synth import vowel
 from tonekit.errors import ParameterError
-from tonekit.features.energy import intensity_db
 from tonekit.features.formants import formant_settings, track_formants
-from tonekit.features.frames import signal_frames
 from tonekit.features.pitch import fill_voicing_gaps, pitch_range, track_pitch
-from tonekit.features.windows import speaker_windows
 
+REPO = Path(__file__).resolve().parents[1]
 SR = 16000
-CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
+CORPORA = REPO.parent / "shared" / "corpora"
 
 
-def _pad(y, sr, rng, pad_s=0.25, noise_dbfs=-80.0):
-    """Silence (with faint noise) around a signal, so speech detection has a floor to stand on."""
-    z = np.zeros(int(pad_s * sr))
-    y = np.concatenate([z, y, z])
-    return y + 10 ** (noise_dbfs / 20) * rng.standard_normal(len(y))
+def _load_script(name, path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # registered while it executes, like tests/test_simulate.py does
+    spec.loader.exec_module(module)
+    return module
+
+
+ev = _load_script("tonekit_evaluate_features", REPO / "scripts" / "evaluate_features.py")
+VOWEL_CASES = ev.VOWEL_CASES
 
 
 # --------------------------------------------------------------------------- pitch
@@ -73,13 +79,6 @@ def test_fill_voicing_gaps_bridges_short_gaps_only():
 
 # --------------------------------------------------------------------------- formants
 
-VOWEL_CASES = {
-    "a_male": (110.0, (700.0, 1220.0, 2600.0), (3500.0, 4500.0)),
-    "i_male": (110.0, (300.0, 2300.0, 3000.0), (3500.0, 4500.0)),
-    "u_male": (110.0, (320.0, 870.0, 2250.0), (3500.0, 4500.0)),
-    "ae_female": (210.0, (850.0, 1400.0, 2950.0), (4000.0, 5000.0)),
-}
-
 # Measured misses of the targets (wideband F1-F3 <= 8 %, telephone F2 <= 8 %, F3 <= 15 %), kept visible:
 KNOWN_MISSES = {
     ("i_male", "wide", 0): "measured F1 +9.2 %: Burg LPC pulls a 300 Hz F1 towards the 3rd harmonic (330 Hz)",
@@ -99,25 +98,15 @@ def _formant_params():
 
 
 @pytest.fixture(scope="module")
-def vowel_formants():
-    """Median F1-F3 of each synthetic vowel, wideband and through a telephone line (cached per module)."""
-    rng = np.random.default_rng(0)
-    out = {}
-    for name, (f0, fmts, higher) in VOWEL_CASES.items():
-        y = _pad(vowel(f0, fmts, 1.0, SR, higher_formants_hz=higher), SR, rng)
-        fr = signal_frames(y, SR)
-        out[name, "wide"] = np.array([np.nanmedian(fr[c]) for c in ("f1_hz", "f2_hz", "f3_hz")])
-        y8, sr8 = telephone(y, SR, rng=np.random.default_rng(0))
-        fr8 = signal_frames(y8, sr8)
-        out[name, "telephone"] = np.array([np.nanmedian(fr8[c]) for c in ("f1_hz", "f2_hz", "f3_hz")])
-    return out
+def formant_errors():
+    """Relative errors of the median F1-F3 of each synthetic vowel, wideband and telephone (cached per module)."""
+    return ev.formant_errors()
 
 
 @pytest.mark.parametrize("name, band, k", list(_formant_params()))
-def test_formant_median_relative_error(vowel_formants, name, band, k):
-    true = VOWEL_CASES[name][1][k]
+def test_formant_median_relative_error(formant_errors, name, band, k):
     limit = 0.15 if (band == "telephone" and k == 2) else 0.08
-    assert abs(vowel_formants[name, band][k] / true - 1) <= limit
+    assert abs(formant_errors[name, band][k]) <= limit
 
 
 def test_track_formants_direct_male_a():
@@ -145,13 +134,8 @@ def test_formant_settings(f0, sr, expected):
 
 @pytest.fixture(scope="module")
 def rate_errors():
-    out = {}
-    for rate in (2, 3, 4, 5, 6, 7):
-        y, n_syl, _ = syllable_train(rate, 6.0, SR, f0_hz=140.0)
-        fr = signal_frames(y, SR, formants=False)
-        measured = len(fr.nuclei) / (fr.speech.sum() * fr.hop_s)
-        out[rate] = (n_syl, len(fr.nuclei), measured)
-    return out
+    """rate -> (syllables, nuclei, measured rate) of the synthetic syllable trains."""
+    return ev.syllable_rate_errors()
 
 
 def test_syllable_train_rate_mean_relative_error(rate_errors):
@@ -168,24 +152,12 @@ def test_syllable_train_nuclei_count(rate_errors):
 # --------------------------------------------------------------------------- smile cue
 
 def test_smile_cue_separates_brighter_half():
-    # Three vowels (/a/ /i/ /u/) in turn: every 3 s window holds 4 of each, so its median F2/F3 is one
-    # vowel's value. (With a 4-vowel cycle the window median falls between two vowels and flips: AUC 0.68.)
-    rng = np.random.default_rng(3)
-    first, _, _ = syllable_train(4, 15.0, SR, f0_hz=130.0, lead_s=0.25, rng=rng, vowels=VOWELS[:3])
-    second, _, _ = syllable_train(4, 15.0, SR, f0_hz=130.0, lead_s=0.25, rng=rng, vowels=VOWELS[:3],
-                                  formant_scale=1.05)
-    mid_s = len(first) / SR
-    fr = signal_frames(np.concatenate([first, second]), SR)
-    win, _ = speaker_windows(fr)
-    win = win.dropna(subset=["smile_cue"])
-    centre = (win.start_s + win.end_s) / 2
-    label = (centre > mid_s).to_numpy()
+    # Three vowels (/a/ /i/ /u/) in turn: every 3 s window holds 4 of each (see ev.smile_cue_windows)
+    cue, label = ev.smile_cue_windows()
     assert label.sum() >= 8 and (~label).sum() >= 8
-    from sklearn.metrics import roc_auc_score
-
-    assert roc_auc_score(label, win.smile_cue) >= 0.9
+    auc, shift = ev.smile_cue_separation(cue, label)
+    assert auc >= 0.9
     # about +5 % brighter: the second half's median cue sits 3-7 points above the first half's
-    shift = win.smile_cue[label].median() - win.smile_cue[~label].median()
     assert 3.0 <= shift <= 7.0
 
 
@@ -193,24 +165,24 @@ def test_smile_cue_separates_brighter_half():
 
 @pytest.fixture(scope="module")
 def call_levels():
-    y, truth = stereo_call(8000, seed=0)
-    levels = [intensity_db(ch, 8000) for ch in y]
-    n = min(len(levels[0]), truth.shape[1])
-    return [lv[:n] for lv in levels], truth[:, :n]
+    """Intensity of both channels of the synthetic stereo call (8 kHz, seed 0) and its true speech."""
+    return ev.stereo_call_levels(8000, seed=0)
+
+
+@pytest.fixture(scope="module")
+def activity(call_levels):
+    """gate -> (accuracy ch0, accuracy ch1) of speech activity on the synthetic stereo call."""
+    return {gate: ev.activity_accuracy(gate, call_levels) for gate in (True, False)}
 
 
 @pytest.mark.parametrize("channel", [0, 1])
-def test_speech_activity_with_crosstalk_gate(call_levels, channel):
-    levels, truth = call_levels
-    gated = speech_from_intensity(levels[channel], other_db=levels[1 - channel])
-    assert np.mean(gated == truth[channel]) >= 0.95
+def test_speech_activity_with_crosstalk_gate(activity, channel):
+    assert activity[True][channel] >= 0.95
 
 
 @pytest.mark.parametrize("channel", [0, 1])
-def test_speech_activity_without_gate_takes_crosstalk_for_speech(call_levels, channel):
-    levels, truth = call_levels
-    gated = np.mean(speech_from_intensity(levels[channel], other_db=levels[1 - channel]) == truth[channel])
-    plain = np.mean(speech_from_intensity(levels[channel]) == truth[channel])
+def test_speech_activity_without_gate_takes_crosstalk_for_speech(activity, channel):
+    gated, plain = activity[True][channel], activity[False][channel]
     assert plain <= 0.8
     assert gated - plain >= 0.15
 
@@ -231,78 +203,59 @@ def _corpus(name):
     return path
 
 
-def _fda_errors(telephone_band: bool):
-    from tonekit.audio import load_audio
-
-    files = sorted(_corpus("fda").glob("*.flac"))
-    assert len(files) == 50
-    n_both = n_gross = n_all = n_vde = 0
-    for f in files:
-        ref = np.loadtxt(f.with_suffix(".f0ref"))
-        y, sr = load_audio(f)
-        if telephone_band:
-            y, sr = telephone(y, sr, rng=np.random.default_rng(0), noise_dbfs=-50)
-        f0 = signal_frames(y, sr, formants=False)["f0_hz"]
-        idx = np.rint(np.arange(len(ref)) * 0.015 / 0.01).astype(int)
-        keep = idx < len(f0)
-        ref, est = ref[keep], f0[idx[keep]]
-        ref_v, est_v = ref > 0, np.isfinite(est)
-        both = ref_v & est_v
-        n_both += both.sum()
-        n_gross += np.sum(np.abs(est[both] / ref[both] - 1) > 0.2)
-        n_all += len(ref)
-        n_vde += np.sum(ref_v != est_v)
-    return n_gross / n_both, n_vde / n_all
-
-
 @pytest.mark.corpus
 @pytest.mark.parametrize("band, max_gpe, max_vde", [("wide", 0.02, 0.07), ("telephone", 0.03, 0.10)])
 def test_fda_pitch_gross_and_voicing_errors(band, max_gpe, max_vde):
-    gpe, vde = _fda_errors(band == "telephone")
+    _corpus("fda")
+    assert len(ev.fda_files(CORPORA)) == 50
+    gpe, vde = ev.fda_errors(CORPORA, band == "telephone")
     assert gpe <= max_gpe
     assert vde <= max_vde
 
 
-def _read_silb(path):
-    """Syllable count and duration (first syllable start to the end mark) of an EmoDB .silb file; '(' is a pause."""
-    rows = [line.split() for line in path.read_bytes().decode("latin-1").splitlines() if line.strip()]
-    if not rows or rows[-1][-1] != ".":
-        return None
-    labels = [r[1] for r in rows]
-    times = [float(r[0]) for r in rows]
-    count = sum(1 for lab in labels if lab not in ("(", "."))
-    return count, times[-1] - times[0]
-
-
 @pytest.mark.corpus
 def test_emodb_speaking_rate_rank_correlation():
-    from tonekit.audio import load_audio
-
-    root = _corpus("emodb")
-    true, est = [], []
-    for silb in sorted((root / "silb").glob("*.silb"))[::3]:  # every 3rd file: about 180 utterances
-        got = _read_silb(silb)
-        if got is None:
-            continue
-        y, sr = load_audio(root / "wav" / f"{silb.stem}.flac")
-        fr = signal_frames(y, sr, formants=False)
-        true.append(got[0] / got[1])
-        est.append(len(fr.nuclei) / (fr.speech.sum() * fr.hop_s))
-    assert len(true) >= 150
-    assert spearmanr(true, est)[0] >= 0.6
+    _corpus("emodb")
+    rho, n = ev.emodb_rate_spearman(CORPORA)  # every 3rd .silb file: about 180 utterances
+    assert n >= 150
+    assert rho >= 0.6
 
 
 @pytest.mark.corpus
 def test_ravdess_syllable_count():
     """Both RAVDESS sentences have 7 syllables ("Kids are talking by the door", "Dogs are sitting by the door")."""
-    from tonekit.audio import load_audio
-
-    root = _corpus("ravdess")
-    counts = []
-    for f in sorted(root.glob("Actor_*/*.flac"))[::7]:  # every 7th file: about 155 utterances, all actors
-        y, sr = load_audio(f)
-        counts.append(len(signal_frames(y, sr, formants=False).nuclei))
-    counts = np.array(counts)
+    _corpus("ravdess")
+    counts = ev.ravdess_syllable_counts(CORPORA)  # every 7th file: about 155 utterances, all actors
     assert len(counts) >= 150
     assert np.median(counts) == 7
-    assert np.mean(np.abs(counts - 7)) <= 1.0  # measured 0.68
+    assert np.mean(np.abs(counts - 7)) <= 1.0  # measured 0.73 (scripts/evaluate_features.py)
+
+
+def test_range_moments_match_numpy():
+    from tonekit.features.windows import range_moments
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(500, 3))
+    x[rng.random(x.shape) < 0.2] = np.nan
+    ranges = [(0, 300), (100, 400), (200, 500), (450, 452)]
+    mean, std = range_moments(x, ranges)
+    for i, (a, b) in enumerate(ranges):
+        np.testing.assert_allclose(mean[i], np.nanmean(x[a:b], axis=0), rtol=1e-9)
+        np.testing.assert_allclose(std[i], np.nanstd(x[a:b], axis=0), rtol=1e-6, atol=1e-6)
+
+
+def test_jitter_and_shimmer_of_a_known_pulse_train():
+    """Periods alternating 10 ms / 10.2 ms and amplitudes alternating 1.0 / 0.9: jitter 1.98 %, shimmer 10.5 %."""
+    from tonekit.features.pitch import perturbation
+
+    sr = 16000
+    periods = np.tile([0.010, 0.0102], 50)
+    pulses = np.concatenate([[0.0], np.cumsum(periods)])
+    y = np.zeros(int(pulses[-1] * sr) + 10)
+    for k, t in enumerate(pulses[:-1]):
+        y[int(round(t * sr))] = 1.0 if k % 2 == 0 else 0.9
+    _, jitter, shimmer = perturbation(y, sr, pulses, floor_hz=75, ceiling_hz=500)
+    assert np.median(jitter) == pytest.approx(0.0002 / 0.0101, rel=1e-3)
+    assert np.median(shimmer) == pytest.approx(0.1 / 0.95, rel=1e-3)
+    # periods outside the pitch range do not count
+    assert len(perturbation(y, sr, pulses, floor_hz=200, ceiling_hz=500)[1]) == 0

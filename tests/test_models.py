@@ -1,7 +1,6 @@
 """Tone models: estimator conventions, safe loading, scoring, and accuracy on held-out speakers."""
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 

@@ -215,7 +215,6 @@ def summarise(duration_s, frames, windows, events, act, turns, overlaps, opts) -
         ca = {"start": float(caller.anger.iloc[:n].mean()), "end": float(caller.anger.iloc[-n:].mean())}
         ca["change"] = ca["end"] - ca["start"]
     counts = events.tip.value_counts() if len(events) else pd.Series(dtype=int)
-    long = act.silences(min_dur_s=opts.long_silence_s)
     all_sil = act.silences(min_dur_s=0.3)
     return {
         "duration_s": float(duration_s),

@@ -44,25 +44,29 @@ def _st(f0):
     return 12.0 * np.log2(f0 / 100.0)
 
 
-def range_moments(x: np.ndarray, ranges) -> tuple[np.ndarray, np.ndarray]:
+def range_moments(x: np.ndarray, ranges, *, rows=None) -> tuple[np.ndarray, np.ndarray]:
     """NaN-aware mean and standard deviation of every column of ``x`` over each frame range.
 
     Running sums make this one pass over the frames however much the ranges
     overlap (windows of 3 s every 1 s share two thirds of their frames).
+    Columns are taken one at a time, so a two-hour call needs no large copies.
+    ``rows`` (boolean per frame) restricts the frames that count.
     """
-    x = np.asarray(x, dtype=np.float64)
-    ok = np.isfinite(x)
-    v = np.where(ok, x, 0.0)
-    zero = np.zeros((1, x.shape[1]))
-    c0 = np.concatenate([zero, np.cumsum(ok, axis=0)])
-    c1 = np.concatenate([zero, np.cumsum(v, axis=0)])
-    c2 = np.concatenate([zero, np.cumsum(v * v, axis=0)])
     r = np.asarray(ranges, dtype=int).reshape(-1, 2)
-    n = c0[r[:, 1]] - c0[r[:, 0]]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = (c1[r[:, 1]] - c1[r[:, 0]]) / n
-        var = (c2[r[:, 1]] - c2[r[:, 0]]) / n - mean**2
-    return mean, np.sqrt(np.maximum(var, 0.0))
+    mean = np.full((len(r), x.shape[1]), np.nan)
+    std = np.full((len(r), x.shape[1]), np.nan)
+    for j in range(x.shape[1]):
+        col = np.asarray(x[:, j], dtype=np.float64)
+        ok = np.isfinite(col) if rows is None else np.isfinite(col) & rows
+        v = np.where(ok, col, 0.0)
+        c0 = np.concatenate([[0], np.cumsum(ok)])
+        c1 = np.concatenate([[0.0], np.cumsum(v)])
+        c2 = np.concatenate([[0.0], np.cumsum(v * v)])
+        n = c0[r[:, 1]] - c0[r[:, 0]]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean[:, j] = (c1[r[:, 1]] - c1[r[:, 0]]) / n
+            std[:, j] = np.sqrt(np.maximum((c2[r[:, 1]] - c2[r[:, 0]]) / n - mean[:, j] ** 2, 0.0))
+    return mean, std
 
 
 def segment_functionals(fr: SpeakerFrames, ranges) -> pd.DataFrame:
@@ -81,8 +85,7 @@ def segment_functionals(fr: SpeakerFrames, ranges) -> pd.DataFrame:
     from .frames import LLD_NAMES
 
     col = {n: i for i, n in enumerate(LLD_NAMES)}
-    in_speech = np.where(fr.speech[:, None], fr.lld, np.nan)  # voiced-only columns are NaN elsewhere already
-    all_means, all_stds = range_moments(in_speech, ranges)
+    all_means, all_stds = range_moments(fr.lld, ranges, rows=fr.speech)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         for i, (a, b) in enumerate(ranges):
