@@ -7,11 +7,17 @@ appointment was cancelled without notice. The call is in French, about 90 s long
 stereo at 16 kHz: the agent on channel 0, the caller on channel 1.
 
 - The caller starts **angry** (raised pitch, wide pitch range, fast, loud, bright
-  and strained spectrum) for roughly the first 40 s, then **calms down**
+  and strained spectrum) for roughly the first 45 s, then **calms down**
   progressively (two "calming" turns, then "calm" turns) until the end.
-- The agent stays **calm** (neutral pitch, narrow range, steady rate) except for
-  one **upbeat** turn of about 10 s while the caller is still angry: the tone
-  mismatch of tip 9 (``upbeat_vs_angry``).
+- The agent stays **calm** (neutral pitch, narrow range, steady rate) while the
+  caller is angry, except for one **upbeat** turn of about 10 s (cheerful: high,
+  lively pitch, a little faster and louder) while the caller is still angry: the
+  tone mismatch of tip 9 (``upbeat_vs_angry``).
+- From the hold on (she comes back with the explanation that calms the caller
+  down) the agent answers **warmly**: a smile is audible (formants raised 12 %,
+  pitch 2 semitones up with a livelier range, a brighter spectrum), so there is
+  no long stretch of unsmiling speech outside the angry part (no tip 7,
+  ``no_smile``).
 - Once, the agent **interrupts** the caller: the two overlap for 1.5 s (tip 1,
   ``interruption``).
 - Once, the agent puts the caller **on hold**: about 8 s of silence on both
@@ -25,11 +31,13 @@ Every line is spoken by espeak-ng (``fr+f3`` for the agent, ``fr+m3`` for the
 caller; no corpus audio) and then shaped with Praat through parselmouth: a
 Manipulation object gets a new pitch tier (shift in semitones and range scaled
 around the line's median) and a duration tier, the result is brightened with a
-smooth high shelf and scaled to a target intensity. The random generators
-(numpy's ``default_rng(7)`` for gaps and noise, Praat's for the overlap-add of
-unvoiced stretches) are seeded, so the output is bit-identical from run to run
-for a given espeak-ng and Praat version (made with espeak-ng 1.51 and the
-Praat 6.1.38 inside parselmouth 0.4.7).
+smooth high shelf and scaled to a target intensity. For the warm style, Praat's
+"Change gender" first shifts the formants up (pitch and duration left alone), as
+the spread lips of a smile do. The random generators (numpy's
+``default_rng(7)`` for gaps and noise, Praat's for the overlap-add of unvoiced
+stretches) are seeded, so the output is bit-identical from run to run for a
+given espeak-ng and Praat version (made with espeak-ng 1.51 and the Praat 6.1.38
+inside parselmouth 0.4.7).
 
 The ground truth goes to ``data/demo_call.json``: the turns with their times,
 text and style, the events a matcher should find (``expected_events``), the
@@ -68,7 +76,7 @@ TAIL_S = 0.8
 GAP_RANGE_S = (0.35, 1.1)
 OVERLAP_S = 1.5
 HOLD_S = 8.0
-CALM_INTENSITY_DB = 64.0  # Praat dB (re 2e-5 Pa, full scale = 94 dB): -30 dBFS RMS
+CALM_INTENSITY_DB = 62.0  # Praat dB (re 2e-5 Pa, full scale = 94 dB): -32 dBFS RMS
 MAX_PEAK = 0.95
 
 
@@ -119,7 +127,10 @@ STYLES = {
     "calm": Style(0.0, 0.8, 1.0, 0.0, 0.0),
     "angry": Style(5.0, 1.8, 0.85, 7.0, 6.0),
     "calming": Style(2.0, 1.2, 0.93, 3.0, 2.0),
-    "upbeat": Style(4.0, 1.8, 0.85, 6.0, 6.0),
+    # cheerful, not pressed: high and lively pitch, only a little louder and brighter
+    "upbeat": Style(5.0, 2.0, 0.9, 4.0, 2.0),
+    # smiling: formants raised 12 % (spread lips), pitch a little up and livelier, brighter
+    "warm": Style(2.0, 1.3, 1.0, 0.0, 3.0, formant_shift=1.12),
 }
 
 SCRIPT = [
@@ -130,23 +141,24 @@ SCRIPT = [
     Line("caller", "Durand, Pierre Durand ! Ça fait trois semaines que j'attends ce rendez-vous, "
                    "et maintenant on me dit que c'est reporté "
                    "au mois prochain sans la moindre explication", "angry"),
-    Line("agent", "Monsieur Durand, je comprends tout à fait, laissez-moi vérifier.", "calm", "interrupt"),
+    Line("agent", "Monsieur Durand, je comprends tout à fait. Laissez-moi vérifier, s'il vous plaît.",
+         "calm", "interrupt"),
     Line("caller", "Vérifier quoi ? J'ai appelé trois fois hier et ça sonnait dans le vide !", "angry"),
     Line("agent", "Oh mais pas de souci, on va vous trouver une super solution ! "
                   "Le docteur a justement plein de nouveaux créneaux la semaine prochaine, "
                   "c'est génial, vous allez voir, tout va très bien se passer !", "upbeat"),
     Line("caller", "Génial ? Vous trouvez ça génial ? Moi je trouve ça lamentable !", "angry"),
     Line("agent", "Vous avez raison, excusez-moi. Je regarde votre dossier, ne quittez pas.", "calm"),
-    Line("agent", "Merci de votre patience. Votre rendez-vous a été annulé parce que "
-                  "le docteur est malade cette semaine.", "calm", "hold"),
+    Line("agent", "Merci d'avoir patienté. Votre rendez-vous a été annulé parce que "
+                  "le docteur est malade cette semaine.", "warm", "hold"),
     Line("caller", "Ah bon, il est malade ? Je ne savais pas. On aurait quand même pu me prévenir.",
          "calming"),
     Line("agent", "C'est vrai, je vous présente nos excuses. "
-                  "Je peux vous proposer mardi à neuf heures trente.", "calm"),
+                  "Je peux vous proposer mardi à neuf heures trente.", "warm"),
     Line("caller", "Mardi à neuf heures trente, oui, ça devrait aller.", "calming"),
-    Line("agent", "Très bien, c'est noté.", "calm"),
+    Line("agent", "Très bien, c'est noté.", "warm"),
     Line("caller", "Merci madame, et excusez-moi de m'être emporté.", "calm"),
-    Line("agent", "Je vous en prie. Bonne journée, monsieur Durand.", "calm"),
+    Line("agent", "Je vous en prie. Bonne journée, monsieur Durand.", "warm"),
     Line("caller", "Merci, au revoir.", "calm"),
 ]
 
@@ -180,6 +192,8 @@ def shape_line(sound: parselmouth.Sound, voice: Voice, style: Style, *, seed: in
 
     Pitch: the Manipulation's pitch tier is mapped to
     ``median * (f0 / median) ** pitch_range * 2 ** (pitch_shift_st / 12)``.
+    Formants (only if ``formant_shift`` is not 1): Praat's "Change gender"
+    with pitch and duration unchanged, before the rest.
     Duration: a constant duration tier. Then a smooth high shelf of
     ``brightness_db`` (half gain at 1.2 kHz, full gain from about 2 kHz) and
     scaling to ``CALM_INTENSITY_DB + gain_db``.

@@ -87,7 +87,7 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
         wins.append(w)
     windows = pd.concat(wins, ignore_index=True)[WINDOW_COLUMNS]
     tick("events")
-    events = match(windows, act, opts, duration_s=call.duration_s)
+    events = match(windows, act, opts, duration_s=call.duration_s, narrowband=call.sr < 16000)
     turns_t = act.turns()
     overlaps = act.overlaps()
     silences = act.silences()
@@ -96,7 +96,7 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
                     frames=frames_table(frames), windows=windows, events=events, summary=summary,
                     turns=turns_t, overlaps=overlaps, silences=silences,
                     options={"win_dur_s": win_dur_s, "hop_dur_s": hop_dur_s, "min_speech_s": min_speech_s,
-                             **opts.as_dict()})
+                             "working_rate_hz": call.sr, **opts.as_dict()})
 
 
 def score(path_or_signal, sr=None, *, models=None, baseline=None) -> dict:
