@@ -133,6 +133,37 @@ def summarise(df):
             .mean().round(3).reset_index())
 
 
+def _md(frame: pd.DataFrame) -> str:
+    cols = list(frame.columns)
+    out = ["| " + " | ".join(map(str, cols)) + " |", "|" + "---|" * len(cols)]
+    for row in frame.itertuples(index=False):
+        out.append("| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row) + " |")
+    return "\n".join(out)
+
+
+def markdown(result: dict) -> str:
+    """The evaluation as markdown tables (tonekit against the eGeMAPS baseline when present)."""
+    s = pd.DataFrame(result["summary"])
+    wide = s.pivot_table(index=["target", "protocol", "condition"], columns="features",
+                         values=["uar", "auc", "ece"]).round(3)
+    wide.columns = [f"{name} {metric}" for metric, name in wide.columns]
+    names = sorted(set(s["features"]), key=lambda n: (n != "tonekit", n))  # tonekit first, then the baseline
+    order = [f"{name} {m}" for m in ("uar", "auc", "ece") for name in names if f"{name} {m}" in wide.columns]
+    table = wide[order].reset_index()
+    parts = ["Mean over the four corpora (UAR = balanced accuracy at 0.5; ECE = expected calibration error):",
+             "", _md(table)]
+    rows = pd.DataFrame(result["rows"])
+    cross = rows[(rows.features == "tonekit") & (rows.protocol == "cross")]
+    if len(cross):
+        per = cross.pivot_table(index=["target", "corpus"], columns="condition", values=["uar", "auc"]).round(3)
+        per.columns = [f"{m} {c}" for m, c in per.columns]
+        parts += ["", "tonekit cross-corpus, per held-out corpus:", "", _md(per.reset_index())]
+    if result.get("smile_cue"):
+        parts += ["", "Smile cue, happy against neutral/calm utterances of the same speakers (wideband):", "",
+                  _md(pd.DataFrame(result["smile_cue"]))]
+    return "\n".join(parts) + "\n"
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpora", default=str(Path(__file__).resolve().parents[2] / "shared" / "corpora"))
@@ -141,8 +172,12 @@ def main(argv=None):
     ap.add_argument("--baseline", action="store_true", help="also evaluate openSMILE eGeMAPSv02 functionals")
     ap.add_argument("--select", action="store_true", help="compare estimator settings (model selection)")
     ap.add_argument("--targets", default=",".join(TARGET_NAMES))
-    ap.add_argument("--out", help="write all rows and the summary as JSON here")
+    ap.add_argument("--out", help="write all rows and the summary as JSON here (and markdown next to it)")
+    ap.add_argument("--report", metavar="JSON", help="only print the markdown tables of an earlier --out file")
     args = ap.parse_args(argv)
+    if args.report:
+        print(markdown(json.loads(Path(args.report).read_text())))
+        return 0
 
     t0 = time.time()
     table = targets(load_corpora(args.corpora)).reset_index(drop=True)
@@ -180,10 +215,10 @@ def main(argv=None):
     print(df.round(3).to_string(index=False))
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps({"rows": df.to_dict(orient="records"),
-                                              "smile_cue": smile.to_dict(orient="records"),
-                                              "summary": summ.to_dict(orient="records"),
-                                              "seconds": round(time.time() - t0, 1)}, indent=1, default=float))
+        result = {"rows": df.to_dict(orient="records"), "smile_cue": smile.to_dict(orient="records"),
+                  "summary": summ.to_dict(orient="records"), "seconds": round(time.time() - t0, 1)}
+        Path(args.out).write_text(json.dumps(result, indent=1, default=float))
+        Path(args.out).with_suffix(".md").write_text(markdown(result))
     return 0
 
 

@@ -35,6 +35,13 @@ USE_NOTE = ("Trained on acted emotional speech licensed for research and non-com
             "The model therefore carries the same non-commercial restriction.")
 
 
+def _versions() -> dict:
+    from importlib.metadata import version
+
+    return {name: version(name) for name in ("tonekit", "numpy", "scipy", "scikit-learn", "skops",
+                                              "praat-parselmouth", "soundfile", "soxr", "pandas")}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpora", default=str(ROOT.parent / "shared" / "corpora"))
@@ -56,7 +63,10 @@ def main(argv=None):
                                     "boredom; surprise left out"}[target]
         card["training"] = ("all utterances of all corpora, each once as recorded (16 kHz) and once through a "
                             "simulated telephone line (300-3400 Hz, 8 kHz, mu-law, line noise, level -10..+6 dB); "
-                            "level features relative to each speaker's median over their utterances")
+                            "every feature relative to the speaker's median over their utterances in that "
+                            "condition; each corpus weighted equally; split: none (the shipped model sees all "
+                            "speakers; see 'evaluation' for the speaker-independent and cross-corpus splits)")
+        card["versions"] = _versions()
         if ev:
             card["evaluation"] = {
                 "protocol": "speaker-grouped 5-fold CV within each corpus ('within'); train on the other corpora, "
