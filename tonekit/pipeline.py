@@ -8,7 +8,7 @@ from .activity import detect_activity
 from .analysis import WINDOW_COLUMNS, Analysis
 from .audio import as_signal, load_audio, load_call
 from .errors import ParameterError
-from .features.frames import call_frames, frames_table, signal_frames
+from .features.frames import call_speaker_frames, frames_table, signal_frames
 from .features.windows import MODEL_FEATURES, segment_functionals, speaker_baseline, model_features, speaker_windows
 from .match import MatchOptions, caller_angry_spans, match
 from .models.store import TARGET_NAMES, load_models
@@ -74,26 +74,33 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
     tick("activity")
     act = detect_activity(call)
     tick("frames")
-    frames = call_frames(call, act, progress=lambda spk: tick(f"frames:{spk}"))
-    tick("windows")
-    wins = []
-    for spk, fr in frames.items():
+    frames, wins = {}, []
+    for spk in call.speakers:
+        # one speaker at a time, slimmed once its windows are taken: long calls stay light
+        fr = call_speaker_frames(call, act, spk)
+        tick(f"frames:{spk}")
         w, feats = speaker_windows(fr, win_dur_s=win_dur_s, hop_dur_s=hop_dur_s, min_speech_s=min_speech_s)
+        frames[spk] = fr.slim()
         enough = (w["speech_s"] >= min_speech_s).to_numpy()
         if enough.any():  # only windows with enough speech are scored
             scores = score_features(feats[enough], mdl)
             for t in TARGET_NAMES:
                 w.loc[enough, t] = scores[t].to_numpy()
         wins.append(w)
+    tick("windows")
     windows = pd.concat(wins, ignore_index=True)[WINDOW_COLUMNS]
     tick("events")
     events = match(windows, act, opts, duration_s=call.duration_s, narrowband=call.sr < 16000)
     turns_t = act.turns()
     overlaps = act.overlaps()
     silences = act.silences()
+    tick("summary")
     summary = summarise(call.duration_s, frames, windows, events, act, turns_t, overlaps, opts)
+    tick("tables")
+    frames_t = frames_table(frames)
+    del frames, act  # a two-hour call's frame arrays are not needed past this point
     return Analysis(source=call.name, duration_s=round(call.duration_s, 3), speakers=call.speakers,
-                    frames=frames_table(frames), windows=windows, events=events, summary=summary,
+                    frames=frames_t, windows=windows, events=events, summary=summary,
                     turns=turns_t, overlaps=overlaps, silences=silences,
                     options={"win_dur_s": win_dur_s, "hop_dur_s": hop_dur_s, "min_speech_s": min_speech_s,
                              "working_rate_hz": call.sr, **opts.as_dict()})
