@@ -107,7 +107,18 @@ def perturbation(y: np.ndarray, sr: int, pulse_times_s: np.ndarray, *, floor_hz:
         return np.zeros(0), np.zeros(0), np.zeros(0)
     period = np.diff(t)
     idx = np.clip(np.rint(t * sr).astype(int), 0, max(len(y) - 1, 0))
-    amp = np.array([np.max(np.abs(y[a:b])) if b > a else np.nan for a, b in zip(idx[:-1], idx[1:])])
+    a_y = np.abs(np.asarray(y, dtype=np.float64))
+    starts = idx[:-1]
+    nonempty = idx[1:] > starts
+    amp = np.full(len(starts), np.nan)
+    if nonempty.any() and len(a_y):
+        # peak of each period; reduceat over the non-empty periods' starts (strictly increasing)
+        s = starts[nonempty]
+        peaks = np.maximum.reduceat(a_y, s)
+        ends = idx[1:][nonempty]
+        # reduceat runs to the next start; clip the last period at its own end
+        peaks[-1] = a_y[s[-1]: ends[-1]].max()
+        amp[nonempty] = peaks
     ok = (period >= 1.0 / ceiling_hz) & (period <= 1.0 / floor_hz)
     p0, p1 = period[:-1], period[1:]
     pair = ok[:-1] & ok[1:] & (np.maximum(p0, p1) / np.minimum(p0, p1) <= max_period_factor)
