@@ -225,7 +225,9 @@ def tone_events(windows: pd.DataFrame, opts: MatchOptions, *, narrowband: bool =
             sev, text = describe(m)
             events.append(_event(a, b, tip, kind, "agent", sev, text))
 
-    ca = lambda m: _mean(c_anger, m | (ctx & intervals_mask(grid, [(grid[m].min() - opts.caller_context_s, grid[m].max())])))  # noqa: E731
+    def ca(m):
+        """Mean caller anger over a stretch and the context just before it."""
+        return _mean(c_anger, (grid >= grid[m].min() - opts.caller_context_s) & (grid <= grid[m].max()))
 
     # An aroused agent (the calm model's "not calm") facing an angry caller is either mirroring the
     # anger (tip 8) or sounding upbeat (tip 9). Both are loud, fast and high, and window by window

@@ -1,0 +1,109 @@
+"""The matcher on hand-made tone tracks and speech timelines with known answers."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tonekit.activity import Activity
+from tonekit.analysis import WINDOW_COLUMNS
+from tonekit.match import MatchOptions, hysteresis, interruption_events, match, silence_events
+
+HOP = 0.01
+
+
+def windows_table(duration_s, agent: dict, caller: dict):
+    """Windows every 1 s (3 s long) for both speakers; ``agent``/``caller`` map (start, end) -> scores."""
+    rows = []
+    for spk, spans in (("agent", agent), ("caller", caller)):
+        for s in np.arange(0, duration_s - 2, 1.0):
+            centre = s + 1.5
+            row = dict.fromkeys(WINDOW_COLUMNS, np.nan)
+            row.update(speaker=spk, start_s=s, end_s=s + 3, speech_s=0.0)
+            for (a, b), scores in spans.items():
+                if a <= centre < b:
+                    row.update(speech_s=2.5, f0_st_mean=0.0, intensity_db_mean=0.0, smile_cue=0.0, **scores)
+            rows.append(row)
+    return pd.DataFrame(rows, columns=WINDOW_COLUMNS)
+
+
+def activity(duration_s, agent_spans, caller_spans):
+    n = int(duration_s / HOP)
+    speech = {}
+    for spk, spans in (("agent", agent_spans), ("caller", caller_spans)):
+        m = np.zeros(n, bool)
+        for a, b in spans:
+            m[int(a / HOP): int(b / HOP)] = True
+        speech[spk] = m
+    return Activity(HOP, {s: np.zeros(n) for s in speech}, speech)
+
+
+CALM = {"anger": 0.1, "calm": 0.8, "warmth": 0.5}
+ANGRY = {"anger": 0.9, "calm": 0.05, "warmth": 0.2}
+CHEERFUL = {"anger": 0.3, "calm": 0.05, "warmth": 0.9}
+
+
+def kinds(events):
+    return [(int(e.tip), e.kind) for e in events.itertuples()]
+
+
+def test_hysteresis_needs_on_to_start_and_off_to_stop():
+    x = np.array([0.3, 0.6, 0.45, 0.45, 0.3, np.nan, 0.55])
+    assert hysteresis(x, 0.5, 0.4).tolist() == [False, True, True, True, False, False, True]
+
+
+def test_calm_agent_with_angry_caller_is_not_flagged():
+    w = windows_table(60, agent={(0, 60): CALM}, caller={(0, 60): ANGRY})
+    assert kinds(match(w, activity(60, [], []), duration_s=60)) == []
+
+
+@pytest.mark.parametrize("agent_tone, expected", [(ANGRY, [(8, "mirrored_anger")]),
+                                                   (CHEERFUL, [(9, "upbeat_vs_angry")])])
+def test_aroused_agent_facing_angry_caller(agent_tone, expected):
+    w = windows_table(60, agent={(0, 20): CALM, (20, 40): agent_tone, (40, 60): CALM},
+                      caller={(0, 50): ANGRY})
+    ev = match(w, activity(60, [], []), duration_s=60)
+    assert kinds(ev) == expected
+    assert ev.start_s.iloc[0] == pytest.approx(20, abs=2) and ev.end_s.iloc[0] == pytest.approx(40, abs=2)
+
+
+def test_cheerful_agent_with_calm_caller_is_fine():
+    w = windows_table(60, agent={(0, 60): CHEERFUL}, caller={(0, 60): CALM})
+    assert kinds(match(w, activity(60, [], []), duration_s=60)) == []
+
+
+def test_one_odd_window_does_not_flag():
+    w = windows_table(60, agent={(0, 60): CALM}, caller={(0, 60): ANGRY})
+    w.loc[(w.speaker == "agent") & (w.start_s == 30), ["anger", "calm", "warmth"]] = [0.95, 0.0, 0.1]
+    assert kinds(match(w, activity(60, [], []), duration_s=60)) == []
+
+
+def test_no_smile_needs_20_s_and_a_calm_caller():
+    cold = {"anger": 0.1, "calm": 0.8, "warmth": 0.1}
+    long_cold = windows_table(90, agent={(0, 40): CALM, (40, 70): cold, (70, 90): CALM}, caller={(0, 90): CALM})
+    ev = match(long_cold, activity(90, [], []), duration_s=90)
+    assert kinds(ev) == [(7, "no_smile")]
+    assert ev.start_s.iloc[0] == pytest.approx(40, abs=2) and ev.end_s.iloc[0] == pytest.approx(70, abs=2)
+    short_cold = windows_table(90, agent={(0, 40): CALM, (40, 55): cold, (55, 90): CALM}, caller={(0, 90): CALM})
+    assert kinds(match(short_cold, activity(90, [], []), duration_s=90)) == []
+    angry_caller = windows_table(90, agent={(0, 90): cold}, caller={(0, 90): ANGRY})
+    assert kinds(match(angry_caller, activity(90, [], []), duration_s=90)) == []
+
+
+def test_interruption_but_not_backchannel_or_turn_change():
+    caller = [(0.0, 10.0), (20.0, 30.0)]
+    agent = [(4.0, 4.3),        # backchannel "mm" inside the caller's turn: 0.3 s overlap
+             (8.5, 14.0),       # starts 1.5 s before the caller finishes: interruption
+             (30.4, 35.0)]      # answers after the caller finished: no overlap
+    ev = pd.DataFrame(interruption_events(activity(40, agent, caller).speech, HOP, MatchOptions()))
+    assert len(ev) == 1
+    assert ev.start_s[0] == pytest.approx(8.5) and ev.end_s[0] == pytest.approx(10.0)
+    assert ev.tip[0] == 1 and ev.kind[0] == "interruption"
+
+
+def test_long_silence_threshold_and_call_edges():
+    act = activity(60, [(0, 10), (30, 40)], [(16, 28), (40.5, 55)])
+    ev = silence_events(act.silences(min_dur_s=1.0), MatchOptions(), duration_s=60)
+    # gaps: 10-16 (6 s, flagged), 28-30 (2 s), 40-40.5, 55-60 (end of call: not a hold)
+    assert [(e["start_s"], e["end_s"]) for e in ev] == [(10.0, 16.0)]
+    assert silence_events(act.silences(min_dur_s=1.0), MatchOptions(long_silence_s=7), duration_s=60) == []
