@@ -154,3 +154,17 @@ def test_cli_textgrid_opens_in_praat(tmp_path):
     tg = parselmouth.read(str(out))
     names = [call(tg, "Get tier name", i) for i in range(1, call(tg, "Get number of tiers") + 1)]
     assert names[:3] == ["agent", "caller", "events"]
+
+
+def test_a_channel_of_line_noise_has_no_speech(tmp_path):
+    """A caller channel with only line noise: no caller speech, a one-line warning, the agent still scored."""
+    y, sr = sf.read(DEMO)
+    y[:, 1] = np.random.default_rng(0).normal(0, 0.001, len(y))
+    p = tmp_path / "one_side.wav"
+    sf.write(p, y, sr)
+    with pytest.warns(UserWarning, match=r"one_side.wav: no speech found for the caller \(channel 1\)"):
+        a = tonekit.analyze(p)
+    assert a.summary["speakers"]["caller"]["talk_time_s"] == 0.0
+    assert a.windows[a.windows.speaker == "caller"].anger.isna().all()
+    assert a.windows[a.windows.speaker == "agent"].anger.notna().sum() > 20
+    assert not (a.events.tip == 1).any()

@@ -70,8 +70,9 @@ def speech_from_intensity(intensity_db: np.ndarray, *, other_db: np.ndarray | No
         return np.zeros(0, bool)
     floor = np.percentile(x, 5)
     peak = np.percentile(x, 99)
-    if peak - floor < 2 * floor_margin_db:
-        # no stretch of silence to measure the floor on (a trimmed utterance): judge by the peak alone
+    if other_db is None and peak - floor < 2 * floor_margin_db:
+        # a lone utterance trimmed to its speech has no silence to measure the floor on: judge by the
+        # peak alone (never in a call, where a channel with no dynamics is line noise, not speech)
         floor = peak - below_peak_db
     speech = (x > floor + floor_margin_db) & (x > peak - below_peak_db)
     if other_db is not None and len(other_db) == len(x):

@@ -1,6 +1,8 @@
 """The whole pipeline: audio -> activity -> frames -> windows -> scores -> events -> Analysis."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -73,6 +75,11 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
                      agent_channel=agent_channel)
     tick("activity")
     act = detect_activity(call)
+    for spk, m in act.speech.items():
+        if m.sum() * act.hop_s < min_speech_s:
+            path, what = call.describe(spk)
+            warnings.warn(f"{path}: no speech found for the {spk} ({what}); their tone cannot be scored",
+                          stacklevel=2)
     tick("frames")
     frames, wins = {}, []
     for spk in call.speakers:
