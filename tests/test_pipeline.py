@@ -168,3 +168,17 @@ def test_a_channel_of_line_noise_has_no_speech(tmp_path):
     assert a.windows[a.windows.speaker == "caller"].anger.isna().all()
     assert a.windows[a.windows.speaker == "agent"].anger.notna().sum() > 20
     assert not (a.events.tip == 1).any()
+
+
+def test_cli_matcher_settings(tmp_path):
+    out = tmp_path / "r.json"
+    r = CliRunner().invoke(main, ["report", str(DEMO), "--set", "long_silence_s=10", "--format", "json",
+                                  "-o", str(out), "-q"])
+    assert r.exit_code == 0, r.output
+    kinds = [e["kind"] for e in json.loads(out.read_text())["events"]]
+    assert "long_silence" not in kinds and "interruption" in kinds   # the 8 s hold is under 10 s
+    bad = CliRunner().invoke(main, ["report", str(DEMO), "--set", "no_such_threshold=1", "-q"])
+    assert bad.exit_code == 1
+    assert bad.output.strip().startswith("Error: unknown option(s) no_such_threshold; known: ")
+    worse = CliRunner().invoke(main, ["report", str(DEMO), "--set", "long_silence_s", "-q"])
+    assert worse.exit_code == 2 and "use NAME=NUMBER" in worse.output

@@ -49,6 +49,8 @@ def call_options(fn):
         click.option("--models", "models_dir", type=click.Path(file_okay=False),
                      help="Folder of tone models (default: the shipped ones)."),
         click.option("--quiet", "-q", is_flag=True, help="No progress bar."),
+        click.option("--set", "settings", multiple=True, metavar="NAME=VALUE",
+                     help="A matcher threshold, e.g. --set long_silence_s=8 (see tonekit.match.MatchOptions)."),
     ]
     for o in reversed(opts):
         fn = o(fn)
@@ -81,7 +83,21 @@ class _Progress:
             self.bar.stop()
 
 
-def _analyze(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet):
+def _parse_settings(settings) -> dict:
+    """``("long_silence_s=8", ...)`` -> ``{"long_silence_s": 8.0}``."""
+    out = {}
+    for s in settings:
+        name, sep, value = s.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise click.BadParameter(f"{s!r}: use NAME=NUMBER, e.g. long_silence_s=8", param_hint="--set") from None
+    return out
+
+
+def _analyze(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, settings=()):
     from .audio import audio_info
     from .pipeline import analyze
 
@@ -94,7 +110,7 @@ def _analyze(call, agent, caller, turns, agent_label, agent_channel, models_dir,
     prog = _Progress(not quiet and long_call)
     try:
         return analyze(call, agent=agent, caller=caller, turns=turns, agent_label=agent_label,
-                       agent_channel=agent_channel, models=models_dir, progress=prog)
+                       agent_channel=agent_channel, models=models_dir, progress=prog, **_parse_settings(settings))
     finally:
         prog.close()
 
@@ -127,15 +143,16 @@ def main(debug):
               show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
 @handle_errors
-def report(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, fmt, output):
+def report(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, settings, fmt, output):
     """The tone report of one call.
 
     \b
     Example:
         tonekit report call.flac
+        tonekit report call.flac --set long_silence_s=8 --set no_smile_min_s=30
         tonekit report --agent agent.wav --caller caller.wav --format json -o report.json
     """
-    a = _analyze(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet)
+    a = _analyze(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, settings)
     _write_report(a, fmt, output)
 
 
@@ -164,7 +181,7 @@ def _write_report(a, fmt, output):
 @call_options
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="FILE.png, .svg or .pdf")
 @handle_errors
-def plot(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, output):
+def plot(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, settings, output):
     """Tone curves of both speakers with the events shaded.
 
     \b
@@ -175,7 +192,7 @@ def plot(call, agent, caller, turns, agent_label, agent_channel, models_dir, qui
 
     if Path(output).suffix.lower() not in (".png", ".svg", ".pdf"):
         raise click.BadParameter(f"{output}: use a .png, .svg or .pdf file", param_hint="-o")
-    a = _analyze(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet)
+    a = _analyze(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, settings)
     plot_analysis(a, output)
     click.echo(f"wrote {output}", err=True)
 

@@ -110,6 +110,12 @@ class MatchOptions:
         unknown = sorted(set(kwargs) - names)
         if unknown:
             raise ParameterError(f"unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
+        ints = {f.name for f in fields(cls) if isinstance(f.default, int)}
+        for name in ints & set(kwargs):
+            v = kwargs[name]
+            if float(v) != int(v):
+                raise ParameterError(f"{name} must be a whole number, not {v!r}")
+            kwargs[name] = int(v)
         return cls(**kwargs)
 
     def as_dict(self) -> dict:
