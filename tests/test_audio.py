@@ -17,7 +17,7 @@ def _tone(sr, dur_s=0.5, f=220.0, amp=0.3, channels=1):
     return y if channels == 1 else np.column_stack([y * (0.5 + 0.5 * k) for k in range(channels)])
 
 
-FORMATS = [("wav", "WAV", "PCM_16"), ("wav", "WAV", "PCM_24"), ("wav", "WAV", "PCM_32"), ("wav", "WAV", "FLOAT"),
+FORMATS = [("wav", "WAV", "PCM_U8"), ("wav", "WAV", "PCM_16"), ("wav", "WAV", "PCM_24"), ("wav", "WAV", "PCM_32"), ("wav", "WAV", "FLOAT"),
            ("wav", "WAV", "ULAW"), ("wav", "WAV", "ALAW"), ("flac", "FLAC", "PCM_16"), ("ogg", "OGG", "VORBIS")]
 
 
@@ -173,3 +173,17 @@ def test_load_call_mono_with_turns(tmp_path):
         load_call(audio, turns=turns)
     with pytest.raises(ParameterError, match="'C' is not in"):
         load_call(audio, turns=turns, agent_label="C")
+
+
+@pytest.mark.parametrize("sr", [16000, 44100])
+def test_load_mp3(tmp_path, sr):
+    """MP3 (libsndfile's MPEG Layer III): length within one coder frame, level within 1 dB."""
+    path = tmp_path / f"x_{sr}.mp3"
+    sf.write(path, _tone(sr, dur_s=1.0), sr, format="MP3", subtype="MPEG_LAYER_III")
+    info = audio_info(path)
+    assert info.sr == sr and info.channels == 1
+    assert info.duration_s == pytest.approx(1.0, abs=0.05)
+    y, sr_out = load_audio(path)
+    assert sr_out == 16000
+    mid = y[len(y) // 4: 3 * len(y) // 4]
+    assert 20 * np.log10(np.sqrt(np.mean(mid**2)) / (0.3 / np.sqrt(2))) == pytest.approx(0, abs=1.0)
