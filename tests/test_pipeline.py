@@ -182,3 +182,19 @@ def test_cli_matcher_settings(tmp_path):
     assert bad.output.strip().startswith("Error: unknown option(s) no_such_threshold; known: ")
     worse = CliRunner().invoke(main, ["report", str(DEMO), "--set", "long_silence_s", "-q"])
     assert worse.exit_code == 2 and "use NAME=NUMBER" in worse.output
+
+
+def test_batch_on_a_dask_cluster(tmp_path):
+    """`--scheduler ADDRESS`: the same reports, computed by a local Dask cluster's workers."""
+    distributed = pytest.importorskip("distributed", reason="dask.distributed not installed (the dask extra)")
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "demo.flac").write_bytes(DEMO.read_bytes())
+    (tmp_path / "in" / "broken.wav").write_text("not audio")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        r = CliRunner().invoke(main, ["batch", str(tmp_path / "in"), "-o", str(tmp_path / "out"),
+                                      "--scheduler", cluster.scheduler_address])
+    assert r.exit_code == 1, r.output
+    report = json.loads((tmp_path / "out" / "demo.json").read_text())
+    assert [e["kind"] for e in report["events"]] == ["interruption", "upbeat_vs_angry", "long_silence"]
+    assert list(json.loads((tmp_path / "out" / "failures.json").read_text())) == [str(tmp_path / "in" / "broken.wav")]
