@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -198,3 +201,16 @@ def test_batch_on_a_dask_cluster(tmp_path):
     report = json.loads((tmp_path / "out" / "demo.json").read_text())
     assert [e["kind"] for e in report["events"]] == ["interruption", "upbeat_vs_angry", "long_silence"]
     assert list(json.loads((tmp_path / "out" / "failures.json").read_text())) == [str(tmp_path / "in" / "broken.wav")]
+
+
+@pytest.mark.skipif(shutil.which("script") is None, reason="util-linux `script` (a pseudo-terminal) not available")
+@pytest.mark.parametrize("quiet", [False, True])
+def test_progress_bar_on_a_terminal(tmp_path, quiet):
+    """On a terminal, a call over a minute shows progress on stderr; --quiet silences it."""
+    log = tmp_path / "tty.log"
+    cmd = f"{sys.executable} -m tonekit.cli report {DEMO} {'-q' if quiet else ''} > {tmp_path / 'out.txt'}"
+    subprocess.run(["script", "-qec", cmd, str(log)], check=True, stdin=subprocess.DEVNULL,
+                   stdout=subprocess.DEVNULL, timeout=120)
+    shown = "frames:agent" in log.read_text(errors="replace")
+    assert shown is (not quiet)
+    assert "tonekit report: demo_call.flac" in (tmp_path / "out.txt").read_text()

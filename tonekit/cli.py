@@ -70,9 +70,10 @@ class _Progress:
         if not self.enabled:
             return
         if self.bar is None:
+            from rich.console import Console
             from rich.progress import Progress
 
-            self.bar = Progress(transient=True, console=None)
+            self.bar = Progress(transient=True, console=Console(stderr=True))
             self.bar.start()
             self.task = self.bar.add_task("analysing", total=len(self.STEPS))
         if step in self.STEPS:
