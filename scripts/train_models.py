@@ -50,7 +50,6 @@ def main(argv=None):
     ap.add_argument("--jobs", type=int, default=2)
     args = ap.parse_args(argv)
     ev = json.loads(Path(args.evaluation).read_text()) if Path(args.evaluation).exists() else None
-    from tonekit.models.store import save_model, sha256  # noqa: F401
     for target in ("anger", "calm", "warmth"):
         out = Path(args.out_dir) / f"{target}.skops"
         card = train_and_save([args.corpora], target, out, n_jobs=args.jobs, progress=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..activity import HOP_S, runs, speech_from_intensity
+from ..activity import HOP_S, runs, smooth_mask, speech_from_intensity
 from ..analysis import FRAME_COLUMNS
 from ..audio import resample
 from .energy import SPECTRAL_NAMES, intensity_db, spectral_frames
@@ -100,9 +100,7 @@ class SpeakerFrames:
 def analysis_segments(speech: np.ndarray, *, hop_s: float = HOP_S, join_gap_s: float = 0.3,
                       max_len_s: float = MAX_SEGMENT_S) -> list[tuple[int, int]]:
     """Frame ranges to analyse: speech runs joined across short gaps, split to at most ``max_len_s``."""
-    from .. import activity
-
-    joined = activity.smooth_mask(speech, fill_gap_s=join_gap_s, min_run_s=0.0, hop_s=hop_s)
+    joined = smooth_mask(speech, fill_gap_s=join_gap_s, min_run_s=0.0, hop_s=hop_s)
     out = []
     step = int(max_len_s / hop_s)
     for a, b in runs(joined):
@@ -120,16 +118,13 @@ def _first_pass_range(read, segs, sr, hop_s):
     total = sum(b - a for a, b in segs) * hop_s
     pick = segs
     if total > FIRST_PASS_S:
-        lengths = np.array([b - a for a, b in segs]) * hop_s
-        order = np.linspace(0, len(segs) - 1, num=len(segs)).astype(int)
-        chosen, acc = [], 0.0
-        stride = max(1, int(total / FIRST_PASS_S))
-        for i in order[::stride]:
-            chosen.append(segs[i])
-            acc += lengths[i]
+        # every stride-th stretch, so the sample spans the whole call, until FIRST_PASS_S is reached
+        pick, acc = [], 0.0
+        for a, b in segs[:: max(1, int(total / FIRST_PASS_S))]:
+            pick.append((a, b))
+            acc += (b - a) * hop_s
             if acc >= FIRST_PASS_S:
                 break
-        pick = chosen
     vals = []
     for a, b in pick:
         y = read(a * hop_s, b * hop_s)
@@ -141,23 +136,23 @@ def _first_pass_range(read, segs, sr, hop_s):
     return floor, ceiling, float(np.median(f0)) if len(f0) else np.nan
 
 
+def _grid_rows(times: np.ndarray, offset_s: float, lo: int, hi: int, hop_s: float):
+    """Nearest grid row of each time (s, relative to offset_s), and which rows fall in lo..hi."""
+    idx = np.rint((np.asarray(times) + offset_s) / hop_s).astype(int)
+    return idx, (idx >= lo) & (idx < hi)
+
+
 def _place(dst: np.ndarray, times: np.ndarray, values: np.ndarray, offset_s: float, lo: int, hi: int,
            hop_s: float) -> None:
     """Write values at times (s, relative to offset_s) into grid rows lo..hi of dst (nearest frame)."""
-    if len(times) == 0:
-        return
-    idx = np.rint((times + offset_s) / hop_s).astype(int)
-    keep = (idx >= lo) & (idx < hi)
+    idx, keep = _grid_rows(times, offset_s, lo, hi, hop_s)
     dst[idx[keep]] = values[keep]
 
 
 def _place_mean(dst: np.ndarray, times: np.ndarray, values: np.ndarray, offset_s: float, lo: int, hi: int,
                 hop_s: float) -> None:
     """Like :func:`_place`, averaging several values that fall in one frame (pulse-level measures)."""
-    if len(times) == 0:
-        return
-    idx = np.rint((times + offset_s) / hop_s).astype(int)
-    keep = (idx >= lo) & (idx < hi)
+    idx, keep = _grid_rows(times, offset_s, lo, hi, hop_s)
     idx, values = idx[keep], values[keep]
     if len(idx) == 0:
         return

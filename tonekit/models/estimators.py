@@ -10,7 +10,7 @@ parameters, fitted attributes end in ``_``, ``classes_`` is kept) and passes
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
@@ -111,7 +111,3 @@ class ToneClassifier(ClassifierMixin, BaseEstimator):
         tags.input_tags.allow_nan = True
         return tags
 
-
-def make_estimator(kind: str = "logreg", C: float = 0.1) -> ToneClassifier:
-    """A fresh, unfitted estimator of the shipped kind."""
-    return clone(ToneClassifier(kind=kind, C=C))

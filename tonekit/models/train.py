@@ -37,14 +37,13 @@ def training_set(table: pd.DataFrame, target: str, *, conditions=("wideband", "t
     if target not in TARGET_NAMES:
         raise ValueError(f"target must be one of {TARGET_NAMES}, not {target!r}")
     keep = table[table[target].notna()]
-    Xs, ys, gs, cs = [], [], [], []  # features, labels, speakers, conditions
+    Xs, ys, gs = [], [], []  # features, labels, speakers
     for cond in conditions:
         X = corpus_features(keep, cond, cache_dir=cache_dir, n_jobs=n_jobs, progress=progress)
         ok = X.notna().any(axis=1)
         Xs.append(X[ok])
         ys.append(keep.loc[ok, target].astype(int))
         gs.append(keep.loc[ok, "speaker"])
-        cs.append(cond)
     corpus = pd.concat([keep.loc[X.index, "corpus"] for X in Xs])
     return (pd.concat(Xs)[list(MODEL_FEATURES)], pd.concat(ys), pd.concat(gs), corpus)
 
