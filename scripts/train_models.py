@@ -60,11 +60,12 @@ def main(argv=None):
                                   "surprise; disgust left out",
                           "warmth": "positive: happiness; negative: neutral, calm, anger, sadness, disgust, fear, "
                                     "boredom; surprise left out"}[target]
-        card["training"] = ("all utterances of all corpora, each once as recorded (16 kHz) and once through a "
-                            "simulated telephone line (300-3400 Hz, 8 kHz, mu-law, line noise, level -10..+6 dB); "
-                            "every feature relative to the speaker's median over their utterances in that "
-                            "condition; each corpus weighted equally; split: none (the shipped model sees all "
-                            "speakers; see 'evaluation' for the speaker-independent and cross-corpus splits)")
+        card["training"] = (
+            "all utterances of all corpora, each once as recorded (16 kHz) and once through a simulated "
+            "telephone line (300-3400 Hz, 8 kHz, speech levelled to -28..-16 dBFS as by a line's gain control, "
+            "line noise at -60..-45 dBFS, mu-law); every feature relative to the speaker's median over their "
+            "utterances in that condition; each corpus weighted equally; split: none (the shipped model sees "
+            "all speakers; see 'evaluation' for the speaker-independent and cross-corpus splits)")
         card["versions"] = _versions()
         if ev:
             card["evaluation"] = {

@@ -16,17 +16,16 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ..audio import load_audio
-from ..augment import telephone
+from ..augment import telephone_copy
 from ..errors import TonekitError
 from ..features.frames import signal_frames
 from ..features.windows import LEVEL_FEATURES, model_features, segment_functionals, speaker_baseline
 
 #: Bump when the features change, so caches are not reused.
-FEATURE_VERSION = "5"
+FEATURE_VERSION = "6"
 CONDITIONS = ("wideband", "telephone")
 
 
@@ -42,14 +41,13 @@ def _seed(path: str) -> int:
 def utterance_raw(path: str, condition: str = "wideband") -> dict:
     """Raw functionals of one single-speaker file (see :func:`segment_functionals`).
 
-    ``condition="telephone"`` first passes the audio through :func:`tonekit.augment.telephone`
-    with a level change of -10..+6 dB and line noise of -60..-45 dBFS drawn
-    from a generator seeded by the file name (deterministic).
+    ``condition="telephone"`` first passes the audio through :func:`tonekit.augment.telephone_copy`
+    (speech levelled to -28..-16 dBFS, line noise of -60..-45 dBFS, drawn from
+    a generator seeded by the file name: deterministic).
     """
     y, sr = load_audio(path)
     if condition == "telephone":
-        rng = np.random.default_rng(_seed(path))
-        y, sr = telephone(y, sr, rng=rng, gain_db=rng.uniform(-10, 6), noise_dbfs=rng.uniform(-60, -45))
+        y, sr = telephone_copy(y, sr, _seed(path))
     fr = signal_frames(y, sr)
     row = segment_functionals(fr, [(0, fr.n_frames)]).iloc[0].to_dict()
     row["duration_s"] = len(y) / sr
