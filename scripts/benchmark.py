@@ -68,7 +68,7 @@ import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
+if str(ROOT) not in sys.path[:1]:   # this source tree's tonekit, not an older installed copy
     sys.path.insert(0, str(ROOT))
 
 FEATURE_TARGET = 1.5

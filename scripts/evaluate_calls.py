@@ -57,12 +57,13 @@ MODEL_TARGETS = ("anger", "calm", "warmth")
 
 
 def _tonekit():
-    """Import tonekit, from the source tree when it is not installed."""
-    try:
-        import tonekit
-    except ModuleNotFoundError:
+    """Import tonekit from this source tree (not an older installed copy), so results match the code."""
+    if str(REPO) not in sys.path[:1]:
         sys.path.insert(0, str(REPO))
-        import tonekit
+    import tonekit
+
+    if Path(tonekit.__file__).resolve().parent != REPO / "tonekit":
+        raise ImportError(f"tonekit was imported from {tonekit.__file__}, not from {REPO}")
     return tonekit
 
 

@@ -110,11 +110,9 @@ def load_pool(corpora=DEFAULT_CORPORA, speakers=None) -> pd.DataFrame:
     speakers : iterable of str, optional
         Keep only these speakers (e.g. ``emodb_03``), for held-out evaluation.
     """
-    try:
-        from tonekit.models.corpora import load_corpora
-    except ModuleNotFoundError:  # running from a source tree that is not installed
+    if str(REPO) not in sys.path[:1]:   # this source tree's tonekit, not an older installed copy
         sys.path.insert(0, str(REPO))
-        from tonekit.models.corpora import load_corpora
+    from tonekit.models.corpora import load_corpora
     if isinstance(corpora, (str, Path)):
         corpora = [corpora]
     folders = []
