@@ -90,6 +90,26 @@ def test_no_smile_needs_20_s_and_a_calm_caller():
     assert kinds(match(angry_caller, activity(90, [], []), duration_s=90)) == []
 
 
+def test_cheer_after_the_caller_calmed_down_is_not_a_mismatch():
+    # caller angry 0-40 s, then calm; the agent is calm, then cheerful from 43 s (3 s after the anger ended)
+    w = windows_table(90, agent={(0, 43): CALM, (43, 90): CHEERFUL}, caller={(0, 40): ANGRY, (40, 90): CALM})
+    assert kinds(match(w, activity(90, [], []), duration_s=90)) == []
+    # with a long context the cheer right after the anger is flagged
+    ev = match(w, activity(90, [], []), MatchOptions(caller_context_s=12.0), duration_s=90)
+    assert kinds(ev) == [(9, "upbeat_vs_angry")]
+
+
+def test_no_smile_waits_its_own_context_after_caller_anger():
+    cold = {"anger": 0.1, "calm": 0.8, "warmth": 0.1}
+    # the agent is cold from 40 s to the end; the caller's anger ends at 40 s
+    w = windows_table(90, agent={(0, 40): CALM, (40, 90): cold}, caller={(0, 40): ANGRY, (40, 90): CALM})
+    ev = match(w, activity(90, [], []), duration_s=90)
+    assert kinds(ev) == [(7, "no_smile")]
+    assert ev.start_s.iloc[0] == pytest.approx(40 + MatchOptions().no_smile_context_s, abs=2)
+    later = match(w, activity(90, [], []), MatchOptions(no_smile_context_s=20.0), duration_s=90)
+    assert later.start_s.iloc[0] == pytest.approx(60, abs=2)
+
+
 def test_interruption_but_not_backchannel_or_turn_change():
     caller = [(0.0, 10.0), (20.0, 30.0)]
     agent = [(4.0, 4.3),        # backchannel "mm" inside the caller's turn: 0.3 s overlap
