@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Regenerate the README's demo material: docs/demo_report.txt and docs/demo_plot.png.
+"""Regenerate the README's demo material: docs/demo_report.txt, docs/demo_plot.png and the report in README.md.
 
 Usage::
 
@@ -7,6 +7,7 @@ Usage::
 """
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -21,9 +22,17 @@ def main():
     docs = ROOT / "docs"
     docs.mkdir(exist_ok=True)
     a = tonekit.analyze(tonekit.demo_path())
-    (docs / "demo_report.txt").write_text(render_text(a, color=False) + "\n", encoding="utf-8")
+    report = render_text(a, color=False)
+    (docs / "demo_report.txt").write_text(report + "\n", encoding="utf-8")
     a.plot(docs / "demo_plot.png")
-    print(f"wrote {docs / 'demo_report.txt'} and {docs / 'demo_plot.png'}")
+    readme = ROOT / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    block = re.compile(r"(```\n)tonekit report: demo_call\.flac\n.*?(```)", re.DOTALL)
+    if not block.search(text):
+        raise SystemExit("README.md has no demo report block (```, then 'tonekit report: demo_call.flac')")
+    readme.write_text(block.sub(lambda m: m.group(1) + report.rstrip("\n") + "\n" + m.group(2), text, count=1),
+                      encoding="utf-8")
+    print(f"wrote {docs / 'demo_report.txt'}, {docs / 'demo_plot.png'} and the demo report in {readme}")
 
 
 if __name__ == "__main__":
