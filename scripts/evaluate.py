@@ -42,10 +42,10 @@ def egemaps(paths, condition, cache_dir, n_jobs=1):
     """eGeMAPSv02 functionals per file (the openSMILE baseline), cached."""
     import opensmile
     from tonekit.audio import load_audio
-    from tonekit.augment import telephone
-    from tonekit.models.features import _key, _seed
+    from tonekit.augment import telephone_copy
+    from tonekit.models.features import FEATURE_VERSION, _key, _seed
 
-    cache = Path(cache_dir) / f"egemaps-{condition}.parquet"
+    cache = Path(cache_dir) / f"egemaps-{FEATURE_VERSION}-{condition}.parquet"
     have = pd.read_parquet(cache) if cache.exists() else pd.DataFrame()
     keys = [_key(p) for p in paths]
     todo = [(p, k) for p, k in zip(paths, keys) if k not in set(have.index)]
@@ -57,8 +57,7 @@ def egemaps(paths, condition, cache_dir, n_jobs=1):
         for p, k in tqdm(todo, desc=f"eGeMAPS ({condition})", file=sys.stderr):
             y, sr = load_audio(p)
             if condition == "telephone":
-                rng = np.random.default_rng(_seed(p))
-                y, sr = telephone(y, sr, rng=rng, gain_db=rng.uniform(-10, 6), noise_dbfs=rng.uniform(-60, -45))
+                y, sr = telephone_copy(y, sr, _seed(p))
             rows.append(smile.process_signal(y, sr).iloc[0].to_dict())
             idx.append(k)
         new = pd.DataFrame(rows, index=idx)
@@ -127,6 +126,30 @@ def smile_separation(table, raw):
     return pd.DataFrame(rows)
 
 
+ANGER_CUES = ("f0_st_median", "int_mean", "ln_f1", "alpha_mean", "rate_syl_s")
+
+
+def anger_cues(table, raw):
+    """ROC AUC of single speaker-relative cues for anger against every other emotion, per corpus (wideband).
+
+    Above 0.5 the cue is higher in anger. A cue that points different ways in
+    different corpora cannot carry a model from one corpus to another.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    rel = raw[list(ANGER_CUES)] - raw[list(ANGER_CUES)].groupby(table["speaker"]).transform("median")
+    rows = []
+    for corpus, sub in table[table["anger"].notna()].groupby("corpus"):
+        y = sub["anger"].astype(int)
+        row = {"corpus": corpus, "n_anger": int(y.sum()), "n_other": int((1 - y).sum())}
+        for cue in ANGER_CUES:
+            v = rel.loc[sub.index, cue]
+            ok = v.notna()
+            row[cue] = round(float(roc_auc_score(y[ok], v[ok])), 3) if y[ok].nunique() == 2 else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def summarise(df):
     """Mean over corpora per target, protocol and condition."""
     return (df.groupby(["features", "target", "protocol", "condition"])[["uar", "auc", "ece"]]
@@ -158,6 +181,9 @@ def markdown(result: dict) -> str:
         per = cross.pivot_table(index=["target", "corpus"], columns="condition", values=["uar", "auc"]).round(3)
         per.columns = [f"{m} {c}" for m, c in per.columns]
         parts += ["", "tonekit cross-corpus, per held-out corpus:", "", _md(per.reset_index())]
+    if result.get("anger_cues"):
+        parts += ["", "Single cues, anger against the rest (ROC AUC; speaker-relative, wideband; > 0.5: higher "
+                      "in anger):", "", _md(pd.DataFrame(result["anger_cues"]))]
     if result.get("smile_cue"):
         parts += ["", "Smile cue, happy against neutral/calm utterances of the same speakers (wideband):", "",
                   _md(pd.DataFrame(result["smile_cue"]))]
@@ -190,6 +216,9 @@ def main(argv=None):
     smile = smile_separation(table, raw_w)
     print("smile cue, happy vs neutral/calm of the same speakers (wideband):")
     print(smile.to_string(index=False))
+    cues = anger_cues(table, raw_w)
+    print("single cues, anger vs the rest (ROC AUC, wideband):")
+    print(cues.to_string(index=False))
     if args.baseline:
         sets["egemaps"] = (egemaps(list(table.path), "wideband", args.cache_dir),
                            egemaps(list(table.path), "telephone", args.cache_dir))
@@ -216,6 +245,7 @@ def main(argv=None):
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         result = {"rows": df.to_dict(orient="records"), "smile_cue": smile.to_dict(orient="records"),
+                  "anger_cues": cues.to_dict(orient="records"),
                   "summary": summ.to_dict(orient="records"), "seconds": round(time.time() - t0, 1)}
         Path(args.out).write_text(json.dumps(result, indent=1, default=float))
         Path(args.out).with_suffix(".md").write_text(markdown(result))
