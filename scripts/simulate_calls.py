@@ -59,6 +59,10 @@ import soundfile as sf
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CORPORA = REPO.parent / "shared" / "corpora"
+if str(REPO) not in sys.path[:1]:   # this source tree's tonekit, not an older installed copy
+    sys.path.insert(0, str(REPO))
+
+from tonekit.augment import active_level_db  # noqa: E402
 
 SR = 16_000
 TELEPHONE_SR = 8_000
@@ -110,8 +114,6 @@ def load_pool(corpora=DEFAULT_CORPORA, speakers=None) -> pd.DataFrame:
     speakers : iterable of str, optional
         Keep only these speakers (e.g. ``emodb_03``), for held-out evaluation.
     """
-    if str(REPO) not in sys.path[:1]:   # this source tree's tonekit, not an older installed copy
-        sys.path.insert(0, str(REPO))
     from tonekit.models.corpora import load_corpora
     if isinstance(corpora, (str, Path)):
         corpora = [corpora]
@@ -140,15 +142,6 @@ def trim(x: np.ndarray, sr: int, *, floor_db: float = 30.0, pad_s: float = 0.03)
     loud = np.flatnonzero(db > db.max() - floor_db)
     pad = int(pad_s * sr)
     return x[max(0, loud[0] * hop - pad): min(len(x), (loud[-1] + 1) * hop + pad)]
-
-
-def active_level_db(x: np.ndarray, sr: int = SR) -> float:
-    """RMS level (dBFS) of the frames within 25 dB of the loudest: the speech, not its pauses."""
-    hop = sr // 100
-    n = max(1, len(x) // hop)
-    power = np.mean(np.resize(x, n * hop).reshape(n, hop) ** 2, axis=1)
-    db = 10 * np.log10(power + 1e-12)
-    return float(10 * np.log10(np.mean(power[db > db.max() - 25]) + 1e-12))
 
 
 def read_utterance(path: str) -> np.ndarray:
@@ -419,11 +412,11 @@ def render(plan: Plan, clips: dict, rng: np.random.Generator, line: dict) -> np.
         src = clips[u.path]
         if u.kind == "backchannel":
             x = src[u.offset:u.offset + (u.stop - u.start)].copy()
-            level = active_level_db(src)   # the level the whole utterance would get
+            level = active_level_db(src, SR)   # the level the whole utterance would get
             x = _fade(x, int(0.04 * SR))
         else:
             x = src.copy()
-            level = active_level_db(x)
+            level = active_level_db(x, SR)
             x = _fade(x, int(0.01 * SR))
         target = line["level_dbfs"][CHANNEL[u.speaker]] + u.gain_db
         x *= np.float32(10 ** ((target - level) / 20))
