@@ -58,7 +58,7 @@ class MatchOptions:
     no_smile_min_s : float
         ... sustained at least this long (20 s).
     no_smile_gap_s : float
-        The caller's turns in between (up to this long, 15 s) do not break the stretch.
+        The caller's turns in between (up to this long, 8 s) do not break the stretch.
     min_event_s : float
         Minimum duration of tone events (8 s): shorter flashes of a tone are
         mostly the models' anger/cheer confusions.
@@ -87,7 +87,7 @@ class MatchOptions:
     no_smile_warmth: float = 0.4
     no_smile_cue: float = 2.0
     no_smile_min_s: float = 20.0
-    no_smile_gap_s: float = 15.0
+    no_smile_gap_s: float = 8.0
     min_event_s: float = 8.0
     merge_gap_s: float = 4.0
     smooth_windows: int = 3
