@@ -76,9 +76,9 @@ def telephone_copy(y: np.ndarray, sr: int, seed: int) -> tuple[np.ndarray, int]:
 
     Speech levelled by the line's gain control to -28..-16 dBFS, line noise at
     -60..-45 dBFS (a signal-to-noise ratio of 12-44 dB, as on real lines),
-    300-3400 Hz, 8 kHz, µ-law. Levelling first matters: several corpora are
-    recorded 30-40 dB below full scale, and fixed-level noise would otherwise
-    bury their speech at 0-10 dB SNR, far below any phone line's.
+    300-3400 Hz, 8 kHz, µ-law. Levelling first matters: RAVDESS and part of
+    TurEV-DB are recorded 35-45 dB below full scale, and fixed-level noise would otherwise
+    bury their speech at SNRs down to 0 dB and below, far under a phone line's.
     """
     rng = np.random.default_rng(seed)
     return telephone(y, sr, rng=rng, level_dbfs=rng.uniform(-28, -16), noise_dbfs=rng.uniform(-60, -45))
