@@ -41,9 +41,7 @@ from tonekit.models.store import TARGET_NAMES  # noqa: E402
 def egemaps(paths, condition, cache_dir, n_jobs=1):
     """eGeMAPSv02 functionals per file (the openSMILE baseline), cached."""
     import opensmile
-    from tonekit.audio import load_audio
-    from tonekit.augment import telephone_copy
-    from tonekit.models.features import FEATURE_VERSION, _key, _seed
+    from tonekit.models.features import FEATURE_VERSION, _key, condition_audio
 
     cache = Path(cache_dir) / f"egemaps-{FEATURE_VERSION}-{condition}.parquet"
     have = pd.read_parquet(cache) if cache.exists() else pd.DataFrame()
@@ -55,9 +53,7 @@ def egemaps(paths, condition, cache_dir, n_jobs=1):
         rows, idx = [], []
         from tqdm import tqdm
         for p, k in tqdm(todo, desc=f"eGeMAPS ({condition})", file=sys.stderr):
-            y, sr = load_audio(p)
-            if condition == "telephone":
-                y, sr = telephone_copy(y, sr, _seed(p))
+            y, sr = condition_audio(p, condition)
             rows.append(smile.process_signal(y, sr).iloc[0].to_dict())
             idx.append(k)
         new = pd.DataFrame(rows, index=idx)

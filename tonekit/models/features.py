@@ -38,16 +38,22 @@ def _seed(path: str) -> int:
     return int(hashlib.sha1(Path(path).name.encode()).hexdigest()[:8], 16)
 
 
-def utterance_raw(path: str, condition: str = "wideband") -> dict:
-    """Raw functionals of one single-speaker file (see :func:`segment_functionals`).
+def condition_audio(path: str, condition: str = "wideband"):
+    """``(signal, rate)`` of a file as heard in a condition (the same for tonekit and any baseline).
 
-    ``condition="telephone"`` first passes the audio through :func:`tonekit.augment.telephone_copy`
+    ``condition="telephone"`` passes the audio through :func:`tonekit.augment.telephone_copy`
     (speech levelled to -28..-16 dBFS, line noise of -60..-45 dBFS, drawn from
     a generator seeded by the file name: deterministic).
     """
     y, sr = load_audio(path)
     if condition == "telephone":
         y, sr = telephone_copy(y, sr, _seed(path))
+    return y, sr
+
+
+def utterance_raw(path: str, condition: str = "wideband") -> dict:
+    """Raw functionals of one single-speaker file in a condition (see :func:`condition_audio`)."""
+    y, sr = condition_audio(path, condition)
     fr = signal_frames(y, sr)
     row = segment_functionals(fr, [(0, fr.n_frames)]).iloc[0].to_dict()
     row["duration_s"] = len(y) / sr
