@@ -68,6 +68,21 @@ def test_metrics_known_values():
     assert ece(np.array([0, 0]), np.array([0.95, 0.95])) == pytest.approx(0.95)
 
 
+def test_balanced_ece_removes_the_test_prior_only():
+    # 1 angry among 10, every probability 0.5: right at even odds, wrong for a 10 % prior
+    y = np.array([1] + [0] * 9)
+    p = np.full(10, 0.5)
+    assert ece(y, p) == pytest.approx(0.4)
+    assert ece(y, p, balanced=True) == pytest.approx(0.0)
+    # a real miscalibration stays: 2 positives at 0.9, 8 negatives at 0.1
+    y = np.array([1, 1] + [0] * 8)
+    p = np.array([0.9, 0.9] + [0.1] * 8)
+    assert ece(y, p) == pytest.approx(0.1)
+    assert ece(y, p, balanced=True) == pytest.approx(0.1)
+    assert np.isnan(ece(np.zeros(4), np.full(4, 0.2), balanced=True))
+    assert metrics(y, p)["ece_balanced"] == pytest.approx(0.1)
+
+
 def test_shipped_models_load_with_cards():
     models = load_models()
     assert set(models) == {"anger", "calm", "warmth"}
@@ -83,6 +98,25 @@ def test_tampered_model_is_refused(tmp_path):
         fh.write(b"\0")
     with pytest.raises(ModelError, match="does not match its model card"):
         load_model(tmp_path / "anger.skops")
+
+
+def test_same_model_saves_to_the_same_bytes(tmp_path):
+    from tonekit.models.store import save_model
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 4))
+    y = (X[:, 0] + 0.3 * rng.normal(size=60) > 0).astype(int)
+    est = ToneClassifier(kind="svm", C=1.0).fit(X, y)
+    a = save_model(est, tmp_path / "a" / "anger.skops", {"target": "anger"})
+    twin = ToneClassifier(kind="svm", C=1.0).fit(X, y)   # another object: other ids, same model
+    b = save_model(twin, tmp_path / "b" / "anger.skops", {"target": "anger"})
+    assert a["sha256"] == b["sha256"]
+    assert (tmp_path / "a" / "anger.skops").read_bytes() == (tmp_path / "b" / "anger.skops").read_bytes()
+    back = load_model(tmp_path / "a" / "anger.skops").estimator
+    np.testing.assert_array_equal(back.predict_proba(X), est.predict_proba(X))
+    other = save_model(ToneClassifier(kind="svm", C=2.0).fit(X, y), tmp_path / "c" / "anger.skops",
+                       {"target": "anger"})
+    assert other["sha256"] != a["sha256"]
 
 
 def test_untrusted_type_is_refused(tmp_path):

@@ -78,16 +78,75 @@ def sha256(path) -> str:
     return h.hexdigest()
 
 
+def _canonical_skops(path: Path) -> None:
+    """Rewrite a skops file so that the same model always gives the same bytes.
+
+    skops names each array file and object after ``id()`` of the Python object
+    and stamps the zip entries with the current time, so the same model saved
+    twice has two hashes. Here ids are renumbered in order of appearance, the
+    entries are written in a fixed order with a fixed date, and the schema with
+    sorted keys; the content is untouched (the loader only matches ids to ids).
+    """
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        schema = json.loads(z.read("schema.json"))
+        blobs = {info.filename: (z.read(info.filename), info.compress_type) for info in z.infolist()
+                 if info.filename != "schema.json"}
+        schema_compression = z.getinfo("schema.json").compress_type
+    ids: dict = {}
+
+    def new_id(old):
+        return ids.setdefault(old, len(ids) + 1)
+
+    def walk(node):
+        if isinstance(node, dict):
+            out = {}
+            for k, v in node.items():
+                if k == "__id__" and isinstance(v, int):
+                    out[k] = new_id(v)
+                elif k == "file" and isinstance(v, str) and v.endswith(".npy") and v[:-4].isdigit():
+                    out[k] = f"{new_id(int(v[:-4]))}.npy"
+                else:
+                    out[k] = walk(v)
+            return out
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    schema = walk(schema)
+    renamed = {}
+    for name, blob in blobs.items():
+        stem = name[:-4] if name.endswith(".npy") else ""
+        if not (stem.isdigit() and int(stem) in ids):
+            raise ModelError(f"{path}: unexpected entry {name!r} in the skops file")
+        renamed[f"{ids[int(stem)]}.npy"] = blob
+    tmp = path.with_suffix(".skops.tmp")
+    with zipfile.ZipFile(tmp, "w") as z:
+        def put(name, data, compression):
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = compression
+            info.external_attr = 0o600 << 16
+            z.writestr(info, data)
+
+        put("schema.json", json.dumps(schema, indent=2).encode("utf-8"), schema_compression)
+        for name in sorted(renamed, key=lambda n: int(n[:-4])):
+            put(name, *renamed[name])
+    tmp.replace(path)
+
+
 def save_model(estimator, path, card: dict) -> dict:
     """Write ``estimator`` to ``path`` (.skops) and its card next to it (.json).
 
-    The card gets ``sha256`` of the written file. Returns the card.
+    The card gets ``sha256`` of the written file, which depends only on the
+    model (the same model always gives the same bytes). Returns the card.
     """
     import skops.io as sio
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     sio.dump(estimator, path)
+    _canonical_skops(path)
     card = dict(card)
     card["file"] = path.name
     card["sha256"] = sha256(path)
