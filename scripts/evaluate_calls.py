@@ -263,6 +263,8 @@ def evaluate(corpora, *, n_calls: int = 48, n_folds: int = 4, seed: int = 0, cac
         raise ImportError("tonekit.analyze is not available in this tonekit")
     from tonekit.models.corpora import load_corpora, targets
 
+    if dump_dir is not None:
+        Path(dump_dir).mkdir(parents=True, exist_ok=True)
     sim = _simulator()
     table = targets(load_corpora(corpora))
     pool = sim.load_pool(corpora)

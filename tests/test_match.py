@@ -67,6 +67,18 @@ def test_aroused_agent_facing_angry_caller(agent_tone, expected):
     assert ev.start_s.iloc[0] == pytest.approx(20, abs=2) and ev.end_s.iloc[0] == pytest.approx(40, abs=2)
 
 
+def test_angry_then_cheerful_agent_in_one_aroused_stretch_gives_both_tips():
+    # the agent is aroused from 20 to 80 s without a calm break: angry for 30 s, then cheerful for 30 s
+    w = windows_table(110, agent={(0, 20): CALM, (20, 50): ANGRY, (50, 80): CHEERFUL, (80, 110): CALM},
+                      caller={(0, 95): ANGRY})
+    ev = match(w, activity(110, [], []), duration_s=110)
+    assert kinds(ev) == [(8, "mirrored_anger"), (9, "upbeat_vs_angry")]
+    # the switch is placed where the running means of anger and warmth cross, within half a window
+    boundary = (ev.end_s.iloc[0] + ev.start_s.iloc[1]) / 2
+    assert boundary == pytest.approx(50, abs=MatchOptions().valence_window_s / 4)
+    assert ev.start_s.iloc[0] == pytest.approx(20, abs=2) and ev.end_s.iloc[1] == pytest.approx(80, abs=2)
+
+
 def test_cheerful_agent_with_calm_caller_is_fine():
     w = windows_table(60, agent={(0, 60): CHEERFUL}, caller={(0, 60): CALM})
     assert kinds(match(w, activity(60, [], []), duration_s=60)) == []

@@ -38,12 +38,17 @@ class MatchOptions:
     calm_below_on, calm_below_off : float
         The agent is aroused (not calm) from agent calm below ``calm_below_on``
         until it rises above ``calm_below_off`` (0.25 / 0.35).
+    valence_window_s : float
+        Tips 8 and 9 tell angry from upbeat by the agent's anger and warmth
+        averaged over this long, centred on each moment (21 s, agent speech
+        only). Window by window the two models confuse anger and cheer (both
+        loud, fast and high); over a few turns they do not.
     agent_anger_on : float
-        ``mirrored_anger``: aroused, agent anger at least this (0.5), and anger
-        leading warmth by ``valence_margin`` or more.
+        ``mirrored_anger``: aroused, averaged agent anger at least this (0.5),
+        and anger leading warmth by ``valence_margin`` or more.
     upbeat_on : float
-        ``upbeat_vs_angry``: aroused, agent warmth at least this (0.4), and
-        anger not leading warmth by ``valence_margin``.
+        ``upbeat_vs_angry``: aroused, averaged agent warmth at least this (0.4),
+        and not ``mirrored_anger``.
     valence_margin : float
         Anger minus warmth from which an aroused agent counts as angry (0.0).
     narrowband_valence_shift : float
@@ -78,6 +83,7 @@ class MatchOptions:
     no_smile_context_s: float = 6.0
     calm_below_on: float = 0.25
     calm_below_off: float = 0.35
+    valence_window_s: float = 21.0
     agent_anger_on: float = 0.5
     upbeat_on: float = 0.4
     valence_margin: float = 0.0
@@ -134,6 +140,11 @@ def _smooth(x: np.ndarray, k: int) -> np.ndarray:
         return x
     s = pd.Series(x)
     return s.rolling(k, center=True, min_periods=1).median().to_numpy()
+
+
+def _running_mean(x: np.ndarray, k: int) -> np.ndarray:
+    """Centred running mean over ``k`` points, ignoring NaN (NaN where the whole span is NaN)."""
+    return pd.Series(x).rolling(k, center=True, min_periods=1).mean().to_numpy()
 
 
 def hysteresis(values: np.ndarray, on: float, off: float) -> np.ndarray:
@@ -243,19 +254,17 @@ def tone_events(windows: pd.DataFrame, opts: MatchOptions, *, narrowband: bool =
 
     # An aroused agent (the calm model's "not calm") facing an angry caller is either mirroring the
     # anger (tip 8) or sounding upbeat (tip 9). Both are loud, fast and high, and window by window
-    # the anger and warmth models confuse them, so each aroused stretch is judged as a whole by
-    # which of the two leads on average.
+    # the anger and warmth models confuse them, so which one leads is judged on their running means
+    # over ``valence_window_s`` of the agent's speech.
     aroused = hysteresis(1.0 - tr["calm"], 1.0 - opts.calm_below_on, 1.0 - opts.calm_below_off) & ctx
-    mirrored = np.zeros(len(grid), bool)
-    upbeat = np.zeros(len(grid), bool)
-    for a, b in stretches(grid, aroused, half_s=half, merge_gap_s=opts.merge_gap_s, min_dur_s=opts.min_event_s):
-        m = (grid >= a - 1e-9) & (grid <= b + 1e-9)
-        anger, warmth = _mean(tr["anger"], m), _mean(tr["warmth"], m)
-        margin = opts.valence_margin + (opts.narrowband_valence_shift if narrowband else 0.0)
-        if anger - warmth >= margin and anger >= opts.agent_anger_on:
-            mirrored |= m & aroused
-        elif warmth >= opts.upbeat_on:
-            upbeat |= m & aroused
+    hop = float(np.median(np.diff(grid))) if len(grid) > 1 else 1.0
+    n_val = max(1, int(round(opts.valence_window_s / hop)))
+    v_anger = _running_mean(_track(windows, "agent", grid, "anger"), n_val)
+    v_warmth = _running_mean(_track(windows, "agent", grid, "warmth"), n_val)
+    margin = opts.valence_margin + (opts.narrowband_valence_shift if narrowband else 0.0)
+    with np.errstate(invalid="ignore"):
+        mirrored = aroused & (v_anger - v_warmth >= margin) & (v_anger >= opts.agent_anger_on)
+        upbeat = aroused & ~mirrored & (v_warmth >= opts.upbeat_on)
     emit(mirrored, 8, "mirrored_anger",
          lambda m: (_mean(tr["anger"], m),
                     f"agent anger {_mean(tr['anger'], m):.2f} while caller anger {ca(m):.2f}; "
