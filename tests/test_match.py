@@ -102,6 +102,22 @@ def test_no_smile_needs_20_s_and_a_calm_caller():
     assert kinds(match(angry_caller, activity(90, [], []), duration_s=90)) == []
 
 
+def test_no_smile_judges_warmth_over_several_turns_not_odd_windows():
+    warm = {"anger": 0.1, "calm": 0.6, "warmth": 0.6}
+    cold = {"anger": 0.1, "calm": 0.8, "warmth": 0.1}
+    # 80 s of warm talk in which every 7th second two windows read cold (model noise);
+    # windows_table applies the spans in order, so the short cold ones override the warm one
+    spans = {(0, 80): warm}
+    for s in range(5, 75, 7):
+        spans[(s, s + 2)] = cold
+    w = windows_table(80, agent=spans, caller={(0, 80): CALM})
+    assert (w[w.speaker == "agent"].warmth < 0.4).sum() == 20
+    assert kinds(match(w, activity(80, [], []), duration_s=80)) == []
+    # while steady cold talk is flagged
+    w2 = windows_table(80, agent={(0, 80): cold}, caller={(0, 80): CALM})
+    assert kinds(match(w2, activity(80, [], []), duration_s=80)) == [(7, "no_smile")]
+
+
 def test_cheer_after_the_caller_calmed_down_is_not_a_mismatch():
     # caller angry 0-40 s, then calm; the agent is calm, then cheerful from 43 s (3 s after the anger ended)
     w = windows_table(90, agent={(0, 43): CALM, (43, 90): CHEERFUL}, caller={(0, 40): ANGRY, (40, 90): CALM})

@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""Choose the matcher's averaging windows by leave-one-seed-out selection on saved call analyses.
+
+``scripts/evaluate_calls.py --dump-dir DIR`` saves each simulated call's
+analysis (windows, events) with its ground truth. This script re-runs only the
+tone rules of the matcher (tips 7, 8 and 9; tips 1 and 12 do not depend on
+these options) over a small grid of options, for every saved set of calls
+(one folder per seed), and reports:
+
+- for each seed held out: the setting chosen on the other seeds and its recall /
+  precision on the held-out seed, next to the shipped defaults' figures;
+- the setting chosen on all the seeds.
+
+A setting is scored by its worst recall or precision over the tips it concerns
+(pooled over the calls of the seeds used to choose; ties go to the better
+second worst, and so on). Two grids are searched
+separately: ``valence_window_s`` for tips 8 and 9, and ``no_smile_window_s`` x
+``no_smile_warmth`` for tip 7.
+
+Usage::
+
+    for s in 0 1 2 3; do python scripts/evaluate_calls.py --seed $s --dump-dir /tmp/calls/$s; done
+    python scripts/select_matcher.py /tmp/calls/0 /tmp/calls/1 /tmp/calls/2 /tmp/calls/3
+
+The dumps are this project's own pickles written by evaluate_calls.py; do not
+point the script at files from elsewhere.
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import pickle
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import evaluate_calls as ec  # noqa: E402
+from tonekit.analysis import EVENT_COLUMNS  # noqa: E402
+from tonekit.match import MatchOptions, tone_events  # noqa: E402
+
+GRIDS = {
+    (8, 9): [{"valence_window_s": v} for v in (3.0, 9.0, 15.0, 21.0, 27.0)],
+    (7,): [{"no_smile_window_s": w, "no_smile_warmth": t}
+           for w, t in itertools.product((3.0, 7.0, 15.0, 21.0), (0.35, 0.4, 0.45, 0.5))],
+}
+
+
+def load_calls(folder) -> list[dict]:
+    files = sorted(Path(folder).glob("*.pkl"))
+    if not files:
+        raise SystemExit(f"{folder}: no saved calls (*.pkl); run evaluate_calls.py with --dump-dir first")
+    out = []
+    for f in files:
+        with open(f, "rb") as fh:
+            out.append(pickle.load(fh))
+    return out
+
+
+def records(calls: list[dict], options: dict) -> list[dict]:
+    """evaluate_calls records with the tone events re-made under ``options``."""
+    opts = MatchOptions(**options)
+    out = []
+    for c in calls:
+        a, truth = c["analysis"], c["truth"]
+        tone = pd.DataFrame(tone_events(a.windows, opts, narrowband=truth["telephone"]), columns=EVENT_COLUMNS)
+        events = pd.concat([tone, a.events[a.events.tip.isin([1, 12])]], ignore_index=True)
+        rec = dict(c["record"])
+        rec["counts"] = ec.call_counts(truth, events)
+        rec["anger_windows"] = pd.DataFrame({"anger": [], "label": []})
+        out.append(rec)
+    return out
+
+
+def rates(recs: list[dict], tips) -> dict:
+    s = ec.summarise(recs)["tips"]
+    return {t: (s[t]["recall"], s[t]["precision"]) for t in tips}
+
+
+def worst(r: dict) -> tuple:
+    """Recalls and precisions from the worst up: compared by the worst, ties broken by the next."""
+    return tuple(sorted(x for rp in r.values() for x in rp))
+
+
+def fmt(r: dict) -> str:
+    return ", ".join(f"tip {t} {rp[0]:.2f} / {rp[1]:.2f}" for t, rp in r.items())
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("folders", nargs="+", help="one --dump-dir folder of evaluate_calls.py per seed")
+    args = ap.parse_args(argv)
+    if len(args.folders) < 2:
+        raise SystemExit("need at least two folders (seeds) for leave-one-seed-out selection")
+    sets = {Path(f).name: load_calls(f) for f in args.folders}
+    defaults = MatchOptions()
+    for tips, grid in GRIDS.items():
+        names = sorted(grid[0])
+        default = {n: getattr(defaults, n) for n in names}
+        if default not in grid:
+            grid = grid + [default]
+        print(f"\n## tips {', '.join(map(str, tips))}: {', '.join(names)} (default {default})")
+        recs = {(i, s): records(calls, g) for i, g in enumerate(grid) for s, calls in sets.items()}
+        d = grid.index(default)
+        for held in sets:
+            others = [s for s in sets if s != held]
+            pooled = {i: worst(rates(sum((recs[(i, s)] for s in others), []), tips)) for i in range(len(grid))}
+            best = max(pooled, key=pooled.get)
+            print(f"held out {held}: chose {grid[best]} -> {fmt(rates(recs[(best, held)], tips))}; "
+                  f"default -> {fmt(rates(recs[(d, held)], tips))}")
+        pooled = {i: worst(rates(sum((recs[(i, s)] for s in sets), []), tips)) for i in range(len(grid))}
+        best = max(pooled, key=pooled.get)
+        print(f"all seeds: chose {grid[best]} -> {fmt(rates(sum((recs[(best, s)] for s in sets), []), tips))}; "
+              f"default -> {fmt(rates(sum((recs[(d, s)] for s in sets), []), tips))}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
