@@ -148,7 +148,8 @@ def anger_cues(table, raw):
 
 def summarise(df):
     """Mean over corpora per target, protocol and condition."""
-    return (df.groupby(["features", "target", "protocol", "condition"])[["uar", "auc", "ece", "ece_balanced"]]
+    metric_cols = ["uar", "auc", "ece", "ece_balanced"]
+    return (df.groupby(["features", "target", "protocol", "condition"])[metric_cols]
             .mean().round(3).reset_index())
 
 
@@ -167,7 +168,8 @@ def markdown(result: dict) -> str:
                          values=[m for m in ("uar", "auc", "ece", "ece_balanced") if m in s]).round(3)
     wide.columns = [f"{name} {metric}" for metric, name in wide.columns]
     names = sorted(set(s["features"]), key=lambda n: (n != "tonekit", n))  # tonekit first, then the baseline
-    order = [f"{name} {m}" for m in ("uar", "auc", "ece", "ece_balanced") for name in names if f"{name} {m}" in wide.columns]
+    order = [f"{name} {m}" for m in ("uar", "auc", "ece", "ece_balanced") for name in names
+             if f"{name} {m}" in wide.columns]
     table = wide[order].reset_index()
     parts = ["Mean over the four corpora (UAR = balanced accuracy at 0.5; ECE = expected calibration error on the test "
              "set as it is; ECE balanced = the same with both classes weighted equally, the calibration the models "

@@ -73,7 +73,7 @@ def test_angry_then_cheerful_agent_in_one_aroused_stretch_gives_both_tips():
                       caller={(0, 95): ANGRY})
     ev = match(w, activity(110, [], []), duration_s=110)
     assert kinds(ev) == [(8, "mirrored_anger"), (9, "upbeat_vs_angry")]
-    # the switch is placed where the running means of anger and warmth cross, within half a window
+    # the switch is placed where the running means of anger and warmth cross (within a quarter window)
     boundary = (ev.end_s.iloc[0] + ev.start_s.iloc[1]) / 2
     assert boundary == pytest.approx(50, abs=MatchOptions().valence_window_s / 4)
     assert ev.start_s.iloc[0] == pytest.approx(20, abs=2) and ev.end_s.iloc[1] == pytest.approx(80, abs=2)

@@ -83,9 +83,9 @@ def _canonical_skops(path: Path) -> None:
 
     skops names each array file and object after ``id()`` of the Python object
     and stamps the zip entries with the current time, so the same model saved
-    twice has two hashes. Here ids are renumbered in order of appearance, the
-    entries are written in a fixed order with a fixed date, and the schema with
-    sorted keys; the content is untouched (the loader only matches ids to ids).
+    twice has two hashes. Here ids are renumbered in order of appearance and the
+    entries are written in a fixed order with a fixed date; the content is
+    untouched (the loader only matches ids to ids).
     """
     import zipfile
 
