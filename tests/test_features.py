@@ -5,14 +5,13 @@ syllables) live in scripts/evaluate_features.py, which also prints them for the 
 """
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-
+from scriptload import load_script
 from synth import vowel
+
 from tonekit.errors import ParameterError
 from tonekit.features.formants import formant_settings, track_formants
 from tonekit.features.pitch import fill_voicing_gaps, pitch_range, track_pitch
@@ -22,15 +21,7 @@ SR = 16000
 CORPORA = REPO.parent / "shared" / "corpora"
 
 
-def _load_script(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # registered while it executes, like tests/test_simulate.py does
-    spec.loader.exec_module(module)
-    return module
-
-
-ev = _load_script("tonekit_evaluate_features", REPO / "scripts" / "evaluate_features.py")
+ev = load_script("evaluate_features.py", "tonekit_evaluate_features")
 VOWEL_CASES = ev.VOWEL_CASES
 
 

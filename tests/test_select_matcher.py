@@ -1,31 +1,18 @@
 """scripts/select_matcher.py: leave-one-seed-out choice of the matcher's averaging windows on saved calls."""
 from __future__ import annotations
 
-import importlib.util
 import pickle
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
 import pytest
+from scriptload import load_script
+from test_match import ANGRY, CALM, CHEERFUL, windows_table
 
 from tonekit.analysis import EVENT_COLUMNS
 
-from test_match import ANGRY, CALM, CHEERFUL, windows_table
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _load_script(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-sm = _load_script("tonekit_select_matcher", REPO / "scripts" / "select_matcher.py")
+sm = load_script("select_matcher.py", "tonekit_select_matcher")
 
 COLD = {"anger": 0.1, "calm": 0.8, "warmth": 0.1}
 

@@ -4,7 +4,6 @@ Corpus tests: they compose calls from ../shared/corpora and skip when it is abse
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from scriptload import load_script
 
 REPO = Path(__file__).resolve().parents[1]
 CORPORA = REPO.parent / "shared" / "corpora"
@@ -25,11 +25,7 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def sim():
     name = "tonekit_simulate_calls"
-    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / "simulate_calls.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses need their module registered while it executes
-    spec.loader.exec_module(module)
-    yield module
+    yield load_script("simulate_calls.py", name)
     sys.modules.pop(name, None)
 
 
