@@ -146,10 +146,13 @@ def anger_cues(table, raw):
     return pd.DataFrame(rows)
 
 
+#: The metrics of each row (tonekit.models.train.metrics), in table order.
+METRICS = ("uar", "auc", "ece", "ece_balanced")
+
+
 def summarise(df):
     """Mean over corpora per target, protocol and condition."""
-    metric_cols = ["uar", "auc", "ece", "ece_balanced"]
-    return (df.groupby(["features", "target", "protocol", "condition"])[metric_cols]
+    return (df.groupby(["features", "target", "protocol", "condition"])[list(METRICS)]
             .mean().round(3).reset_index())
 
 
@@ -165,11 +168,10 @@ def markdown(result: dict) -> str:
     """The evaluation as markdown tables (tonekit against the eGeMAPS baseline when present)."""
     s = pd.DataFrame(result["summary"])
     wide = s.pivot_table(index=["target", "protocol", "condition"], columns="features",
-                         values=[m for m in ("uar", "auc", "ece", "ece_balanced") if m in s]).round(3)
+                         values=[m for m in METRICS if m in s]).round(3)
     wide.columns = [f"{name} {metric}" for metric, name in wide.columns]
     names = sorted(set(s["features"]), key=lambda n: (n != "tonekit", n))  # tonekit first, then the baseline
-    order = [f"{name} {m}" for m in ("uar", "auc", "ece", "ece_balanced") for name in names
-             if f"{name} {m}" in wide.columns]
+    order = [f"{name} {m}" for m in METRICS for name in names if f"{name} {m}" in wide.columns]
     table = wide[order].reset_index()
     parts = ["Mean over the four corpora (UAR = balanced accuracy at 0.5; ECE = expected calibration error on the test "
              "set as it is; ECE balanced = the same with both classes weighted equally, the calibration the models "

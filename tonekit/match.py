@@ -226,8 +226,11 @@ def caller_angry_spans(windows: pd.DataFrame, opts: MatchOptions) -> list:
         return []
     grid = np.unique(((windows.start_s + windows.end_s) / 2).round(3).to_numpy())
     anger = _smooth(_track(windows, "caller", grid, "anger"), opts.smooth_windows)
-    half = _half(windows)
-    return stretches(grid, hysteresis(anger, opts.anger_on, opts.anger_off), half_s=half,
+    return _angry_spans(grid, anger, _half(windows), opts)
+
+
+def _angry_spans(grid, caller_anger, half, opts):
+    return stretches(grid, hysteresis(caller_anger, opts.anger_on, opts.anger_off), half_s=half,
                      merge_gap_s=opts.merge_gap_s, min_dur_s=opts.min_event_s)
 
 
@@ -242,10 +245,11 @@ def tone_events(windows: pd.DataFrame, opts: MatchOptions, *, narrowband: bool =
     grid = np.unique(((windows.start_s + windows.end_s) / 2).round(3).to_numpy())
     half = _half(windows)
     k = opts.smooth_windows
-    tr = {c: _smooth(_track(windows, "agent", grid, c), k)
-          for c in ("anger", "calm", "warmth", "f0_st_mean", "intensity_db_mean", "smile_cue")}
+    raw = {c: _track(windows, "agent", grid, c)
+           for c in ("anger", "calm", "warmth", "f0_st_mean", "intensity_db_mean", "smile_cue")}
+    tr = {c: _smooth(v, k) for c, v in raw.items()}
     c_anger = _smooth(_track(windows, "caller", grid, "anger"), k)
-    angry = caller_angry_spans(windows, opts)
+    angry = _angry_spans(grid, c_anger, half, opts)
     # an angry caller colours the agent's replies that follow, not what came before
     ctx = intervals_mask(grid, angry, pad_s=opts.caller_context_s, before_s=1.0)
     ctx_smile = intervals_mask(grid, angry, pad_s=opts.no_smile_context_s, before_s=1.0)
@@ -268,8 +272,8 @@ def tone_events(windows: pd.DataFrame, opts: MatchOptions, *, narrowband: bool =
     aroused = hysteresis(1.0 - tr["calm"], 1.0 - opts.calm_below_on, 1.0 - opts.calm_below_off) & ctx
     hop = float(np.median(np.diff(grid))) if len(grid) > 1 else 1.0
     n_val = max(1, int(round(opts.valence_window_s / hop)))
-    v_anger = _running_mean(_track(windows, "agent", grid, "anger"), n_val)
-    v_warmth = _running_mean(_track(windows, "agent", grid, "warmth"), n_val)
+    v_anger = _running_mean(raw["anger"], n_val)
+    v_warmth = _running_mean(raw["warmth"], n_val)
     margin = opts.valence_margin + (opts.narrowband_valence_shift if narrowband else 0.0)
     with np.errstate(invalid="ignore"):
         mirrored = aroused & (v_anger - v_warmth >= margin) & (v_anger >= opts.agent_anger_on)
@@ -291,7 +295,7 @@ def tone_events(windows: pd.DataFrame, opts: MatchOptions, *, narrowband: bool =
                     f"{_mean(tr['intensity_db_mean'], m):+.1f} dB above usual while caller anger {ca(m):.2f}"))
     speaking = np.isfinite(tr["warmth"])
     n_cold = max(1, int(round(opts.no_smile_window_s / hop)))
-    avg = {c: np.where(speaking, _running_mean(_track(windows, "agent", grid, c), n_cold), np.nan)
+    avg = {c: np.where(speaking, _running_mean(raw[c], n_cold), np.nan)
            for c in ("warmth", "smile_cue")}
     with np.errstate(invalid="ignore"):
         cold = (avg["warmth"] < opts.no_smile_warmth) & (avg["smile_cue"] < opts.no_smile_cue)
