@@ -13,8 +13,10 @@ these options) over a small grid of options, for every saved set of calls
 
 A setting is scored by its worst recall or precision over the tips it concerns
 (pooled over the calls of the seeds used to choose; ties go to the better
-second worst, and so on). Two grids are searched
-separately: ``valence_window_s`` for tips 8 and 9, and ``no_smile_window_s`` x
+second worst, and so on). Three grids are searched one after the other, each
+with the others' options at their defaults: ``caller_window_s`` x the caller
+anger hysteresis for tips 7, 8 and 9 (the angry caller is their context),
+``valence_window_s`` for tips 8 and 9, and ``no_smile_window_s`` x
 ``no_smile_warmth`` for tip 7.
 
 Usage::
@@ -44,6 +46,8 @@ from tonekit.analysis import EVENT_COLUMNS  # noqa: E402
 from tonekit.match import MatchOptions, tone_events  # noqa: E402
 
 GRIDS = {
+    (7, 8, 9): [{"caller_window_s": w, "anger_on": on, "anger_off": off}
+                for w, (on, off) in itertools.product((3.0, 7.0, 13.0, 19.0), ((0.55, 0.45), (0.5, 0.4)))],
     (8, 9): [{"valence_window_s": v} for v in (3.0, 9.0, 15.0, 21.0, 27.0)],
     (7,): [{"no_smile_window_s": w, "no_smile_warmth": t}
            for w, t in itertools.product((3.0, 7.0, 15.0, 21.0), (0.35, 0.4, 0.45, 0.5))],

@@ -7,7 +7,8 @@ import pytest
 
 from tonekit.activity import Activity
 from tonekit.analysis import WINDOW_COLUMNS
-from tonekit.match import MatchOptions, hysteresis, interruption_events, match, silence_events
+from tonekit.match import (MatchOptions, caller_angry_spans, hysteresis, interruption_events, match,
+                           silence_events)
 
 HOP = 0.01
 
@@ -77,6 +78,18 @@ def test_angry_then_cheerful_agent_in_one_aroused_stretch_gives_both_tips():
     boundary = (ev.end_s.iloc[0] + ev.start_s.iloc[1]) / 2
     assert boundary == pytest.approx(50, abs=MatchOptions().valence_window_s / 4)
     assert ev.start_s.iloc[0] == pytest.approx(20, abs=2) and ev.end_s.iloc[1] == pytest.approx(80, abs=2)
+
+
+def test_calm_sounding_words_inside_an_angry_complaint_do_not_end_it():
+    # the caller is angry (0.8) from 10 to 70 s, but 7 s of it (38-45 s) read calm (0.2)
+    lull = {"anger": 0.2, "calm": 0.6, "warmth": 0.3}
+    w = windows_table(90, agent={}, caller={(0, 10): CALM, (10, 70): {**ANGRY, "anger": 0.8}, (38, 45): lull,
+                                            (70, 90): CALM})
+    spans = caller_angry_spans(w, MatchOptions())
+    assert len(spans) == 1
+    assert spans[0][0] == pytest.approx(10, abs=3) and spans[0][1] == pytest.approx(70, abs=3)
+    # judged window by window, the lull splits the complaint in two
+    assert len(caller_angry_spans(w, MatchOptions(caller_window_s=1.0))) == 2
 
 
 def test_cheerful_agent_with_calm_caller_is_fine():

@@ -21,15 +21,22 @@ class MatchOptions:
     """Thresholds of the matcher (probabilities in 0..1, times in seconds).
 
     The defaults were chosen on simulated calls of held-out speakers
-    (scripts/evaluate_calls.py): most on 96 calls (seeds 0 and 2), the two
-    averaging windows by leave-one-seed-out selection over seeds 0-3 (192
-    calls, scripts/select_matcher.py). They are reported on calls no choice
-    has seen (seed 5, results/calls_seed5.md) and in the README.
+    (scripts/evaluate_calls.py): most on 96 calls (seeds 0 and 2), the three
+    averaging windows (caller anger, agent valence, tip 7) by leave-one-seed-out
+    selection over seeds 0-3 (192 calls, scripts/select_matcher.py). They are
+    reported on calls no choice has seen (seed 6, results/calls_seed6.md) and
+    in the README.
 
     Attributes
     ----------
     anger_on, anger_off : float
-        Caller anger hysteresis (default 0.55 / 0.45).
+        Caller anger hysteresis (default 0.55 / 0.45), on the caller's anger
+        averaged over ``caller_window_s``.
+    caller_window_s : float
+        Running mean of the caller's anger over this long (13 s, caller speech
+        only) before the hysteresis: one angry-sounding word does not make an
+        angry caller, and a few calm-sounding ones inside an angry complaint do
+        not end it.
     caller_context_s : float
         Tips 8 and 9 look at the agent while the caller is angry and this long
         after (3 s): the reply to an angry turn, not the warm talk once the
@@ -87,6 +94,7 @@ class MatchOptions:
 
     anger_on: float = 0.55
     anger_off: float = 0.45
+    caller_window_s: float = 13.0
     caller_context_s: float = 3.0
     no_smile_context_s: float = 6.0
     calm_below_on: float = 0.25
@@ -225,8 +233,17 @@ def caller_angry_spans(windows: pd.DataFrame, opts: MatchOptions) -> list:
     if windows.empty:
         return []
     grid = np.unique(((windows.start_s + windows.end_s) / 2).round(3).to_numpy())
-    anger = _smooth(_track(windows, "caller", grid, "anger"), opts.smooth_windows)
-    return _angry_spans(grid, anger, _half(windows), opts)
+    return _angry_spans(grid, _caller_anger(windows, grid, opts), _half(windows), opts)
+
+
+def _hop(grid) -> float:
+    return float(np.median(np.diff(grid))) if len(grid) > 1 else 1.0
+
+
+def _caller_anger(windows, grid, opts):
+    """The caller's anger track, averaged over ``caller_window_s`` of the caller's speech."""
+    n = max(1, int(round(opts.caller_window_s / _hop(grid))))
+    return _running_mean(_track(windows, "caller", grid, "anger"), n)
 
 
 def _angry_spans(grid, caller_anger, half, opts):
@@ -248,7 +265,7 @@ def tone_events(windows: pd.DataFrame, opts: MatchOptions, *, narrowband: bool =
     raw = {c: _track(windows, "agent", grid, c)
            for c in ("anger", "calm", "warmth", "f0_st_mean", "intensity_db_mean", "smile_cue")}
     tr = {c: _smooth(v, k) for c, v in raw.items()}
-    c_anger = _smooth(_track(windows, "caller", grid, "anger"), k)
+    c_anger = _caller_anger(windows, grid, opts)
     angry = _angry_spans(grid, c_anger, half, opts)
     # an angry caller colours the agent's replies that follow, not what came before
     ctx = intervals_mask(grid, angry, pad_s=opts.caller_context_s, before_s=1.0)
@@ -270,7 +287,7 @@ def tone_events(windows: pd.DataFrame, opts: MatchOptions, *, narrowband: bool =
     # the anger and warmth models confuse them, so which one leads is judged on their running means
     # over ``valence_window_s`` of the agent's speech.
     aroused = hysteresis(1.0 - tr["calm"], 1.0 - opts.calm_below_on, 1.0 - opts.calm_below_off) & ctx
-    hop = float(np.median(np.diff(grid))) if len(grid) > 1 else 1.0
+    hop = _hop(grid)
     n_val = max(1, int(round(opts.valence_window_s / hop)))
     v_anger = _running_mean(raw["anger"], n_val)
     v_warmth = _running_mean(raw["warmth"], n_val)
