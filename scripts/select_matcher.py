@@ -19,10 +19,15 @@ anger hysteresis for tips 7, 8 and 9 (the angry caller is their context),
 ``valence_window_s`` for tips 8 and 9, and ``no_smile_window_s`` x
 ``no_smile_warmth`` for tip 7.
 
+``--fresh FOLDER`` (repeatable) adds seeds that take no part in the choice:
+every setting of every grid is scored on them and printed, for the record,
+so that the shipped setting can be compared with the alternatives on calls
+it was not chosen on.
+
 Usage::
 
     for s in 0 1 2 3; do python scripts/evaluate_calls.py --seed $s --dump-dir /tmp/calls/$s; done
-    python scripts/select_matcher.py /tmp/calls/0 /tmp/calls/1 /tmp/calls/2 /tmp/calls/3
+    python scripts/select_matcher.py /tmp/calls/0 /tmp/calls/1 /tmp/calls/2 /tmp/calls/3 --fresh /tmp/calls/6
 
 The dumps are this project's own pickles written by evaluate_calls.py; do not
 point the script at files from elsewhere.
@@ -97,10 +102,13 @@ def fmt(r: dict) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("folders", nargs="+", help="one --dump-dir folder of evaluate_calls.py per seed")
+    ap.add_argument("--fresh", action="append", default=[], metavar="FOLDER",
+                    help="a saved seed that takes no part in the choice; every setting is scored on it")
     args = ap.parse_args(argv)
     if len(args.folders) < 2:
         raise SystemExit("need at least two folders (seeds) for leave-one-seed-out selection")
     sets = {Path(f).name: load_calls(f) for f in args.folders}
+    fresh = {Path(f).name: load_calls(f) for f in args.fresh}
     defaults = MatchOptions()
     for tips, grid in GRIDS.items():
         names = sorted(grid[0])
@@ -120,6 +128,12 @@ def main(argv=None) -> int:
         best = max(pooled, key=pooled.get)
         print(f"all seeds: chose {grid[best]} -> {fmt(rates(sum((recs[(best, s)] for s in sets), []), tips))}; "
               f"default -> {fmt(rates(sum((recs[(d, s)] for s in sets), []), tips))}")
+        if fresh:
+            pooled_fresh = sum(fresh.values(), [])
+            print(f"fresh seeds {', '.join(fresh)} (not used to choose), pooled:")
+            for i, g in enumerate(grid):
+                mark = " (default)" if i == d else ""
+                print(f"  {g}{mark} -> {fmt(rates(records(pooled_fresh, g), tips))}")
     return 0
 
 

@@ -54,6 +54,20 @@ def test_select_matcher_scores_saved_calls(tmp_path, capsys):
             assert line.count("1.00 / 1.00") == line.count(" / "), line
 
 
+def test_select_matcher_scores_every_setting_on_fresh_seeds(tmp_path, capsys):
+    for s in ("0", "1", "2"):
+        _seed(tmp_path / s)
+    assert sm.main([str(tmp_path / "0"), str(tmp_path / "1"), "--fresh", str(tmp_path / "2")]) == 0
+    out = capsys.readouterr().out
+    assert out.count("fresh seeds 2 (not used to choose)") == len(sm.GRIDS)
+    scored = [line for line in out.splitlines() if line.startswith("  {")]
+    # one line per setting of each grid, plus the default where it is not in the grid
+    defaults = sm.MatchOptions()
+    n = sum(len(g) + ({k: getattr(defaults, k) for k in g[0]} not in g) for g in sm.GRIDS.values())
+    assert len(scored) == n
+    assert sum("(default)" in line for line in scored) == len(sm.GRIDS)
+
+
 def test_select_matcher_needs_saved_calls(tmp_path):
     (tmp_path / "0").mkdir()
     (tmp_path / "1").mkdir()
