@@ -85,7 +85,8 @@ class MatchOptions:
     merge_gap_s : float
         Stretches closer than this are merged (4 s).
     smooth_windows : int
-        Running median over this many windows before thresholds (3).
+        Running median of the agent's tracks over this many windows before
+        thresholds (3).
     interruption_min_overlap_s : float
         Tip 1: overlap needed after the agent starts inside a caller turn (0.5 s).
     long_silence_s : float
@@ -229,7 +230,7 @@ def _fmt_t(t: float) -> str:
 # ----------------------------------------------------------------------------- rules
 
 def caller_angry_spans(windows: pd.DataFrame, opts: MatchOptions) -> list:
-    """Stretches where the caller sounds angry (hysteresis on smoothed caller anger)."""
+    """Stretches where the caller sounds angry (hysteresis on caller anger averaged over ``caller_window_s``)."""
     if windows.empty:
         return []
     grid = np.unique(((windows.start_s + windows.end_s) / 2).round(3).to_numpy())
