@@ -115,6 +115,18 @@ def test_call_with_three_channels(tmp_path):
     assert _expect(path, "3 channels", fn=load_call) == f"{path}: 3 channels: a call file must be stereo (2 channels)"
 
 
+def test_single_speaker_file_with_three_channels(tmp_path):
+    path = tmp_path / "three.wav"
+    sf.write(path, _tone(8000, channels=3), 8000)
+    want = f"{path}: 3 channels: a single-speaker file must be mono (or stereo, mixed down)"
+    assert _expect(path, "3 channels", single_speaker=True) == want
+    assert _expect(path, "3 channels", fn=load_call, single=True) == want
+    # stereo is one voice on two channels, mixed down
+    sf.write(tmp_path / "two.wav", _tone(8000, channels=2), 8000)
+    y, _ = load_audio(tmp_path / "two.wav", single_speaker=True)
+    assert y.ndim == 1 and np.max(np.abs(y)) == pytest.approx(0.225, abs=1e-3)  # mean of 0.15 and 0.3
+
+
 def test_call_from_mono_without_turns(tmp_path):
     path = tmp_path / "mono.wav"
     sf.write(path, _tone(8000), 8000)

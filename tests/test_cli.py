@@ -1,6 +1,8 @@
 """The real command line through click's CliRunner: exit codes, exact messages, output tables."""
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -71,3 +73,15 @@ def test_features_txt_output_is_usage_error(mono_file, tmp_path):
     assert res.exit_code == 2
     assert f"Invalid value for -o: {out}: use a .csv or .parquet file" in res.output
     assert not out.exists()
+
+
+def test_score_refuses_a_three_channel_file_and_scores_the_rest(mono_file, tmp_path):
+    y, _ = sf.read(mono_file)
+    three = tmp_path / "three.wav"
+    sf.write(three, np.column_stack([y, y, y]), 16000)
+    r = CliRunner().invoke(main, ["score", str(three), str(mono_file)])
+    assert r.exit_code == 1
+    assert r.stderr == f"Error: {three}: 3 channels: a single-speaker file must be mono (or stereo, mixed down)\n"
+    rows = pd.read_csv(io.StringIO(r.stdout))
+    assert rows["path"].tolist() == [str(mono_file)]
+    assert rows[["anger", "calm", "warmth"]].notna().all(axis=None)

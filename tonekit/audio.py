@@ -161,7 +161,7 @@ def check_levels(y: np.ndarray, path=None, *, what: str = "audio") -> None:
     judge_levels(path, what, peak, share)
 
 
-def load_audio(path, *, sr: int | None = None, mono: bool = True):
+def load_audio(path, *, sr: int | None = None, mono: bool = True, single_speaker: bool = False):
     """Read a whole (short) file, checked, as float64 at its working rate.
 
     Parameters
@@ -172,6 +172,9 @@ def load_audio(path, *, sr: int | None = None, mono: bool = True):
         Output rate in Hz; default :func:`working_rate` of the file.
     mono : bool
         Mix channels down (default); otherwise return ``(channels, n)``.
+    single_speaker : bool
+        The file holds one voice: refuse three or more channels
+        (:func:`check_single_speaker`).
 
     Returns
     -------
@@ -183,11 +186,26 @@ def load_audio(path, *, sr: int | None = None, mono: bool = True):
     >>> y, sr = load_audio("data/demo_call.flac", mono=False)   # doctest: +SKIP
     """
     info = audio_info(path)
+    if single_speaker:
+        check_single_speaker(info)
     sr_out = sr or working_rate(info.sr)
     y = read_span(path)
     check_levels(y, path)
     y = y.mean(axis=0) if mono else y
     return resample(y, info.sr, sr_out), sr_out
+
+
+def check_single_speaker(info: AudioInfo) -> AudioInfo:
+    """Refuse a file with more than two channels where one speaker is expected.
+
+    Mono is the norm; a stereo file is taken as one voice on two channels and
+    mixed down. Three or more channels are several voices or microphones,
+    whose mix would be scored as one voice.
+    """
+    if info.channels > 2:
+        raise AudioError(info.path, f"{info.channels} channels: a single-speaker file must be mono "
+                                    "(or stereo, mixed down)")
+    return info
 
 
 def as_signal(y, sr) -> tuple[np.ndarray, int]:
@@ -364,6 +382,7 @@ def load_call(source=None, *, agent=None, caller=None, turns=None, agent_label: 
     info = audio_info(source)
     name = Path(source).name
     if single:
+        check_single_speaker(info)
         return Call(name, {"speaker": Source(str(source), None)}, info.sr, working_rate(info.sr),
                     info.duration_s, {"speaker": info})
     if turns is not None:

@@ -137,7 +137,7 @@ def score(path_or_signal, sr=None, *, models=None, baseline=None) -> dict:
     else:
         if sr is not None:
             raise ParameterError("sr is only for arrays; a file carries its own rate")
-        y, sr = load_audio(path_or_signal)
+        y, sr = load_audio(path_or_signal, single_speaker=True)
     fr = signal_frames(y, sr)
     raw = segment_functionals(fr, [(0, fr.n_frames)])
     if baseline is None:
