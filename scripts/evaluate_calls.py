@@ -184,7 +184,8 @@ def summarise(calls: list[dict]) -> dict:
         return res
 
     def windows(subset):
-        frames = [c["anger_windows"] for c in subset if len(c["anger_windows"])]
+        # records re-made from saved results or analyses (pool_calls.py, select_matcher.py) may have none
+        frames = [c["anger_windows"] for c in subset if len(c.get("anger_windows", ()))]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({"anger": [], "label": []})
 
     anger = {name: windows(subset) for name, subset in (("all", ok), ("wideband", [c for c in ok if not c["telephone"]]),

@@ -20,7 +20,6 @@ import json
 import sys
 from pathlib import Path
 
-import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -38,15 +37,7 @@ def load_run(path) -> tuple[str, list[dict], dict]:
         seed = data["setup"]["seed"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise SystemExit(f"{path}: not a results file of evaluate_calls.py ({exc.__class__.__name__}: {exc})")
-    records = []
-    for c in calls:
-        if "error" in c:
-            records.append(c)
-            continue
-        rec = dict(c)
-        rec["counts"] = {int(t): v for t, v in c["counts"].items()}
-        rec["anger_windows"] = pd.DataFrame({"anger": [], "label": []})
-        records.append(rec)
+    records = [c if "error" in c else {**c, "counts": {int(t): v for t, v in c["counts"].items()}} for c in calls]
     return f"seed {seed}", records, data["summary"]
 
 

@@ -80,7 +80,6 @@ def records(calls: list[dict], options: dict) -> list[dict]:
         events = pd.concat([tone, a.events[a.events.tip.isin([1, 12])]], ignore_index=True)
         rec = dict(c["record"])
         rec["counts"] = ec.call_counts(truth, events)
-        rec["anger_windows"] = pd.DataFrame({"anger": [], "label": []})
         out.append(rec)
     return out
 
