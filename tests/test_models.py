@@ -33,6 +33,48 @@ def test_sklearn_conventions(estimator, check):
     check(estimator)
 
 
+def _copies_of_speakers(rng, n_speakers, per=16, d=3):
+    """Utterances whose label shows only in a speaker's own direction (nothing carries over to a
+    new speaker), each in two near-identical copies stacked like training's wideband-then-telephone rows."""
+    X, y, g = [], [], []
+    for s in range(n_speakers):
+        lab = np.arange(per) % 2
+        base = rng.normal(0, 1.0, d) + rng.normal(0, 0.3, (per, d)) + lab[:, None] * rng.normal(0, 1, d)
+        X.append(base), y.append(lab), g.append(np.full(per, s))
+    X, y, g = np.vstack(X), np.concatenate(y), np.concatenate(g)
+    return np.r_[X, X + rng.normal(0, 0.02, X.shape)], np.r_[y, y], np.r_[g, g]
+
+
+def test_speaker_grouped_calibration_stays_at_chance_on_new_speakers():
+    """Known answer: on new speakers the label cannot be predicted, so probabilities should stay near 0.5.
+
+    Calibration folds that split the copies of an utterance (or a speaker) see the SVM "predict"
+    them perfectly and make it over-confident; speaker-grouped calibration folds do not.
+    """
+    rng = np.random.default_rng(0)
+    X, y, g = _copies_of_speakers(rng, 10)
+    X_new, _, _ = _copies_of_speakers(rng, 10)
+    grouped = ToneClassifier(kind="svm", C=30.0).fit(X, y, groups=g)
+    folds = grouped.pipeline_["clf"].cv.test_fold
+    assert all(len(np.unique(folds[g == s])) == 1 for s in np.unique(g))  # no speaker split by calibration
+    assert len(np.unique(folds)) == 3
+    assert np.abs(grouped.predict_proba(X_new)[:, 1] - 0.5).mean() < 0.1
+    leaky = ToneClassifier(kind="svm", C=30.0).fit(X, y)
+    assert np.abs(leaky.predict_proba(X_new)[:, 1] - 0.5).mean() > 0.3
+
+
+def test_groups_must_match_samples():
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    y = np.arange(20) % 2
+    with pytest.raises(ValueError, match="groups has 3 labels for 20 samples"):
+        ToneClassifier(kind="svm").fit(X, y, groups=[0, 1, 2])
+    # one speaker only: no grouped folds, plain 3-fold calibration
+    assert ToneClassifier(kind="svm").fit(X, y, groups=np.zeros(20)).pipeline_["clf"].cv == 3
+    # logistic regression needs no calibration folds: groups change nothing
+    with_groups = ToneClassifier().fit(X, y, groups=np.arange(20) // 5).predict_proba(X)
+    np.testing.assert_allclose(with_groups, ToneClassifier().fit(X, y).predict_proba(X))
+
+
 @pytest.mark.parametrize("name,expected", [
     ("03a01Wa.flac", ("emodb_03", "anger")),
     ("16b10Fb.flac", ("emodb_16", "happiness")),

@@ -26,6 +26,7 @@ TRUSTED_TYPES = [
     "sklearn.calibration._CalibratedClassifier",
     "sklearn.calibration._SigmoidCalibration",
     "sklearn.svm._classes.SVC",
+    "sklearn.model_selection._split.PredefinedSplit",
     "sklearn.utils._metadata_requests.MetadataRequest",
     "sklearn.utils._metadata_requests.MethodMetadataRequest",
     "numpy.dtype",

@@ -8,6 +8,8 @@ Example
 """
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
@@ -60,10 +62,14 @@ def corpus_weights(corpus) -> np.ndarray:
     return w * len(w) / w.sum()
 
 
-def fit_target(X, y, *, kind: str = "logreg", C: float = 0.1, corpus=None) -> ToneClassifier:
-    """Fit the tone estimator on a feature table (column names are kept), corpora balanced."""
+def fit_target(X, y, *, kind: str = "logreg", C: float = 0.1, corpus=None, groups=None) -> ToneClassifier:
+    """Fit the tone estimator on a feature table (column names are kept), corpora balanced.
+
+    ``groups`` (the speaker of each row) makes the calibration speaker-independent
+    (see :class:`~tonekit.models.estimators.ToneClassifier`).
+    """
     sw = None if corpus is None else corpus_weights(corpus)
-    return ToneClassifier(kind=kind, C=C).fit(X, y, sample_weight=sw)
+    return ToneClassifier(kind=kind, C=C).fit(X, y, sample_weight=sw, groups=groups)
 
 
 def train_models(table: pd.DataFrame, targets=TARGET_NAMES, *, cache_dir=None, n_jobs: int = 1,
@@ -77,9 +83,10 @@ def train_models(table: pd.DataFrame, targets=TARGET_NAMES, *, cache_dir=None, n
     params = {**DEFAULT_PARAMS, **(params or {})}
     out = {}
     for t in targets:
-        X, y, _, corpus = training_set(table, t, conditions=conditions, cache_dir=cache_dir, n_jobs=n_jobs,
-                                       progress=progress)
-        out[t] = ToneModel(t, fit_target(X, y, corpus=corpus, **params[t]), {"target": t, "params": params[t]})
+        X, y, groups, corpus = training_set(table, t, conditions=conditions, cache_dir=cache_dir, n_jobs=n_jobs,
+                                            progress=progress)
+        out[t] = ToneModel(t, fit_target(X, y, corpus=corpus, groups=groups, **params[t]),
+                           {"target": t, "params": params[t]})
     return out
 
 
@@ -130,7 +137,8 @@ def grouped_oof(estimator, X, y, groups, *, n_splits: int = 5, test_mask=None, s
     """Out-of-fold probabilities with speaker-grouped folds (no speaker in train and test).
 
     ``test_mask`` (boolean per row) limits which rows are predicted (others get
-    NaN) while every row of the other speakers is used for training.
+    NaN) while every row of the other speakers is used for training. An
+    estimator whose ``fit`` takes ``groups`` gets the training speakers too.
     """
     X = pd.DataFrame(X).reset_index(drop=True)
     y = np.asarray(y)
@@ -145,7 +153,8 @@ def grouped_oof(estimator, X, y, groups, *, n_splits: int = 5, test_mask=None, s
         if len(te) == 0 or len(np.unique(y[tr])) < 2:
             continue
         sw = None if sample_weight is None else np.asarray(sample_weight)[tr]
-        est = clone(estimator).fit(X.iloc[tr], y[tr], sample_weight=sw)
+        kw = {"groups": groups[tr]} if "groups" in inspect.signature(estimator.fit).parameters else {}
+        est = clone(estimator).fit(X.iloc[tr], y[tr], sample_weight=sw, **kw)
         out[te] = est.predict_proba(X.iloc[te])[:, 1]
     return out
 
@@ -164,7 +173,7 @@ def train_and_save(corpus_folders, target: str, output, *, n_jobs: int = 1, prog
     table = add_targets(load_corpora(corpus_folders))
     params = DEFAULT_PARAMS[target]
     X, y, groups, corpus = training_set(table, target, cache_dir=cache_dir, n_jobs=n_jobs, progress=progress)
-    est = fit_target(X, y, corpus=corpus, **params)
+    est = fit_target(X, y, corpus=corpus, groups=groups, **params)
     from .features import population_baseline
 
     pop = population_baseline(table, cache_dir=cache_dir)
