@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Choose the matcher's averaging windows by leave-one-seed-out selection on saved call analyses.
+"""Choose the matcher's averaging windows and thresholds by leave-one-seed-out selection on saved call analyses.
 
 ``scripts/evaluate_calls.py --dump-dir DIR`` saves each simulated call's
 analysis (windows, events) with its ground truth. This script re-runs only the
@@ -13,11 +13,13 @@ these options) over a small grid of options, for every saved set of calls
 
 A setting is scored by its worst recall or precision over the tips it concerns
 (pooled over the calls of the seeds used to choose; ties go to the better
-second worst, and so on). Three grids are searched one after the other, each
+second worst, and so on). Four grids are searched one after the other, each
 with the others' options at their defaults: ``caller_window_s`` x the caller
 anger hysteresis for tips 7, 8 and 9 (the angry caller is their context),
-``valence_window_s`` for tips 8 and 9, and ``no_smile_window_s`` x
-``no_smile_warmth`` for tip 7.
+``valence_window_s`` for tips 8 and 9, ``no_smile_window_s`` x
+``no_smile_warmth`` for tip 7, and the agent's probability thresholds of tips
+8 and 9 (``upbeat_on`` x ``agent_anger_on`` x ``calm_below_on``, with
+``calm_below_off`` 0.1 above it).
 
 ``--fresh FOLDER`` (repeatable) adds seeds that take no part in the choice:
 every setting of every grid is scored on them and printed, for the record,
@@ -50,13 +52,17 @@ import evaluate_calls as ec  # noqa: E402
 from tonekit.analysis import EVENT_COLUMNS  # noqa: E402
 from tonekit.match import MatchOptions, tone_events  # noqa: E402
 
-GRIDS = {
-    (7, 8, 9): [{"caller_window_s": w, "anger_on": on, "anger_off": off}
-                for w, (on, off) in itertools.product((3.0, 7.0, 13.0, 19.0), ((0.55, 0.45), (0.5, 0.4)))],
-    (8, 9): [{"valence_window_s": v} for v in (3.0, 9.0, 15.0, 21.0, 27.0)],
-    (7,): [{"no_smile_window_s": w, "no_smile_warmth": t}
-           for w, t in itertools.product((3.0, 7.0, 15.0, 21.0), (0.35, 0.4, 0.45, 0.5))],
-}
+#: (tips scored, settings): searched in this order
+GRIDS = [
+    ((7, 8, 9), [{"caller_window_s": w, "anger_on": on, "anger_off": off}
+                for w, (on, off) in itertools.product((3.0, 7.0, 13.0, 19.0), ((0.55, 0.45), (0.5, 0.4)))]),
+    ((8, 9), [{"valence_window_s": v} for v in (3.0, 9.0, 15.0, 21.0, 27.0)]),
+    ((7,), [{"no_smile_window_s": w, "no_smile_warmth": t}
+            for w, t in itertools.product((3.0, 7.0, 15.0, 21.0), (0.35, 0.4, 0.45, 0.5))]),
+    # the agent's probability thresholds of tips 8 and 9 (they move with the models' calibration)
+    ((8, 9), [{"upbeat_on": u, "agent_anger_on": a, "calm_below_on": c, "calm_below_off": round(c + 0.1, 2)}
+              for u, a, c in itertools.product((0.35, 0.4, 0.45, 0.5), (0.45, 0.5, 0.55), (0.2, 0.25, 0.3))]),
+]
 
 
 def load_calls(folder) -> list[dict]:
@@ -109,7 +115,7 @@ def main(argv=None) -> int:
     sets = {Path(f).name: load_calls(f) for f in args.folders}
     fresh = {Path(f).name: load_calls(f) for f in args.fresh}
     defaults = MatchOptions()
-    for tips, grid in GRIDS.items():
+    for tips, grid in GRIDS:
         names = sorted(grid[0])
         default = {n: getattr(defaults, n) for n in names}
         if default not in grid:

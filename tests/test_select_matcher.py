@@ -63,7 +63,7 @@ def test_select_matcher_scores_every_setting_on_fresh_seeds(tmp_path, capsys):
     scored = [line for line in out.splitlines() if line.startswith("  {")]
     # one line per setting of each grid, plus the default where it is not in the grid
     defaults = sm.MatchOptions()
-    n = sum(len(g) + ({k: getattr(defaults, k) for k in g[0]} not in g) for g in sm.GRIDS.values())
+    n = sum(len(g) + ({k: getattr(defaults, k) for k in g[0]} not in g) for _, g in sm.GRIDS)
     assert len(scored) == n
     assert sum("(default)" in line for line in scored) == len(sm.GRIDS)
 

@@ -22,8 +22,9 @@ class MatchOptions:
 
     The defaults were chosen on simulated calls of held-out speakers
     (scripts/evaluate_calls.py): most on 96 calls (seeds 0 and 2), the three
-    averaging windows (caller anger, agent valence, tip 7) by leave-one-seed-out
-    selection over seeds 0-3 (192 calls, scripts/select_matcher.py). They are
+    averaging windows (caller anger, agent valence, tip 7) and the agent's
+    probability thresholds of tips 8 and 9 by leave-one-seed-out selection over
+    seeds 0-3 (192 calls, scripts/select_matcher.py). They are
     reported on calls no choice has seen (seed 6, results/calls_seed6.md) and
     in the README.
 
@@ -33,7 +34,7 @@ class MatchOptions:
         Caller anger hysteresis (default 0.55 / 0.45), on the caller's anger
         averaged over ``caller_window_s``.
     caller_window_s : float
-        Running mean of the caller's anger over this long (13 s, caller speech
+        Running mean of the caller's anger over this long (19 s, caller speech
         only) before the hysteresis: one angry-sounding word does not make an
         angry caller, and a few calm-sounding ones inside an angry complaint do
         not end it.
@@ -95,7 +96,7 @@ class MatchOptions:
 
     anger_on: float = 0.55
     anger_off: float = 0.45
-    caller_window_s: float = 13.0
+    caller_window_s: float = 19.0
     caller_context_s: float = 3.0
     no_smile_context_s: float = 6.0
     calm_below_on: float = 0.25
