@@ -242,9 +242,14 @@ def _hop(grid) -> float:
     return float(np.median(np.diff(grid))) if len(grid) > 1 else 1.0
 
 
+def _n_windows(seconds: float, hop: float) -> int:
+    """How many grid steps of ``hop`` make ``seconds`` (at least one)."""
+    return max(1, int(round(seconds / hop)))
+
+
 def _caller_anger(windows, grid, opts):
     """The caller's anger track, averaged over ``caller_window_s`` of the caller's speech."""
-    n = max(1, int(round(opts.caller_window_s / _hop(grid))))
+    n = _n_windows(opts.caller_window_s, _hop(grid))
     return _running_mean(_track(windows, "caller", grid, "anger"), n)
 
 
@@ -290,7 +295,7 @@ def tone_events(windows: pd.DataFrame, opts: MatchOptions, *, narrowband: bool =
     # over ``valence_window_s`` of the agent's speech.
     aroused = hysteresis(1.0 - tr["calm"], 1.0 - opts.calm_below_on, 1.0 - opts.calm_below_off) & ctx
     hop = _hop(grid)
-    n_val = max(1, int(round(opts.valence_window_s / hop)))
+    n_val = _n_windows(opts.valence_window_s, hop)
     v_anger = _running_mean(raw["anger"], n_val)
     v_warmth = _running_mean(raw["warmth"], n_val)
     margin = opts.valence_margin + (opts.narrowband_valence_shift if narrowband else 0.0)
@@ -313,7 +318,7 @@ def tone_events(windows: pd.DataFrame, opts: MatchOptions, *, narrowband: bool =
                     f"agent pitch {_mean(tr['f0_st_mean'], m):+.1f} st and loudness "
                     f"{_mean(tr['intensity_db_mean'], m):+.1f} dB above usual while caller anger {ca(m):.2f}"))
     speaking = np.isfinite(tr["warmth"])
-    n_cold = max(1, int(round(opts.no_smile_window_s / hop)))
+    n_cold = _n_windows(opts.no_smile_window_s, hop)
     avg = {c: np.where(speaking, _running_mean(raw[c], n_cold), np.nan)
            for c in ("warmth", "smile_cue")}
     with np.errstate(invalid="ignore"):

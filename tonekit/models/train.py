@@ -146,6 +146,7 @@ def grouped_oof(estimator, X, y, groups, *, n_splits: int = 5, test_mask=None, s
     test_mask = np.ones(len(y), bool) if test_mask is None else np.asarray(test_mask, bool)
     out = np.full(len(y), np.nan)
     n_splits = min(n_splits, len(np.unique(groups[test_mask])))
+    takes_groups = "groups" in inspect.signature(estimator.fit).parameters
     for tr, te in GroupKFold(n_splits=n_splits).split(X, y, groups):
         te_groups = np.unique(groups[te])
         tr = np.flatnonzero(~np.isin(groups, te_groups))
@@ -153,7 +154,7 @@ def grouped_oof(estimator, X, y, groups, *, n_splits: int = 5, test_mask=None, s
         if len(te) == 0 or len(np.unique(y[tr])) < 2:
             continue
         sw = None if sample_weight is None else np.asarray(sample_weight)[tr]
-        kw = {"groups": groups[tr]} if "groups" in inspect.signature(estimator.fit).parameters else {}
+        kw = {"groups": groups[tr]} if takes_groups else {}
         est = clone(estimator).fit(X.iloc[tr], y[tr], sample_weight=sw, **kw)
         out[te] = est.predict_proba(X.iloc[te])[:, 1]
     return out
