@@ -123,6 +123,9 @@ def smile_separation(table, raw):
     return pd.DataFrame(rows)
 
 
+#: Estimator settings compared by ``--select`` (kind, C; a blend's logistic regression keeps C_logreg=0.1).
+SELECTION_GRID = (("logreg", 0.01), ("logreg", 0.1), ("svm", 0.3), ("svm", 1.0), ("svm", 3.0),
+                  ("blend", 0.3), ("blend", 1.0))
 ANGER_CUES = ("f0_st_median", "int_mean", "ln_f1", "alpha_mean", "rate_syl_s")
 
 
@@ -228,7 +231,7 @@ def main(argv=None):
     rows = []
     for target in args.targets.split(","):
         if args.select:
-            for kind, C in (("logreg", 0.01), ("logreg", 0.1), ("svm", 0.3), ("svm", 1.0), ("svm", 3.0)):
+            for kind, C in SELECTION_GRID:
                 est = ToneClassifier(kind=kind, C=C)
                 for r in evaluate(table, *sets["tonekit"], est, target, corpora=corpora):
                     rows.append({"features": f"tonekit/{kind}/C={C}", **r})

@@ -64,8 +64,9 @@ def main(argv=None):
             "all utterances of all corpora, each once as recorded (16 kHz) and once through a simulated "
             "telephone line (300-3400 Hz, 8 kHz, speech levelled to -28..-16 dBFS as by a line's gain control, "
             "line noise at -60..-45 dBFS, mu-law); every feature relative to the speaker's median over their "
-            "utterances in that condition; each corpus weighted equally; Platt scaling fitted on the SVM's "
-            "scores of held-out speakers (speaker-grouped 3-fold); split: none (the shipped model sees "
+            "utterances in that condition; each corpus weighted equally, classes weighted equally; the model "
+            "averages the probabilities of an RBF SVM and a logistic regression, the SVM's Platt scaling "
+            "fitted on its scores of held-out speakers (speaker-grouped 3-fold); split: none (the shipped model sees "
             "all speakers; see 'evaluation' for the speaker-independent and cross-corpus splits)")
         card["versions"] = _versions()
         if ev:

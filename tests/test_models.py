@@ -20,14 +20,14 @@ needs_corpora = pytest.mark.skipif(not CORPORA.is_dir(), reason=f"corpora not fo
 
 
 def _expected_failures(est):
-    if est.kind == "svm":
+    if est.kind in ("svm", "blend"):
         # Platt scaling fits on internal CV folds: repeating a sample changes the folds,
         # so weighting and repeating cannot agree exactly (as for sklearn's CalibratedClassifierCV).
         return {"check_sample_weight_equivalence_on_dense_data": "internal CV folds change with repeats"}
     return {}
 
 
-@parametrize_with_checks([ToneClassifier(), ToneClassifier(kind="svm", C=1.0)],
+@parametrize_with_checks([ToneClassifier(), ToneClassifier(kind="svm", C=1.0), ToneClassifier(kind="blend", C=1.0)],
                          expected_failed_checks=_expected_failures)
 def test_sklearn_conventions(estimator, check):
     check(estimator)
@@ -73,6 +73,37 @@ def test_groups_must_match_samples():
     # logistic regression needs no calibration folds: groups change nothing
     with_groups = ToneClassifier().fit(X, y, groups=np.arange(20) // 5).predict_proba(X)
     np.testing.assert_allclose(with_groups, ToneClassifier().fit(X, y).predict_proba(X))
+
+
+def test_blend_is_the_mean_of_its_svm_and_logistic_regression():
+    """Known answer: a blend's probability is the mean of the two models fitted alone on the same data."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(120, 3))
+    y = (X[:, 0] + X[:, 1] ** 2 + rng.normal(0, 0.5, 120) > 1).astype(int)
+    g = np.arange(120) // 10
+    w = rng.uniform(0.5, 2.0, 120)
+    blend = ToneClassifier(kind="blend", C=1.0, C_logreg=0.3).fit(X, y, sample_weight=w, groups=g)
+    svm = ToneClassifier(kind="svm", C=1.0).fit(X, y, sample_weight=w, groups=g)
+    lr = ToneClassifier(kind="logreg", C=0.3).fit(X, y, sample_weight=w, groups=g)
+    X_new = rng.normal(size=(30, 3))
+    expected = (svm.predict_proba(X_new) + lr.predict_proba(X_new)) / 2
+    np.testing.assert_allclose(blend.predict_proba(X_new), expected, atol=1e-12)
+    # the blend's SVM is calibrated on the same speaker-grouped folds as the SVM alone
+    np.testing.assert_array_equal(blend.pipeline_["clf"].estimators_[0].cv.test_fold, svm.pipeline_["clf"].cv.test_fold)
+    with pytest.raises(ValueError, match="C_logreg must be > 0"):
+        ToneClassifier(kind="blend", C_logreg=0).fit(X, y)
+
+
+def test_blend_saves_and_loads_with_trusted_types_only(tmp_path):
+    from tonekit.models.store import save_model
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(80, 4))
+    y = (X[:, 0] > 0).astype(int)
+    est = ToneClassifier(kind="blend", C=0.3).fit(X, y, groups=np.arange(80) // 8)
+    save_model(est, tmp_path / "anger.skops", {"target": "anger"})
+    back = load_model(tmp_path / "anger.skops").estimator
+    np.testing.assert_array_equal(back.predict_proba(X), est.predict_proba(X))
 
 
 @pytest.mark.parametrize("name,expected", [
