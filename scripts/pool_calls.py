@@ -10,8 +10,8 @@ ROC AUC, as a markdown table.
 
 Usage::
 
-    python scripts/pool_calls.py results/calls_seed6.json results/calls_seed5.json \\
-        results/calls.json results/calls_seed3.json
+    python scripts/pool_calls.py results/calls_seed7.json results/calls_seed6.json \\
+        results/calls_seed5.json
 """
 from __future__ import annotations
 

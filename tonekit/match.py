@@ -24,9 +24,9 @@ class MatchOptions:
     (scripts/evaluate_calls.py): most on 96 calls (seeds 0 and 2), the three
     averaging windows (caller anger, agent valence, tip 7) by leave-one-seed-out
     selection over seeds 0-3 (192 calls, scripts/select_matcher.py), which also
-    re-checked the agent's probability thresholds of tips 8 and 9. They are
-    reported on calls no choice has seen (seed 6, results/calls_seed6.md) and
-    in the README.
+    re-checked the agent's probability thresholds of tips 8 and 9 (re-run for
+    the blended models, which kept these defaults). They are reported on calls
+    made after every choice (seed 7, results/calls_seed7.md) and in the README.
 
     Attributes
     ----------
