@@ -23,12 +23,14 @@ SOURCE = "<script>alert(1)</script>.wav"
 
 def _windows() -> pd.DataFrame:
     """Known curves: caller anger falls 0.82 -> 0.21 with a 0.91 peak at 0:41; agent calm dips to
-    0.40 at 0:21 and ends at 0.90; agent warmth is 0.60 but 0.35 at 0:11 and unscored at the end."""
+    0.40 at 0:21 and ends at 0.90; agent warmth is 0.60 but 0.35 at 0:11 and unscored at the end.
+    Each curve is flat over its first and last 10 scored windows, the edges the reports average."""
     start_s = np.arange(N_WINDOWS, dtype=float)
-    anger = np.round(np.linspace(0.82, 0.21, N_WINDOWS), 2)
+    i = np.arange(N_WINDOWS)
+    anger = np.round(np.interp(i, [2, 11, 48, 57], [0.82, 0.82, 0.21, 0.21]), 2)
     anger[:2] = np.nan  # caller not speaking yet
-    anger[2], anger[40] = 0.82, 0.91
-    calm = np.round(np.linspace(0.70, 0.90, N_WINDOWS), 2)
+    anger[40] = 0.91
+    calm = np.round(np.interp(i, [0, 9, 48, 57], [0.70, 0.70, 0.90, 0.90]), 2)
     calm[20] = 0.40
     warmth = np.full(N_WINDOWS, 0.60)
     warmth[10] = 0.35
@@ -122,6 +124,25 @@ def test_text_tone_start_peak_end(analysis):
     assert "  Agent calm: 0.70 at the start, low 0.40 at 0:21, 0.90 at the end — grew calmer\n" in text
     # The last three warmth windows are unscored: the end is the last scored one.
     assert "  Agent warmth: 0.60 at the start, low 0.35 at 0:11, 0.60 at the end — stayed high\n" in text
+
+
+def test_edge_means_known_answers():
+    from tonekit.analysis import edge_means
+
+    # 49 scored windows: a quarter is 12, capped at 10 at each end
+    values = [np.nan, 0.1] + [0.9] * 9 + [0.5] * 28 + [0.2] * 10 + [np.nan]
+    assert edge_means(values) == pytest.approx((0.82, 0.2))
+    assert edge_means([0.3, np.nan, 0.7]) == (0.3, 0.7)          # too short for more than one at each end
+    assert all(np.isnan(edge_means([np.nan, np.nan])))
+
+
+def test_one_odd_window_does_not_decide_the_start(analysis):
+    """The curve sentence and the summary agree: a calm first window inside an angry opening is averaged out."""
+    windows = analysis.windows.copy()
+    first = windows.index[(windows.speaker == "caller") & windows.anger.notna()][0]
+    windows.loc[first, "anger"] = 0.10   # the caller's first window reads calm; the next nine read 0.82
+    text = render_text(dataclasses.replace(analysis, windows=windows), color=False)
+    assert "  Caller anger: 0.75 at the start, peak 0.91 at 0:41, 0.21 at the end — calmed down\n" in text
 
 
 def test_text_events_in_time_order(analysis):

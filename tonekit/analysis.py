@@ -31,6 +31,25 @@ def _plain(value):
     return value
 
 
+def edge_means(values) -> tuple[float, float]:
+    """How a score track began and ended: the mean of its first and of its last scored values.
+
+    A quarter of the scored (finite) values at each end, at least 1 and at most 10
+    (10 s of 1-s windows), so one odd window does not decide how a call began or
+    ended. ``(nan, nan)`` when nothing is scored. The summary's caller anger and the
+    reports' curve sentences both use it, so they agree.
+
+    >>> edge_means([float("nan"), 0.1, 0.9, 0.9, 0.9, 0.5, 0.5, 0.5, 0.2])   # 8 scored: 2 at each end
+    (0.5, 0.35)
+    """
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return float("nan"), float("nan")
+    n = max(1, min(10, v.size // 4))
+    return float(v[:n].mean()), float(v[-n:].mean())
+
+
 def records(table: pd.DataFrame) -> list[dict]:
     """A table as a list of JSON-safe dicts (NaN -> null)."""
     return [_plain(r) for r in table.to_dict(orient="records")]

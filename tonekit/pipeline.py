@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from .activity import detect_activity
-from .analysis import WINDOW_COLUMNS, Analysis
+from .analysis import WINDOW_COLUMNS, Analysis, edge_means
 from .audio import as_signal, load_audio, load_call
 from .errors import ParameterError
 from .features.frames import call_speaker_frames, frames_table, signal_frames
@@ -222,12 +222,11 @@ def summarise(duration_s, frames, windows, events, act, turns, overlaps, opts) -
             "intensity_db_median": float(np.median(speech_int)) if len(speech_int) else np.nan,
             "rate_syl_s_mean": float(w.rate_syl_s.mean()),
             **{f"{t}_mean": float(w[t].mean()) for t in TARGET_NAMES}}
-    caller = windows[(windows.speaker == "caller") & windows.anger.notna()]
+    caller = windows[(windows.speaker == "caller") & windows.anger.notna()].sort_values("start_s", kind="stable")
     ca = {"start": np.nan, "end": np.nan, "change": np.nan}
     if len(caller) >= 2:
-        n = max(1, min(10, len(caller) // 4))
-        ca = {"start": float(caller.anger.iloc[:n].mean()), "end": float(caller.anger.iloc[-n:].mean())}
-        ca["change"] = ca["end"] - ca["start"]
+        start, end = edge_means(caller.anger)
+        ca = {"start": start, "end": end, "change": end - start}
     counts = events.tip.value_counts() if len(events) else pd.Series(dtype=int)
     all_sil = act.silences(min_dur_s=0.3)
     return {

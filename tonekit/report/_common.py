@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..analysis import edge_means
+
 MISSING = "n/a"
 
 #: A curve "went up" or "went down" when its end differs from its start by at
@@ -174,8 +176,10 @@ def deep_get(mapping, *keys):
 def curve_story(windows: pd.DataFrame, spec: CurveSpec) -> CurveStory:
     """Start, worst point and end of one speaker's score over the call.
 
-    Start and end are the first and last scored windows; the worst point is
-    the highest (anger) or lowest (calm, warmth) window. Times are window centres.
+    Start and end are the means over the first and the last scored windows
+    (:func:`tonekit.analysis.edge_means`, as the summary's caller anger), at the
+    centres of the first and the last scored window; the worst point is the
+    highest (anger) or lowest (calm, warmth) window. Times are window centres.
     """
     nan = float("nan")
     needed = {"speaker", "start_s", "end_s", spec.measure}
@@ -193,9 +197,10 @@ def curve_story(windows: pd.DataFrame, spec: CurveSpec) -> CurveStory:
     first, last = scored[0], scored[-1]
     pick = np.argmax if spec.extreme == "peak" else np.argmin
     worst = scored[pick(values[scored])]  # first occurrence on ties
-    return CurveStory(spec, float(values[first]), float(centres_s[first]),
+    start, end = edge_means(values[scored])
+    return CurveStory(spec, start, float(centres_s[first]),
                       float(values[worst]), float(centres_s[worst]),
-                      float(values[last]), float(centres_s[last]))
+                      end, float(centres_s[last]))
 
 
 def curve_stories(analysis) -> list[CurveStory]:
