@@ -63,15 +63,15 @@ def corpus_weights(corpus) -> np.ndarray:
     return w * len(w) / w.sum()
 
 
-def fit_target(X, y, *, kind: str = "logreg", C: float = 0.1, C_logreg: float = 0.1, corpus=None,
-               groups=None) -> ToneClassifier:
+def fit_target(X, y, *, corpus=None, groups=None, **params) -> ToneClassifier:
     """Fit the tone estimator on a feature table (column names are kept), corpora balanced.
 
-    ``groups`` (the speaker of each row) makes the calibration speaker-independent
-    (see :class:`~tonekit.models.estimators.ToneClassifier`).
+    ``params`` are :class:`~tonekit.models.estimators.ToneClassifier`'s (``kind``,
+    ``C``, ...; its defaults otherwise). ``groups`` (the speaker of each row) makes
+    the calibration speaker-independent.
     """
     sw = None if corpus is None else corpus_weights(corpus)
-    return ToneClassifier(kind=kind, C=C, C_logreg=C_logreg).fit(X, y, sample_weight=sw, groups=groups)
+    return ToneClassifier(**params).fit(X, y, sample_weight=sw, groups=groups)
 
 
 def train_models(table: pd.DataFrame, targets=TARGET_NAMES, *, cache_dir=None, n_jobs: int = 1,
