@@ -164,6 +164,20 @@ def test_shipped_models_load_with_cards():
         assert len(m.features) == len(m.card["features"]) == len(tonekit.features_list())
 
 
+def test_tone_model_picks_its_features_by_name_and_scores_as_its_estimator():
+    m = load_models()["anger"]
+    rng = np.random.default_rng(3)
+    import pandas as pd
+
+    X = pd.DataFrame(rng.normal(size=(5, len(m.features))), columns=m.features)
+    X.iloc[1, 4] = np.nan                       # a missing feature is imputed as at training
+    expected = m.estimator.predict_proba(X)[:, 1]
+    shuffled = X[list(reversed(m.features))].assign(extra=1.0)   # other order, one column more
+    np.testing.assert_allclose(m.predict_proba(shuffled), expected, rtol=0, atol=1e-12)
+    with pytest.raises(ModelError, match="expects features"):
+        m.predict_proba(X.drop(columns=m.features[0]))
+
+
 def test_tampered_model_is_refused(tmp_path):
     for f in ("anger.skops", "anger.json"):
         shutil.copy(shipped_dir() / f, tmp_path / f)

@@ -11,7 +11,7 @@ from .analysis import WINDOW_COLUMNS, Analysis, edge_means
 from .audio import as_signal, load_audio, load_call
 from .errors import ParameterError
 from .features.frames import call_speaker_frames, frames_table, signal_frames
-from .features.windows import MODEL_FEATURES, segment_functionals, speaker_baseline, model_features, speaker_windows
+from .features.windows import segment_functionals, speaker_baseline, model_features, speaker_windows
 from .match import MatchOptions, caller_angry_spans, match
 from .models.store import TARGET_NAMES, load_models
 
@@ -31,7 +31,7 @@ def score_features(features: pd.DataFrame, models: dict) -> pd.DataFrame:
     out = pd.DataFrame(index=features.index, columns=list(TARGET_NAMES), dtype=float)
     for t in TARGET_NAMES:
         if t in models:
-            out[t] = models[t].predict_proba(features[list(MODEL_FEATURES)])
+            out[t] = models[t].predict_proba(features)   # each model picks its features by name
     return out
 
 
