@@ -1,0 +1,256 @@
+#!/usr/bin/env python3
+"""Exploration: do learned voice embeddings add to tonekit's prosodic features?
+
+The shipped models see 55 hand-made, speaker-relative features. This script
+measures, on exactly the protocol of ``scripts/evaluate.py`` (speaker-grouped
+within each corpus, leave-one-corpus-out, wideband and telephone test audio,
+the shipped estimator settings), three feature sets:
+
+- ``tonekit``: the shipped features;
+- ``ge2e``: the 256-d utterance embedding of Resemblyzer's pretrained GE2E
+  speaker encoder (a 3-layer LSTM on 40-band mel spectra, Apache-2.0), made
+  speaker-relative like tonekit's features (minus the speaker's mean);
+- ``tonekit+ge2e``: both.
+
+It is not part of the shipped pipeline: it needs the ``explore`` extra
+(``pip install .[explore]``: resemblyzer and PyTorch). ``--check-port`` also
+checks a numpy-only forward pass of the encoder (:func:`numpy_embed`, the
+step towards shipping it without PyTorch) against the original on real
+utterances and times both.
+
+Usage::
+
+    python scripts/explore_embeddings.py --corpora ../shared/corpora --out results/embeddings.json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import evaluate as ev  # noqa: E402
+from tonekit.models.corpora import load_corpora, targets  # noqa: E402
+from tonekit.models.estimators import ToneClassifier  # noqa: E402
+from tonekit.models.features import default_cache_dir, normalised_features, raw_features  # noqa: E402
+from tonekit.models.store import TARGET_NAMES  # noqa: E402
+from tonekit.models.train import DEFAULT_PARAMS  # noqa: E402
+
+EMBED_SR = 16000      # the encoder's rate
+N_MELS = 40           # mel bands
+WIN, HOP = 400, 160   # 25 ms windows every 10 ms at 16 kHz
+PARTIAL = 160         # frames in one partial utterance (1.6 s)
+EMBED_VERSION = 1     # bump when the embedding recipe changes (cache key)
+
+
+def _encoder():
+    try:
+        from resemblyzer import VoiceEncoder
+    except ImportError:
+        sys.exit("explore_embeddings.py needs the explore extra: pip install '.[explore]' (resemblyzer, torch)")
+    return VoiceEncoder("cpu", verbose=False)
+
+
+def prepare(path, condition):
+    """The signal the encoder sees: tonekit's wideband or telephone copy at 16 kHz, Resemblyzer's preprocessing
+    (level raised to -30 dBFS if quieter, long silences cut; the raw copy if that leaves under 0.1 s)."""
+    import librosa
+    from resemblyzer import preprocess_wav
+
+    from tonekit.models.features import condition_audio
+
+    y, sr = condition_audio(path, condition)
+    if sr != EMBED_SR:
+        y = librosa.resample(np.asarray(y, float), orig_sr=sr, target_sr=EMBED_SR)
+    y = np.asarray(y, np.float32)
+    w = preprocess_wav(y, source_sr=EMBED_SR)
+    return w if len(w) >= EMBED_SR // 10 else y
+
+
+def embeddings(paths, condition, cache_dir, encoder=None):
+    """GE2E embedding per file (256 columns), cached like the eGeMAPS baseline."""
+    from tqdm import tqdm
+
+    from tonekit.models.features import _key
+
+    cache = Path(cache_dir) / f"ge2e-{EMBED_VERSION}-{condition}.parquet"
+    have = pd.read_parquet(cache) if cache.exists() else pd.DataFrame()
+    keys = [_key(p) for p in paths]
+    todo = [(p, k) for p, k in zip(paths, keys) if k not in set(have.index)]
+    if todo:
+        encoder = encoder or _encoder()
+        rows = []
+        for p, _ in tqdm(todo, desc=f"GE2E ({condition})", file=sys.stderr):
+            rows.append(encoder.embed_utterance(prepare(p, condition)))
+        new = pd.DataFrame(np.array(rows), index=[k for _, k in todo], columns=[f"ge2e_{i}" for i in range(256)])
+        have = pd.concat([have, new]) if len(have) else new
+        have.to_parquet(cache)
+    return have.reindex(keys).reset_index(drop=True)
+
+
+def speaker_relative(E: pd.DataFrame, speaker) -> pd.DataFrame:
+    """Each embedding minus its speaker's mean embedding (as tonekit's features are speaker-relative)."""
+    return E - E.groupby(np.asarray(speaker)).transform("mean")
+
+
+# ----------------------------------------------------------------------------- numpy port
+
+def partial_slices(n_samples: int, rate: float = 1.3, min_coverage: float = 0.75) -> list:
+    """Mel-frame ranges of the 1.6-s partial utterances, as Resemblyzer's ``compute_partial_slices``.
+
+    >>> partial_slices(16000)            # 1 s: one partial, zero-padded
+    [(0, 160)]
+    >>> partial_slices(48000)            # 3 s: a partial every 77 frames (1.3 per second)
+    [(0, 160), (77, 237), (154, 314)]
+    """
+    n_frames = int(np.ceil((n_samples + 1) / HOP))
+    step = int(np.round((EMBED_SR / rate) / HOP))
+    out = [(i, i + PARTIAL) for i in range(0, max(1, n_frames - PARTIAL + step + 1), step)]
+    coverage = (n_samples - out[-1][0] * HOP) / (PARTIAL * HOP)
+    if coverage < min_coverage and len(out) > 1:
+        out = out[:-1]
+    return out
+
+
+def _sigmoid(x):
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def numpy_forward(mels: np.ndarray, weights: dict) -> np.ndarray:
+    """GE2E encoder forward pass in numpy: ``mels`` (partials, frames, 40) -> L2-normed embeddings (partials, 256).
+
+    ``weights`` holds PyTorch's ``lstm.weight_ih_l{k}``, ``lstm.weight_hh_l{k}``,
+    ``lstm.bias_ih_l{k}``, ``lstm.bias_hh_l{k}`` (k = 0..2; gates in PyTorch's
+    order i, f, g, o), ``linear.weight`` and ``linear.bias`` as arrays.
+    """
+    x = np.asarray(mels, np.float32)
+    n = x.shape[0]
+    for k in range(3):
+        w_hh = np.ascontiguousarray(weights[f"lstm.weight_hh_l{k}"].T)
+        hidden = w_hh.shape[0]
+        xw = x @ weights[f"lstm.weight_ih_l{k}"].T + weights[f"lstm.bias_ih_l{k}"] + weights[f"lstm.bias_hh_l{k}"]
+        h = np.zeros((n, hidden), np.float32)
+        c = np.zeros((n, hidden), np.float32)
+        seq = np.empty((n, x.shape[1], hidden), np.float32)
+        for t in range(x.shape[1]):
+            z = xw[:, t] + h @ w_hh
+            i, f = _sigmoid(z[:, :hidden]), _sigmoid(z[:, hidden:2 * hidden])
+            g, o = np.tanh(z[:, 2 * hidden:3 * hidden]), _sigmoid(z[:, 3 * hidden:])
+            c = f * c + i * g
+            h = o * np.tanh(c)
+            seq[:, t] = h
+        x = seq
+    e = np.maximum(h @ weights["linear.weight"].T + weights["linear.bias"], 0.0)
+    return e / np.linalg.norm(e, axis=1, keepdims=True)
+
+
+def numpy_embed(wav: np.ndarray, weights: dict) -> np.ndarray:
+    """Utterance embedding with the numpy forward pass (same recipe as ``VoiceEncoder.embed_utterance``)."""
+    import librosa
+
+    slices = partial_slices(len(wav))
+    need = slices[-1][1] * HOP
+    if need >= len(wav):
+        wav = np.pad(wav, (0, need - len(wav)))
+    mel = librosa.feature.melspectrogram(y=wav, sr=EMBED_SR, n_fft=WIN, hop_length=HOP, n_mels=N_MELS)
+    mel = mel.astype(np.float32).T
+    partials = numpy_forward(np.stack([mel[a:b] for a, b in slices]), weights)
+    mean = partials.mean(axis=0)
+    return mean / np.linalg.norm(mean)
+
+
+def check_port(paths, encoder) -> dict:
+    """Largest difference and time per utterance of the numpy port against the original, on real files."""
+    weights = {k: v.detach().cpu().numpy() for k, v in encoder.state_dict().items()
+               if k.startswith(("lstm.", "linear."))}
+    worst, t_np, t_torch, secs = 0.0, 0.0, 0.0, 0.0
+    for p in paths:
+        w = prepare(p, "wideband")
+        t = time.perf_counter()
+        a = encoder.embed_utterance(w)
+        t_torch += time.perf_counter() - t
+        t = time.perf_counter()
+        b = numpy_embed(w, weights)
+        t_np += time.perf_counter() - t
+        worst = max(worst, float(np.abs(a - b).max()))
+        secs += len(w) / EMBED_SR
+    n = len(paths)
+    return {"n_files": n, "audio_s": round(secs, 1), "max_abs_diff": worst,
+            "ms_per_file_torch": round(1000 * t_torch / n, 1), "ms_per_file_numpy": round(1000 * t_np / n, 1)}
+
+
+# ----------------------------------------------------------------------------- report
+
+def markdown(result: dict) -> str:
+    s = pd.DataFrame(result["summary"])
+    wide = s.pivot_table(index=["target", "protocol", "condition"], columns="features",
+                         values=["uar", "auc", "ece_balanced"]).round(3)
+    names = ["tonekit", "ge2e", "tonekit+ge2e"]
+    wide = wide[[(m, n) for m in ("uar", "auc", "ece_balanced") for n in names if (m, n) in wide.columns]]
+    wide.columns = [f"{n} {m}" for m, n in wide.columns]
+    rows = pd.DataFrame(result["rows"])
+    cross = rows[(rows.protocol == "cross") & (rows.target == "anger")]
+    per = cross.pivot_table(index=["corpus", "condition"], columns="features", values="auc").round(3)
+    per = per[[n for n in names if n in per.columns]]
+    parts = ["Learned voice embeddings against tonekit's features (scripts/explore_embeddings.py; means over the "
+             "four corpora; the shipped estimator settings for every feature set):", "", ev._md(wide.reset_index()),
+             "", "Anger, cross-corpus ROC AUC per held-out corpus:", "", ev._md(per.reset_index())]
+    if result.get("port"):
+        parts += ["", "numpy port of the encoder against the original: " + json.dumps(result["port"])]
+    return "\n".join(parts) + "\n"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--corpora", default=str(Path(__file__).resolve().parents[2] / "shared" / "corpora"))
+    ap.add_argument("--cache-dir", default=str(default_cache_dir()))
+    ap.add_argument("--targets", default=",".join(TARGET_NAMES))
+    ap.add_argument("--check-port", type=int, default=0, metavar="N",
+                    help="compare the numpy port with the original on N utterances")
+    ap.add_argument("--out", help="write rows and summary as JSON here (and markdown next to it)")
+    args = ap.parse_args(argv)
+
+    t0 = time.time()
+    table = targets(load_corpora(args.corpora)).reset_index(drop=True)
+    corpora = sorted(table.corpus.unique())
+    fw = normalised_features(table, raw_features(table.path, "wideband", cache_dir=args.cache_dir))
+    ft = normalised_features(table, raw_features(table.path, "telephone", cache_dir=args.cache_dir))
+    fw, ft = fw.reset_index(drop=True), ft.reset_index(drop=True)
+    encoder = None
+    port = None
+    if args.check_port:
+        encoder = _encoder()
+        pick = table.groupby("corpus").head(max(1, args.check_port // len(corpora))).path.tolist()
+        port = check_port(pick, encoder)
+        print("numpy port:", port)
+    ew = speaker_relative(embeddings(list(table.path), "wideband", args.cache_dir, encoder), table.speaker)
+    et = speaker_relative(embeddings(list(table.path), "telephone", args.cache_dir, encoder), table.speaker)
+    sets = {"tonekit": (fw, ft), "ge2e": (ew, et),
+            "tonekit+ge2e": (pd.concat([fw, ew], axis=1), pd.concat([ft, et], axis=1))}
+    rows = []
+    for target in args.targets.split(","):
+        for name, (a, b) in sets.items():
+            est = ToneClassifier(**DEFAULT_PARAMS[target])
+            rows += [{"features": name, **r} for r in ev.evaluate(table, a, b, est, target, corpora=corpora)]
+            print(f"{target} {name} done ({time.time() - t0:.0f} s)", file=sys.stderr)
+    df = pd.DataFrame(rows)
+    summ = ev.summarise(df)
+    result = {"rows": df.to_dict(orient="records"), "summary": summ.to_dict(orient="records"), "port": port,
+              "seconds": round(time.time() - t0, 1)}
+    print(markdown(result))
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(result, indent=1, default=float))
+        Path(args.out).with_suffix(".md").write_text(markdown(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
