@@ -5,6 +5,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -167,8 +168,6 @@ def test_shipped_models_load_with_cards():
 def test_tone_model_picks_its_features_by_name_and_scores_as_its_estimator():
     m = load_models()["anger"]
     rng = np.random.default_rng(3)
-    import pandas as pd
-
     X = pd.DataFrame(rng.normal(size=(5, len(m.features))), columns=m.features)
     X.iloc[1, 4] = np.nan                       # a missing feature is imputed as at training
     expected = m.estimator.predict_proba(X)[:, 1]
