@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -91,7 +92,7 @@ def evaluate(table, feats_w, feats_t, est, target, *, corpora):
                 X = pd.concat([feats_w[train], feats_t[train]], ignore_index=True)
                 sw = corpus_weights(np.r_[table.corpus[train], table.corpus[train]])
                 g = np.r_[table.speaker[train], table.speaker[train]]
-                model = ToneClassifier(**est.get_params()).fit(X, np.r_[y_tr, y_tr], sample_weight=sw, groups=g)
+                model = clone(est).fit(X, np.r_[y_tr, y_tr], sample_weight=sw, groups=g)
                 y_te = table.loc[in_c, target].astype(int).to_numpy()
                 for cond, F in (("wideband", feats_w), ("telephone", feats_t)):
                     m = metrics(y_te, model.predict_proba(F[in_c])[:, 1])

@@ -10,7 +10,8 @@ the shipped estimator settings), three feature sets:
 - ``ge2e``: the 256-d utterance embedding of Resemblyzer's pretrained GE2E
   speaker encoder (a 3-layer LSTM on 40-band mel spectra, Apache-2.0), made
   speaker-relative like tonekit's features (minus the speaker's mean);
-- ``tonekit+ge2e``: both.
+- ``tonekit+ge2e``: both, in one estimator;
+- ``mean(tonekit,ge2e)``: the mean probability of an estimator on each (late fusion).
 
 It is not part of the shipped pipeline: it needs the ``explore`` extra
 (``pip install .[explore]``: resemblyzer and PyTorch). ``--check-port`` also
@@ -32,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -58,9 +60,13 @@ def _encoder():
     return VoiceEncoder("cpu", verbose=False)
 
 
-def prepare(path, condition):
+def prepare(path, condition, level_blind=False):
     """The signal the encoder sees: tonekit's wideband or telephone copy at 16 kHz, Resemblyzer's preprocessing
-    (level raised to -30 dBFS if quieter, long silences cut; the raw copy if that leaves under 0.1 s)."""
+    (level raised to -30 dBFS if quieter, long silences cut; the raw copy if that leaves under 0.1 s).
+
+    ``level_blind``: every utterance is then set to -30 dBFS (RMS), louder ones too, so the encoder,
+    which reads power mel spectra, cannot hear how loud an utterance is.
+    """
     import librosa
     from resemblyzer import preprocess_wav
 
@@ -71,16 +77,18 @@ def prepare(path, condition):
         y = librosa.resample(np.asarray(y, float), orig_sr=sr, target_sr=EMBED_SR)
     y = np.asarray(y, np.float32)
     w = preprocess_wav(y, source_sr=EMBED_SR)
+    if level_blind:
+        w = w * (10 ** (-30 / 20) / max(np.sqrt(np.mean(w.astype(float) ** 2)), 1e-9))
     return w if len(w) >= EMBED_SR // 10 else y
 
 
-def embeddings(paths, condition, cache_dir, encoder=None):
+def embeddings(paths, condition, cache_dir, encoder=None, level_blind=False):
     """GE2E embedding per file (256 columns), cached like the eGeMAPS baseline."""
     from tqdm import tqdm
 
     from tonekit.models.features import _key
 
-    cache = Path(cache_dir) / f"ge2e-{EMBED_VERSION}-{condition}.parquet"
+    cache = Path(cache_dir) / f"ge2e-{EMBED_VERSION}{'-level-blind' if level_blind else ''}-{condition}.parquet"
     have = pd.read_parquet(cache) if cache.exists() else pd.DataFrame()
     keys = [_key(p) for p in paths]
     todo = [(p, k) for p, k in zip(paths, keys) if k not in set(have.index)]
@@ -88,11 +96,36 @@ def embeddings(paths, condition, cache_dir, encoder=None):
         encoder = encoder or _encoder()
         rows = []
         for p, _ in tqdm(todo, desc=f"GE2E ({condition})", file=sys.stderr):
-            rows.append(encoder.embed_utterance(prepare(p, condition)))
+            rows.append(encoder.embed_utterance(prepare(p, condition, level_blind)))
         new = pd.DataFrame(np.array(rows), index=[k for _, k in todo], columns=[f"ge2e_{i}" for i in range(256)])
         have = pd.concat([have, new]) if len(have) else new
         have.to_parquet(cache)
     return have.reindex(keys).reset_index(drop=True)
+
+
+class MeanOfTwo(ClassifierMixin, BaseEstimator):
+    """Late fusion: the mean probability of two tone estimators, one on tonekit's features and one on the
+    embedding's columns (those starting with ``prefix``), each with ``params`` (ToneClassifier's)."""
+
+    def __init__(self, params=None, prefix="ge2e_"):
+        self.params = params
+        self.prefix = prefix
+
+    def fit(self, X, y, sample_weight=None, groups=None):
+        X = pd.DataFrame(X)
+        emb = [c for c in X.columns if str(c).startswith(self.prefix)]
+        self.columns_ = ([c for c in X.columns if c not in emb], emb)
+        self.models_ = [ToneClassifier(**(self.params or {})).fit(X[cols], y, sample_weight=sample_weight, groups=groups)
+                        for cols in self.columns_]
+        self.classes_ = self.models_[0].classes_
+        return self
+
+    def predict_proba(self, X):
+        X = pd.DataFrame(X)
+        return np.mean([m.predict_proba(X[cols]) for m, cols in zip(self.models_, self.columns_)], axis=0)
+
+    def predict(self, X):
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
 def speaker_relative(E: pd.DataFrame, speaker) -> pd.DataFrame:
@@ -192,15 +225,16 @@ def markdown(result: dict) -> str:
     s = pd.DataFrame(result["summary"])
     wide = s.pivot_table(index=["target", "protocol", "condition"], columns="features",
                          values=["uar", "auc", "ece_balanced"]).round(3)
-    names = ["tonekit", "ge2e", "tonekit+ge2e"]
+    names = ["tonekit", "ge2e", "tonekit+ge2e", "mean(tonekit,ge2e)"]
     wide = wide[[(m, n) for m in ("uar", "auc", "ece_balanced") for n in names if (m, n) in wide.columns]]
     wide.columns = [f"{n} {m}" for m, n in wide.columns]
     rows = pd.DataFrame(result["rows"])
     cross = rows[(rows.protocol == "cross") & (rows.target == "anger")]
     per = cross.pivot_table(index=["corpus", "condition"], columns="features", values="auc").round(3)
     per = per[[n for n in names if n in per.columns]]
+    blind = " Every utterance set to -30 dBFS before the encoder (--level-blind)." if result.get("level_blind") else ""
     parts = ["Learned voice embeddings against tonekit's features (scripts/explore_embeddings.py; means over the "
-             "four corpora; the shipped estimator settings for every feature set):", "", ev._md(wide.reset_index()),
+             "four corpora; the shipped estimator settings for every feature set)." + blind, "", ev._md(wide.reset_index()),
              "", "Anger, cross-corpus ROC AUC per held-out corpus:", "", ev._md(per.reset_index())]
     if result.get("port"):
         parts += ["", "numpy port of the encoder against the original: " + json.dumps(result["port"])]
@@ -214,6 +248,8 @@ def main(argv=None):
     ap.add_argument("--targets", default=",".join(TARGET_NAMES))
     ap.add_argument("--check-port", type=int, default=0, metavar="N",
                     help="compare the numpy port with the original on N utterances")
+    ap.add_argument("--level-blind", action="store_true",
+                    help="set every utterance to -30 dBFS before the encoder (it cannot hear loudness)")
     ap.add_argument("--out", help="write rows and summary as JSON here (and markdown next to it)")
     args = ap.parse_args(argv)
 
@@ -230,19 +266,21 @@ def main(argv=None):
         pick = table.groupby("corpus").head(max(1, args.check_port // len(corpora))).path.tolist()
         port = check_port(pick, encoder)
         print("numpy port:", port)
-    ew = speaker_relative(embeddings(list(table.path), "wideband", args.cache_dir, encoder), table.speaker)
-    et = speaker_relative(embeddings(list(table.path), "telephone", args.cache_dir, encoder), table.speaker)
-    sets = {"tonekit": (fw, ft), "ge2e": (ew, et),
-            "tonekit+ge2e": (pd.concat([fw, ew], axis=1), pd.concat([ft, et], axis=1))}
+    ew, et = (speaker_relative(embeddings(list(table.path), cond, args.cache_dir, encoder, args.level_blind),
+                               table.speaker) for cond in ("wideband", "telephone"))
+    both = (pd.concat([fw, ew], axis=1), pd.concat([ft, et], axis=1))
+    sets = {"tonekit": (fw, ft), "ge2e": (ew, et), "tonekit+ge2e": both, "mean(tonekit,ge2e)": both}
     rows = []
     for target in args.targets.split(","):
         for name, (a, b) in sets.items():
-            est = ToneClassifier(**DEFAULT_PARAMS[target])
+            est = (MeanOfTwo(DEFAULT_PARAMS[target]) if name.startswith("mean(")
+                   else ToneClassifier(**DEFAULT_PARAMS[target]))
             rows += [{"features": name, **r} for r in ev.evaluate(table, a, b, est, target, corpora=corpora)]
             print(f"{target} {name} done ({time.time() - t0:.0f} s)", file=sys.stderr)
     df = pd.DataFrame(rows)
     summ = ev.summarise(df)
     result = {"rows": df.to_dict(orient="records"), "summary": summ.to_dict(orient="records"), "port": port,
+              "level_blind": args.level_blind,
               "seconds": round(time.time() - t0, 1)}
     print(markdown(result))
     if args.out:

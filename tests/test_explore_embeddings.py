@@ -61,3 +61,19 @@ def test_numpy_forward_equals_pytorch_lstm():
     w = {f"lstm.{k}": v.detach().numpy() for k, v in lstm.state_dict().items()}
     w.update({f"linear.{k}": v.detach().numpy() for k, v in linear.state_dict().items()})
     np.testing.assert_allclose(xe.numpy_forward(mels.numpy(), w), expected, atol=1e-5)
+
+
+def test_mean_of_two_is_the_mean_of_its_two_estimators():
+    import pandas as pd
+
+    from tonekit.models.estimators import ToneClassifier
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(120, 5)), columns=["f0", "rate", "ge2e_0", "ge2e_1", "ge2e_2"])
+    y = (X.f0 + X.ge2e_1 + 0.5 * rng.normal(size=120) > 0).astype(int).to_numpy()
+    params = {"kind": "logreg", "C": 1.0}
+    fused = xe.MeanOfTwo(params).fit(X, y)
+    a = ToneClassifier(**params).fit(X[["f0", "rate"]], y).predict_proba(X[["f0", "rate"]])
+    b = ToneClassifier(**params).fit(X[["ge2e_0", "ge2e_1", "ge2e_2"]], y).predict_proba(X[["ge2e_0", "ge2e_1", "ge2e_2"]])
+    np.testing.assert_allclose(fused.predict_proba(X), (a + b) / 2, atol=1e-12)
+    assert fused.columns_ == (["f0", "rate"], ["ge2e_0", "ge2e_1", "ge2e_2"])
