@@ -39,28 +39,40 @@ from tonekit.models.train import DEFAULT_PARAMS, corpus_weights, grouped_oof, me
 from tonekit.models.store import TARGET_NAMES  # noqa: E402
 
 
-def egemaps(paths, condition, cache_dir, n_jobs=1):
-    """eGeMAPSv02 functionals per file (the openSMILE baseline), cached."""
-    import opensmile
-    from tonekit.models.features import FEATURE_VERSION, _key, condition_audio
+def cached_per_file(cache, paths, make_extractor, desc) -> pd.DataFrame:
+    """One row per file from a Parquet cache keyed by path, size and mtime; the files not in it yet go
+    through ``make_extractor()`` (called only then; it returns ``path -> dict or 1-d array``)."""
+    from tqdm import tqdm
 
-    cache = Path(cache_dir) / f"egemaps-{FEATURE_VERSION}-{condition}.parquet"
+    from tonekit.models.features import _key
+
+    cache = Path(cache)
     have = pd.read_parquet(cache) if cache.exists() else pd.DataFrame()
     keys = [_key(p) for p in paths]
     todo = [(p, k) for p, k in zip(paths, keys) if k not in set(have.index)]
     if todo:
-        smile = opensmile.Smile(feature_set=opensmile.FeatureSet.eGeMAPSv02,
-                                feature_level=opensmile.FeatureLevel.Functionals)
-        rows, idx = [], []
-        from tqdm import tqdm
-        for p, k in tqdm(todo, desc=f"eGeMAPS ({condition})", file=sys.stderr):
-            y, sr = condition_audio(p, condition)
-            rows.append(smile.process_signal(y, sr).iloc[0].to_dict())
-            idx.append(k)
-        new = pd.DataFrame(rows, index=idx)
+        extract = make_extractor()
+        rows = [extract(p) for p, _ in tqdm(todo, desc=desc, file=sys.stderr)]
+        new = pd.DataFrame(rows, index=[k for _, k in todo])
+        new.columns = new.columns.astype(str)
         have = pd.concat([have, new]) if len(have) else new
         have.to_parquet(cache)
     return have.reindex(keys).reset_index(drop=True)
+
+
+def egemaps(paths, condition, cache_dir, n_jobs=1):
+    """eGeMAPSv02 functionals per file (the openSMILE baseline), cached."""
+    from tonekit.models.features import FEATURE_VERSION, condition_audio
+
+    def make_extractor():
+        import opensmile
+
+        smile = opensmile.Smile(feature_set=opensmile.FeatureSet.eGeMAPSv02,
+                                feature_level=opensmile.FeatureLevel.Functionals)
+        return lambda p: smile.process_signal(*condition_audio(p, condition)).iloc[0].to_dict()
+
+    return cached_per_file(Path(cache_dir) / f"egemaps-{FEATURE_VERSION}-{condition}.parquet", paths,
+                           make_extractor, f"eGeMAPS ({condition})")
 
 
 def evaluate(table, feats_w, feats_t, est, target, *, corpora):

@@ -84,23 +84,13 @@ def prepare(path, condition, level_blind=False):
 
 def embeddings(paths, condition, cache_dir, encoder=None, level_blind=False):
     """GE2E embedding per file (256 columns), cached like the eGeMAPS baseline."""
-    from tqdm import tqdm
+    def make_extractor():
+        enc = encoder or _encoder()
+        return lambda p: pd.Series(enc.embed_utterance(prepare(p, condition, level_blind)),
+                                   index=[f"ge2e_{i}" for i in range(256)])
 
-    from tonekit.models.features import _key
-
-    cache = Path(cache_dir) / f"ge2e-{EMBED_VERSION}{'-level-blind' if level_blind else ''}-{condition}.parquet"
-    have = pd.read_parquet(cache) if cache.exists() else pd.DataFrame()
-    keys = [_key(p) for p in paths]
-    todo = [(p, k) for p, k in zip(paths, keys) if k not in set(have.index)]
-    if todo:
-        encoder = encoder or _encoder()
-        rows = []
-        for p, _ in tqdm(todo, desc=f"GE2E ({condition})", file=sys.stderr):
-            rows.append(encoder.embed_utterance(prepare(p, condition, level_blind)))
-        new = pd.DataFrame(np.array(rows), index=[k for _, k in todo], columns=[f"ge2e_{i}" for i in range(256)])
-        have = pd.concat([have, new]) if len(have) else new
-        have.to_parquet(cache)
-    return have.reindex(keys).reset_index(drop=True)
+    name = f"ge2e-{EMBED_VERSION}{'-level-blind' if level_blind else ''}-{condition}.parquet"
+    return ev.cached_per_file(Path(cache_dir) / name, paths, make_extractor, f"GE2E ({condition})")
 
 
 class MeanOfTwo(ClassifierMixin, BaseEstimator):

@@ -77,3 +77,26 @@ def test_mean_of_two_is_the_mean_of_its_two_estimators():
     b = ToneClassifier(**params).fit(X[["ge2e_0", "ge2e_1", "ge2e_2"]], y).predict_proba(X[["ge2e_0", "ge2e_1", "ge2e_2"]])
     np.testing.assert_allclose(fused.predict_proba(X), (a + b) / 2, atol=1e-12)
     assert fused.columns_ == (["f0", "rate"], ["ge2e_0", "ge2e_1", "ge2e_2"])
+
+
+def test_per_file_cache_extracts_each_file_once(tmp_path):
+    files = []
+    for name in ("a.wav", "b.wav"):
+        (tmp_path / name).write_bytes(b"x" * 10)
+        files.append(str(tmp_path / name))
+    calls = []
+
+    def make_extractor():
+        def extract(path):
+            calls.append(path)
+            return {"n": float(len(calls))}
+        return extract
+
+    cache = tmp_path / "cache.parquet"
+    first = xe.ev.cached_per_file(cache, files, make_extractor, "test")
+    assert first["n"].tolist() == [1.0, 2.0] and calls == files
+    (tmp_path / "c.wav").write_bytes(b"y")
+    again = xe.ev.cached_per_file(cache, files[::-1] + [str(tmp_path / "c.wav")], make_extractor, "test")
+    assert again["n"].tolist() == [2.0, 1.0, 3.0]            # cached rows come back in the order asked
+    assert calls == files + [str(tmp_path / "c.wav")]         # only the new file was extracted
+    assert xe.ev.cached_per_file(cache, files, lambda: 1 / 0, "test").equals(first)   # no extractor needed
