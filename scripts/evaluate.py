@@ -41,7 +41,7 @@ from tonekit.models.store import TARGET_NAMES  # noqa: E402
 
 def cached_per_file(cache, paths, make_extractor, desc) -> pd.DataFrame:
     """One row per file from a Parquet cache keyed by path, size and mtime; the files not in it yet go
-    through ``make_extractor()`` (called only then; it returns ``path -> dict or 1-d array``)."""
+    through ``make_extractor()`` (called only then; it returns ``path -> dict or Series``)."""
     from tqdm import tqdm
 
     from tonekit.models.features import _key
