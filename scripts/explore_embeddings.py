@@ -22,6 +22,7 @@ utterances and times both.
 Usage::
 
     python scripts/explore_embeddings.py --corpora ../shared/corpora --out results/embeddings.json
+    python scripts/explore_embeddings.py --anger-vs-happiness --out results/anger_vs_happiness.json
 """
 from __future__ import annotations
 
@@ -209,6 +210,48 @@ def check_port(paths, encoder) -> dict:
             "ms_per_file_torch": round(1000 * t_torch / n, 1), "ms_per_file_numpy": round(1000 * t_np / n, 1)}
 
 
+def anger_vs_happiness(table, feats, embs) -> pd.DataFrame:
+    """Per held-out corpus and line: how well anger minus warmth tells anger from happiness (ROC AUC), and
+    the share of happy utterances scored angry (anger >= 0.5), for tonekit's models and the late fusion,
+    each trained on the other corpora (both lines) as in the cross-corpus protocol. This is the confusion
+    that holds back tip 9. ``feats`` and ``embs``: ``{condition: table}``.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    from tonekit.models.train import corpus_weights
+
+    both = {c: pd.concat([feats[c], embs[c]], axis=1) for c in feats}
+    rows = []
+    for held in sorted(table.corpus.unique()):
+        test = (table.corpus == held).to_numpy()
+        sub = table[test]
+        ah = sub.emotion.isin(["anger", "happiness"]).to_numpy()
+        y = (sub.emotion[ah] == "anger").astype(int).to_numpy()
+        if len(np.unique(y)) < 2:
+            continue
+        scores = {}
+        for t in ("anger", "warmth"):
+            train = table[t].notna().to_numpy() & ~test
+            yt = table.loc[train, t].astype(int).to_numpy()
+            X = pd.concat([both["wideband"][train], both["telephone"][train]], ignore_index=True)
+            fit = {"sample_weight": corpus_weights(np.r_[table.corpus[train], table.corpus[train]]),
+                   "groups": np.r_[table.speaker[train], table.speaker[train]]}
+            models = {"tonekit": (ToneClassifier(**DEFAULT_PARAMS[t]), list(feats["wideband"].columns)),
+                      "mean(tonekit,ge2e)": (MeanOfTwo(DEFAULT_PARAMS[t]), list(X.columns))}
+            for name, (est, cols) in models.items():
+                est.fit(X[cols], np.r_[yt, yt], **fit)
+                for cond in both:
+                    scores[(t, name, cond)] = est.predict_proba(both[cond].loc[test, cols])[:, 1][ah]
+        for cond in both:
+            for name in ("tonekit", "mean(tonekit,ge2e)"):
+                anger = scores[("anger", name, cond)]
+                rows.append({"corpus": held, "condition": cond, "features": name,
+                             "auc_anger_minus_warmth": roc_auc_score(y, anger - scores[("warmth", name, cond)]),
+                             "auc_anger": roc_auc_score(y, anger),
+                             "happy_scored_angry": float(np.mean(anger[y == 0] >= 0.5))})
+    return pd.DataFrame(rows)
+
+
 # ----------------------------------------------------------------------------- report
 
 def markdown(result: dict) -> str:
@@ -240,6 +283,8 @@ def main(argv=None):
                     help="compare the numpy port with the original on N utterances")
     ap.add_argument("--level-blind", action="store_true",
                     help="set every utterance to -30 dBFS before the encoder (it cannot hear loudness)")
+    ap.add_argument("--anger-vs-happiness", action="store_true",
+                    help="only measure anger against happiness per held-out corpus (tip 9's confusion)")
     ap.add_argument("--out", help="write rows and summary as JSON here (and markdown next to it)")
     args = ap.parse_args(argv)
 
@@ -258,6 +303,16 @@ def main(argv=None):
         print("numpy port:", port)
     ew, et = (speaker_relative(embeddings(list(table.path), cond, args.cache_dir, encoder, args.level_blind),
                                table.speaker) for cond in ("wideband", "telephone"))
+    if args.anger_vs_happiness:
+        ah = anger_vs_happiness(table, {"wideband": fw, "telephone": ft}, {"wideband": ew, "telephone": et})
+        text = ("Anger against happiness, cross-corpus (scripts/explore_embeddings.py --anger-vs-happiness; "
+                "models trained on the other corpora):\n\n" + ev._md(ah.round(3)) + "\n")
+        print(text)
+        if args.out:
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.out).write_text(json.dumps(ah.to_dict(orient="records"), indent=1))
+            Path(args.out).with_suffix(".md").write_text(text)
+        return 0
     both = (pd.concat([fw, ew], axis=1), pd.concat([ft, et], axis=1))
     sets = {"tonekit": (fw, ft), "ge2e": (ew, et), "tonekit+ge2e": both, "mean(tonekit,ge2e)": both}
     rows = []
