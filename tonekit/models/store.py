@@ -77,7 +77,7 @@ class ToneModel:
         est = self.estimator
         if isinstance(est, ToneClassifier) and hasattr(est, "pipeline_"):
             # the columns were picked by name just above, so the fitted pipeline (fitted on arrays) gets the
-            # array: this skips sklearn's DataFrame feature-name checks, about half of a one-row score
+            # array: this skips sklearn's DataFrame feature-name checks (three models on one row: 18-20 -> 16 ms)
             proba = est.pipeline_.predict_proba(X.to_numpy(dtype=np.float64))
         else:
             proba = est.predict_proba(X)
