@@ -76,6 +76,22 @@ def test_groups_must_match_samples():
     np.testing.assert_allclose(with_groups, ToneClassifier().fit(X, y).predict_proba(X))
 
 
+def test_dataframe_with_the_fitted_columns_scores_as_the_validated_array():
+    import warnings
+
+    rng = np.random.default_rng(5)
+    X = pd.DataFrame(rng.normal(size=(80, 3)), columns=["f0", "rate", "tilt"])
+    X.iloc[3, 1] = np.nan
+    y = (X.f0 + 0.5 * rng.normal(size=80) > 0).astype(int)
+    est = ToneClassifier(kind="blend", C=1.0).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)   # "X does not have valid feature names"
+        validated = est.predict_proba(X.to_numpy())     # sklearn's validate_data path
+    np.testing.assert_allclose(est.predict_proba(X), validated, rtol=0, atol=1e-12)   # the shortcut
+    with pytest.raises(ValueError, match="feature names"):
+        est.predict_proba(X[["rate", "f0", "tilt"]])    # other order: sklearn's check still refuses it
+
+
 def test_blend_is_the_mean_of_its_svm_and_logistic_regression():
     """Known answer: a blend's probability is the mean of the two models fitted alone on the same data."""
     rng = np.random.default_rng(1)
