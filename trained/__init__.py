@@ -1,1 +1,1 @@
-"""Shipped tone models (skops files with their model cards)."""
+"""Shipped tone models (skops files with their model cards) and the voice encoder's weights (npz)."""
