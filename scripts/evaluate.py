@@ -12,7 +12,11 @@ Models are always trained on wideband + telephone copies of the training
 speakers (augmentation). With ``--baseline`` it computes, on the same splits,
 openSMILE eGeMAPSv02 functionals with the same classifier (needs the
 ``bench`` extra). ``--select`` compares estimator settings by the same
-protocol (used to choose tonekit.models.train.DEFAULT_PARAMS).
+protocol on the prosodic features (used to choose tonekit.models.train.DEFAULT_PARAMS).
+
+Feature sets: ``tonekit`` is the shipped model (late fusion of the prosodic
+features and the voice embedding, :class:`~tonekit.models.estimators.FusedToneClassifier`);
+``tonekit-prosody`` its prosodic member alone; ``egemaps`` the baseline.
 
 Usage::
 
@@ -33,8 +37,9 @@ from sklearn.base import clone
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tonekit.models.corpora import load_corpora, targets  # noqa: E402
-from tonekit.models.estimators import ToneClassifier  # noqa: E402
-from tonekit.models.features import default_cache_dir, raw_features, normalised_features  # noqa: E402
+from tonekit.models.estimators import FusedToneClassifier, ToneClassifier  # noqa: E402
+from tonekit.models.features import (default_cache_dir, normalised_features, raw_embeddings, raw_features,  # noqa: E402
+                                     relative_embeddings)
 from tonekit.models.train import DEFAULT_PARAMS, corpus_weights, grouped_oof, metrics  # noqa: E402
 from tonekit.models.store import TARGET_NAMES  # noqa: E402
 
@@ -187,7 +192,7 @@ def markdown(result: dict) -> str:
     wide = s.pivot_table(index=["target", "protocol", "condition"], columns="features",
                          values=[m for m in METRICS if m in s]).round(3)
     wide.columns = [f"{name} {metric}" for metric, name in wide.columns]
-    names = sorted(set(s["features"]), key=lambda n: (n != "tonekit", n))  # tonekit first, then the baseline
+    names = sorted(set(s["features"]), key=lambda n: (n != "tonekit", n != "tonekit-prosody", n))  # ours first
     order = [f"{name} {m}" for m in METRICS for name in names if f"{name} {m}" in wide.columns]
     table = wide[order].reset_index()
     parts = ["Mean over the four corpora (UAR = balanced accuracy at 0.5; ECE = expected calibration error on the test "
@@ -230,7 +235,12 @@ def main(argv=None):
     sets = {}
     raw_w = raw_features(table.path, "wideband", cache_dir=args.cache_dir, n_jobs=args.jobs, progress=True)
     raw_t = raw_features(table.path, "telephone", cache_dir=args.cache_dir, n_jobs=args.jobs, progress=True)
-    sets["tonekit"] = (normalised_features(table, raw_w), normalised_features(table, raw_t))
+    prosody = (normalised_features(table, raw_w), normalised_features(table, raw_t))
+    emb = [relative_embeddings(table, raw_embeddings(table.path, cond, cache_dir=args.cache_dir, n_jobs=args.jobs,
+                                                     progress=True)) for cond in ("wideband", "telephone")]
+    # the shipped model: late fusion of prosody and the voice embedding; its prosodic member alone for comparison
+    sets["tonekit"] = (pd.concat([prosody[0], emb[0]], axis=1), pd.concat([prosody[1], emb[1]], axis=1))
+    sets["tonekit-prosody"] = prosody
     raw_w.index = table.index
     smile = smile_separation(table, raw_w)
     print("smile cue, happy vs neutral/calm of the same speakers (wideband):")
@@ -246,12 +256,12 @@ def main(argv=None):
         if args.select:
             for kind, C in SELECTION_GRID:
                 est = ToneClassifier(kind=kind, C=C)
-                for r in evaluate(table, *sets["tonekit"], est, target, corpora=corpora):
+                for r in evaluate(table, *sets["tonekit-prosody"], est, target, corpora=corpora):
                     rows.append({"features": f"tonekit/{kind}/C={C}", **r})
                 print(f"{target} {kind} C={C} done ({time.time() - t0:.0f} s)", file=sys.stderr)
             continue
         for name, (fw, ft) in sets.items():
-            est = ToneClassifier(**DEFAULT_PARAMS[target])
+            est = FusedToneClassifier(**DEFAULT_PARAMS[target])  # without emb_* columns: a ToneClassifier
             for r in evaluate(table, fw, ft, est, target, corpora=corpora):
                 rows.append({"features": name, **r})
         print(f"{target} done ({time.time() - t0:.0f} s)", file=sys.stderr)

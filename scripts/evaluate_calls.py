@@ -237,6 +237,9 @@ def markdown(summary: dict, setup: dict) -> str:
                   f"(real-time factor {_f(summary['real_time_factor']['mean'], 3)}, "
                   f"worst {_f(summary['real_time_factor']['max'], 3)}).", "",
               f"Re-run: `{setup['command']}`", ""]
+    if setup.get("rescored"):
+        lines += [f"Events {setup['rescored'][len('events '):]}: "
+                  f"`python scripts/evaluate_calls.py --rescore DUMP_DIR --out NAME`.", ""]
     return "\n".join(lines)
 
 
@@ -331,6 +334,52 @@ def evaluate(corpora, *, n_calls: int = 48, n_folds: int = 4, seed: int = 0, cac
     return summarise(records), setup, records
 
 
+def rescored_record(saved: dict, opts, *, windows: bool = True) -> dict:
+    """The record of one saved call (``--dump-dir``) with its tone events (tips 7, 8, 9) re-made under
+    ``opts`` (a :class:`tonekit.match.MatchOptions`); tips 1 and 12 do not depend on them and are kept.
+    ``windows``: also label the caller-anger windows (for the AUC)."""
+    _tonekit()
+    from tonekit.analysis import EVENT_COLUMNS
+    from tonekit.match import tone_events
+
+    a, truth = saved["analysis"], saved["truth"]
+    tone = pd.DataFrame(tone_events(a.windows, opts, narrowband=truth["telephone"]), columns=EVENT_COLUMNS)
+    events = pd.concat([tone, a.events[a.events.tip.isin([1, 12])]], ignore_index=True)
+    rec = dict(saved["record"])
+    rec["counts"] = call_counts(truth, events)
+    if windows:
+        rec["anger_windows"] = caller_anger_labels(truth, a.windows)
+    return rec
+
+
+def rescore(dump_dir, setup: dict | None = None) -> tuple[dict, dict, list]:
+    """Re-make the events of saved calls (``--dump-dir`` of an earlier run) with the matcher as it is now.
+
+    Analysis (activity, windows, scores) is not redone: only the matcher runs
+    again, with its current defaults, so a change of thresholds is measured on
+    the same calls in seconds. Returns (summary, setup, records) like :func:`evaluate`.
+    """
+    import pickle
+
+    tk = _tonekit()
+    from tonekit.match import MatchOptions
+
+    files = sorted(Path(dump_dir).glob("*.pkl"))
+    if not files:
+        raise ValueError(f"{dump_dir}: no saved calls (*.pkl); run evaluate_calls.py with --dump-dir first")
+    opts = MatchOptions()
+    records = []
+    for f in files:
+        with open(f, "rb") as fh:   # this project's own dumps (evaluate_calls.py --dump-dir), not files from elsewhere
+            records.append(rescored_record(pickle.load(fh), opts))
+    setup = dict(setup or {"mode": "rescored", "description": f"the calls saved in {Path(dump_dir).name}/",
+                            "command": f"python scripts/evaluate_calls.py --rescore {dump_dir}"})
+    setup["rescored"] = (f"events re-made from the saved analyses in {Path(dump_dir).name}/ with the matcher's "
+                         f"current defaults (tonekit {getattr(tk, '__version__', '?')})")
+    setup["matcher"] = opts.as_dict()
+    return summarise(records), setup, records
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(
         description="Evaluate tonekit's events and caller-anger scores on simulated calls of held-out speakers.",
@@ -348,6 +397,9 @@ def main(argv=None) -> int:
     ap.add_argument("--dump-dir", default=None,
                     help="also pickle each call's truth and Analysis here (outside the repository), to re-run "
                          "the matcher with other thresholds without re-analysing")
+    ap.add_argument("--rescore", default=None, metavar="DUMP_DIR",
+                    help="only re-make the events of the calls saved in DUMP_DIR with the current matcher "
+                         "(no simulation, training or analysis); keeps the setup of an existing --out JSON")
     ap.add_argument("--out", default=None,
                     help="results file: writes NAME.md (the table) and NAME.json (the numbers, per call too)")
     args = ap.parse_args(argv)
@@ -358,9 +410,14 @@ def main(argv=None) -> int:
     if args.folds < 2:
         ap.error("--folds must be at least 2")
     try:
-        summary, setup, records = evaluate(args.corpora, n_calls=args.n_calls, n_folds=args.folds, seed=args.seed,
-                                           cache_dir=args.cache_dir, models_dir=args.models_dir,
-                                           calls_dir=args.calls_dir, dump_dir=args.dump_dir)
+        if args.rescore:
+            prev = Path(args.out).with_suffix(".json") if args.out else None
+            setup = json.loads(prev.read_text())["setup"] if prev is not None and prev.exists() else None
+            summary, setup, records = rescore(args.rescore, setup)
+        else:
+            summary, setup, records = evaluate(args.corpora, n_calls=args.n_calls, n_folds=args.folds, seed=args.seed,
+                                               cache_dir=args.cache_dir, models_dir=args.models_dir,
+                                               calls_dir=args.calls_dir, dump_dir=args.dump_dir)
     except (ValueError, OSError, ImportError) as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 2

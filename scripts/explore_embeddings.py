@@ -34,14 +34,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import evaluate as ev  # noqa: E402
 from tonekit.models.corpora import load_corpora, targets  # noqa: E402
-from tonekit.models.estimators import ToneClassifier  # noqa: E402
+from tonekit.features.embedding import encoder_forward  # noqa: E402
+from tonekit.models.estimators import FusedToneClassifier, ToneClassifier  # noqa: E402
 from tonekit.models.features import default_cache_dir, normalised_features, raw_features  # noqa: E402
 from tonekit.models.store import TARGET_NAMES  # noqa: E402
 from tonekit.models.train import DEFAULT_PARAMS  # noqa: E402
@@ -51,6 +51,11 @@ N_MELS = 40           # mel bands
 WIN, HOP = 400, 160   # 25 ms windows every 10 ms at 16 kHz
 PARTIAL = 160         # frames in one partial utterance (1.6 s)
 EMBED_VERSION = 1     # bump when the embedding recipe changes (cache key)
+
+
+def _params(target) -> dict:
+    """The shipped prosodic estimator settings, used for every feature set here (results/embeddings.md)."""
+    return {k: v for k, v in DEFAULT_PARAMS[target].items() if not k.startswith("embedding_")}
 
 
 def _encoder():
@@ -94,29 +99,11 @@ def embeddings(paths, condition, cache_dir, encoder=None, level_blind=False):
     return ev.cached_per_file(Path(cache_dir) / name, paths, make_extractor, f"GE2E ({condition})")
 
 
-class MeanOfTwo(ClassifierMixin, BaseEstimator):
-    """Late fusion: the mean probability of two tone estimators, one on tonekit's features and one on the
-    embedding's columns (those starting with ``prefix``), each with ``params`` (ToneClassifier's)."""
-
-    def __init__(self, params=None, prefix="ge2e_"):
-        self.params = params
-        self.prefix = prefix
-
-    def fit(self, X, y, sample_weight=None, groups=None):
-        X = pd.DataFrame(X)
-        emb = [c for c in X.columns if str(c).startswith(self.prefix)]
-        self.columns_ = ([c for c in X.columns if c not in emb], emb)
-        self.models_ = [ToneClassifier(**(self.params or {})).fit(X[cols], y, sample_weight=sample_weight, groups=groups)
-                        for cols in self.columns_]
-        self.classes_ = self.models_[0].classes_
-        return self
-
-    def predict_proba(self, X):
-        X = pd.DataFrame(X)
-        return np.mean([m.predict_proba(X[cols]) for m, cols in zip(self.models_, self.columns_)], axis=0)
-
-    def predict(self, X):
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+def MeanOfTwo(params=None, prefix="ge2e_"):
+    """Late fusion: the mean probability of a tone estimator on tonekit's features and one on the embedding's
+    columns (those starting with ``prefix``), each with ``params`` (ToneClassifier's). This is the shipped
+    :class:`~tonekit.models.estimators.FusedToneClassifier`."""
+    return FusedToneClassifier(**(params or {}), embedding_prefix=prefix)
 
 
 def speaker_relative(E: pd.DataFrame, speaker) -> pd.DataFrame:
@@ -143,36 +130,10 @@ def partial_slices(n_samples: int, rate: float = 1.3, min_coverage: float = 0.75
     return out
 
 
-def _sigmoid(x):
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
-
-
 def numpy_forward(mels: np.ndarray, weights: dict) -> np.ndarray:
-    """GE2E encoder forward pass in numpy: ``mels`` (partials, frames, 40) -> L2-normed embeddings (partials, 256).
-
-    ``weights`` holds PyTorch's ``lstm.weight_ih_l{k}``, ``lstm.weight_hh_l{k}``,
-    ``lstm.bias_ih_l{k}``, ``lstm.bias_hh_l{k}`` (k = 0..2; gates in PyTorch's
-    order i, f, g, o), ``linear.weight`` and ``linear.bias`` as arrays.
-    """
-    x = np.asarray(mels, np.float32)
-    n = x.shape[0]
-    for k in range(3):
-        w_hh = np.ascontiguousarray(weights[f"lstm.weight_hh_l{k}"].T)
-        hidden = w_hh.shape[0]
-        xw = x @ weights[f"lstm.weight_ih_l{k}"].T + weights[f"lstm.bias_ih_l{k}"] + weights[f"lstm.bias_hh_l{k}"]
-        h = np.zeros((n, hidden), np.float32)
-        c = np.zeros((n, hidden), np.float32)
-        seq = np.empty((n, x.shape[1], hidden), np.float32)
-        for t in range(x.shape[1]):
-            z = xw[:, t] + h @ w_hh
-            i, f = _sigmoid(z[:, :hidden]), _sigmoid(z[:, hidden:2 * hidden])
-            g, o = np.tanh(z[:, 2 * hidden:3 * hidden]), _sigmoid(z[:, 3 * hidden:])
-            c = f * c + i * g
-            h = o * np.tanh(c)
-            seq[:, t] = h
-        x = seq
-    e = np.maximum(h @ weights["linear.weight"].T + weights["linear.bias"], 0.0)
-    return e / np.linalg.norm(e, axis=1, keepdims=True)
+    """GE2E encoder forward pass in numpy (the shipped :func:`tonekit.features.embedding.encoder_forward`):
+    ``mels`` (partials, frames, 40) -> L2-normed embeddings (partials, 256), ``weights`` with PyTorch's names."""
+    return encoder_forward(mels, weights)
 
 
 def numpy_embed(wav: np.ndarray, weights: dict) -> np.ndarray:
@@ -236,8 +197,8 @@ def anger_vs_happiness(table, feats, embs) -> pd.DataFrame:
             X = pd.concat([both["wideband"][train], both["telephone"][train]], ignore_index=True)
             fit = {"sample_weight": corpus_weights(np.r_[table.corpus[train], table.corpus[train]]),
                    "groups": np.r_[table.speaker[train], table.speaker[train]]}
-            models = {"tonekit": (ToneClassifier(**DEFAULT_PARAMS[t]), list(feats["wideband"].columns)),
-                      "mean(tonekit,ge2e)": (MeanOfTwo(DEFAULT_PARAMS[t]), list(X.columns))}
+            models = {"tonekit": (ToneClassifier(**_params(t)), list(feats["wideband"].columns)),
+                      "mean(tonekit,ge2e)": (MeanOfTwo(_params(t)), list(X.columns))}
             for name, (est, cols) in models.items():
                 est.fit(X[cols], np.r_[yt, yt], **fit)
                 for cond in both:
@@ -318,8 +279,8 @@ def main(argv=None):
     rows = []
     for target in args.targets.split(","):
         for name, (a, b) in sets.items():
-            est = (MeanOfTwo(DEFAULT_PARAMS[target]) if name.startswith("mean(")
-                   else ToneClassifier(**DEFAULT_PARAMS[target]))
+            est = (MeanOfTwo(_params(target)) if name.startswith("mean(")
+                   else ToneClassifier(**_params(target)))
             rows += [{"features": name, **r} for r in ev.evaluate(table, a, b, est, target, corpora=corpora)]
             print(f"{target} {name} done ({time.time() - t0:.0f} s)", file=sys.stderr)
     df = pd.DataFrame(rows)

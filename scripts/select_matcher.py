@@ -42,15 +42,12 @@ import pickle
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import evaluate_calls as ec  # noqa: E402
-from tonekit.analysis import EVENT_COLUMNS  # noqa: E402
-from tonekit.match import MatchOptions, tone_events  # noqa: E402
+from tonekit.match import MatchOptions  # noqa: E402
 
 #: (tips scored, settings): searched in this order
 GRIDS = [
@@ -79,15 +76,7 @@ def load_calls(folder) -> list[dict]:
 def records(calls: list[dict], options: dict) -> list[dict]:
     """evaluate_calls records with the tone events re-made under ``options``."""
     opts = MatchOptions(**options)
-    out = []
-    for c in calls:
-        a, truth = c["analysis"], c["truth"]
-        tone = pd.DataFrame(tone_events(a.windows, opts, narrowband=truth["telephone"]), columns=EVENT_COLUMNS)
-        events = pd.concat([tone, a.events[a.events.tip.isin([1, 12])]], ignore_index=True)
-        rec = dict(c["record"])
-        rec["counts"] = ec.call_counts(truth, events)
-        out.append(rec)
-    return out
+    return [ec.rescored_record(c, opts, windows=False) for c in calls]
 
 
 def rates(recs: list[dict], tips) -> dict:

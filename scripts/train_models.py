@@ -65,8 +65,11 @@ def main(argv=None):
             "telephone line (300-3400 Hz, 8 kHz, speech levelled to -28..-16 dBFS as by a line's gain control, "
             "line noise at -60..-45 dBFS, mu-law); every feature relative to the speaker's median over their "
             "utterances in that condition; each corpus weighted equally, classes weighted equally; the model "
-            "averages the probabilities of an RBF SVM and a logistic regression, the SVM's Platt scaling "
-            "fitted on its scores of held-out speakers (speaker-grouped 3-fold); split: none (the shipped model sees "
+            "averages two members (late fusion): one on the 55 prosodic features, one on the 256-d voice "
+            "embedding (trained/voice_encoder.npz on 1.6-s pieces of speech, each set to -30 dBFS, minus the "
+            "speaker's mean embedding); each member averages the probabilities of an RBF SVM and a logistic "
+            "regression, the SVM's Platt scaling fitted on its scores of held-out speakers (speaker-grouped "
+            "3-fold); a row without an embedding gets the prosodic member alone; split: none (the shipped model sees "
             "all speakers; see 'evaluation' for the speaker-independent and cross-corpus splits)")
         card["versions"] = _versions()
         if ev:

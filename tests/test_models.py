@@ -1,6 +1,7 @@
 """Tone models: estimator conventions, safe loading, scoring, and accuracy on held-out speakers."""
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 import tonekit
 from tonekit.errors import ModelError, ParameterError
 from tonekit.models.corpora import load_corpora, parse_emodb, parse_nemo, parse_ravdess, parse_turev, targets
-from tonekit.models.estimators import ToneClassifier
+from tonekit.models.estimators import FusedToneClassifier, ToneClassifier
 from tonekit.models.store import load_model, load_models, shipped_dir
 from tonekit.models.train import ece, metrics
 
@@ -28,7 +29,9 @@ def _expected_failures(est):
     return {}
 
 
-@parametrize_with_checks([ToneClassifier(), ToneClassifier(kind="svm", C=1.0), ToneClassifier(kind="blend", C=1.0)],
+@parametrize_with_checks([ToneClassifier(), ToneClassifier(kind="svm", C=1.0), ToneClassifier(kind="blend", C=1.0),
+                          FusedToneClassifier(kind="logreg", n_embedding=1),
+                          FusedToneClassifier(kind="blend", C=1.0, n_embedding=2)],
                          expected_failed_checks=_expected_failures)
 def test_sklearn_conventions(estimator, check):
     check(estimator)
@@ -178,7 +181,12 @@ def test_shipped_models_load_with_cards():
     assert set(models) == {"anger", "calm", "warmth"}
     for t, m in models.items():
         assert m.card["target"] == t
-        assert len(m.features) == len(m.card["features"]) == len(tonekit.features_list())
+        # the prosodic features by name, then the 256 embedding columns; the card names the encoder by hash
+        assert m.features == list(m.card["features"]) + [f"emb_{i}" for i in range(256)]
+        assert len(m.card["features"]) == len(tonekit.features_list()) == 55
+        assert m.wants_embedding and m.card["embedding"]["encoder_sha256"] == json.loads(
+            (shipped_dir() / "voice_encoder.json").read_text())["sha256"]
+        assert (m.estimator.prosody_.kind, m.estimator.embedding_.kind) == ("blend", "logreg")
 
 
 def test_tone_model_picks_its_features_by_name_and_scores_as_its_estimator():
@@ -191,6 +199,10 @@ def test_tone_model_picks_its_features_by_name_and_scores_as_its_estimator():
     np.testing.assert_allclose(m.predict_proba(shuffled), expected, rtol=0, atol=1e-12)
     with pytest.raises(ModelError, match="expects features"):
         m.predict_proba(X.drop(columns=m.features[0]))
+    # without the embedding columns a row is scored on its prosodic features alone
+    prosody = X[[f for f in m.features if not f.startswith("emb_")]]
+    expected = m.estimator.prosody_.predict_proba(prosody.to_numpy())[:, 1]
+    np.testing.assert_allclose(m.predict_proba(prosody), expected, rtol=0, atol=1e-12)
 
 
 def test_tampered_model_is_refused(tmp_path):

@@ -75,3 +75,17 @@ def test_select_matcher_needs_saved_calls(tmp_path):
         sm.main([str(tmp_path / "0"), str(tmp_path / "1")])
     with pytest.raises(SystemExit, match="at least two folders"):
         sm.main([str(tmp_path / "0")])
+
+
+def test_evaluate_calls_rescores_saved_calls_with_the_current_matcher(tmp_path, capsys):
+    _seed(tmp_path / "0")
+    ec = sm.ec
+    summary, setup, records = ec.rescore(tmp_path / "0")
+    # the three scripted tone events are found, nothing else is flagged
+    for tip in (7, 8, 9):
+        assert (summary["tips"][tip]["recall"], summary["tips"][tip]["precision"]) == (1.0, 1.0), tip
+    assert len(records) == 3 and "rescored" in setup and setup["matcher"]["upbeat_on"] == sm.MatchOptions().upbeat_on
+    assert ec.main(["--rescore", str(tmp_path / "0"), "--out", str(tmp_path / "r")]) == 0
+    assert "Events re-made from the saved analyses" in (tmp_path / "r.md").read_text()
+    assert ec.main(["--rescore", str(tmp_path / "empty")]) == 2          # no saved calls: a one-line error
+    assert "no saved calls" in capsys.readouterr().err

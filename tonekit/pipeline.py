@@ -10,12 +10,16 @@ from .activity import detect_activity
 from .analysis import WINDOW_COLUMNS, Analysis, edge_means
 from .audio import as_signal, load_audio, load_call
 from .errors import ParameterError
+from .features.embedding import window_embedding_table
 from .features.frames import call_speaker_frames, frames_table, signal_frames
 from .features.windows import segment_functionals, speaker_baseline, model_features, speaker_windows
 from .match import MatchOptions, caller_angry_spans, match
 from .models.store import TARGET_NAMES, load_models
 
 MIN_SPEECH_S = 1.0
+#: Embed one 1.6-s piece of speech in this many (1: all). The voice encoder costs about 12 ms of one core
+#: per piece; see the README's speed figures for the trade-off.
+EMBEDDING_EVERY = 4
 
 
 def _models(models):
@@ -37,7 +41,7 @@ def score_features(features: pd.DataFrame, models: dict) -> pd.DataFrame:
 
 def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=None, agent_channel: int = 0,
             models=None, win_dur_s: float = 3.0, hop_dur_s: float = 1.0, min_speech_s: float = MIN_SPEECH_S,
-            progress=None, **match_options) -> Analysis:
+            embedding_every: int = EMBEDDING_EVERY, progress=None, **match_options) -> Analysis:
     """Analyse a two-speaker call.
 
     Parameters
@@ -53,6 +57,11 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
         Analysis windows (3 s every 1 s).
     min_speech_s : float
         A window needs this much speech (s) to be scored.
+    embedding_every : int
+        Models with a voice-embedding member (the shipped ones) get each
+        window's embedding from one 1.6-s piece of speech in ``embedding_every``
+        (1: every piece; more: faster, coarser). A window that meets no piece
+        is scored on its prosodic features alone.
     progress : callable, optional
         Called with a short step name as work proceeds.
     **match_options
@@ -80,6 +89,9 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
             path, what = call.describe(spk)
             warnings.warn(f"{path}: no speech found for the {spk} ({what}); their tone cannot be scored",
                           stacklevel=2)
+    if not (isinstance(embedding_every, (int, np.integer)) and embedding_every >= 1):
+        raise ParameterError(f"embedding_every must be an integer >= 1, not {embedding_every!r}")
+    need_emb = any(m.wants_embedding for m in mdl.values())
     tick("frames")
     frames, wins = {}, []
     for spk in call.speakers:
@@ -90,7 +102,13 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
         frames[spk] = fr.slim()
         enough = (w["speech_s"] >= min_speech_s).to_numpy()
         if enough.any():  # only windows with enough speech are scored
-            scores = score_features(feats[enough], mdl)
+            X = feats[enough]
+            if need_emb:
+                emb = window_embedding_table(lambda a, b, s=spk: call.read(s, max(a, 0.0), b), act.speech[spk],
+                                             call.sr, w.start_s[enough], w.end_s[enough], every=embedding_every)
+                X = pd.concat([X, emb.set_axis(X.index)], axis=1)
+                tick(f"embedding:{spk}")
+            scores = score_features(X, mdl)
             for t in TARGET_NAMES:
                 w.loc[enough, t] = scores[t].to_numpy()
         wins.append(w)
@@ -110,6 +128,7 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
                     frames=frames_t, windows=windows, events=events, summary=summary,
                     turns=turns_t, overlaps=overlaps, silences=silences,
                     options={"win_dur_s": win_dur_s, "hop_dur_s": hop_dur_s, "min_speech_s": min_speech_s,
+                             "embedding_every": embedding_every if need_emb else None,
                              "working_rate_hz": call.sr, **opts.as_dict()})
 
 
@@ -122,7 +141,10 @@ def score(path_or_signal, sr=None, *, models=None, baseline=None) -> dict:
     model card); pass ``baseline`` (a Series of raw functionals, e.g. the
     median of :func:`tonekit.features.windows.segment_functionals` over other
     recordings of the same speaker) for a better-informed score. Over a call,
-    :func:`analyze` measures each speaker's baseline itself.
+    :func:`analyze` measures each speaker's baseline itself. For the same
+    reason a lone utterance is scored on its prosodic features alone: the
+    models' voice-embedding member needs the speaker's usual voice (their
+    mean embedding), which one utterance does not give.
 
     Examples
     --------

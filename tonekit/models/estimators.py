@@ -30,6 +30,16 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 KINDS = ("logreg", "svm", "blend")
 
 
+def _as_array(est, X) -> np.ndarray:
+    """``X`` checked against what ``est`` was fitted on, as a float array."""
+    names = getattr(est, "feature_names_in_", None)
+    if names is not None and list(getattr(X, "columns", ())) == list(names):
+        # the fitted columns in the fitted order: the array is what validate_data would give, without its
+        # DataFrame name checks (three models on one row: 18-20 -> 16 ms); the pipeline checks the values
+        return np.asarray(X, dtype=np.float64)
+    return validate_data(est, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
+
+
 class ToneClassifier(ClassifierMixin, BaseEstimator):
     """Calibrated classifier for one tone target (anger, calm or warmth).
 
@@ -139,14 +149,7 @@ class ToneClassifier(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X):
         """Probabilities of ``classes_`` (columns in that order)."""
         check_is_fitted(self, "pipeline_")
-        names = getattr(self, "feature_names_in_", None)
-        if names is not None and list(getattr(X, "columns", ())) == list(names):
-            # the fitted columns in the fitted order: the array is what validate_data would give, without its
-            # DataFrame name checks (three models on one row: 18-20 -> 16 ms); the pipeline checks the values
-            X = np.asarray(X, dtype=np.float64)
-        else:
-            X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
-        return self.pipeline_.predict_proba(X)
+        return self.pipeline_.predict_proba(_as_array(self, X))
 
     def predict(self, X):
         """The most probable class (for two classes: probability of ``classes_[1]`` >= 0.5)."""
@@ -158,3 +161,122 @@ class ToneClassifier(ClassifierMixin, BaseEstimator):
         tags.input_tags.allow_nan = True
         return tags
 
+
+
+class FusedToneClassifier(ClassifierMixin, BaseEstimator):
+    """Late fusion: the mean probability of a :class:`ToneClassifier` on the prosodic features and one on
+    the voice embedding (:mod:`tonekit.features.embedding`).
+
+    Each member sees only its own columns, with the same settings. A row
+    without an embedding (all its embedding columns NaN: a lone utterance
+    with no speaker reference, or a window with no embedded speech) gets the
+    prosodic member's probability alone. On corpora left out of training,
+    the fusion beats either member alone for all three targets
+    (results/embeddings.md).
+
+    Parameters
+    ----------
+    kind, C, C_logreg, class_weight, random_state
+        As :class:`ToneClassifier`, for the prosodic member (and the embedding's, unless set below).
+    embedding_kind : {"logreg", "svm", "blend"} or None
+        The embedding member's kind (None: ``kind``).
+    embedding_C : float or None
+        The embedding member's ``C`` (None: ``C``).
+    embedding_prefix : str
+        Columns of a DataFrame whose names start with this are the embedding's.
+    n_embedding : int
+        Without column names (an array), the last ``n_embedding`` columns are the embedding's.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.r_[np.zeros(30), np.ones(30)]
+    >>> X = np.c_[y + rng.normal(0, .3, 60), y + rng.normal(0, .3, (60, 2))]   # 1 prosodic, 2 embedding columns
+    >>> m = FusedToneClassifier(kind="logreg", n_embedding=2).fit(X, y)
+    >>> (m.prosody_columns_.tolist(), m.embedding_columns_.tolist())
+    ([0], [1, 2])
+    >>> m.predict([[1.0, 1.0, 1.0], [0.0, np.nan, np.nan]])   # the second row: prosody alone
+    array([1., 0.])
+    """
+
+    def __init__(self, kind: str = "blend", C: float = 0.3, C_logreg: float = 0.1, class_weight="balanced",
+                 random_state: int = 0, embedding_kind=None, embedding_C=None, embedding_prefix: str = "emb_",
+                 n_embedding: int = 0):
+        self.kind = kind
+        self.C = C
+        self.C_logreg = C_logreg
+        self.class_weight = class_weight
+        self.random_state = random_state
+        self.embedding_kind = embedding_kind
+        self.embedding_C = embedding_C
+        self.embedding_prefix = embedding_prefix
+        self.n_embedding = n_embedding
+
+    def _member(self, embedding=False):
+        kind = (self.embedding_kind or self.kind) if embedding else self.kind
+        C = (self.C if self.embedding_C is None else self.embedding_C) if embedding else self.C
+        return ToneClassifier(kind=kind, C=C, C_logreg=self.C_logreg, class_weight=self.class_weight,
+                              random_state=self.random_state)
+
+    def fit(self, X, y, sample_weight=None, groups=None):
+        """Fit both members (``groups`` as :meth:`ToneClassifier.fit`); rows without an embedding train
+        only the prosodic member."""
+        X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype=np.float64)
+        check_classification_targets(y)
+        self.classes_ = np.unique(y)
+        if len(self.classes_) < 2:
+            raise ValueError(f"y has {len(self.classes_)} class; FusedToneClassifier needs at least 2")
+        if not (isinstance(self.n_embedding, (int, np.integer)) and self.n_embedding >= 0):
+            raise ValueError(f"n_embedding must be an int >= 0, not {self.n_embedding!r}")
+        names = getattr(self, "feature_names_in_", None)
+        if names is not None:
+            emb = np.array([str(c).startswith(self.embedding_prefix) for c in names])
+        else:
+            emb = np.zeros(X.shape[1], bool)
+            if self.n_embedding:
+                emb[-min(self.n_embedding, X.shape[1]):] = True
+        self.prosody_columns_ = np.flatnonzero(~emb)
+        self.embedding_columns_ = np.flatnonzero(emb)
+        sw = None if sample_weight is None else _check_sample_weight(sample_weight, X)
+        g = None if groups is None else np.asarray(groups)
+
+        def fit_on(cols, rows, embedding=False):
+            if len(cols) == 0 or rows.sum() == 0 or len(np.unique(y[rows])) < 2:
+                return None
+            return self._member(embedding).fit(X[np.ix_(rows, cols)], y[rows], sample_weight=None if sw is None else sw[rows],
+                                      groups=None if g is None else g[rows])
+
+        every = np.ones(len(y), bool)
+        has_emb = np.isfinite(X[:, self.embedding_columns_]).any(axis=1) if len(self.embedding_columns_) else every
+        self.prosody_ = fit_on(self.prosody_columns_, every)
+        self.embedding_ = fit_on(self.embedding_columns_, has_emb, True)
+        if self.prosody_ is None and self.embedding_ is None:
+            self.embedding_ = fit_on(self.embedding_columns_, every, True)
+        return self
+
+    def predict_proba(self, X):
+        """Probabilities of ``classes_``: the mean of the members' (the prosodic one's alone for rows without
+        an embedding)."""
+        check_is_fitted(self, "classes_")
+        X = _as_array(self, X)
+        if self.embedding_ is None:
+            return self.prosody_.predict_proba(X[:, self.prosody_columns_])
+        E = X[:, self.embedding_columns_]
+        if self.prosody_ is None:
+            return self.embedding_.predict_proba(E)
+        p = self.prosody_.predict_proba(X[:, self.prosody_columns_])
+        has = np.isfinite(E).any(axis=1)
+        if has.any():
+            p[has] = 0.5 * (p[has] + self.embedding_.predict_proba(E[has]))
+        return p
+
+    def predict(self, X):
+        """The most probable class."""
+        check_is_fitted(self, "classes_")
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags

@@ -26,6 +26,8 @@ from ..features.windows import LEVEL_FEATURES, model_features, segment_functiona
 
 #: Bump when the features change, so caches are not reused.
 FEATURE_VERSION = "6"
+#: Bump when the embedding recipe (tonekit.features.embedding) changes.
+EMBEDDING_VERSION = "1"
 CONDITIONS = ("wideband", "telephone")
 
 
@@ -60,10 +62,25 @@ def utterance_raw(path: str, condition: str = "wideband") -> dict:
     return row
 
 
-def _safe_raw(args):
-    path, condition = args
+def utterance_embedding(path: str, condition: str = "wideband") -> dict:
+    """Voice embedding of one single-speaker file in a condition (not speaker-relative; see
+    :mod:`tonekit.features.embedding`), as ``{"emb_0": ..., ...}``."""
+    from ..features.embedding import EMBEDDING_COLUMNS, signal_embedding
+
+    y, sr = condition_audio(path, condition)
+    return dict(zip(EMBEDDING_COLUMNS, signal_embedding(y, sr).tolist()))
+
+
+_EXTRACTORS = {"raw": utterance_raw, "embedding": utterance_embedding}
+
+
+def _safe(args):
+    kind, path, condition = args
     try:
-        return utterance_raw(path, condition), None
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1):  # one BLAS thread per worker process: no oversubscription
+            return _EXTRACTORS[kind](path, condition), None
     except TonekitError as exc:
         return None, str(exc)
     except Exception as exc:  # a bad file must not stop a corpus run
@@ -75,12 +92,9 @@ def _key(path: str) -> str:
     return f"{os.path.realpath(path)}|{st.st_size}|{int(st.st_mtime)}"
 
 
-def raw_features(paths, condition: str = "wideband", *, cache_dir=None, n_jobs: int = 1,
-                 progress: bool = False) -> pd.DataFrame:
-    """Raw functionals of many files (one row per path, same order), cached.
-
-    Files that cannot be analysed get a row of NaN and a warning line on stderr.
-    """
+def _cached(kind: str, cache_name: str, paths, condition: str, *, cache_dir, n_jobs: int, progress: bool,
+            desc: str) -> pd.DataFrame:
+    """Rows of ``_EXTRACTORS[kind]`` per path (same order), from and into a Parquet cache."""
     import sys
 
     if condition not in CONDITIONS:
@@ -88,24 +102,24 @@ def raw_features(paths, condition: str = "wideband", *, cache_dir=None, n_jobs: 
     paths = [str(p) for p in paths]
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
     cache_dir.mkdir(parents=True, exist_ok=True)
-    cache_file = cache_dir / f"utterances-v{FEATURE_VERSION}-{condition}.parquet"
+    cache_file = cache_dir / cache_name
     cached = pd.read_parquet(cache_file) if cache_file.exists() else pd.DataFrame()
     keys = [_key(p) for p in paths]
     have = set(cached.index) if len(cached) else set()
     todo = [(p, k) for p, k in zip(paths, keys) if k not in have]
     if todo:
         rows, idx = [], []
-        iterator = ((p, condition) for p, _ in todo)
+        iterator = ((kind, p, condition) for p, _ in todo)
         if n_jobs > 1:
             ex = ProcessPoolExecutor(max_workers=n_jobs)
-            results = ex.map(_safe_raw, iterator, chunksize=8)
+            results = ex.map(_safe, iterator, chunksize=8)
         else:
             ex = None
-            results = map(_safe_raw, iterator)
+            results = map(_safe, iterator)
         if progress:
             from tqdm import tqdm
 
-            results = tqdm(results, total=len(todo), desc=f"features ({condition})", file=sys.stderr)
+            results = tqdm(results, total=len(todo), desc=f"{desc} ({condition})", file=sys.stderr)
         for (p, k), (row, err) in zip(todo, results):
             if err:
                 print(f"warning: {err}", file=sys.stderr)
@@ -119,6 +133,40 @@ def raw_features(paths, condition: str = "wideband", *, cache_dir=None, n_jobs: 
         cached = cached[~cached.index.duplicated(keep="last")]
         cached.to_parquet(cache_file)
     return cached.reindex(keys).reset_index(drop=True)
+
+
+def raw_features(paths, condition: str = "wideband", *, cache_dir=None, n_jobs: int = 1,
+                 progress: bool = False) -> pd.DataFrame:
+    """Raw functionals of many files (one row per path, same order), cached.
+
+    Files that cannot be analysed get a row of NaN and a warning line on stderr.
+    """
+    return _cached("raw", f"utterances-v{FEATURE_VERSION}-{condition}.parquet", paths, condition,
+                   cache_dir=cache_dir, n_jobs=n_jobs, progress=progress, desc="features")
+
+
+def raw_embeddings(paths, condition: str = "wideband", *, cache_dir=None, n_jobs: int = 1,
+                   progress: bool = False) -> pd.DataFrame:
+    """Voice embeddings of many files (one row per path, same order; not speaker-relative), cached.
+
+    Files that cannot be analysed, or have no speech, get a row of NaN.
+    """
+    from ..features.embedding import EMBEDDING_COLUMNS
+
+    out = _cached("embedding", f"embeddings-v{EMBEDDING_VERSION}-{condition}.parquet", paths, condition,
+                  cache_dir=cache_dir, n_jobs=n_jobs, progress=progress, desc="embeddings")
+    return out.reindex(columns=list(EMBEDDING_COLUMNS))
+
+
+def relative_embeddings(table: pd.DataFrame, emb: pd.DataFrame) -> pd.DataFrame:
+    """Each utterance's embedding minus its speaker's mean embedding (rows aligned with ``table``)."""
+    from ..features.embedding import relative
+
+    out = emb.copy()
+    for _, idx in table.groupby("speaker", sort=False).groups.items():
+        pos = table.index.get_indexer(idx)
+        out.iloc[pos] = relative(emb.iloc[pos].to_numpy())
+    return out
 
 
 def normalised_features(table: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
@@ -145,12 +193,20 @@ def population_baseline(table: pd.DataFrame, *, cache_dir=None) -> pd.Series:
     return pd.concat(bases, axis=1).median(axis=1)
 
 
-def corpus_features(table: pd.DataFrame, condition: str = "wideband", **kwargs) -> pd.DataFrame:
-    """Normalised model features for a corpus table (rows aligned with ``table``)."""
+def corpus_features(table: pd.DataFrame, condition: str = "wideband", *, embedding: bool = True,
+                    **kwargs) -> pd.DataFrame:
+    """Model features for a corpus table (rows aligned with ``table``): the normalised prosodic features and,
+    with ``embedding``, the speaker-relative voice embedding (``emb_*`` columns)."""
     raw = raw_features(table["path"], condition, **kwargs)
     raw.index = table.index
-    return normalised_features(table, raw)
+    feats = normalised_features(table, raw)
+    if not embedding:
+        return feats
+    emb = raw_embeddings(table["path"], condition, **kwargs)
+    emb.index = table.index
+    return pd.concat([feats, relative_embeddings(table, emb)], axis=1)
 
 
-__all__ = ["FEATURE_VERSION", "CONDITIONS", "LEVEL_FEATURES", "utterance_raw", "raw_features",
+__all__ = ["FEATURE_VERSION", "EMBEDDING_VERSION", "CONDITIONS", "LEVEL_FEATURES", "utterance_raw",
+           "utterance_embedding", "raw_features", "raw_embeddings", "relative_embeddings",
            "normalised_features", "corpus_features", "default_cache_dir"]

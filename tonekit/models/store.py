@@ -18,6 +18,7 @@ TARGET_NAMES = ("anger", "calm", "warmth")
 #: The only types a model file may contain.
 TRUSTED_TYPES = [
     "tonekit.models.estimators.ToneClassifier",
+    "tonekit.models.estimators.FusedToneClassifier",
     "sklearn.pipeline.Pipeline",
     "sklearn.impute._base.SimpleImputer",
     "sklearn.preprocessing._data.StandardScaler",
@@ -46,7 +47,7 @@ class ToneModel:
     ----------
     target : str
         ``anger``, ``calm`` or ``warmth``.
-    estimator : ToneClassifier
+    estimator : FusedToneClassifier or ToneClassifier
         Fitted; ``feature_names_in_`` lists the features it expects.
     card : dict
         Data, splits, metrics, versions, features, file hash.
@@ -60,17 +61,35 @@ class ToneModel:
     def features(self) -> list:
         return list(self.estimator.feature_names_in_)
 
+    @property
+    def wants_embedding(self) -> bool:
+        """Whether the model has a voice-embedding member (``emb_*`` features)."""
+        return any(str(f).startswith("emb_") for f in self.features)
+
     def predict_proba(self, features):
-        """Probability of the target for each row of a feature table."""
+        """Probability of the target for each row of a feature table.
+
+        A table without the voice-embedding columns (``emb_*``) is scored on
+        its prosodic features alone, as a row whose embedding is NaN.
+        """
+        import numpy as np
         import pandas as pd
 
         features = pd.DataFrame(features)
-        missing = [f for f in self.features if f not in features.columns]
+        cols = self.features
+        given = set(features.columns)
+        missing = [f for f in cols if f not in given and not str(f).startswith("emb_")]
         if missing:
             raise ModelError(f"the {self.target} model expects features this tonekit does not compute "
                              f"({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}); "
                              f"retrain it with scripts/train_models.py")
-        X = features[self.features]
+        have = [f for f in cols if f in given]
+        if len(have) == len(cols):
+            X = features[cols]
+        else:  # no voice embedding given: NaN there, and the fused model scores those rows on prosody alone
+            arr = np.full((len(features), len(cols)), np.nan)
+            arr[:, [cols.index(f) for f in have]] = features[have].to_numpy(dtype=float)
+            X = pd.DataFrame(arr, columns=cols, index=features.index)
         return self.estimator.predict_proba(X)[:, list(self.estimator.classes_).index(1)]
 
 
@@ -158,6 +177,25 @@ def save_model(estimator, path, card: dict) -> dict:
     return card
 
 
+def checked_card(path, what: str = "model") -> dict:
+    """The JSON card next to ``path`` (same name, ``.json``), after checking that the file's SHA-256 is the
+    card's; :class:`ModelError` for a missing file or card, an unreadable card or a hash mismatch."""
+    path = Path(path)
+    card_path = path.with_suffix(".json")
+    if not path.is_file():
+        raise ModelError(f"{path}: {what} file not found")
+    if not card_path.is_file():
+        raise ModelError(f"{path}: {what} card {card_path.name} not found")
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{card_path}: unreadable {what} card ({exc})") from None
+    digest = sha256(path)
+    if card.get("sha256") != digest:
+        raise ModelError(f"{path}: file hash {digest[:12]}... does not match its {what} card; refusing to load")
+    return card
+
+
 def load_model(path) -> ToneModel:
     """Load a model checked against its card's hash and the trusted types.
 
@@ -168,17 +206,7 @@ def load_model(path) -> ToneModel:
 
     path = Path(path)
     card_path = path.with_suffix(".json")
-    if not path.is_file():
-        raise ModelError(f"{path}: model file not found")
-    if not card_path.is_file():
-        raise ModelError(f"{path}: model card {card_path.name} not found")
-    try:
-        card = json.loads(card_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"{card_path}: unreadable model card ({exc})") from None
-    digest = sha256(path)
-    if card.get("sha256") != digest:
-        raise ModelError(f"{path}: file hash {digest[:12]}... does not match its model card; refusing to load")
+    card = checked_card(path)
     try:
         untrusted = sio.get_untrusted_types(file=path)
     except Exception as exc:

@@ -1,0 +1,359 @@
+"""Learned voice embeddings: a pretrained GE2E encoder run in numpy on 1.6-s pieces of speech.
+
+tonekit's 55 prosodic features describe pitch, loudness, rate and spectrum
+in numbers a person can read. On corpora it never heard, a second view helps
+the tone models: the 256-d embedding of a speaker encoder (Resemblyzer's
+pretrained GE2E model, a 3-layer LSTM on 40-band mel spectra; Apache-2.0,
+weights in ``trained/voice_encoder.npz``). The encoder was trained to tell
+voices apart, so the embedding mostly says *who* speaks; made speaker-relative
+(minus the speaker's mean), what is left is how this stretch differs from
+the speaker's usual voice: the voice quality of anger or of a smile.
+``scripts/explore_embeddings.py`` measured the gain (results/embeddings.md).
+
+The recipe is the same for a corpus utterance and a call:
+
+1. the speaker's speech (the activity mask, short gaps up to 0.3 s kept) is
+   joined into streams, a new stream after a pause of more than ``max_gap_s``;
+2. each stream is cut into pieces of 1.6 s (160 mel frames); a last, shorter
+   piece is kept if it holds at least 3/4 of a piece, or if it is the only
+   piece of its stream and holds ``min_piece_s`` of speech (zero-padded, as
+   the encoder's authors pad short utterances);
+3. every piece is set to -30 dBFS RMS, so the encoder does not hear the line's
+   gain (the loudness features already measure level, relative to the speaker);
+4. each piece's L2-normalised embedding (the LSTM's last state, linear, ReLU);
+5. an utterance's or a window's embedding is the normalised mean of its
+   pieces (in a window, weighted by how much of each piece lies in it),
+   minus the speaker's mean (``emb_0`` ... ``emb_255``). In a call, one piece
+   in ``every`` is embedded (to bound the cost) and a window gathers the
+   pieces within ``reach_s`` of it.
+
+Only numpy runs the encoder; the weights load with ``allow_pickle=False``
+after their SHA-256 is checked against ``voice_encoder.json``.
+"""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..activity import HOP_S, runs, smooth_mask
+from ..errors import ModelError
+
+EMBED_SR = 16000           # the encoder's rate
+N_MELS = 40
+N_FFT, MEL_HOP = 400, 160  # 25-ms windows every 10 ms at 16 kHz
+PIECE_FRAMES = 160         # 1.6 s
+PIECE_SAMPLES = PIECE_FRAMES * MEL_HOP
+LEVEL_DBFS = -30.0
+N_DIMS = 256
+#: Column names of the embedding in feature tables.
+EMBEDDING_COLUMNS = tuple(f"emb_{i}" for i in range(N_DIMS))
+#: Pieces of the encoder run together (bounds memory: activations of 64 pieces are about 10 MB per layer).
+BATCH = 64
+
+_KEYS = tuple(f"lstm.{w}_l{k}" for k in range(3) for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")) + (
+    "linear.weight", "linear.bias")
+
+
+def encoder_path() -> Path:
+    """The shipped weights (``trained/voice_encoder.npz``)."""
+    from ..models.store import shipped_dir
+
+    return shipped_dir() / "voice_encoder.npz"
+
+
+@functools.lru_cache(maxsize=4)
+def load_encoder(path=None) -> dict:
+    """The encoder's weights as ``{name: float32 array}``, checked against the card's SHA-256.
+
+    Raises :class:`~tonekit.errors.ModelError` for a missing file or card, a
+    hash mismatch or missing arrays. ``numpy.load(allow_pickle=False)``: no
+    code from the file runs.
+    """
+    from ..models.store import checked_card
+
+    path = Path(path) if path is not None else encoder_path()
+    checked_card(path, "voice encoder")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            weights = {k: np.ascontiguousarray(z[k], dtype=np.float32) for k in z.files}
+    except Exception as exc:
+        raise ModelError(f"{path}: not a readable npz file ({type(exc).__name__}: {exc})") from None
+    missing = [k for k in _KEYS if k not in weights]
+    if missing:
+        raise ModelError(f"{path}: missing arrays {', '.join(missing)}")
+    return _prepare(weights)
+
+
+def _prepare(weights: dict) -> dict:
+    """Weights laid out for :func:`encoder_forward`: gates reordered to i, f, o, g and transposed."""
+    out = {"linear.weight": weights["linear.weight"], "linear.bias": weights["linear.bias"]}
+    for k in range(3):
+        w_hh = weights[f"lstm.weight_hh_l{k}"]
+        H = w_hh.shape[1]
+        order = np.r_[0:2 * H, 3 * H:4 * H, 2 * H:3 * H]   # PyTorch's i, f, g, o -> i, f, o, g
+        out[f"w_ih{k}"] = np.ascontiguousarray(weights[f"lstm.weight_ih_l{k}"][order].T, dtype=np.float32)
+        out[f"w_hh{k}"] = np.ascontiguousarray(w_hh[order].T, dtype=np.float32)
+        out[f"b{k}"] = (weights[f"lstm.bias_ih_l{k}"] + weights[f"lstm.bias_hh_l{k}"])[order].astype(np.float32)
+    return out
+
+
+def encoder_forward(mels: np.ndarray, weights: dict, *, batch: int = BATCH) -> np.ndarray:
+    """Embeddings (n, 256), L2-normalised, of mel pieces (n, frames, 40).
+
+    ``weights``: from :func:`load_encoder` (or PyTorch's names, converted here).
+    The LSTM runs in float32, ``batch`` pieces at a time; the same numbers as
+    the PyTorch original to about 1e-6 (``scripts/explore_embeddings.py --check-port``).
+    """
+    if "w_hh0" not in weights:
+        weights = _prepare(weights)
+    mels = np.asarray(mels, np.float32)
+    if mels.ndim != 3:
+        raise ValueError(f"mels must be (pieces, frames, bands), got shape {mels.shape}")
+    return np.concatenate([_forward(mels[i:i + batch], weights) for i in range(0, len(mels), batch)]
+                          or [np.zeros((0, N_DIMS), np.float32)])
+
+
+def _forward(mels: np.ndarray, w: dict) -> np.ndarray:
+    x = np.ascontiguousarray(np.transpose(mels, (1, 0, 2)))   # time-major (T, n, d)
+    T, n, _ = x.shape
+    h = None
+    for k in range(3):
+        w_hh = w[f"w_hh{k}"]
+        H = w_hh.shape[0]
+        xw = (x.reshape(T * n, -1) @ w[f"w_ih{k}"]).reshape(T, n, 4 * H)
+        xw += w[f"b{k}"]
+        h = np.zeros((n, H), np.float32)
+        c = np.zeros((n, H), np.float32)
+        tc = np.empty((n, H), np.float32)
+        z = np.empty((n, 4 * H), np.float32)
+        seq = np.empty((T, n, H), np.float32) if k < 2 else None
+        for t in range(T):
+            np.matmul(h, w_hh, out=z)
+            z += xw[t]
+            s = z[:, :3 * H]                       # sigmoid(x) = (1 + tanh(x / 2)) / 2, in place
+            s *= 0.5
+            np.tanh(s, out=s)
+            s += 1.0
+            s *= 0.5
+            g = z[:, 3 * H:]
+            np.tanh(g, out=g)
+            c *= s[:, H:2 * H]                     # c = f * c + i * g
+            g *= s[:, :H]
+            c += g
+            np.tanh(c, out=tc)
+            np.multiply(s[:, 2 * H:], tc, out=h)   # h = o * tanh(c)
+            if seq is not None:
+                seq[t] = h
+        x = seq
+    e = np.maximum(h @ w["linear.weight"].T + w["linear.bias"], 0.0)
+    return e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+
+
+def mel_frames(y: np.ndarray) -> np.ndarray:
+    """Power mel spectrum (frames, 40) of a 16-kHz signal, as the encoder was trained on."""
+    import librosa
+
+    m = librosa.feature.melspectrogram(y=np.asarray(y, np.float32), sr=EMBED_SR, n_fft=N_FFT, hop_length=MEL_HOP,
+                                       n_mels=N_MELS)
+    return np.ascontiguousarray(m.T, dtype=np.float32)
+
+
+def iter_pieces(read, speech: np.ndarray, sr: int, *, hop_s: float = HOP_S, max_gap_s: float = 2.0,
+                min_piece_s: float = 0.2, every: int = 1):
+    """Yield ``(mel, (start_s, end_s))`` for each piece of a speaker's speech; see :func:`speech_pieces`."""
+    import soxr
+
+    if not (isinstance(every, (int, np.integer)) and every >= 1):
+        raise ValueError(f"every must be an int >= 1, not {every!r}")
+    joined = smooth_mask(np.asarray(speech, bool), fill_gap_s=0.3, min_run_s=0.0, hop_s=hop_s)
+    rr = runs(joined)
+    if len(rr) == 0:
+        return
+    # streams: runs joined across pauses of at most max_gap_s
+    cuts = np.flatnonzero(rr[1:, 0] - rr[:-1, 1] > int(round(max_gap_s / hop_s))) + 1
+    target = 10 ** (LEVEL_DBFS / 20)
+    index = 0
+    for group in np.split(rr, cuts):
+        lengths = [int(round(b * hop_s * sr)) - int(round(a * hop_s * sr)) for a, b in group]
+        n = sum(lengths) * EMBED_SR // sr   # stream length at 16 kHz, known before reading
+        n_full, rest = divmod(n, PIECE_SAMPLES)
+        bounds = [(i * PIECE_SAMPLES, (i + 1) * PIECE_SAMPLES) for i in range(n_full)]
+        if rest >= 0.75 * PIECE_SAMPLES or (n_full == 0 and rest >= min_piece_s * EMBED_SR):
+            bounds.append((n_full * PIECE_SAMPLES, n))
+        kept = []
+        for a, b in bounds:
+            if index % every == 0:
+                kept.append((a, b))
+            index += 1
+        if not kept:
+            continue  # nothing of this stream is embedded: not even read
+        g0 = int(round(group[0, 0] * hop_s * sr))
+        span = np.asarray(read(group[0, 0] * hop_s, group[-1, 1] * hop_s), np.float32)   # one read per stream
+        parts = [span[int(round(a * hop_s * sr)) - g0: int(round(a * hop_s * sr)) - g0 + k]
+                 for (a, _), k in zip(group, lengths)]
+        y = np.concatenate(parts)
+        if sr != EMBED_SR and len(y):
+            y = soxr.resample(y, sr, EMBED_SR).astype(np.float32)
+        y = np.pad(y[:n], (0, max(0, n - len(y))))
+        # time of each stream sample in the signal (runs laid end to end)
+        starts_s = group[:, 0] * hop_s
+        offsets = np.cumsum([0] + lengths) * (EMBED_SR / sr)
+        mel = mel_frames(y)
+        for a, b in kept:
+            rms = float(np.sqrt(np.mean(np.square(y[a:b], dtype=np.float64))))
+            if rms < 1e-5:
+                continue
+            piece = np.zeros((PIECE_FRAMES, N_MELS), np.float32)
+            fa = a // MEL_HOP
+            m = mel[fa: fa + min(PIECE_FRAMES, int(np.ceil((b - a) / MEL_HOP)))]
+            piece[:len(m)] = m * np.float32((target / rms) ** 2)
+            yield piece, (_stream_time(a, offsets, starts_s), _stream_time(b - 1, offsets, starts_s))
+
+
+def speech_pieces(read, speech: np.ndarray, sr: int, *, hop_s: float = HOP_S, max_gap_s: float = 2.0,
+                  min_piece_s: float = 0.2, every: int = 1):
+    """Mel pieces of a speaker's speech and their time spans.
+
+    Parameters
+    ----------
+    read : callable
+        ``read(start_s, end_s) -> samples`` of the speaker's signal at ``sr``.
+    speech : np.ndarray of bool
+        Speech mask, one value per ``hop_s``.
+    max_gap_s : float
+        A pause longer than this starts a new stream (pieces do not straddle it).
+    min_piece_s : float
+        Speech needed for a stream's only, padded piece.
+    every : int
+        Keep one piece in ``every`` (1: all). Calls use this to bound the cost.
+
+    Returns
+    -------
+    mels : np.ndarray, (pieces, 160, 40)
+        Each piece's power mel spectrum, levelled to -30 dBFS RMS.
+    spans : np.ndarray, (pieces, 2)
+        Start and end (s) of each piece's speech in the signal.
+    """
+    got = list(iter_pieces(read, speech, sr, hop_s=hop_s, max_gap_s=max_gap_s, min_piece_s=min_piece_s,
+                           every=every))
+    if not got:
+        return np.zeros((0, PIECE_FRAMES, N_MELS), np.float32), np.zeros((0, 2))
+    return np.stack([m for m, _ in got]), np.asarray([s for _, s in got], float)
+
+
+def embed_speech(read, speech: np.ndarray, sr: int, *, weights=None, every: int = 1, hop_s: float = HOP_S):
+    """Embeddings (pieces, 256) and spans (pieces, 2) of a speaker's speech, :data:`BATCH` pieces at a time
+    (memory stays flat on a long call)."""
+    weights = weights if weights is not None else load_encoder()
+    embs, spans, batch = [], [], []
+
+    def flush():
+        if batch:
+            embs.append(encoder_forward(np.stack([m for m, _ in batch]), weights))
+            spans.extend(s for _, s in batch)
+            batch.clear()
+
+    for item in iter_pieces(read, speech, sr, hop_s=hop_s, every=every):
+        batch.append(item)
+        if len(batch) == BATCH:
+            flush()
+    flush()
+    if not embs:
+        return np.zeros((0, N_DIMS), np.float32), np.zeros((0, 2))
+    return np.concatenate(embs), np.asarray(spans, float)
+
+
+def _stream_time(i: int, offsets: np.ndarray, starts_s: np.ndarray) -> float:
+    """Time (s) in the signal of sample ``i`` of a stream (16 kHz) made of runs starting at ``starts_s``."""
+    r = int(np.searchsorted(offsets, i, side="right") - 1)
+    r = min(max(r, 0), len(starts_s) - 1)
+    return float(starts_s[r] + (i - offsets[r]) / EMBED_SR)
+
+
+def pool(embeddings: np.ndarray, weights=None) -> np.ndarray:
+    """The L2-normalised (weighted) mean of piece embeddings; NaN without any weight."""
+    e = np.asarray(embeddings, float)
+    w = np.ones(len(e)) if weights is None else np.asarray(weights, float)
+    if len(e) == 0 or w.sum() <= 0:
+        return np.full(N_DIMS, np.nan)
+    m = w @ e
+    return m / max(np.linalg.norm(m), 1e-12)
+
+
+def window_embeddings(embeddings: np.ndarray, spans: np.ndarray, starts_s, ends_s) -> np.ndarray:
+    """Embedding of each window (rows): pieces weighted by the time they share with it; NaN without any."""
+    starts_s, ends_s = np.asarray(starts_s, float), np.asarray(ends_s, float)
+    if len(spans) == 0:
+        return np.full((len(starts_s), N_DIMS), np.nan)
+    share = np.clip(np.minimum(ends_s[:, None], spans[None, :, 1]) - np.maximum(starts_s[:, None], spans[None, :, 0]),
+                    0.0, None)
+    m = share @ np.asarray(embeddings, float)
+    norm = np.linalg.norm(m, axis=1, keepdims=True)
+    out = m / np.maximum(norm, 1e-12)
+    out[share.sum(axis=1) <= 0] = np.nan
+    return out
+
+
+def relative(E) -> np.ndarray:
+    """Embeddings minus their mean over the rows that have one (a speaker's usual voice); NaN rows stay NaN."""
+    E = np.asarray(E, float)
+    ok = np.isfinite(E).all(axis=1)
+    if not ok.any():
+        return E.copy()
+    return E - E[ok].mean(axis=0)
+
+
+def embedding_frame(E, index=None) -> pd.DataFrame:
+    """A table with the :data:`EMBEDDING_COLUMNS`."""
+    return pd.DataFrame(np.asarray(E, float).reshape(-1, N_DIMS), columns=list(EMBEDDING_COLUMNS), index=index)
+
+
+def window_embedding_table(read, speech: np.ndarray, sr: int, starts_s, ends_s, *, every: int = 1,
+                           reach_s: float = 1.5, weights=None, hop_s: float = HOP_S) -> pd.DataFrame:
+    """Speaker-relative embeddings (``emb_*`` columns) of one speaker's windows in a call.
+
+    ``read``, ``speech``, ``sr``: the speaker's signal and speech mask (see
+    :func:`speech_pieces`); ``starts_s``, ``ends_s``: the windows, each
+    widened by ``reach_s`` on both sides to gather pieces (with ``every`` > 1
+    a 3-s window may not meet a piece of its own). The speaker's mean is
+    taken over these windows.
+    """
+    emb, spans = embed_speech(read, speech, sr, weights=weights, every=every, hop_s=hop_s)
+    starts_s, ends_s = np.asarray(starts_s, float), np.asarray(ends_s, float)
+    return embedding_frame(relative(window_embeddings(emb, spans, starts_s - reach_s, ends_s + reach_s)))
+
+
+def signal_embedding(y: np.ndarray, sr: int, speech: np.ndarray | None = None, *, weights=None,
+                     hop_s: float = HOP_S) -> np.ndarray:
+    """Embedding (256,) of a single-speaker signal (not speaker-relative); NaN if it has no speech.
+
+    ``speech``: the mask per ``hop_s`` (default: tonekit's intensity-based
+    speech detection, as :func:`tonekit.features.frames.signal_frames` uses).
+
+    Examples
+    --------
+    >>> sr = 16000; t = np.arange(2 * sr) / sr
+    >>> e = signal_embedding(0.1 * np.sin(2 * np.pi * 150 * t) * (1 + np.sin(2 * np.pi * 3 * t)), sr)
+    >>> e.shape, round(float(np.linalg.norm(e)), 6)
+    ((256,), 1.0)
+    """
+    y = np.asarray(y, np.float32)
+    if speech is None:
+        from ..activity import speech_from_intensity
+        from .energy import intensity_db
+
+        speech = speech_from_intensity(intensity_db(np.asarray(y, float), sr, hop_s=hop_s))
+
+    def read(a, b):
+        return y[int(round(a * sr)): int(round(b * sr))]
+
+    emb, _ = embed_speech(read, speech, sr, weights=weights, hop_s=hop_s)
+    return pool(emb)
+
+
+__all__ = ["EMBEDDING_COLUMNS", "load_encoder", "encoder_forward", "mel_frames", "iter_pieces", "speech_pieces",
+           "embed_speech", "window_embedding_table", "pool",
+           "window_embeddings", "relative", "embedding_frame", "signal_embedding"]
