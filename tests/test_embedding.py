@@ -96,6 +96,9 @@ def test_pieces_join_short_pauses_into_one_stream():
     np.testing.assert_allclose(spans, [[1.0, 3.6]], atol=0.002)
     _, apart = E.speech_pieces(_reader(y, SR), mask, SR, max_gap_s=0.5)   # a pause of 1 s now splits
     np.testing.assert_allclose(apart, [[1.0, 2.0], [3.0, 4.0]], atol=0.002)
+    # so does a full stream: at most max_stream_s of speech is read at a time
+    _, capped = E.speech_pieces(_reader(y, SR), mask, SR, max_stream_s=1.5)
+    np.testing.assert_allclose(capped, [[1.0, 2.0], [3.0, 4.0]], atol=0.002)
 
 
 def test_pieces_do_not_hear_the_level_and_match_across_rates():
@@ -113,6 +116,22 @@ def test_pieces_do_not_hear_the_level_and_match_across_rates():
     assert m8[0, 10:150].mean(axis=0).argmax() == m16[0, 10:150].mean(axis=0).argmax()
 
 
+def test_mel_spectrum_equals_librosa_without_importing_it():
+    import librosa
+
+    np.testing.assert_allclose(E.mel_basis(), librosa.filters.mel(sr=SR, n_fft=400, n_mels=40), atol=1e-8)
+    y = (0.1 * np.random.default_rng(0).standard_normal(30000)).astype(np.float32)
+    for center in (True, False):
+        ref = librosa.feature.melspectrogram(y=y, sr=SR, n_fft=400, hop_length=160, n_mels=40, center=center,
+                                             pad_mode="constant").T
+        got = E.mel_frames(y, center=center)
+        assert got.shape == ref.shape
+        np.testing.assert_allclose(got, ref, rtol=0, atol=1e-6 * ref.max())
+    # a piece's frames, computed on the piece alone, are the whole stream's
+    padded = np.pad(y, (200, 200 + 25600))
+    np.testing.assert_allclose(E._piece_mel(padded, 25600, 30000), E.mel_frames(y)[160:188], rtol=1e-5, atol=1e-9)
+
+
 def test_window_embedding_weighs_pieces_by_shared_time():
     emb = np.zeros((2, E.N_DIMS))
     emb[0, 0] = 1.0
@@ -123,6 +142,7 @@ def test_window_embedding_weighs_pieces_by_shared_time():
     np.testing.assert_allclose(w[0, :2], np.array([1.0, 0.5]) / np.hypot(1.0, 0.5))
     np.testing.assert_allclose(w[1, :2], [0.0, 1.0])
     assert np.isnan(w[2]).all()
+    np.testing.assert_allclose(E.window_embeddings(emb, spans, [0.6, 2.0, 5.0], [2.1, 2.5, 8.0], chunk=1), w)
     rel = E.relative(w)
     np.testing.assert_allclose(rel[:2], w[:2] - w[:2].mean(axis=0))           # the speaker's mean over windows
     assert np.isnan(rel[2]).all()
@@ -186,5 +206,6 @@ def test_fusion_averages_members_and_falls_back_to_prosody():
 def test_analyze_refuses_a_bad_embedding_stride():
     import tonekit
 
-    with pytest.raises(ParameterError, match="embedding_every"):
-        tonekit.analyze(tonekit.demo_path(), embedding_every=0)
+    for bad in (0, 1.5, "x"):
+        with pytest.raises(ParameterError, match="embedding_every"):
+            tonekit.analyze(tonekit.demo_path(), embedding_every=bad)

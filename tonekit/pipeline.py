@@ -89,8 +89,13 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
             path, what = call.describe(spk)
             warnings.warn(f"{path}: no speech found for the {spk} ({what}); their tone cannot be scored",
                           stacklevel=2)
-    if not (isinstance(embedding_every, (int, np.integer)) and embedding_every >= 1):
+    try:  # --set embedding_every=2 on the command line gives 2.0
+        whole = float(embedding_every).is_integer() and embedding_every >= 1
+    except (TypeError, ValueError):
+        whole = False
+    if not whole:
         raise ParameterError(f"embedding_every must be an integer >= 1, not {embedding_every!r}")
+    embedding_every = int(embedding_every)
     need_emb = any(m.wants_embedding for m in mdl.values())
     tick("frames")
     frames, wins = {}, []
@@ -100,6 +105,7 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
         tick(f"frames:{spk}")
         w, feats = speaker_windows(fr, win_dur_s=win_dur_s, hop_dur_s=hop_dur_s, min_speech_s=min_speech_s)
         frames[spk] = fr.slim()
+        del fr   # the full frame arrays must not outlive this speaker (a two-hour call's peak memory)
         enough = (w["speech_s"] >= min_speech_s).to_numpy()
         if enough.any():  # only windows with enough speech are scored
             X = feats[enough]
@@ -107,10 +113,13 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
                 emb = window_embedding_table(lambda a, b, s=spk: call.read(s, max(a, 0.0), b), act.speech[spk],
                                              call.sr, w.start_s[enough], w.end_s[enough], every=embedding_every)
                 X = pd.concat([X, emb.set_axis(X.index)], axis=1)
+                del emb
                 tick(f"embedding:{spk}")
             scores = score_features(X, mdl)
             for t in TARGET_NAMES:
                 w.loc[enough, t] = scores[t].to_numpy()
+            del X, scores
+        del feats
         wins.append(w)
     tick("windows")
     windows = pd.concat(wins, ignore_index=True)[WINDOW_COLUMNS]
