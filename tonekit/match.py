@@ -47,7 +47,7 @@ class MatchOptions:
         after (6 s): a calm, unsmiling voice is right with an angry caller.
     calm_below_on, calm_below_off : float
         The agent is aroused (not calm) from agent calm below ``calm_below_on``
-        until it rises above ``calm_below_off`` (0.25 / 0.35).
+        until it rises above ``calm_below_off`` (0.3 / 0.4).
     valence_window_s : float
         Tips 8 and 9 tell angry from upbeat by the agent's anger and warmth
         averaged over this long, centred on each moment (21 s, agent speech
@@ -57,7 +57,7 @@ class MatchOptions:
         ``mirrored_anger``: aroused, averaged agent anger at least this (0.5),
         and anger leading warmth by ``valence_margin`` or more.
     upbeat_on : float
-        ``upbeat_vs_angry``: aroused, averaged agent warmth at least this (0.4),
+        ``upbeat_vs_angry``: aroused, averaged agent warmth at least this (0.35),
         and not ``mirrored_anger``.
     valence_margin : float
         Anger minus warmth from which an aroused agent counts as angry (0.0).
@@ -72,7 +72,7 @@ class MatchOptions:
         ``no_smile``: agent warmth below this and smile cue (percent) below this (0.4 / 2.0),
         both averaged over ``no_smile_window_s``.
     no_smile_window_s : float
-        Running mean of the agent's warmth and smile cue for tip 7 (21 s, agent speech
+        Running mean of the agent's warmth and smile cue for tip 7 (15 s, agent speech
         only): one window's warmth is noisy, a few turns' is not.
     no_smile_min_s : float
         ... sustained at least this long (20 s), measured between the first and the last
@@ -99,18 +99,18 @@ class MatchOptions:
     caller_window_s: float = 19.0
     caller_context_s: float = 3.0
     no_smile_context_s: float = 6.0
-    calm_below_on: float = 0.25
-    calm_below_off: float = 0.35
+    calm_below_on: float = 0.3
+    calm_below_off: float = 0.4
     valence_window_s: float = 21.0
     agent_anger_on: float = 0.5
-    upbeat_on: float = 0.4
+    upbeat_on: float = 0.35
     valence_margin: float = 0.0
     narrowband_valence_shift: float = 0.05
     escalation_st: float = 3.0
     escalation_db: float = 4.0
     no_smile_warmth: float = 0.4
     no_smile_cue: float = 2.0
-    no_smile_window_s: float = 21.0
+    no_smile_window_s: float = 15.0
     no_smile_min_s: float = 20.0
     no_smile_gap_s: float = 8.0
     min_event_s: float = 8.0
