@@ -192,7 +192,7 @@ class FusedToneClassifier(ClassifierMixin, BaseEstimator):
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
     >>> y = np.r_[np.zeros(30), np.ones(30)]
-    >>> X = np.c_[y + rng.normal(0, .3, 60), y + rng.normal(0, .3, (60, 2))]   # 1 prosodic, 2 embedding columns
+    >>> X = np.c_[y + rng.normal(0, .3, 60), y[:, None] + rng.normal(0, .3, (60, 2))]   # 1 prosodic, 2 embedding
     >>> m = FusedToneClassifier(kind="logreg", n_embedding=2).fit(X, y)
     >>> (m.prosody_columns_.tolist(), m.embedding_columns_.tolist())
     ([0], [1, 2])
