@@ -38,31 +38,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tonekit.models.corpora import load_corpora, targets  # noqa: E402
 from tonekit.models.estimators import FusedToneClassifier, ToneClassifier  # noqa: E402
-from tonekit.models.features import (default_cache_dir, normalised_features, raw_embeddings, raw_features,  # noqa: E402
-                                     relative_embeddings)
+from tonekit.models.features import (cached_rows, default_cache_dir, normalised_features, raw_embeddings,  # noqa: E402
+                                     raw_features, relative_embeddings)
 from tonekit.models.train import DEFAULT_PARAMS, corpus_weights, grouped_oof, metrics  # noqa: E402
 from tonekit.models.store import TARGET_NAMES  # noqa: E402
 
 
 def cached_per_file(cache, paths, make_extractor, desc) -> pd.DataFrame:
-    """One row per file from a Parquet cache keyed by path, size and mtime; the files not in it yet go
-    through ``make_extractor()`` (called only then; it returns ``path -> dict or Series``)."""
-    from tqdm import tqdm
+    """:func:`tonekit.models.features.cached_rows` with an extractor built only if some file is not cached
+    yet (``make_extractor()`` returns ``path -> dict or Series``; building it may be slow: openSMILE, PyTorch)."""
+    made = []
 
-    from tonekit.models.features import _key
+    def extract(path):
+        if not made:
+            made.append(make_extractor())
+        return made[0](path)
 
-    cache = Path(cache)
-    have = pd.read_parquet(cache) if cache.exists() else pd.DataFrame()
-    keys = [_key(p) for p in paths]
-    todo = [(p, k) for p, k in zip(paths, keys) if k not in set(have.index)]
-    if todo:
-        extract = make_extractor()
-        rows = [extract(p) for p, _ in tqdm(todo, desc=desc, file=sys.stderr)]
-        new = pd.DataFrame(rows, index=[k for _, k in todo])
-        new.columns = new.columns.astype(str)
-        have = pd.concat([have, new]) if len(have) else new
-        have.to_parquet(cache)
-    return have.reindex(keys).reset_index(drop=True)
+    return cached_rows(cache, paths, extract, desc=desc)
 
 
 def egemaps(paths, condition, cache_dir, n_jobs=1):

@@ -238,8 +238,7 @@ def markdown(summary: dict, setup: dict) -> str:
                   f"worst {_f(summary['real_time_factor']['max'], 3)}).", "",
               f"Re-run: `{setup['command']}`", ""]
     if setup.get("rescored"):
-        lines += [f"Events {setup['rescored'][len('events '):]}: "
-                  f"`python scripts/evaluate_calls.py --rescore DUMP_DIR --out NAME`.", ""]
+        lines += [f"{setup['rescored']}: `python scripts/evaluate_calls.py --rescore DUMP_DIR --out NAME`.", ""]
     return "\n".join(lines)
 
 
@@ -374,7 +373,7 @@ def rescore(dump_dir, setup: dict | None = None) -> tuple[dict, dict, list]:
             records.append(rescored_record(pickle.load(fh), opts))
     setup = dict(setup or {"mode": "rescored", "description": f"the calls saved in {Path(dump_dir).name}/",
                             "command": f"python scripts/evaluate_calls.py --rescore {dump_dir}"})
-    setup["rescored"] = (f"events re-made from the saved analyses in {Path(dump_dir).name}/ with the matcher's "
+    setup["rescored"] = (f"Events re-made from the saved analyses in {Path(dump_dir).name}/ with the matcher's "
                          f"current defaults (tonekit {getattr(tk, '__version__', '?')})")
     setup["matcher"] = opts.as_dict()
     return summarise(records), setup, records

@@ -40,15 +40,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import evaluate as ev  # noqa: E402
 from tonekit.models.corpora import load_corpora, targets  # noqa: E402
-from tonekit.features.embedding import encoder_forward  # noqa: E402
+from tonekit.features.embedding import encoder_forward, mel_frames  # noqa: E402
 from tonekit.models.estimators import FusedToneClassifier, ToneClassifier  # noqa: E402
-from tonekit.models.features import default_cache_dir, normalised_features, raw_features  # noqa: E402
+from tonekit.models.features import (default_cache_dir, normalised_features, raw_features,  # noqa: E402
+                                     relative_embeddings)
 from tonekit.models.store import TARGET_NAMES  # noqa: E402
 from tonekit.models.train import DEFAULT_PARAMS  # noqa: E402
 
 EMBED_SR = 16000      # the encoder's rate
-N_MELS = 40           # mel bands
-WIN, HOP = 400, 160   # 25 ms windows every 10 ms at 16 kHz
+HOP = 160             # mel frames every 10 ms at 16 kHz
 PARTIAL = 160         # frames in one partial utterance (1.6 s)
 EMBED_VERSION = 1     # bump when the embedding recipe changes (cache key)
 
@@ -106,11 +106,6 @@ def MeanOfTwo(params=None, prefix="ge2e_"):
     return FusedToneClassifier(**(params or {}), embedding_prefix=prefix)
 
 
-def speaker_relative(E: pd.DataFrame, speaker) -> pd.DataFrame:
-    """Each embedding minus its speaker's mean embedding (as tonekit's features are speaker-relative)."""
-    return E - E.groupby(np.asarray(speaker)).transform("mean")
-
-
 # ----------------------------------------------------------------------------- numpy port
 
 def partial_slices(n_samples: int, rate: float = 1.3, min_coverage: float = 0.75) -> list:
@@ -130,23 +125,16 @@ def partial_slices(n_samples: int, rate: float = 1.3, min_coverage: float = 0.75
     return out
 
 
-def numpy_forward(mels: np.ndarray, weights: dict) -> np.ndarray:
-    """GE2E encoder forward pass in numpy (the shipped :func:`tonekit.features.embedding.encoder_forward`):
-    ``mels`` (partials, frames, 40) -> L2-normed embeddings (partials, 256), ``weights`` with PyTorch's names."""
-    return encoder_forward(mels, weights)
-
-
 def numpy_embed(wav: np.ndarray, weights: dict) -> np.ndarray:
-    """Utterance embedding with the numpy forward pass (same recipe as ``VoiceEncoder.embed_utterance``)."""
-    import librosa
-
+    """Utterance embedding with tonekit's numpy encoder (:func:`~tonekit.features.embedding.encoder_forward`
+    and :func:`~tonekit.features.embedding.mel_frames`, ``weights`` with PyTorch's names), cut as
+    ``VoiceEncoder.embed_utterance`` cuts: overlapping partials."""
     slices = partial_slices(len(wav))
     need = slices[-1][1] * HOP
     if need >= len(wav):
         wav = np.pad(wav, (0, need - len(wav)))
-    mel = librosa.feature.melspectrogram(y=wav, sr=EMBED_SR, n_fft=WIN, hop_length=HOP, n_mels=N_MELS)
-    mel = mel.astype(np.float32).T
-    partials = numpy_forward(np.stack([mel[a:b] for a, b in slices]), weights)
+    mel = mel_frames(wav)
+    partials = encoder_forward(np.stack([mel[a:b] for a, b in slices]), weights)
     mean = partials.mean(axis=0)
     return mean / np.linalg.norm(mean)
 
@@ -262,8 +250,8 @@ def main(argv=None):
         pick = table.groupby("corpus").head(max(1, args.check_port // len(corpora))).path.tolist()
         port = check_port(pick, encoder)
         print("numpy port:", port)
-    ew, et = (speaker_relative(embeddings(list(table.path), cond, args.cache_dir, encoder, args.level_blind),
-                               table.speaker) for cond in ("wideband", "telephone"))
+    ew, et = (relative_embeddings(table, embeddings(list(table.path), cond, args.cache_dir, encoder, args.level_blind))
+              for cond in ("wideband", "telephone"))
     if args.anger_vs_happiness:
         ah = anger_vs_happiness(table, {"wideband": fw, "telephone": ft}, {"wideband": ew, "telephone": et})
         text = ("Anger against happiness, cross-corpus (scripts/explore_embeddings.py --anger-vs-happiness; "

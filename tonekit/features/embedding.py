@@ -180,6 +180,12 @@ def mel_basis() -> np.ndarray:
     return (w * (2.0 / (hz[2:] - hz[:-2]))[:, None]).astype(np.float32)
 
 
+@functools.lru_cache(maxsize=1)
+def _hann() -> np.ndarray:
+    """The periodic Hann window of the encoder's STFT (librosa's ``get_window("hann", 400, fftbins=True)``)."""
+    return (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)).astype(np.float32)
+
+
 def mel_frames(y: np.ndarray, *, center: bool = True) -> np.ndarray:
     """Power mel spectrum (frames, 40) of a 16-kHz signal, as the encoder was trained on (periodic Hann
     window of 25 ms, every 10 ms, |FFT|^2 through :func:`mel_basis`).
@@ -194,8 +200,7 @@ def mel_frames(y: np.ndarray, *, center: bool = True) -> np.ndarray:
     if len(y) < N_FFT:
         return np.zeros((0, N_MELS), np.float32)
     frames = np.lib.stride_tricks.sliding_window_view(y, N_FFT)[::MEL_HOP]
-    window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)).astype(np.float32)
-    spec = np.fft.rfft(frames * window, axis=1)
+    spec = np.fft.rfft(frames * _hann(), axis=1)
     power = (spec.real ** 2 + spec.imag ** 2).astype(np.float32)
     return np.ascontiguousarray(power @ mel_basis().T, dtype=np.float32)
 
@@ -251,8 +256,8 @@ def iter_pieces(read, speech: np.ndarray, sr: int, *, hop_s: float = HOP_S, max_
             continue  # nothing of this stream is embedded: not even read
         g0 = int(round(group[0, 0] * hop_s * sr))
         span = np.asarray(read(group[0, 0] * hop_s, group[-1, 1] * hop_s), np.float32)   # one read per stream
-        parts = [span[int(round(a * hop_s * sr)) - g0: int(round(a * hop_s * sr)) - g0 + k]
-                 for (a, _), k in zip(group, lengths)]
+        offs = [int(round(a * hop_s * sr)) - g0 for a, _ in group]
+        parts = [span[o: o + k] for o, k in zip(offs, lengths)]
         y = np.concatenate(parts)
         if sr != EMBED_SR and len(y):
             y = soxr.resample(y, sr, EMBED_SR).astype(np.float32)
@@ -393,8 +398,8 @@ def window_embedding_table(read, speech: np.ndarray, sr: int, starts_s, ends_s, 
     taken over these windows.
     """
     emb, spans = embed_speech(read, speech, sr, weights=weights, every=every, hop_s=hop_s)
-    starts_s, ends_s = np.asarray(starts_s, float), np.asarray(ends_s, float)
-    return embedding_frame(relative(window_embeddings(emb, spans, starts_s - reach_s, ends_s + reach_s)))
+    wide = window_embeddings(emb, spans, np.asarray(starts_s, float) - reach_s, np.asarray(ends_s, float) + reach_s)
+    return embedding_frame(relative(wide))
 
 
 def signal_embedding(y: np.ndarray, sr: int, speech: np.ndarray | None = None, *, weights=None,

@@ -11,6 +11,7 @@ modification time, so re-running training or evaluation costs nothing.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -71,19 +72,16 @@ def utterance_embedding(path: str, condition: str = "wideband") -> dict:
     return dict(zip(EMBEDDING_COLUMNS, signal_embedding(y, sr).tolist()))
 
 
-_EXTRACTORS = {"raw": utterance_raw, "embedding": utterance_embedding}
-
-
-def _safe(args):
-    kind, path, condition = args
+def _safe_call(extract, path):
+    """``(row, None)`` or ``(None, message)``: a bad file must not stop a corpus run."""
     try:
         from threadpoolctl import threadpool_limits
 
         with threadpool_limits(1):  # one BLAS thread per worker process: no oversubscription
-            return _EXTRACTORS[kind](path, condition), None
+            return extract(path), None
     except TonekitError as exc:
         return None, str(exc)
-    except Exception as exc:  # a bad file must not stop a corpus run
+    except Exception as exc:
         return None, f"{path}: {type(exc).__name__}: {exc}"
 
 
@@ -92,34 +90,32 @@ def _key(path: str) -> str:
     return f"{os.path.realpath(path)}|{st.st_size}|{int(st.st_mtime)}"
 
 
-def _cached(kind: str, cache_name: str, paths, condition: str, *, cache_dir, n_jobs: int, progress: bool,
-            desc: str) -> pd.DataFrame:
-    """Rows of ``_EXTRACTORS[kind]`` per path (same order), from and into a Parquet cache."""
+def cached_rows(cache_file, paths, extract, *, n_jobs: int = 1, progress: bool = False,
+                desc: str = "files") -> pd.DataFrame:
+    """``extract(path) -> dict`` for many files (one row per path, same order), through a Parquet cache keyed
+    by path, size and modification time: only files not in it yet are extracted.
+
+    ``extract`` must be picklable (a module-level function or a ``functools.partial`` of one) when
+    ``n_jobs`` > 1. Files that cannot be read get a row of NaN and a warning line on stderr.
+    """
     import sys
 
-    if condition not in CONDITIONS:
-        raise ValueError(f"condition must be one of {CONDITIONS}, not {condition!r}")
+    cache_file = Path(cache_file)
+    cache_file.parent.mkdir(parents=True, exist_ok=True)
     paths = [str(p) for p in paths]
-    cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    cache_file = cache_dir / cache_name
     cached = pd.read_parquet(cache_file) if cache_file.exists() else pd.DataFrame()
     keys = [_key(p) for p in paths]
     have = set(cached.index) if len(cached) else set()
     todo = [(p, k) for p, k in zip(paths, keys) if k not in have]
     if todo:
         rows, idx = [], []
-        iterator = ((kind, p, condition) for p, _ in todo)
-        if n_jobs > 1:
-            ex = ProcessPoolExecutor(max_workers=n_jobs)
-            results = ex.map(_safe, iterator, chunksize=8)
-        else:
-            ex = None
-            results = map(_safe, iterator)
+        call = functools.partial(_safe_call, extract)
+        ex = ProcessPoolExecutor(max_workers=n_jobs) if n_jobs > 1 else None
+        results = ex.map(call, [p for p, _ in todo], chunksize=8) if ex else map(call, (p for p, _ in todo))
         if progress:
             from tqdm import tqdm
 
-            results = tqdm(results, total=len(todo), desc=f"{desc} ({condition})", file=sys.stderr)
+            results = tqdm(results, total=len(todo), desc=desc, file=sys.stderr)
         for (p, k), (row, err) in zip(todo, results):
             if err:
                 print(f"warning: {err}", file=sys.stderr)
@@ -129,10 +125,17 @@ def _cached(kind: str, cache_name: str, paths, condition: str, *, cache_dir, n_j
         if ex is not None:
             ex.shutdown()
         new = pd.DataFrame(rows, index=idx)
+        new.columns = new.columns.astype(str)
         cached = pd.concat([cached, new]) if len(cached) else new
         cached = cached[~cached.index.duplicated(keep="last")]
         cached.to_parquet(cache_file)
     return cached.reindex(keys).reset_index(drop=True)
+
+
+def _condition_cache(name: str, condition: str, cache_dir) -> Path:
+    if condition not in CONDITIONS:
+        raise ValueError(f"condition must be one of {CONDITIONS}, not {condition!r}")
+    return (Path(cache_dir) if cache_dir else default_cache_dir()) / f"{name}-{condition}.parquet"
 
 
 def raw_features(paths, condition: str = "wideband", *, cache_dir=None, n_jobs: int = 1,
@@ -141,8 +144,9 @@ def raw_features(paths, condition: str = "wideband", *, cache_dir=None, n_jobs: 
 
     Files that cannot be analysed get a row of NaN and a warning line on stderr.
     """
-    return _cached("raw", f"utterances-v{FEATURE_VERSION}-{condition}.parquet", paths, condition,
-                   cache_dir=cache_dir, n_jobs=n_jobs, progress=progress, desc="features")
+    return cached_rows(_condition_cache(f"utterances-v{FEATURE_VERSION}", condition, cache_dir), paths,
+                       functools.partial(utterance_raw, condition=condition), n_jobs=n_jobs, progress=progress,
+                       desc=f"features ({condition})")
 
 
 def raw_embeddings(paths, condition: str = "wideband", *, cache_dir=None, n_jobs: int = 1,
@@ -153,8 +157,9 @@ def raw_embeddings(paths, condition: str = "wideband", *, cache_dir=None, n_jobs
     """
     from ..features.embedding import EMBEDDING_COLUMNS
 
-    out = _cached("embedding", f"embeddings-v{EMBEDDING_VERSION}-{condition}.parquet", paths, condition,
-                  cache_dir=cache_dir, n_jobs=n_jobs, progress=progress, desc="embeddings")
+    out = cached_rows(_condition_cache(f"embeddings-v{EMBEDDING_VERSION}", condition, cache_dir), paths,
+                      functools.partial(utterance_embedding, condition=condition), n_jobs=n_jobs, progress=progress,
+                      desc=f"embeddings ({condition})")
     return out.reindex(columns=list(EMBEDDING_COLUMNS))
 
 
@@ -208,5 +213,5 @@ def corpus_features(table: pd.DataFrame, condition: str = "wideband", *, embeddi
 
 
 __all__ = ["FEATURE_VERSION", "EMBEDDING_VERSION", "CONDITIONS", "LEVEL_FEATURES", "utterance_raw",
-           "utterance_embedding", "raw_features", "raw_embeddings", "relative_embeddings",
+           "utterance_embedding", "cached_rows", "raw_features", "raw_embeddings", "relative_embeddings",
            "normalised_features", "corpus_features", "default_cache_dir"]

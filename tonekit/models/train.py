@@ -9,7 +9,6 @@ Example
 from __future__ import annotations
 
 import inspect
-import json
 
 import numpy as np
 import pandas as pd
@@ -207,8 +206,9 @@ def _embedding_card(X) -> dict | None:
     if not any(str(c).startswith("emb_") for c in X.columns):
         return None
     from ..features.embedding import encoder_path
+    from .store import checked_card
 
-    card = json.loads(encoder_path().with_suffix(".json").read_text())
+    card = checked_card(encoder_path(), "voice encoder")   # the encoder the features came from, hash-checked
     return {"columns": f"{EMBEDDING_COLUMNS[0]} .. {EMBEDDING_COLUMNS[-1]}", "encoder": card["file"],
             "encoder_sha256": card["sha256"], "encoder_source": card["source"]["package"],
             "encoder_licence": card["licence"], "embedding_version": EMBEDDING_VERSION}
