@@ -22,16 +22,18 @@ needs_corpora = pytest.mark.skipif(not CORPORA.is_dir(), reason=f"corpora not fo
 
 
 def _expected_failures(est):
-    if est.kind in ("svm", "blend"):
+    if est.kind in ("svm", "blend") or getattr(est, "fusion", "mean") == "calibrated":
         # Platt scaling fits on internal CV folds: repeating a sample changes the folds,
-        # so weighting and repeating cannot agree exactly (as for sklearn's CalibratedClassifierCV).
+        # so weighting and repeating cannot agree exactly (as for sklearn's CalibratedClassifierCV);
+        # the calibrated fusion's out-of-fold calibration likewise.
         return {"check_sample_weight_equivalence_on_dense_data": "internal CV folds change with repeats"}
     return {}
 
 
 @parametrize_with_checks([ToneClassifier(), ToneClassifier(kind="svm", C=1.0), ToneClassifier(kind="blend", C=1.0),
                           FusedToneClassifier(kind="logreg", n_embedding=1),
-                          FusedToneClassifier(kind="blend", C=1.0, n_embedding=2)],
+                          FusedToneClassifier(kind="blend", C=1.0, n_embedding=2),
+                          FusedToneClassifier(kind="blend", C=1.0, n_embedding=2, fusion="calibrated")],
                          expected_failed_checks=_expected_failures)
 def test_sklearn_conventions(estimator, check):
     check(estimator)
@@ -278,3 +280,93 @@ def test_anger_on_held_out_emodb_speakers(tmp_path):
     m = metrics(table.anger[te].astype(int), model.predict_proba(X[te])[:, 1])
     assert m["auc"] >= 0.85, m
     assert m["uar"] >= 0.75, m
+
+
+def _opposed_speakers(rng, n_pairs, per=16, d=4):
+    """Like :func:`_copies_of_speakers`, but speakers come in pairs whose label directions are opposite, so
+    no direction carries the label over to new speakers (not even by chance)."""
+    X, y, g = [], [], []
+    for s in range(n_pairs):
+        v = rng.normal(0, 1, d)
+        for k, sign in enumerate((1, -1)):
+            lab = np.arange(per) % 2
+            X.append(rng.normal(0, 1.0, d) + rng.normal(0, 0.3, (per, d)) + sign * lab[:, None] * v)
+            y.append(lab), g.append(np.full(per, 2 * s + k))
+    X, y, g = np.vstack(X), np.concatenate(y), np.concatenate(g)
+    return np.r_[X, X + rng.normal(0, 0.02, X.shape)], np.r_[y, y], np.r_[g, g]
+
+
+def _two_independent_cues(rng, n):
+    """One prosodic and one embedding column, each N(+-1, 1) by class: the posterior at even odds is
+    sigmoid(2 (x1 + x2)), more confident than either cue alone."""
+    y = rng.integers(0, 2, n)
+    mu = np.where(y == 1, 1.0, -1.0)
+    return np.c_[mu + rng.normal(0, 1, n), mu + rng.normal(0, 1, n)], y
+
+
+def test_calibrated_fusion_comes_close_to_the_known_posterior():
+    """Known answer: with two independent cues the mean of two calibrated members is under-confident
+    (0.88 where the posterior is 0.98); the calibrated fusion recalibrates the mean on out-of-fold scores."""
+    from scipy.special import expit
+
+    rng = np.random.default_rng(0)
+    X, y = _two_independent_cues(rng, 1200)
+    g = np.arange(len(y)) % 30
+    T = rng.normal(0, 1.2, (300, 2))
+    truth = expit(2 * T.sum(axis=1))
+    err = {}
+    for fusion in ("mean", "calibrated"):
+        m = FusedToneClassifier(kind="logreg", n_embedding=1, fusion=fusion).fit(X, y, groups=g)
+        err[fusion] = np.abs(m.predict_proba(T)[:, 1] - truth).mean()
+    assert err["mean"] > 0.15
+    assert err["calibrated"] < 0.1
+    m = FusedToneClassifier(kind="blend", n_embedding=1, fusion="calibrated").fit(X, y, groups=g)
+    assert m.component_names_ == ["prosody/svm", "prosody/logreg", "embedding/svm", "embedding/logreg"]
+    assert m.predict_proba([[1.0, 1.0]])[0, 1] > 0.95    # the posterior there: sigmoid(4) = 0.982
+
+
+def test_calibrated_fusion_stays_at_chance_on_new_speakers():
+    """Known answer: nothing carries over to new speakers, so their probabilities stay near 0.5 when the
+    calibration folds are grouped by speaker; folds that split a speaker's copies make it over-confident."""
+    rng = np.random.default_rng(0)
+    X, y, g = _opposed_speakers(rng, 8)
+    X_new, _, _ = _opposed_speakers(rng, 5)
+    grouped = FusedToneClassifier(kind="svm", C=30.0, n_embedding=2, fusion="calibrated").fit(X, y, groups=g)
+    leaky = FusedToneClassifier(kind="svm", C=30.0, n_embedding=2, fusion="calibrated").fit(X, y)
+    assert np.abs(grouped.predict_proba(X_new)[:, 1] - 0.5).mean() < 0.1
+    assert np.abs(leaky.predict_proba(X_new)[:, 1] - 0.5).mean() > 0.2
+    assert all(len(np.unique(grouped._calibration_folds(y, g)[g == s])) == 1 for s in np.unique(g))
+
+
+def test_calibrated_fusion_without_an_embedding_is_the_prosodic_model():
+    """A row without an embedding gets exactly what the same fusion fitted on the prosodic columns alone
+    gives (same folds, same components, same calibration); the embedding never trains on rows without one."""
+    rng = np.random.default_rng(3)
+    cols = ["f0", "rate", "emb_0", "emb_1"]
+    X = pd.DataFrame(rng.normal(size=(160, 4)), columns=cols)
+    y = (X.f0 + X.emb_1 + 0.5 * rng.normal(size=160) > 0).astype(int).to_numpy()
+    g = np.arange(160) // 8
+    X.loc[:39, ["emb_0", "emb_1"]] = np.nan
+    fused = FusedToneClassifier(kind="blend", C=1.0, fusion="calibrated").fit(X, y, groups=g)
+    alone = FusedToneClassifier(kind="blend", C=1.0, fusion="calibrated").fit(X[["f0", "rate"]], y, groups=g)
+    no_emb = X.copy()
+    no_emb[["emb_0", "emb_1"]] = np.nan
+    np.testing.assert_allclose(fused.predict_proba(no_emb), alone.predict_proba(X[["f0", "rate"]]), atol=1e-12)
+    emb_lr = fused.components_[fused.component_names_.index("embedding/logreg")]
+    np.testing.assert_allclose(emb_lr["impute"].statistics_, X.loc[40:, ["emb_0", "emb_1"]].median())
+    assert not np.allclose(fused.predict_proba(X)[40:], alone.predict_proba(X[["f0", "rate"]])[40:])
+
+
+def test_calibrated_fusion_saves_and_loads_with_trusted_types_only(tmp_path):
+    from tonekit.models.store import save_model
+
+    rng = np.random.default_rng(4)
+    X, y = _two_independent_cues(rng, 200)
+    est = FusedToneClassifier(kind="blend", n_embedding=1, fusion="calibrated").fit(X, y, groups=np.arange(200) // 10)
+    save_model(est, tmp_path / "anger.skops", {"target": "anger"})
+    back = load_model(tmp_path / "anger.skops").estimator
+    np.testing.assert_array_equal(back.predict_proba(X), est.predict_proba(X))
+    with pytest.raises(ValueError, match="fusion must be one of"):
+        FusedToneClassifier(fusion="vote").fit(X, y)
+    with pytest.raises(ValueError, match="calibration_folds must be an int >= 2"):
+        FusedToneClassifier(fusion="calibrated", calibration_folds=1).fit(X, y)

@@ -15,12 +15,13 @@ attributes end in ``_``, ``classes_`` is kept) and passes
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+from scipy.special import expit, softmax
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import VotingClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GroupKFold, PredefinedSplit
+from sklearn.model_selection import GroupKFold, PredefinedSplit, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
@@ -28,6 +29,41 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 KINDS = ("logreg", "svm", "blend")
+FUSIONS = ("mean", "calibrated")
+
+
+def _class_balanced(y, sw, classes, class_weight="balanced"):
+    """Sample weights times class weights (``"balanced"``: every class gets the same total weight)."""
+    if class_weight == "balanced":
+        totals = {c: sw[y == c].sum() for c in classes}
+        per_class = np.array([sw.sum() / (len(classes) * totals[c]) if totals[c] > 0 else 0.0 for c in classes])
+        return sw * per_class[np.searchsorted(classes, y)]
+    if isinstance(class_weight, dict):
+        return sw * np.array([class_weight.get(c, 1.0) for c in y])
+    return sw
+
+
+def _logits(p) -> np.ndarray:
+    """Log-odds of the positive class (two classes) or log-probabilities (more), clipped away from 0 and 1."""
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(p[:, 1:] / p[:, :1]) if p.shape[1] == 2 else np.log(p)
+
+
+def _proba(z, calibrator=None) -> np.ndarray:
+    """Class probabilities from decision scores: through ``calibrator`` (a fitted logistic regression on the
+    scores), else as a logistic regression's own (sigmoid for two classes, softmax for more)."""
+    if calibrator is not None:
+        return calibrator.predict_proba(z)
+    if z.shape[1] == 1:
+        p = expit(z[:, 0])
+        return np.c_[1 - p, p]
+    return softmax(z, axis=1)
+
+
+def _scores(pipe, X) -> np.ndarray:
+    """A fitted pipeline's decision function as a 2-D array (one column for two classes)."""
+    d = pipe.decision_function(X)
+    return d.reshape(len(X), -1)
 
 
 def _as_array(est, X) -> np.ndarray:
@@ -119,14 +155,7 @@ class ToneClassifier(ClassifierMixin, BaseEstimator):
         self.pipeline_ = self._make(self._calibration_cv(y, groups))
         if self.kind != "logreg":
             np.random.seed(self.random_state)  # SVC's Platt scaling is deterministic; keep folds stable
-        sw = _check_sample_weight(sample_weight, X)
-        if self.class_weight == "balanced":
-            totals = {c: sw[y == c].sum() for c in self.classes_}
-            per_class = np.array([sw.sum() / (len(self.classes_) * totals[c]) if totals[c] > 0 else 0.0
-                                  for c in self.classes_])
-            sw = sw * per_class[np.searchsorted(self.classes_, y)]
-        elif isinstance(self.class_weight, dict):
-            sw = sw * np.array([self.class_weight.get(c, 1.0) for c in y])
+        sw = _class_balanced(y, _check_sample_weight(sample_weight, X), self.classes_, self.class_weight)
         self.pipeline_.fit(X, y, scale__sample_weight=sw, clf__sample_weight=sw)
         return self
 
@@ -174,6 +203,18 @@ class FusedToneClassifier(ClassifierMixin, BaseEstimator):
     the fusion beats either member alone for all three targets
     (results/embeddings.md).
 
+    The mean of two calibrated probabilities is not calibrated: where the
+    members agree it is under-confident. ``fusion="calibrated"`` (what the
+    shipped models use) maps the mean through a sigmoid in its log-odds,
+    fitted on out-of-fold scores of speakers held out of the members
+    (``groups``), so the probabilities are the ones earned on new voices.
+    Its members are the same models, fitted once on ``calibration_folds``
+    speaker-grouped folds and once on everything; an SVM is Platt-scaled on
+    its own out-of-fold scores (as in :class:`ToneClassifier`), so the mean
+    ranks rows as ``fusion="mean"`` does.
+    Rows without an embedding get the prosodic member with its own
+    recalibration, as a model fitted on the prosodic columns alone would.
+
     Parameters
     ----------
     kind, C, C_logreg, class_weight, random_state
@@ -186,6 +227,14 @@ class FusedToneClassifier(ClassifierMixin, BaseEstimator):
         Columns of a DataFrame whose names start with this are the embedding's.
     n_embedding : int
         Without column names (an array), the last ``n_embedding`` columns are the embedding's.
+    fusion : {"mean", "calibrated"}
+        The plain mean of the members' probabilities, or the mean recalibrated on speaker-grouped
+        out-of-fold scores (see above).
+    calibration_folds : int >= 2
+        Folds of ``fusion="calibrated"`` (grouped by ``groups`` when there are that many groups,
+        else stratified).
+    calibration_C : float > 0
+        Inverse regularisation of the calibrating logistic regressions (``fusion="calibrated"``).
 
     Examples
     --------
@@ -202,7 +251,7 @@ class FusedToneClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(self, kind: str = "blend", C: float = 0.3, C_logreg: float = 0.1, class_weight="balanced",
                  random_state: int = 0, embedding_kind=None, embedding_C=None, embedding_prefix: str = "emb_",
-                 n_embedding: int = 0):
+                 n_embedding: int = 0, fusion: str = "mean", calibration_folds: int = 3, calibration_C: float = 1.0):
         self.kind = kind
         self.C = C
         self.C_logreg = C_logreg
@@ -212,6 +261,9 @@ class FusedToneClassifier(ClassifierMixin, BaseEstimator):
         self.embedding_C = embedding_C
         self.embedding_prefix = embedding_prefix
         self.n_embedding = n_embedding
+        self.fusion = fusion
+        self.calibration_folds = calibration_folds
+        self.calibration_C = calibration_C
 
     def _member(self, embedding=False):
         kind = (self.embedding_kind or self.kind) if embedding else self.kind
@@ -221,7 +273,8 @@ class FusedToneClassifier(ClassifierMixin, BaseEstimator):
 
     def fit(self, X, y, sample_weight=None, groups=None):
         """Fit both members (``groups`` as :meth:`ToneClassifier.fit`); rows without an embedding train
-        only the prosodic member."""
+        only the prosodic member. With ``fusion="calibrated"``, ``groups`` (speakers) also make the calibration's
+        folds, so it learns from scores of voices its members have not heard."""
         X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype=np.float64)
         check_classification_targets(y)
         self.classes_ = np.unique(y)
@@ -229,6 +282,12 @@ class FusedToneClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"y has {len(self.classes_)} class; FusedToneClassifier needs at least 2")
         if not (isinstance(self.n_embedding, (int, np.integer)) and self.n_embedding >= 0):
             raise ValueError(f"n_embedding must be an int >= 0, not {self.n_embedding!r}")
+        if self.fusion not in FUSIONS:
+            raise ValueError(f"fusion must be one of {FUSIONS}, not {self.fusion!r}")
+        if not (isinstance(self.calibration_folds, (int, np.integer)) and self.calibration_folds >= 2):
+            raise ValueError(f"calibration_folds must be an int >= 2, not {self.calibration_folds!r}")
+        if not self.calibration_C > 0:
+            raise ValueError(f"calibration_C must be > 0, not {self.calibration_C!r}")
         names = getattr(self, "feature_names_in_", None)
         if names is not None:
             emb = np.array([str(c).startswith(self.embedding_prefix) for c in names])
@@ -249,6 +308,9 @@ class FusedToneClassifier(ClassifierMixin, BaseEstimator):
 
         every = np.ones(len(y), bool)
         has_emb = np.isfinite(X[:, self.embedding_columns_]).any(axis=1) if len(self.embedding_columns_) else every
+        if self.fusion == "calibrated":
+            self.prosody_ = self.embedding_ = None
+            return self._fit_calibrated(X, y, sw, g, has_emb)
         self.prosody_ = fit_on(self.prosody_columns_, every)
         self.embedding_ = fit_on(self.embedding_columns_, has_emb, True)
         if self.prosody_ is None and self.embedding_ is None:
@@ -260,6 +322,8 @@ class FusedToneClassifier(ClassifierMixin, BaseEstimator):
         an embedding)."""
         check_is_fitted(self, "classes_")
         X = _as_array(self, X)
+        if self.fusion == "calibrated":
+            return self._predict_calibrated(X)
         if self.embedding_ is None:
             return self.prosody_.predict_proba(X[:, self.prosody_columns_])
         E = X[:, self.embedding_columns_]
@@ -269,6 +333,119 @@ class FusedToneClassifier(ClassifierMixin, BaseEstimator):
         has = np.isfinite(E).any(axis=1)
         if has.any():
             p[has] = 0.5 * (p[has] + self.embedding_.predict_proba(E[has]))
+        return p
+
+    # ------------------------------------------------------------------ calibrated fusion
+    def _components(self, embedding=False):
+        """The base scorers of one member: ``[(name, pipeline)]`` (a blend has an SVM and a logistic regression)."""
+        kind = (self.embedding_kind or self.kind) if embedding else self.kind
+        C = (self.C if self.embedding_C is None else self.embedding_C) if embedding else self.C
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+        if not C > 0:
+            raise ValueError(f"C must be > 0, not {C!r}")
+        if not self.C_logreg > 0:
+            raise ValueError(f"C_logreg must be > 0, not {self.C_logreg!r}")
+        made = []
+        if kind in ("svm", "blend"):
+            made.append(("svm", SVC(C=C, kernel="rbf", gamma="scale")))
+        if kind in ("logreg", "blend"):
+            made.append(("logreg", LogisticRegression(C=C if kind == "logreg" else self.C_logreg, max_iter=2000)))
+        block = "embedding" if embedding else "prosody"
+        return [(f"{block}/{name}", Pipeline([("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+                                             ("scale", StandardScaler()), ("clf", clf)])) for name, clf in made]
+
+    def _calibration_folds(self, y, groups):
+        """Fold number of each row: speaker-grouped when ``groups`` has enough speakers, else stratified
+        (-1 everywhere: too few rows of a class to split)."""
+        fold = np.full(len(y), -1)
+        if groups is not None and len(np.unique(groups)) >= self.calibration_folds:
+            splits = GroupKFold(n_splits=self.calibration_folds).split(y, y, groups)
+        else:
+            n = min(self.calibration_folds, np.bincount(np.unique(y, return_inverse=True)[1]).min())
+            if n < 2:
+                return fold
+            splits = StratifiedKFold(n_splits=n, shuffle=True, random_state=self.random_state).split(y, y)
+        for k, (_, test) in enumerate(splits):
+            fold[test] = k
+        return fold
+
+    def _fit_calibrated(self, X, y, sw, g, has_emb):
+        sw = _class_balanced(y, np.ones(len(y)) if sw is None else sw, self.classes_, self.class_weight)
+        parts = []  # (name, columns, rows it trains on, pipeline)
+        if len(self.prosody_columns_):
+            parts += [(n, self.prosody_columns_, np.ones(len(y), bool), p) for n, p in self._components()]
+        if len(self.embedding_columns_) and has_emb.any():
+            parts += [(n, self.embedding_columns_, has_emb, p) for n, p in self._components(True)]
+        if not parts:
+            parts = [(n, self.embedding_columns_, np.ones(len(y), bool), p) for n, p in self._components(True)]
+        fold = self._calibration_folds(y, g)
+        Z, kept = [], []
+        width = 1 if len(self.classes_) == 2 else len(self.classes_)
+        for name, cols, rows, pipe in parts:
+            def fit(train):
+                train = train & rows
+                if len(np.unique(y[train])) < len(self.classes_):
+                    return None
+                return clone(pipe).fit(X[np.ix_(train, cols)], y[train], scale__sample_weight=sw[train],
+                                       clf__sample_weight=sw[train])
+            final = fit(np.ones(len(y), bool))
+            if final is None:
+                continue
+            z = np.full((len(y), width), np.nan)
+            for k in range(fold.max() + 1):
+                est = fit(fold != k)
+                test = (fold == k) & rows
+                if est is not None and test.any():
+                    z[test] = _scores(est, X[np.ix_(test, cols)])
+            # rows without out-of-fold scores (too little data to split) fall back to in-sample scores
+            miss = rows & ~np.isfinite(z).all(axis=1)
+            if miss.any():
+                z[miss] = _scores(final, X[np.ix_(miss, cols)])
+            Z.append(z)
+            kept.append((name, cols, rows, final))
+        self.component_names_ = [name for name, *_ in kept]
+        self.component_columns_ = [cols for _, cols, _, _ in kept]
+        self.components_ = [final for *_, final in kept]
+        # an SVM's scores -> probabilities by Platt scaling on its out-of-fold scores; a logistic
+        # regression's are its own
+        self.component_calibrators_ = [self._calibrator(z[rows], y[rows], sw[rows]) if name.endswith("/svm")
+                                       else None for z, (name, _, rows, _) in zip(Z, kept)]
+        P = [np.where(rows[:, None], _proba(np.nan_to_num(z), cal), np.nan)
+             for z, cal, (_, _, rows, _) in zip(Z, self.component_calibrators_, kept)]
+        pro, emb = self._members(P)
+        # the fused probability, recalibrated on the out-of-fold fusion: with and without an embedding
+        self.calibrator_prosody_ = None if pro is None else self._calibrator(_logits(pro), y, sw)
+        self.calibrator_ = None
+        if emb is not None:
+            both = np.isfinite(emb).all(axis=1)
+            fused = emb if pro is None else 0.5 * (pro + emb)
+            self.calibrator_ = self._calibrator(_logits(fused[both]), y[both], sw[both])
+        return self
+
+    def _calibrator(self, z, y, sw):
+        return LogisticRegression(C=self.calibration_C, max_iter=1000).fit(z, y, sample_weight=sw)
+
+    def _members(self, P):
+        """The prosodic and the embedding member's probabilities (mean of their components'), or None."""
+        is_emb = [n.startswith("embedding/") for n in self.component_names_]
+        pro = [p for p, e in zip(P, is_emb) if not e]
+        emb = [p for p, e in zip(P, is_emb) if e]
+        return (np.mean(pro, axis=0) if pro else None), (np.mean(emb, axis=0) if emb else None)
+
+    def _predict_calibrated(self, X):
+        check_is_fitted(self, "components_")
+        P = [_proba(_scores(c, X[:, cols]), cal) for c, cols, cal in
+             zip(self.components_, self.component_columns_, self.component_calibrators_)]
+        pro, emb = self._members(P)
+        if emb is None:
+            return self.calibrator_prosody_.predict_proba(_logits(pro))
+        if pro is None:
+            return self.calibrator_.predict_proba(_logits(emb))
+        p = self.calibrator_prosody_.predict_proba(_logits(pro))
+        has = np.isfinite(X[:, self.embedding_columns_]).any(axis=1)
+        if has.any():
+            p[has] = self.calibrator_.predict_proba(_logits(0.5 * (pro[has] + emb[has])))
         return p
 
     def predict(self, X):
