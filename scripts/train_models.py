@@ -67,10 +67,12 @@ def main(argv=None):
             "utterances in that condition; each corpus weighted equally, classes weighted equally; the model "
             "averages two members (late fusion): one on the 55 prosodic features, one on the 256-d voice "
             "embedding (trained/voice_encoder.npz on 1.6-s pieces of speech, each set to -30 dBFS, minus the "
-            "speaker's mean embedding); each member averages the probabilities of an RBF SVM and a logistic "
-            "regression, the SVM's Platt scaling fitted on its scores of held-out speakers (speaker-grouped "
-            "3-fold); a row without an embedding gets the prosodic member alone; split: none (the shipped model sees "
-            "all speakers; see 'evaluation' for the speaker-independent and cross-corpus splits)")
+            "speaker's mean embedding); the prosodic member averages the probabilities of an RBF SVM and a "
+            "logistic regression, the embedding member is a logistic regression; the SVM's Platt scaling and the "
+            "recalibration of the members' mean (a sigmoid in its log-odds) are fitted on out-of-fold scores of "
+            "held-out speakers (speaker-grouped 3-fold); a row without an embedding gets the prosodic member with "
+            "its own recalibration; split: none (the shipped model sees all speakers; see 'evaluation' for the "
+            "speaker-independent and cross-corpus splits)")
         card["versions"] = _versions()
         if ev:
             card["evaluation"] = {

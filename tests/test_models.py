@@ -188,7 +188,8 @@ def test_shipped_models_load_with_cards():
         assert len(m.card["features"]) == len(tonekit.features_list()) == 55
         assert m.wants_embedding and m.card["embedding"]["encoder_sha256"] == json.loads(
             (shipped_dir() / "voice_encoder.json").read_text())["sha256"]
-        assert (m.estimator.prosody_.kind, m.estimator.embedding_.kind) == ("blend", "logreg")
+        assert m.estimator.fusion == "calibrated"
+        assert m.estimator.component_names_ == ["prosody/svm", "prosody/logreg", "embedding/logreg"]
 
 
 def test_tone_model_picks_its_features_by_name_and_scores_as_its_estimator():
@@ -203,8 +204,10 @@ def test_tone_model_picks_its_features_by_name_and_scores_as_its_estimator():
         m.predict_proba(X.drop(columns=m.features[0]))
     # without the embedding columns a row is scored on its prosodic features alone
     prosody = X[[f for f in m.features if not f.startswith("emb_")]]
-    expected = m.estimator.prosody_.predict_proba(prosody.to_numpy())[:, 1]
+    no_emb = X.assign(**{f: np.nan for f in m.features if f.startswith("emb_")})
+    expected = m.estimator.predict_proba(no_emb)[:, 1]
     np.testing.assert_allclose(m.predict_proba(prosody), expected, rtol=0, atol=1e-12)
+    assert np.abs(expected - m.predict_proba(X)).max() > 1e-3    # the embedding counts when it is there
 
 
 def test_tampered_model_is_refused(tmp_path):

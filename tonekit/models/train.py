@@ -31,7 +31,11 @@ from .store import TARGET_NAMES
 #: The embedding member is a logistic regression (C=0.01): on unseen corpora it matches a blend on the
 #: embedding (anger AUC 0.844/0.845 against 0.846/0.843, wideband/telephone; warmth 0.01-0.014 lower),
 #: is better calibrated for anger and calm, and scores a window ~100x faster (no 256-d SVM).
-_FUSION = {"embedding_kind": "logreg", "embedding_C": 0.01}
+#: The fusion is recalibrated (``fusion="calibrated"``): the mean of the members' probabilities, mapped
+#: through a sigmoid fitted on speaker-grouped out-of-fold scores. The plain mean of two calibrated members
+#: is under-confident where they agree; recalibrating halves the even-odds calibration error within a
+#: corpus (anger 0.071/0.076 -> 0.036/0.031) and keeps the ranking (ROC AUC) of the mean.
+_FUSION = {"embedding_kind": "logreg", "embedding_C": 0.01, "fusion": "calibrated"}
 DEFAULT_PARAMS = {"anger": {"kind": "blend", "C": 0.3, "C_logreg": 0.1, **_FUSION},
                   "calm": {"kind": "blend", "C": 0.3, "C_logreg": 0.1, **_FUSION},
                   "warmth": {"kind": "blend", "C": 0.3, "C_logreg": 0.1, **_FUSION}}
