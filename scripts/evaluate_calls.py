@@ -367,12 +367,17 @@ def rescore(dump_dir, setup: dict | None = None) -> tuple[dict, dict, list]:
     if not files:
         raise ValueError(f"{dump_dir}: no saved calls (*.pkl); run evaluate_calls.py with --dump-dir first")
     opts = MatchOptions()
-    records = []
+    records, seeds = [], set()
     for f in files:
         with open(f, "rb") as fh:   # this project's own dumps (evaluate_calls.py --dump-dir), not files from elsewhere
-            records.append(rescored_record(pickle.load(fh), opts))
+            saved = pickle.load(fh)
+        records.append(rescored_record(saved, opts))
+        first = saved["truth"].get("seed", [None])[0]   # simulate_calls' seed: seed * 1000 + fold
+        seeds.add(None if first is None else first // 1000)
     setup = dict(setup or {"mode": "rescored", "description": f"the calls saved in {Path(dump_dir).name}/",
                             "command": f"python scripts/evaluate_calls.py --rescore {dump_dir}"})
+    if len(seeds) == 1 and None not in seeds:
+        setup.setdefault("seed", seeds.pop())
     setup["rescored"] = (f"Events re-made from the saved analyses in {Path(dump_dir).name}/ with the matcher's "
                          f"current defaults (tonekit {getattr(tk, '__version__', '?')})")
     setup["matcher"] = opts.as_dict()

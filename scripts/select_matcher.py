@@ -16,7 +16,8 @@ A setting is scored by its worst recall or precision over the tips it concerns
 second worst, and so on). Four grids are searched one after the other, each
 with the others' options at their defaults: ``caller_window_s`` x the caller
 anger hysteresis for tips 7, 8 and 9 (the angry caller is their context),
-``valence_window_s`` x ``valence_margin`` for tips 8 and 9, ``no_smile_window_s`` x
+``valence_window_s`` x ``valence_margin`` for tips 8 and 9 (and ``valence_margin`` with one
+verdict per aroused stretch, ``valence_per_stretch``), ``no_smile_window_s`` x
 ``no_smile_warmth`` for tip 7, and the agent's probability thresholds of tips
 8 and 9 (``upbeat_on`` x ``agent_anger_on`` x ``calm_below_on``, with
 ``calm_below_off`` 0.1 above it).
@@ -54,8 +55,11 @@ GRIDS = [
     ((7, 8, 9), [{"caller_window_s": w, "anger_on": on, "anger_off": off}
                 for w, (on, off) in itertools.product((3.0, 7.0, 13.0, 19.0),
                                                       ((0.55, 0.45), (0.5, 0.4), (0.45, 0.35)))]),
-    ((8, 9), [{"valence_window_s": v, "valence_margin": m}
-              for v, m in itertools.product((3.0, 9.0, 15.0, 21.0, 27.0), (0.0, 0.05, 0.1, 0.15))]),
+    ((8, 9), [{"valence_window_s": v, "valence_margin": m, "valence_per_stretch": False}
+              for v, m in itertools.product((3.0, 9.0, 15.0, 21.0, 27.0), (0.0, 0.05, 0.1, 0.15))]
+     # one verdict per aroused stretch (its valence window is not used)
+     + [{"valence_window_s": 21.0, "valence_margin": m, "valence_per_stretch": True}
+        for m in (-0.05, 0.0, 0.05, 0.1, 0.15)]),
     ((7,), [{"no_smile_window_s": w, "no_smile_warmth": t}
             for w, t in itertools.product((3.0, 7.0, 15.0, 21.0), (0.35, 0.4, 0.45, 0.5))]),
     # the agent's probability thresholds of tips 8 and 9 (they move with the models' calibration)

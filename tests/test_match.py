@@ -68,11 +68,11 @@ def test_aroused_agent_facing_angry_caller(agent_tone, expected):
     assert ev.start_s.iloc[0] == pytest.approx(20, abs=2) and ev.end_s.iloc[0] == pytest.approx(40, abs=2)
 
 
-def test_angry_then_cheerful_agent_in_one_aroused_stretch_gives_both_tips():
+def test_angry_then_cheerful_agent_in_one_aroused_stretch_gives_both_tips_moment_by_moment():
     # the agent is aroused from 20 to 80 s without a calm break: angry for 30 s, then cheerful for 30 s
     w = windows_table(110, agent={(0, 20): CALM, (20, 50): ANGRY, (50, 80): CHEERFUL, (80, 110): CALM},
                       caller={(0, 95): ANGRY})
-    ev = match(w, activity(110, [], []), duration_s=110)
+    ev = match(w, activity(110, [], []), MatchOptions(valence_per_stretch=False), duration_s=110)
     assert kinds(ev) == [(8, "mirrored_anger"), (9, "upbeat_vs_angry")]
     # the switch is placed where the running means of anger and warmth cross (within a quarter window)
     boundary = (ev.end_s.iloc[0] + ev.start_s.iloc[1]) / 2
@@ -168,3 +168,19 @@ def test_long_silence_threshold_and_call_edges():
     # gaps: 10-16 (6 s, flagged), 28-30 (2 s), 40-40.5, 55-60 (end of call: not a hold)
     assert [(e["start_s"], e["end_s"]) for e in ev] == [(10.0, 16.0)]
     assert silence_events(act.silences(min_dur_s=1.0), MatchOptions(long_silence_s=7), duration_s=60) == []
+
+
+def test_valence_per_stretch_gives_one_verdict_for_an_aroused_stretch():
+    # aroused from 20 to 60 s: 12 s read angry, then 28 s cheerful; the stretch as a whole is cheerful
+    agent = {(0, 20): CALM, (20, 32): ANGRY, (32, 60): CHEERFUL, (60, 90): CALM}
+    w = windows_table(90, agent=agent, caller={(0, 75): ANGRY})
+    running = match(w, activity(90, [], []), MatchOptions(valence_window_s=9.0, valence_per_stretch=False),
+                    duration_s=90)
+    assert kinds(running) == [(8, "mirrored_anger"), (9, "upbeat_vs_angry")]
+    one = match(w, activity(90, [], []), duration_s=90)   # the default: one verdict per stretch
+    assert kinds(one) == [(9, "upbeat_vs_angry")]
+    assert one.start_s.iloc[0] == pytest.approx(20, abs=2) and one.end_s.iloc[0] == pytest.approx(60, abs=2)
+    # anger leading over the whole stretch makes all of it tip 8
+    agent = {(0, 20): CALM, (20, 48): ANGRY, (48, 60): CHEERFUL, (60, 90): CALM}
+    w = windows_table(90, agent=agent, caller={(0, 75): ANGRY})
+    assert kinds(match(w, activity(90, [], []), duration_s=90)) == [(8, "mirrored_anger")]

@@ -89,3 +89,13 @@ def test_evaluate_calls_rescores_saved_calls_with_the_current_matcher(tmp_path, 
     assert "Events re-made from the saved analyses" in (tmp_path / "r.md").read_text()
     assert ec.main(["--rescore", str(tmp_path / "empty")]) == 2          # no saved calls: a one-line error
     assert "no saved calls" in capsys.readouterr().err
+    assert "seed" not in setup                                           # these truths carry no seed
+    # calls made by simulate_calls carry their seed (seed * 1000 + fold): the rescored set keeps it,
+    # so scripts/pool_calls.py can pool rescored files
+    for i, f in enumerate(sorted((tmp_path / "0").glob("*.pkl"))):
+        with open(f, "rb") as fh:
+            saved = pickle.load(fh)
+        saved["truth"]["seed"] = [7000 + i, i]
+        with open(f, "wb") as fh:
+            pickle.dump(saved, fh)
+    assert ec.rescore(tmp_path / "0")[1]["seed"] == 7

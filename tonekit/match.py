@@ -25,8 +25,10 @@ class MatchOptions:
     averaging windows (caller anger, agent valence, tip 7) by leave-one-seed-out
     selection over seeds 0-3 (192 calls, scripts/select_matcher.py), which also
     re-checked the agent's probability thresholds of tips 8 and 9 (re-run for
-    the blended models, which kept these defaults). They are reported on calls
-    made after every choice (seed 7, results/calls_seed7.md) and in the README.
+    each new release of the models: for the recalibrated fusion it chose one
+    valence verdict per aroused stretch and a 21-s window for tip 7). They are
+    reported on calls made after every choice (seeds 5-7, results/calls_seed*.md)
+    and in the README.
 
     Attributes
     ----------
@@ -49,10 +51,10 @@ class MatchOptions:
         The agent is aroused (not calm) from agent calm below ``calm_below_on``
         until it rises above ``calm_below_off`` (0.3 / 0.4).
     valence_window_s : float
-        Tips 8 and 9 tell angry from upbeat by the agent's anger and warmth
-        averaged over this long, centred on each moment (21 s, agent speech
-        only). Window by window the two models confuse anger and cheer (both
-        loud, fast and high); over a few turns they do not.
+        With ``valence_per_stretch`` off, tips 8 and 9 tell angry from upbeat by
+        the agent's anger and warmth averaged over this long, centred on each
+        moment (21 s, agent speech only). Window by window the two models confuse
+        anger and cheer (both loud, fast and high); over a few turns they do not.
     agent_anger_on : float
         ``mirrored_anger``: aroused, averaged agent anger at least this (0.5),
         and anger leading warmth by ``valence_margin`` or more.
@@ -61,6 +63,11 @@ class MatchOptions:
         and not ``mirrored_anger``.
     valence_margin : float
         Anger minus warmth from which an aroused agent counts as angry (0.0).
+    valence_per_stretch : bool
+        One verdict per aroused stretch (True): the whole stretch is tip 8 or tip 9
+        by the agent's anger and warmth averaged over all of it (``valence_window_s``
+        is then not used). False judges moment by moment on the running means, which
+        splits a stretch where the two cross.
     narrowband_valence_shift : float
         Added to ``valence_margin`` on telephone-band (8 kHz) calls (0.05): through
         a phone line the anger model reads both angry and cheerful agents a little
@@ -72,7 +79,7 @@ class MatchOptions:
         ``no_smile``: agent warmth below this and smile cue (percent) below this (0.4 / 2.0),
         both averaged over ``no_smile_window_s``.
     no_smile_window_s : float
-        Running mean of the agent's warmth and smile cue for tip 7 (15 s, agent speech
+        Running mean of the agent's warmth and smile cue for tip 7 (21 s, agent speech
         only): one window's warmth is noisy, a few turns' is not.
     no_smile_min_s : float
         ... sustained at least this long (20 s), measured between the first and the last
@@ -106,11 +113,12 @@ class MatchOptions:
     upbeat_on: float = 0.35
     valence_margin: float = 0.0
     narrowband_valence_shift: float = 0.05
+    valence_per_stretch: bool = True
     escalation_st: float = 3.0
     escalation_db: float = 4.0
     no_smile_warmth: float = 0.4
     no_smile_cue: float = 2.0
-    no_smile_window_s: float = 15.0
+    no_smile_window_s: float = 21.0
     no_smile_min_s: float = 20.0
     no_smile_gap_s: float = 8.0
     min_event_s: float = 8.0
@@ -140,7 +148,13 @@ class MatchOptions:
         unknown = sorted(set(kwargs) - names)
         if unknown:
             raise ParameterError(f"unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
-        ints = {f.name for f in fields(cls) if isinstance(f.default, int)}
+        bools = {f.name for f in fields(cls) if isinstance(f.default, bool)}
+        for name in bools & set(kwargs):
+            v = kwargs[name]
+            if v not in (0, 1):   # True, False, 1, 0, 1.0 (from --set NAME=1)
+                raise ParameterError(f"{name} must be 0 or 1 (false or true), not {v!r}")
+            kwargs[name] = bool(v)
+        ints = {f.name for f in fields(cls) if isinstance(f.default, int) and not isinstance(f.default, bool)}
         for name in ints & set(kwargs):
             v = kwargs[name]
             if float(v) != int(v):
@@ -302,6 +316,16 @@ def tone_events(windows: pd.DataFrame, opts: MatchOptions, *, narrowband: bool =
     with np.errstate(invalid="ignore"):
         mirrored = aroused & (v_anger - v_warmth >= margin) & (v_anger >= opts.agent_anger_on)
         upbeat = aroused & ~mirrored & (v_warmth >= opts.upbeat_on)
+    if opts.valence_per_stretch:
+        # one verdict per aroused stretch, on the agent's mean anger and warmth over all of it
+        mirrored[:] = upbeat[:] = False
+        for a, b in stretches(grid, aroused, half_s=half, merge_gap_s=opts.merge_gap_s, min_dur_s=0.0):
+            m = (grid >= a) & (grid <= b)
+            s_anger, s_warmth = _mean(raw["anger"], m), _mean(raw["warmth"], m)
+            if s_anger - s_warmth >= margin and s_anger >= opts.agent_anger_on:
+                mirrored |= m & aroused
+            elif s_warmth >= opts.upbeat_on:
+                upbeat |= m & aroused
     emit(mirrored, 8, "mirrored_anger",
          lambda m: (_mean(tr["anger"], m),
                     f"agent anger {_mean(tr['anger'], m):.2f} while caller anger {ca(m):.2f}; "
