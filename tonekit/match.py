@@ -305,20 +305,13 @@ def tone_events(windows: pd.DataFrame, opts: MatchOptions, *, narrowband: bool =
 
     # An aroused agent (the calm model's "not calm") facing an angry caller is either mirroring the
     # anger (tip 8) or sounding upbeat (tip 9). Both are loud, fast and high, and window by window
-    # the anger and warmth models confuse them, so which one leads is judged on their running means
-    # over ``valence_window_s`` of the agent's speech.
+    # the anger and warmth models confuse them, so which one leads is judged on their means: over
+    # each whole aroused stretch (``valence_per_stretch``), or running over ``valence_window_s``.
     aroused = hysteresis(1.0 - tr["calm"], 1.0 - opts.calm_below_on, 1.0 - opts.calm_below_off) & ctx
     hop = _hop(grid)
-    n_val = _n_windows(opts.valence_window_s, hop)
-    v_anger = _running_mean(raw["anger"], n_val)
-    v_warmth = _running_mean(raw["warmth"], n_val)
     margin = opts.valence_margin + (opts.narrowband_valence_shift if narrowband else 0.0)
-    with np.errstate(invalid="ignore"):
-        mirrored = aroused & (v_anger - v_warmth >= margin) & (v_anger >= opts.agent_anger_on)
-        upbeat = aroused & ~mirrored & (v_warmth >= opts.upbeat_on)
     if opts.valence_per_stretch:
-        # one verdict per aroused stretch, on the agent's mean anger and warmth over all of it
-        mirrored[:] = upbeat[:] = False
+        mirrored, upbeat = np.zeros(len(grid), bool), np.zeros(len(grid), bool)
         for a, b in stretches(grid, aroused, half_s=half, merge_gap_s=opts.merge_gap_s, min_dur_s=0.0):
             m = (grid >= a) & (grid <= b)
             s_anger, s_warmth = _mean(raw["anger"], m), _mean(raw["warmth"], m)
@@ -326,6 +319,13 @@ def tone_events(windows: pd.DataFrame, opts: MatchOptions, *, narrowband: bool =
                 mirrored |= m & aroused
             elif s_warmth >= opts.upbeat_on:
                 upbeat |= m & aroused
+    else:
+        n_val = _n_windows(opts.valence_window_s, hop)
+        v_anger = _running_mean(raw["anger"], n_val)
+        v_warmth = _running_mean(raw["warmth"], n_val)
+        with np.errstate(invalid="ignore"):
+            mirrored = aroused & (v_anger - v_warmth >= margin) & (v_anger >= opts.agent_anger_on)
+            upbeat = aroused & ~mirrored & (v_warmth >= opts.upbeat_on)
     emit(mirrored, 8, "mirrored_anger",
          lambda m: (_mean(tr["anger"], m),
                     f"agent anger {_mean(tr['anger'], m):.2f} while caller anger {ca(m):.2f}; "
