@@ -43,6 +43,24 @@ def _class_balanced(y, sw, classes, class_weight="balanced"):
     return sw
 
 
+def _check_settings(kind, C, C_logreg, class_weight):
+    """ValueError for settings :class:`ToneClassifier` and :class:`FusedToneClassifier` cannot use."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+    if not C > 0:
+        raise ValueError(f"C must be > 0, not {C!r}")
+    if not C_logreg > 0:
+        raise ValueError(f"C_logreg must be > 0, not {C_logreg!r}")
+    if not (class_weight in ("balanced", None) or isinstance(class_weight, dict)):
+        raise ValueError(f"class_weight must be 'balanced', a dict or None, not {class_weight!r}")
+
+
+def _pipeline(clf) -> Pipeline:
+    """Median imputation (NaN = not measurable), standardisation, then ``clf``."""
+    return Pipeline([("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+                     ("scale", StandardScaler()), ("clf", clf)])
+
+
 def _logits(p) -> np.ndarray:
     """Log-odds of the positive class (two classes) or log-probabilities (more), clipped away from 0 and 1."""
     p = np.clip(p, 1e-6, 1 - 1e-6)
@@ -76,7 +94,21 @@ def _as_array(est, X) -> np.ndarray:
     return validate_data(est, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
 
 
-class ToneClassifier(ClassifierMixin, BaseEstimator):
+class _ToneBase(ClassifierMixin, BaseEstimator):
+    """What both tone classifiers share: the most probable class, and NaN allowed in ``X``."""
+
+    def predict(self, X):
+        """The most probable class (for two classes: probability of ``classes_[1]`` >= 0.5)."""
+        proba = self.predict_proba(X)   # first: it raises NotFittedError before fit
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+class ToneClassifier(_ToneBase):
     """Calibrated classifier for one tone target (anger, calm or warmth).
 
     Binary in tonekit's use; more classes work too (multinomial).
@@ -116,14 +148,7 @@ class ToneClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
 
     def _make(self, calibration_cv=3):
-        if self.kind not in KINDS:
-            raise ValueError(f"kind must be one of {KINDS}, not {self.kind!r}")
-        if not self.C > 0:
-            raise ValueError(f"C must be > 0, not {self.C!r}")
-        if not self.C_logreg > 0:
-            raise ValueError(f"C_logreg must be > 0, not {self.C_logreg!r}")
-        if not (self.class_weight in ("balanced", None) or isinstance(self.class_weight, dict)):
-            raise ValueError(f"class_weight must be 'balanced', a dict or None, not {self.class_weight!r}")
+        _check_settings(self.kind, self.C, self.C_logreg, self.class_weight)
         # class weights go in as sample weights (see fit), so weighting and repeating samples agree
         if self.kind == "logreg":
             clf = LogisticRegression(C=self.C, max_iter=2000)
@@ -135,8 +160,7 @@ class ToneClassifier(ClassifierMixin, BaseEstimator):
             if self.kind == "blend":
                 clf = VotingClassifier([("svm", clf), ("logreg", LogisticRegression(C=self.C_logreg, max_iter=2000))],
                                        voting="soft")
-        return Pipeline([("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
-                         ("scale", StandardScaler()), ("clf", clf)])
+        return _pipeline(clf)
 
     def fit(self, X, y, sample_weight=None, groups=None):
         """Fit on features ``X`` (NaN allowed) and labels ``y`` (two classes).
@@ -180,19 +204,9 @@ class ToneClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "pipeline_")
         return self.pipeline_.predict_proba(_as_array(self, X))
 
-    def predict(self, X):
-        """The most probable class (for two classes: probability of ``classes_[1]`` >= 0.5)."""
-        check_is_fitted(self, "pipeline_")
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        return tags
 
 
-
-class FusedToneClassifier(ClassifierMixin, BaseEstimator):
+class FusedToneClassifier(_ToneBase):
     """Late fusion: the mean probability of a :class:`ToneClassifier` on the prosodic features and one on
     the voice embedding (:mod:`tonekit.features.embedding`).
 
@@ -265,9 +279,14 @@ class FusedToneClassifier(ClassifierMixin, BaseEstimator):
         self.calibration_folds = calibration_folds
         self.calibration_C = calibration_C
 
+    def _settings(self, embedding=False) -> tuple:
+        """``(kind, C)`` of the prosodic member, or of the embedding member."""
+        if not embedding:
+            return self.kind, self.C
+        return self.embedding_kind or self.kind, self.C if self.embedding_C is None else self.embedding_C
+
     def _member(self, embedding=False):
-        kind = (self.embedding_kind or self.kind) if embedding else self.kind
-        C = (self.C if self.embedding_C is None else self.embedding_C) if embedding else self.C
+        kind, C = self._settings(embedding)
         return ToneClassifier(kind=kind, C=C, C_logreg=self.C_logreg, class_weight=self.class_weight,
                               random_state=self.random_state)
 
@@ -338,22 +357,15 @@ class FusedToneClassifier(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------ calibrated fusion
     def _components(self, embedding=False):
         """The base scorers of one member: ``[(name, pipeline)]`` (a blend has an SVM and a logistic regression)."""
-        kind = (self.embedding_kind or self.kind) if embedding else self.kind
-        C = (self.C if self.embedding_C is None else self.embedding_C) if embedding else self.C
-        if kind not in KINDS:
-            raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
-        if not C > 0:
-            raise ValueError(f"C must be > 0, not {C!r}")
-        if not self.C_logreg > 0:
-            raise ValueError(f"C_logreg must be > 0, not {self.C_logreg!r}")
+        kind, C = self._settings(embedding)
+        _check_settings(kind, C, self.C_logreg, self.class_weight)
         made = []
         if kind in ("svm", "blend"):
             made.append(("svm", SVC(C=C, kernel="rbf", gamma="scale")))
         if kind in ("logreg", "blend"):
             made.append(("logreg", LogisticRegression(C=C if kind == "logreg" else self.C_logreg, max_iter=2000)))
         block = "embedding" if embedding else "prosody"
-        return [(f"{block}/{name}", Pipeline([("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
-                                             ("scale", StandardScaler()), ("clf", clf)])) for name, clf in made]
+        return [(f"{block}/{name}", _pipeline(clf)) for name, clf in made]
 
     def _calibration_folds(self, y, groups):
         """Fold number of each row: speaker-grouped when ``groups`` has enough speakers, else stratified
@@ -447,13 +459,3 @@ class FusedToneClassifier(ClassifierMixin, BaseEstimator):
         if has.any():
             p[has] = self.calibrator_.predict_proba(_logits(0.5 * (pro[has] + emb[has])))
         return p
-
-    def predict(self, X):
-        """The most probable class."""
-        check_is_fitted(self, "classes_")
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        return tags
