@@ -351,6 +351,19 @@ def rescored_record(saved: dict, opts, *, windows: bool = True) -> dict:
     return rec
 
 
+def saved_calls(dump_dir):
+    """The calls saved by ``--dump-dir`` in ``dump_dir``, one dict at a time (``truth``, ``analysis``,
+    ``record``); ValueError if there are none. These are this project's own pickles, not files from elsewhere."""
+    import pickle
+
+    files = sorted(Path(dump_dir).glob("*.pkl"))
+    if not files:
+        raise ValueError(f"{dump_dir}: no saved calls (*.pkl); run evaluate_calls.py with --dump-dir first")
+    for f in files:
+        with open(f, "rb") as fh:
+            yield pickle.load(fh)
+
+
 def rescore(dump_dir, setup: dict | None = None) -> tuple[dict, dict, list]:
     """Re-make the events of saved calls (``--dump-dir`` of an earlier run) with the matcher as it is now.
 
@@ -358,19 +371,12 @@ def rescore(dump_dir, setup: dict | None = None) -> tuple[dict, dict, list]:
     again, with its current defaults, so a change of thresholds is measured on
     the same calls in seconds. Returns (summary, setup, records) like :func:`evaluate`.
     """
-    import pickle
-
     tk = _tonekit()
     from tonekit.match import MatchOptions
 
-    files = sorted(Path(dump_dir).glob("*.pkl"))
-    if not files:
-        raise ValueError(f"{dump_dir}: no saved calls (*.pkl); run evaluate_calls.py with --dump-dir first")
     opts = MatchOptions()
     records, seeds = [], set()
-    for f in files:
-        with open(f, "rb") as fh:   # this project's own dumps (evaluate_calls.py --dump-dir), not files from elsewhere
-            saved = pickle.load(fh)
+    for saved in saved_calls(dump_dir):
         records.append(rescored_record(saved, opts))
         first = saved["truth"].get("seed", [None])[0]   # simulate_calls' seed: seed * 1000 + fold
         seeds.add(None if first is None else first // 1000)

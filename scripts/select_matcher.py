@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import pickle
 import sys
 from pathlib import Path
 
@@ -69,14 +68,10 @@ GRIDS = [
 
 
 def load_calls(folder) -> list[dict]:
-    files = sorted(Path(folder).glob("*.pkl"))
-    if not files:
-        raise SystemExit(f"{folder}: no saved calls (*.pkl); run evaluate_calls.py with --dump-dir first")
-    out = []
-    for f in files:
-        with open(f, "rb") as fh:
-            out.append(pickle.load(fh))
-    return out
+    try:
+        return list(ec.saved_calls(folder))
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def records(calls: list[dict], options: dict) -> list[dict]:
