@@ -22,8 +22,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from threadpoolctl import threadpool_limits  # noqa: E402  (a dependency of scikit-learn)
-
 from tonekit.models.train import train_and_save  # noqa: E402
 
 LICENCES = {
@@ -54,10 +52,7 @@ def main(argv=None):
     ev = json.loads(Path(args.evaluation).read_text()) if Path(args.evaluation).exists() else None
     for target in ("anger", "calm", "warmth"):
         out = Path(args.out_dir) / f"{target}.skops"
-        # one BLAS thread: multi-threaded BLAS sums in another order, and the files would differ in the
-        # last bits from one machine (or OMP_NUM_THREADS) to another
-        with threadpool_limits(limits=1):
-            card = train_and_save([args.corpora], target, out, n_jobs=args.jobs, progress=True)
+        card = train_and_save([args.corpora], target, out, n_jobs=args.jobs, progress=True)
         card["licences"] = {c: LICENCES.get(c, "see SOURCE.txt") for c in card["data"]}
         card["use"] = USE_NOTE
         card["labels"] = {"anger": "positive: anger; negative: every other emotion",

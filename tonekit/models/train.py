@@ -83,10 +83,16 @@ def fit_target(X, y, *, corpus=None, groups=None, **params) -> FusedToneClassifi
     member on the prosodic features, one on the ``emb_*`` columns if ``X`` has
     them (without them it is a plain ToneClassifier). ``params`` are its
     (``kind``, ``C``, ...). ``groups`` (the speaker of each row) makes the
-    calibration speaker-independent.
+    calibration speaker-independent. Fitted with one BLAS thread, so the same data give the same model
+    whatever the machine's thread count.
     """
+    from threadpoolctl import threadpool_limits   # a dependency of scikit-learn
+
     sw = None if corpus is None else corpus_weights(corpus)
-    return FusedToneClassifier(**params).fit(X, y, sample_weight=sw, groups=groups)
+    # one BLAS thread: a multi-threaded BLAS sums in another order, and the fitted numbers (and a saved
+    # model's bytes) would differ in the last bits with the machine's thread count
+    with threadpool_limits(limits=1):
+        return FusedToneClassifier(**params).fit(X, y, sample_weight=sw, groups=groups)
 
 
 def train_models(table: pd.DataFrame, targets=TARGET_NAMES, *, cache_dir=None, n_jobs: int = 1,
