@@ -13,14 +13,18 @@ these options) over a small grid of options, for every saved set of calls
 
 A setting is scored by its worst recall or precision over the tips it concerns
 (pooled over the calls of the seeds used to choose; ties go to the better
-second worst, and so on). Four grids are searched one after the other, each
+second worst, and so on). Five grids are searched one after the other, each
 with the others' options at their defaults: ``caller_window_s`` x the caller
 anger hysteresis for tips 7, 8 and 9 (the angry caller is their context),
+``caller_onset_s`` x ``valence_margin`` for tips 7, 8 and 9 (where an angry
+stretch starts, and the tip 8 / tip 9 balance that moves with it),
 ``valence_window_s`` x ``valence_margin`` for tips 8 and 9 (and ``valence_margin`` with one
 verdict per aroused stretch, ``valence_per_stretch``), ``no_smile_window_s`` x
 ``no_smile_warmth`` for tip 7, and the agent's probability thresholds of tips
 8 and 9 (``upbeat_on`` x ``agent_anger_on`` x ``calm_below_on``, with
 ``calm_below_off`` 0.1 above it).
+
+``--grid N`` (repeatable, 1-5) searches only those grids.
 
 ``--fresh FOLDER`` (repeatable) adds seeds that take no part in the choice:
 every setting of every grid is scored on them and printed, for the record,
@@ -54,6 +58,10 @@ GRIDS = [
     ((7, 8, 9), [{"caller_window_s": w, "anger_on": on, "anger_off": off}
                 for w, (on, off) in itertools.product((3.0, 7.0, 13.0, 19.0),
                                                       ((0.55, 0.45), (0.5, 0.4), (0.45, 0.35)))]),
+    # where the caller's anger starts (the agent's replies to it, not the talk before it) x the valence
+    # margin: a later start removes false alarms before the caller turns angry, which the margin can trade
+    ((7, 8, 9), [{"caller_onset_s": o, "valence_margin": m}
+                 for o, m in itertools.product((0.0, 2.0, 3.0, 4.0, 6.0), (0.0, 0.05, 0.1))]),
     ((8, 9), [{"valence_window_s": v, "valence_margin": m, "valence_per_stretch": False}
               for v, m in itertools.product((3.0, 9.0, 15.0, 21.0, 27.0), (0.0, 0.05, 0.1, 0.15))]
      # one verdict per aroused stretch (its valence window is not used)
@@ -99,18 +107,25 @@ def main(argv=None) -> int:
     ap.add_argument("folders", nargs="+", help="one --dump-dir folder of evaluate_calls.py per seed")
     ap.add_argument("--fresh", action="append", default=[], metavar="FOLDER",
                     help="a saved seed that takes no part in the choice; every setting is scored on it")
+    ap.add_argument("--grid", action="append", type=int, default=[], metavar="N",
+                    help=f"search only grid N (1-{len(GRIDS)}, in the order above; repeatable); default all")
     args = ap.parse_args(argv)
+    bad = [n for n in args.grid if not 1 <= n <= len(GRIDS)]
+    if bad:
+        raise SystemExit(f"--grid must be 1-{len(GRIDS)}, not {bad[0]}")
     if len(args.folders) < 2:
         raise SystemExit("need at least two folders (seeds) for leave-one-seed-out selection")
     sets = {Path(f).name: load_calls(f) for f in args.folders}
     fresh = {Path(f).name: load_calls(f) for f in args.fresh}
     defaults = MatchOptions()
-    for tips, grid in GRIDS:
+    for n, (tips, grid) in enumerate(GRIDS, 1):
+        if args.grid and n not in args.grid:
+            continue
         names = sorted(grid[0])
         default = {n: getattr(defaults, n) for n in names}
         if default not in grid:
             grid = grid + [default]
-        print(f"\n## tips {', '.join(map(str, tips))}: {', '.join(names)} (default {default})")
+        print(f"\n## grid {n}, tips {', '.join(map(str, tips))}: {', '.join(names)} (default {default})")
         recs = {(i, s): records(calls, g) for i, g in enumerate(grid) for s, calls in sets.items()}
         d = grid.index(default)
         for held in sets:

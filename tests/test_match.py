@@ -184,3 +184,18 @@ def test_valence_per_stretch_gives_one_verdict_for_an_aroused_stretch():
     agent = {(0, 20): CALM, (20, 48): ANGRY, (48, 60): CHEERFUL, (60, 90): CALM}
     w = windows_table(90, agent=agent, caller={(0, 75): ANGRY})
     assert kinds(match(w, activity(90, [], []), duration_s=90)) == [(8, "mirrored_anger")]
+
+
+def test_cheer_before_the_caller_turns_angry_is_not_a_mismatch():
+    # turn by turn: the caller asks calmly (0-10 s), the agent answers cheerfully (10-30 s), then the
+    # caller complains angrily (30-45 s, 60-75 s) and the agent replies calmly
+    w = windows_table(90, agent={(10, 30): CHEERFUL, (45, 60): CALM, (75, 90): CALM},
+                      caller={(0, 10): CALM, (30, 45): ANGRY, (60, 75): ANGRY})
+    spans = caller_angry_spans(w, MatchOptions())
+    assert len(spans) == 1 and spans[0][0] == pytest.approx(30, abs=1.5)
+    assert kinds(match(w, activity(90, [], []), duration_s=90)) == []
+    # the centred 19-s mean alone sees the anger coming 10 s early, over the cheerful answer
+    early = caller_angry_spans(w, MatchOptions(caller_onset_s=0))
+    assert early[0][0] < 25
+    ev = match(w, activity(90, [], []), MatchOptions(caller_onset_s=0), duration_s=90)
+    assert kinds(ev) == [(9, "upbeat_vs_angry")] and ev.end_s.iloc[0] == pytest.approx(30, abs=2.5)

@@ -26,7 +26,9 @@ class MatchOptions:
     selection over seeds 0-3 (192 calls, scripts/select_matcher.py), which also
     re-checked the agent's probability thresholds of tips 8 and 9 (re-run for
     each new release of the models: for the recalibrated fusion it chose one
-    valence verdict per aroused stretch and a 21-s window for tip 7). They are
+    valence verdict per aroused stretch and a 21-s window for tip 7; with the
+    causal start of angry stretches, ``caller_onset_s``, a valence margin of
+    0.05). They are
     reported on calls made after every choice (seeds 5-7, results/calls_seed*.md)
     and in the README.
 
@@ -40,6 +42,12 @@ class MatchOptions:
         only) before the hysteresis: one angry-sounding word does not make an
         angry caller, and a few calm-sounding ones inside an angry complaint do
         not end it.
+    caller_onset_s : float
+        An angry stretch starts only once the caller's last ``caller_onset_s`` of
+        speech (3 s, a causal mean) sound angry (from ``anger_off``): the centred
+        ``caller_window_s`` mean rises before the caller's first angry word, and
+        the agent's warm talk just before it is not a reply to anger. 0 turns the
+        trim off.
     caller_context_s : float
         Tips 8 and 9 look at the agent while the caller is angry and this long
         after (3 s): the reply to an angry turn, not the warm talk once the
@@ -62,7 +70,9 @@ class MatchOptions:
         ``upbeat_vs_angry``: aroused, averaged agent warmth at least this (0.35),
         and not ``mirrored_anger``.
     valence_margin : float
-        Anger minus warmth from which an aroused agent counts as angry (0.0).
+        Anger minus warmth from which an aroused agent counts as angry (0.05):
+        the anger model reads cheerful agents fairly high too, so a cheerful
+        stretch needs a little benefit of the doubt.
     valence_per_stretch : bool
         One verdict per aroused stretch (True): the whole stretch is tip 8 or tip 9
         by the agent's anger and warmth averaged over all of it (``valence_window_s``
@@ -105,13 +115,14 @@ class MatchOptions:
     anger_off: float = 0.45
     caller_window_s: float = 19.0
     caller_context_s: float = 3.0
+    caller_onset_s: float = 3.0
     no_smile_context_s: float = 6.0
     calm_below_on: float = 0.3
     calm_below_off: float = 0.4
     valence_window_s: float = 21.0
     agent_anger_on: float = 0.5
     upbeat_on: float = 0.35
-    valence_margin: float = 0.0
+    valence_margin: float = 0.05
     narrowband_valence_shift: float = 0.05
     valence_per_stretch: bool = True
     escalation_st: float = 3.0
@@ -245,11 +256,12 @@ def _fmt_t(t: float) -> str:
 # ----------------------------------------------------------------------------- rules
 
 def caller_angry_spans(windows: pd.DataFrame, opts: MatchOptions) -> list:
-    """Stretches where the caller sounds angry (hysteresis on caller anger averaged over ``caller_window_s``)."""
+    """Stretches where the caller sounds angry: hysteresis on caller anger averaged over ``caller_window_s``,
+    each starting once the caller's recent speech sounds angry (``caller_onset_s``)."""
     if windows.empty:
         return []
     grid = np.unique(((windows.start_s + windows.end_s) / 2).round(3).to_numpy())
-    return _angry_spans(grid, _caller_anger(windows, grid, opts), _half(windows), opts)
+    return _angry_spans(windows, grid, _caller_anger(windows, grid, opts), _half(windows), opts)
 
 
 def _hop(grid) -> float:
@@ -267,9 +279,27 @@ def _caller_anger(windows, grid, opts):
     return _running_mean(_track(windows, "caller", grid, "anger"), n)
 
 
-def _angry_spans(grid, caller_anger, half, opts):
-    return stretches(grid, hysteresis(caller_anger, opts.anger_on, opts.anger_off), half_s=half,
-                     merge_gap_s=opts.merge_gap_s, min_dur_s=opts.min_event_s)
+def _angry_spans(windows, grid, caller_anger, half, opts):
+    spans = stretches(grid, hysteresis(caller_anger, opts.anger_on, opts.anger_off), half_s=half,
+                      merge_gap_s=opts.merge_gap_s, min_dur_s=opts.min_event_s)
+    if opts.caller_onset_s <= 0:
+        return spans
+    # a stretch starts once what the agent has just heard sounds angry; one never heard so is dropped
+    recent = _caller_recent(windows, grid, opts)
+    out = []
+    for a, b in spans:
+        m = (grid >= a) & (grid <= b) & (recent >= opts.anger_off)
+        if m.any():
+            out.append((max(a, float(grid[m].min()) - half), b))
+    return out
+
+
+def _caller_recent(windows, grid, opts):
+    """The caller's anger over their last ``caller_onset_s`` of speech (causal: what the agent has heard)."""
+    raw = pd.Series(_track(windows, "caller", grid, "anger"))
+    said = raw.dropna()
+    n = _n_windows(opts.caller_onset_s, _hop(grid))
+    return said.rolling(n, min_periods=1).mean().reindex(raw.index).ffill().to_numpy()
 
 
 def _half(windows):
@@ -287,7 +317,7 @@ def tone_events(windows: pd.DataFrame, opts: MatchOptions, *, narrowband: bool =
            for c in ("anger", "calm", "warmth", "f0_st_mean", "intensity_db_mean", "smile_cue")}
     tr = {c: _smooth(v, k) for c, v in raw.items()}
     c_anger = _caller_anger(windows, grid, opts)
-    angry = _angry_spans(grid, c_anger, half, opts)
+    angry = _angry_spans(windows, grid, c_anger, half, opts)
     # an angry caller colours the agent's replies that follow, not what came before
     ctx = intervals_mask(grid, angry, pad_s=opts.caller_context_s, before_s=1.0)
     ctx_smile = intervals_mask(grid, angry, pad_s=opts.no_smile_context_s, before_s=1.0)
