@@ -28,8 +28,8 @@ class MatchOptions:
     each new release of the models: for the recalibrated fusion it chose one
     valence verdict per aroused stretch and a 21-s window for tip 7; with the
     causal start of angry stretches, ``caller_onset_s``, a valence margin of
-    0.05). They are
-    reported on calls made after every choice (seeds 5-7, results/calls_seed*.md)
+    0.05). They are reported on calls scored after every choice (seeds 8-10;
+    with seeds 5-7, made after the previous release's: results/calls_seed*.md)
     and in the README.
 
     Attributes
