@@ -118,14 +118,14 @@ def main(argv=None) -> int:
     sets = {Path(f).name: load_calls(f) for f in args.folders}
     fresh = {Path(f).name: load_calls(f) for f in args.fresh}
     defaults = MatchOptions()
-    for n, (tips, grid) in enumerate(GRIDS, 1):
-        if args.grid and n not in args.grid:
+    for number, (tips, grid) in enumerate(GRIDS, 1):
+        if args.grid and number not in args.grid:
             continue
         names = sorted(grid[0])
         default = {n: getattr(defaults, n) for n in names}
         if default not in grid:
             grid = grid + [default]
-        print(f"\n## grid {n}, tips {', '.join(map(str, tips))}: {', '.join(names)} (default {default})")
+        print(f"\n## grid {number}, tips {', '.join(map(str, tips))}: {', '.join(names)} (default {default})")
         recs = {(i, s): records(calls, g) for i, g in enumerate(grid) for s, calls in sets.items()}
         d = grid.index(default)
         for held in sets:

@@ -68,6 +68,17 @@ def test_select_matcher_scores_every_setting_on_fresh_seeds(tmp_path, capsys):
     assert sum("(default)" in line for line in scored) == len(sm.GRIDS)
 
 
+def test_select_matcher_searches_only_the_grids_asked_for(tmp_path, capsys):
+    for s in ("0", "1"):
+        _seed(tmp_path / s)
+    assert sm.main([str(tmp_path / "0"), str(tmp_path / "1"), "--grid", "2", "--grid", "4"]) == 0
+    out = capsys.readouterr().out
+    assert [line.split(",")[0] for line in out.splitlines() if line.startswith("## ")] == ["## grid 2", "## grid 4"]
+    assert "caller_onset_s" in out and "no_smile_window_s" in out and "upbeat_on" not in out
+    with pytest.raises(SystemExit, match="--grid must be 1-5, not 6"):
+        sm.main([str(tmp_path / "0"), str(tmp_path / "1"), "--grid", "6"])
+
+
 def test_select_matcher_needs_saved_calls(tmp_path):
     (tmp_path / "0").mkdir()
     (tmp_path / "1").mkdir()
