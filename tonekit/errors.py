@@ -33,3 +33,15 @@ class AudioError(TonekitError):
 
 class ModelError(TonekitError):
     """A model file is missing, altered, untrusted or incompatible."""
+
+
+def whole_number(name: str, value, minimum: int = 0) -> int:
+    """``value`` as an int (``2.0``, as the command line's ``--set NAME=2`` gives, is 2); ParameterError
+    naming ``name`` if it is not a whole number of at least ``minimum``."""
+    try:
+        ok = float(value).is_integer() and value >= minimum
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ParameterError(f"{name} must be a whole number >= {minimum}, not {value!r}")
+    return int(value)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .analysis import EVENT_COLUMNS
-from .errors import ParameterError
+from .errors import ParameterError, whole_number
 
 
 @dataclass(frozen=True)
@@ -167,10 +167,7 @@ class MatchOptions:
             kwargs[name] = bool(v)
         ints = {f.name for f in fields(cls) if isinstance(f.default, int) and not isinstance(f.default, bool)}
         for name in ints & set(kwargs):
-            v = kwargs[name]
-            if float(v) != int(v):
-                raise ParameterError(f"{name} must be a whole number, not {v!r}")
-            kwargs[name] = int(v)
+            kwargs[name] = whole_number(name, kwargs[name])
         return cls(**kwargs)
 
     def as_dict(self) -> dict:

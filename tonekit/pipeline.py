@@ -9,7 +9,7 @@ import pandas as pd
 from .activity import detect_activity
 from .analysis import WINDOW_COLUMNS, Analysis, edge_means
 from .audio import as_signal, load_audio, load_call
-from .errors import ParameterError
+from .errors import ParameterError, whole_number
 from .features.embedding import window_embedding_table
 from .features.frames import call_speaker_frames, frames_table, signal_frames
 from .features.windows import segment_functionals, speaker_baseline, model_features, speaker_windows
@@ -89,13 +89,7 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
             path, what = call.describe(spk)
             warnings.warn(f"{path}: no speech found for the {spk} ({what}); their tone cannot be scored",
                           stacklevel=2)
-    try:  # --set embedding_every=2 on the command line gives 2.0
-        whole = float(embedding_every).is_integer() and embedding_every >= 1
-    except (TypeError, ValueError):
-        whole = False
-    if not whole:
-        raise ParameterError(f"embedding_every must be an integer >= 1, not {embedding_every!r}")
-    embedding_every = int(embedding_every)
+    embedding_every = whole_number("embedding_every", embedding_every, minimum=1)
     need_emb = any(m.wants_embedding for m in mdl.values())
     tick("frames")
     frames, wins = {}, []

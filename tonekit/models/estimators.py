@@ -55,6 +55,17 @@ def _check_settings(kind, C, C_logreg, class_weight):
         raise ValueError(f"class_weight must be 'balanced', a dict or None, not {class_weight!r}")
 
 
+def _base_learners(kind, C, C_logreg) -> dict:
+    """A member's base learners by name: its RBF SVM and / or its logistic regression (a blend's
+    regression takes ``C_logreg``, a plain one ``C``)."""
+    made = {}
+    if kind in ("svm", "blend"):
+        made["svm"] = SVC(C=C, kernel="rbf", gamma="scale")
+    if kind in ("logreg", "blend"):
+        made["logreg"] = LogisticRegression(C=C if kind == "logreg" else C_logreg, max_iter=2000)
+    return made
+
+
 def _pipeline(clf) -> Pipeline:
     """Median imputation (NaN = not measurable), standardisation, then ``clf``."""
     return Pipeline([("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
@@ -150,16 +161,14 @@ class ToneClassifier(_ToneBase):
     def _make(self, calibration_cv=3):
         _check_settings(self.kind, self.C, self.C_logreg, self.class_weight)
         # class weights go in as sample weights (see fit), so weighting and repeating samples agree
+        learners = _base_learners(self.kind, self.C, self.C_logreg)
         if self.kind == "logreg":
-            clf = LogisticRegression(C=self.C, max_iter=2000)
-        else:
-            # one SVM on all data, Platt scaling fitted on its 3-fold out-of-fold scores (a third of the size
-            # of an ensemble of three calibrated SVMs); the folds are speaker-grouped when fit gets groups
-            clf = CalibratedClassifierCV(SVC(C=self.C, kernel="rbf", gamma="scale"), method="sigmoid",
-                                         cv=calibration_cv, ensemble=False)
-            if self.kind == "blend":
-                clf = VotingClassifier([("svm", clf), ("logreg", LogisticRegression(C=self.C_logreg, max_iter=2000))],
-                                       voting="soft")
+            return _pipeline(learners["logreg"])
+        # one SVM on all data, Platt scaling fitted on its 3-fold out-of-fold scores (a third of the size
+        # of an ensemble of three calibrated SVMs); the folds are speaker-grouped when fit gets groups
+        clf = CalibratedClassifierCV(learners["svm"], method="sigmoid", cv=calibration_cv, ensemble=False)
+        if self.kind == "blend":
+            clf = VotingClassifier([("svm", clf), ("logreg", learners["logreg"])], voting="soft")
         return _pipeline(clf)
 
     def fit(self, X, y, sample_weight=None, groups=None):
@@ -359,13 +368,8 @@ class FusedToneClassifier(_ToneBase):
         """The base scorers of one member: ``[(name, pipeline)]`` (a blend has an SVM and a logistic regression)."""
         kind, C = self._settings(embedding)
         _check_settings(kind, C, self.C_logreg, self.class_weight)
-        made = []
-        if kind in ("svm", "blend"):
-            made.append(("svm", SVC(C=C, kernel="rbf", gamma="scale")))
-        if kind in ("logreg", "blend"):
-            made.append(("logreg", LogisticRegression(C=C if kind == "logreg" else self.C_logreg, max_iter=2000)))
         block = "embedding" if embedding else "prosody"
-        return [(f"{block}/{name}", _pipeline(clf)) for name, clf in made]
+        return [(f"{block}/{name}", _pipeline(clf)) for name, clf in _base_learners(kind, C, self.C_logreg).items()]
 
     def _calibration_folds(self, y, groups):
         """Fold number of each row: speaker-grouped when ``groups`` has enough speakers, else stratified
