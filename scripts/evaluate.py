@@ -178,6 +178,29 @@ def _md(frame: pd.DataFrame) -> str:
     return "\n".join(out)
 
 
+def compare_tables(result: dict, names) -> tuple[str, str]:
+    """Markdown tables comparing feature sets ``names`` (in that order) in ``result``: UAR, AUC and even-odds
+    ECE per target, protocol and line (means over corpora), and anger's cross-corpus AUC per held-out corpus."""
+    s = pd.DataFrame(result["summary"])
+    wide = s.pivot_table(index=["target", "protocol", "condition"], columns="features",
+                         values=["uar", "auc", "ece_balanced"]).round(3)
+    wide = wide[[(m, n) for m in ("uar", "auc", "ece_balanced") for n in names if (m, n) in wide.columns]]
+    wide.columns = [f"{n} {m}" for m, n in wide.columns]
+    rows = pd.DataFrame(result["rows"])
+    cross = rows[(rows.protocol == "cross") & (rows.target == "anger")]
+    per = cross.pivot_table(index=["corpus", "condition"], columns="features", values="auc").round(3)
+    per = per[[n for n in names if n in per.columns]]
+    return _md(wide.reset_index()), _md(per.reset_index())
+
+
+def save_result(out, result: dict, text: str) -> None:
+    """Write ``result`` as JSON to ``out`` and ``text`` (its markdown) next to it, as ``.md``."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1, default=float))
+    out.with_suffix(".md").write_text(text)
+
+
 def markdown(result: dict) -> str:
     """The evaluation as markdown tables (tonekit against the eGeMAPS baseline when present)."""
     s = pd.DataFrame(result["summary"])
@@ -264,12 +287,10 @@ def main(argv=None):
     print("\nper corpus:")
     print(df.round(3).to_string(index=False))
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         result = {"rows": df.to_dict(orient="records"), "smile_cue": smile.to_dict(orient="records"),
                   "anger_cues": cues.to_dict(orient="records"),
                   "summary": summ.to_dict(orient="records"), "seconds": round(time.time() - t0, 1)}
-        Path(args.out).write_text(json.dumps(result, indent=1, default=float))
-        Path(args.out).with_suffix(".md").write_text(markdown(result))
+        save_result(args.out, result, markdown(result))
     return 0
 
 

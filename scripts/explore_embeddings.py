@@ -204,20 +204,11 @@ def anger_vs_happiness(table, feats, embs) -> pd.DataFrame:
 # ----------------------------------------------------------------------------- report
 
 def markdown(result: dict) -> str:
-    s = pd.DataFrame(result["summary"])
-    wide = s.pivot_table(index=["target", "protocol", "condition"], columns="features",
-                         values=["uar", "auc", "ece_balanced"]).round(3)
-    names = ["tonekit", "ge2e", "tonekit+ge2e", "mean(tonekit,ge2e)"]
-    wide = wide[[(m, n) for m in ("uar", "auc", "ece_balanced") for n in names if (m, n) in wide.columns]]
-    wide.columns = [f"{n} {m}" for m, n in wide.columns]
-    rows = pd.DataFrame(result["rows"])
-    cross = rows[(rows.protocol == "cross") & (rows.target == "anger")]
-    per = cross.pivot_table(index=["corpus", "condition"], columns="features", values="auc").round(3)
-    per = per[[n for n in names if n in per.columns]]
+    wide, per = ev.compare_tables(result, ["tonekit", "ge2e", "tonekit+ge2e", "mean(tonekit,ge2e)"])
     blind = " Every utterance set to -30 dBFS before the encoder (--level-blind)." if result.get("level_blind") else ""
     parts = ["Learned voice embeddings against tonekit's features (scripts/explore_embeddings.py; means over the "
-             "four corpora; the shipped estimator settings for every feature set)." + blind, "", ev._md(wide.reset_index()),
-             "", "Anger, cross-corpus ROC AUC per held-out corpus:", "", ev._md(per.reset_index())]
+             "four corpora; the shipped estimator settings for every feature set)." + blind, "", wide,
+             "", "Anger, cross-corpus ROC AUC per held-out corpus:", "", per]
     if result.get("port"):
         parts += ["", "numpy port of the encoder against the original: " + json.dumps(result["port"])]
     return "\n".join(parts) + "\n"
@@ -258,9 +249,7 @@ def main(argv=None):
                 "models trained on the other corpora):\n\n" + ev._md(ah.round(3)) + "\n")
         print(text)
         if args.out:
-            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-            Path(args.out).write_text(json.dumps(ah.to_dict(orient="records"), indent=1))
-            Path(args.out).with_suffix(".md").write_text(text)
+            ev.save_result(args.out, ah.to_dict(orient="records"), text)
         return 0
     both = (pd.concat([fw, ew], axis=1), pd.concat([ft, et], axis=1))
     sets = {"tonekit": (fw, ft), "ge2e": (ew, et), "tonekit+ge2e": both, "mean(tonekit,ge2e)": both}
@@ -278,9 +267,7 @@ def main(argv=None):
               "seconds": round(time.time() - t0, 1)}
     print(markdown(result))
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(result, indent=1, default=float))
-        Path(args.out).with_suffix(".md").write_text(markdown(result))
+        ev.save_result(args.out, result, markdown(result))
     return 0
 
 

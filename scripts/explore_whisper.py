@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""Exploration: does Whisper's encoder carry anger across corpora better than tonekit's features?
+
+Speech-recognition encoders are a common source of features for emotion
+recognition. This script measures the utterance embedding of OpenAI's
+Whisper-base encoder (the mean over time of its last layer, 512-d, made
+speaker-relative like tonekit's voice embedding) on exactly the protocol of
+``scripts/evaluate.py``, with four feature sets:
+
+- ``tonekit``: the shipped model (prosody and the GE2E voice embedding, late fusion);
+- ``whisper``: a logistic regression on the Whisper embedding (C as the shipped embedding member's);
+- ``prosody+whisper``: the shipped fusion with the Whisper embedding in place of GE2E;
+- ``mean(tonekit,whisper)``: the mean of the shipped model's probability and the ``whisper`` one's.
+
+It is not part of the shipped pipeline. It needs ``pip install '.[explore-whisper]'``
+(CTranslate2) and a CTranslate2 conversion of Whisper-base (``--model``: a folder
+with ``model.bin`` and ``config.json``, as faster-whisper uses, for example
+``Systran/faster-whisper-base``). The encoder is run on each utterance as it is
+(no padding to 30 s), at 16 kHz, with every utterance set to -25 dBFS first so
+that it cannot hear how loud an utterance is.
+
+Usage::
+
+    python scripts/explore_whisper.py --model ~/models/faster-whisper-base --out results/whisper.json
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import evaluate as ev  # noqa: E402
+from tonekit.models.corpora import load_corpora, targets  # noqa: E402
+from tonekit.models.estimators import FusedToneClassifier, ToneClassifier  # noqa: E402
+from tonekit.models.features import (default_cache_dir, normalised_features, raw_embeddings,  # noqa: E402
+                                     raw_features, relative_embeddings)
+from tonekit.models.store import TARGET_NAMES  # noqa: E402
+from tonekit.models.train import DEFAULT_PARAMS  # noqa: E402
+
+RATE = 16000          # Whisper's rate
+N_FFT, HOP, N_MELS = 400, 160, 80
+LEVEL_DBFS = -25.0    # every utterance's RMS level before the encoder
+PREFIX = "wsp_"
+EMBED_VERSION = 1     # bump when the recipe changes (cache key)
+NAMES = ["tonekit", "whisper", "prosody+whisper", "mean(tonekit,whisper)"]
+
+
+def log_mel(y: np.ndarray) -> np.ndarray:
+    """Whisper's input: 80 log10 mel bands every 10 ms of a 16-kHz signal, floored 8 decades below the
+    loudest and scaled as ``(log + 4) / 4`` (as ``whisper.audio.log_mel_spectrogram``), shape (80, frames).
+
+    >>> m = log_mel(np.zeros(16000, np.float32))
+    >>> m.shape, float(m.max() - m.min())
+    ((80, 100), 0.0)
+    """
+    import librosa
+
+    spec = np.abs(librosa.stft(np.asarray(y, np.float32), n_fft=N_FFT, hop_length=HOP, window="hann",
+                               center=True, pad_mode="reflect")) ** 2
+    mel = librosa.filters.mel(sr=RATE, n_fft=N_FFT, n_mels=N_MELS) @ spec[:, :-1]
+    logs = np.log10(np.maximum(mel, 1e-10))
+    logs = np.maximum(logs, logs.max() - 8.0)
+    return ((logs + 4.0) / 4.0).astype(np.float32)
+
+
+def load_encoder(model_dir, compute_type="int8", threads=2):
+    try:
+        import ctranslate2
+    except ImportError:
+        sys.exit("explore_whisper.py needs CTranslate2: pip install '.[explore-whisper]'")
+    if not (Path(model_dir) / "model.bin").is_file():
+        sys.exit(f"{model_dir}: no model.bin here (a CTranslate2 Whisper model folder, as faster-whisper uses)")
+    return ctranslate2.models.Whisper(str(model_dir), device="cpu", compute_type=compute_type,
+                                      intra_threads=threads)
+
+
+def embed(encoder, y: np.ndarray, sr: int) -> dict:
+    """The utterance's Whisper embedding: the time mean of the encoder's last layer, as ``{wsp_0: ...}``."""
+    import ctranslate2
+    import librosa
+
+    y = np.asarray(y, np.float32)
+    if sr != RATE:
+        y = librosa.resample(y, orig_sr=sr, target_sr=RATE)
+    y = y[: 30 * RATE]                                   # the encoder's longest input
+    y = y * (10 ** (LEVEL_DBFS / 20) / max(float(np.sqrt(np.mean(y.astype(float) ** 2))), 1e-9))
+    out = np.asarray(encoder.encode(ctranslate2.StorageView.from_array(log_mel(y)[None]), to_cpu=True))[0]
+    return {f"{PREFIX}{i}": float(v) for i, v in enumerate(out.mean(axis=0))}
+
+
+def whisper_embeddings(paths, condition, cache_dir, model_dir) -> pd.DataFrame:
+    from tonekit.models.features import condition_audio
+
+    def make_extractor():
+        encoder = load_encoder(model_dir)
+        return lambda p: embed(encoder, *condition_audio(p, condition))
+
+    name = f"whisper-{EMBED_VERSION}-{Path(model_dir).name}-{condition}.parquet"
+    return ev.cached_per_file(Path(cache_dir) / name, paths, make_extractor, f"Whisper ({condition})")
+
+
+class MeanOf(BaseEstimator, ClassifierMixin):
+    """The mean probability of estimators, each fitted on the columns whose names start with one of its
+    prefixes (``members``: ``[(estimator, prefixes), ...]``). ``fit`` passes ``sample_weight`` and
+    ``groups`` on to every member.
+    """
+
+    def __init__(self, members=()):
+        self.members = members
+
+    def fit(self, X, y, sample_weight=None, groups=None):
+        self.fitted_ = []
+        for est, prefixes in self.members:
+            cols = [c for c in X.columns if str(c).startswith(tuple(prefixes))]
+            self.fitted_.append((clone(est).fit(X[cols], y, sample_weight=sample_weight, groups=groups), cols))
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict_proba(self, X):
+        return np.mean([est.predict_proba(X[cols]) for est, cols in self.fitted_], axis=0)
+
+    def predict(self, X):
+        return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
+
+
+def feature_sets(prosody, ge2e, whisper, target):
+    """``{name: ((wideband, telephone), estimator)}`` for the four sets of the module docstring."""
+    params = DEFAULT_PARAMS[target]
+    shipped = FusedToneClassifier(**params)
+    alone = ToneClassifier(kind="logreg", C=params["embedding_C"])
+    join = lambda *parts: tuple(pd.concat([p[i] for p in parts], axis=1) for i in (0, 1))  # noqa: E731
+    prosodic = tuple(prosody[0].columns)
+    return {"tonekit": (join(prosody, ge2e), shipped),
+            "whisper": (whisper, alone),
+            "prosody+whisper": (join(prosody, whisper), FusedToneClassifier(**{**params, "embedding_prefix": PREFIX})),
+            "mean(tonekit,whisper)": (join(prosody, ge2e, whisper),
+                                      MeanOf([(shipped, prosodic + ("emb_",)), (alone, (PREFIX,))]))}
+
+
+def markdown(result: dict) -> str:
+    wide, per = ev.compare_tables(result, NAMES)
+    return "\n".join([
+        "Whisper-base's encoder against tonekit (scripts/explore_whisper.py; means over the four corpora; "
+        "ECE at even odds):", "", wide, "", "Anger, cross-corpus ROC AUC per held-out corpus:", "", per]) + "\n"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", required=True, help="a CTranslate2 Whisper model folder (model.bin, config.json)")
+    ap.add_argument("--corpora", default=str(Path(__file__).resolve().parents[2] / "shared" / "corpora"))
+    ap.add_argument("--cache-dir", default=str(default_cache_dir()))
+    ap.add_argument("--targets", default=",".join(TARGET_NAMES))
+    ap.add_argument("--out", help="write rows and summary as JSON here (and markdown next to it)")
+    args = ap.parse_args(argv)
+
+    t0 = time.time()
+    table = targets(load_corpora(args.corpora)).reset_index(drop=True)
+    corpora = sorted(table.corpus.unique())
+    conds = ("wideband", "telephone")
+    prosody = tuple(normalised_features(table, raw_features(table.path, c, cache_dir=args.cache_dir)).reset_index(drop=True)
+                    for c in conds)
+    ge2e = tuple(relative_embeddings(table, raw_embeddings(table.path, c, cache_dir=args.cache_dir)).reset_index(drop=True)
+                 for c in conds)
+    whisper = []
+    for c in conds:
+        w = whisper_embeddings(list(table.path), c, args.cache_dir, args.model).astype(float)
+        w.index = table.index
+        whisper.append(relative_embeddings(table, w).reset_index(drop=True))
+    rows = []
+    for target in args.targets.split(","):
+        for name, ((fw, ft), est) in feature_sets(prosody, ge2e, tuple(whisper), target).items():
+            rows += [{"features": name, **r} for r in ev.evaluate(table, fw, ft, est, target, corpora=corpora)]
+            print(f"{target} {name} done ({time.time() - t0:.0f} s)", file=sys.stderr)
+    df = pd.DataFrame(rows)
+    result = {"rows": df.to_dict(orient="records"), "summary": ev.summarise(df).to_dict(orient="records"),
+              "model": Path(args.model).name, "seconds": round(time.time() - t0, 1)}
+    print(markdown(result))
+    if args.out:
+        ev.save_result(args.out, result, markdown(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
