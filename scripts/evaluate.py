@@ -193,8 +193,9 @@ def compare_tables(result: dict, names) -> tuple[str, str]:
     return _md(wide.reset_index()), _md(per.reset_index())
 
 
-def save_result(out, result: dict, text: str) -> None:
-    """Write ``result`` as JSON to ``out`` and ``text`` (its markdown) next to it, as ``.md``."""
+def save_result(out, result, text: str) -> None:
+    """Write ``result`` (rows, a summary: anything JSON can hold) as JSON to ``out``, and ``text`` (its
+    markdown) next to it, as ``.md``."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1, default=float))

@@ -3,9 +3,10 @@
 
 Speech-recognition encoders are a common source of features for emotion
 recognition. This script measures the utterance embedding of OpenAI's
-Whisper-base encoder (the mean over time of its last layer, 512-d, made
-speaker-relative like tonekit's voice embedding) on exactly the protocol of
-``scripts/evaluate.py``, with four feature sets:
+Whisper-base encoder (the mean over time of one layer's output, 512-d, made
+speaker-relative like tonekit's voice embedding; the last layer, or with
+``--layers N`` the N-th of 6, after the encoder's final layer norm) on exactly
+the protocol of ``scripts/evaluate.py``, with four feature sets:
 
 - ``tonekit``: the shipped model (prosody and the GE2E voice embedding, late fusion);
 - ``whisper``: a logistic regression on the Whisper embedding (C as the shipped embedding member's);
@@ -22,10 +23,14 @@ that it cannot hear how loud an utterance is.
 Usage::
 
     python scripts/explore_whisper.py --model ~/models/faster-whisper-base --out results/whisper.json
+    python scripts/explore_whisper.py --model ~/models/faster-whisper-base --layers 3 --out results/whisper_layer3.json
 """
 from __future__ import annotations
 
 import argparse
+import re
+import shutil
+import struct
 import sys
 import time
 from pathlib import Path
@@ -69,6 +74,93 @@ def log_mel(y: np.ndarray) -> np.ndarray:
     logs = np.log10(np.maximum(mel, 1e-10))
     logs = np.maximum(logs, logs.max() - 8.0)
     return ((logs + 4.0) / 4.0).astype(np.float32)
+
+
+# ----------------------------------------------------------------------------- CTranslate2 model files
+
+def read_ct2(path) -> dict:
+    """A CTranslate2 ``model.bin`` as ``{"version", "name", "revision", "variables": [(name, dims, dtype_id,
+    bytes)], "aliases": [(alias, name)]}`` (the layout of ``ctranslate2.specs.model_spec``'s serialiser).
+    Nothing in it is executed: it is read as numbers and strings."""
+    data = Path(path).read_bytes()
+    pos = 0
+
+    def take(fmt):
+        nonlocal pos
+        (value,) = struct.unpack_from(fmt, data, pos)
+        pos += struct.calcsize(fmt)
+        return value
+
+    def text():
+        nonlocal pos
+        n = take("<H")
+        value = data[pos:pos + n - 1].decode("utf-8")
+        pos += n
+        return value
+
+    try:
+        out = {"version": take("<I"), "name": text(), "revision": take("<I")}
+        variables = []
+        for _ in range(take("<I")):
+            name = text()
+            dims = [take("<I") for _ in range(take("<B"))]
+            dtype = take("<B")
+            n = take("<I")
+            if pos + n > len(data):
+                raise struct.error("variable runs past the end")
+            variables.append((name, dims, dtype, data[pos:pos + n]))
+            pos += n
+        out["variables"] = variables
+        out["aliases"] = [(text(), text()) for _ in range(take("<I"))]
+    except (struct.error, UnicodeDecodeError) as e:
+        raise ValueError(f"{path}: not a whole CTranslate2 model file ({e})") from None
+    if pos != len(data):
+        raise ValueError(f"{path}: {len(data) - pos} bytes after the model's end")
+    return out
+
+
+def write_ct2(path, model: dict) -> None:
+    """Write :func:`read_ct2`'s dictionary back as a ``model.bin``."""
+    with open(path, "wb") as f:
+        def text(value):
+            raw = value.encode("utf-8")
+            f.write(struct.pack("<H", len(raw) + 1) + raw + b"\0")
+
+        f.write(struct.pack("<I", model["version"]))
+        text(model["name"])
+        f.write(struct.pack("<II", model["revision"], len(model["variables"])))
+        for name, dims, dtype, raw in model["variables"]:
+            text(name)
+            f.write(struct.pack("<B", len(dims)) + b"".join(struct.pack("<I", d) for d in dims))
+            f.write(struct.pack("<BI", dtype, len(raw)) + raw)
+        f.write(struct.pack("<I", len(model["aliases"])))
+        for alias, name in model["aliases"]:
+            text(alias)
+            text(name)
+
+
+def truncated_model(model_dir, layers: int, work_dir) -> Path:
+    """A copy of a CTranslate2 Whisper model (in ``work_dir``, made once) whose encoder keeps only its first
+    ``layers`` layers; its final layer norm then normalises that layer's output. CTranslate2 builds as many
+    encoder layers as the file holds, so ``encode`` returns the ``layers``-th layer."""
+    model_dir = Path(model_dir)
+    out = Path(work_dir) / f"{model_dir.name}-{layers}layers"
+    if (out / "model.bin").is_file():
+        return out
+    model = read_ct2(model_dir / "model.bin")
+    have = {int(m.group(1)) for n, *_ in model["variables"] if (m := re.match(r"encoder/layer_(\d+)/", n))}
+    if not 1 <= layers <= len(have):
+        sys.exit(f"--layers must be between 1 and {len(have)} for {model_dir}, not {layers}")
+    drop = tuple(f"encoder/layer_{i}/" for i in range(layers, len(have)))
+    model["variables"] = [v for v in model["variables"] if not v[0].startswith(drop)]
+    model["aliases"] = [a for a in model["aliases"] if not a[0].startswith(drop)]
+    out.mkdir(parents=True, exist_ok=True)
+    for extra in model_dir.iterdir():
+        if extra.name != "model.bin" and extra.is_file():
+            shutil.copy(extra, out / extra.name)
+    write_ct2(out / "model.bin.part", model)
+    (out / "model.bin.part").rename(out / "model.bin")
+    return out
 
 
 def load_encoder(model_dir, compute_type="int8", threads=2):
@@ -147,14 +239,17 @@ def feature_sets(prosody, ge2e, whisper, target):
 
 def markdown(result: dict) -> str:
     wide, per = ev.compare_tables(result, NAMES)
+    layer = f"the output of its first {result['layers']} layers" if result.get("layers") else "its last layer"
     return "\n".join([
-        "Whisper-base's encoder against tonekit (scripts/explore_whisper.py; means over the four corpora; "
-        "ECE at even odds):", "", wide, "", "Anger, cross-corpus ROC AUC per held-out corpus:", "", per]) + "\n"
+        f"Whisper-base's encoder ({layer}) against tonekit (scripts/explore_whisper.py; means over the four "
+        "corpora; ECE at even odds):", "", wide, "", "Anger, cross-corpus ROC AUC per held-out corpus:", "", per]) + "\n"
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", required=True, help="a CTranslate2 Whisper model folder (model.bin, config.json)")
+    ap.add_argument("--layers", type=int, metavar="N",
+                    help="use the output of the encoder's first N layers (default: all; Whisper-base has 6)")
     ap.add_argument("--corpora", default=str(Path(__file__).resolve().parents[2] / "shared" / "corpora"))
     ap.add_argument("--cache-dir", default=str(default_cache_dir()))
     ap.add_argument("--targets", default=",".join(TARGET_NAMES))
@@ -162,6 +257,11 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     t0 = time.time()
+    model = args.model
+    if args.layers is not None:
+        if not (Path(model) / "model.bin").is_file():
+            sys.exit(f"{model}: no model.bin here (a CTranslate2 Whisper model folder, as faster-whisper uses)")
+        model = truncated_model(model, args.layers, Path(args.cache_dir) / "models")
     table = targets(load_corpora(args.corpora)).reset_index(drop=True)
     corpora = sorted(table.corpus.unique())
     conds = ("wideband", "telephone")
@@ -171,7 +271,7 @@ def main(argv=None):
                  for c in conds)
     whisper = []
     for c in conds:
-        w = whisper_embeddings(list(table.path), c, args.cache_dir, args.model).astype(float)
+        w = whisper_embeddings(list(table.path), c, args.cache_dir, model).astype(float)
         w.index = table.index
         whisper.append(relative_embeddings(table, w).reset_index(drop=True))
     rows = []
@@ -181,7 +281,7 @@ def main(argv=None):
             print(f"{target} {name} done ({time.time() - t0:.0f} s)", file=sys.stderr)
     df = pd.DataFrame(rows)
     result = {"rows": df.to_dict(orient="records"), "summary": ev.summarise(df).to_dict(orient="records"),
-              "model": Path(args.model).name, "seconds": round(time.time() - t0, 1)}
+              "model": Path(model).name, "layers": args.layers, "seconds": round(time.time() - t0, 1)}
     print(markdown(result))
     if args.out:
         ev.save_result(args.out, result, markdown(result))

@@ -80,3 +80,42 @@ def test_comparison_tables_and_saved_result(tmp_path):
     xw.ev.save_result(out, result, xw.markdown(result))
     assert json.loads(out.read_text())["rows"][0]["features"] == "whisper"
     assert "| anger | cross | wideband | 0.750 |" in out.with_suffix(".md").read_text()
+
+
+def _toy_model(n_layers=3):
+    variables = [("encoder/conv1/weight", [2, 3], 4, bytes(range(12)))]
+    for i in range(n_layers):
+        variables.append((f"encoder/layer_{i}/ffn/linear_0/weight", [2], 4, bytes([i, i])))
+    variables += [("encoder/layer_norm/gamma", [1], 4, b"\x01\x02"), ("decoder/embeddings/weight", [1], 4, b"\x07\x08"),
+                  ("encoder/num_heads", [], 2, b"\x08\x00\x00\x00")]
+    return {"version": 6, "name": "WhisperSpec", "revision": 3, "variables": variables,
+            "aliases": [("decoder/projection/weight", "decoder/embeddings/weight")]}
+
+
+def test_ct2_model_files_round_trip_and_truncate(tmp_path):
+    src = tmp_path / "toy"
+    src.mkdir()
+    xw.write_ct2(src / "model.bin", _toy_model())
+    (src / "config.json").write_text("{}")
+    assert xw.read_ct2(src / "model.bin") == _toy_model()
+    cut = xw.truncated_model(src, 2, tmp_path / "work")
+    assert cut.name == "toy-2layers" and (cut / "config.json").read_text() == "{}"
+    got = xw.read_ct2(cut / "model.bin")
+    assert [v[0] for v in got["variables"]] == ["encoder/conv1/weight", "encoder/layer_0/ffn/linear_0/weight",
+                                               "encoder/layer_1/ffn/linear_0/weight", "encoder/layer_norm/gamma",
+                                               "decoder/embeddings/weight", "encoder/num_heads"]
+    assert got["variables"][2][3] == b"\x01\x01" and got["aliases"] == _toy_model()["aliases"]
+    assert xw.truncated_model(src, 2, tmp_path / "work") == cut          # made once
+    with pytest.raises(SystemExit, match="between 1 and 3"):
+        xw.truncated_model(src, 4, tmp_path / "work")
+
+
+def test_a_cut_short_model_file_is_refused_by_name(tmp_path):
+    xw.write_ct2(tmp_path / "model.bin", _toy_model())
+    whole = (tmp_path / "model.bin").read_bytes()
+    (tmp_path / "short.bin").write_bytes(whole[:40])
+    with pytest.raises(ValueError, match=r"short\.bin: not a whole CTranslate2 model file"):
+        xw.read_ct2(tmp_path / "short.bin")
+    (tmp_path / "long.bin").write_bytes(whole + b"\0\0")
+    with pytest.raises(ValueError, match=r"long\.bin: 2 bytes after the model's end"):
+        xw.read_ct2(tmp_path / "long.bin")
