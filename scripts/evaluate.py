@@ -109,6 +109,18 @@ def evaluate(table, feats_w, feats_t, est, target, *, corpora):
     return rows
 
 
+def evaluate_sets(table, make_sets, targets, *, corpora, t0=None) -> pd.DataFrame:
+    """:func:`evaluate`'s rows, with a ``features`` column, for each target and each feature set of
+    ``make_sets(target)`` (``{name: ((wideband, telephone), estimator)}``); a progress line per set on stderr."""
+    t0 = time.time() if t0 is None else t0
+    rows = []
+    for target in targets:
+        for name, ((fw, ft), est) in make_sets(target).items():
+            rows += [{"features": name, **r} for r in evaluate(table, fw, ft, est, target, corpora=corpora)]
+            print(f"{target} {name} done ({time.time() - t0:.0f} s)", file=sys.stderr)
+    return pd.DataFrame(rows)
+
+
 def smile_separation(table, raw):
     """ROC AUC of the smile cue for happy against neutral/calm utterances of the same speakers, per corpus.
 

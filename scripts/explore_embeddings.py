@@ -253,14 +253,10 @@ def main(argv=None):
         return 0
     both = (pd.concat([fw, ew], axis=1), pd.concat([ft, et], axis=1))
     sets = {"tonekit": (fw, ft), "ge2e": (ew, et), "tonekit+ge2e": both, "mean(tonekit,ge2e)": both}
-    rows = []
-    for target in args.targets.split(","):
-        for name, (a, b) in sets.items():
-            est = (MeanOfTwo(_params(target)) if name.startswith("mean(")
-                   else ToneClassifier(**_params(target)))
-            rows += [{"features": name, **r} for r in ev.evaluate(table, a, b, est, target, corpora=corpora)]
-            print(f"{target} {name} done ({time.time() - t0:.0f} s)", file=sys.stderr)
-    df = pd.DataFrame(rows)
+    df = ev.evaluate_sets(
+        table, lambda target: {name: (pair, MeanOfTwo(_params(target)) if name.startswith("mean(")
+                                      else ToneClassifier(**_params(target))) for name, pair in sets.items()},
+        args.targets.split(","), corpora=corpora, t0=t0)
     summ = ev.summarise(df)
     result = {"rows": df.to_dict(orient="records"), "summary": summ.to_dict(orient="records"), "port": port,
               "level_blind": args.level_blind,

@@ -23,7 +23,7 @@ that it cannot hear how loud an utterance is.
 Usage::
 
     python scripts/explore_whisper.py --model ~/models/faster-whisper-base --out results/whisper.json
-    python scripts/explore_whisper.py --model ~/models/faster-whisper-base --layers 3 --out results/whisper_layer3.json
+    python scripts/explore_whisper.py --model ~/models/faster-whisper-base --layers 2 --out results/whisper_layer2.json
 """
 from __future__ import annotations
 
@@ -163,19 +163,26 @@ def truncated_model(model_dir, layers: int, work_dir) -> Path:
     return out
 
 
+def check_model_dir(model_dir) -> Path:
+    """``model_dir`` as a Path, or exit with a one-line error if it holds no ``model.bin``."""
+    if not (Path(model_dir) / "model.bin").is_file():
+        sys.exit(f"{model_dir}: no model.bin here (a CTranslate2 Whisper model folder, as faster-whisper uses)")
+    return Path(model_dir)
+
+
 def load_encoder(model_dir, compute_type="int8", threads=2):
     try:
         import ctranslate2
     except ImportError:
         sys.exit("explore_whisper.py needs CTranslate2: pip install '.[explore-whisper]'")
-    if not (Path(model_dir) / "model.bin").is_file():
-        sys.exit(f"{model_dir}: no model.bin here (a CTranslate2 Whisper model folder, as faster-whisper uses)")
+    check_model_dir(model_dir)
     return ctranslate2.models.Whisper(str(model_dir), device="cpu", compute_type=compute_type,
                                       intra_threads=threads)
 
 
 def embed(encoder, y: np.ndarray, sr: int) -> dict:
-    """The utterance's Whisper embedding: the time mean of the encoder's last layer, as ``{wsp_0: ...}``."""
+    """The utterance's Whisper embedding: the time mean of the encoder's output (its last layer, or the last
+    one a :func:`truncated_model` keeps), as ``{"wsp_0": ...}``."""
     import ctranslate2
     import librosa
 
@@ -259,9 +266,7 @@ def main(argv=None):
     t0 = time.time()
     model = args.model
     if args.layers is not None:
-        if not (Path(model) / "model.bin").is_file():
-            sys.exit(f"{model}: no model.bin here (a CTranslate2 Whisper model folder, as faster-whisper uses)")
-        model = truncated_model(model, args.layers, Path(args.cache_dir) / "models")
+        model = truncated_model(check_model_dir(model), args.layers, Path(args.cache_dir) / "models")
     table = targets(load_corpora(args.corpora)).reset_index(drop=True)
     corpora = sorted(table.corpus.unique())
     conds = ("wideband", "telephone")
@@ -274,12 +279,8 @@ def main(argv=None):
         w = whisper_embeddings(list(table.path), c, args.cache_dir, model).astype(float)
         w.index = table.index
         whisper.append(relative_embeddings(table, w).reset_index(drop=True))
-    rows = []
-    for target in args.targets.split(","):
-        for name, ((fw, ft), est) in feature_sets(prosody, ge2e, tuple(whisper), target).items():
-            rows += [{"features": name, **r} for r in ev.evaluate(table, fw, ft, est, target, corpora=corpora)]
-            print(f"{target} {name} done ({time.time() - t0:.0f} s)", file=sys.stderr)
-    df = pd.DataFrame(rows)
+    df = ev.evaluate_sets(table, lambda target: feature_sets(prosody, ge2e, tuple(whisper), target),
+                          args.targets.split(","), corpora=corpora, t0=t0)
     result = {"rows": df.to_dict(orient="records"), "summary": ev.summarise(df).to_dict(orient="records"),
               "model": Path(model).name, "layers": args.layers, "seconds": round(time.time() - t0, 1)}
     print(markdown(result))
