@@ -24,10 +24,13 @@ Usage::
 
     python scripts/explore_whisper.py --model ~/models/faster-whisper-base --out results/whisper.json
     python scripts/explore_whisper.py --model ~/models/faster-whisper-base --layers 2 --out results/whisper_layer2.json
+    python scripts/explore_whisper.py --model ~/models/faster-whisper-base --layers 2 --check-port 20 \
+        --out results/whisper_port.json
 """
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shutil
 import struct
@@ -74,6 +77,18 @@ def log_mel(y: np.ndarray) -> np.ndarray:
     logs = np.log10(np.maximum(mel, 1e-10))
     logs = np.maximum(logs, logs.max() - 8.0)
     return ((logs + 4.0) / 4.0).astype(np.float32)
+
+
+def prepared_mel(y: np.ndarray, sr: int) -> np.ndarray:
+    """What the encoder hears of a signal: at 16 kHz, its first 30 s (the encoder's longest input), set to
+    ``LEVEL_DBFS`` (RMS), as :func:`log_mel`."""
+    y = np.asarray(y, np.float32)
+    if sr != RATE:
+        import librosa
+
+        y = librosa.resample(y, orig_sr=sr, target_sr=RATE)
+    y = y[:30 * RATE]
+    return log_mel(y * (10 ** (LEVEL_DBFS / 20) / max(float(np.sqrt(np.mean(y.astype(float) ** 2))), 1e-9)))
 
 
 # ----------------------------------------------------------------------------- CTranslate2 model files
@@ -163,6 +178,95 @@ def truncated_model(model_dir, layers: int, work_dir) -> Path:
     return out
 
 
+# ----------------------------------------------------------------------------- numpy port (a step towards shipping)
+
+#: CTranslate2's data type ids (``ctranslate2::DataType``) of the arrays a Whisper model holds.
+CT2_DTYPES = {0: np.float32, 1: np.int8, 2: np.int16, 3: np.int32, 4: np.float16}
+
+
+def encoder_weights(model: dict) -> dict:
+    """The encoder's arrays of :func:`read_ct2`'s model by name (floating point ones as float32)."""
+    out = {}
+    for name, dims, dtype, raw in model["variables"]:
+        if name.startswith("encoder/"):
+            a = np.frombuffer(raw, CT2_DTYPES[dtype]).reshape(dims)
+            out[name] = a.astype(np.float32) if a.dtype.kind == "f" else a
+    return out
+
+
+def _conv1d(x, w, b, stride):
+    """Whisper's 3-tap convolution with one frame of zero padding each side: ``x`` (in, T), ``w`` (out, in, 3)."""
+    xp = np.pad(x, ((0, 0), (1, 1)))
+    n = (xp.shape[1] - 3) // stride + 1
+    cols = np.concatenate([xp[:, k:k + stride * (n - 1) + 1:stride] for k in range(3)])
+    return w.transpose(0, 2, 1).reshape(len(w), -1) @ cols + b[:, None]
+
+
+def _gelu(x):
+    from scipy.special import erf
+
+    return 0.5 * x * (1 + erf(x / np.sqrt(2)))
+
+
+def _layer_norm(x, gamma, beta, eps=1e-5):
+    mu = x.mean(-1, keepdims=True)
+    return (x - mu) / np.sqrt(x.var(-1, keepdims=True) + eps) * gamma + beta
+
+
+def _block(x, w, prefix, heads):
+    """One pre-norm transformer layer of the encoder (fused query-key-value projection, ``heads`` heads)."""
+    att, ffn = prefix + "self_attention/", prefix + "ffn/"
+    h = _layer_norm(x, w[att + "layer_norm/gamma"], w[att + "layer_norm/beta"])
+    q, k, v = np.split(h @ w[att + "linear_0/weight"].T + w[att + "linear_0/bias"], 3, axis=1)
+    t, d = q.shape
+    q, k, v = (m.reshape(t, heads, d // heads).transpose(1, 0, 2) for m in (q, k, v))
+    a = q @ k.transpose(0, 2, 1) / np.sqrt(d // heads)
+    a = np.exp(a - a.max(-1, keepdims=True))
+    o = ((a / a.sum(-1, keepdims=True)) @ v).transpose(1, 0, 2).reshape(t, d)
+    x = x + o @ w[att + "linear_1/weight"].T + w[att + "linear_1/bias"]
+    h = _layer_norm(x, w[ffn + "layer_norm/gamma"], w[ffn + "layer_norm/beta"])
+    h = _gelu(h @ w[ffn + "linear_0/weight"].T + w[ffn + "linear_0/bias"])
+    return x + h @ w[ffn + "linear_1/weight"].T + w[ffn + "linear_1/bias"]
+
+
+def numpy_encode(mel: np.ndarray, w: dict) -> np.ndarray:
+    """The encoder's output (frames, width) for :func:`log_mel`'s ``mel``, in numpy, with as many layers as
+    ``w`` (:func:`encoder_weights`) holds: two GELU convolutions (the second halves the frame rate),
+    position encodings, pre-norm transformer layers, the final layer norm."""
+    x = _gelu(_conv1d(mel, w["encoder/conv1/weight"], w["encoder/conv1/bias"], 1))
+    x = _gelu(_conv1d(x, w["encoder/conv2/weight"], w["encoder/conv2/bias"], 2)).T
+    x = x + w["encoder/position_encodings/encodings"][:len(x)]
+    heads = int(w["encoder/num_heads"])
+    n_layers = len({n.split("/")[1] for n in w if re.match(r"encoder/layer_\d+/", n)})
+    for i in range(n_layers):
+        x = _block(x, w, f"encoder/layer_{i}/", heads)
+    return _layer_norm(x, w["encoder/layer_norm/gamma"], w["encoder/layer_norm/beta"])
+
+
+def check_port(model_dir, paths) -> dict:
+    """Largest difference of :func:`numpy_encode` from CTranslate2's float32 encoder, and time per file of
+    both, on real utterances (wideband, levelled as :func:`embed` does)."""
+    import ctranslate2
+
+    from tonekit.audio import load_audio
+
+    ref = load_encoder(model_dir, compute_type="float32")
+    w = encoder_weights(read_ct2(Path(model_dir) / "model.bin"))
+    worst, t_np, t_ct2 = 0.0, 0.0, 0.0
+    for p in paths:
+        mel = prepared_mel(*load_audio(p))
+        t = time.perf_counter()
+        a = np.asarray(ref.encode(ctranslate2.StorageView.from_array(mel[None]), to_cpu=True))[0]
+        t_ct2 += time.perf_counter() - t
+        t = time.perf_counter()
+        b = numpy_encode(mel, w)
+        t_np += time.perf_counter() - t
+        worst = max(worst, float(np.abs(a - b).max()))
+    n = len(paths)
+    return {"n_files": n, "max_abs_diff": worst, "ms_per_file_ct2_float32": round(1000 * t_ct2 / n, 1),
+            "ms_per_file_numpy": round(1000 * t_np / n, 1)}
+
+
 def check_model_dir(model_dir) -> Path:
     """``model_dir`` as a Path, or exit with a one-line error if it holds no ``model.bin``."""
     if not (Path(model_dir) / "model.bin").is_file():
@@ -184,14 +288,8 @@ def embed(encoder, y: np.ndarray, sr: int) -> dict:
     """The utterance's Whisper embedding: the time mean of the encoder's output (its last layer, or the last
     one a :func:`truncated_model` keeps), as ``{"wsp_0": ...}``."""
     import ctranslate2
-    import librosa
 
-    y = np.asarray(y, np.float32)
-    if sr != RATE:
-        y = librosa.resample(y, orig_sr=sr, target_sr=RATE)
-    y = y[: 30 * RATE]                                   # the encoder's longest input
-    y = y * (10 ** (LEVEL_DBFS / 20) / max(float(np.sqrt(np.mean(y.astype(float) ** 2))), 1e-9))
-    out = np.asarray(encoder.encode(ctranslate2.StorageView.from_array(log_mel(y)[None]), to_cpu=True))[0]
+    out = np.asarray(encoder.encode(ctranslate2.StorageView.from_array(prepared_mel(y, sr)[None]), to_cpu=True))[0]
     return {f"{PREFIX}{i}": float(v) for i, v in enumerate(out.mean(axis=0))}
 
 
@@ -260,6 +358,8 @@ def main(argv=None):
     ap.add_argument("--corpora", default=str(Path(__file__).resolve().parents[2] / "shared" / "corpora"))
     ap.add_argument("--cache-dir", default=str(default_cache_dir()))
     ap.add_argument("--targets", default=",".join(TARGET_NAMES))
+    ap.add_argument("--check-port", type=int, default=0, metavar="N",
+                    help="only compare the numpy port with CTranslate2 on N utterances (spread over the corpora)")
     ap.add_argument("--out", help="write rows and summary as JSON here (and markdown next to it)")
     args = ap.parse_args(argv)
 
@@ -269,6 +369,14 @@ def main(argv=None):
         model = truncated_model(check_model_dir(model), args.layers, Path(args.cache_dir) / "models")
     table = targets(load_corpora(args.corpora)).reset_index(drop=True)
     corpora = sorted(table.corpus.unique())
+    if args.check_port:
+        pick = table.groupby("corpus").head(max(1, args.check_port // len(corpora))).path.tolist()
+        port = {"model": Path(model).name, **check_port(check_model_dir(model), pick)}
+        text = "numpy port of the encoder against CTranslate2 (float32): " + json.dumps(port) + "\n"
+        print(text, end="")
+        if args.out:
+            ev.save_result(args.out, port, text)
+        return 0
     conds = ("wideband", "telephone")
     prosody = tuple(normalised_features(table, raw_features(table.path, c, cache_dir=args.cache_dir)).reset_index(drop=True)
                     for c in conds)

@@ -119,3 +119,70 @@ def test_a_cut_short_model_file_is_refused_by_name(tmp_path):
     (tmp_path / "long.bin").write_bytes(whole + b"\0\0")
     with pytest.raises(ValueError, match=r"long\.bin: 2 bytes after the model's end"):
         xw.read_ct2(tmp_path / "long.bin")
+
+
+def test_conv_pads_one_frame_each_side_and_strides():
+    x = np.zeros((1, 6))
+    x[0, 2] = 1.0                                              # an impulse at frame 2
+    w = np.array([[[1.0, 2.0, 3.0]]])                          # out 1, in 1, taps 3
+    assert xw._conv1d(x, w, np.zeros(1), 1)[0].tolist() == [0, 3, 2, 1, 0, 0]
+    assert xw._conv1d(x, w, np.array([0.5]), 2)[0].tolist() == [0.5, 2.5, 0.5]   # frames 0, 2, 4
+
+
+def _identity_block(d=4, attention=True, ffn=True):
+    """A layer whose value and output projections (attention) or both feed-forward weights (ffn) are the
+    identity, queries and keys zero (so attention is uniform over frames), layer norms plain."""
+    eye, zero = np.eye(d, dtype=np.float32), np.zeros((d, d), np.float32)
+    p = "encoder/layer_0/"
+    return {p + "self_attention/layer_norm/gamma": np.ones(d), p + "self_attention/layer_norm/beta": np.zeros(d),
+            p + "self_attention/linear_0/weight": np.vstack([zero, zero, eye]),
+            p + "self_attention/linear_0/bias": np.zeros(3 * d),
+            p + "self_attention/linear_1/weight": eye if attention else zero,
+            p + "self_attention/linear_1/bias": np.zeros(d),
+            p + "ffn/layer_norm/gamma": np.ones(d), p + "ffn/layer_norm/beta": np.zeros(d),
+            p + "ffn/linear_0/weight": eye if ffn else zero, p + "ffn/linear_0/bias": np.zeros(d),
+            p + "ffn/linear_1/weight": eye, p + "ffn/linear_1/bias": np.zeros(d)}
+
+
+def _ln(x):
+    return (x - x.mean(1, keepdims=True)) / np.sqrt(x.var(1, keepdims=True) + 1e-5)
+
+
+def test_uniform_attention_adds_the_mean_of_the_normalised_frames():
+    x = np.random.default_rng(1).normal(size=(5, 4))
+    out = xw._block(x, _identity_block(ffn=False), "encoder/layer_0/", heads=2)
+    assert np.allclose(out, x + _ln(x).mean(0))
+
+
+def test_feed_forward_adds_gelu_of_the_normalised_frame():
+    from scipy.stats import norm
+
+    x = np.random.default_rng(2).normal(size=(5, 4))
+    out = xw._block(x, _identity_block(attention=False), "encoder/layer_0/", heads=2)
+    h = _ln(x)
+    assert np.allclose(out, x + h * norm.cdf(h))                # GELU(h) = h * Phi(h)
+
+
+def test_numpy_encoder_halves_the_frame_rate_and_ends_layer_normed():
+    rng = np.random.default_rng(3)
+    d = 4
+    w = {"encoder/conv1/weight": rng.normal(size=(d, 80, 3)).astype(np.float32), "encoder/conv1/bias": np.zeros(d),
+         "encoder/conv2/weight": rng.normal(size=(d, d, 3)).astype(np.float32), "encoder/conv2/bias": np.zeros(d),
+         "encoder/position_encodings/encodings": rng.normal(size=(50, d)), "encoder/num_heads": np.int16(2),
+         "encoder/layer_norm/gamma": np.full(d, 2.0), "encoder/layer_norm/beta": np.full(d, 1.0),
+         **_identity_block(d)}
+    out = xw.numpy_encode(rng.normal(size=(80, 20)).astype(np.float32), w)
+    assert out.shape == (10, d)
+    assert np.allclose(out.mean(1), 1.0) and np.allclose(out.std(1), 2.0, atol=1e-3)   # gamma 2, beta 1
+
+
+def test_encoder_weights_decode_float16_and_keep_integers():
+    model = {"variables": [
+        ("encoder/conv1/weight", [2, 2], 4, np.array([[1, -2], [0.5, 4]], np.float16).tobytes()),
+        ("encoder/num_heads", [], 3, np.int32(8).tobytes()),
+        ("decoder/embeddings/weight", [1], 0, np.float32(7).tobytes())]}
+    w = xw.encoder_weights(model)
+    assert w["encoder/conv1/weight"].dtype == np.float32
+    assert w["encoder/conv1/weight"].tolist() == [[1.0, -2.0], [0.5, 4.0]]
+    assert int(w["encoder/num_heads"]) == 8 and w["encoder/num_heads"].dtype == np.int32
+    assert "decoder/embeddings/weight" not in w
