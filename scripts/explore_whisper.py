@@ -59,6 +59,7 @@ LEVEL_DBFS = -25.0    # every utterance's RMS level before the encoder
 PREFIX = "wsp_"
 EMBED_VERSION = 1     # bump when the recipe changes (cache key)
 NAMES = ["tonekit", "whisper", "prosody+whisper", "mean(tonekit,whisper)"]
+ENCODER_LAYER = re.compile(r"encoder/layer_(\d+)/")   # the variables of one encoder layer, by number
 
 
 def log_mel(y: np.ndarray) -> np.ndarray:
@@ -163,7 +164,7 @@ def truncated_model(model_dir, layers: int, work_dir) -> Path:
     if (out / "model.bin").is_file():
         return out
     model = read_ct2(model_dir / "model.bin")
-    have = {int(m.group(1)) for n, *_ in model["variables"] if (m := re.match(r"encoder/layer_(\d+)/", n))}
+    have = {int(m.group(1)) for n, *_ in model["variables"] if (m := ENCODER_LAYER.match(n))}
     if not 1 <= layers <= len(have):
         sys.exit(f"--layers must be between 1 and {len(have)} for {model_dir}, not {layers}")
     drop = tuple(f"encoder/layer_{i}/" for i in range(layers, len(have)))
@@ -237,7 +238,7 @@ def numpy_encode(mel: np.ndarray, w: dict) -> np.ndarray:
     x = _gelu(_conv1d(x, w["encoder/conv2/weight"], w["encoder/conv2/bias"], 2)).T
     x = x + w["encoder/position_encodings/encodings"][:len(x)]
     heads = int(w["encoder/num_heads"])
-    n_layers = len({n.split("/")[1] for n in w if re.match(r"encoder/layer_\d+/", n)})
+    n_layers = len({m.group(1) for n in w if (m := ENCODER_LAYER.match(n))})
     for i in range(n_layers):
         x = _block(x, w, f"encoder/layer_{i}/", heads)
     return _layer_norm(x, w["encoder/layer_norm/gamma"], w["encoder/layer_norm/beta"])
