@@ -214,6 +214,13 @@ def save_result(out, result, text: str) -> None:
     out.with_suffix(".md").write_text(text)
 
 
+def publish(result, text: str, out=None) -> None:
+    """Print ``text`` (the result's markdown) and, given ``out``, save both with :func:`save_result`."""
+    print(text, end="" if text.endswith("\n") else "\n")
+    if out:
+        save_result(out, result, text)
+
+
 def markdown(result: dict) -> str:
     """The evaluation as markdown tables (tonekit against the eGeMAPS baseline when present)."""
     s = pd.DataFrame(result["summary"])

@@ -247,9 +247,7 @@ def main(argv=None):
         ah = anger_vs_happiness(table, {"wideband": fw, "telephone": ft}, {"wideband": ew, "telephone": et})
         text = ("Anger against happiness, cross-corpus (scripts/explore_embeddings.py --anger-vs-happiness; "
                 "models trained on the other corpora):\n\n" + ev._md(ah.round(3)) + "\n")
-        print(text)
-        if args.out:
-            ev.save_result(args.out, ah.to_dict(orient="records"), text)
+        ev.publish(ah.to_dict(orient="records"), text, args.out)
         return 0
     both = (pd.concat([fw, ew], axis=1), pd.concat([ft, et], axis=1))
     sets = {"tonekit": (fw, ft), "ge2e": (ew, et), "tonekit+ge2e": both, "mean(tonekit,ge2e)": both}
@@ -261,9 +259,7 @@ def main(argv=None):
     result = {"rows": df.to_dict(orient="records"), "summary": summ.to_dict(orient="records"), "port": port,
               "level_blind": args.level_blind,
               "seconds": round(time.time() - t0, 1)}
-    print(markdown(result))
-    if args.out:
-        ev.save_result(args.out, result, markdown(result))
+    ev.publish(result, markdown(result), args.out)
     return 0
 
 

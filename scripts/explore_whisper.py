@@ -374,9 +374,7 @@ def main(argv=None):
         pick = table.groupby("corpus").head(max(1, args.check_port // len(corpora))).path.tolist()
         port = {"model": Path(model).name, **check_port(check_model_dir(model), pick)}
         text = "numpy port of the encoder against CTranslate2 (float32): " + json.dumps(port) + "\n"
-        print(text, end="")
-        if args.out:
-            ev.save_result(args.out, port, text)
+        ev.publish(port, text, args.out)
         return 0
     conds = ("wideband", "telephone")
     prosody = tuple(normalised_features(table, raw_features(table.path, c, cache_dir=args.cache_dir)).reset_index(drop=True)
@@ -392,9 +390,7 @@ def main(argv=None):
                           args.targets.split(","), corpora=corpora, t0=t0)
     result = {"rows": df.to_dict(orient="records"), "summary": ev.summarise(df).to_dict(orient="records"),
               "model": Path(model).name, "layers": args.layers, "seconds": round(time.time() - t0, 1)}
-    print(markdown(result))
-    if args.out:
-        ev.save_result(args.out, result, markdown(result))
+    ev.publish(result, markdown(result), args.out)
     return 0
 
 

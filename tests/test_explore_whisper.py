@@ -186,3 +186,11 @@ def test_encoder_weights_decode_float16_and_keep_integers():
     assert w["encoder/conv1/weight"].tolist() == [[1.0, -2.0], [0.5, 4.0]]
     assert int(w["encoder/num_heads"]) == 8 and w["encoder/num_heads"].dtype == np.int32
     assert "decoder/embeddings/weight" not in w
+
+
+def test_publish_prints_and_saves_only_when_asked(tmp_path, capsys):
+    xw.ev.publish({"a": 1}, "| a |\n")
+    assert capsys.readouterr().out == "| a |\n" and not list(tmp_path.iterdir())
+    xw.ev.publish([{"a": 1}], "line", tmp_path / "r.json")
+    assert capsys.readouterr().out == "line\n"
+    assert json.loads((tmp_path / "r.json").read_text()) == [{"a": 1}] and (tmp_path / "r.md").read_text() == "line"
