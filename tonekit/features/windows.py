@@ -69,6 +69,21 @@ def range_moments(x: np.ndarray, ranges, *, rows=None) -> tuple[np.ndarray, np.n
     return mean, std
 
 
+def nanmedian_columns(x: np.ndarray) -> np.ndarray:
+    """``np.nanmedian(x, axis=0)`` of a 2-D array, the same numbers, without numpy's masked-array path for
+    short columns (ten times faster on a window's few hundred frames).
+
+    >>> nanmedian_columns(np.array([[1.0, np.nan], [3.0, np.nan], [np.nan, np.nan], [2.0, np.nan]]))
+    array([ 2., nan])
+    """
+    s = np.sort(np.asarray(x, float), axis=0)   # NaN sort last
+    n = np.isfinite(s).sum(axis=0)
+    cols = np.arange(s.shape[1])
+    hi = s[np.minimum(n // 2, len(s) - 1), cols]
+    lo = s[np.maximum((n - 1) // 2, 0), cols]
+    return np.where(n > 0, (lo + hi) / 2, np.nan)
+
+
 def segment_functionals(fr: SpeakerFrames, ranges) -> pd.DataFrame:
     """Raw functionals of frame ranges ``[(a, b), ...]`` of one speaker.
 
@@ -124,7 +139,7 @@ def segment_functionals(fr: SpeakerFrames, ranges) -> pd.DataFrame:
                 r["pause_ratio"] = 1.0 - n_sp / span
             if vo.sum() >= 3:
                 fm = fr.lld[a:b, col["f1_hz"]: col["f3_hz"] + 1][vo]
-                med = np.nanmedian(fm, axis=0)
+                med = nanmedian_columns(fm)
                 r.update(hnr_mean=means[col["hnr_db"]], hnr_std=stds[col["hnr_db"]],
                          jitter_mean=means[col["jitter"]], shimmer_mean=means[col["shimmer"]],
                          ln_f1=np.log(med[0]), ln_f2=np.log(med[1]), ln_f3=np.log(med[2]),
