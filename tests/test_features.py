@@ -250,3 +250,19 @@ def test_jitter_and_shimmer_of_a_known_pulse_train():
     assert np.median(shimmer) == pytest.approx(0.1 / 0.95, rel=1e-3)
     # periods outside the pitch range do not count
     assert len(perturbation(y, sr, pulses, floor_hz=200, ceiling_hz=500)[1]) == 0
+
+
+def test_nanmedian_columns_is_numpys_nanmedian():
+    import warnings
+
+    from tonekit.features.windows import nanmedian_columns
+
+    rng = np.random.default_rng(11)
+    for _ in range(300):
+        x = rng.normal(500, 100, (int(rng.integers(1, 120)), 3))
+        x[rng.random(x.shape) < rng.random()] = np.nan
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)   # all-NaN columns
+            expected = np.nanmedian(x, axis=0)
+        np.testing.assert_array_equal(nanmedian_columns(x), expected)
+    assert nanmedian_columns(np.array([[4.0], [1.0], [3.0], [2.0]]))[0] == 2.5
