@@ -15,7 +15,9 @@ openSMILE eGeMAPSv02 functionals with the same classifier (needs the
 protocol on the prosodic features (used to choose tonekit.models.train.DEFAULT_PARAMS).
 
 Feature sets: ``tonekit`` is the shipped model (late fusion of the prosodic
-features and the voice embedding, :class:`~tonekit.models.estimators.FusedToneClassifier`);
+features, the GE2E voice embedding and Whisper's first encoder layers,
+:class:`~tonekit.models.estimators.FusedToneClassifier`); ``tonekit-no-whisper``
+the same without the Whisper member (the previous release's model);
 ``tonekit-prosody`` its prosodic member alone; ``egemaps`` the baseline.
 
 Usage::
@@ -227,7 +229,8 @@ def markdown(result: dict) -> str:
     wide = s.pivot_table(index=["target", "protocol", "condition"], columns="features",
                          values=[m for m in METRICS if m in s]).round(3)
     wide.columns = [f"{name} {metric}" for metric, name in wide.columns]
-    names = sorted(set(s["features"]), key=lambda n: (n != "tonekit", n != "tonekit-prosody", n))  # ours first
+    names = sorted(set(s["features"]), key=lambda n: (n != "tonekit", n != "tonekit-no-whisper",
+                                                      n != "tonekit-prosody", n))  # ours first
     order = [f"{name} {m}" for m in METRICS for name in names if f"{name} {m}" in wide.columns]
     table = wide[order].reset_index()
     parts = ["Mean over the four corpora (UAR = balanced accuracy at 0.5; ECE = expected calibration error on the test "
@@ -273,8 +276,13 @@ def main(argv=None):
     prosody = (normalised_features(table, raw_w), normalised_features(table, raw_t))
     emb = [relative_embeddings(table, raw_embeddings(table.path, cond, cache_dir=args.cache_dir, n_jobs=args.jobs,
                                                      progress=True)) for cond in ("wideband", "telephone")]
-    # the shipped model: late fusion of prosody and the voice embedding; its prosodic member alone for comparison
-    sets["tonekit"] = (pd.concat([prosody[0], emb[0]], axis=1), pd.concat([prosody[1], emb[1]], axis=1))
+    wsp = [relative_embeddings(table, raw_embeddings(table.path, cond, cache_dir=args.cache_dir, n_jobs=args.jobs,
+                                                     progress=True, encoder="wsp_"))
+           for cond in ("wideband", "telephone")]
+    # the shipped model: late fusion of prosody, the GE2E voice embedding and Whisper's; for comparison, the
+    # model without Whisper (the previous release's) and its prosodic member alone
+    sets["tonekit"] = tuple(pd.concat([p, e, w], axis=1) for p, e, w in zip(prosody, emb, wsp))
+    sets["tonekit-no-whisper"] = tuple(pd.concat([p, e], axis=1) for p, e in zip(prosody, emb))
     sets["tonekit-prosody"] = prosody
     raw_w.index = table.index
     smile = smile_separation(table, raw_w)
@@ -296,7 +304,8 @@ def main(argv=None):
                 print(f"{target} {kind} C={C} done ({time.time() - t0:.0f} s)", file=sys.stderr)
             continue
         for name, (fw, ft) in sets.items():
-            est = FusedToneClassifier(**DEFAULT_PARAMS[target])  # without emb_* columns: a ToneClassifier
+            # each set's own columns pick the members (without embedding columns: the prosodic member alone)
+            est = FusedToneClassifier(**DEFAULT_PARAMS[target])
             for r in evaluate(table, fw, ft, est, target, corpora=corpora):
                 rows.append({"features": name, **r})
         print(f"{target} done ({time.time() - t0:.0f} s)", file=sys.stderr)

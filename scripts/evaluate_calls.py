@@ -257,8 +257,10 @@ def _plain(x):
 # --------------------------------------------------------------------------- run
 
 def evaluate(corpora, *, n_calls: int = 48, n_folds: int = 4, seed: int = 0, cache_dir=None, dump_dir=None,
-             models_dir=None, calls_dir=None, telephone_share: float = 1 / 3) -> tuple[dict, dict, list]:
-    """Run the evaluation; returns (summary, setup, per-call records)."""
+             models_dir=None, calls_dir=None, telephone_share: float = 1 / 3,
+             analyze_options=None) -> tuple[dict, dict, list]:
+    """Run the evaluation; returns (summary, setup, per-call records). ``analyze_options``: keywords of
+    ``tonekit.analyze`` (``embedding_every``, ``whisper_every``) other than the defaults."""
     from tqdm import tqdm
 
     tk = _tonekit()
@@ -304,7 +306,7 @@ def evaluate(corpora, *, n_calls: int = 48, n_folds: int = 4, seed: int = 0, cac
                        "telephone": truth["telephone"], "duration_s": truth["duration_s"]}
                 t0 = time.perf_counter()
                 try:
-                    result = tk.analyze(str(path.parent / truth["audio"]), models=models)
+                    result = tk.analyze(str(path.parent / truth["audio"]), models=models, **(analyze_options or {}))
                 except Exception as exc:  # one failed call must not stop the run
                     rec["error"] = f"{type(exc).__name__}: {exc}"
                     print(f"{path.name}: {rec['error']}", file=sys.stderr)
@@ -327,7 +329,7 @@ def evaluate(corpora, *, n_calls: int = 48, n_folds: int = 4, seed: int = 0, cac
                         "models trained per fold without the fold's speakers; each call's caller and agent "
                         "are both held out"),
         "folds": folds, "seed": seed, "n_calls": n_calls, "tolerance_s": TOLERANCE_S,
-        "tonekit_version": getattr(tk, "__version__", "?"),
+        "tonekit_version": getattr(tk, "__version__", "?"), "analyze_options": dict(analyze_options or {}),
         "command": " ".join(["python", "scripts/evaluate_calls.py", *sys.argv[1:]]),
     }
     return summarise(records), setup, records
@@ -410,6 +412,8 @@ def main(argv=None) -> int:
     ap.add_argument("--rescore", default=None, metavar="DUMP_DIR",
                     help="only re-make the events of the calls saved in DUMP_DIR with the current matcher "
                          "(no simulation, training or analysis); keeps the setup of an existing --out JSON")
+    ap.add_argument("--embedding-every", type=int, default=None, help="analyze(embedding_every=N) (default: its own)")
+    ap.add_argument("--whisper-every", type=int, default=None, help="analyze(whisper_every=N) (default: its own)")
     ap.add_argument("--out", default=None,
                     help="results file: writes NAME.md (the table) and NAME.json (the numbers, per call too)")
     args = ap.parse_args(argv)
@@ -427,7 +431,10 @@ def main(argv=None) -> int:
         else:
             summary, setup, records = evaluate(args.corpora, n_calls=args.n_calls, n_folds=args.folds, seed=args.seed,
                                                cache_dir=args.cache_dir, models_dir=args.models_dir,
-                                               calls_dir=args.calls_dir, dump_dir=args.dump_dir)
+                                               calls_dir=args.calls_dir, dump_dir=args.dump_dir,
+                                               analyze_options={k: v for k, v in (
+                                                   ("embedding_every", args.embedding_every),
+                                                   ("whisper_every", args.whisper_every)) if v is not None})
     except (ValueError, OSError, ImportError) as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 2

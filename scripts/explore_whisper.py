@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import shutil
 import struct
 import sys
@@ -52,6 +51,7 @@ from tonekit.models.features import (default_cache_dir, normalised_features, raw
                                      raw_features, relative_embeddings)
 from tonekit.models.store import TARGET_NAMES  # noqa: E402
 from tonekit.models.train import DEFAULT_PARAMS  # noqa: E402
+from tonekit.features.whisper import ENCODER_LAYER  # noqa: E402,F401  (the variables of one encoder layer)
 
 RATE = 16000          # Whisper's rate
 N_FFT, HOP, N_MELS = 400, 160, 80
@@ -59,7 +59,6 @@ LEVEL_DBFS = -25.0    # every utterance's RMS level before the encoder
 PREFIX = "wsp_"
 EMBED_VERSION = 1     # bump when the recipe changes (cache key)
 NAMES = ["tonekit", "whisper", "prosody+whisper", "mean(tonekit,whisper)"]
-ENCODER_LAYER = re.compile(r"encoder/layer_(\d+)/")   # the variables of one encoder layer, by number
 
 
 def log_mel(y: np.ndarray) -> np.ndarray:

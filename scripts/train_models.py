@@ -65,13 +65,16 @@ def main(argv=None):
             "telephone line (300-3400 Hz, 8 kHz, speech levelled to -28..-16 dBFS as by a line's gain control, "
             "line noise at -60..-45 dBFS, mu-law); every feature relative to the speaker's median over their "
             "utterances in that condition; each corpus weighted equally, classes weighted equally; the model "
-            "averages two members (late fusion): one on the 55 prosodic features, one on the 256-d voice "
+            "averages three members (late fusion): one on the 55 prosodic features, one on the 256-d voice "
             "embedding (trained/voice_encoder.npz on 1.6-s pieces of speech, each set to -30 dBFS, minus the "
-            "speaker's mean embedding); the prosodic member averages the probabilities of an RBF SVM and a "
-            "logistic regression, the embedding member is a logistic regression; the SVM's Platt scaling and the "
-            "recalibration of the members' mean (a sigmoid in its log-odds) are fitted on out-of-fold scores of "
-            "held-out speakers (speaker-grouped 3-fold); a row without an embedding gets the prosodic member with "
-            "its own recalibration; split: none (the shipped model sees all speakers; see 'evaluation' for the "
+            "speaker's mean embedding), one on the 512-d output of Whisper-base's first two encoder layers "
+            "(trained/whisper_encoder.npz on 4-s pieces of speech, each set to -25 dBFS, averaged over time, "
+            "minus the speaker's mean); the prosodic member averages the probabilities of an RBF SVM and a "
+            "logistic regression, each embedding member is a logistic regression; the SVM's Platt scaling and the "
+            "recalibration of the members' mean (a sigmoid in its log-odds, one for each set of members a row "
+            "may have) are fitted on out-of-fold scores of held-out speakers (speaker-grouped 3-fold); a row "
+            "without embeddings gets the prosodic member with its own recalibration; split: none (the shipped "
+            "model sees all speakers; see 'evaluation' for the "
             "speaker-independent and cross-corpus splits)")
         card["versions"] = _versions()
         if ev:

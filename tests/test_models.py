@@ -183,13 +183,18 @@ def test_shipped_models_load_with_cards():
     assert set(models) == {"anger", "calm", "warmth"}
     for t, m in models.items():
         assert m.card["target"] == t
-        # the prosodic features by name, then the 256 embedding columns; the card names the encoder by hash
-        assert m.features == list(m.card["features"]) + [f"emb_{i}" for i in range(256)]
+        # the prosodic features by name, then the 256 GE2E and 512 Whisper columns; the card names each
+        # encoder by hash
+        assert m.features == (list(m.card["features"]) + [f"emb_{i}" for i in range(256)]
+                              + [f"wsp_{i}" for i in range(512)])
         assert len(m.card["features"]) == len(tonekit.features_list()) == 55
-        assert m.wants_embedding and m.card["embedding"]["encoder_sha256"] == json.loads(
-            (shipped_dir() / "voice_encoder.json").read_text())["sha256"]
+        assert m.embedding_prefixes == ("emb_", "wsp_")
+        for prefix, name in (("emb_", "voice_encoder"), ("wsp_", "whisper_encoder")):
+            assert m.card["embedding"][prefix]["encoder_sha256"] == json.loads(
+                (shipped_dir() / f"{name}.json").read_text())["sha256"]
         assert m.estimator.fusion == "calibrated"
-        assert m.estimator.component_names_ == ["prosody/svm", "prosody/logreg", "embedding/logreg"]
+        assert m.estimator.component_names_ == ["prosody/svm", "prosody/logreg", "embedding:emb_/logreg",
+                                                "embedding:wsp_/logreg"]
 
 
 def test_tone_model_picks_its_features_by_name_and_scores_as_its_estimator():
@@ -373,3 +378,68 @@ def test_calibrated_fusion_saves_and_loads_with_trusted_types_only(tmp_path):
         FusedToneClassifier(fusion="vote").fit(X, y)
     with pytest.raises(ValueError, match="calibration_folds must be an int >= 2"):
         FusedToneClassifier(fusion="calibrated", calibration_folds=1).fit(X, y)
+
+
+def _three_cues(rng, n):
+    """One prosodic column and two embeddings (emb_*, wsp_*), each N(+-1, 1) by class and independent."""
+    y = rng.integers(0, 2, n)
+    mu = np.where(y == 1, 1.0, -1.0)
+    X = pd.DataFrame({"f0": mu + rng.normal(0, 1, n), "emb_0": mu + rng.normal(0, 1, n),
+                      "wsp_0": mu + rng.normal(0, 1, n), "wsp_1": rng.normal(0, 1, n)})
+    return X, y
+
+
+def test_mean_fusion_of_two_embeddings_averages_the_members_a_row_has():
+    """Known answer: the plain fusion is the mean of the members' probabilities over the members a row has."""
+    rng = np.random.default_rng(5)
+    X, y = _three_cues(rng, 400)
+    m = FusedToneClassifier(kind="logreg", embedding_prefix=("emb_", "wsp_")).fit(X, y)
+    assert [c.tolist() for c in m.member_columns_] == [[1], [2, 3]] and m.prosody_columns_.tolist() == [0]
+    T = X.iloc[:4].copy()
+    T.iloc[1, 1] = np.nan                    # no GE2E
+    T.iloc[2, 2:] = np.nan                   # no Whisper
+    T.iloc[3, 1:] = np.nan                   # prosody alone
+    p = m.prosody_.predict_proba(T[["f0"]].to_numpy())[:, 1]
+    e = m.embeddings_[0].predict_proba(X.iloc[:4][["emb_0"]].to_numpy())[:, 1]
+    w = m.embeddings_[1].predict_proba(X.iloc[:4][["wsp_0", "wsp_1"]].to_numpy())[:, 1]
+    expected = [(p[0] + e[0] + w[0]) / 3, (p[1] + w[1]) / 2, (p[2] + e[2]) / 2, p[3]]
+    np.testing.assert_allclose(m.predict_proba(T)[:, 1], expected, atol=1e-12)
+
+
+def test_calibrated_fusion_of_two_embeddings_has_one_calibration_per_set_of_members():
+    """Each set of members a row may have gets its own sigmoid on the out-of-fold mean of just those members:
+    a row without Whisper is scored as the calibrated mean of prosody and GE2E. With three independent cues
+    the full fusion is the most confident, near the known posterior sigmoid(2 (x1 + x2 + x3))."""
+    from scipy.special import expit, logit
+
+    rng = np.random.default_rng(6)
+    X, y = _three_cues(rng, 1500)
+    g = np.arange(len(y)) % 30
+    m = FusedToneClassifier(kind="logreg", embedding_prefix=("emb_", "wsp_"), fusion="calibrated").fit(X, y, groups=g)
+    assert m.component_names_ == ["prosody/logreg", "embedding:emb_/logreg", "embedding:wsp_/logreg"]
+    assert m.calibration_patterns_ == [[False, False], [True, False], [False, True], [True, True]]
+    row = pd.DataFrame({"f0": [0.8], "emb_0": [0.7], "wsp_0": [np.nan], "wsp_1": [np.nan]})
+    pro = m.components_[0].predict_proba(row[["f0"]].to_numpy())[0, 1]
+    emb = m.components_[1].predict_proba(row[["emb_0"]].to_numpy())[0, 1]
+    z = logit((pro + emb) / 2)
+    np.testing.assert_allclose(m.predict_proba(row)[0, 1], m.calibrators_[1].predict_proba([[z]])[0, 1], atol=1e-12)
+    T = pd.DataFrame(rng.normal(0, 0.6, (300, 3)), columns=["f0", "emb_0", "wsp_0"]).assign(wsp_1=0.0)
+    truth = expit(2 * T[["f0", "emb_0", "wsp_0"]].sum(axis=1))
+    assert np.abs(m.predict_proba(T)[:, 1] - truth).mean() < 0.08
+
+
+def test_rbf_decision_is_the_svms_own_decision_function():
+    """The calibrated fusion scores its SVMs with the kernel from matrix products: the numbers of
+    sklearn's libsvm decision function (within 1e-5), over chunks and for rows near and far from the data."""
+    from sklearn.svm import SVC
+
+    from tonekit.models.estimators import _rbf_decision
+
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(400, 6))
+    y = (X[:, 0] + X[:, 1] ** 2 + 0.3 * rng.normal(size=400) > 1).astype(int)
+    svc = SVC(C=0.3, gamma="scale").fit(X, y)
+    T = np.r_[X[:50] + rng.normal(0, 0.1, (50, 6)), rng.normal(0, 3, (1100, 6))]
+    expected = svc.decision_function(T)
+    assert np.ptp(expected) > 1.0
+    np.testing.assert_allclose(_rbf_decision(svc, T, chunk=256), expected, atol=1e-5)

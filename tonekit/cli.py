@@ -60,7 +60,8 @@ def call_options(fn):
 class _Progress:
     """A progress bar on stderr for calls longer than about a minute, when stderr is a terminal."""
 
-    STEPS = ["activity", "frames:agent", "embedding:agent", "frames:caller", "embedding:caller", "windows", "events"]
+    STEPS = ["activity", "frames:agent", "embedding:agent", "whisper:agent", "frames:caller", "embedding:caller",
+             "whisper:caller", "windows", "events"]
 
     def __init__(self, enabled: bool):
         self.enabled = enabled and sys.stderr.isatty()

@@ -14,12 +14,18 @@ from .features.embedding import window_embedding_table
 from .features.frames import call_speaker_frames, frames_table, signal_frames
 from .features.windows import segment_functionals, speaker_baseline, model_features, speaker_windows
 from .match import MatchOptions, caller_angry_spans, match
-from .models.store import TARGET_NAMES, load_models
+from .models.features import piece_encoder
+from .models.store import EMBEDDING_PREFIXES, TARGET_NAMES, load_models
 
 MIN_SPEECH_S = 1.0
 #: Embed one 1.6-s piece of speech in this many (1: all). The voice encoder costs about 12 ms of one core
 #: per piece; see the README's speed figures for the trade-off.
 EMBEDDING_EVERY = 4
+#: Run Whisper's first encoder layers on one 4-s piece of speech in this many (1: all). They cost about
+#: 65 ms of one core per piece; see the README's speed figures for the trade-off.
+WHISPER_EVERY = 8
+#: How far (s) around a window each encoder's pieces are gathered (a sparse encoder reaches further).
+REACH_S = {"emb_": 1.5, "wsp_": 3.0}
 
 
 def _models(models):
@@ -41,7 +47,8 @@ def score_features(features: pd.DataFrame, models: dict) -> pd.DataFrame:
 
 def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=None, agent_channel: int = 0,
             models=None, win_dur_s: float = 3.0, hop_dur_s: float = 1.0, min_speech_s: float = MIN_SPEECH_S,
-            embedding_every: int = EMBEDDING_EVERY, progress=None, **match_options) -> Analysis:
+            embedding_every: int = EMBEDDING_EVERY, whisper_every: int = WHISPER_EVERY, progress=None,
+            **match_options) -> Analysis:
     """Analyse a two-speaker call.
 
     Parameters
@@ -61,7 +68,10 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
         Models with a voice-embedding member (the shipped ones) get each
         window's embedding from one 1.6-s piece of speech in ``embedding_every``
         (1: every piece; more: faster, coarser). A window that meets no piece
-        is scored on its prosodic features alone.
+        is scored without that member.
+    whisper_every : int
+        The same for the Whisper member: one 4-s piece in ``whisper_every``,
+        gathered within 3 s of a window.
     progress : callable, optional
         Called with a short step name as work proceeds.
     **match_options
@@ -90,7 +100,9 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
             warnings.warn(f"{path}: no speech found for the {spk} ({what}); their tone cannot be scored",
                           stacklevel=2)
     embedding_every = whole_number("embedding_every", embedding_every, minimum=1)
-    need_emb = any(m.wants_embedding for m in mdl.values())
+    whisper_every = whole_number("whisper_every", whisper_every, minimum=1)
+    prefixes = [p for p in EMBEDDING_PREFIXES if any(p in m.embedding_prefixes for m in mdl.values())]
+    every = {"emb_": embedding_every, "wsp_": whisper_every}
     tick("frames")
     frames, wins = {}, []
     for spk in call.speakers:
@@ -103,12 +115,13 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
         enough = (w["speech_s"] >= min_speech_s).to_numpy()
         if enough.any():  # only windows with enough speech are scored
             X = feats[enough]
-            if need_emb:
+            for prefix in prefixes:
                 emb = window_embedding_table(lambda a, b, s=spk: call.read(s, max(a, 0.0), b), act.speech[spk],
-                                             call.sr, w.start_s[enough], w.end_s[enough], every=embedding_every)
+                                             call.sr, w.start_s[enough], w.end_s[enough], every=every[prefix],
+                                             reach_s=REACH_S[prefix], encoder=piece_encoder(prefix))
                 X = pd.concat([X, emb.set_axis(X.index)], axis=1)
                 del emb
-                tick(f"embedding:{spk}")
+                tick(f"{'embedding' if prefix == 'emb_' else 'whisper'}:{spk}")
             scores = score_features(X, mdl)
             for t in TARGET_NAMES:
                 w.loc[enough, t] = scores[t].to_numpy()
@@ -131,7 +144,8 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
                     frames=frames_t, windows=windows, events=events, summary=summary,
                     turns=turns_t, overlaps=overlaps, silences=silences,
                     options={"win_dur_s": win_dur_s, "hop_dur_s": hop_dur_s, "min_speech_s": min_speech_s,
-                             "embedding_every": embedding_every if need_emb else None,
+                             "embedding_every": embedding_every if "emb_" in prefixes else None,
+                             "whisper_every": whisper_every if "wsp_" in prefixes else None,
                              "working_rate_hz": call.sr, **opts.as_dict()})
 
 

@@ -33,7 +33,9 @@ after their SHA-256 is checked against ``voice_encoder.json``.
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -165,13 +167,14 @@ def _slaney_hz(m):
     return np.where(m >= 15.0, 1000.0 * np.exp((np.log(6.4) / 27.0) * (m - 15.0)), m * (200.0 / 3))
 
 
-@functools.lru_cache(maxsize=1)
-def mel_basis() -> np.ndarray:
-    """The encoder's mel filters (40, 201): Slaney-scale, Slaney-normalised triangles from 0 to 8 kHz over a
-    400-point FFT at 16 kHz (what ``librosa.filters.mel(sr=16000, n_fft=400, n_mels=40)`` gives; the
-    tests check it). Built here so that running the encoder never imports librosa (and numba)."""
+@functools.lru_cache(maxsize=2)
+def mel_basis(n_mels: int = N_MELS) -> np.ndarray:
+    """The encoder's mel filters (n_mels, 201): Slaney-scale, Slaney-normalised triangles from 0 to 8 kHz over a
+    400-point FFT at 16 kHz (what ``librosa.filters.mel(sr=16000, n_fft=400, n_mels=n_mels)`` gives; the
+    tests check it; Whisper's are the same with 80 bands). Built here so that running an encoder never
+    imports librosa (and numba)."""
     fft_hz = np.linspace(0, EMBED_SR / 2, 1 + N_FFT // 2)
-    hz = _slaney_hz(np.linspace(_slaney_mel(0.0), _slaney_mel(EMBED_SR / 2), N_MELS + 2))
+    hz = _slaney_hz(np.linspace(_slaney_mel(0.0), _slaney_mel(EMBED_SR / 2), n_mels + 2))
     ramps = hz[:, None] - fft_hz[None, :]
     fdiff = np.diff(hz)
     lower = -ramps[:-2] / fdiff[:-1, None]
@@ -227,26 +230,60 @@ def _streams(rr: np.ndarray, hop_s: float, max_gap_s: float, max_stream_s: float
     return groups
 
 
+@dataclass(frozen=True)
+class PieceEncoder:
+    """How one learned encoder hears a speaker's speech: the length and level of its pieces, what it computes
+    of a piece, and how it embeds a batch of them.
+
+    tonekit has two: :data:`GE2E` (the voice encoder, 1.6-s pieces, ``emb_*``) and
+    :data:`tonekit.features.whisper.WHISPER` (Whisper's first encoder layers, ``wsp_*``).
+    """
+    name: str
+    prefix: str             # column prefix in feature tables
+    dims: int
+    piece_samples: int      # at 16 kHz
+    level_dbfs: float       # each piece's RMS level before the encoder
+    featurize: Callable     # (padded stream, a, b, gain) -> the encoder's input for samples [a, b)
+    forward: Callable       # (list of inputs, weights) -> (n, dims)
+    load: Callable          # () -> the shipped weights
+    normalise: bool = True  # pooled embeddings are L2-normalised (GE2E's are unit vectors)
+    batch: int = 1          # pieces embedded together
+
+    @property
+    def columns(self) -> tuple:
+        return tuple(f"{self.prefix}{i}" for i in range(self.dims))
+
+
+def _ge2e_input(padded: np.ndarray, a: int, b: int, gain: float) -> np.ndarray:
+    """GE2E's input for a piece: its power mel spectrum levelled by ``gain``, zero-padded to 160 frames."""
+    piece = np.zeros((PIECE_FRAMES, N_MELS), np.float32)
+    m = _piece_mel(padded, a, b)
+    piece[:len(m)] = m * np.float32(gain ** 2)
+    return piece
+
+
 def iter_pieces(read, speech: np.ndarray, sr: int, *, hop_s: float = HOP_S, max_gap_s: float = 2.0,
-                min_piece_s: float = 0.2, every: int = 1, max_stream_s: float = 64.0):
-    """Yield ``(mel, (start_s, end_s))`` for each piece of a speaker's speech; see :func:`speech_pieces`."""
+                min_piece_s: float = 0.2, every: int = 1, max_stream_s: float = 64.0, encoder=None):
+    """Yield ``(input, (start_s, end_s))`` for each piece of a speaker's speech; see :func:`speech_pieces`."""
     import soxr
 
+    enc = encoder or GE2E
     if not (isinstance(every, (int, np.integer)) and every >= 1):
         raise ValueError(f"every must be an int >= 1, not {every!r}")
     joined = smooth_mask(np.asarray(speech, bool), fill_gap_s=0.3, min_run_s=0.0, hop_s=hop_s)
     rr = runs(joined)
     if len(rr) == 0:
         return
-    target = 10 ** (LEVEL_DBFS / 20)
+    size = enc.piece_samples
+    target = 10 ** (enc.level_dbfs / 20)
     index = 0
     for group in _streams(rr, hop_s, max_gap_s, max_stream_s):
         lengths = [int(round(b * hop_s * sr)) - int(round(a * hop_s * sr)) for a, b in group]
         n = sum(lengths) * EMBED_SR // sr   # stream length at 16 kHz, known before reading
-        n_full, rest = divmod(n, PIECE_SAMPLES)
-        bounds = [(i * PIECE_SAMPLES, (i + 1) * PIECE_SAMPLES) for i in range(n_full)]
-        if rest >= 0.75 * PIECE_SAMPLES or (n_full == 0 and rest >= min_piece_s * EMBED_SR):
-            bounds.append((n_full * PIECE_SAMPLES, n))
+        n_full, rest = divmod(n, size)
+        bounds = [(i * size, (i + 1) * size) for i in range(n_full)]
+        if rest >= 0.75 * size or (n_full == 0 and rest >= min_piece_s * EMBED_SR):
+            bounds.append((n_full * size, n))
         kept = []
         for a, b in bounds:
             if index % every == 0:
@@ -265,7 +302,7 @@ def iter_pieces(read, speech: np.ndarray, sr: int, *, hop_s: float = HOP_S, max_
         # time of each stream sample in the signal (runs laid end to end)
         starts_s = group[:, 0] * hop_s
         offsets = np.cumsum([0] + lengths) * (EMBED_SR / sr)
-        padded = np.pad(y, (N_FFT // 2, N_FFT // 2 + PIECE_SAMPLES))   # zeros, as librosa's centred STFT
+        padded = np.pad(y, (N_FFT // 2, N_FFT // 2 + size))   # zeros, as librosa's centred STFT
         for a, b in kept:
             b = min(b, len(y))
             if b <= a:
@@ -273,10 +310,8 @@ def iter_pieces(read, speech: np.ndarray, sr: int, *, hop_s: float = HOP_S, max_
             rms = float(np.sqrt(np.mean(np.square(y[a:b], dtype=np.float64))))
             if rms < 1e-5:
                 continue
-            piece = np.zeros((PIECE_FRAMES, N_MELS), np.float32)
-            m = _piece_mel(padded, a, b)
-            piece[:len(m)] = m * np.float32((target / rms) ** 2)
-            yield piece, (_stream_time(a, offsets, starts_s), _stream_time(b - 1, offsets, starts_s))
+            yield (enc.featurize(padded, a, b, target / rms),
+                   (_stream_time(a, offsets, starts_s), _stream_time(b - 1, offsets, starts_s)))
 
 
 def speech_pieces(read, speech: np.ndarray, sr: int, *, hop_s: float = HOP_S, max_gap_s: float = 2.0,
@@ -313,25 +348,27 @@ def speech_pieces(read, speech: np.ndarray, sr: int, *, hop_s: float = HOP_S, ma
     return np.stack([m for m, _ in got]), np.asarray([s for _, s in got], float)
 
 
-def embed_speech(read, speech: np.ndarray, sr: int, *, weights=None, every: int = 1, hop_s: float = HOP_S):
-    """Embeddings (pieces, 256) and spans (pieces, 2) of a speaker's speech, :data:`BATCH` pieces at a time
-    (memory stays flat on a long call)."""
-    weights = weights if weights is not None else load_encoder()
+def embed_speech(read, speech: np.ndarray, sr: int, *, weights=None, every: int = 1, hop_s: float = HOP_S,
+                 encoder=None):
+    """Embeddings (pieces, dims) and spans (pieces, 2) of a speaker's speech by ``encoder`` (default
+    :data:`GE2E`), its ``batch`` pieces at a time (memory stays flat on a long call)."""
+    enc = encoder or GE2E
+    weights = weights if weights is not None else enc.load()
     embs, spans, batch = [], [], []
 
     def flush():
         if batch:
-            embs.append(encoder_forward(np.stack([m for m, _ in batch]), weights))
+            embs.append(enc.forward([m for m, _ in batch], weights))
             spans.extend(s for _, s in batch)
             batch.clear()
 
-    for item in iter_pieces(read, speech, sr, hop_s=hop_s, every=every):
+    for item in iter_pieces(read, speech, sr, hop_s=hop_s, every=every, encoder=enc):
         batch.append(item)
-        if len(batch) == BATCH:
+        if len(batch) == enc.batch:
             flush()
     flush()
     if not embs:
-        return np.zeros((0, N_DIMS), np.float32), np.zeros((0, 2))
+        return np.zeros((0, enc.dims), np.float32), np.zeros((0, 2))
     return np.concatenate(embs), np.asarray(spans, float)
 
 
@@ -342,34 +379,41 @@ def _stream_time(i: int, offsets: np.ndarray, starts_s: np.ndarray) -> float:
     return float(starts_s[r] + (i - offsets[r]) / EMBED_SR)
 
 
-def pool(embeddings: np.ndarray, weights=None) -> np.ndarray:
-    """The L2-normalised (weighted) mean of piece embeddings; NaN without any weight."""
+def _unit_rows(m: np.ndarray) -> np.ndarray:
+    return m / np.maximum(np.linalg.norm(m, axis=-1, keepdims=True), 1e-12)
+
+
+def pool(embeddings: np.ndarray, weights=None, *, normalise: bool = True) -> np.ndarray:
+    """The (weighted) mean of piece embeddings, L2-normalised with ``normalise``; NaN without any weight."""
     e = np.asarray(embeddings, float)
     w = np.ones(len(e)) if weights is None else np.asarray(weights, float)
     if len(e) == 0 or w.sum() <= 0:
-        return np.full(N_DIMS, np.nan)
+        return np.full(e.shape[1] if e.ndim == 2 else N_DIMS, np.nan)
     m = w @ e
-    return m / max(np.linalg.norm(m), 1e-12)
+    return _unit_rows(m) if normalise else m / w.sum()
 
 
-def window_embeddings(embeddings: np.ndarray, spans: np.ndarray, starts_s, ends_s, *, chunk: int = 512) -> np.ndarray:
-    """Embedding of each window (rows): pieces weighted by the time they share with it; NaN without any.
+def window_embeddings(embeddings: np.ndarray, spans: np.ndarray, starts_s, ends_s, *, chunk: int = 512,
+                      normalise: bool = True) -> np.ndarray:
+    """Embedding of each window (rows): pieces weighted by the time they share with it (L2-normalised with
+    ``normalise``, else their weighted mean); NaN without any.
 
     Windows are taken ``chunk`` at a time, so a two-hour call never holds a
     windows x pieces matrix.
     """
     starts_s, ends_s = np.asarray(starts_s, float), np.asarray(ends_s, float)
-    out = np.full((len(starts_s), N_DIMS), np.nan)
+    e = np.asarray(embeddings, float).reshape(len(spans), -1) if len(spans) else np.zeros((0, N_DIMS))
+    out = np.full((len(starts_s), e.shape[1]), np.nan)
     if len(spans) == 0:
         return out
-    e = np.asarray(embeddings, float)
     for i in range(0, len(starts_s), chunk):
         a, b = starts_s[i:i + chunk, None], ends_s[i:i + chunk, None]
         share = np.minimum(b, spans[None, :, 1]) - np.maximum(a, spans[None, :, 0])
         np.maximum(share, 0.0, out=share)
         m = share @ e
-        ok = share.sum(axis=1) > 0
-        out[i:i + chunk][ok] = m[ok] / np.maximum(np.linalg.norm(m[ok], axis=1, keepdims=True), 1e-12)
+        total = share.sum(axis=1)
+        ok = total > 0
+        out[i:i + chunk][ok] = _unit_rows(m[ok]) if normalise else m[ok] / total[ok, None]
     return out
 
 
@@ -382,14 +426,15 @@ def relative(E) -> np.ndarray:
     return E - E[ok].mean(axis=0)
 
 
-def embedding_frame(E, index=None) -> pd.DataFrame:
-    """A table with the :data:`EMBEDDING_COLUMNS`."""
-    return pd.DataFrame(np.asarray(E, float).reshape(-1, N_DIMS), columns=list(EMBEDDING_COLUMNS), index=index)
+def embedding_frame(E, index=None, *, encoder=None) -> pd.DataFrame:
+    """A table with the encoder's columns (default :data:`GE2E`'s, the :data:`EMBEDDING_COLUMNS`)."""
+    enc = encoder or GE2E
+    return pd.DataFrame(np.asarray(E, float).reshape(-1, enc.dims), columns=list(enc.columns), index=index)
 
 
 def window_embedding_table(read, speech: np.ndarray, sr: int, starts_s, ends_s, *, every: int = 1,
-                           reach_s: float = 1.5, weights=None, hop_s: float = HOP_S) -> pd.DataFrame:
-    """Speaker-relative embeddings (``emb_*`` columns) of one speaker's windows in a call.
+                           reach_s: float = 1.5, weights=None, hop_s: float = HOP_S, encoder=None) -> pd.DataFrame:
+    """Speaker-relative embeddings (``emb_*`` columns, or ``encoder``'s) of one speaker's windows in a call.
 
     ``read``, ``speech``, ``sr``: the speaker's signal and speech mask (see
     :func:`speech_pieces`); ``starts_s``, ``ends_s``: the windows, each
@@ -397,14 +442,19 @@ def window_embedding_table(read, speech: np.ndarray, sr: int, starts_s, ends_s, 
     a 3-s window may not meet a piece of its own). The speaker's mean is
     taken over these windows.
     """
-    emb, spans = embed_speech(read, speech, sr, weights=weights, every=every, hop_s=hop_s)
-    wide = window_embeddings(emb, spans, np.asarray(starts_s, float) - reach_s, np.asarray(ends_s, float) + reach_s)
-    return embedding_frame(relative(wide))
+    enc = encoder or GE2E
+    emb, spans = embed_speech(read, speech, sr, weights=weights, every=every, hop_s=hop_s, encoder=enc)
+    wide = window_embeddings(emb, spans, np.asarray(starts_s, float) - reach_s, np.asarray(ends_s, float) + reach_s,
+                             normalise=enc.normalise)
+    if not len(spans):
+        wide = np.full((len(wide), enc.dims), np.nan)
+    return embedding_frame(relative(wide), encoder=enc)
 
 
 def signal_embedding(y: np.ndarray, sr: int, speech: np.ndarray | None = None, *, weights=None,
-                     hop_s: float = HOP_S) -> np.ndarray:
-    """Embedding (256,) of a single-speaker signal (not speaker-relative); NaN if it has no speech.
+                     hop_s: float = HOP_S, encoder=None) -> np.ndarray:
+    """Embedding (dims,) of a single-speaker signal by ``encoder`` (default :data:`GE2E`; not
+    speaker-relative); NaN if it has no speech.
 
     ``speech``: the mask per ``hop_s`` (default: tonekit's intensity-based
     speech detection, as :func:`tonekit.features.frames.signal_frames` uses).
@@ -416,6 +466,7 @@ def signal_embedding(y: np.ndarray, sr: int, speech: np.ndarray | None = None, *
     >>> e.shape, round(float(np.linalg.norm(e)), 6)
     ((256,), 1.0)
     """
+    enc = encoder or GE2E
     y = np.asarray(y, np.float32)
     if speech is None:
         from ..activity import speech_from_intensity
@@ -426,10 +477,18 @@ def signal_embedding(y: np.ndarray, sr: int, speech: np.ndarray | None = None, *
     def read(a, b):
         return y[int(round(a * sr)): int(round(b * sr))]
 
-    emb, _ = embed_speech(read, speech, sr, weights=weights, hop_s=hop_s)
-    return pool(emb)
+    emb, _ = embed_speech(read, speech, sr, weights=weights, hop_s=hop_s, encoder=enc)
+    if not len(emb):
+        return np.full(enc.dims, np.nan)
+    return pool(emb, normalise=enc.normalise)
 
 
-__all__ = ["EMBEDDING_COLUMNS", "load_encoder", "encoder_forward", "mel_frames", "iter_pieces", "speech_pieces",
-           "embed_speech", "window_embedding_table", "pool",
+GE2E = PieceEncoder(name="voice encoder (GE2E)", prefix="emb_", dims=N_DIMS, piece_samples=PIECE_SAMPLES,
+                    level_dbfs=LEVEL_DBFS, featurize=_ge2e_input,
+                    forward=lambda inputs, w: encoder_forward(np.stack(inputs), w),
+                    load=lambda: load_encoder(), normalise=True, batch=BATCH)
+
+
+__all__ = ["EMBEDDING_COLUMNS", "GE2E", "PieceEncoder", "load_encoder", "encoder_forward", "mel_frames",
+           "iter_pieces", "speech_pieces", "embed_speech", "window_embedding_table", "pool",
            "window_embeddings", "relative", "embedding_frame", "signal_embedding"]

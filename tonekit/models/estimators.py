@@ -91,8 +91,34 @@ def _proba(z, calibrator=None) -> np.ndarray:
 
 def _scores(pipe, X) -> np.ndarray:
     """A fitted pipeline's decision function as a 2-D array (one column for two classes)."""
+    clf = pipe[-1]
+    if isinstance(clf, SVC) and clf.kernel == "rbf" and len(clf.classes_) == 2:
+        return _rbf_decision(clf, pipe[:-1].transform(X))[:, None]
     d = pipe.decision_function(X)
     return d.reshape(len(X), -1)
+
+
+def _rbf_decision(svc, X, chunk: int = 512) -> np.ndarray:
+    """A fitted two-class RBF :class:`~sklearn.svm.SVC`'s decision function, ``dual_coef_ @ K(SV, X) +
+    intercept_``, with the kernel from matrix products and its exponential in float32: within about 1e-6
+    of ``svc.decision_function``, several times faster on a call's windows (libsvm takes one row and one
+    support vector at a time). Rows are taken ``chunk`` at a time, so a long call never holds a rows x
+    vectors matrix."""
+    sv = svc.support_vectors_
+    coef = svc.dual_coef_[0]
+    sv_sq = np.einsum("ij,ij->i", sv, sv)
+    X = np.asarray(X, dtype=np.float64)
+    out = np.empty(len(X))
+    for i in range(0, len(X), chunk):
+        x = X[i:i + chunk]
+        d2 = x @ sv.T
+        d2 *= 2.0
+        d2 -= sv_sq
+        d2 -= np.einsum("ij,ij->i", x, x)[:, None]
+        np.minimum(d2, 0.0, out=d2)   # -|x - sv|^2
+        k = np.exp(d2.astype(np.float32) * np.float32(svc._gamma))
+        out[i:i + chunk] = k @ coef
+    return out + svc.intercept_[0]
 
 
 def _as_array(est, X) -> np.ndarray:
@@ -217,39 +243,41 @@ class ToneClassifier(_ToneBase):
 
 class FusedToneClassifier(_ToneBase):
     """Late fusion: the mean probability of a :class:`ToneClassifier` on the prosodic features and one on
-    the voice embedding (:mod:`tonekit.features.embedding`).
+    each learned embedding (:mod:`tonekit.features.embedding`, :mod:`tonekit.features.whisper`).
 
-    Each member sees only its own columns, with the same settings. A row
-    without an embedding (all its embedding columns NaN: a lone utterance
-    with no speaker reference, or a window with no embedded speech) gets the
-    prosodic member's probability alone. On corpora left out of training,
-    the fusion beats either member alone for all three targets
-    (results/embeddings.md).
+    Each member sees only its own columns. A row without an embedding (all
+    of a member's columns NaN: a lone utterance with no speaker reference, or
+    a window with no embedded speech) gets the mean of the members it has
+    (the prosodic member's probability alone if it has none). On corpora
+    left out of training, the fusion beats each member alone for all three
+    targets (results/embeddings.md, results/whisper_layer2.md).
 
-    The mean of two calibrated probabilities is not calibrated: where the
+    The mean of calibrated probabilities is not calibrated: where the
     members agree it is under-confident. ``fusion="calibrated"`` (what the
     shipped models use) maps the mean through a sigmoid in its log-odds,
     fitted on out-of-fold scores of speakers held out of the members
-    (``groups``), so the probabilities are the ones earned on new voices.
+    (``groups``), so the probabilities are the ones earned on new voices;
+    one sigmoid for each set of members a row may have (prosody alone,
+    prosody and one embedding, ..., all), each fitted on the out-of-fold
+    mean of just those members.
     Its members are the same models, fitted once on ``calibration_folds``
     speaker-grouped folds and once on everything; an SVM is Platt-scaled on
     its own out-of-fold scores (as in :class:`ToneClassifier`), so the mean
     ranks rows as ``fusion="mean"`` does.
-    Rows without an embedding get the prosodic member with its own
-    recalibration, as a model fitted on the prosodic columns alone would.
 
     Parameters
     ----------
     kind, C, C_logreg, class_weight, random_state
-        As :class:`ToneClassifier`, for the prosodic member (and the embedding's, unless set below).
+        As :class:`ToneClassifier`, for the prosodic member (and the embeddings', unless set below).
     embedding_kind : {"logreg", "svm", "blend"} or None
-        The embedding member's kind (None: ``kind``).
+        The embedding members' kind (None: ``kind``).
     embedding_C : float or None
-        The embedding member's ``C`` (None: ``C``).
-    embedding_prefix : str
-        Columns of a DataFrame whose names start with this are the embedding's.
+        The embedding members' ``C`` (None: ``C``).
+    embedding_prefix : str or tuple of str
+        Columns of a DataFrame whose names start with a prefix are an embedding member's: one member per
+        prefix (``("emb_", "wsp_")``: the GE2E voice embedding and Whisper's).
     n_embedding : int
-        Without column names (an array), the last ``n_embedding`` columns are the embedding's.
+        Without column names (an array), the last ``n_embedding`` columns are the (one) embedding's.
     fusion : {"mean", "calibrated"}
         The plain mean of the members' probabilities, or the mean recalibrated on speaker-grouped
         out-of-fold scores (see above).
@@ -273,7 +301,7 @@ class FusedToneClassifier(_ToneBase):
     """
 
     def __init__(self, kind: str = "blend", C: float = 0.3, C_logreg: float = 0.1, class_weight="balanced",
-                 random_state: int = 0, embedding_kind=None, embedding_C=None, embedding_prefix: str = "emb_",
+                 random_state: int = 0, embedding_kind=None, embedding_C=None, embedding_prefix="emb_",
                  n_embedding: int = 0, fusion: str = "mean", calibration_folds: int = 3, calibration_C: float = 1.0):
         self.kind = kind
         self.C = C
@@ -289,7 +317,7 @@ class FusedToneClassifier(_ToneBase):
         self.calibration_C = calibration_C
 
     def _settings(self, embedding=False) -> tuple:
-        """``(kind, C)`` of the prosodic member, or of the embedding member."""
+        """``(kind, C)`` of the prosodic member, or of an embedding member."""
         if not embedding:
             return self.kind, self.C
         return self.embedding_kind or self.kind, self.C if self.embedding_C is None else self.embedding_C
@@ -299,9 +327,21 @@ class FusedToneClassifier(_ToneBase):
         return ToneClassifier(kind=kind, C=C, C_logreg=self.C_logreg, class_weight=self.class_weight,
                               random_state=self.random_state)
 
+    def _prefixes(self) -> tuple:
+        p = self.embedding_prefix
+        prefixes = (p,) if isinstance(p, str) else tuple(p)
+        if not prefixes or not all(isinstance(x, str) and x for x in prefixes):
+            raise ValueError(f"embedding_prefix must be a non-empty str or tuple of them, not {p!r}")
+        return prefixes
+
+    def _member_names(self) -> list:
+        """Names of the embedding members: ``embedding`` for one, ``embedding:<prefix>`` for several."""
+        prefixes = self._prefixes()
+        return ["embedding"] if len(prefixes) == 1 else [f"embedding:{p}" for p in prefixes]
+
     def fit(self, X, y, sample_weight=None, groups=None):
-        """Fit both members (``groups`` as :meth:`ToneClassifier.fit`); rows without an embedding train
-        only the prosodic member. With ``fusion="calibrated"``, ``groups`` (speakers) also make the calibration's
+        """Fit the members (``groups`` as :meth:`ToneClassifier.fit`); rows without a member's embedding do
+        not train that member. With ``fusion="calibrated"``, ``groups`` (speakers) also make the calibration's
         folds, so it learns from scores of voices its members have not heard."""
         X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype=np.float64)
         check_classification_targets(y)
@@ -316,17 +356,27 @@ class FusedToneClassifier(_ToneBase):
             raise ValueError(f"calibration_folds must be an int >= 2, not {self.calibration_folds!r}")
         if not self.calibration_C > 0:
             raise ValueError(f"calibration_C must be > 0, not {self.calibration_C!r}")
+        prefixes = self._prefixes()
         names = getattr(self, "feature_names_in_", None)
         if names is not None:
-            emb = np.array([str(c).startswith(self.embedding_prefix) for c in names])
+            member = [np.array([str(c).startswith(p) for c in names]) for p in prefixes]
         else:
-            emb = np.zeros(X.shape[1], bool)
+            last = np.zeros(X.shape[1], bool)
             if self.n_embedding:
-                emb[-min(self.n_embedding, X.shape[1]):] = True
+                last[-min(self.n_embedding, X.shape[1]):] = True
+            member = [last] + [np.zeros(X.shape[1], bool) for _ in prefixes[1:]]
+        emb = np.logical_or.reduce(member)
         self.prosody_columns_ = np.flatnonzero(~emb)
         self.embedding_columns_ = np.flatnonzero(emb)
+        self.member_columns_ = [np.flatnonzero(m) for m in member]
         sw = None if sample_weight is None else _check_sample_weight(sample_weight, X)
         g = None if groups is None else np.asarray(groups)
+        has = self._available(X)
+
+        if self.fusion == "calibrated":
+            self.prosody_ = self.embedding_ = None
+            self.embeddings_ = []
+            return self._fit_calibrated(X, y, sw, g, has)
 
         def fit_on(cols, rows, embedding=False):
             if len(cols) == 0 or rows.sum() == 0 or len(np.unique(y[rows])) < 2:
@@ -334,41 +384,43 @@ class FusedToneClassifier(_ToneBase):
             return self._member(embedding).fit(X[np.ix_(rows, cols)], y[rows], sample_weight=None if sw is None else sw[rows],
                                       groups=None if g is None else g[rows])
 
-        every = np.ones(len(y), bool)
-        has_emb = np.isfinite(X[:, self.embedding_columns_]).any(axis=1) if len(self.embedding_columns_) else every
-        if self.fusion == "calibrated":
-            self.prosody_ = self.embedding_ = None
-            return self._fit_calibrated(X, y, sw, g, has_emb)
-        self.prosody_ = fit_on(self.prosody_columns_, every)
-        self.embedding_ = fit_on(self.embedding_columns_, has_emb, True)
-        if self.prosody_ is None and self.embedding_ is None:
-            self.embedding_ = fit_on(self.embedding_columns_, every, True)
+        self.prosody_ = fit_on(self.prosody_columns_, np.ones(len(y), bool))
+        self.embeddings_ = [fit_on(cols, has[:, k], True) for k, cols in enumerate(self.member_columns_)]
+        if self.prosody_ is None and all(e is None for e in self.embeddings_):
+            self.embeddings_ = [fit_on(cols, np.ones(len(y), bool), True) for cols in self.member_columns_]
+        self.embedding_ = self.embeddings_[0]
         return self
 
+    def _available(self, X) -> np.ndarray:
+        """(rows, members): whether each row has each embedding member's values (any of its columns finite)."""
+        return np.stack([np.isfinite(X[:, cols]).any(axis=1) if len(cols) else np.zeros(len(X), bool)
+                         for cols in self.member_columns_], axis=1)
+
     def predict_proba(self, X):
-        """Probabilities of ``classes_``: the mean of the members' (the prosodic one's alone for rows without
-        an embedding)."""
+        """Probabilities of ``classes_``: the mean of the members' a row has (see the class docs)."""
         check_is_fitted(self, "classes_")
         X = _as_array(self, X)
         if self.fusion == "calibrated":
             return self._predict_calibrated(X)
-        if self.embedding_ is None:
-            return self.prosody_.predict_proba(X[:, self.prosody_columns_])
-        E = X[:, self.embedding_columns_]
-        if self.prosody_ is None:
-            return self.embedding_.predict_proba(E)
-        p = self.prosody_.predict_proba(X[:, self.prosody_columns_])
-        has = np.isfinite(E).any(axis=1)
-        if has.any():
-            p[has] = 0.5 * (p[has] + self.embedding_.predict_proba(E[has]))
-        return p
+        has = self._available(X)
+        P = [None if self.prosody_ is None else self.prosody_.predict_proba(X[:, self.prosody_columns_])]
+        for k, (est, cols) in enumerate(zip(self.embeddings_, self.member_columns_)):
+            p = None
+            if est is not None:
+                rows = has[:, k] if self.prosody_ is not None else np.ones(len(X), bool)
+                p = np.full((len(X), len(self.classes_)), np.nan)
+                if rows.any():
+                    p[rows] = est.predict_proba(X[np.ix_(rows, cols)])
+            P.append(p)
+        return _nanmean_members(P, len(X), len(self.classes_))
 
     # ------------------------------------------------------------------ calibrated fusion
-    def _components(self, embedding=False):
-        """The base scorers of one member: ``[(name, pipeline)]`` (a blend has an SVM and a logistic regression)."""
-        kind, C = self._settings(embedding)
+    def _components(self, member=None):
+        """The base scorers of one member (None: the prosodic one; else an embedding member's index):
+        ``[(name, pipeline)]`` (a blend has an SVM and a logistic regression)."""
+        kind, C = self._settings(member is not None)
         _check_settings(kind, C, self.C_logreg, self.class_weight)
-        block = "embedding" if embedding else "prosody"
+        block = "prosody" if member is None else self._member_names()[member]
         return [(f"{block}/{name}", _pipeline(clf)) for name, clf in _base_learners(kind, C, self.C_logreg).items()]
 
     def _calibration_folds(self, y, groups):
@@ -386,15 +438,17 @@ class FusedToneClassifier(_ToneBase):
             fold[test] = k
         return fold
 
-    def _fit_calibrated(self, X, y, sw, g, has_emb):
+    def _fit_calibrated(self, X, y, sw, g, has):
         sw = _class_balanced(y, np.ones(len(y)) if sw is None else sw, self.classes_, self.class_weight)
+        every = np.ones(len(y), bool)
         parts = []  # (name, columns, rows it trains on, pipeline)
         if len(self.prosody_columns_):
-            parts += [(n, self.prosody_columns_, np.ones(len(y), bool), p) for n, p in self._components()]
-        if len(self.embedding_columns_) and has_emb.any():
-            parts += [(n, self.embedding_columns_, has_emb, p) for n, p in self._components(True)]
+            parts += [(n, self.prosody_columns_, every, p) for n, p in self._components()]
+        for k, cols in enumerate(self.member_columns_):
+            if len(cols) and has[:, k].any():
+                parts += [(n, cols, has[:, k], p) for n, p in self._components(k)]
         if not parts:
-            parts = [(n, self.embedding_columns_, np.ones(len(y), bool), p) for n, p in self._components(True)]
+            parts = [(n, self.member_columns_[0], every, p) for n, p in self._components(0)]
         fold = self._calibration_folds(y, g)
         Z, kept = [], []
         width = 1 if len(self.classes_) == 2 else len(self.classes_)
@@ -405,7 +459,7 @@ class FusedToneClassifier(_ToneBase):
                     return None
                 return clone(pipe).fit(X[np.ix_(train, cols)], y[train], scale__sample_weight=sw[train],
                                        clf__sample_weight=sw[train])
-            final = fit(np.ones(len(y), bool))
+            final = fit(every)
             if final is None:
                 continue
             z = np.full((len(y), width), np.nan)
@@ -429,37 +483,73 @@ class FusedToneClassifier(_ToneBase):
                                        else None for z, (name, _, rows, _) in zip(Z, kept)]
         P = [np.where(rows[:, None], _proba(np.nan_to_num(z), cal), np.nan)
              for z, cal, (_, _, rows, _) in zip(Z, self.component_calibrators_, kept)]
-        pro, emb = self._members(P)
-        # the fused probability, recalibrated on the out-of-fold fusion: with and without an embedding
-        self.calibrator_prosody_ = None if pro is None else self._calibrator(_logits(pro), y, sw)
-        self.calibrator_ = None
-        if emb is not None:
-            both = np.isfinite(emb).all(axis=1)
-            fused = emb if pro is None else 0.5 * (pro + emb)
-            self.calibrator_ = self._calibrator(_logits(fused[both]), y[both], sw[both])
+        members = self._members(P)
+        # one recalibration of the out-of-fold fused mean for each set of members a row may have
+        k = len(self.member_columns_)
+        patterns = [tuple(bool(b >> i & 1) for i in range(k)) for b in range(2 ** k)]
+        self.calibration_patterns_, self.calibrators_ = [], []
+        for pattern in patterns:
+            use = [members[0]] + [m if on else None for m, on in zip(members[1:], pattern)]
+            if any(on and m is None for m, on in zip(members[1:], pattern)):
+                continue
+            fused = _nanmean_members(use, len(y), len(self.classes_), strict=True)
+            rows = np.isfinite(fused).all(axis=1)
+            if not rows.any() or len(np.unique(y[rows])) < len(self.classes_):
+                continue
+            self.calibration_patterns_.append(list(pattern))
+            self.calibrators_.append(self._calibrator(_logits(fused[rows]), y[rows], sw[rows]))
         return self
 
     def _calibrator(self, z, y, sw):
         return LogisticRegression(C=self.calibration_C, max_iter=1000).fit(z, y, sample_weight=sw)
 
-    def _members(self, P):
-        """The prosodic and the embedding member's probabilities (mean of their components'), or None."""
-        is_emb = [n.startswith("embedding/") for n in self.component_names_]
-        pro = [p for p, e in zip(P, is_emb) if not e]
-        emb = [p for p, e in zip(P, is_emb) if e]
-        return (np.mean(pro, axis=0) if pro else None), (np.mean(emb, axis=0) if emb else None)
+    def _members(self, P) -> list:
+        """``[prosody, embedding member 1, ...]``: each member's probabilities (the mean of its components'), or
+        None for a member without components."""
+        block = [n.split("/")[0] for n in self.component_names_]
+        out = []
+        for name in ["prosody"] + self._member_names():
+            ps = [p for p, b in zip(P, block) if b == name]
+            out.append(np.mean(ps, axis=0) if ps else None)
+        return out
 
     def _predict_calibrated(self, X):
         check_is_fitted(self, "components_")
         P = [_proba(_scores(c, X[:, cols]), cal) for c, cols, cal in
              zip(self.components_, self.component_columns_, self.component_calibrators_)]
-        pro, emb = self._members(P)
-        if emb is None:
-            return self.calibrator_prosody_.predict_proba(_logits(pro))
-        if pro is None:
-            return self.calibrator_.predict_proba(_logits(emb))
-        p = self.calibrator_prosody_.predict_proba(_logits(pro))
-        has = np.isfinite(X[:, self.embedding_columns_]).any(axis=1)
-        if has.any():
-            p[has] = self.calibrator_.predict_proba(_logits(0.5 * (pro[has] + emb[has])))
-        return p
+        members = self._members(P)
+        has = self._available(X)
+        has &= np.array([m is not None for m in members[1:]])[None, :]
+        if members[0] is None:   # no prosodic member: a row needs an embedding; use the first one
+            has[:, 0] |= ~has.any(axis=1)
+        out = np.full((len(X), len(self.classes_)), np.nan)
+        patterns = [tuple(p) for p in self.calibration_patterns_]
+        for b in np.unique(has @ (1 << np.arange(has.shape[1])) if has.shape[1] else np.zeros(len(X), int)):
+            rows = (has @ (1 << np.arange(has.shape[1]))) == b
+            pattern = tuple(bool(b >> i & 1) for i in range(has.shape[1]))
+            while pattern not in patterns:   # a set of members never seen in training: drop the last one present
+                on = [i for i, v in enumerate(pattern) if v]
+                pattern = tuple(False if i == on[-1] else v for i, v in enumerate(pattern))
+            use = [members[0]] + [m if on else None for m, on in zip(members[1:], pattern)]
+            fused = _nanmean_members([None if m is None else m[rows] for m in use], int(rows.sum()),
+                                     len(self.classes_), strict=True)
+            out[rows] = self.calibrators_[patterns.index(pattern)].predict_proba(_logits(fused))
+        return out
+
+
+def _nanmean_members(P, n: int, width: int, strict: bool = False) -> np.ndarray:
+    """Row-wise mean of the members' probabilities that are given (not None) and finite in that row; with
+    ``strict``, a row missing any given member is NaN."""
+    given = [p for p in P if p is not None]
+    if not given:
+        return np.full((n, width), np.nan)
+    S = np.stack(given)                       # (members, rows, classes)
+    ok = np.isfinite(S).all(axis=2)
+    if strict:
+        out = np.nanmean(S, axis=0)
+        out[~ok.all(axis=0)] = np.nan
+        return out
+    total = np.where(ok[..., None], S, 0.0).sum(axis=0)
+    count = ok.sum(axis=0)[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)

@@ -24,11 +24,14 @@ from ..augment import telephone_copy
 from ..errors import TonekitError
 from ..features.frames import signal_frames
 from ..features.windows import LEVEL_FEATURES, model_features, segment_functionals, speaker_baseline
+from .store import EMBEDDING_PREFIXES
 
 #: Bump when the features change, so caches are not reused.
 FEATURE_VERSION = "6"
 #: Bump when the embedding recipe (tonekit.features.embedding) changes.
 EMBEDDING_VERSION = "1"
+#: Bump when the Whisper recipe (tonekit.features.whisper) or its shipped weights change.
+WHISPER_VERSION = "1"
 CONDITIONS = ("wideband", "telephone")
 
 
@@ -63,13 +66,26 @@ def utterance_raw(path: str, condition: str = "wideband") -> dict:
     return row
 
 
-def utterance_embedding(path: str, condition: str = "wideband") -> dict:
-    """Voice embedding of one single-speaker file in a condition (not speaker-relative; see
-    :mod:`tonekit.features.embedding`), as ``{"emb_0": ..., ...}``."""
-    from ..features.embedding import EMBEDDING_COLUMNS, signal_embedding
+def utterance_embedding(path: str, condition: str = "wideband", encoder: str = "emb_") -> dict:
+    """Learned embedding of one single-speaker file in a condition (not speaker-relative), as
+    ``{"emb_0": ..., ...}`` (the GE2E voice embedding, :mod:`tonekit.features.embedding`) or, with
+    ``encoder="wsp_"``, ``{"wsp_0": ...}`` (Whisper's first layers, :mod:`tonekit.features.whisper`)."""
+    from ..features.embedding import signal_embedding
 
+    enc = piece_encoder(encoder)
     y, sr = condition_audio(path, condition)
-    return dict(zip(EMBEDDING_COLUMNS, signal_embedding(y, sr).tolist()))
+    return dict(zip(enc.columns, signal_embedding(y, sr, encoder=enc).tolist()))
+
+
+def piece_encoder(prefix: str):
+    """The :class:`~tonekit.features.embedding.PieceEncoder` whose columns start with ``prefix``."""
+    from ..features.embedding import GE2E
+    from ..features.whisper import WHISPER
+
+    for enc in (GE2E, WHISPER):
+        if enc.prefix == prefix:
+            return enc
+    raise ValueError(f"no encoder makes {prefix!r} columns (emb_: GE2E, wsp_: Whisper)")
 
 
 def _safe_call(extract, path):
@@ -150,17 +166,18 @@ def raw_features(paths, condition: str = "wideband", *, cache_dir=None, n_jobs: 
 
 
 def raw_embeddings(paths, condition: str = "wideband", *, cache_dir=None, n_jobs: int = 1,
-                   progress: bool = False) -> pd.DataFrame:
-    """Voice embeddings of many files (one row per path, same order; not speaker-relative), cached.
+                   progress: bool = False, encoder: str = "emb_") -> pd.DataFrame:
+    """Learned embeddings of many files (one row per path, same order; not speaker-relative), cached:
+    GE2E's (``encoder="emb_"``) or Whisper's (``"wsp_"``).
 
     Files that cannot be analysed, or have no speech, get a row of NaN.
     """
-    from ..features.embedding import EMBEDDING_COLUMNS
-
-    out = cached_rows(_condition_cache(f"embeddings-v{EMBEDDING_VERSION}", condition, cache_dir), paths,
-                      functools.partial(utterance_embedding, condition=condition), n_jobs=n_jobs, progress=progress,
-                      desc=f"embeddings ({condition})")
-    return out.reindex(columns=list(EMBEDDING_COLUMNS))
+    enc = piece_encoder(encoder)
+    name = f"embeddings-v{EMBEDDING_VERSION}" if encoder == "emb_" else f"whisper-v{WHISPER_VERSION}"
+    out = cached_rows(_condition_cache(name, condition, cache_dir), paths,
+                      functools.partial(utterance_embedding, condition=condition, encoder=encoder), n_jobs=n_jobs,
+                      progress=progress, desc=f"{name.split('-')[0]} ({condition})")
+    return out.reindex(columns=list(enc.columns))
 
 
 def relative_embeddings(table: pd.DataFrame, emb: pd.DataFrame) -> pd.DataFrame:
@@ -198,20 +215,24 @@ def population_baseline(table: pd.DataFrame, *, cache_dir=None) -> pd.Series:
     return pd.concat(bases, axis=1).median(axis=1)
 
 
-def corpus_features(table: pd.DataFrame, condition: str = "wideband", *, embedding: bool = True,
+def corpus_features(table: pd.DataFrame, condition: str = "wideband", *, embedding=True,
                     **kwargs) -> pd.DataFrame:
-    """Model features for a corpus table (rows aligned with ``table``): the normalised prosodic features and,
-    with ``embedding``, the speaker-relative voice embedding (``emb_*`` columns)."""
+    """Model features for a corpus table (rows aligned with ``table``): the normalised prosodic features and
+    the speaker-relative learned embeddings: with ``embedding=True`` the GE2E voice embedding (``emb_*``)
+    and Whisper's (``wsp_*``); a tuple of prefixes picks some (``("emb_",)``); False, none."""
     raw = raw_features(table["path"], condition, **kwargs)
     raw.index = table.index
     feats = normalised_features(table, raw)
-    if not embedding:
-        return feats
-    emb = raw_embeddings(table["path"], condition, **kwargs)
-    emb.index = table.index
-    return pd.concat([feats, relative_embeddings(table, emb)], axis=1)
+    prefixes = EMBEDDING_PREFIXES if embedding is True else tuple(embedding or ())
+    parts = [feats]
+    for prefix in prefixes:
+        emb = raw_embeddings(table["path"], condition, encoder=prefix, **kwargs)
+        emb.index = table.index
+        parts.append(relative_embeddings(table, emb))
+    return pd.concat(parts, axis=1)
 
 
-__all__ = ["FEATURE_VERSION", "EMBEDDING_VERSION", "CONDITIONS", "LEVEL_FEATURES", "utterance_raw",
+__all__ = ["FEATURE_VERSION", "EMBEDDING_VERSION", "WHISPER_VERSION", "EMBEDDING_PREFIXES", "CONDITIONS",
+           "piece_encoder", "LEVEL_FEATURES", "utterance_raw",
            "utterance_embedding", "cached_rows", "raw_features", "raw_embeddings", "relative_embeddings",
            "normalised_features", "corpus_features", "default_cache_dir"]

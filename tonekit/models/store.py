@@ -14,6 +14,9 @@ from pathlib import Path
 from ..errors import ModelError
 
 TARGET_NAMES = ("anger", "calm", "warmth")
+#: Column prefixes of the learned embeddings a model may have a member on: the GE2E voice embedding
+#: (:mod:`tonekit.features.embedding`) and Whisper's first encoder layers (:mod:`tonekit.features.whisper`).
+EMBEDDING_PREFIXES = ("emb_", "wsp_")
 
 #: The only types a model file may contain.
 TRUSTED_TYPES = [
@@ -62,15 +65,20 @@ class ToneModel:
         return list(self.estimator.feature_names_in_)
 
     @property
+    def embedding_prefixes(self) -> tuple:
+        """The learned embeddings the model has a member on, by column prefix (``emb_``, ``wsp_``)."""
+        return tuple(p for p in EMBEDDING_PREFIXES if any(str(f).startswith(p) for f in self.features))
+
+    @property
     def wants_embedding(self) -> bool:
-        """Whether the model has a voice-embedding member (``emb_*`` features)."""
-        return any(str(f).startswith("emb_") for f in self.features)
+        """Whether the model has a learned-embedding member (``emb_*`` or ``wsp_*`` features)."""
+        return bool(self.embedding_prefixes)
 
     def predict_proba(self, features):
         """Probability of the target for each row of a feature table.
 
-        A table without the voice-embedding columns (``emb_*``) is scored on
-        its prosodic features alone, as a row whose embedding is NaN.
+        A table without a learned embedding's columns (``emb_*``, ``wsp_*``) is
+        scored without that member, as rows whose embedding is NaN.
         """
         import numpy as np
         import pandas as pd
@@ -78,7 +86,7 @@ class ToneModel:
         features = pd.DataFrame(features)
         cols = self.features
         given = set(features.columns)
-        missing = [f for f in cols if f not in given and not str(f).startswith("emb_")]
+        missing = [f for f in cols if f not in given and not str(f).startswith(EMBEDDING_PREFIXES)]
         if missing:
             raise ModelError(f"the {self.target} model expects features this tonekit does not compute "
                              f"({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}); "
@@ -86,7 +94,7 @@ class ToneModel:
         have = [f for f in cols if f in given]
         if len(have) == len(cols):
             X = features[cols]
-        else:  # no voice embedding given: NaN there, and the fused model scores those rows on prosody alone
+        else:  # an embedding not given: NaN there, and the fused model scores those rows without that member
             arr = np.full((len(features), len(cols)), np.nan)
             arr[:, [cols.index(f) for f in have]] = features[have].to_numpy(dtype=float)
             X = pd.DataFrame(arr, columns=cols, index=features.index)

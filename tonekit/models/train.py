@@ -16,10 +16,9 @@ from sklearn.base import clone
 from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 from sklearn.model_selection import GroupKFold
 
-from ..features.embedding import EMBEDDING_COLUMNS
 from ..features.windows import MODEL_FEATURES
 from .estimators import FusedToneClassifier
-from .features import EMBEDDING_VERSION, corpus_features
+from .features import EMBEDDING_PREFIXES, EMBEDDING_VERSION, WHISPER_VERSION, corpus_features, piece_encoder
 from .store import TARGET_NAMES
 
 #: The shipped estimator settings, chosen by speaker-grouped cross-validation (scripts/evaluate.py
@@ -35,20 +34,25 @@ from .store import TARGET_NAMES
 #: through a sigmoid fitted on speaker-grouped out-of-fold scores. The plain mean of two calibrated members
 #: is under-confident where they agree; recalibrating halves the even-odds calibration error within a
 #: corpus (anger 0.071/0.076 -> 0.036/0.031) and keeps the ranking (ROC AUC) of the mean.
-_FUSION = {"embedding_kind": "logreg", "embedding_C": 0.01, "fusion": "calibrated"}
+#: Whisper's first two encoder layers are a second embedding member, with the same settings (a logistic
+#: regression, C=0.01; scripts/explore_whisper.py measured that C); the calibrated fusion averages the
+#: three members a row has (results/evaluation.md).
+_FUSION = {"embedding_kind": "logreg", "embedding_C": 0.01, "fusion": "calibrated",
+           "embedding_prefix": EMBEDDING_PREFIXES}
 DEFAULT_PARAMS = {"anger": {"kind": "blend", "C": 0.3, "C_logreg": 0.1, **_FUSION},
                   "calm": {"kind": "blend", "C": 0.3, "C_logreg": 0.1, **_FUSION},
                   "warmth": {"kind": "blend", "C": 0.3, "C_logreg": 0.1, **_FUSION}}
 
 
 def training_set(table: pd.DataFrame, target: str, *, conditions=("wideband", "telephone"), cache_dir=None,
-                 n_jobs: int = 1, progress: bool = False, embedding: bool = True):
+                 n_jobs: int = 1, progress: bool = False, embedding=True):
     """Features ``X``, labels ``y``, speaker groups and corpus for one target, over the given conditions.
 
     Rows whose label is left out for this target (NaN) are dropped. Each
     condition contributes one copy of every utterance (augmentation).
     ``X`` has the prosodic :data:`MODEL_FEATURES` and, with ``embedding``,
-    the speaker-relative voice embedding (``emb_*``).
+    the speaker-relative learned embeddings (``emb_*``, ``wsp_*``; a tuple of
+    prefixes picks some, as :func:`~tonekit.models.features.corpus_features`).
     """
     if target not in TARGET_NAMES:
         raise ValueError(f"target must be one of {TARGET_NAMES}, not {target!r}")
@@ -61,7 +65,8 @@ def training_set(table: pd.DataFrame, target: str, *, conditions=("wideband", "t
         ys.append(keep.loc[ok, target].astype(int))
         gs.append(keep.loc[ok, "speaker"])
     corpus = pd.concat([keep.loc[X.index, "corpus"] for X in Xs])
-    cols = list(MODEL_FEATURES) + (list(EMBEDDING_COLUMNS) if embedding else [])
+    prefixes = EMBEDDING_PREFIXES if embedding is True else tuple(embedding or ())
+    cols = list(MODEL_FEATURES) + [c for p in prefixes for c in piece_encoder(p).columns]
     return (pd.concat(Xs)[cols], pd.concat(ys), pd.concat(gs), corpus)
 
 
@@ -80,8 +85,8 @@ def fit_target(X, y, *, corpus=None, groups=None, **params) -> FusedToneClassifi
     """Fit the tone estimator on a feature table (column names are kept), corpora balanced.
 
     The estimator is :class:`~tonekit.models.estimators.FusedToneClassifier`: one
-    member on the prosodic features, one on the ``emb_*`` columns if ``X`` has
-    them (without them it is a plain ToneClassifier). ``params`` are its
+    member on the prosodic features, one on each learned embedding ``X`` has
+    (``emb_*``, ``wsp_*``). ``params`` are its
     (``kind``, ``C``, ...). ``groups`` (the speaker of each row) makes the
     calibration speaker-independent. Fitted with one BLAS thread, so the same data give the same model
     whatever the machine's thread count.
@@ -212,16 +217,22 @@ def train_and_save(corpus_folders, target: str, output, *, n_jobs: int = 1, prog
 
 
 def _embedding_card(X) -> dict | None:
-    """What the card says of the voice-embedding member (None when the model has none)."""
-    if not any(str(c).startswith("emb_") for c in X.columns):
-        return None
+    """What the card says of the learned-embedding members, by column prefix (None when the model has none)."""
     from ..features.embedding import encoder_path
+    from ..features.whisper import whisper_path
     from .store import checked_card
 
-    card = checked_card(encoder_path(), "voice encoder")   # the encoder the features came from, hash-checked
-    return {"columns": f"{EMBEDDING_COLUMNS[0]} .. {EMBEDDING_COLUMNS[-1]}", "encoder": card["file"],
-            "encoder_sha256": card["sha256"], "encoder_source": card["source"]["package"],
-            "encoder_licence": card["licence"], "embedding_version": EMBEDDING_VERSION}
+    out = {}
+    for prefix, path, what, version in (("emb_", encoder_path, "voice encoder", EMBEDDING_VERSION),
+                                        ("wsp_", whisper_path, "Whisper encoder", WHISPER_VERSION)):
+        if not any(str(c).startswith(prefix) for c in X.columns):
+            continue
+        cols = piece_encoder(prefix).columns
+        card = checked_card(path(), what)   # the encoder the features came from, hash-checked
+        out[prefix] = {"columns": f"{cols[0]} .. {cols[-1]}", "encoder": card["file"],
+                       "encoder_sha256": card["sha256"], "encoder_source": card["source"]["package"],
+                       "encoder_licence": card["licence"], "embedding_version": version}
+    return out or None
 
 
 def evaluate_model(model_path, corpus_folders, *, n_jobs: int = 1, progress: bool = False,
