@@ -45,6 +45,15 @@ def score_features(features: pd.DataFrame, models: dict) -> pd.DataFrame:
     return out
 
 
+def _score_in_chunks(parts, models: dict, chunk: int = 1024) -> pd.DataFrame:
+    """:func:`score_features` of the tables ``parts`` side by side (rows aligned), ``chunk`` rows at a time:
+    a two-hour call never holds all its windows' 823 model inputs in one table (the scores are the same,
+    row by row)."""
+    n = len(parts[0])
+    return pd.concat([score_features(pd.concat([p.iloc[i:i + chunk] for p in parts], axis=1), models)
+                      for i in range(0, n, chunk)] or [score_features(parts[0], models)])
+
+
 def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=None, agent_channel: int = 0,
             models=None, win_dur_s: float = 3.0, hop_dur_s: float = 1.0, min_speech_s: float = MIN_SPEECH_S,
             embedding_every: int = EMBEDDING_EVERY, whisper_every: int = WHISPER_EVERY, progress=None,
@@ -114,18 +123,18 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
         del fr   # the full frame arrays must not outlive this speaker (a two-hour call's peak memory)
         enough = (w["speech_s"] >= min_speech_s).to_numpy()
         if enough.any():  # only windows with enough speech are scored
-            X = feats[enough]
+            parts = [feats[enough]]
             for prefix in prefixes:
                 emb = window_embedding_table(lambda a, b, s=spk: call.read(s, max(a, 0.0), b), act.speech[spk],
                                              call.sr, w.start_s[enough], w.end_s[enough], every=every[prefix],
                                              reach_s=REACH_S[prefix], encoder=piece_encoder(prefix))
-                X = pd.concat([X, emb.set_axis(X.index)], axis=1)
+                parts.append(emb.set_axis(parts[0].index))
                 del emb
                 tick(f"{'embedding' if prefix == 'emb_' else 'whisper'}:{spk}")
-            scores = score_features(X, mdl)
+            scores = _score_in_chunks(parts, mdl)
             for t in TARGET_NAMES:
                 w.loc[enough, t] = scores[t].to_numpy()
-            del X, scores
+            del parts, scores
         del feats
         wins.append(w)
     tick("windows")
@@ -160,8 +169,8 @@ def score(path_or_signal, sr=None, *, models=None, baseline=None) -> dict:
     recordings of the same speaker) for a better-informed score. Over a call,
     :func:`analyze` measures each speaker's baseline itself. For the same
     reason a lone utterance is scored on its prosodic features alone: the
-    models' voice-embedding member needs the speaker's usual voice (their
-    mean embedding), which one utterance does not give.
+    models' voice-embedding and Whisper members need the speaker's usual
+    voice (their mean embedding), which one utterance does not give.
 
     Examples
     --------

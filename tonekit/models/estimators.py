@@ -98,7 +98,7 @@ def _scores(pipe, X) -> np.ndarray:
     return d.reshape(len(X), -1)
 
 
-def _rbf_decision(svc, X, chunk: int = 512) -> np.ndarray:
+def _rbf_decision(svc, X, chunk: int = 128) -> np.ndarray:
     """A fitted two-class RBF :class:`~sklearn.svm.SVC`'s decision function, ``dual_coef_ @ K(SV, X) +
     intercept_``, with the kernel from matrix products and its exponential in float32: within about 1e-6
     of ``svc.decision_function``, several times faster on a call's windows (libsvm takes one row and one
