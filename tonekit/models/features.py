@@ -33,6 +33,8 @@ EMBEDDING_VERSION = "1"
 #: Bump when the Whisper recipe (tonekit.features.whisper) or its shipped weights change.
 WHISPER_VERSION = "1"
 CONDITIONS = ("wideband", "telephone")
+#: Cache file stem of each learned embedding's corpus rows, by column prefix.
+_EMBEDDING_CACHE = {"emb_": f"embeddings-v{EMBEDDING_VERSION}", "wsp_": f"whisper-v{WHISPER_VERSION}"}
 
 
 def default_cache_dir() -> Path:
@@ -173,7 +175,7 @@ def raw_embeddings(paths, condition: str = "wideband", *, cache_dir=None, n_jobs
     Files that cannot be analysed, or have no speech, get a row of NaN.
     """
     enc = piece_encoder(encoder)
-    name = f"embeddings-v{EMBEDDING_VERSION}" if encoder == "emb_" else f"whisper-v{WHISPER_VERSION}"
+    name = _EMBEDDING_CACHE[encoder]
     out = cached_rows(_condition_cache(name, condition, cache_dir), paths,
                       functools.partial(utterance_embedding, condition=condition, encoder=encoder), n_jobs=n_jobs,
                       progress=progress, desc=f"{name.split('-')[0]} ({condition})")
@@ -215,6 +217,12 @@ def population_baseline(table: pd.DataFrame, *, cache_dir=None) -> pd.Series:
     return pd.concat(bases, axis=1).median(axis=1)
 
 
+def embedding_prefixes(embedding) -> tuple:
+    """The learned embeddings an ``embedding`` argument asks for: True, all (:data:`EMBEDDING_PREFIXES`);
+    False or None, none; else the given prefixes."""
+    return EMBEDDING_PREFIXES if embedding is True else tuple(embedding or ())
+
+
 def corpus_features(table: pd.DataFrame, condition: str = "wideband", *, embedding=True,
                     **kwargs) -> pd.DataFrame:
     """Model features for a corpus table (rows aligned with ``table``): the normalised prosodic features and
@@ -223,9 +231,8 @@ def corpus_features(table: pd.DataFrame, condition: str = "wideband", *, embeddi
     raw = raw_features(table["path"], condition, **kwargs)
     raw.index = table.index
     feats = normalised_features(table, raw)
-    prefixes = EMBEDDING_PREFIXES if embedding is True else tuple(embedding or ())
     parts = [feats]
-    for prefix in prefixes:
+    for prefix in embedding_prefixes(embedding):
         emb = raw_embeddings(table["path"], condition, encoder=prefix, **kwargs)
         emb.index = table.index
         parts.append(relative_embeddings(table, emb))
@@ -233,6 +240,6 @@ def corpus_features(table: pd.DataFrame, condition: str = "wideband", *, embeddi
 
 
 __all__ = ["FEATURE_VERSION", "EMBEDDING_VERSION", "WHISPER_VERSION", "EMBEDDING_PREFIXES", "CONDITIONS",
-           "piece_encoder", "LEVEL_FEATURES", "utterance_raw",
+           "piece_encoder", "embedding_prefixes", "LEVEL_FEATURES", "utterance_raw",
            "utterance_embedding", "cached_rows", "raw_features", "raw_embeddings", "relative_embeddings",
            "normalised_features", "corpus_features", "default_cache_dir"]

@@ -18,7 +18,8 @@ from sklearn.model_selection import GroupKFold
 
 from ..features.windows import MODEL_FEATURES
 from .estimators import FusedToneClassifier
-from .features import EMBEDDING_PREFIXES, EMBEDDING_VERSION, WHISPER_VERSION, corpus_features, piece_encoder
+from .features import (EMBEDDING_PREFIXES, EMBEDDING_VERSION, WHISPER_VERSION, corpus_features, embedding_prefixes,
+                       piece_encoder)
 from .store import TARGET_NAMES
 
 #: The shipped estimator settings, chosen by speaker-grouped cross-validation (scripts/evaluate.py
@@ -65,8 +66,7 @@ def training_set(table: pd.DataFrame, target: str, *, conditions=("wideband", "t
         ys.append(keep.loc[ok, target].astype(int))
         gs.append(keep.loc[ok, "speaker"])
     corpus = pd.concat([keep.loc[X.index, "corpus"] for X in Xs])
-    prefixes = EMBEDDING_PREFIXES if embedding is True else tuple(embedding or ())
-    cols = list(MODEL_FEATURES) + [c for p in prefixes for c in piece_encoder(p).columns]
+    cols = list(MODEL_FEATURES) + [c for p in embedding_prefixes(embedding) for c in piece_encoder(p).columns]
     return (pd.concat(Xs)[cols], pd.concat(ys), pd.concat(gs), corpus)
 
 
