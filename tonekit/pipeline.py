@@ -125,12 +125,13 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
         if enough.any():  # only windows with enough speech are scored
             parts = [feats[enough]]
             for prefix in prefixes:
+                enc = piece_encoder(prefix)
                 emb = window_embedding_table(lambda a, b, s=spk: call.read(s, max(a, 0.0), b), act.speech[spk],
                                              call.sr, w.start_s[enough], w.end_s[enough], every=every[prefix],
-                                             reach_s=REACH_S[prefix], encoder=piece_encoder(prefix))
+                                             reach_s=REACH_S[prefix], encoder=enc)
                 parts.append(emb.set_axis(parts[0].index))
                 del emb
-                tick(f"{'embedding' if prefix == 'emb_' else 'whisper'}:{spk}")
+                tick(f"{enc.step}:{spk}")
             scores = _score_in_chunks(parts, mdl)
             for t in TARGET_NAMES:
                 w.loc[enough, t] = scores[t].to_numpy()

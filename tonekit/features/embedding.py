@@ -248,6 +248,7 @@ class PieceEncoder:
     load: Callable          # () -> the shipped weights
     normalise: bool = True  # pooled embeddings are L2-normalised (GE2E's are unit vectors)
     batch: int = 1          # pieces embedded together
+    step: str = "embedding"  # its progress step in tonekit.analyze ("embedding:agent", ...)
 
     @property
     def columns(self) -> tuple:

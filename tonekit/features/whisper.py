@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelError
-from .embedding import PieceEncoder, mel_basis
+from .embedding import PieceEncoder, _hann, mel_basis   # the same 400-point periodic Hann window as GE2E's STFT
 
 RATE = 16000
 N_FFT, HOP, N_MELS = 400, 160, 80   # Whisper's STFT: 25-ms windows every 10 ms, 80 mel bands
@@ -53,11 +53,6 @@ _LAYER_KEYS = tuple(f"{block}/{name}" for block, names in (
     ("ffn", ("layer_norm/gamma", "layer_norm/beta", "linear_0/weight", "linear_0/bias",
              "linear_1/weight", "linear_1/bias"))) for name in names)
 _SQRT_HALF = np.float32(np.sqrt(0.5))
-
-
-@functools.lru_cache(maxsize=1)
-def _hann() -> np.ndarray:
-    return (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)).astype(np.float32)
 
 
 def log_mel(y: np.ndarray) -> np.ndarray:
@@ -247,7 +242,8 @@ def _forward(mels, weights) -> np.ndarray:
 #: Whisper's encoder as a :class:`~tonekit.features.embedding.PieceEncoder` (``wsp_*`` columns).
 WHISPER = PieceEncoder(name="Whisper-base encoder (first layers)", prefix=PREFIX, dims=N_DIMS,
                        piece_samples=int(PIECE_S * RATE), level_dbfs=LEVEL_DBFS, featurize=_whisper_input,
-                       forward=_forward, load=lambda: load_whisper(), normalise=False, batch=8)
+                       forward=_forward, load=lambda: load_whisper(), normalise=False, batch=8,
+                       step="whisper")
 
 
 def signal_whisper(y: np.ndarray, sr: int, speech=None, *, weights=None) -> np.ndarray:

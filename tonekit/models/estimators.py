@@ -524,8 +524,9 @@ class FusedToneClassifier(_ToneBase):
             has[:, 0] |= ~has.any(axis=1)
         out = np.full((len(X), len(self.classes_)), np.nan)
         patterns = [tuple(p) for p in self.calibration_patterns_]
-        for b in np.unique(has @ (1 << np.arange(has.shape[1])) if has.shape[1] else np.zeros(len(X), int)):
-            rows = (has @ (1 << np.arange(has.shape[1]))) == b
+        code = has @ (1 << np.arange(has.shape[1]))   # each row's set of members, as bits
+        for b in np.unique(code):
+            rows = code == b
             pattern = tuple(bool(b >> i & 1) for i in range(has.shape[1]))
             while pattern not in patterns:   # a set of members never seen in training: drop the last one present
                 on = [i for i, v in enumerate(pattern) if v]
