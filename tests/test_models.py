@@ -443,3 +443,40 @@ def test_rbf_decision_is_the_svms_own_decision_function():
     expected = svc.decision_function(T)
     assert np.ptp(expected) > 1.0
     np.testing.assert_allclose(_rbf_decision(svc, T, chunk=256), expected, atol=1e-5)
+
+
+def test_numpy_scoring_path_gives_the_pipelines_own_numbers():
+    """The fused model scores its pipelines (median imputation, standardisation, SVM or logistic
+    regression) and calibrators in plain numpy: bit for bit what scikit-learn's own transform,
+    decision_function and predict_proba give, including NaN cells and a column that was all NaN in
+    training; infinity is still refused by scikit-learn's check."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.svm import SVC
+
+    from tonekit.models.estimators import _lr_proba, _pipeline, _scores
+
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(200, 5))
+    y = (X[:, 0] - X[:, 1] + 0.5 * rng.normal(size=200) > 0).astype(int)
+    X[rng.random(X.shape) < 0.1] = np.nan
+    X[:, 4] = np.nan                                   # never measured in training
+    T = rng.normal(size=(60, 5))
+    T[rng.random(T.shape) < 0.2] = np.nan
+    for clf in (LogisticRegression(C=0.1), SVC(C=0.3)):
+        pipe = _pipeline(clf).fit(X, y)
+        tol = 0 if isinstance(clf, LogisticRegression) else 1e-5   # the SVM: float32 kernel (see above)
+        np.testing.assert_allclose(_scores(pipe, T)[:, 0], pipe.decision_function(T), rtol=0, atol=tol)
+        with pytest.raises(ValueError, match="infinity|Input X contains"):
+            _scores(pipe, np.where(np.arange(5) == 2, np.inf, T))
+    cal = LogisticRegression().fit(X[:, :1][np.isfinite(X[:, 0])], y[np.isfinite(X[:, 0])])
+    z = rng.normal(0, 3, (30, 1))
+    np.testing.assert_array_equal(_lr_proba(cal, z), cal.predict_proba(z))
+    three = LogisticRegression().fit(rng.normal(size=(90, 2)), np.repeat([0, 1, 2], 30))   # more classes: sklearn
+    np.testing.assert_array_equal(_lr_proba(three, z.repeat(2, axis=1)), three.predict_proba(z.repeat(2, axis=1)))
+
+
+def test_tone_model_refuses_a_table_with_duplicate_columns():
+    m = load_models()["anger"]
+    X = pd.DataFrame(np.zeros((2, 2)), columns=[m.features[0], m.features[0]])
+    with pytest.raises(ModelError, match="duplicate column"):
+        m.predict_proba(X)

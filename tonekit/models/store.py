@@ -85,20 +85,28 @@ class ToneModel:
 
         features = pd.DataFrame(features)
         cols = self.features
-        given = set(features.columns)
-        missing = [f for f in cols if f not in given and not str(f).startswith(EMBEDDING_PREFIXES)]
+        pos = features.columns.get_indexer(cols) if features.columns.is_unique else None
+        if pos is None:
+            raise ModelError(f"the feature table for the {self.target} model has duplicate column names")
+        missing = [f for f, i in zip(cols, pos) if i < 0 and not str(f).startswith(EMBEDDING_PREFIXES)]
         if missing:
             raise ModelError(f"the {self.target} model expects features this tonekit does not compute "
                              f"({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}); "
                              f"retrain it with scripts/train_models.py")
-        have = [f for f in cols if f in given]
-        if len(have) == len(cols):
-            X = features[cols]
-        else:  # an embedding not given: NaN there, and the fused model scores those rows without that member
+        have = pos >= 0
+        # the model's columns in its fitted order (an embedding not given: NaN there, and the fused model
+        # scores those rows without that member)
+        if have.all() and len(pos) == features.shape[1] and (pos == np.arange(len(pos))).all():
+            arr = features.to_numpy(dtype=np.float64)
+        else:
             arr = np.full((len(features), len(cols)), np.nan)
-            arr[:, [cols.index(f) for f in have]] = features[have].to_numpy(dtype=float)
-            X = pd.DataFrame(arr, columns=cols, index=features.index)
-        return self.estimator.predict_proba(X)[:, list(self.estimator.classes_).index(1)]
+            arr[:, have] = features.iloc[:, pos[have]].to_numpy(dtype=np.float64)
+        ordered = getattr(self.estimator, "_predict_proba_ordered", None)
+        if ordered is not None:
+            p = ordered(arr)
+        else:
+            p = self.estimator.predict_proba(pd.DataFrame(arr, columns=cols, index=features.index))
+        return p[:, list(self.estimator.classes_).index(1)]
 
 
 def sha256(path) -> str:
