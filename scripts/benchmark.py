@@ -396,13 +396,18 @@ def main(argv=None) -> int:
             voice = sum(np.sin(2 * np.pi * np.cumsum(k * f0) / sr) / k for k in range(1, 20))
             y = 0.05 * voice * (0.55 + 0.45 * np.sin(2 * np.pi * 4 * t)) + 1e-3 * rng.normal(size=len(t))
             tonekit.score(y, sr, models=models)
-            runs = 20
-            t0 = time.perf_counter()
-            for _ in range(runs):
-                tonekit.score(y, sr, models=models)
-            per = (time.perf_counter() - t0) / runs
-            res["score_4s"] = {"seconds": per, "target": 0.1, "pass": per < 0.1}
-            say(f"score, one 4-s utterance after start-up: {1000 * per:.0f} ms (target well under 100 ms) "
+            rounds, runs = 7, 10
+            per_round = []
+            for _ in range(rounds):   # the median of rounds: one busy moment of a shared machine moves it little
+                t0 = time.perf_counter()
+                for _ in range(runs):
+                    tonekit.score(y, sr, models=models)
+                per_round.append((time.perf_counter() - t0) / runs)
+            per = float(np.median(per_round))
+            res["score_4s"] = {"seconds": per, "min_s": min(per_round), "max_s": max(per_round),
+                               "rounds": rounds, "runs_per_round": runs, "target": 0.1, "pass": per < 0.1}
+            say(f"score, one 4-s utterance after start-up: {1000 * per:.0f} ms (median of {rounds} rounds of {runs}; "
+                f"{1000 * min(per_round):.0f}-{1000 * max(per_round):.0f} ms) (target well under 100 ms) "
                 f"{'PASS' if per < 0.1 else 'FAIL'}")
 
         # 4. memory -------------------------------------------------------------------
