@@ -67,3 +67,38 @@ def test_score_rows_per_file_and_one_bad_file(small_corpus, tmp_path):
     assert [row["path"] for row in rows] == [files[0], files[2]]
     assert rows[0]["anger"] > rows[1]["anger"]
     assert f"Error: {bad}: not a readable audio file" in r.stderr
+
+
+def test_score_same_speaker_is_the_training_recipe_and_survives_a_bad_file(small_corpus, tmp_path):
+    """`--same-speaker` scores one speaker's files against that speaker's usual voice, built exactly as
+    the training features are (tonekit.models.features: prosody relative to the speaker's median, the
+    voice embedding and Whisper's relative to their mean), with every member of the shipped models; a
+    bad file is reported and left out, the others still scored."""
+    import numpy as np
+    import pandas as pd
+
+    from tonekit.models.corpora import load_corpora, targets
+    from tonekit.models.features import corpus_features
+    from tonekit.models.store import load_models
+
+    table = targets(load_corpora(small_corpus))
+    table = table[table.speaker == "emodb_03"].reset_index(drop=True)      # 3 angry, 3 neutral
+    X = corpus_features(table, "wideband", cache_dir=tmp_path / "cache")
+    models = load_models()
+    expected = {t: m.predict_proba(X) for t, m in models.items()}
+    assert np.isfinite(X.filter(like="wsp_").to_numpy()).all()            # every member is used
+
+    bad = tmp_path / "bad.wav"
+    bad.write_text("not audio")
+    files = list(table.path)
+    r = CliRunner().invoke(main, ["score", files[0], str(bad), *files[1:], "--same-speaker", "--format", "json"])
+    assert r.exit_code == 1
+    assert f"Error: {bad}: not a readable audio file" in r.stderr
+    rows = pd.DataFrame(json.loads(r.stdout))
+    assert list(rows.path) == files
+    for t in expected:
+        np.testing.assert_allclose(rows[t], expected[t], atol=5e-5)          # 4 decimals
+    # the known labels: each angry file above each neutral one
+    angry = table.anger.to_numpy() == 1
+    assert rows.anger[angry].min() > rows.anger[~angry].max()
+    assert rows.calm[~angry].min() > rows.calm[angry].max()

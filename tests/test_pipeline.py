@@ -214,3 +214,64 @@ def test_progress_bar_on_a_terminal(tmp_path, quiet):
     shown = "frames:agent" in log.read_text(errors="replace")
     assert shown is (not quiet)
     assert "tonekit report: demo_call.flac" in (tmp_path / "out.txt").read_text()
+
+
+def test_score_speaker_uses_the_speakers_own_reference(tmp_path):
+    """tonekit.score_speaker: each recording against the set's own baseline (synthetic voice, known
+    answer: the set's median recording sits at the speaker's baseline, so its prosody is all zeros and
+    its embeddings are their set means' differences); bad and speechless sources are reported, not fatal;
+    too few recordings is a clear error."""
+    from synth import syllable_train
+
+    from tonekit.errors import ParameterError
+    from tonekit.features.embedding import relative, signal_embedding
+    from tonekit.features.frames import signal_frames
+    from tonekit.features.windows import model_features, segment_functionals, speaker_baseline
+    from tonekit.models.features import piece_encoder
+    from tonekit.models.store import load_models
+    from tonekit.pipeline import score_features
+
+    sr = 16000
+    ys = [syllable_train(rate, 3.0, sr, f0_hz=f0, level=lev)[0]
+          for rate, f0, lev in ((4.0, 120.0, 0.2), (5.0, 150.0, 0.3), (6.0, 190.0, 0.5))]
+    paths = []
+    for i, y in enumerate(ys):
+        paths.append(tmp_path / f"u{i}.wav")
+        sf.write(paths[-1], y, sr)
+    bad = tmp_path / "bad.wav"
+    bad.write_text("not audio")
+    silent, short = tmp_path / "silent.wav", tmp_path / "short.wav"
+    sf.write(silent, np.zeros(2 * sr), sr)
+    sf.write(short, np.r_[np.zeros(sr), ys[1][int(0.5 * sr): int(0.7 * sr)], np.zeros(sr)], sr)   # 0.2 s of voice
+    out = tonekit.score_speaker([paths[0], bad, paths[1], silent, paths[2], short])
+    assert list(out.columns) == ["path", "anger", "calm", "warmth", "error"]
+    assert list(out.path) == [str(p) for p in (paths[0], bad, paths[1], silent, paths[2], short)]
+    assert out.error[[0, 2, 4]].isna().all()
+    assert f"{bad}: not a readable audio file" in out.error[1]
+    assert f"{silent}: audio is silent" in out.error[3]
+    assert f"{short}: less than 0.3 s of speech" in out.error[5]
+    assert out.loc[[1, 3, 5], ["anger", "calm", "warmth"]].isna().all().all()
+
+    # the same numbers by hand, from the features' own functions, on the samples as read back
+    ys = [tonekit.load_audio(p)[0] for p in paths]
+    raw = pd.concat([segment_functionals(fr, [(0, fr.n_frames)]) for fr in (signal_frames(y, sr) for y in ys)],
+                    ignore_index=True)
+    feats = model_features(raw, speaker_baseline(raw))
+    parts = [feats] + [pd.DataFrame(relative(np.stack([signal_embedding(y, sr, encoder=piece_encoder(p)) for y in ys])),
+                                    columns=list(piece_encoder(p).columns)) for p in ("emb_", "wsp_")]
+    expected = score_features(pd.concat(parts, axis=1), load_models())
+    for t in ("anger", "calm", "warmth"):
+        np.testing.assert_allclose(out[t][[0, 2, 4]], expected[t], atol=5e-5)
+    # the baseline is the set's median: in every feature one recording of three sits exactly on it
+    measured = [c for c in feats.columns if feats[c].notna().all()]
+    assert len(measured) > 20
+    assert ((feats[measured] == 0).sum(axis=0) >= 1).all()
+    # arrays with a rate work like files
+    arr = tonekit.score_speaker(ys, sr)
+    np.testing.assert_allclose(arr[["anger", "calm", "warmth"]], out.loc[[0, 2, 4], ["anger", "calm", "warmth"]],
+                               atol=5e-5)
+    assert list(arr.path) == ["<array 0>", "<array 1>", "<array 2>"]
+    with pytest.raises(ParameterError, match="at least 3 recordings"):
+        tonekit.score_speaker([paths[0], bad, paths[1]])
+    with pytest.raises(ParameterError, match="list of recordings"):
+        tonekit.score_speaker(str(paths[0]))

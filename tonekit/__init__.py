@@ -14,7 +14,7 @@ except PackageNotFoundError:  # running from a source tree
 from .analysis import Analysis  # noqa: E402
 from .audio import load_audio, load_call  # noqa: E402
 from .errors import AudioError, ModelError, ParameterError, TonekitError  # noqa: E402
-from .pipeline import analyze, score  # noqa: E402
+from .pipeline import analyze, score, score_speaker  # noqa: E402
 
 
 def features_list():
@@ -35,5 +35,5 @@ def demo_path():
         return str(Path(__file__).resolve().parents[1] / "data" / "demo_call.flac")
 
 
-__all__ = ["analyze", "score", "load_call", "load_audio", "Analysis", "demo_path", "features_list", "TonekitError",
+__all__ = ["analyze", "score", "score_speaker", "load_call", "load_audio", "Analysis", "demo_path", "features_list", "TonekitError",
            "AudioError", "ParameterError", "ModelError", "__version__"]

@@ -232,23 +232,41 @@ def features(audio, level, is_call, agent_channel, win_dur, hop_dur, output):
 @click.argument("audio", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
 @click.option("--models", "models_dir", type=click.Path(file_okay=False), help="Folder of tone models.")
+@click.option("--same-speaker", is_flag=True,
+              help="The files are one speaker's: score each against that speaker's usual voice, measured over "
+                   "all of them, with every member of the models (at least 3 files; see the README).")
 @handle_errors
-def score(audio, fmt, models_dir):
+def score(audio, fmt, models_dir, same_speaker):
     """Tone of single-speaker files: one row per file (path, anger, calm, warmth).
+
+    Each file alone is compared with an average speaker and scored on its
+    prosody; with --same-speaker the files are taken as recordings of one
+    speaker and each is compared with that speaker's usual voice (as the
+    models were trained), which is more accurate.
 
     A file that cannot be read gets an error line on stderr; the others are
     still scored, and the exit status is 1.
 
     \b
-    Example:
+    Examples:
         tonekit score a.wav b.flac --format json
+        tonekit score monday.wav tuesday.wav friday.wav --same-speaker
     """
     from .models.store import load_models
     from .pipeline import score as score_one
+    from .pipeline import score_speaker
 
     models = load_models(models_dir)
     rows, failed = [], 0
-    for p in audio:
+    if same_speaker:
+        table = score_speaker(list(audio), models=models)
+        for r in table.to_dict(orient="records"):
+            if isinstance(r["error"], str):
+                click.echo(f"Error: {r['error']}", err=True)
+                failed += 1
+            else:
+                rows.append({k: r[k] for k in ("path", "anger", "calm", "warmth")})
+    for p in audio if not same_speaker else ():
         try:
             rows.append({"path": p, **score_one(p, models=models)})
         except TonekitError as exc:

@@ -18,6 +18,10 @@ from .models.features import piece_encoder
 from .models.store import EMBEDDING_PREFIXES, TARGET_NAMES, load_models
 
 MIN_SPEECH_S = 1.0
+#: An utterance with less speech (s) than this gets NaN scores (tonekit.score, tonekit.score_speaker).
+MIN_SCORED_SPEECH_S = 0.3
+#: tonekit.score_speaker needs at least this many recordings with speech (the speaker's reference).
+MIN_REFERENCE = 3
 #: Embed one 1.6-s piece of speech in this many (1: all). The voice encoder costs about 12 ms of one core
 #: per piece; see the README's speed figures for the trade-off.
 EMBEDDING_EVERY = 4
@@ -171,7 +175,10 @@ def score(path_or_signal, sr=None, *, models=None, baseline=None) -> dict:
     :func:`analyze` measures each speaker's baseline itself. For the same
     reason a lone utterance is scored on its prosodic features alone: the
     models' voice-embedding and Whisper members need the speaker's usual
-    voice (their mean embedding), which one utterance does not give.
+    voice (their mean embedding), which one utterance does not give. Several
+    recordings of one speaker are scored far more accurately together, by
+    :func:`score_speaker` (anger AUC across corpora 0.75 alone, 0.83 in a set
+    of 3, 0.88 in a set of 10; README).
 
     Examples
     --------
@@ -181,12 +188,7 @@ def score(path_or_signal, sr=None, *, models=None, baseline=None) -> dict:
     ['anger', 'calm', 'warmth']
     """
     mdl = _models(models)
-    if isinstance(path_or_signal, np.ndarray):
-        y, sr = as_signal(path_or_signal, sr)
-    else:
-        if sr is not None:
-            raise ParameterError("sr is only for arrays; a file carries its own rate")
-        y, sr = load_audio(path_or_signal, single_speaker=True)
+    y, sr = _utterance(path_or_signal, sr)
     fr = signal_frames(y, sr)
     raw = segment_functionals(fr, [(0, fr.n_frames)])
     if baseline is None:
@@ -194,10 +196,106 @@ def score(path_or_signal, sr=None, *, models=None, baseline=None) -> dict:
         if not baseline:
             baseline = speaker_baseline(raw, min_speech_s=0.0)
     feats = model_features(raw, baseline)
-    if raw["speech_s"].iloc[0] < 0.3:
+    if raw["speech_s"].iloc[0] < MIN_SCORED_SPEECH_S:
         return {t: float("nan") for t in TARGET_NAMES}
     s = score_features(feats, mdl)
     return {t: round(float(s[t].iloc[0]), 4) for t in TARGET_NAMES}
+
+
+def _utterance(path_or_signal, sr):
+    """``(signal, rate)`` of one single-speaker utterance: a file (its own rate) or an array with ``sr``."""
+    if isinstance(path_or_signal, np.ndarray):
+        return as_signal(path_or_signal, sr)
+    if sr is not None:
+        raise ParameterError("sr is only for arrays; a file carries its own rate")
+    return load_audio(path_or_signal, single_speaker=True)
+
+
+def score_speaker(sources, sr=None, *, models=None) -> pd.DataFrame:
+    """Tone of several recordings of one speaker, each against that speaker's usual voice.
+
+    The models were trained and evaluated this way: an utterance's prosody
+    relative to the median over all the speaker's utterances, and its voice
+    embedding and Whisper features relative to their mean. So, unlike
+    :func:`score` on a lone utterance (prosody only, against an average
+    speaker of the training corpora), every member of the models is used, and
+    the cross-corpus figures of the README apply. The reference is the set
+    itself: give recordings that include the speaker's ordinary speech (a set
+    of angry recordings only makes anger the speaker's "usual" voice), and at
+    least :data:`MIN_REFERENCE` of them; more is better (the README gives the
+    accuracy by the size of the set).
+
+    Parameters
+    ----------
+    sources : list of paths or arrays
+        Single-speaker recordings of one speaker (arrays need ``sr``).
+    sr : int, optional
+        Rate of the arrays.
+    models : dict or path, optional
+        As :func:`analyze`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per source, in order: ``path`` (``<array i>`` for an array),
+        ``anger``, ``calm``, ``warmth`` and ``error`` (None, or why that
+        source was not scored: it then has NaN scores and does not count
+        towards the reference; the others are still scored).
+
+    Raises
+    ------
+    ParameterError
+        Fewer than :data:`MIN_REFERENCE` sources have speech to score.
+
+    Examples
+    --------
+    >>> import tonekit
+    >>> table = tonekit.score_speaker(["monday.wav", "tuesday.wav", "friday.wav"])   # doctest: +SKIP
+    >>> list(table.columns)                                                            # doctest: +SKIP
+    ['path', 'anger', 'calm', 'warmth', 'error']
+    """
+    from .errors import TonekitError
+    from .features.embedding import relative, signal_embedding
+
+    if isinstance(sources, (str, np.ndarray)) or not hasattr(sources, "__iter__"):
+        raise ParameterError("sources must be a list of recordings (paths or arrays) of one speaker")
+    sources = list(sources)
+    mdl = _models(models)
+    prefixes = tuple(p for p in EMBEDDING_PREFIXES if any(p in m.embedding_prefixes for m in mdl.values()))
+    names = [f"<array {i}>" if isinstance(x, np.ndarray) else str(x) for i, x in enumerate(sources)]
+    raws, embs, errors = [], {p: [] for p in prefixes}, [None] * len(sources)
+    empty = pd.DataFrame([{"speech_s": 0.0}])
+    for i, src in enumerate(sources):
+        try:
+            y, rate = _utterance(src, sr)
+            fr = signal_frames(y, rate)
+            raw = segment_functionals(fr, [(0, fr.n_frames)])
+            if raw["speech_s"].iloc[0] < MIN_SCORED_SPEECH_S:
+                raise ParameterError(f"{names[i]}: less than {MIN_SCORED_SPEECH_S} s of speech")
+            # the same recipe as training (tonekit.models.features.utterance_embedding)
+            for p in prefixes:
+                embs[p].append(signal_embedding(y, rate, encoder=piece_encoder(p)))
+            raws.append(raw)
+        except TonekitError as exc:
+            errors[i] = str(exc)
+            raws.append(empty)
+            for p in prefixes:
+                embs[p].append(np.full(piece_encoder(p).dims, np.nan))
+    ok = np.array([e is None for e in errors])
+    if ok.sum() < MIN_REFERENCE:
+        raise ParameterError(f"score_speaker needs at least {MIN_REFERENCE} recordings of the speaker with "
+                             f"speech to measure their usual voice; {int(ok.sum())} of {len(sources)} have it "
+                             f"(a lone recording: tonekit.score)")
+    raw = pd.concat([r for r, good in zip(raws, ok) if good], ignore_index=True)
+    parts = [model_features(raw, speaker_baseline(raw))]   # as tonekit.models.features.normalised_features
+    for p in prefixes:
+        E = relative(np.stack([e for e, good in zip(embs[p], ok) if good]))
+        parts.append(pd.DataFrame(E, columns=list(piece_encoder(p).columns)))
+    s = score_features(pd.concat(parts, axis=1), mdl)
+    out = pd.DataFrame({"path": names, **{t: np.nan for t in TARGET_NAMES}})
+    out.loc[ok, list(TARGET_NAMES)] = s[list(TARGET_NAMES)].round(4).to_numpy()
+    out["error"] = pd.Series(errors, dtype=object)
+    return out
 
 
 # ----------------------------------------------------------------------------- summary

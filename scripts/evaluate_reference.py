@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""How much does knowing the speaker help? Accuracy of ``tonekit.score`` and ``tonekit.score_speaker`` across corpora.
+
+The tone models compare an utterance with its speaker's usual voice: prosody
+relative to the speaker's median, the voice embedding and Whisper's relative
+to their mean. ``scripts/evaluate.py`` measures them with that reference taken
+over all of a speaker's utterances in a corpus (50-300 of them). A user has
+less. This script measures, on the cross-corpus protocol of
+``scripts/evaluate.py`` (train on three corpora with the shipped recipe, test
+on the fourth, wideband and telephone):
+
+- ``lone``: ``tonekit.score`` of one utterance: prosody only, against the
+  population baseline of the training corpora (the median of their speakers'
+  baselines, as the shipped models' card holds);
+- ``set of k``: ``tonekit.score_speaker`` on sets of k utterances of one
+  speaker (each speaker's utterances in random sets of k, each set scored
+  against itself; three draws);
+- ``all``: the speaker's whole corpus as the set (``scripts/evaluate.py``'s number).
+
+The sets are random draws from acted corpora, so each mixes emotions about
+as the corpus does; a real set that is mostly angry would make anger the
+speaker's usual voice.
+
+Usage::
+
+    python scripts/evaluate_reference.py --out results/reference.json
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import evaluate as ev  # noqa: E402
+from tonekit.features.embedding import relative  # noqa: E402
+from tonekit.features.windows import model_features, speaker_baseline  # noqa: E402
+from tonekit.models.corpora import load_corpora, targets  # noqa: E402
+from tonekit.models.features import (default_cache_dir, normalised_features, raw_embeddings,  # noqa: E402
+                                     raw_features, relative_embeddings)
+from tonekit.models.store import TARGET_NAMES  # noqa: E402
+from tonekit.models.train import DEFAULT_PARAMS, fit_target, metrics  # noqa: E402
+
+CONDITIONS = ("wideband", "telephone")
+SET_SIZES = (3, 5, 10, 20)
+DRAWS = 3
+
+
+def own_sets(table, raw, embs, rows, k, rng):
+    """Features of each speaker's test utterances cut into random sets of ``k``, each set relative to itself
+    (what :func:`tonekit.score_speaker` does); with the rows' table index, in set order."""
+    parts = []
+    for _, idx in table[rows].groupby("speaker").groups.items():
+        idx = rng.permutation(np.asarray(idx))
+        for s in range(0, len(idx) - k + 1, k):
+            ref = idx[s:s + k]
+            f = [model_features(raw.loc[ref], speaker_baseline(raw.loc[ref]))]
+            f += [pd.DataFrame(relative(e.loc[ref].to_numpy()), index=ref, columns=e.columns) for e in embs]
+            parts.append(pd.concat(f, axis=1))
+    return pd.concat(parts)
+
+
+def held_out(table, raws, embs, full, target, corpus):
+    """Metric rows for one target and one held-out corpus."""
+    lab = table[target].notna().to_numpy()
+    test = (table.corpus == corpus).to_numpy() & lab
+    train = (table.corpus != corpus).to_numpy() & lab
+    y_tr = table.loc[train, target].astype(int).to_numpy()
+    X = pd.concat([full[c][train] for c in CONDITIONS], ignore_index=True)
+    model = fit_target(X, np.r_[y_tr, y_tr], corpus=np.r_[table.corpus[train], table.corpus[train]],
+                       groups=np.r_[table.speaker[train], table.speaker[train]], **DEFAULT_PARAMS[target])
+    cols = list(model.feature_names_in_)
+    # the lone utterance's reference: the median of the training speakers' baselines (wideband), as
+    # tonekit.models.features.population_baseline gives the shipped models
+    seen = table[(table.corpus != corpus).to_numpy()]
+    population = pd.concat([speaker_baseline(raws["wideband"].loc[idx])
+                            for _, idx in seen.groupby("speaker", sort=True).groups.items()], axis=1).median(axis=1)
+    y = table.loc[test, target]
+    out = []
+    for cond in CONDITIONS:
+        def add(reference, F):
+            m = metrics(y.loc[F.index].astype(int), model.predict_proba(F.reindex(columns=cols))[:, 1])
+            return {"target": target, "corpus": corpus, "condition": cond, "reference": reference, **m}
+        out.append(add("lone", model_features(raws[cond][test], population)))
+        for k in SET_SIZES:
+            draws = [add(f"set of {k}", own_sets(table, raws[cond], [e[cond] for e in embs], test, k,
+                                                 np.random.default_rng(d))) for d in range(DRAWS)]
+            out.append({**draws[0], **pd.DataFrame(draws)[["n", "uar", "auc", "ece", "ece_balanced"]].mean().to_dict()})
+        out.append(add("all", full[cond][test]))
+    return out
+
+
+def markdown(result) -> str:
+    s = pd.DataFrame(result["summary"])
+    order = ["lone"] + [f"set of {k}" for k in SET_SIZES] + ["all"]
+    wide = s.pivot_table(index=["target", "reference"], columns="condition",
+                         values=["uar", "auc", "ece_balanced"]).round(3)
+    wide = wide.reindex([(t, r) for t in TARGET_NAMES for r in order])
+    wide = wide[[(m, c) for m in ("uar", "auc", "ece_balanced") for c in CONDITIONS]]
+    wide.columns = [f"{m} {c}" for m, c in wide.columns]
+    return ("Accuracy across corpora by what the models know of the speaker (scripts/evaluate_reference.py; "
+            "means over the four held-out corpora; ECE at even odds):\n\n" + ev._md(wide.reset_index()) + "\n")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--corpora", default=str(Path(__file__).resolve().parents[2] / "shared" / "corpora"))
+    ap.add_argument("--cache-dir", default=str(default_cache_dir()))
+    ap.add_argument("--jobs", type=int, default=2, help="processes for features not cached yet, and for the folds")
+    ap.add_argument("--out", help="write rows and summary as JSON here (and markdown next to it)")
+    args = ap.parse_args(argv)
+    from joblib import Parallel, delayed
+
+    t0 = time.time()
+    table = targets(load_corpora(args.corpora)).reset_index(drop=True)
+    kw = {"cache_dir": args.cache_dir, "n_jobs": args.jobs, "progress": True}
+    raws = {c: raw_features(table.path, c, **kw) for c in CONDITIONS}
+    embs = [{c: raw_embeddings(table.path, c, encoder=p, **kw) for c in CONDITIONS} for p in ("emb_", "wsp_")]
+    full = {c: pd.concat([normalised_features(table, raws[c])] + [relative_embeddings(table, e[c]) for e in embs],
+                         axis=1) for c in CONDITIONS}
+    corpora = sorted(table.corpus.unique())
+    jobs = [(t, c) for t in TARGET_NAMES for c in corpora]
+    rows = Parallel(n_jobs=args.jobs)(delayed(held_out)(table, raws, embs, full, t, c) for t, c in jobs)
+    df = pd.DataFrame([r for rr in rows for r in rr])
+    summary = (df.groupby(["target", "reference", "condition"])[["uar", "auc", "ece", "ece_balanced"]]
+               .mean().round(3).reset_index())
+    result = {"rows": df.to_dict(orient="records"), "summary": summary.to_dict(orient="records"),
+              "seconds": round(time.time() - t0, 1)}
+    ev.publish(result, markdown(result), args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
