@@ -12,6 +12,9 @@ on the fourth, wideband and telephone):
 - ``lone``: ``tonekit.score`` of one utterance: prosody only, against the
   population baseline of the training corpora (the median of their speakers'
   baselines, as the shipped models' card holds);
+- ``lone, embeddings``: ``tonekit.score(..., embeddings=True)``: the same, and
+  the voice embedding and Whisper's minus the training speakers' mean voice
+  (``population_embedding`` in the card);
 - ``set of k``: ``tonekit.score_speaker`` on sets of k utterances of one
   speaker (each speaker's utterances in random sets of k, each set scored
   against itself; three draws);
@@ -42,8 +45,8 @@ import evaluate as ev  # noqa: E402
 from tonekit.features.embedding import relative  # noqa: E402
 from tonekit.features.windows import model_features, speaker_baseline  # noqa: E402
 from tonekit.models.corpora import load_corpora, targets  # noqa: E402
-from tonekit.models.features import (default_cache_dir, normalised_features, raw_embeddings,  # noqa: E402
-                                     raw_features, relative_embeddings)
+from tonekit.models.features import (default_cache_dir, normalised_features, population_embedding,  # noqa: E402
+                                     raw_embeddings, raw_features, relative_embeddings)
 from tonekit.models.store import TARGET_NAMES  # noqa: E402
 from tonekit.models.train import DEFAULT_PARAMS, fit_target, metrics  # noqa: E402
 
@@ -66,7 +69,7 @@ def own_sets(table, raw, embs, rows, k, rng):
     return pd.concat(parts)
 
 
-def held_out(table, raws, embs, full, target, corpus):
+def held_out(table, raws, embs, full, target, corpus, cache_dir=None):
     """Metric rows for one target and one held-out corpus."""
     lab = table[target].notna().to_numpy()
     test = (table.corpus == corpus).to_numpy() & lab
@@ -87,7 +90,11 @@ def held_out(table, raws, embs, full, target, corpus):
         def add(reference, F):
             m = metrics(y.loc[F.index].astype(int), model.predict_proba(F.reindex(columns=cols))[:, 1])
             return {"target": target, "corpus": corpus, "condition": cond, "reference": reference, **m}
-        out.append(add("lone", model_features(raws[cond][test], population)))
+        lone = model_features(raws[cond][test], population)
+        out.append(add("lone", lone))
+        pop_emb = [population_embedding(seen, p, cache_dir=cache_dir) for p in ("emb_", "wsp_")]
+        out.append(add("lone, embeddings", pd.concat([lone] + [e[cond][test] - m for e, m in zip(embs, pop_emb)],
+                                                     axis=1)))
         for k in SET_SIZES:
             draws = [add(f"set of {k}", own_sets(table, raws[cond], [e[cond] for e in embs], test, k,
                                                  np.random.default_rng(d))) for d in range(DRAWS)]
@@ -98,7 +105,7 @@ def held_out(table, raws, embs, full, target, corpus):
 
 def markdown(result) -> str:
     s = pd.DataFrame(result["summary"])
-    order = ["lone"] + [f"set of {k}" for k in SET_SIZES] + ["all"]
+    order = ["lone", "lone, embeddings"] + [f"set of {k}" for k in SET_SIZES] + ["all"]
     wide = s.pivot_table(index=["target", "reference"], columns="condition",
                          values=["uar", "auc", "ece_balanced"]).round(3)
     wide = wide.reindex([(t, r) for t in TARGET_NAMES for r in order])
@@ -126,7 +133,8 @@ def main(argv=None):
                          axis=1) for c in CONDITIONS}
     corpora = sorted(table.corpus.unique())
     jobs = [(t, c) for t in TARGET_NAMES for c in corpora]
-    rows = Parallel(n_jobs=args.jobs)(delayed(held_out)(table, raws, embs, full, t, c) for t, c in jobs)
+    rows = Parallel(n_jobs=args.jobs)(delayed(held_out)(table, raws, embs, full, t, c, args.cache_dir)
+                                      for t, c in jobs)
     df = pd.DataFrame([r for rr in rows for r in rr])
     summary = (df.groupby(["target", "reference", "condition"])[["uar", "auc", "ece", "ece_balanced"]]
                .mean().round(3).reset_index())

@@ -480,3 +480,37 @@ def test_tone_model_refuses_a_table_with_duplicate_columns():
     X = pd.DataFrame(np.zeros((2, 2)), columns=[m.features[0], m.features[0]])
     with pytest.raises(ModelError, match="duplicate column"):
         m.predict_proba(X)
+
+
+def test_score_with_embeddings_uses_the_cards_population_voice():
+    """tonekit.score(embeddings=True): the lone utterance's voice embedding and Whisper features minus the
+    training speakers' mean voice (the card's population_embedding) join its prosody; a card without that
+    mean is refused with a clear error."""
+    import copy
+
+    from tonekit.features.embedding import signal_embedding
+    from tonekit.features.frames import signal_frames
+    from tonekit.features.windows import model_features, segment_functionals
+    from tonekit.models.features import piece_encoder
+    from tonekit.pipeline import score_features
+
+    models = load_models()
+    sr = 16000
+    t = np.arange(3 * sr) / sr
+    y = 0.1 * np.sin(2 * np.pi * 150 * t * (1 + 0.02 * np.sin(2 * np.pi * t))) * (1 + 0.5 * np.sin(2 * np.pi * 4 * t))
+    got = tonekit.score(y, sr, models=models, embeddings=True)
+    fr = signal_frames(y, sr)
+    feats = model_features(segment_functionals(fr, [(0, fr.n_frames)]), models["anger"].card["population_baseline"])
+    for name, m in models.items():
+        pop = m.card["population_embedding"]
+        assert sorted(pop) == ["emb_", "wsp_"] and [len(pop[p]) for p in sorted(pop)] == [256, 512]
+        parts = [feats] + [pd.DataFrame([signal_embedding(y, sr, encoder=piece_encoder(p)) - np.asarray(pop[p])],
+                                        columns=list(piece_encoder(p).columns)) for p in ("emb_", "wsp_")]
+        assert got[name] == pytest.approx(float(m.predict_proba(pd.concat(parts, axis=1))[0]), abs=5e-5)
+    alone = score_features(feats, models)
+    assert max(abs(got[n] - alone[n].iloc[0]) for n in models) > 1e-3     # the embeddings count
+    old = {n: copy.copy(m) for n, m in models.items()}
+    for m in old.values():
+        m.card = {k: v for k, v in m.card.items() if k != "population_embedding"}
+    with pytest.raises(ParameterError, match="population_embedding"):
+        tonekit.score(y, sr, models=old, embeddings=True)

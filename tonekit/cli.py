@@ -235,8 +235,11 @@ def features(audio, level, is_call, agent_channel, win_dur, hop_dur, output):
 @click.option("--same-speaker", is_flag=True,
               help="The files are one speaker's: score each against that speaker's usual voice, measured over "
                    "all of them, with every member of the models (at least 3 files; see the README).")
+@click.option("--embeddings", is_flag=True,
+              help="Each file alone: also use the voice embedding and Whisper, against an average speaker "
+                   "(more accurate, about 5x slower; --same-speaker always uses them).")
 @handle_errors
-def score(audio, fmt, models_dir, same_speaker):
+def score(audio, fmt, models_dir, same_speaker, embeddings):
     """Tone of single-speaker files: one row per file (path, anger, calm, warmth).
 
     Each file alone is compared with an average speaker and scored on its
@@ -250,6 +253,7 @@ def score(audio, fmt, models_dir, same_speaker):
     \b
     Examples:
         tonekit score a.wav b.flac --format json
+        tonekit score a.wav --embeddings
         tonekit score monday.wav tuesday.wav friday.wav --same-speaker
     """
     from .models.store import load_models
@@ -268,7 +272,7 @@ def score(audio, fmt, models_dir, same_speaker):
                 rows.append({k: r[k] for k in ("path", "anger", "calm", "warmth")})
     for p in audio if not same_speaker else ():
         try:
-            rows.append({"path": p, **score_one(p, models=models)})
+            rows.append({"path": p, **score_one(p, models=models, embeddings=embeddings)})
         except TonekitError as exc:
             click.echo(f"Error: {exc}", err=True)
             failed += 1

@@ -163,7 +163,7 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
                              "working_rate_hz": call.sr, **opts.as_dict()})
 
 
-def score(path_or_signal, sr=None, *, models=None, baseline=None) -> dict:
+def score(path_or_signal, sr=None, *, models=None, baseline=None, embeddings: bool = False) -> dict:
     """Tone of one single-speaker utterance: ``{"anger", "calm", "warmth"}`` probabilities.
 
     The models compare an utterance with the speaker's usual voice. A lone
@@ -179,6 +179,13 @@ def score(path_or_signal, sr=None, *, models=None, baseline=None) -> dict:
     recordings of one speaker are scored far more accurately together, by
     :func:`score_speaker` (anger AUC across corpora 0.75 alone, 0.83 in a set
     of 3, 0.88 in a set of 10; README).
+
+    With ``embeddings=True`` the voice embedding and Whisper members are used
+    too, against the mean voice of the training speakers
+    (``population_embedding`` in the model card): more accurate on a lone
+    utterance (anger AUC across corpora 0.85 instead of 0.75; README), but
+    slower (both encoders run: about 0.3 s instead of 0.06 s for 4 s of
+    speech) and less well calibrated.
 
     Examples
     --------
@@ -198,8 +205,28 @@ def score(path_or_signal, sr=None, *, models=None, baseline=None) -> dict:
     feats = model_features(raw, baseline)
     if raw["speech_s"].iloc[0] < MIN_SCORED_SPEECH_S:
         return {t: float("nan") for t in TARGET_NAMES}
-    s = score_features(feats, mdl)
-    return {t: round(float(s[t].iloc[0]), 4) for t in TARGET_NAMES}
+    if not embeddings:
+        s = score_features(feats, mdl)
+        return {t: round(float(s[t].iloc[0]), 4) for t in TARGET_NAMES}
+    from .features.embedding import signal_embedding
+
+    out, raw_emb = {}, {}
+    for t in TARGET_NAMES:
+        if t not in mdl:
+            continue
+        m = mdl[t]
+        parts = [feats]
+        for p in m.embedding_prefixes:
+            pop = (m.card.get("population_embedding") or {}).get(p)
+            if pop is None:
+                raise ParameterError(f"the {t} model's card has no population_embedding for {p}* "
+                                     f"(an older model); retrain it, or score without embeddings")
+            if p not in raw_emb:
+                raw_emb[p] = signal_embedding(y, sr, encoder=piece_encoder(p))
+            parts.append(pd.DataFrame([raw_emb[p] - np.asarray(pop, float)], columns=list(piece_encoder(p).columns),
+                                      index=feats.index))
+        out[t] = round(float(m.predict_proba(pd.concat(parts, axis=1))[0]), 4)
+    return {t: out.get(t, float("nan")) for t in TARGET_NAMES}
 
 
 def _utterance(path_or_signal, sr):

@@ -217,6 +217,16 @@ def population_baseline(table: pd.DataFrame, *, cache_dir=None) -> pd.Series:
     return pd.concat(bases, axis=1).median(axis=1)
 
 
+def population_embedding(table: pd.DataFrame, prefix: str, *, cache_dir=None):
+    """Mean over speakers of their mean learned embedding (``prefix``: ``emb_`` or ``wsp_``; wideband, not
+    speaker-relative): the usual voice of an unknown speaker, as :func:`population_baseline` is for the
+    prosody. Used by :func:`tonekit.score` with ``embeddings=True`` on a lone utterance."""
+    emb = raw_embeddings(table["path"], "wideband", cache_dir=cache_dir, encoder=prefix)
+    emb.index = table.index
+    per_speaker = emb.groupby(table["speaker"], sort=True).mean()   # NaN rows (no speech) skipped
+    return per_speaker.dropna().to_numpy().mean(axis=0)
+
+
 def embedding_prefixes(embedding) -> tuple:
     """The learned embeddings an ``embedding`` argument asks for: True, all (:data:`EMBEDDING_PREFIXES`);
     False or None, none; else the given prefixes."""
@@ -242,4 +252,5 @@ def corpus_features(table: pd.DataFrame, condition: str = "wideband", *, embeddi
 __all__ = ["FEATURE_VERSION", "EMBEDDING_VERSION", "WHISPER_VERSION", "EMBEDDING_PREFIXES", "CONDITIONS",
            "piece_encoder", "embedding_prefixes", "LEVEL_FEATURES", "utterance_raw",
            "utterance_embedding", "cached_rows", "raw_features", "raw_embeddings", "relative_embeddings",
-           "normalised_features", "corpus_features", "default_cache_dir"]
+           "normalised_features", "corpus_features", "default_cache_dir", "population_baseline",
+           "population_embedding"]

@@ -203,16 +203,21 @@ def train_and_save(corpus_folders, target: str, output, *, n_jobs: int = 1, prog
     params = DEFAULT_PARAMS[target]
     X, y, groups, corpus = training_set(table, target, cache_dir=cache_dir, n_jobs=n_jobs, progress=progress)
     est = fit_target(X, y, corpus=corpus, groups=groups, **params)
-    from .features import population_baseline
+    from .features import population_baseline, population_embedding
 
     pop = population_baseline(table, cache_dir=cache_dir)
+    embedding = _embedding_card(X)
     card = {"target": target, "tonekit_version": __version__, "sklearn_version": sklearn.__version__,
             "python_version": platform.python_version(), "params": params,
             "features": list(MODEL_FEATURES), "n_train": int(len(y)),
-            "embedding": _embedding_card(X),
+            "embedding": embedding,
             "data": sorted(table.corpus.unique()), "n_speakers": int(groups.nunique()),
             "positive_share": round(float(np.mean(y)), 4), "sample_weights": "each corpus the same total weight",
-            "population_baseline": {k: round(float(v), 6) for k, v in pop.items()}}
+            "population_baseline": {k: round(float(v), 6) for k, v in pop.items()},
+            # the usual voice of an unknown speaker for the embedding members (tonekit.score(embeddings=True))
+            "population_embedding": {p: [round(float(v), 6) for v in population_embedding(table, p,
+                                                                                        cache_dir=cache_dir)]
+                                     for p in (embedding or {})} or None}
     return save_model(est, output, card)
 
 
