@@ -290,8 +290,7 @@ def score_speaker(sources, sr=None, *, models=None) -> pd.DataFrame:
     mdl = _models(models)
     prefixes = tuple(p for p in EMBEDDING_PREFIXES if any(p in m.embedding_prefixes for m in mdl.values()))
     names = [f"<array {i}>" if isinstance(x, np.ndarray) else str(x) for i, x in enumerate(sources)]
-    raws, embs, errors = [], {p: [] for p in prefixes}, [None] * len(sources)
-    empty = pd.DataFrame([{"speech_s": 0.0}])
+    raws, embs, errors = [], {p: [] for p in prefixes}, [None] * len(sources)   # raws, embs: good sources only
     for i, src in enumerate(sources):
         try:
             y, rate = _utterance(src, sr)
@@ -300,24 +299,22 @@ def score_speaker(sources, sr=None, *, models=None) -> pd.DataFrame:
             if raw["speech_s"].iloc[0] < MIN_SCORED_SPEECH_S:
                 raise ParameterError(f"{names[i]}: less than {MIN_SCORED_SPEECH_S} s of speech")
             # the same recipe as training (tonekit.models.features.utterance_embedding)
-            for p in prefixes:
-                embs[p].append(signal_embedding(y, rate, encoder=piece_encoder(p)))
-            raws.append(raw)
+            e = {p: signal_embedding(y, rate, encoder=piece_encoder(p)) for p in prefixes}
         except TonekitError as exc:
             errors[i] = str(exc)
-            raws.append(empty)
-            for p in prefixes:
-                embs[p].append(np.full(piece_encoder(p).dims, np.nan))
+            continue
+        raws.append(raw)
+        for p in prefixes:
+            embs[p].append(e[p])
     ok = np.array([e is None for e in errors])
-    if ok.sum() < MIN_REFERENCE:
+    if len(raws) < MIN_REFERENCE:
         raise ParameterError(f"score_speaker needs at least {MIN_REFERENCE} recordings of the speaker with "
-                             f"speech to measure their usual voice; {int(ok.sum())} of {len(sources)} have it "
+                             f"speech to measure their usual voice; {len(raws)} of {len(sources)} have it "
                              f"(a lone recording: tonekit.score)")
-    raw = pd.concat([r for r, good in zip(raws, ok) if good], ignore_index=True)
+    raw = pd.concat(raws, ignore_index=True)
     parts = [model_features(raw, speaker_baseline(raw))]   # as tonekit.models.features.normalised_features
     for p in prefixes:
-        E = relative(np.stack([e for e, good in zip(embs[p], ok) if good]))
-        parts.append(pd.DataFrame(E, columns=list(piece_encoder(p).columns)))
+        parts.append(pd.DataFrame(relative(np.stack(embs[p])), columns=list(piece_encoder(p).columns)))
     s = score_features(pd.concat(parts, axis=1), mdl)
     out = pd.DataFrame({"path": names, **{t: np.nan for t in TARGET_NAMES}})
     out.loc[ok, list(TARGET_NAMES)] = s[list(TARGET_NAMES)].round(4).to_numpy()
