@@ -85,3 +85,15 @@ def test_score_refuses_a_three_channel_file_and_scores_the_rest(mono_file, tmp_p
     rows = pd.read_csv(io.StringIO(r.stdout))
     assert rows["path"].tolist() == [str(mono_file)]
     assert rows[["anger", "calm", "warmth"]].notna().all(axis=None)
+
+
+def test_score_embeddings_flag_gives_the_apis_numbers(mono_file):
+    import tonekit
+
+    plain = CliRunner().invoke(main, ["score", str(mono_file)])
+    full = CliRunner().invoke(main, ["score", str(mono_file), "--embeddings"])
+    assert plain.exit_code == 0 and full.exit_code == 0, full.output
+    row = pd.read_csv(io.StringIO(full.stdout)).iloc[0]
+    expected = tonekit.score(str(mono_file), embeddings=True)
+    assert {t: row[t] for t in expected} == pytest.approx(expected, abs=1e-4)
+    assert plain.stdout != full.stdout     # the embeddings change the scores
