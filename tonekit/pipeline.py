@@ -222,7 +222,8 @@ def score(path_or_signal, sr=None, *, models=None, baseline=None, embeddings: bo
                 raise ParameterError(f"the {t} model's card has no population_embedding for {p}* "
                                      f"(an older model); retrain it, or score without embeddings")
             if p not in raw_emb:
-                raw_emb[p] = signal_embedding(y, sr, encoder=piece_encoder(p))
+                # fr.speech is the mask signal_embedding would compute itself (and did at training)
+                raw_emb[p] = signal_embedding(y, sr, fr.speech, encoder=piece_encoder(p))
             parts.append(pd.DataFrame([raw_emb[p] - np.asarray(pop, float)], columns=list(piece_encoder(p).columns),
                                       index=feats.index))
         out[t] = round(float(m.predict_proba(pd.concat(parts, axis=1))[0]), 4)
@@ -299,7 +300,7 @@ def score_speaker(sources, sr=None, *, models=None) -> pd.DataFrame:
             if raw["speech_s"].iloc[0] < MIN_SCORED_SPEECH_S:
                 raise ParameterError(f"{names[i]}: less than {MIN_SCORED_SPEECH_S} s of speech")
             # the same recipe as training (tonekit.models.features.utterance_embedding)
-            e = {p: signal_embedding(y, rate, encoder=piece_encoder(p)) for p in prefixes}
+            e = {p: signal_embedding(y, rate, fr.speech, encoder=piece_encoder(p)) for p in prefixes}
         except TonekitError as exc:
             errors[i] = str(exc)
             continue
