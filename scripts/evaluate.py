@@ -274,11 +274,9 @@ def main(argv=None):
     raw_w = raw_features(table.path, "wideband", cache_dir=args.cache_dir, n_jobs=args.jobs, progress=True)
     raw_t = raw_features(table.path, "telephone", cache_dir=args.cache_dir, n_jobs=args.jobs, progress=True)
     prosody = (normalised_features(table, raw_w), normalised_features(table, raw_t))
-    emb = [relative_embeddings(table, raw_embeddings(table.path, cond, cache_dir=args.cache_dir, n_jobs=args.jobs,
-                                                     progress=True)) for cond in ("wideband", "telephone")]
-    wsp = [relative_embeddings(table, raw_embeddings(table.path, cond, cache_dir=args.cache_dir, n_jobs=args.jobs,
-                                                     progress=True, encoder="wsp_"))
-           for cond in ("wideband", "telephone")]
+    emb, wsp = ([relative_embeddings(table, raw_embeddings(table.path, cond, cache_dir=args.cache_dir, n_jobs=args.jobs,
+                                                           progress=True, encoder=prefix))
+                 for cond in ("wideband", "telephone")] for prefix in ("emb_", "wsp_"))
     # the shipped model: late fusion of prosody, the GE2E voice embedding and Whisper's; for comparison, the
     # model without Whisper (the previous release's) and its prosodic member alone
     sets["tonekit"] = tuple(pd.concat([p, e, w], axis=1) for p, e, w in zip(prosody, emb, wsp))

@@ -45,8 +45,8 @@ import evaluate as ev  # noqa: E402
 from tonekit.features.embedding import relative  # noqa: E402
 from tonekit.features.windows import model_features, speaker_baseline  # noqa: E402
 from tonekit.models.corpora import load_corpora, targets  # noqa: E402
-from tonekit.models.features import (default_cache_dir, normalised_features, population_embedding,  # noqa: E402
-                                     raw_embeddings, raw_features, relative_embeddings)
+from tonekit.models.features import (corpus_features, default_cache_dir, population_baseline,  # noqa: E402
+                                     population_embedding, raw_embeddings, raw_features)
 from tonekit.models.store import TARGET_NAMES  # noqa: E402
 from tonekit.models.train import DEFAULT_PARAMS, fit_target, metrics  # noqa: E402
 
@@ -79,11 +79,10 @@ def held_out(table, raws, embs, full, target, corpus, cache_dir=None):
     model = fit_target(X, np.r_[y_tr, y_tr], corpus=np.r_[table.corpus[train], table.corpus[train]],
                        groups=np.r_[table.speaker[train], table.speaker[train]], **DEFAULT_PARAMS[target])
     cols = list(model.feature_names_in_)
-    # the lone utterance's reference: the median of the training speakers' baselines (wideband), as
-    # tonekit.models.features.population_baseline gives the shipped models
+    # the lone utterance's reference: the training speakers' usual voice, as the shipped models' card has it
     seen = table[(table.corpus != corpus).to_numpy()]
-    population = pd.concat([speaker_baseline(raws["wideband"].loc[idx])
-                            for _, idx in seen.groupby("speaker", sort=True).groups.items()], axis=1).median(axis=1)
+    population = population_baseline(seen, cache_dir=cache_dir)
+    pop_emb = [population_embedding(seen, p, cache_dir=cache_dir) for p in ("emb_", "wsp_")]
     y = table.loc[test, target]
     out = []
     for cond in CONDITIONS:
@@ -92,7 +91,6 @@ def held_out(table, raws, embs, full, target, corpus, cache_dir=None):
             return {"target": target, "corpus": corpus, "condition": cond, "reference": reference, **m}
         lone = model_features(raws[cond][test], population)
         out.append(add("lone", lone))
-        pop_emb = [population_embedding(seen, p, cache_dir=cache_dir) for p in ("emb_", "wsp_")]
         out.append(add("lone, embeddings", pd.concat([lone] + [e[cond][test] - m for e, m in zip(embs, pop_emb)],
                                                      axis=1)))
         for k in SET_SIZES:
@@ -129,8 +127,7 @@ def main(argv=None):
     kw = {"cache_dir": args.cache_dir, "n_jobs": args.jobs, "progress": True}
     raws = {c: raw_features(table.path, c, **kw) for c in CONDITIONS}
     embs = [{c: raw_embeddings(table.path, c, encoder=p, **kw) for c in CONDITIONS} for p in ("emb_", "wsp_")]
-    full = {c: pd.concat([normalised_features(table, raws[c])] + [relative_embeddings(table, e[c]) for e in embs],
-                         axis=1) for c in CONDITIONS}
+    full = {c: corpus_features(table, c, **kw) for c in CONDITIONS}   # what evaluate.py's "tonekit" set has
     corpora = sorted(table.corpus.unique())
     jobs = [(t, c) for t in TARGET_NAMES for c in corpora]
     rows = Parallel(n_jobs=args.jobs)(delayed(held_out)(table, raws, embs, full, t, c, args.cache_dir)

@@ -263,19 +263,19 @@ def score(audio, fmt, models_dir, same_speaker, embeddings):
     models = load_models(models_dir)
     rows, failed = [], 0
     if same_speaker:
-        table = score_speaker(list(audio), models=models)
-        for r in table.to_dict(orient="records"):
+        for r in score_speaker(list(audio), models=models).to_dict(orient="records"):
             if isinstance(r["error"], str):
                 click.echo(f"Error: {r['error']}", err=True)
                 failed += 1
             else:
                 rows.append({k: r[k] for k in ("path", "anger", "calm", "warmth")})
-    for p in audio if not same_speaker else ():
-        try:
-            rows.append({"path": p, **score_one(p, models=models, embeddings=embeddings)})
-        except TonekitError as exc:
-            click.echo(f"Error: {exc}", err=True)
-            failed += 1
+    else:
+        for p in audio:
+            try:
+                rows.append({"path": p, **score_one(p, models=models, embeddings=embeddings)})
+            except TonekitError as exc:
+                click.echo(f"Error: {exc}", err=True)
+                failed += 1
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2))
     else:

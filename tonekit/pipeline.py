@@ -40,6 +40,11 @@ def _models(models):
     return load_models(models)
 
 
+def _embedding_prefixes(models: dict) -> tuple:
+    """The learned embeddings (``emb_``, ``wsp_``) that any of ``models`` has a member on."""
+    return tuple(p for p in EMBEDDING_PREFIXES if any(p in m.embedding_prefixes for m in models.values()))
+
+
 def score_features(features: pd.DataFrame, models: dict) -> pd.DataFrame:
     """``anger``, ``calm``, ``warmth`` probabilities for rows of a model-feature table."""
     out = pd.DataFrame(index=features.index, columns=list(TARGET_NAMES), dtype=float)
@@ -114,7 +119,7 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
                           stacklevel=2)
     embedding_every = whole_number("embedding_every", embedding_every, minimum=1)
     whisper_every = whole_number("whisper_every", whisper_every, minimum=1)
-    prefixes = [p for p in EMBEDDING_PREFIXES if any(p in m.embedding_prefixes for m in mdl.values())]
+    prefixes = _embedding_prefixes(mdl)
     every = {"emb_": embedding_every, "wsp_": whisper_every}
     tick("frames")
     frames, wins = {}, []
@@ -289,7 +294,7 @@ def score_speaker(sources, sr=None, *, models=None) -> pd.DataFrame:
         raise ParameterError("sources must be a list of recordings (paths or arrays) of one speaker")
     sources = list(sources)
     mdl = _models(models)
-    prefixes = tuple(p for p in EMBEDDING_PREFIXES if any(p in m.embedding_prefixes for m in mdl.values()))
+    prefixes = _embedding_prefixes(mdl)
     names = [f"<array {i}>" if isinstance(x, np.ndarray) else str(x) for i, x in enumerate(sources)]
     raws, embs, errors = [], {p: [] for p in prefixes}, [None] * len(sources)   # raws, embs: good sources only
     for i, src in enumerate(sources):
