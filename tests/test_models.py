@@ -514,3 +514,30 @@ def test_score_with_embeddings_uses_the_cards_population_voice():
         m.card = {k: v for k, v in m.card.items() if k != "population_embedding"}
     with pytest.raises(ParameterError, match="population_embedding"):
         tonekit.score(y, sr, models=old, embeddings=True)
+
+
+def test_a_models_folder_is_loaded_once_and_again_when_its_files_change(tmp_path):
+    """tonekit.score(path) in a loop must not re-check and re-load the models per call, but a model file
+    replaced in place must be picked up."""
+    from tonekit.pipeline import _models
+
+    for t in ("anger", "calm", "warmth"):
+        for suffix in (".skops", ".json"):
+            shutil.copy(shipped_dir() / f"{t}{suffix}", tmp_path / f"{t}{suffix}")
+    sr = 16000
+    t = np.arange(2 * sr) / sr
+    y = 0.1 * np.sin(2 * np.pi * (140 + 20 * np.sin(2 * np.pi * 3 * t)) * t) * (1 + 0.5 * np.sin(2 * np.pi * 4 * t))
+    first = _models(tmp_path)
+    assert _models(str(tmp_path)) is first                  # the same objects: not loaded again
+    before = tonekit.score(y, sr, models=tmp_path)
+    # put the calm model in anger's place: the "anger" score must now be the calm model's
+    for suffix in (".skops", ".json"):
+        shutil.copy(shipped_dir() / f"calm{suffix}", tmp_path / f"anger{suffix}")
+    card = json.loads((tmp_path / "anger.json").read_text())
+    card["target"] = "anger"                                 # load_model checks the card's target, not the hash's
+    (tmp_path / "anger.json").write_text(json.dumps(card))
+    reloaded = _models(tmp_path)
+    assert reloaded is not first
+    after = tonekit.score(y, sr, models=tmp_path)
+    assert after["anger"] == before["calm"] != before["anger"]
+    assert after["calm"] == before["calm"] and after["warmth"] == before["warmth"]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,7 +16,7 @@ from .features.frames import call_speaker_frames, frames_table, signal_frames
 from .features.windows import segment_functionals, speaker_baseline, model_features, speaker_windows
 from .match import MatchOptions, caller_angry_spans, match
 from .models.features import piece_encoder
-from .models.store import EMBEDDING_PREFIXES, TARGET_NAMES, load_models
+from .models.store import EMBEDDING_PREFIXES, TARGET_NAMES, load_models, shipped_dir
 
 MIN_SPEECH_S = 1.0
 #: An utterance with less speech (s) than this gets NaN scores (tonekit.score, tonekit.score_speaker).
@@ -33,11 +34,26 @@ REACH_S = {"emb_": 1.5, "wsp_": 3.0}
 
 
 def _models(models):
-    if models is None:
-        return load_models()
+    """``models`` as ``{target: ToneModel}``: a dict as it is; a folder (None: the shipped models) loaded once
+    per process and kept while its files are unchanged (checking a model file's hash and types costs about
+    0.1 s, more than scoring an utterance)."""
     if isinstance(models, dict):
         return models
-    return load_models(models)
+    folder = Path(models) if models is not None else shipped_dir()
+    try:
+        key = (str(folder.resolve()),) + tuple(
+            (st.st_mtime_ns, st.st_size) for t in TARGET_NAMES for suffix in (".skops", ".json")
+            for st in [(folder / f"{t}{suffix}").stat()])
+    except OSError:
+        return load_models(folder)   # a missing file: load_models names it
+    if key not in _LOADED:
+        _LOADED.clear()              # keep one folder's models, not every folder ever used
+        _LOADED[key] = load_models(folder)
+    return _LOADED[key]
+
+
+#: The models :func:`_models` loaded last, by their folder and files' modification times and sizes.
+_LOADED: dict = {}
 
 
 def _embedding_prefixes(models: dict) -> tuple:
