@@ -145,6 +145,53 @@ def test_parse_other_corpora():
     assert parse_emodb("notes.flac") is None
 
 
+def _manifest(tmp_path, text, name="mine.csv", files=("a/1.wav", "a/2.wav", "b/3.wav")):
+    for f in files:
+        (tmp_path / f).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / f).write_bytes(b"RIFF")          # only their existence is checked when loading
+    (tmp_path / name).write_text(text)
+    return tmp_path / name
+
+
+def test_manifest_labels_synonyms_and_paths(tmp_path):
+    from tonekit.models.corpora import load_manifest
+
+    m = _manifest(tmp_path, "Path, Speaker, Emotion, Intensity\n"
+                            "a/1.wav,s1,Angry,strong\n"
+                            f"{tmp_path / 'a' / '2.wav'},s1, neutral ,\n"
+                            "b/3.wav,s2,HAPPY,normal\n")
+    t = load_manifest(m)
+    assert t.columns.tolist() == ["path", "corpus", "speaker", "emotion", "intensity"]
+    assert t.path.tolist() == [str(tmp_path / "a" / "1.wav"), str(tmp_path / "a" / "2.wav"),
+                               str(tmp_path / "b" / "3.wav")]
+    assert t.corpus.tolist() == ["mine"] * 3
+    assert t.speaker.tolist() == ["mine_s1", "mine_s1", "mine_s2"]
+    assert t.emotion.tolist() == ["anger", "neutral", "happiness"]
+    assert t.intensity.tolist() == ["strong", "normal", "normal"]
+    y = targets(t)
+    assert y.anger.tolist() == [1, 0, 0] and y.warmth.tolist() == [0, 0, 1] and y.calm.tolist() == [0, 1, 0]
+    # a corpus column wins over the file name; a TSV file is read as such; load_corpora takes manifests
+    tsv = _manifest(tmp_path, "path\tspeaker\temotion\tcorpus\na/1.wav\tx\tsad\tcc\n", name="m.tsv")
+    both = load_corpora([m, tsv])
+    assert both.corpus.tolist() == ["mine"] * 3 + ["cc"] and both.speaker.iloc[-1] == "cc_x"
+    assert both.emotion.iloc[-1] == "sadness"
+
+
+@pytest.mark.parametrize("text,message", [
+    ("path,emotion\na/1.wav,angry\n", r"mine.csv: manifest lacks column\(s\) speaker"),
+    ("path,speaker,emotion\n", "mine.csv: manifest lists no recordings"),
+    ("path,speaker,emotion\na/1.wav,s1,angry\na/2.wav,s1,grumpy\n", r"unknown emotion 'grumpy' \(line 3\)"),
+    ("path,speaker,emotion\na/1.wav,s1,angry\na/9.wav,s1,sad\n",
+     r"1 listed recording\(s\) not found, the first on line 3: a/9.wav"),
+    ("path,speaker,emotion\na/1.wav,,angry\n", "empty speaker on line 2"),
+])
+def test_manifest_errors_name_the_file_and_line(tmp_path, text, message):
+    from tonekit.models.corpora import load_manifest
+
+    with pytest.raises(ParameterError, match=message):
+        load_manifest(_manifest(tmp_path, text))
+
+
 def test_target_mapping():
     import pandas as pd
 

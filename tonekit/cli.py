@@ -312,17 +312,23 @@ def batch(inputs, outdir, jobs, scheduler, models_dir):
 
 
 @main.command()
-@click.argument("corpus", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
+@click.argument("corpus", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--target", type=click.Choice(["anger", "calm", "warmth"]), required=True)
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="MODEL.skops")
 @click.option("--jobs", "-j", type=int, default=2, show_default=True)
 @handle_errors
 def train(corpus, target, output, jobs):
-    """Train a tone model on corpus folders (labels from the file names).
+    """Train a tone model on corpus folders (labels from the file names) or manifests.
+
+    A CORPUS is a folder laid out like one of the bundled corpora (Emo-DB,
+    RAVDESS, nEMO, TurEV-DB), or a manifest: a .csv (or .tsv) file with the
+    columns path, speaker, emotion (optional: intensity, corpus), paths
+    relative to the manifest.
 
     \b
     Example:
         tonekit train ../shared/corpora/emodb ../shared/corpora/ravdess --target anger -o anger.skops
+        tonekit train mycorpus.csv ../shared/corpora/emodb --target anger -o anger.skops
     """
     from .models.train import train_and_save
 
@@ -332,15 +338,19 @@ def train(corpus, target, output, jobs):
 
 @main.command()
 @click.argument("model", type=click.Path(dir_okay=False))
-@click.argument("corpus", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
+@click.argument("corpus", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--jobs", "-j", type=int, default=2, show_default=True)
 @handle_errors
 def evaluate(model, corpus, jobs):
-    """Evaluate a model on corpus folders (UAR, ROC AUC, calibration error).
+    """Evaluate a model on corpus folders or manifests (UAR, ROC AUC, calibration error).
+
+    A CORPUS is as for `tonekit train`: a corpus folder, or a .csv/.tsv
+    manifest with the columns path, speaker, emotion.
 
     \b
     Example:
         tonekit evaluate trained/anger.skops ../shared/corpora/nemo
+        tonekit evaluate trained/anger.skops mycorpus.csv
     """
     from .models.train import evaluate_model
 

@@ -6,6 +6,11 @@ folder's ``SOURCE.txt``) and returns one row per utterance with the columns
 for every corpus: neutral, calm, happiness, sadness, anger, fear, disgust,
 surprise, boredom.
 
+Any other corpus comes in through a manifest (:func:`load_manifest`): a CSV
+(or tab-separated ``.tsv``) file with one row per recording and the columns
+``path, speaker, emotion`` (optional: ``intensity``, ``corpus``), where
+wherever a folder is taken a manifest is taken too.
+
 Example
 -------
 >>> from tonekit.models.corpora import load_corpora, targets   # doctest: +SKIP
@@ -127,17 +132,113 @@ def load_corpus(folder, corpus: str | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["path", "corpus", "speaker", "emotion", "intensity"])
 
 
+#: Emotion names a manifest may use, and the vocabulary's word for each (the vocabulary's own words too).
+EMOTION_SYNONYMS = {
+    **{e: e for e in EMOTIONS},
+    "angry": "anger", "ang": "anger", "mad": "anger",
+    "neu": "neutral",
+    "relaxed": "calm",
+    "happy": "happiness", "joy": "happiness", "joyful": "happiness", "hap": "happiness",
+    "sad": "sadness",
+    "fearful": "fear", "afraid": "fear", "scared": "fear",
+    "disgusted": "disgust",
+    "surprised": "surprise",
+    "bored": "boredom",
+}
+_MANIFEST_COLUMNS = ("path", "speaker", "emotion")
+
+
+def load_manifest(path, corpus: str | None = None) -> pd.DataFrame:
+    """A corpus listed in a manifest file, as the table of :func:`load_corpus`.
+
+    The manifest is a CSV file (tab-separated if its name ends in ``.tsv``)
+    with a header and one row per recording: ``path`` (absolute, or relative
+    to the manifest's folder), ``speaker`` and ``emotion``; optionally
+    ``intensity`` (default ``normal``) and ``corpus`` (default: ``corpus``,
+    else the manifest's file name without suffix). Emotions are matched
+    case-blind to the vocabulary (:data:`EMOTIONS`) or a common synonym
+    (:data:`EMOTION_SYNONYMS`: ``angry``, ``happy``, ``sad``...). Speakers
+    are prefixed with the corpus (``mycorpus_spk1``), so that two corpora
+    never share a speaker by name.
+
+    A missing column, an unknown emotion, an empty speaker or a recording that
+    is not there raises :class:`~tonekit.errors.ParameterError`, naming the
+    manifest, the line and the value: a typo must not silently shrink or
+    mislabel the training data. Rows whose emotion is none of the targets'
+    (see :data:`TARGETS`) are kept and left out by :func:`targets`.
+
+    Example
+    -------
+    A file ``mine.csv``::
+
+        path,speaker,emotion
+        spk1/take01.wav,spk1,angry
+        spk1/take02.wav,spk1,neutral
+
+    >>> load_manifest("mine.csv")            # doctest: +SKIP
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ParameterError(f"{path}: manifest not found")
+    sep = "\t" if path.suffix.lower() == ".tsv" else ","
+    try:
+        m = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise ParameterError(f"{path}: not a readable {'TSV' if sep != ',' else 'CSV'} manifest "
+                             f"({str(exc).strip().splitlines()[0]})") from None
+    m.columns = [str(c).strip().lower() for c in m.columns]
+    missing = [c for c in _MANIFEST_COLUMNS if c not in m.columns]
+    if missing:
+        raise ParameterError(f"{path}: manifest lacks column(s) {', '.join(missing)} "
+                             f"(needs {', '.join(_MANIFEST_COLUMNS)}; has {', '.join(m.columns) or 'none'})")
+    if m.empty:
+        raise ParameterError(f"{path}: manifest lists no recordings")
+    line = m.index.to_numpy() + 2                       # the header is line 1
+    m = m.apply(lambda col: col.str.strip())
+    emotion = m["emotion"].str.lower().map(EMOTION_SYNONYMS)
+    bad = emotion.isna().to_numpy()
+    if bad.any():
+        shown = ", ".join(f"{m['emotion'].iloc[i]!r} (line {line[i]})" for i in np.flatnonzero(bad)[:3])
+        raise ParameterError(f"{path}: unknown emotion {shown}{' ...' if bad.sum() > 3 else ''}; "
+                             f"use one of {', '.join(EMOTIONS)} or a common synonym such as angry, happy, sad")
+    no_speaker = (m["speaker"] == "").to_numpy()
+    if no_speaker.any():
+        raise ParameterError(f"{path}: empty speaker on line {line[np.flatnonzero(no_speaker)[0]]}")
+    files = [Path(f) if Path(f).is_absolute() else path.parent / f for f in m["path"]]
+    absent = [i for i, f in enumerate(files) if not f.is_file()]
+    if absent:
+        i = absent[0]
+        raise ParameterError(f"{path}: {len(absent)} listed recording(s) not found, the first on line {line[i]}: "
+                             f"{m['path'].iloc[i]}")
+    name = corpus or path.stem
+    corpora = m["corpus"].where(m["corpus"] != "", name) if "corpus" in m.columns else pd.Series(name, index=m.index)
+    intensity = (m["intensity"].where(m["intensity"] != "", "normal") if "intensity" in m.columns
+                 else pd.Series("normal", index=m.index))
+    return pd.DataFrame({"path": [str(f) for f in files], "corpus": corpora.to_numpy(),
+                         "speaker": (corpora + "_" + m["speaker"]).to_numpy(), "emotion": emotion.to_numpy(),
+                         "intensity": intensity.str.lower().to_numpy()},
+                        columns=["path", "corpus", "speaker", "emotion", "intensity"])
+
+
+def _is_manifest(path: Path) -> bool:
+    return path.suffix.lower() in (".csv", ".tsv")
+
+
 def load_corpora(folders) -> pd.DataFrame:
-    """Several corpus folders as one table (see :func:`load_corpus`).
+    """Several corpus folders or manifests as one table (see :func:`load_corpus`, :func:`load_manifest`).
 
     A folder that holds several corpora (such as ``../shared/corpora``) is
-    expanded into its sub-folders that are known corpora.
+    expanded into its sub-folders that are known corpora. A ``.csv`` or
+    ``.tsv`` file is read as a manifest.
     """
     if isinstance(folders, (str, Path)):
         folders = [folders]
     tables = []
     for folder in folders:
         folder = Path(folder)
+        if _is_manifest(folder):
+            tables.append(load_manifest(folder))
+            continue
         subs = [d for d in sorted(folder.iterdir()) if d.is_dir() and d.name in _PARSERS] if folder.is_dir() else []
         if subs and folder.name not in _PARSERS:
             tables += [load_corpus(d, d.name) for d in subs]
