@@ -205,7 +205,7 @@ def score(path_or_signal, sr=None, *, models=None, baseline=None, embeddings: bo
     too, against the mean voice of the training speakers
     (``population_embedding`` in the model card): more accurate on a lone
     utterance (anger AUC across corpora 0.85 instead of 0.75; README), but
-    slower (both encoders run: about 0.3 s instead of 0.06 s for 4 s of
+    slower (both encoders run: about 0.2 s instead of 0.05 s for 4 s of
     speech) and less well calibrated.
 
     Examples
