@@ -249,10 +249,11 @@ class PieceEncoder:
     normalise: bool = True  # pooled embeddings are L2-normalised (GE2E's are unit vectors)
     batch: int = 1          # pieces embedded together
     step: str = "embedding"  # its progress step in tonekit.analyze ("embedding:agent", ...)
+    names: tuple = ()       # its column names, when not prefix + 0 .. dims - 1 (each starts with prefix)
 
     @property
     def columns(self) -> tuple:
-        return tuple(f"{self.prefix}{i}" for i in range(self.dims))
+        return self.names or tuple(f"{self.prefix}{i}" for i in range(self.dims))
 
 
 def _ge2e_input(padded: np.ndarray, a: int, b: int, gain: float) -> np.ndarray:
@@ -427,10 +428,12 @@ def relative(E) -> np.ndarray:
     return E - E[ok].mean(axis=0)
 
 
-def embedding_frame(E, index=None, *, encoder=None) -> pd.DataFrame:
-    """A table with the encoder's columns (default :data:`GE2E`'s, the :data:`EMBEDDING_COLUMNS`)."""
+def embedding_frame(E, index=None, *, encoder=None, copy: bool = True) -> pd.DataFrame:
+    """A table with the encoder's columns (default :data:`GE2E`'s, the :data:`EMBEDDING_COLUMNS`); with
+    ``copy=False`` it holds ``E``'s own memory when ``E`` is float64 already."""
     enc = encoder or GE2E
-    return pd.DataFrame(np.asarray(E, float).reshape(-1, enc.dims), columns=list(enc.columns), index=index)
+    return pd.DataFrame(np.asarray(E, float).reshape(-1, enc.dims), columns=list(enc.columns), index=index,
+                        copy=copy)
 
 
 def window_embedding_table(read, speech: np.ndarray, sr: int, starts_s, ends_s, *, every: int = 1,
@@ -449,7 +452,10 @@ def window_embedding_table(read, speech: np.ndarray, sr: int, starts_s, ends_s, 
                              normalise=enc.normalise)
     if not len(spans):
         wide = np.full((len(wide), enc.dims), np.nan)
-    return embedding_frame(relative(wide), encoder=enc)
+    ok = np.isfinite(wide).all(axis=1)
+    if ok.any():
+        wide -= wide[ok].mean(axis=0)      # relative(wide), in place: a long call's table is held once
+    return embedding_frame(wide, encoder=enc, copy=False)
 
 
 def signal_embedding(y: np.ndarray, sr: int, speech: np.ndarray | None = None, *, weights=None,
