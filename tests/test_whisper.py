@@ -199,10 +199,12 @@ def _voiced(seconds=2.0, amplitude=0.1):
 def test_signal_whisper_with_the_shipped_weights_ignores_the_level():
     y = _voiced()
     e = W.signal_whisper(y, SR)
-    assert e.shape == (512,) and np.isfinite(e).all()
+    assert e.shape == (1024,) and np.isfinite(e).all()           # the two layers' output, then the first's
+    assert len(W.WHISPER.columns) == 1024 and W.WHISPER.columns[511:513] == ("wsp_511", "wsp_l1_0")
+    assert not np.allclose(e[:512], e[512:], atol=0.1)           # two layers differ from one
     np.testing.assert_allclose(W.signal_whisper(10 * y, SR), e, atol=1e-3)   # pieces are levelled
     silent = W.signal_whisper(np.zeros(2 * SR, np.float32), SR)
-    assert silent.shape == (512,) and np.isnan(silent).all()
+    assert silent.shape == (1024,) and np.isnan(silent).all()
 
 
 def test_signal_whisper_is_the_reference_on_the_levelled_utterance():
@@ -211,8 +213,12 @@ def test_signal_whisper_is_the_reference_on_the_levelled_utterance():
     y = _voiced(amplitude=0.03)
     got = W.signal_whisper(y, SR, np.ones(200, bool), weights=W.prepare(raw))
     ref = xw.numpy_encode(_levelled_mel(y), raw).mean(axis=0)
-    assert got.shape == (16,) and abs(np.linalg.norm(got) - 1) > 0.01
-    np.testing.assert_allclose(got, ref, atol=2e-4)
+    assert got.shape == (32,) and abs(np.linalg.norm(got[:16]) - 1) > 0.01
+    np.testing.assert_allclose(got[:16], ref, atol=2e-4)
+    # the second half: the reference encoder with its first layer alone (then the final layer norm)
+    one = {k: v for k, v in raw.items() if not k.startswith("encoder/layer_1/")}
+    np.testing.assert_allclose(got[16:], xw.numpy_encode(_levelled_mel(y), one).mean(axis=0), atol=2e-4)
+    assert not np.allclose(got[:16], got[16:], atol=1e-2)
 
 
 def _reader(y):
@@ -228,9 +234,10 @@ def test_whisper_pieces_are_4_s_and_keep_three_quarters():
     emb, spans = embed_speech(_reader(y), mask, SR, encoder=W.WHISPER, weights=w)
     # two 4-s pieces; the 1-s rest (< 3/4 of a piece) is dropped
     np.testing.assert_allclose(spans, [[0.0, 4.0], [4.0, 8.0]], atol=1e-3)
-    assert emb.shape == (2, 16)
+    assert emb.shape == (2, 32)                                  # one layer: its output twice
     for piece, (a, b) in zip(emb, [(0, 4 * SR), (4 * SR, 8 * SR)]):
-        np.testing.assert_allclose(piece, xw.numpy_encode(_levelled_mel(y[a:b]), raw).mean(axis=0), atol=2e-4)
+        ref = xw.numpy_encode(_levelled_mel(y[a:b]), raw).mean(axis=0)
+        np.testing.assert_allclose(piece, np.r_[ref, ref], atol=2e-4)
     first, first_span = embed_speech(_reader(y), mask, SR, encoder=W.WHISPER, weights=w, every=2)
     np.testing.assert_allclose(first_span, spans[:1])
     np.testing.assert_allclose(first, emb[:1], atol=1e-6)
@@ -239,5 +246,5 @@ def test_whisper_pieces_are_4_s_and_keep_three_quarters():
     short[100:450] = True
     emb, spans = embed_speech(_reader(y), short, SR, encoder=W.WHISPER, weights=w)
     np.testing.assert_allclose(spans, [[1.0, 4.5]], atol=1e-3)
-    np.testing.assert_allclose(emb[0], xw.numpy_encode(_levelled_mel(y[SR:int(4.5 * SR)]), raw).mean(axis=0),
-                               atol=2e-4)
+    ref = xw.numpy_encode(_levelled_mel(y[SR:int(4.5 * SR)]), raw).mean(axis=0)
+    np.testing.assert_allclose(emb[0], np.r_[ref, ref], atol=2e-4)

@@ -14,9 +14,13 @@ results/whisper_layer*.md).
 The recipe is the one of :mod:`tonekit.features.embedding`, with 4-s pieces:
 the speaker's speech joined into streams, cut into pieces, each piece set to
 -25 dBFS RMS (the encoder must not hear the line's gain), its log-mel
-spectrum, the encoder, the mean over time of the output (512-d). An
-utterance's or a window's value is the mean of its pieces', minus the
-speaker's mean (``wsp_0`` ... ``wsp_511``).
+spectrum, the encoder, the mean over time of the output (512-d,
+``wsp_0`` ... ``wsp_511``) and, from the same pass, the mean over time of
+the first layer's output through the same final layer norm (512-d,
+``wsp_l1_0`` ... ``wsp_l1_511``): the tone models have one member on each
+(an exploration chose that over the last layer alone, and over both joined
+in one member, by leave-one-corpus-out; README). An utterance's or a
+window's value is the mean of its pieces', minus the speaker's mean.
 
 Only numpy (and scipy's ``erf``) runs the encoder, in float32; the weights
 load with ``allow_pickle=False`` after their SHA-256 is checked against
@@ -40,8 +44,10 @@ PIECE_S = 4.0
 N_DIMS = 512
 MAX_FRAMES = 1500                   # the encoder's longest input: 30 s
 PREFIX = "wsp_"
-#: Column names of the Whisper embedding in feature tables.
-WHISPER_COLUMNS = tuple(f"{PREFIX}{i}" for i in range(N_DIMS))
+#: Prefix of the first layer's columns (they start with :data:`PREFIX` too: one encoder makes both).
+LAYER1_PREFIX = "wsp_l1_"
+#: Column names of the Whisper features in feature tables: the kept layers' output, then the first layer's.
+WHISPER_COLUMNS = tuple(f"{PREFIX}{i}" for i in range(N_DIMS)) + tuple(f"{LAYER1_PREFIX}{i}" for i in range(N_DIMS))
 #: The variables of one encoder layer, by number (CTranslate2's names, kept in the npz).
 ENCODER_LAYER = re.compile(r"encoder/layer_(\d+)/")
 _REQUIRED = ("encoder/conv1/weight", "encoder/conv1/bias", "encoder/conv2/weight", "encoder/conv2/bias",
@@ -73,7 +79,8 @@ def log_mel(y: np.ndarray) -> np.ndarray:
     frames = np.lib.stride_tricks.sliding_window_view(yp, N_FFT)[::HOP][:n]
     spec = np.fft.rfft(frames * _hann(), axis=1)
     power = (spec.real ** 2 + spec.imag ** 2).astype(np.float32)
-    logs = np.log10(np.maximum(power @ mel_basis(N_MELS).T, np.float32(1e-10)))
+    # log10(1e-10) is -10, but some CPUs' vectorised float32 log10 give -10.000001: clamp to the exact floor
+    logs = np.maximum(np.log10(np.maximum(power @ mel_basis(N_MELS).T, np.float32(1e-10))), np.float32(-10.0))
     logs = np.maximum(logs, logs.max() - np.float32(8.0))
     return np.ascontiguousarray(((logs + np.float32(4.0)) / np.float32(4.0)).T, dtype=np.float32)
 
@@ -227,6 +234,24 @@ def encode(mel: np.ndarray, weights: dict) -> np.ndarray:
     return _layer_norm(x, weights["ln"])
 
 
+def pooled(mel: np.ndarray, weights: dict) -> np.ndarray:
+    """The time means of the encoder's output and of its first layer's output, each through the final layer
+    norm, joined: (1024,) for :func:`log_mel`'s ``mel`` (80, frames). The first half is
+    ``encode(mel, weights).mean(axis=0)``; the second the same with the first layer alone."""
+    mel = np.asarray(mel, np.float32)
+    if mel.ndim != 2 or mel.shape[0] != N_MELS or not 0 < mel.shape[1] <= 2 * MAX_FRAMES:
+        raise ValueError(f"mel must be ({N_MELS}, 1..{2 * MAX_FRAMES}), got shape {mel.shape}")
+    x = _gelu(_conv(mel.T, weights["conv1"], 1))
+    x = _gelu(_conv(x, weights["conv2"], 2))
+    x += weights["positions"][:x.shape[-2]]
+    first = None
+    for i, layer in enumerate(weights["layers"]):
+        x = _layer(x, layer, weights["heads"])
+        if i == 0:
+            first = _layer_norm(x, weights["ln"]).mean(axis=-2)
+    return np.concatenate([_layer_norm(x, weights["ln"]).mean(axis=-2), first])
+
+
 def _whisper_input(padded: np.ndarray, a: int, b: int, gain: float) -> np.ndarray:
     """The log-mel spectrum of samples ``[a, b)`` of a stream (``padded``: N_FFT/2 zeros before it), levelled
     by ``gain``."""
@@ -234,24 +259,26 @@ def _whisper_input(padded: np.ndarray, a: int, b: int, gain: float) -> np.ndarra
 
 
 def _forward(mels, weights) -> np.ndarray:
-    """Time-mean encoder output of each piece, (pieces, 512). One piece at a time: stacking pieces of one
+    """:func:`pooled` of each piece, (pieces, 1024). One piece at a time: stacking pieces of one
     length into one call was 9 % slower on one core (larger arrays, worse cache use)."""
-    return np.stack([encode(m, weights).mean(axis=-2) for m in mels]).astype(np.float32)
+    return np.stack([pooled(m, weights) for m in mels]).astype(np.float32)
 
 
-#: Whisper's encoder as a :class:`~tonekit.features.embedding.PieceEncoder` (``wsp_*`` columns).
-WHISPER = PieceEncoder(name="Whisper-base encoder (first layers)", prefix=PREFIX, dims=N_DIMS,
+#: Whisper's encoder as a :class:`~tonekit.features.embedding.PieceEncoder` (:data:`WHISPER_COLUMNS`).
+WHISPER = PieceEncoder(name="Whisper-base encoder (first layers)", prefix=PREFIX, dims=len(WHISPER_COLUMNS),
                        piece_samples=int(PIECE_S * RATE), level_dbfs=LEVEL_DBFS, featurize=_whisper_input,
                        forward=_forward, load=lambda: load_whisper(), normalise=False, batch=8,
-                       step="whisper")
+                       step="whisper", names=WHISPER_COLUMNS)
 
 
 def signal_whisper(y: np.ndarray, sr: int, speech=None, *, weights=None) -> np.ndarray:
-    """Whisper embedding (512,) of a single-speaker signal (not speaker-relative); NaN if it has no speech."""
+    """Whisper features (1024,: the kept layers' output, then the first layer's; see :func:`pooled`) of a
+    single-speaker signal (not speaker-relative); NaN if it has no speech."""
     from .embedding import signal_embedding
 
     return signal_embedding(y, sr, speech, weights=weights, encoder=WHISPER)
 
 
-__all__ = ["WHISPER", "WHISPER_COLUMNS", "log_mel", "load_whisper", "prepare", "encode", "n_layers",
+__all__ = ["WHISPER", "WHISPER_COLUMNS", "LAYER1_PREFIX", "log_mel", "load_whisper", "prepare", "encode",
+           "pooled", "n_layers",
            "whisper_path", "signal_whisper"]

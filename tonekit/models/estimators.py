@@ -312,7 +312,8 @@ class FusedToneClassifier(_ToneBase):
         The embedding members' ``C`` (None: ``C``).
     embedding_prefix : str or tuple of str
         Columns of a DataFrame whose names start with a prefix are an embedding member's: one member per
-        prefix (``("emb_", "wsp_")``: the GE2E voice embedding and Whisper's).
+        prefix (``("emb_", "wsp_", "wsp_l1_")``: the GE2E voice embedding, Whisper's output and its first
+        layer's). A column that starts with several prefixes is the member's of the longest.
     n_embedding : int
         Without column names (an array), the last ``n_embedding`` columns are the (one) embedding's.
     fusion : {"mean", "calibrated"}
@@ -396,7 +397,9 @@ class FusedToneClassifier(_ToneBase):
         prefixes = self._prefixes()
         names = getattr(self, "feature_names_in_", None)
         if names is not None:
-            member = [np.array([str(c).startswith(p) for c in names]) for p in prefixes]
+            # a column is the member's of the longest prefix it starts with ("wsp_l1_0": "wsp_l1_", not "wsp_")
+            owner = [max((p for p in prefixes if str(c).startswith(p)), key=len, default=None) for c in names]
+            member = [np.array([o == p for o in owner]) for p in prefixes]
         else:
             last = np.zeros(X.shape[1], bool)
             if self.n_embedding:

@@ -18,7 +18,7 @@ from sklearn.model_selection import GroupKFold
 
 from ..features.windows import MODEL_FEATURES
 from .estimators import FusedToneClassifier
-from .features import (EMBEDDING_PREFIXES, EMBEDDING_VERSION, WHISPER_VERSION, corpus_features, embedding_prefixes,
+from .features import (EMBEDDING_VERSION, WHISPER_VERSION, corpus_features, embedding_prefixes,
                        piece_encoder)
 from .store import TARGET_NAMES
 
@@ -36,10 +36,12 @@ from .store import TARGET_NAMES
 #: is under-confident where they agree; recalibrating halves the even-odds calibration error within a
 #: corpus (anger 0.071/0.076 -> 0.036/0.031) and keeps the ranking (ROC AUC) of the mean.
 #: Whisper's first two encoder layers are a second embedding member, with the same settings (a logistic
-#: regression, C=0.01; scripts/explore_whisper.py measured that C); the calibrated fusion averages the
-#: three members a row has (results/evaluation.md).
+#: regression, C=0.01; scripts/explore_whisper.py measured that C), and the output of its first layer
+#: alone (``wsp_l1_*``, from the same pass) a third; the calibrated fusion averages the members a row has
+#: (results/evaluation.md).
+MEMBER_PREFIXES = ("emb_", "wsp_", "wsp_l1_")
 _FUSION = {"embedding_kind": "logreg", "embedding_C": 0.01, "fusion": "calibrated",
-           "embedding_prefix": EMBEDDING_PREFIXES}
+           "embedding_prefix": MEMBER_PREFIXES}
 DEFAULT_PARAMS = {"anger": {"kind": "blend", "C": 0.3, "C_logreg": 0.1, **_FUSION},
                   "calm": {"kind": "blend", "C": 0.3, "C_logreg": 0.1, **_FUSION},
                   "warmth": {"kind": "blend", "C": 0.3, "C_logreg": 0.1, **_FUSION}}
