@@ -281,8 +281,9 @@ def main(argv=None):
     emb, wsp = ([relative_embeddings(table, raw_embeddings(table.path, cond, cache_dir=args.cache_dir, n_jobs=args.jobs,
                                                            progress=True, encoder=prefix))
                  for cond in ("wideband", "telephone")] for prefix in ("emb_", "wsp_"))
-    # the shipped model: late fusion of prosody, the GE2E voice embedding and Whisper's; for comparison, the
-    # model without Whisper (the previous release's) and its prosodic member alone
+    # the shipped model: late fusion of prosody, the GE2E voice embedding, Whisper's output and its first
+    # layer's; for comparison, the model without the first-layer member (the previous release's), the model
+    # without Whisper and its prosodic member alone
     sets["tonekit"] = tuple(pd.concat([p, e, w], axis=1) for p, e, w in zip(prosody, emb, wsp))
     # the previous release's: Whisper's output alone, without the member on its first layer
     sets["tonekit-no-layer1"] = tuple(pd.concat([p, e, w.drop(columns=[c for c in w if c.startswith(LAYER1_PREFIX)])],

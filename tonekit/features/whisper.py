@@ -236,7 +236,7 @@ def encode(mel: np.ndarray, weights: dict) -> np.ndarray:
 
 def pooled(mel: np.ndarray, weights: dict) -> np.ndarray:
     """The time means of the encoder's output and of its first layer's output, each through the final layer
-    norm, joined: (1024,) for :func:`log_mel`'s ``mel`` (80, frames). The first half is
+    norm, joined: (1024,) with the shipped weights, for :func:`log_mel`'s ``mel`` (80, frames). The first half is
     ``encode(mel, weights).mean(axis=0)``; the second the same with the first layer alone."""
     mel = np.asarray(mel, np.float32)
     if mel.ndim != 2 or mel.shape[0] != N_MELS or not 0 < mel.shape[1] <= 2 * MAX_FRAMES:

@@ -8,8 +8,8 @@ surprise, boredom.
 
 Any other corpus comes in through a manifest (:func:`load_manifest`): a CSV
 (or tab-separated ``.tsv``) file with one row per recording and the columns
-``path, speaker, emotion`` (optional: ``intensity``, ``corpus``), where
-wherever a folder is taken a manifest is taken too.
+``path, speaker, emotion`` (optional: ``intensity``, ``corpus``); wherever
+a corpus folder is taken, a manifest is taken too.
 
 Example
 -------
