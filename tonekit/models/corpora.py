@@ -175,7 +175,13 @@ def load_manifest(path, corpus: str | None = None) -> pd.DataFrame:
         spk1/take01.wav,spk1,angry
         spk1/take02.wav,spk1,neutral
 
-    >>> load_manifest("mine.csv")            # doctest: +SKIP
+    >>> import pathlib, tempfile
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> (d / "spk1").mkdir(); _ = [(d / "spk1" / f"take0{i}.wav").write_bytes(b"") for i in (1, 2)]
+    >>> _ = (d / "mine.csv").write_text("path,speaker,emotion\\nspk1/take01.wav,spk1,angry\\n"
+    ...                                 "spk1/take02.wav,spk1,neutral\\n")
+    >>> load_manifest(d / "mine.csv")[["corpus", "speaker", "emotion"]].values.tolist()
+    [['mine', 'mine_spk1', 'anger'], ['mine', 'mine_spk1', 'neutral']]
     """
     path = Path(path)
     if not path.is_file():
