@@ -226,12 +226,18 @@ def encode(mel: np.ndarray, weights: dict) -> np.ndarray:
         raise ValueError(f"mel has {mel.shape[-1]} frames; the encoder takes at most {2 * MAX_FRAMES} (30 s)")
     if mel.shape[-1] == 0:
         return np.zeros(mel.shape[:-2] + (0, len(weights["ln"][0])), np.float32)
-    x = _gelu(_conv(np.swapaxes(mel, -1, -2), weights["conv1"], 1))
-    x = _gelu(_conv(x, weights["conv2"], 2))
-    x += weights["positions"][:x.shape[-2]]
+    x = _stem(mel, weights)
     for layer in weights["layers"]:
         x = _layer(x, layer, weights["heads"])
     return _layer_norm(x, weights["ln"])
+
+
+def _stem(mel: np.ndarray, weights: dict) -> np.ndarray:
+    """The two GELU convolutions (the second with stride 2) and the positions: (..., frames / 2, width)."""
+    x = _gelu(_conv(np.swapaxes(mel, -1, -2), weights["conv1"], 1))
+    x = _gelu(_conv(x, weights["conv2"], 2))
+    x += weights["positions"][:x.shape[-2]]
+    return x
 
 
 def pooled(mel: np.ndarray, weights: dict) -> np.ndarray:
@@ -241,9 +247,7 @@ def pooled(mel: np.ndarray, weights: dict) -> np.ndarray:
     mel = np.asarray(mel, np.float32)
     if mel.ndim != 2 or mel.shape[0] != N_MELS or not 0 < mel.shape[1] <= 2 * MAX_FRAMES:
         raise ValueError(f"mel must be ({N_MELS}, 1..{2 * MAX_FRAMES}), got shape {mel.shape}")
-    x = _gelu(_conv(mel.T, weights["conv1"], 1))
-    x = _gelu(_conv(x, weights["conv2"], 2))
-    x += weights["positions"][:x.shape[-2]]
+    x = _stem(mel, weights)
     first = None
     for i, layer in enumerate(weights["layers"]):
         x = _layer(x, layer, weights["heads"])
