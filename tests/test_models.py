@@ -604,3 +604,25 @@ def test_fused_members_take_the_longest_matching_prefix():
     # without the longer prefix, the first layer's column is Whisper's (the previous release's models)
     m = FusedToneClassifier(kind="logreg", embedding_prefix=("emb_", "wsp_")).fit(X, y)
     assert [c.tolist() for c in m.member_columns_] == [[1], [2, 3, 4]]
+
+
+def test_evaluate_model_warns_when_a_corpus_has_one_class(tmp_path):
+    """All recordings angry: the metrics cannot be computed, and tonekit evaluate must say why."""
+    import soundfile as sf
+
+    from tonekit.models.train import evaluate_model
+
+    sr = 16000
+    t = np.arange(2 * sr) / sr
+    rows = ["path,speaker,emotion"]
+    for i, f0 in enumerate((120, 160, 200)):
+        y = 0.1 * sum(np.sin(2 * np.pi * k * f0 * (1 + 0.05 * np.sin(2 * np.pi * 2 * t)) * t) / k for k in range(1, 6))
+        sf.write(tmp_path / f"u{i}.wav", y * (1 + 0.5 * np.sin(2 * np.pi * 4 * t)), sr)
+        rows.append(f"u{i}.wav,s1,angry")
+    (tmp_path / "only.csv").write_text("\n".join(rows) + "\n")
+    with pytest.warns(UserWarning, match="only: all 3 recordings are anger positives; UAR, AUC and ECE need both"):
+        res = evaluate_model(shipped_dir() / "anger.skops", [tmp_path / "only.csv"], cache_dir=tmp_path / "c")
+    assert res.n.tolist() == [3, 3] and res.auc.isna().all()
+    (tmp_path / "none.csv").write_text("path,speaker,emotion\nu0.wav,s1,surprise\n")
+    with pytest.raises(ParameterError, match="has a warmth label"):
+        evaluate_model(shipped_dir() / "warmth.skops", [tmp_path / "none.csv"], cache_dir=tmp_path / "c")

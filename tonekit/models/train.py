@@ -9,6 +9,7 @@ Example
 from __future__ import annotations
 
 import inspect
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,7 @@ from sklearn.base import clone
 from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 from sklearn.model_selection import GroupKFold
 
+from ..errors import ParameterError
 from ..features.windows import MODEL_FEATURES
 from .estimators import FusedToneClassifier
 from .features import (EMBEDDING_VERSION, WHISPER_VERSION, corpus_features, embedding_prefixes,
@@ -251,6 +253,14 @@ def evaluate_model(model_path, corpus_folders, *, n_jobs: int = 1, progress: boo
     model = load_model(model_path)
     table = add_targets(load_corpora(corpus_folders))
     table = table[table[model.target].notna()].reset_index(drop=True)
+    if table.empty:
+        raise ParameterError(f"no recording in {', '.join(map(str, corpus_folders))} has a {model.target} label "
+                             f"(see tonekit.models.corpora.TARGETS)")
+    for corpus, labels in table.groupby("corpus")[model.target]:
+        if labels.nunique() < 2:
+            kind = "positive" if labels.iloc[0] == 1 else "negative"
+            warnings.warn(f"{corpus}: all {len(labels)} recordings are {model.target} {kind}s; UAR, AUC and ECE "
+                          f"need both classes (they are NaN)", stacklevel=2)
     rows = []
     for cond in ("wideband", "telephone"):
         X = corpus_features(table, cond, cache_dir=cache_dir, n_jobs=n_jobs, progress=progress)
