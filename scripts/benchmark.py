@@ -220,23 +220,25 @@ class _StubModel:
 
 
 def resolve_models(models_dir, stub: bool):
-    """(models, label) or (None, reason)."""
+    """(models, label, source) or (None, reason, None); ``source`` is what ``tonekit.score(models=...)`` loads
+    the same models from (None: the shipped ones; the folder; the stub dict itself)."""
     from tonekit.models.store import TARGET_NAMES, load_models
 
     errors = []
     try:
-        return load_models(), "shipped models"
+        return load_models(), "shipped models", None
     except Exception as exc:  # ModelError, missing skops, ...
         errors.append(f"shipped models: {exc}")
     if models_dir:
         try:
-            return load_models(models_dir), f"models from {models_dir}"
+            return load_models(models_dir), f"models from {models_dir}", models_dir
         except Exception as exc:
             errors.append(f"--models {models_dir}: {exc}")
     if stub:
-        return {t: _StubModel() for t in TARGET_NAMES}, "STUB models (constant 0.5; real classifiers not timed)"
+        stubs = {t: _StubModel() for t in TARGET_NAMES}
+        return stubs, "STUB models (constant 0.5; real classifiers not timed)", stubs
     return None, "; ".join(errors) + ("" if models_dir else "; no --models given") + \
-        " (use --models DIR, or --stub-models to time the pipeline with stand-in models)"
+        " (use --models DIR, or --stub-models to time the pipeline with stand-in models)", None
 
 
 def analyze_time(path, models) -> float:
@@ -360,7 +362,7 @@ def main(argv=None) -> int:
                 say(f"features, {label} @{args.sr // 1000} kHz: tonekit {t_tk:.1f} s; openSMILE failed: {exc}")
 
         # 2. end-to-end ---------------------------------------------------------------
-        models, mlabel = resolve_models(args.models, args.stub_models)
+        models, mlabel, source = resolve_models(args.models, args.stub_models)
         res["analyze"] = {"models": mlabel if models is not None else None}
         if models is None:
             say(f"analyze: SKIPPED - no models could be loaded: {mlabel}")
@@ -400,12 +402,11 @@ def main(argv=None) -> int:
             sf.write(wav, y, sr, subtype="PCM_16")
             created.append(wav)
             # what a user calls: tonekit.score(file) with the default models, loaded by the first call
-            stub = mlabel.startswith("STUB")
-            folder = models if stub else (None if mlabel == "shipped models" else args.models)
+            stub = source is models   # stand-ins have no card: no embeddings=True
             ways = [("score", "array, models given", lambda: tonekit.score(y, sr, models=models)),
-                    ("score_file", "file, default models", lambda: tonekit.score(str(wav), models=folder)),
+                    ("score_file", "file, default models", lambda: tonekit.score(str(wav), models=source)),
                     ("score_embeddings", "file, default models, embeddings=True",
-                     lambda: tonekit.score(str(wav), models=folder, embeddings=True))][:2 if stub else 3]
+                     lambda: tonekit.score(str(wav), models=source, embeddings=True))][:2 if stub else 3]
             rounds, runs = 7, 10
             for _, _, fn in ways:
                 fn()   # start-up: models loaded, encoders' weights read

@@ -154,8 +154,8 @@ def load_manifest(path, corpus: str | None = None) -> pd.DataFrame:
     The manifest is a CSV file (tab-separated if its name ends in ``.tsv``)
     with a header and one row per recording: ``path`` (absolute, or relative
     to the manifest's folder), ``speaker`` and ``emotion``; optionally
-    ``intensity`` (default ``normal``) and ``corpus`` (default: ``corpus``,
-    else the manifest's file name without suffix). Emotions are matched
+    ``intensity`` (default ``normal``) and ``corpus`` (default: the ``corpus``
+    argument, else the manifest's file name without suffix). Emotions are matched
     case-blind to the vocabulary (:data:`EMOTIONS`) or a common synonym
     (:data:`EMOTION_SYNONYMS`: ``angry``, ``happy``, ``sad``...). Speakers
     are prefixed with the corpus (``mycorpus_spk1``), so that two corpora
