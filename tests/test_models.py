@@ -230,11 +230,11 @@ def test_shipped_models_load_with_cards():
     assert set(models) == {"anger", "calm", "warmth"}
     for t, m in models.items():
         assert m.card["target"] == t
-        # the prosodic features by name, then the 256 GE2E and 1024 Whisper columns (its output, its first
-        # layer's), one member each; the card names each encoder by hash
+        # the prosodic features by name, then the 256 GE2E and 1536 Whisper columns (its second, first and third
+        # layers' outputs), one member each; the card names each encoder by hash
         assert m.features == (list(m.card["features"]) + [f"emb_{i}" for i in range(256)]
-                              + [f"wsp_{i}" for i in range(512)] + [f"wsp_l1_{i}" for i in range(512)])
-        assert [len(c) for c in m.estimator.member_columns_] == [256, 512, 512]
+                              + [f"{p}{i}" for p in ("wsp_", "wsp_l1_", "wsp_l3_") for i in range(512)])
+        assert [len(c) for c in m.estimator.member_columns_] == [256, 512, 512, 512]
         assert len(m.card["features"]) == len(tonekit.features_list()) == 55
         assert m.embedding_prefixes == ("emb_", "wsp_")
         for prefix, name in (("emb_", "voice_encoder"), ("wsp_", "whisper_encoder")):
@@ -242,7 +242,8 @@ def test_shipped_models_load_with_cards():
                 (shipped_dir() / f"{name}.json").read_text())["sha256"]
         assert m.estimator.fusion == "calibrated"
         assert m.estimator.component_names_ == ["prosody/svm", "prosody/logreg", "embedding:emb_/logreg",
-                                                "embedding:wsp_/logreg", "embedding:wsp_l1_/logreg"]
+                                                "embedding:wsp_/logreg", "embedding:wsp_l1_/logreg",
+                                                "embedding:wsp_l3_/logreg"]
 
 
 def test_tone_model_picks_its_features_by_name_and_scores_as_its_estimator():
@@ -551,7 +552,7 @@ def test_score_with_embeddings_uses_the_cards_population_voice():
     feats = model_features(segment_functionals(fr, [(0, fr.n_frames)]), models["anger"].card["population_baseline"])
     for name, m in models.items():
         pop = m.card["population_embedding"]
-        assert sorted(pop) == ["emb_", "wsp_"] and [len(pop[p]) for p in sorted(pop)] == [256, 1024]
+        assert sorted(pop) == ["emb_", "wsp_"] and [len(pop[p]) for p in sorted(pop)] == [256, 1536]
         parts = [feats] + [pd.DataFrame([signal_embedding(y, sr, encoder=piece_encoder(p)) - np.asarray(pop[p])],
                                         columns=list(piece_encoder(p).columns)) for p in ("emb_", "wsp_")]
         assert got[name] == pytest.approx(float(m.predict_proba(pd.concat(parts, axis=1))[0]), abs=5e-5)

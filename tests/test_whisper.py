@@ -139,12 +139,12 @@ def test_encode_of_a_stack_is_each_piece_encoded_alone():
 
 # ----------------------------------------------------------------------------- the shipped file
 
-def test_shipped_weights_are_whisper_base_first_two_layers():
+def test_shipped_weights_are_whisper_base_first_three_layers():
     path = W.whisper_path()
     card = json.loads(path.with_suffix(".json").read_text())
-    assert card["sha256"] == sha256(path) and card["layers"] == 2
+    assert card["sha256"] == sha256(path) and card["layers"] == 3 == W.N_LAYERS
     w = W.load_whisper()
-    assert len(w["layers"]) == 2 and w["heads"] == 8
+    assert len(w["layers"]) == 3 and w["heads"] == 8
     assert w["conv1"][0].shape == (80 * 3, 512) and w["conv2"][0].shape == (512 * 3, 512)
     assert w["layers"][0]["qkv"][0].shape == (512, 1536) and w["layers"][1]["fc1"][0].shape == (512, 2048)
     # Whisper's sinusoidal positions (whisper.model.sinusoids), stored in float16
@@ -171,7 +171,7 @@ def test_weights_file_is_checked_against_its_card(tmp_path):
         W.load_whisper(bad)
     # a file with its card but without an array the encoder needs: refused by that array's name
     small = tmp_path / "small.npz"
-    raw = _raw(d=16, layers=1)
+    raw = _raw(d=16, layers=3)
     np.savez(small, **{k: v for k, v in raw.items() if k != "encoder/conv1/weight"})
     (tmp_path / "small.json").write_text(json.dumps({"sha256": sha256(small)}))
     with pytest.raises(ModelError, match="small.npz: missing arrays encoder/conv1/weight"):
@@ -181,6 +181,12 @@ def test_weights_file_is_checked_against_its_card(tmp_path):
     (tmp_path / "small.json").write_text(json.dumps({"sha256": sha256(small)}))
     mel = W.log_mel(_noise(3200))
     np.testing.assert_array_equal(W.encode(mel, W.load_whisper(small)), W.encode(mel, W.prepare(raw)))
+    # a file with too few layers for the features (an older export): refused, saying how to make one
+    np.savez(small, **_raw(d=16, layers=2))
+    (tmp_path / "small.json").write_text(json.dumps({"sha256": sha256(small)}))
+    W.load_whisper.cache_clear()                                # load_whisper is cached by path
+    with pytest.raises(ModelError, match=r"small.npz: holds 2 encoder layers; .* need 3 .*--layers 3"):
+        W.load_whisper(small)
     (tmp_path / "small.json").unlink()
     W.load_whisper.cache_clear()                                # load_whisper is cached by path
     with pytest.raises(ModelError, match="card small.json not found"):
@@ -199,26 +205,33 @@ def _voiced(seconds=2.0, amplitude=0.1):
 def test_signal_whisper_with_the_shipped_weights_ignores_the_level():
     y = _voiced()
     e = W.signal_whisper(y, SR)
-    assert e.shape == (1024,) and np.isfinite(e).all()           # the two layers' output, then the first's
-    assert len(W.WHISPER.columns) == 1024 and W.WHISPER.columns[511:513] == ("wsp_511", "wsp_l1_0")
-    assert not np.allclose(e[:512], e[512:], atol=0.1)           # two layers differ from one
+    assert e.shape == (1536,) and np.isfinite(e).all()           # the second layer's output, the first's, the third's
+    cols = W.WHISPER.columns
+    assert len(cols) == 1536 and cols[511:513] == ("wsp_511", "wsp_l1_0") and cols[1023:1025] == ("wsp_l1_511", "wsp_l3_0")
+    for a, b in ((0, 512), (0, 1024), (512, 1024)):                # each layer's output differs from the others'
+        assert not np.allclose(e[a:a + 512], e[b:b + 512], atol=0.1)
     np.testing.assert_allclose(W.signal_whisper(10 * y, SR), e, atol=1e-3)   # pieces are levelled
     silent = W.signal_whisper(np.zeros(2 * SR, np.float32), SR)
-    assert silent.shape == (1024,) and np.isnan(silent).all()
+    assert silent.shape == (1536,) and np.isnan(silent).all()
 
 
 def test_signal_whisper_is_the_reference_on_the_levelled_utterance():
     # 2 s of speech: one piece (the stream's only one), levelled to -25 dBFS, time mean of the encoder (not unit)
-    raw = _raw(d=16, heads=2, layers=2, positions=200)
+    raw = _raw(d=16, heads=2, layers=3, positions=200)
     y = _voiced(amplitude=0.03)
     got = W.signal_whisper(y, SR, np.ones(200, bool), weights=W.prepare(raw))
-    ref = xw.numpy_encode(_levelled_mel(y), raw).mean(axis=0)
-    assert got.shape == (32,) and abs(np.linalg.norm(got[:16]) - 1) > 0.01
-    np.testing.assert_allclose(got[:16], ref, atol=2e-4)
-    # the second half: the reference encoder with its first layer alone (then the final layer norm)
-    one = {k: v for k, v in raw.items() if not k.startswith("encoder/layer_1/")}
-    np.testing.assert_allclose(got[16:], xw.numpy_encode(_levelled_mel(y), one).mean(axis=0), atol=2e-4)
-    assert not np.allclose(got[:16], got[16:], atol=1e-2)
+    assert got.shape == (48,)
+
+    def first(k):   # the reference encoder with its first k layers (then the final layer norm), time mean
+        kept = {n: v for n, v in raw.items() if not any(n.startswith(f"encoder/layer_{i}/") for i in range(k, 3))}
+        return xw.numpy_encode(_levelled_mel(y), kept).mean(axis=0)
+
+    # the thirds: the second layer's output, the first's, the third's (= the whole encoder's)
+    for part, k in enumerate((2, 1, 3)):
+        np.testing.assert_allclose(got[16 * part:16 * part + 16], first(k), atol=2e-4)
+    assert abs(np.linalg.norm(got[:16]) - 1) > 0.01                  # a time mean, not a unit vector
+    np.testing.assert_allclose(got[32:], xw.numpy_encode(_levelled_mel(y), raw).mean(axis=0), atol=2e-4)
+    assert not np.allclose(got[:16], got[16:32], atol=1e-2) and not np.allclose(got[:16], got[32:], atol=1e-2)
 
 
 def _reader(y):
@@ -226,7 +239,7 @@ def _reader(y):
 
 
 def test_whisper_pieces_are_4_s_and_keep_three_quarters():
-    raw = _raw(d=16, heads=2, layers=1, positions=200)
+    raw = _raw(d=16, heads=2, layers=3, positions=200)
     w = W.prepare(raw)
     y = _noise(10 * SR, seed=4)
     mask = np.zeros(1000, bool)
@@ -234,10 +247,10 @@ def test_whisper_pieces_are_4_s_and_keep_three_quarters():
     emb, spans = embed_speech(_reader(y), mask, SR, encoder=W.WHISPER, weights=w)
     # two 4-s pieces; the 1-s rest (< 3/4 of a piece) is dropped
     np.testing.assert_allclose(spans, [[0.0, 4.0], [4.0, 8.0]], atol=1e-3)
-    assert emb.shape == (2, 32)                                  # one layer: its output twice
+    assert emb.shape == (2, 48)                                  # three layers' outputs
     for piece, (a, b) in zip(emb, [(0, 4 * SR), (4 * SR, 8 * SR)]):
-        ref = xw.numpy_encode(_levelled_mel(y[a:b]), raw).mean(axis=0)
-        np.testing.assert_allclose(piece, np.r_[ref, ref], atol=2e-4)
+        ref = xw.numpy_encode(_levelled_mel(y[a:b]), raw).mean(axis=0)   # the whole encoder: the third layer
+        np.testing.assert_allclose(piece[32:], ref, atol=2e-4)
     first, first_span = embed_speech(_reader(y), mask, SR, encoder=W.WHISPER, weights=w, every=2)
     np.testing.assert_allclose(first_span, spans[:1])
     np.testing.assert_allclose(first, emb[:1], atol=1e-6)
@@ -247,4 +260,18 @@ def test_whisper_pieces_are_4_s_and_keep_three_quarters():
     emb, spans = embed_speech(_reader(y), short, SR, encoder=W.WHISPER, weights=w)
     np.testing.assert_allclose(spans, [[1.0, 4.5]], atol=1e-3)
     ref = xw.numpy_encode(_levelled_mel(y[SR:int(4.5 * SR)]), raw).mean(axis=0)
-    np.testing.assert_allclose(emb[0], np.r_[ref, ref], atol=2e-4)
+    np.testing.assert_allclose(emb[0][32:], ref, atol=2e-4)
+
+
+def test_pooled_layers_are_the_encoders_outputs_by_number():
+    raw = _raw(d=16, heads=2, layers=3, positions=200)
+    w = W.prepare(raw)
+    mel = _levelled_mel(_noise(SR, seed=6))
+    full = W.pooled(mel, w)                                      # default: layers 2, 1, 3
+    assert full.shape == (48,) and tuple(W.LAYER_PREFIXES) == (2, 1, 3)
+    np.testing.assert_array_equal(W.pooled(mel, w, layers=(3,)), full[32:])
+    np.testing.assert_array_equal(W.pooled(mel, w, layers=(1, 2)), np.r_[full[16:32], full[:16]])
+    np.testing.assert_allclose(full[32:], W.encode(mel, w).mean(axis=0), atol=1e-6)
+    for bad in ((4,), (0,), ()):
+        with pytest.raises(ValueError, match="layers must be numbers from 1 to 3"):
+            W.pooled(mel, w, layers=bad)

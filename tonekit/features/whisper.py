@@ -14,13 +14,14 @@ results/whisper_layer*.md).
 The recipe is the one of :mod:`tonekit.features.embedding`, with 4-s pieces:
 the speaker's speech joined into streams, cut into pieces, each piece set to
 -25 dBFS RMS (the encoder must not hear the line's gain), its log-mel
-spectrum, the encoder, the mean over time of the output (512-d,
-``wsp_0`` ... ``wsp_511``) and, from the same pass, the mean over time of
-the first layer's output through the same final layer norm (512-d,
-``wsp_l1_0`` ... ``wsp_l1_511``): the tone models have one member on each
-(an exploration chose that over the last layer alone, and over both joined
-in one member, by leave-one-corpus-out; README). An utterance's or a
-window's value is the mean of its pieces', minus the speaker's mean.
+spectrum, the encoder, and from that one pass the time means of the outputs
+of its second, first and third layers, each through the final layer norm
+(512-d each: ``wsp_0`` ... ``wsp_511``, ``wsp_l1_0`` ..., ``wsp_l3_0`` ...;
+:data:`LAYER_PREFIXES`). The tone models have one member on each (an
+exploration chose that, by nested leave-one-corpus-out, over the second
+layer alone, over layers joined in one member and over the third layer in
+place of the second; README). An utterance's or a window's value is the
+mean of its pieces', minus the speaker's mean.
 
 Only numpy (and scipy's ``erf``) runs the encoder, in float32; the weights
 load with ``allow_pickle=False`` after their SHA-256 is checked against
@@ -44,10 +45,15 @@ PIECE_S = 4.0
 N_DIMS = 512
 MAX_FRAMES = 1500                   # the encoder's longest input: 30 s
 PREFIX = "wsp_"
-#: Prefix of the first layer's columns (they start with :data:`PREFIX` too: one encoder makes both).
-LAYER1_PREFIX = "wsp_l1_"
-#: Column names of the Whisper features in feature tables: the kept layers' output, then the first layer's.
-WHISPER_COLUMNS = tuple(f"{PREFIX}{i}" for i in range(N_DIMS)) + tuple(f"{LAYER1_PREFIX}{i}" for i in range(N_DIMS))
+#: The encoder layers whose output tonekit keeps (the time mean through the final layer norm), by number
+#: (1 = the first), and their column prefixes, in column order. The second layer's are ``wsp_*`` (the first
+#: to ship); the others' start with :data:`PREFIX` too: one encoder makes them all.
+LAYER_PREFIXES = {2: PREFIX, 1: "wsp_l1_", 3: "wsp_l3_"}
+LAYER1_PREFIX, LAYER3_PREFIX = LAYER_PREFIXES[1], LAYER_PREFIXES[3]
+#: The encoder layers the features need (the shipped weights hold exactly these).
+N_LAYERS = max(LAYER_PREFIXES)
+#: Column names of the Whisper features in feature tables: each kept layer's, in :data:`LAYER_PREFIXES` order.
+WHISPER_COLUMNS = tuple(f"{prefix}{i}" for prefix in LAYER_PREFIXES.values() for i in range(N_DIMS))
 #: The variables of one encoder layer, by number (CTranslate2's names, kept in the npz).
 ENCODER_LAYER = re.compile(r"encoder/layer_(\d+)/")
 _REQUIRED = ("encoder/conv1/weight", "encoder/conv1/bias", "encoder/conv2/weight", "encoder/conv2/bias",
@@ -120,6 +126,9 @@ def load_whisper(path=None) -> dict:
                 if f"encoder/layer_{i}/{k}" not in raw]
     if missing or layers == 0:
         raise ModelError(f"{path}: missing arrays {', '.join(missing) or 'encoder/layer_0/...'}")
+    if layers < N_LAYERS:
+        raise ModelError(f"{path}: holds {layers} encoder layer{'s' * (layers > 1)}; tonekit's Whisper features "
+                         f"need {N_LAYERS} (scripts/export_whisper_encoder.py --layers {N_LAYERS})")
     return prepare(raw)
 
 
@@ -240,20 +249,25 @@ def _stem(mel: np.ndarray, weights: dict) -> np.ndarray:
     return x
 
 
-def pooled(mel: np.ndarray, weights: dict) -> np.ndarray:
-    """The time means of the encoder's output and of its first layer's output, each through the final layer
-    norm, joined: (1024,) with the shipped weights, for :func:`log_mel`'s ``mel`` (80, frames). The first half is
-    ``encode(mel, weights).mean(axis=0)``; the second the same with the first layer alone."""
+def pooled(mel: np.ndarray, weights: dict, layers=tuple(LAYER_PREFIXES)) -> np.ndarray:
+    """The time means of the outputs of encoder ``layers`` (numbers from 1; default :data:`LAYER_PREFIXES`:
+    the second, first and third), each through the final layer norm, joined in that order: (1536,) with the
+    shipped weights, for :func:`log_mel`'s ``mel`` (80, frames). Layer ``k``'s part is
+    ``encode(mel, weights with its first k layers).mean(axis=0)``; one pass computes them all."""
     mel = np.asarray(mel, np.float32)
     if mel.ndim != 2 or mel.shape[0] != N_MELS or not 0 < mel.shape[1] <= 2 * MAX_FRAMES:
         raise ValueError(f"mel must be ({N_MELS}, 1..{2 * MAX_FRAMES}), got shape {mel.shape}")
+    layers = tuple(int(k) for k in layers)
+    if not layers or min(layers) < 1 or max(layers) > len(weights["layers"]):
+        raise ValueError(f"layers must be numbers from 1 to {len(weights['layers'])} (the layers the weights "
+                         f"hold), not {layers}")
     x = _stem(mel, weights)
-    first = None
-    for i, layer in enumerate(weights["layers"]):
+    means = {}
+    for k, layer in enumerate(weights["layers"][:max(layers)], start=1):
         x = _layer(x, layer, weights["heads"])
-        if i == 0:
-            first = _layer_norm(x, weights["ln"]).mean(axis=-2)
-    return np.concatenate([_layer_norm(x, weights["ln"]).mean(axis=-2), first])
+        if k in layers:
+            means[k] = _layer_norm(x, weights["ln"]).mean(axis=-2)
+    return np.concatenate([means[k] for k in layers])
 
 
 def _whisper_input(padded: np.ndarray, a: int, b: int, gain: float) -> np.ndarray:
@@ -263,7 +277,7 @@ def _whisper_input(padded: np.ndarray, a: int, b: int, gain: float) -> np.ndarra
 
 
 def _forward(mels, weights) -> np.ndarray:
-    """:func:`pooled` of each piece, (pieces, 1024). One piece at a time: stacking pieces of one
+    """:func:`pooled` of each piece, (pieces, 1536). One piece at a time: stacking pieces of one
     length into one call was 9 % slower on one core (larger arrays, worse cache use)."""
     return np.stack([pooled(m, weights) for m in mels]).astype(np.float32)
 
@@ -276,13 +290,12 @@ WHISPER = PieceEncoder(name="Whisper-base encoder (first layers)", prefix=PREFIX
 
 
 def signal_whisper(y: np.ndarray, sr: int, speech=None, *, weights=None) -> np.ndarray:
-    """Whisper features (1024,: the kept layers' output, then the first layer's; see :func:`pooled`) of a
+    """Whisper features (1536,: the second, first and third layers' outputs; see :func:`pooled`) of a
     single-speaker signal (not speaker-relative); NaN if it has no speech."""
     from .embedding import signal_embedding
 
     return signal_embedding(y, sr, speech, weights=weights, encoder=WHISPER)
 
 
-__all__ = ["WHISPER", "WHISPER_COLUMNS", "LAYER1_PREFIX", "log_mel", "load_whisper", "prepare", "encode",
-           "pooled", "n_layers",
-           "whisper_path", "signal_whisper"]
+__all__ = ["WHISPER", "WHISPER_COLUMNS", "LAYER_PREFIXES", "LAYER1_PREFIX", "LAYER3_PREFIX", "N_LAYERS", "log_mel",
+           "load_whisper", "prepare", "encode", "pooled", "n_layers", "whisper_path", "signal_whisper"]

@@ -312,8 +312,9 @@ class FusedToneClassifier(_ToneBase):
         The embedding members' ``C`` (None: ``C``).
     embedding_prefix : str or tuple of str
         Columns of a DataFrame whose names start with a prefix are an embedding member's: one member per
-        prefix (``("emb_", "wsp_", "wsp_l1_")``: the GE2E voice embedding, Whisper's output and its first
-        layer's). A column that starts with several prefixes is the member's of the longest.
+        prefix (``("emb_", "wsp_", "wsp_l1_", "wsp_l3_")``: the GE2E voice embedding and the outputs of
+        Whisper's second, first and third layers). A column that starts with several prefixes is the member's
+        of the longest.
     n_embedding : int
         Without column names (an array), the last ``n_embedding`` columns are the (one) embedding's.
     fusion : {"mean", "calibrated"}

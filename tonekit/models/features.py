@@ -31,7 +31,7 @@ FEATURE_VERSION = "6"
 #: Bump when the embedding recipe (tonekit.features.embedding) changes.
 EMBEDDING_VERSION = "1"
 #: Bump when the Whisper recipe (tonekit.features.whisper) or its shipped weights change.
-WHISPER_VERSION = "2"
+WHISPER_VERSION = "3"
 CONDITIONS = ("wideband", "telephone")
 #: Cache file stem of each learned embedding's corpus rows, by column prefix.
 _EMBEDDING_CACHE = {"emb_": f"embeddings-v{EMBEDDING_VERSION}", "wsp_": f"whisper-v{WHISPER_VERSION}"}

@@ -37,11 +37,12 @@ from .store import TARGET_NAMES
 #: through a sigmoid fitted on speaker-grouped out-of-fold scores. The plain mean of two calibrated members
 #: is under-confident where they agree; recalibrating halves the even-odds calibration error within a
 #: corpus (anger 0.071/0.076 -> 0.036/0.031) and keeps the ranking (ROC AUC) of the mean.
-#: Whisper's first two encoder layers are a second embedding member, with the same settings (a logistic
-#: regression, C=0.01; scripts/explore_whisper.py measured that C), and the output of its first layer
-#: alone (``wsp_l1_*``, from the same pass) a third; the calibrated fusion averages the members a row has
-#: (results/evaluation.md).
-MEMBER_PREFIXES = ("emb_", "wsp_", "wsp_l1_")
+#: The output of Whisper's second encoder layer (``wsp_*``) is a second embedding member, with the same
+#: settings (a logistic regression, C=0.01; scripts/explore_whisper.py measured that C), and the outputs of
+#: its first (``wsp_l1_*``) and third (``wsp_l3_*``) layers, from the same pass, a third and a fourth (each
+#: chosen by nested leave-one-corpus-out for all three targets; README); the calibrated fusion averages the
+#: members a row has (results/evaluation.md).
+MEMBER_PREFIXES = ("emb_", "wsp_", "wsp_l1_", "wsp_l3_")
 _FUSION = {"embedding_kind": "logreg", "embedding_C": 0.01, "fusion": "calibrated",
            "embedding_prefix": MEMBER_PREFIXES}
 DEFAULT_PARAMS = {"anger": {"kind": "blend", "C": 0.3, "C_logreg": 0.1, **_FUSION},
