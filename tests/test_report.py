@@ -499,3 +499,19 @@ def test_html_renders_in_headless_chromium(analysis, tmp_path):
     page_messages = [line for line in log.splitlines()
                      if "Uncaught" in line or re.search(r"CONSOLE[:(]", line) or report.as_uri() in line]
     assert page_messages == []
+
+
+@pytest.mark.parametrize("spec_index,start,extreme,end,words", [
+    (0, 0.34, 0.91, 0.21, "flared up, then calmed down"),   # anger peaks far above both ends
+    (0, 0.34, 0.60, 0.21, "stayed low"),                    # a peak 0.26 above the start: not a flare-up
+    (0, 0.40, 0.91, 0.21, "calmed down"),                   # the end is 0.19 below the start: a trend wins
+    (1, 0.80, 0.10, 0.75, "tensed up, then calmed again"),  # calm dips far below both ends
+    (2, 0.60, 0.35, 0.60, "stayed high"),                   # warmth dips 0.25: not a spike
+    (2, 0.60, 0.25, 0.55, "cooled, then warmed up again"),
+])
+def test_curve_trend_names_a_spike_that_came_back(spec_index, start, extreme, end, words):
+    from tonekit.report._common import CURVES, CurveStory
+
+    story = CurveStory(CURVES[spec_index], start, 0.0, extreme, 30.0, end, 60.0)
+    assert story.trend == words
+    assert story.improved is (None if abs(end - start) < 0.15 else end < start)

@@ -21,6 +21,9 @@ MISSING = "n/a"
 TREND_MIN_CHANGE = 0.15
 #: A steady curve is called "high" at or above this level, else "low".
 HIGH_LEVEL = 0.5
+#: A curve that ends about where it started but whose worst point lies at least this much beyond both
+#: its start and its end went there and came back (a caller who flared up and calmed down again).
+SPIKE_MIN_CHANGE = 2 * TREND_MIN_CHANGE
 
 #: The guide's tips, as a supervisor would say them: (title, advice).
 TIP_ADVICE = {
@@ -41,6 +44,7 @@ class CurveSpec:
     extreme: str  # "peak" (worst is high) or "low" (worst is low)
     rise_words: str
     fall_words: str
+    spike_words: str = ""   # for a worst point far from both ends (SPIKE_MIN_CHANGE), e.g. "flared up, then calmed down"
 
     @property
     def label(self) -> str:
@@ -49,9 +53,12 @@ class CurveSpec:
 
 #: The three curves supervisors read, in the order they are shown.
 CURVES = (
-    CurveSpec("caller", "anger", "peak", rise_words="grew angrier", fall_words="calmed down"),
-    CurveSpec("agent", "calm", "low", rise_words="grew calmer", fall_words="grew tenser"),
-    CurveSpec("agent", "warmth", "low", rise_words="warmed up", fall_words="cooled down"),
+    CurveSpec("caller", "anger", "peak", rise_words="grew angrier", fall_words="calmed down",
+              spike_words="flared up, then calmed down"),
+    CurveSpec("agent", "calm", "low", rise_words="grew calmer", fall_words="grew tenser",
+              spike_words="tensed up, then calmed again"),
+    CurveSpec("agent", "warmth", "low", rise_words="warmed up", fall_words="cooled down",
+              spike_words="cooled, then warmed up again"),
 )
 
 
@@ -84,6 +91,11 @@ class CurveStory:
             return self.spec.rise_words
         if self.change <= -TREND_MIN_CHANGE:
             return self.spec.fall_words
+        if self.spec.spike_words and not is_missing(self.extreme):
+            beyond = (self.extreme - max(self.start, self.end) if self.spec.extreme == "peak"
+                      else min(self.start, self.end) - self.extreme)
+            if beyond >= SPIKE_MIN_CHANGE:
+                return self.spec.spike_words
         return "stayed high" if self.end >= HIGH_LEVEL else "stayed low"
 
     @property
