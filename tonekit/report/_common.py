@@ -44,7 +44,7 @@ class CurveSpec:
     extreme: str  # "peak" (worst is high) or "low" (worst is low)
     rise_words: str
     fall_words: str
-    spike_words: str = ""   # for a worst point far from both ends (SPIKE_MIN_CHANGE), e.g. "flared up, then calmed down"
+    spike_words: str = ""   # a worst point far beyond both ends (SPIKE_MIN_CHANGE): "flared up, then calmed down"
 
     @property
     def label(self) -> str:
