@@ -419,13 +419,18 @@ def window_embeddings(embeddings: np.ndarray, spans: np.ndarray, starts_s, ends_
     return out
 
 
-def relative(E) -> np.ndarray:
-    """Embeddings minus their mean over the rows that have one (a speaker's usual voice); NaN rows stay NaN."""
+def relative(E, *, inplace: bool = False) -> np.ndarray:
+    """Embeddings minus their mean over the rows that have one (a speaker's usual voice); NaN rows stay NaN.
+
+    With ``inplace`` (``E`` a float64 array) ``E`` itself is changed and returned: a long call's table is
+    then held once."""
     E = np.asarray(E, float)
     ok = np.isfinite(E).all(axis=1)
-    if not ok.any():
-        return E.copy()
-    return E - E[ok].mean(axis=0)
+    if not inplace:
+        E = E.copy()
+    if ok.any():
+        E -= E[ok].mean(axis=0)
+    return E
 
 
 def embedding_frame(E, index=None, *, encoder=None, copy: bool = True) -> pd.DataFrame:
@@ -452,10 +457,7 @@ def window_embedding_table(read, speech: np.ndarray, sr: int, starts_s, ends_s, 
                              normalise=enc.normalise)
     if not len(spans):
         wide = np.full((len(wide), enc.dims), np.nan)
-    ok = np.isfinite(wide).all(axis=1)
-    if ok.any():
-        wide -= wide[ok].mean(axis=0)      # relative(wide), in place: a long call's table is held once
-    return embedding_frame(wide, encoder=enc, copy=False)
+    return embedding_frame(relative(wide, inplace=True), encoder=enc, copy=False)
 
 
 def signal_embedding(y: np.ndarray, sr: int, speech: np.ndarray | None = None, *, weights=None,
