@@ -627,3 +627,41 @@ def test_evaluate_model_warns_when_a_corpus_has_one_class(tmp_path):
     (tmp_path / "none.csv").write_text("path,speaker,emotion\nu0.wav,s1,surprise\n")
     with pytest.raises(ParameterError, match="has a warmth label"):
         evaluate_model(shipped_dir() / "warmth.skops", [tmp_path / "none.csv"], cache_dir=tmp_path / "c")
+
+
+def test_feature_cache_follows_file_content_not_modification_time(tmp_path):
+    """A corpus copied or re-mounted with new modification times keeps its cache; changed bytes, or a new
+    name (the telephone copy's noise is seeded by it), are extracted again."""
+    import os
+
+    import soundfile as sf
+
+    from tonekit.models.features import cached_rows
+
+    calls = []
+
+    def extract(path):
+        calls.append(Path(path).name)
+        y, sr = sf.read(path)
+        return {"peak": float(np.abs(y).max())}
+
+    t = np.arange(16000) / 16000
+    a = tmp_path / "a.flac"
+    sf.write(a, 0.5 * np.sin(2 * np.pi * 200 * t), 16000)
+    cache = tmp_path / "cache.parquet"
+    first = cached_rows(cache, [a], extract)
+    assert calls == ["a.flac"] and first["peak"].iloc[0] == pytest.approx(0.5, abs=1e-3)
+
+    os.utime(a, (1e9, 1e9))  # re-mounted: new mtime, same bytes
+    moved = tmp_path / "elsewhere"
+    moved.mkdir()
+    shutil.copy(a, moved / "a.flac")  # copied to another folder, same name
+    again = cached_rows(cache, [a, moved / "a.flac"], extract)
+    assert calls == ["a.flac"]
+    assert again["peak"].tolist() == [first["peak"].iloc[0]] * 2
+
+    shutil.copy(a, tmp_path / "b.flac")  # same bytes, another name
+    sf.write(a, 0.25 * np.sin(2 * np.pi * 200 * t), 16000)  # new bytes under the old name
+    changed = cached_rows(cache, [a, tmp_path / "b.flac"], extract)
+    assert calls == ["a.flac", "a.flac", "b.flac"]
+    assert changed["peak"].tolist() == pytest.approx([0.25, 0.5], abs=1e-3)

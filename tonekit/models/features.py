@@ -6,8 +6,9 @@ are made relative to the speaker's baseline over all of that speaker's
 utterances in the same condition (wideband or telephone), as a call's windows
 are made relative to the speaker's baseline in the call.
 
-Extraction is cached in a Parquet file per condition, keyed by path, size and
-modification time, so re-running training or evaluation costs nothing.
+Extraction is cached in a Parquet file per condition, keyed by each file's name
+and a hash of its bytes, so re-running training or evaluation costs nothing, and
+a copied, moved or re-mounted corpus is not extracted again.
 """
 from __future__ import annotations
 
@@ -104,14 +105,28 @@ def _safe_call(extract, path):
 
 
 def _key(path: str) -> str:
+    """The cache key of a file: its name (the telephone copy's noise is seeded by it, :func:`_seed`), size and
+    a BLAKE2b hash of its bytes. Extraction depends on nothing else, so a corpus that is copied, moved or
+    re-mounted with new modification times keeps its cache, and a file whose bytes change is extracted again.
+    """
     st = os.stat(path)
-    return f"{os.path.realpath(path)}|{st.st_size}|{int(st.st_mtime)}"
+    return _content_key(os.path.realpath(path), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=65536)
+def _content_key(real: str, size: int, mtime_ns: int) -> str:
+    # size and mtime_ns are part of the memo key only, so a file rewritten in this process is hashed again.
+    h = hashlib.blake2b(digest_size=16)
+    with open(real, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return f"{Path(real).name}|{size}|{h.hexdigest()}"
 
 
 def cached_rows(cache_file, paths, extract, *, n_jobs: int = 1, progress: bool = False,
                 desc: str = "files") -> pd.DataFrame:
     """``extract(path) -> dict`` for many files (one row per path, same order), through a Parquet cache keyed
-    by path, size and modification time: only files not in it yet are extracted.
+    by file name and content (:func:`_key`): only files not in it yet are extracted.
 
     ``extract`` must be picklable (a module-level function or a ``functools.partial`` of one) when
     ``n_jobs`` > 1. Files that cannot be read get a row of NaN and a warning line on stderr.
