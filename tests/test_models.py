@@ -665,3 +665,12 @@ def test_feature_cache_follows_file_content_not_modification_time(tmp_path):
     changed = cached_rows(cache, [a, tmp_path / "b.flac"], extract)
     assert calls == ["a.flac", "a.flac", "b.flac"]
     assert changed["peak"].tolist() == pytest.approx([0.25, 0.5], abs=1e-3)
+
+    # a cache written with the former path-and-mtime keys loses those rows at its next write
+    stale = pd.read_parquet(cache)
+    stale.index = [f"{tmp_path / 'old.flac'}|123|456"] + list(stale.index[1:])
+    stale.to_parquet(cache)
+    sf.write(tmp_path / "c.flac", 0.125 * np.sin(2 * np.pi * 200 * t), 16000)
+    cached_rows(cache, [tmp_path / "c.flac"], extract)
+    kept = pd.read_parquet(cache).index
+    assert len(kept) == len(stale) and not any(os.sep in k for k in kept)

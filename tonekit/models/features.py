@@ -161,6 +161,8 @@ def cached_rows(cache_file, paths, extract, *, n_jobs: int = 1, progress: bool =
         new.columns = new.columns.astype(str)
         cached = pd.concat([cached, new]) if len(cached) else new
         cached = cached[~cached.index.duplicated(keep="last")]
+        # rows keyed by full path and mtime (caches written before keys were by content) are never hit again
+        cached = cached[~cached.index.astype(str).str.contains(os.sep, regex=False)]
         cached.to_parquet(cache_file)
     return cached.reindex(keys).reset_index(drop=True)
 
