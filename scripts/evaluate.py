@@ -17,8 +17,8 @@ protocol on the prosodic features (used to choose tonekit.models.train.DEFAULT_P
 Feature sets: ``tonekit`` is the shipped model (late fusion of the prosodic
 features, the GE2E voice embedding and the outputs of Whisper's second, first
 and third encoder layers,
-:class:`~tonekit.models.estimators.FusedToneClassifier`); ``tonekit-no-layer3``
-the same without the third-layer member (the previous release's model);
+:class:`~tonekit.models.estimators.FusedToneClassifier`); ``tonekit-previous``
+the same features with the previous release's settings (:data:`PREVIOUS_PARAMS`);
 ``tonekit-no-whisper`` without any Whisper member; ``tonekit-prosody`` the
 prosodic member alone; ``egemaps`` the baseline.
 
@@ -40,7 +40,6 @@ from sklearn.base import clone
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tonekit.features.whisper import LAYER3_PREFIX  # noqa: E402
 from tonekit.models.corpora import load_corpora, targets  # noqa: E402
 from tonekit.models.estimators import FusedToneClassifier, ToneClassifier  # noqa: E402
 from tonekit.models.features import (cached_rows, default_cache_dir, normalised_features, raw_embeddings,  # noqa: E402
@@ -177,6 +176,10 @@ def anger_cues(table, raw):
     return pd.DataFrame(rows)
 
 
+#: The previous release's settings where they differ from :data:`~tonekit.models.train.DEFAULT_PARAMS` (the
+#: ``tonekit-previous`` set): its embedding members' regularisation.
+PREVIOUS_PARAMS = {"embedding_C": 0.01}
+
 #: The metrics of each row (tonekit.models.train.metrics), in table order.
 METRICS = ("uar", "auc", "ece", "ece_balanced")
 
@@ -232,7 +235,7 @@ def markdown(result: dict) -> str:
     wide = s.pivot_table(index=["target", "protocol", "condition"], columns="features",
                          values=[m for m in METRICS if m in s]).round(3)
     wide.columns = [f"{name} {metric}" for metric, name in wide.columns]
-    names = sorted(set(s["features"]), key=lambda n: (n != "tonekit", n != "tonekit-no-layer3",
+    names = sorted(set(s["features"]), key=lambda n: (n != "tonekit", n != "tonekit-previous",
                                                       n != "tonekit-no-whisper", n != "tonekit-prosody",
                                                       n))  # ours first
     order = [f"{name} {m}" for m in METRICS for name in names if f"{name} {m}" in wide.columns]
@@ -282,11 +285,10 @@ def main(argv=None):
                                                            progress=True, encoder=prefix))
                  for cond in ("wideband", "telephone")] for prefix in ("emb_", "wsp_"))
     # the shipped model: late fusion of prosody, the GE2E voice embedding and Whisper's layers' outputs; for
-    # comparison, the model without the third-layer member (the previous release's), the model without
-    # Whisper and its prosodic member alone
+    # comparison, the same features with the previous release's settings, the model without Whisper and its
+    # prosodic member alone
     sets["tonekit"] = tuple(pd.concat([p, e, w], axis=1) for p, e, w in zip(prosody, emb, wsp))
-    sets["tonekit-no-layer3"] = tuple(pd.concat([p, e, w.drop(columns=[c for c in w if c.startswith(LAYER3_PREFIX)])],
-                                                axis=1) for p, e, w in zip(prosody, emb, wsp))
+    sets["tonekit-previous"] = sets["tonekit"]
     sets["tonekit-no-whisper"] = tuple(pd.concat([p, e], axis=1) for p, e in zip(prosody, emb))
     sets["tonekit-prosody"] = prosody
     raw_w.index = table.index
@@ -310,7 +312,8 @@ def main(argv=None):
             continue
         for name, (fw, ft) in sets.items():
             # each set's own columns pick the members (without embedding columns: the prosodic member alone)
-            est = FusedToneClassifier(**DEFAULT_PARAMS[target])
+            previous = PREVIOUS_PARAMS if name == "tonekit-previous" else {}
+            est = FusedToneClassifier(**{**DEFAULT_PARAMS[target], **previous})
             for r in evaluate(table, fw, ft, est, target, corpora=corpora):
                 rows.append({"features": name, **r})
         print(f"{target} done ({time.time() - t0:.0f} s)", file=sys.stderr)

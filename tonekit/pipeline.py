@@ -198,13 +198,13 @@ def score(path_or_signal, sr=None, *, models=None, baseline=None, embeddings: bo
     models' voice-embedding and Whisper members need the speaker's usual
     voice (their mean embedding), which one utterance does not give. Several
     recordings of one speaker are scored far more accurately together, by
-    :func:`score_speaker` (anger AUC across corpora 0.75 alone, 0.85 in a set
-    of 3, 0.90 in a set of 10; README).
+    :func:`score_speaker` (anger AUC across corpora 0.75 alone, 0.86 in a set
+    of 3, 0.91 in a set of 10; README).
 
     With ``embeddings=True`` the voice embedding and Whisper members are used
     too, against the mean voice of the training speakers
     (``population_embedding`` in the model card): more accurate on a lone
-    utterance (anger AUC across corpora 0.87 instead of 0.75; README), but
+    utterance (anger AUC across corpora 0.89 instead of 0.75; README), but
     slower (both encoders run: about 0.2 s instead of 0.05 s for 4 s of
     speech) and less well calibrated.
 
