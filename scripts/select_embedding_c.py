@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Choose the embedding estimators' C by nested leave-one-corpus-out (how DEFAULT_PARAMS' 0.001 was chosen).
+
+For each candidate C, the shipped recipe (tonekit.models.train.DEFAULT_PARAMS with that
+``embedding_C``) is trained on the wideband and telephone copies of all corpora but one and
+tested on the one left out (the "outer" rows, the cross-corpus protocol of scripts/evaluate.py).
+For the nested choice, each corpus left out is set aside and every other corpus is predicted by
+a model trained on the remaining ones (the "inner" rows): the C with the best mean inner AUC
+is the one that corpus would be scored with, chosen without it. The script prints
+
+- the outer means per target, C and line (UAR, ROC AUC, ECE, even-odds ECE);
+- the nested pick for each held-out corpus and target;
+- the nested estimate: each held-out corpus scored with its pick (the honest figure of choosing
+  C this way).
+
+Usage::
+
+    python scripts/select_embedding_c.py --out results/select_embedding_c.json
+
+It fits (1 + 3) x corpora x candidates models per target (240 for the defaults; about 15 minutes on
+2 cores once the corpus features are cached by scripts/evaluate.py).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tonekit.models.corpora import load_corpora, targets  # noqa: E402
+from tonekit.models.features import corpus_features, default_cache_dir  # noqa: E402
+from tonekit.models.store import TARGET_NAMES  # noqa: E402
+from tonekit.models.train import DEFAULT_PARAMS, fit_target, metrics  # noqa: E402
+
+GRID = (0.0003, 0.001, 0.003, 0.01, 0.03)
+CONDITIONS = ("wideband", "telephone")
+
+
+def jobs(target_names, grid, corpora) -> list:
+    """``(target, test corpus, corpora left out of training, C)`` of every fit: the outer ones (the test corpus
+    alone left out) and the inner ones (a held-out corpus and the test corpus left out)."""
+    out = [(t, h, (h,), c) for t in target_names for c in grid for h in corpora]
+    out += [(t, i, (o, i), c) for t in target_names for c in grid for o in corpora for i in corpora if i != o]
+    return out
+
+
+def fit_and_test(table, feats, target, test_corpus, left_out, C) -> list:
+    """Metrics on ``test_corpus`` (both lines) of the shipped recipe with ``embedding_C=C``, trained without
+    the corpora ``left_out``."""
+    lab = table[target].notna().to_numpy()
+    test = (table.corpus == test_corpus).to_numpy() & lab
+    train = (~table.corpus.isin(left_out)).to_numpy() & lab
+    y = table.loc[train, target].astype(int).to_numpy()
+    X = pd.concat([feats[c][train] for c in CONDITIONS], ignore_index=True)
+    model = fit_target(X, np.tile(y, 2), corpus=np.tile(table.corpus[train].to_numpy(), 2),
+                       groups=np.tile(table.speaker[train].to_numpy(), 2),
+                       **{**DEFAULT_PARAMS[target], "embedding_C": C})
+    cols = list(model.feature_names_in_)
+    y_test = table.loc[test, target].astype(int)
+    return [{"target": target, "C": C, "test": test_corpus, "left_out": ",".join(sorted(left_out)), "condition": c,
+             **metrics(y_test, model.predict_proba(feats[c][test][cols])[:, 1])} for c in CONDITIONS]
+
+
+def nested_picks(rows: pd.DataFrame) -> pd.Series:
+    """The C picked for each (target, held-out corpus): the best mean AUC over the inner rows of that corpus
+    (every other corpus predicted without it), both lines; ties go to the smaller C."""
+    inner = rows[rows.left_out != rows.test].copy()
+    inner["held_out"] = [next(c for c in lo.split(",") if c != t) for lo, t in zip(inner.left_out, inner.test)]
+    score = inner.groupby(["target", "held_out", "C"]).auc.mean().unstack("C")
+    return score.idxmax(axis=1).rename("C")
+
+
+def nested_estimate(rows: pd.DataFrame, picks: pd.Series) -> pd.DataFrame:
+    """Outer metrics of each held-out corpus scored with its nested pick, averaged over corpora per target and
+    line."""
+    outer = rows[rows.left_out == rows.test]
+    chosen = [outer[(outer.target == t) & (outer.test == h) & (outer.C == c)] for (t, h), c in picks.items()]
+    return (pd.concat(chosen).groupby(["target", "condition"])[["uar", "auc", "ece", "ece_balanced"]]
+            .mean().round(4).reset_index())
+
+
+def _md(frame: pd.DataFrame) -> str:
+    """A markdown table of ``frame`` (floats to 4 decimals)."""
+    cols = list(frame.columns)
+    lines = ["| " + " | ".join(map(str, cols)) + " |", "|" + "---|" * len(cols)]
+    for row in frame.itertuples(index=False):
+        lines.append("| " + " | ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--corpora", default=str(Path(__file__).resolve().parents[2] / "shared" / "corpora"))
+    ap.add_argument("--cache-dir", default=str(default_cache_dir()))
+    ap.add_argument("--targets", default=",".join(TARGET_NAMES))
+    ap.add_argument("--grid", default=",".join(map(str, GRID)), help="candidate C values, comma-separated")
+    ap.add_argument("--jobs", type=int, default=2, help="models fitted at once")
+    ap.add_argument("--out", help="write the rows and tables as JSON here (and markdown next to it)")
+    args = ap.parse_args(argv)
+    from joblib import Parallel, delayed
+    from tqdm import tqdm
+
+    t0 = time.time()
+    table = targets(load_corpora(args.corpora)).reset_index(drop=True)
+    feats = {c: corpus_features(table, c, cache_dir=args.cache_dir, n_jobs=args.jobs, progress=True)
+             for c in CONDITIONS}
+    todo = jobs(args.targets.split(","), [float(c) for c in args.grid.split(",")], sorted(table.corpus.unique()))
+    out = Parallel(n_jobs=args.jobs, return_as="generator")(delayed(fit_and_test)(table, feats, *j) for j in todo)
+    rows = pd.DataFrame([r for rr in tqdm(out, total=len(todo), desc="fits", file=sys.stderr) for r in rr])
+    outer = rows[rows.left_out == rows.test]
+    means = outer.groupby(["target", "C", "condition"])[["uar", "auc", "ece", "ece_balanced"]].mean().round(4)
+    picks = nested_picks(rows)
+    estimate = nested_estimate(rows, picks)
+    text = "\n\n".join([
+        "Embedding estimators' C (scripts/select_embedding_c.py), cross-corpus, means over the held-out corpora:",
+        _md(means.reset_index()),
+        "Nested pick for each held-out corpus (best mean AUC over the other corpora, each predicted without it):",
+        _md(picks.reset_index()),
+        "Nested estimate (each held-out corpus scored with its pick):",
+        _md(estimate)]) + "\n"
+    print(text)
+    if args.out:
+        out_path = Path(args.out)
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        out_path.write_text(json.dumps({"rows": rows.to_dict(orient="records"),
+                                        "picks": picks.reset_index().to_dict(orient="records"),
+                                        "nested_estimate": estimate.to_dict(orient="records"),
+                                        "seconds": round(time.time() - t0, 1)}, indent=1, default=float))
+        out_path.with_suffix(".md").write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
