@@ -46,7 +46,7 @@ from .store import TARGET_NAMES
 #: nested leave-one-corpus-out (for each held-out corpus, the mean AUC over the other three, each predicted
 #: from the remaining two) picked 0.001 or a neighbour for all 12 corpus/target pairs and 0.01 for none;
 #: across all four held-out corpora 0.001 is the best for anger and warmth and within 0.001 AUC of the
-#: best for calm (README, Tone models).
+#: best for calm (scripts/select_embedding_c.py, results/select_embedding_c.md).
 MEMBER_PREFIXES = ("emb_", "wsp_", "wsp_l1_", "wsp_l3_")
 _FUSION = {"embedding_kind": "logreg", "embedding_C": 0.001, "fusion": "calibrated",
            "embedding_prefix": MEMBER_PREFIXES}
