@@ -190,11 +190,12 @@ def summarise(df):
             .mean().round(3).reset_index())
 
 
-def _md(frame: pd.DataFrame) -> str:
+def _md(frame: pd.DataFrame, fmt: str = ".3f") -> str:
+    """A markdown table of ``frame``, floats formatted with ``fmt``."""
     cols = list(frame.columns)
     out = ["| " + " | ".join(map(str, cols)) + " |", "|" + "---|" * len(cols)]
     for row in frame.itertuples(index=False):
-        out.append("| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row) + " |")
+        out.append("| " + " | ".join(format(v, fmt) if isinstance(v, float) else str(v) for v in row) + " |")
     return "\n".join(out)
 
 

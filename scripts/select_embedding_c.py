@@ -32,7 +32,9 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from evaluate import _md  # noqa: E402
 from tonekit.models.corpora import load_corpora, targets  # noqa: E402
 from tonekit.models.features import corpus_features, default_cache_dir  # noqa: E402
 from tonekit.models.store import TARGET_NAMES  # noqa: E402
@@ -85,15 +87,6 @@ def nested_estimate(rows: pd.DataFrame, picks: pd.Series) -> pd.DataFrame:
             .mean().round(4).reset_index())
 
 
-def _md(frame: pd.DataFrame) -> str:
-    """A markdown table of ``frame`` (floats to 4 decimals)."""
-    cols = list(frame.columns)
-    lines = ["| " + " | ".join(map(str, cols)) + " |", "|" + "---|" * len(cols)]
-    for row in frame.itertuples(index=False):
-        lines.append("| " + " | ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row) + " |")
-    return "\n".join(lines)
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpora", default=str(Path(__file__).resolve().parents[2] / "shared" / "corpora"))
@@ -119,11 +112,11 @@ def main(argv=None) -> int:
     estimate = nested_estimate(rows, picks)
     text = "\n\n".join([
         "Embedding estimators' C (scripts/select_embedding_c.py), cross-corpus, means over the held-out corpora:",
-        _md(means.reset_index()),
+        _md(means.reset_index(), '.4g'),
         "Nested pick for each held-out corpus (best mean AUC over the other corpora, each predicted without it):",
-        _md(picks.reset_index()),
+        _md(picks.reset_index(), '.4g'),
         "Nested estimate (each held-out corpus scored with its pick):",
-        _md(estimate)]) + "\n"
+        _md(estimate, '.4g')]) + "\n"
     print(text)
     if args.out:
         out_path = Path(args.out)
