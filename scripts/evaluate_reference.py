@@ -17,7 +17,11 @@ on the fourth, wideband and telephone):
   (``population_embedding`` in the card);
 - ``set of k``: ``tonekit.score_speaker`` on sets of k utterances of one
   speaker (each speaker's utterances in random sets of k, each set scored
-  against itself; three draws);
+  against itself steadied by the training speakers' reference, with the
+  empirical-Bayes weights ``reference_shrinkage`` measured on the training
+  corpora, as the shipped card holds; three draws);
+- ``set alone of k``: the same sets, each against itself alone (what
+  ``score_speaker`` did before the shrinkage, kept for comparison);
 - ``all``: the speaker's whole corpus as the set (``scripts/evaluate.py``'s number).
 
 The sets are random draws from acted corpora, so each mixes emotions about
@@ -42,29 +46,39 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import evaluate as ev  # noqa: E402
-from tonekit.features.embedding import relative  # noqa: E402
 from tonekit.features.windows import model_features, speaker_baseline  # noqa: E402
 from tonekit.models.corpora import load_corpora, targets  # noqa: E402
 from tonekit.models.features import (corpus_features, default_cache_dir, population_baseline,  # noqa: E402
-                                     population_embedding, raw_embeddings, raw_features)
+                                     population_embedding, raw_embeddings, raw_features,
+                                     reference_shrinkage)
 from tonekit.models.store import TARGET_NAMES  # noqa: E402
 from tonekit.models.train import DEFAULT_PARAMS, fit_target, metrics  # noqa: E402
+from tonekit.pipeline import shrunk_reference  # noqa: E402
 
 CONDITIONS = ("wideband", "telephone")
+PREFIXES = ("emb_", "wsp_")
 SET_SIZES = (3, 5, 10, 20)
 DRAWS = 3
 
 
-def own_sets(table, raw, embs, rows, k, rng):
-    """Features of each speaker's test utterances cut into random sets of ``k``, each set relative to itself
-    (what :func:`tonekit.score_speaker` does); with the rows' table index, in set order."""
+def own_sets(table, raw, embs, rows, k, rng, population=None, pop_emb=(None, None), shrinkage=None):
+    """Features of each speaker's test utterances cut into random sets of ``k``, each set relative to itself,
+    steadied by the population's reference by ``shrinkage`` (what :func:`tonekit.score_speaker` does; None:
+    the set alone); with the rows' table index, in set order."""
+    sh = shrinkage or {}
     parts = []
     for _, idx in table[rows].groupby("speaker").groups.items():
         idx = rng.permutation(np.asarray(idx))
         for s in range(0, len(idx) - k + 1, k):
             ref = idx[s:s + k]
-            f = [model_features(raw.loc[ref], speaker_baseline(raw.loc[ref]))]
-            f += [pd.DataFrame(relative(e.loc[ref].to_numpy()), index=ref, columns=e.columns) for e in embs]
+            base = shrunk_reference(speaker_baseline(raw.loc[ref]), population, k, sh.get("prosody"))
+            f = [model_features(raw.loc[ref], base)]
+            for e, pop, p in zip(embs, pop_emb, PREFIXES):
+                E = e.loc[ref].to_numpy()
+                ok = np.isfinite(E).all(axis=1)
+                own = E[ok].mean(axis=0) if ok.any() else np.full(E.shape[1], np.nan)
+                f.append(pd.DataFrame(E - shrunk_reference(own, pop, int(ok.sum()), sh.get(p)), index=ref,
+                                      columns=e.columns))
             parts.append(pd.concat(f, axis=1))
     return pd.concat(parts)
 
@@ -82,7 +96,8 @@ def held_out(table, raws, embs, full, target, corpus, cache_dir=None):
     # the lone utterance's reference: the training speakers' usual voice, as the shipped models' card has it
     seen = table[(table.corpus != corpus).to_numpy()]
     population = population_baseline(seen, cache_dir=cache_dir)
-    pop_emb = [population_embedding(seen, p, cache_dir=cache_dir) for p in ("emb_", "wsp_")]
+    pop_emb = [population_embedding(seen, p, cache_dir=cache_dir) for p in PREFIXES]
+    shrinkage = reference_shrinkage(seen, PREFIXES, cache_dir=cache_dir)   # as the card of a model trained on seen
     y = table.loc[test, target]
     out = []
     for cond in CONDITIONS:
@@ -94,16 +109,20 @@ def held_out(table, raws, embs, full, target, corpus, cache_dir=None):
         out.append(add("lone, embeddings", pd.concat([lone] + [e[cond][test] - m for e, m in zip(embs, pop_emb)],
                                                      axis=1)))
         for k in SET_SIZES:
-            draws = [add(f"set of {k}", own_sets(table, raws[cond], [e[cond] for e in embs], test, k,
-                                                 np.random.default_rng(d))) for d in range(DRAWS)]
-            out.append({**draws[0], **pd.DataFrame(draws)[["n", "uar", "auc", "ece", "ece_balanced"]].mean().to_dict()})
+            for name, sh in (("set of", shrinkage), ("set alone of", None)):
+                draws = [add(f"{name} {k}", own_sets(table, raws[cond], [e[cond] for e in embs], test, k,
+                                                     np.random.default_rng(d), population, pop_emb, sh))
+                         for d in range(DRAWS)]
+                out.append({**draws[0],
+                            **pd.DataFrame(draws)[["n", "uar", "auc", "ece", "ece_balanced"]].mean().to_dict()})
         out.append(add("all", full[cond][test]))
     return out
 
 
 def markdown(result) -> str:
     s = pd.DataFrame(result["summary"])
-    order = ["lone", "lone, embeddings"] + [f"set of {k}" for k in SET_SIZES] + ["all"]
+    order = (["lone", "lone, embeddings"] + [f"set of {k}" for k in SET_SIZES]
+             + [f"set alone of {k}" for k in SET_SIZES] + ["all"])
     wide = s.pivot_table(index=["target", "reference"], columns="condition",
                          values=["uar", "auc", "ece_balanced"]).round(3)
     wide = wide.reindex([(t, r) for t in TARGET_NAMES for r in order])
@@ -126,7 +145,7 @@ def main(argv=None):
     table = targets(load_corpora(args.corpora)).reset_index(drop=True)
     kw = {"cache_dir": args.cache_dir, "n_jobs": args.jobs, "progress": True}
     raws = {c: raw_features(table.path, c, **kw) for c in CONDITIONS}
-    embs = [{c: raw_embeddings(table.path, c, encoder=p, **kw) for c in CONDITIONS} for p in ("emb_", "wsp_")]
+    embs = [{c: raw_embeddings(table.path, c, encoder=p, **kw) for c in CONDITIONS} for p in PREFIXES]
     full = {c: corpus_features(table, c, **kw) for c in CONDITIONS}   # what evaluate.py's "tonekit" set has
     corpora = sorted(table.corpus.unique())
     jobs = [(t, c) for t in TARGET_NAMES for c in corpora]

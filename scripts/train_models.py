@@ -98,7 +98,9 @@ def main(argv=None):
                             "wideband and telephone), by what the model knows of the test speaker: 'lone' is "
                             "tonekit.score of one file (prosody against the training speakers' average), "
                             "'lone, embeddings' tonekit.score(embeddings=True), 'set of k' tonekit.score_speaker "
-                            "on random sets of k recordings of one speaker (mean of 3 draws), 'all' every "
+                            "on random sets of k recordings of one speaker (mean of 3 draws; the set's reference "
+                            "steadied by the training speakers' with the weights of 'reference_shrinkage'), "
+                            "'set alone of k' the same sets against themselves alone, 'all' every "
                             "recording of the speaker (the 'cross' rows of 'evaluation'); ece_balanced at even odds",
                 "summary": [r for r in ref["summary"] if r["target"] == target],
             }

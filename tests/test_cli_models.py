@@ -44,6 +44,9 @@ def test_train_writes_a_loadable_model_with_card(small_corpus, tmp_path, env):
     assert model.card["n_train"] == 2 * len(SMALL)      # wideband + telephone copy of each utterance
     assert model.card["n_speakers"] == 2
     assert model.card["positive_share"] == 0.5
+    # score_speaker's weights of the population reference, measured on these two speakers
+    shrink = model.card["reference_shrinkage"]
+    assert set(shrink) == {"prosody", "emb_", "wsp_"} and all(v > 0 for v in shrink.values())
 
 
 def test_evaluate_prints_metrics_per_condition(small_corpus, env):
@@ -71,12 +74,17 @@ def test_score_rows_per_file_and_one_bad_file(small_corpus, tmp_path):
 
 
 def test_score_same_speaker_is_the_training_recipe_and_survives_a_bad_file(small_corpus, tmp_path):
-    """`--same-speaker` scores one speaker's files against that speaker's usual voice, built exactly as
-    the training features are (tonekit.models.features: prosody relative to the speaker's median, the
-    voice embedding and Whisper's relative to their mean), with every member of the shipped models; a
-    bad file is reported and left out, the others still scored."""
+    """`--same-speaker` scores one speaker's files against that speaker's usual voice, built as the
+    training features are (tonekit.models.features: prosody relative to the speaker's median, the voice
+    embedding and Whisper's relative to their mean; without the card's shrinkage toward the training
+    speakers' voice, exactly those), with every member of the shipped models; a bad file is reported and
+    left out, the others still scored."""
+    import copy
+
     import numpy as np
     import pandas as pd
+
+    import tonekit
 
     from tonekit.models.corpora import load_corpora, targets
     from tonekit.models.features import corpus_features
@@ -97,8 +105,14 @@ def test_score_same_speaker_is_the_training_recipe_and_survives_a_bad_file(small
     assert f"Error: {bad}: not a readable audio file" in r.stderr
     rows = pd.DataFrame(json.loads(r.stdout))
     assert list(rows.path) == files
+    api = tonekit.score_speaker(files, models=models)
+    alone = {n: copy.copy(m) for n, m in models.items()}
+    for m in alone.values():
+        m.card = {**m.card, "reference_shrinkage": None}
+    set_alone = tonekit.score_speaker(files, models=alone)
     for t in expected:
-        np.testing.assert_allclose(rows[t], expected[t], atol=5e-5)          # 4 decimals
+        np.testing.assert_allclose(rows[t], api[t], atol=5e-5)               # the command is the API
+        np.testing.assert_allclose(set_alone[t], expected[t], atol=5e-5)     # 4 decimals
     # the known labels: each angry file above each neutral one
     angry = table.anger.to_numpy() == 1
     assert rows.anger[angry].min() > rows.anger[~angry].max()

@@ -210,6 +210,36 @@ def test_metrics_known_values():
     assert ece(np.array([0, 0]), np.array([0.95, 0.95])) == pytest.approx(0.95)
 
 
+def test_variance_ratio_recovers_the_known_within_over_between_ratio():
+    """Empirical-Bayes weight of the population reference: within-speaker over between-speaker variance,
+    corrected for the spread that few utterances per speaker add to their means (known answers)."""
+    from tonekit.models.features import variance_ratio
+
+    rng = np.random.default_rng(7)
+    spk = np.repeat(np.arange(3000), 5)                 # few utterances each: the naive ratio would be 4 / 1.8
+    X = pd.DataFrame({"a": rng.normal(0, 1, 3000)[spk] + rng.normal(0, 2, len(spk)),      # ratio 4
+                      "b": rng.normal(0, 2, 3000)[spk] + rng.normal(0, 1, len(spk)),      # ratio 0.25
+                      "c": rng.normal(0, 1, 3000)[spk] + rng.normal(0, 1, len(spk))})     # ratio 1
+    assert variance_ratio(X[["a"]], spk) == pytest.approx(4.0, rel=0.1)
+    assert variance_ratio(X[["b"]], spk) == pytest.approx(0.25, rel=0.1)
+    assert variance_ratio(X, spk) == pytest.approx(1.0, rel=0.1)          # the median over the columns
+    # no spread between speakers at all: the population is all there is (a huge k, not a division by zero)
+    assert variance_ratio(pd.DataFrame({"a": rng.normal(0, 1, len(spk))}), spk) > 10
+    with pytest.raises(ValueError, match="2 speakers"):
+        variance_ratio(X, np.zeros(len(spk)))
+
+
+def test_shrunk_reference_weighs_own_and_population_by_n_and_k():
+    from tonekit.pipeline import shrunk_reference
+
+    own = pd.Series({"f0": 10.0, "loud": 70.0, "rate": 4.0})
+    pop = {"loud": 60.0, "f0": 4.0}                     # no "rate": the speaker's own stays
+    got = shrunk_reference(own, pop, 3, 1.0)
+    assert got.to_dict() == pytest.approx({"f0": 8.5, "loud": 67.5, "rate": 4.0})
+    assert shrunk_reference(own, pop, 3, 0.0) is own and shrunk_reference(own, None, 3, 2.0) is own
+    np.testing.assert_allclose(shrunk_reference(np.array([1.0, 3.0]), np.array([3.0, 1.0]), 2, 2.0), [2.0, 2.0])
+
+
 def test_balanced_ece_removes_the_test_prior_only():
     # 1 angry among 10, every probability 0.5: right at even odds, wrong for a 10 % prior
     y = np.array([1] + [0] * 9)

@@ -1,6 +1,7 @@
 """The whole pipeline on the bundled demo call, whose timeline is known (data/demo_call.json)."""
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 import subprocess
@@ -217,9 +218,11 @@ def test_progress_bar_on_a_terminal(tmp_path, quiet):
 
 
 def test_score_speaker_uses_the_speakers_own_reference(tmp_path):
-    """tonekit.score_speaker: each recording against the set's own baseline (synthetic voice, known
-    answer: the set's median recording sits at the speaker's baseline, so its prosody is all zeros and
-    its embeddings are their set means' differences); bad and speechless sources are reported, not fatal;
+    """tonekit.score_speaker: each recording against the set's own baseline, steadied by the training
+    speakers' (synthetic voice, known answers: without the card's shrinkage the set's median recording
+    sits at the speaker's baseline, so its prosody is all zeros; with it the reference is n / (n + k) of
+    the set's and k / (n + k) of the card's population; with a huge k, every recording is scored as
+    tonekit.score(embeddings=True) scores it alone); bad and speechless sources are reported, not fatal;
     too few recordings is a clear error."""
     from synth import syllable_train
 
@@ -253,19 +256,51 @@ def test_score_speaker_uses_the_speakers_own_reference(tmp_path):
     assert out.loc[[1, 3, 5], ["anger", "calm", "warmth"]].isna().all().all()
 
     # the same numbers by hand, from the features' own functions, on the samples as read back
+    models = load_models()
+    card = models["anger"].card
+    k = card["reference_shrinkage"]
+    assert set(k) == {"prosody", "emb_", "wsp_"} and all(1.0 < v < 5.0 for v in k.values())
+    assert all(m.card["reference_shrinkage"] == k for m in models.values())
+    w = {b: 3 / (3 + v) for b, v in k.items()}
     ys = [tonekit.load_audio(p)[0] for p in paths]
     raw = pd.concat([segment_functionals(fr, [(0, fr.n_frames)]) for fr in (signal_frames(y, sr) for y in ys)],
                     ignore_index=True)
-    feats = model_features(raw, speaker_baseline(raw))
-    parts = [feats] + [pd.DataFrame(relative(np.stack([signal_embedding(y, sr, encoder=piece_encoder(p)) for y in ys])),
-                                    columns=list(piece_encoder(p).columns)) for p in ("emb_", "wsp_")]
-    expected = score_features(pd.concat(parts, axis=1), load_models())
+    E = {p: np.stack([signal_embedding(y, sr, encoder=piece_encoder(p)) for y in ys]) for p in ("emb_", "wsp_")}
+    pop = pd.Series(card["population_baseline"])
+    own = speaker_baseline(raw)
+    base = w["prosody"] * own + (1 - w["prosody"]) * pop.reindex(own.index)
+    parts = [model_features(raw, base)] + [
+        pd.DataFrame(E[p] - (w[p] * E[p].mean(axis=0) + (1 - w[p]) * np.asarray(card["population_embedding"][p])),
+                     columns=list(piece_encoder(p).columns)) for p in ("emb_", "wsp_")]
+    expected = score_features(pd.concat(parts, axis=1), models)
     for t in ("anger", "calm", "warmth"):
         np.testing.assert_allclose(out[t][[0, 2, 4]], expected[t], atol=5e-5)
-    # the baseline is the set's median: in every feature one recording of three sits exactly on it
+
+    def with_shrinkage(value):
+        shrunk = {n: copy.copy(m) for n, m in models.items()}
+        for m in shrunk.values():
+            m.card = {**m.card, "reference_shrinkage": value}
+        return shrunk
+
+    # without shrinkage (k = 0, or an older card without it) the set alone is the reference: its median
+    feats = model_features(raw, own)
+    alone = score_features(pd.concat([feats] + [pd.DataFrame(relative(E[p]), columns=list(piece_encoder(p).columns))
+                                                for p in ("emb_", "wsp_")], axis=1), models)
+    for shrink in ({"prosody": 0.0, "emb_": 0.0, "wsp_": 0.0}, None):
+        got = tonekit.score_speaker(paths, models=with_shrinkage(shrink))
+        for t in ("anger", "calm", "warmth"):
+            np.testing.assert_allclose(got[t], alone[t], atol=5e-5)
+    assert max(abs(out[t][[0, 2, 4]].to_numpy() - alone[t].to_numpy()).max() for t in ("anger", "calm", "warmth")) > 1e-3
+    # in every feature one recording of three sits exactly on the set's median
     measured = [c for c in feats.columns if feats[c].notna().all()]
     assert len(measured) > 20
     assert ((feats[measured] == 0).sum(axis=0) >= 1).all()
+    # a huge k: the population is the reference, as for a lone recording scored with its embeddings
+    got = tonekit.score_speaker(paths, models=with_shrinkage({"prosody": 1e12, "emb_": 1e12, "wsp_": 1e12}))
+    for i, path in enumerate(paths):
+        lone = tonekit.score(path, models=models, embeddings=True)
+        for t in ("anger", "calm", "warmth"):
+            assert got[t][i] == pytest.approx(lone[t], abs=2e-4)
     # arrays with a rate work like files
     arr = tonekit.score_speaker(ys, sr)
     np.testing.assert_allclose(arr[["anger", "calm", "warmth"]], out.loc[[0, 2, 4], ["anger", "calm", "warmth"]],

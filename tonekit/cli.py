@@ -234,7 +234,8 @@ def features(audio, level, is_call, agent_channel, win_dur, hop_dur, output):
 @click.option("--models", "models_dir", type=click.Path(file_okay=False), help="Folder of tone models.")
 @click.option("--same-speaker", is_flag=True,
               help="The files are one speaker's: score each against that speaker's usual voice, measured over "
-                   "all of them, with every member of the models (at least 3 files; see the README).")
+                   "all of them (with few files, partly the training speakers'), with every member of the "
+                   "models (at least 3 files; see the README).")
 @click.option("--embeddings", is_flag=True,
               help="Each file alone: also use the voice embedding and Whisper, against an average speaker "
                    "(more accurate, about 5x slower; --same-speaker always uses them).")

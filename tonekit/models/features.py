@@ -18,6 +18,7 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..audio import load_audio
@@ -244,6 +245,63 @@ def population_embedding(table: pd.DataFrame, prefix: str, *, cache_dir=None):
     return per_speaker.dropna().to_numpy().mean(axis=0)
 
 
+def variance_ratio(values: pd.DataFrame, speakers) -> float:
+    """Within-speaker over between-speaker variance of a block of features: the median over its columns.
+
+    ``values`` has one row per utterance, ``speakers`` the speaker of each. Per column, the within variance
+    is the mean of the speakers' own variances and the between variance that of the speakers' means, less
+    the part their sampling adds (within / mean utterances per speaker). The ratio ``k`` is the empirical-Bayes
+    prior weight of the population mean: with ``n`` recordings of a new speaker, the best estimate of their
+    mean is ``n / (n + k)`` of their own mean plus ``k / (n + k)`` of the population's.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> spk = np.repeat(np.arange(400), 50)                       # 400 speakers, 50 utterances each
+    >>> x = rng.normal(0, 1, 400)[spk] + rng.normal(0, 2, len(spk))   # between variance 1, within 4
+    >>> round(variance_ratio(pd.DataFrame({"a": x}), spk))
+    4
+    """
+    values = pd.DataFrame(values).reset_index(drop=True)
+    g = values.groupby(np.asarray(speakers))
+    counts = g.size()
+    if len(counts) < 2:
+        raise ValueError("variance_ratio needs at least 2 speakers")
+    within = g.var().mean()
+    between = (g.mean().var() - within / counts.mean()).clip(lower=1e-12 * (within + 1e-300))
+    ratio = (within / between).replace([np.inf, -np.inf], np.nan).dropna()
+    if ratio.empty:
+        raise ValueError("variance_ratio: no column has finite variances")
+    return float(ratio.median())
+
+
+def reference_shrinkage(table: pd.DataFrame, prefixes=(), *, cache_dir=None) -> dict:
+    """The empirical-Bayes weight ``k`` (:func:`variance_ratio`) of each block's population reference, from a
+    corpus table (wideband): ``{"prosody": k, "emb_": k, ...}`` for the prosodic functionals and the learned
+    embeddings ``prefixes``.
+
+    :func:`tonekit.score_speaker` measures a speaker's usual voice over a few recordings; with ``n`` of
+    them it takes ``n / (n + k)`` of their own reference and ``k / (n + k)`` of the training speakers'
+    (:func:`population_baseline`, :func:`population_embedding`). Three recordings alone are a noisy
+    reference (they may all be tense); the population's steadies it (README, results/reference.md). Empty
+    with fewer than two speakers (no between-speaker spread to measure: ``score_speaker`` then uses the set
+    alone)."""
+    from ..features.windows import MODEL_FEATURES
+
+    speakers = table["speaker"].to_numpy()
+    if len(np.unique(speakers)) < 2:
+        return {}
+    raw = raw_features(table["path"], "wideband", cache_dir=cache_dir)
+    out = {"prosody": variance_ratio(raw[[n[:-4] for n in MODEL_FEATURES]], speakers)}
+    for p in prefixes:
+        emb = raw_embeddings(table["path"], "wideband", cache_dir=cache_dir, encoder=p).reset_index(drop=True)
+        ok = np.isfinite(emb.to_numpy()).all(axis=1)
+        if len(np.unique(speakers[ok])) >= 2:
+            out[p] = variance_ratio(emb[ok], speakers[ok])
+    return {k: round(v, 4) for k, v in out.items()}
+
+
 def embedding_prefixes(embedding) -> tuple:
     """The learned embeddings an ``embedding`` argument asks for: True, all (:data:`EMBEDDING_PREFIXES`);
     False or None, none; else the given prefixes."""
@@ -270,4 +328,4 @@ __all__ = ["FEATURE_VERSION", "EMBEDDING_VERSION", "WHISPER_VERSION", "EMBEDDING
            "piece_encoder", "embedding_prefixes", "LEVEL_FEATURES", "utterance_raw",
            "utterance_embedding", "cached_rows", "raw_features", "raw_embeddings", "relative_embeddings",
            "normalised_features", "corpus_features", "default_cache_dir", "population_baseline",
-           "population_embedding"]
+           "population_embedding", "variance_ratio", "reference_shrinkage"]

@@ -213,7 +213,7 @@ def train_and_save(corpus_folders, target: str, output, *, n_jobs: int = 1, prog
     params = DEFAULT_PARAMS[target]
     X, y, groups, corpus = training_set(table, target, cache_dir=cache_dir, n_jobs=n_jobs, progress=progress)
     est = fit_target(X, y, corpus=corpus, groups=groups, **params)
-    from .features import population_baseline, population_embedding
+    from .features import population_baseline, population_embedding, reference_shrinkage
 
     pop = population_baseline(table, cache_dir=cache_dir)
     embedding = _embedding_card(X)
@@ -227,7 +227,9 @@ def train_and_save(corpus_folders, target: str, output, *, n_jobs: int = 1, prog
             # the usual voice of an unknown speaker for the embedding members (tonekit.score(embeddings=True))
             "population_embedding": {p: [round(float(v), 6) for v in population_embedding(table, p,
                                                                                         cache_dir=cache_dir)]
-                                     for p in (embedding or {})} or None}
+                                     for p in (embedding or {})} or None,
+            # how much tonekit.score_speaker leans on those with few recordings (empirical Bayes)
+            "reference_shrinkage": reference_shrinkage(table, tuple(embedding or ()), cache_dir=cache_dir)}
     return save_model(est, output, card)
 
 
