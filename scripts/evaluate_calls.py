@@ -190,6 +190,8 @@ def summarise(calls: list[dict]) -> dict:
 
     anger = {name: windows(subset) for name, subset in (("all", ok), ("wideband", [c for c in ok if not c["telephone"]]),
                                   ("telephone", [c for c in ok if c["telephone"]]))}
+    by_timeline = {t: [c for c in ok if c.get("timeline", "mixed") == t] for t in ("mixed", "angry_caller")}
+    by_timeline = {t: sub for t, sub in by_timeline.items() if sub}
     seconds = np.array([c["seconds"] for c in ok]) if ok else np.array([math.nan])
     rtf = np.array([c["seconds"] / c["duration_s"] for c in ok]) if ok else np.array([math.nan])
     return {
@@ -200,6 +202,12 @@ def summarise(calls: list[dict]) -> dict:
         "tips_wideband": tips([c for c in ok if not c["telephone"]]),
         "tips_telephone": tips([c for c in ok if c["telephone"]]),
         "caller_anger_auc": {k: auc(v) for k, v in anger.items()},
+        # callers angry throughout (no calmer stretch in the call to read them against): tips and how many of
+        # their angry windows score above 0.5, beside the same for the angry windows of the usual calls
+        **({"tips_by_timeline": {t: tips(sub) for t, sub in by_timeline.items()},
+            "angry_windows_over_half": {t: float((windows(sub).query("label == 1")["anger"] > 0.5).mean())
+                                        for t, sub in by_timeline.items()}}
+           if len(by_timeline) > 1 else {}),
         "caller_anger_windows": {k: {"positive": int((v["label"] == 1).sum()), "negative": int((v["label"] == 0).sum())}
                                  for k, v in anger.items()},
         "seconds_per_call": {"mean": float(np.mean(seconds)), "median": float(np.median(seconds))},
@@ -229,6 +237,15 @@ def markdown(summary: dict, setup: dict) -> str:
     for tip in TIPS:
         w, t = summary["tips_wideband"][tip], summary["tips_telephone"][tip]
         lines.append(f"| {tip} | {_f(w['recall'])} / {_f(w['precision'])} | {_f(t['recall'])} / {_f(t['precision'])} |")
+    if "tips_by_timeline" in summary:
+        tl, over = summary["tips_by_timeline"], summary["angry_windows_over_half"]
+        lines += ["", "By the caller's timeline (recall / precision; a caller angry throughout has no calmer "
+                      "stretch to be read against):", "", "| tip | " + " | ".join(tl) + " |",
+                  "|---|" + "---|" * len(tl)]
+        for tip in TIPS:
+            lines.append(f"| {tip} | " + " | ".join(f"{_f(tl[t][tip]['recall'])} / {_f(tl[t][tip]['precision'])}"
+                                                    for t in tl) + " |")
+        lines.append("| caller's angry windows above 0.5 | " + " | ".join(_f(over[t]) for t in tl) + " |")
     a, n = summary["caller_anger_auc"], summary["caller_anger_windows"]
     lines += ["", "| caller anger per window | ROC AUC | windows (+/-) | target |", "|---|---|---|---|"]
     for k in ("all", "wideband", "telephone"):
@@ -258,9 +275,10 @@ def _plain(x):
 
 def evaluate(corpora, *, n_calls: int = 48, n_folds: int = 4, seed: int = 0, cache_dir=None, dump_dir=None,
              models_dir=None, calls_dir=None, telephone_share: float = 1 / 3,
-             analyze_options=None) -> tuple[dict, dict, list]:
+             analyze_options=None, angry_caller_share: float = 0.0) -> tuple[dict, dict, list]:
     """Run the evaluation; returns (summary, setup, per-call records). ``analyze_options``: keywords of
-    ``tonekit.analyze`` (``embedding_every``, ``whisper_every``) other than the defaults."""
+    ``tonekit.analyze`` (``embedding_every``, ``whisper_every``) other than the defaults;
+    ``angry_caller_share``: the share of calls whose caller is angry throughout (``simulate_calls.py``)."""
     from tqdm import tqdm
 
     tk = _tonekit()
@@ -298,12 +316,14 @@ def evaluate(corpora, *, n_calls: int = 48, n_folds: int = 4, seed: int = 0, cac
             else:
                 models = fixed
             paths = sim.simulate_calls(corpora, root / f"fold{f}", n_calls=n, seed=seed * 1000 + f,
-                                       telephone_share=telephone_share, speakers=held_out)
+                                       telephone_share=telephone_share, speakers=held_out,
+                                       angry_caller_share=angry_caller_share)
             for path in tqdm(paths, desc=f"fold {f + 1}/{n_folds}", unit="call", file=sys.stderr):
                 truth = json.loads(path.read_text(encoding="utf-8"))
                 rec = {"fold": f, "call": str(path.with_suffix("").name), "corpus": truth["corpus"],
                        "caller": truth["caller_speaker"], "agent": truth["agent_speaker"],
-                       "telephone": truth["telephone"], "duration_s": truth["duration_s"]}
+                       "telephone": truth["telephone"], "duration_s": truth["duration_s"],
+                       "timeline": truth.get("timeline", "mixed")}
                 t0 = time.perf_counter()
                 try:
                     result = tk.analyze(str(path.parent / truth["audio"]), models=models, **(analyze_options or {}))
@@ -414,6 +434,8 @@ def main(argv=None) -> int:
                          "(no simulation, training or analysis); keeps the setup of an existing --out JSON")
     ap.add_argument("--embedding-every", type=int, default=None, help="analyze(embedding_every=N) (default: its own)")
     ap.add_argument("--whisper-every", type=int, default=None, help="analyze(whisper_every=N) (default: its own)")
+    ap.add_argument("--angry-caller-share", type=float, default=0.0,
+                    help="share of calls whose caller is angry throughout (default %(default)s)")
     ap.add_argument("--out", default=None,
                     help="results file: writes NAME.md (the table) and NAME.json (the numbers, per call too)")
     args = ap.parse_args(argv)
@@ -423,6 +445,8 @@ def main(argv=None) -> int:
         ap.error("--n-calls must be at least 1")
     if args.folds < 2:
         ap.error("--folds must be at least 2")
+    if not 0 <= args.angry_caller_share <= 1:
+        ap.error("--angry-caller-share must be within 0..1")
     try:
         if args.rescore:
             prev = Path(args.out).with_suffix(".json") if args.out else None
@@ -432,6 +456,7 @@ def main(argv=None) -> int:
             summary, setup, records = evaluate(args.corpora, n_calls=args.n_calls, n_folds=args.folds, seed=args.seed,
                                                cache_dir=args.cache_dir, models_dir=args.models_dir,
                                                calls_dir=args.calls_dir, dump_dir=args.dump_dir,
+                                               angry_caller_share=args.angry_caller_share,
                                                analyze_options={k: v for k, v in (
                                                    ("embedding_every", args.embedding_every),
                                                    ("whisper_every", args.whisper_every)) if v is not None})

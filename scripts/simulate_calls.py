@@ -92,6 +92,8 @@ BACKCHANNEL_P = 0.3
 PAUSE_IN_TURN_S = (0.15, 0.5)
 CALL_TARGET_S = (130.0, 260.0)   # planned length; a call ends near it and before CALL_MAX_S
 CALL_MAX_S = 285.0
+#: Caller timelines: blocks alternating neutral and angry, or angry throughout.
+TIMELINES = ("mixed", "angry_caller")
 
 # Line parameters (dB).
 LEVEL_DBFS = (-22.0, -18.0)      # per call and channel: the AGC's target speech level
@@ -204,8 +206,11 @@ class Plan:
     n_samples: int = 0
 
 
-def plan_phases(rng: np.random.Generator, target_s: float) -> list[Phase]:
-    """A scripted sequence of phases: caller blocks alternate neutral / angry."""
+def plan_phases(rng: np.random.Generator, target_s: float, timeline: str = "mixed") -> list[Phase]:
+    """A scripted sequence of phases: caller blocks alternate neutral / angry (``timeline="mixed"``), or the
+    caller is angry from the first word to the last (``"angry_caller"``: angry blocks only)."""
+    if timeline not in TIMELINES:
+        raise ValueError(f"timeline must be one of {TIMELINES}, not {timeline!r}")
     u = rng.uniform
     neutral_blocks = [  # (weight, builder)
         (0.30, lambda: [Phase("neutral", "warm", u(15, 30))]),
@@ -235,6 +240,8 @@ def plan_phases(rng: np.random.Generator, target_s: float) -> list[Phase]:
 
     phases: list[Phase] = []
     caller = "neutral" if rng.random() < 0.75 else "angry"
+    if timeline == "angry_caller":
+        caller = "angry"
     while not phases or expected_s(phases) < target_s:
         if caller == "neutral":
             # A short calm stretch must not touch another calm stretch, or it would not be short.
@@ -246,7 +253,8 @@ def plan_phases(rng: np.random.Generator, target_s: float) -> list[Phase]:
         if phases and expected_s(phases) + expected_s(block) > CALL_MAX_S:
             break
         phases += block
-        caller = "angry" if caller == "neutral" else "neutral"
+        if timeline == "mixed":
+            caller = "angry" if caller == "neutral" else "neutral"
     # Holds: at a boundary after a phase, never after a short calm stretch (its cap
     # needs the caller to speak last) and never after the last phase.
     if rng.random() < HOLD_CALL_P:
@@ -263,10 +271,10 @@ def _gap(rng) -> float:
 
 
 def plan_call(rng: np.random.Generator, pool: pd.DataFrame, caller: str, agent: str,
-              clips: dict, *, target_s: float | None = None) -> Plan:
+              clips: dict, *, target_s: float | None = None, timeline: str = "mixed") -> Plan:
     """Place utterances on a timeline; ``clips`` (path -> trimmed audio) is filled as a side effect."""
     target_s = rng.uniform(*CALL_TARGET_S) if target_s is None else target_s
-    plan = Plan(plan_phases(rng, target_s))
+    plan = Plan(plan_phases(rng, target_s, timeline))
     bags = _Bags(pool, rng)
     who = {"caller": caller, "agent": agent}
 
@@ -489,7 +497,7 @@ def truth_of(plan: Plan, *, caller: str, agent: str, corpus: str) -> dict:
 # --------------------------------------------------------------------------- calls
 
 def compose_call(pool: pd.DataFrame, *, seed, caller: str, agent: str, is_telephone: bool = False,
-                 target_s: float | None = None):
+                 target_s: float | None = None, timeline: str = "mixed"):
     """Compose one call.
 
     Parameters
@@ -504,6 +512,10 @@ def compose_call(pool: pd.DataFrame, *, seed, caller: str, agent: str, is_teleph
         Band-pass and resample to 8 kHz (the caller writes it as mu-law).
     target_s : float, optional
         Planned length in seconds; random in 130-260 s when omitted (calls come out 2-5 minutes).
+    timeline : {"mixed", "angry_caller"}
+        The caller's blocks alternate neutral and angry, or the caller is angry throughout (the agent
+        still calm, angry or cheerful in turn): a call with no calmer stretch of the caller's to read
+        their anger against.
 
     Returns
     -------
@@ -521,7 +533,7 @@ def compose_call(pool: pd.DataFrame, *, seed, caller: str, agent: str, is_teleph
         raise ValueError(f"{caller} and {agent} must both be in the pool and in the same corpus")
     rng = np.random.default_rng(seed)
     clips: dict = {}
-    plan = plan_call(rng, pool, caller, agent, clips, target_s=target_s)
+    plan = plan_call(rng, pool, caller, agent, clips, target_s=target_s, timeline=timeline)
     line = {
         "level_dbfs": [float(rng.uniform(*LEVEL_DBFS)) for _ in range(2)],
         "crosstalk_db": [float(rng.uniform(*CROSSTALK_DB)) for _ in range(2)],
@@ -532,7 +544,7 @@ def compose_call(pool: pd.DataFrame, *, seed, caller: str, agent: str, is_teleph
     sr = SR
     if is_telephone:
         audio, sr = telephone(audio), TELEPHONE_SR
-    truth = {"audio": None, "sample_rate": sr, "telephone": bool(is_telephone),
+    truth = {"audio": None, "sample_rate": sr, "telephone": bool(is_telephone), "timeline": timeline,
              **truth_of(plan, caller=caller, agent=agent, corpus=str(corpora[0])),
              "line": {"level_dbfs": [round(v, 2) for v in line["level_dbfs"]],
                       "crosstalk_db": [round(v, 2) for v in line["crosstalk_db"]],
@@ -566,13 +578,15 @@ def _refuse_repo(path: Path) -> None:
                          "choose an output folder outside it")
 
 
-def assign_calls(pool: pd.DataFrame, n_calls: int, seed: int, telephone_share: float) -> list[dict]:
+def assign_calls(pool: pd.DataFrame, n_calls: int, seed: int, telephone_share: float,
+                 angry_caller_share: float = 0.0) -> list[dict]:
     """Who talks in which call, and which calls are telephone calls.
 
     Corpora take turns (their order rotating every round, so the telephone
     calls spread evenly over them); within a corpus, each speaker (in a seeded
     order) calls in turn and the agents rotate, so every ordered pair comes up; ``round(n_calls * telephone_share)``
-    calls are telephone calls, evenly spaced.
+    calls are telephone calls, evenly spaced, and ``round(n_calls * angry_caller_share)`` calls have a caller
+    angry throughout (``timeline="angry_caller"``), evenly spaced from the other end.
     """
     rng = np.random.default_rng([seed, 0xCA11])
     speakers = {c: sorted(pool.loc[pool["corpus"] == c, "speaker"].unique()) for c in CORPORA}
@@ -589,14 +603,18 @@ def assign_calls(pool: pd.DataFrame, n_calls: int, seed: int, telephone_share: f
         j, spk = seen[c], perms[c]
         seen[c] += 1
         tel = np.floor((i + 1) * telephone_share + 0.5) > np.floor(i * telephone_share + 0.5)
+        r = n_calls - 1 - i   # counted from the end, so angry callers and telephone lines mix
+        angry = np.floor((r + 1) * angry_caller_share + 0.5) > np.floor(r * angry_caller_share + 0.5)
         m = len(spk)   # every speaker calls once per round; the agent's offset grows each round
         calls.append({"index": i, "corpus": c, "caller": spk[j % m],
-                      "agent": spk[(j + 1 + (j // m) % (m - 1)) % m], "telephone": bool(tel)})
+                      "agent": spk[(j + 1 + (j // m) % (m - 1)) % m], "telephone": bool(tel),
+                      "timeline": "angry_caller" if angry else "mixed"})
     return calls
 
 
 def simulate_calls(corpora=DEFAULT_CORPORA, out_dir=None, *, n_calls: int = 12, seed: int = 0,
-                   telephone_share: float = 0.33, speakers=None, progress: bool = False) -> list[Path]:
+                   telephone_share: float = 0.33, speakers=None, progress: bool = False,
+                   angry_caller_share: float = 0.0) -> list[Path]:
     """Compose and write ``n_calls`` calls; returns the paths of their truth JSON files.
 
     Example
@@ -608,9 +626,10 @@ def simulate_calls(corpora=DEFAULT_CORPORA, out_dir=None, *, n_calls: int = 12, 
     pool = load_pool(corpora, speakers)
     out_dir = Path(tempfile.mkdtemp(prefix="tonekit_calls_")) if out_dir is None else Path(out_dir)
     paths = []
-    for call in assign_calls(pool, n_calls, seed, telephone_share):
+    for call in assign_calls(pool, n_calls, seed, telephone_share, angry_caller_share):
         audio, sr, truth = compose_call(pool, seed=[seed, call["index"]], caller=call["caller"],
-                                        agent=call["agent"], is_telephone=call["telephone"])
+                                        agent=call["agent"], is_telephone=call["telephone"],
+                                        timeline=call["timeline"])
         truth["seed"] = [seed, call["index"]]
         paths.append(write_call(out_dir, f"call_{call['index']:03d}", audio, sr, truth))
         if progress:
@@ -633,16 +652,21 @@ def main(argv=None) -> int:
     ap.add_argument("--telephone-share", type=float, default=0.33,
                     help="share of calls written as 8 kHz mu-law telephone audio (default %(default)s)")
     ap.add_argument("--speakers", default=None, help="comma-separated speakers to use, e.g. emodb_03,emodb_08")
+    ap.add_argument("--angry-caller-share", type=float, default=0.0,
+                    help="share of calls whose caller is angry throughout (default %(default)s)")
     args = ap.parse_args(argv)
     if args.n_calls < 1:
         ap.error("--n-calls must be at least 1")
     if not 0 <= args.telephone_share <= 1:
         ap.error("--telephone-share must be within 0..1")
+    if not 0 <= args.angry_caller_share <= 1:
+        ap.error("--angry-caller-share must be within 0..1")
     speakers = [s.strip() for s in args.speakers.split(",") if s.strip()] if args.speakers else None
     t0 = time.perf_counter()
     try:
         paths = simulate_calls(args.corpora, args.out, n_calls=args.n_calls, seed=args.seed,
-                               telephone_share=args.telephone_share, speakers=speakers, progress=True)
+                               telephone_share=args.telephone_share, speakers=speakers, progress=True,
+                               angry_caller_share=args.angry_caller_share)
     except ValueError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 2

@@ -150,3 +150,30 @@ def test_telephone_call_is_8k_mulaw_and_band_limited(sim, pool, tmp_path):
 def test_refuses_to_write_into_the_repository(sim):
     with pytest.raises(SystemExit, match="inside the repository"):
         sim.write_call(REPO / "data" / "sim", "call", np.zeros((10, 2)), 16000, {"telephone": False})
+
+
+def test_angry_caller_timeline_keeps_the_caller_angry_and_the_usual_calls_unchanged(sim, pool):
+    """timeline="angry_caller": every phase has an angry caller, one caller-anger span covers all the caller's
+    turns, and no tip-7 truth (that needs a neutral caller); the agent still changes (calm, angry,
+    cheerful). The default timeline draws exactly the calls it drew before the option existed."""
+    audio, sr, truth = sim.compose_call(pool, seed=[9, 2], caller="emodb_03", agent="emodb_08", target_s=150,
+                                        timeline="angry_caller")
+    assert truth["timeline"] == "angry_caller"
+    assert {p["caller"] for p in truth["phases"]} == {"angry"}
+    caller_turns = [u for u in truth["utterances"] if u["speaker"] == "caller" and u["kind"] == "turn"]
+    assert all(u["emotion"] == "anger" for u in caller_turns)
+    assert truth["caller_angry"] == [[caller_turns[0]["start_s"], max(u["end_s"] for u in caller_turns)]]
+    assert 7 not in {e["tip"] for e in truth["events"]}
+    mixed = [sim.compose_call(pool, seed=[9, 2], caller="emodb_03", agent="emodb_08", target_s=150, **kw)
+             for kw in ({}, {"timeline": "mixed"})]
+    np.testing.assert_array_equal(mixed[0][0], mixed[1][0])
+    assert mixed[0][2]["timeline"] == "mixed" and {p["caller"] for p in mixed[0][2]["phases"]} == {"neutral", "angry"}
+    with pytest.raises(ValueError, match="timeline"):
+        sim.compose_call(pool, seed=1, caller="emodb_03", agent="emodb_08", timeline="furious")
+    # a share of the calls: evenly spread, the others as before
+    calls = sim.assign_calls(pool, 12, 4, 1 / 3, angry_caller_share=0.25)
+    assert sum(c["timeline"] == "angry_caller" for c in calls) == 3
+    before = sim.assign_calls(pool, 12, 4, 1 / 3)
+    assert [{k: v for k, v in c.items() if k != "timeline"} for c in calls] == \
+        [{k: v for k, v in c.items() if k != "timeline"} for c in before]
+    assert {c["timeline"] for c in before} == {"mixed"}
