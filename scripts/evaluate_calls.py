@@ -113,8 +113,17 @@ def train_fold_models(table: pd.DataFrame, held_out: list[str], cache_dir):
     _tonekit()
     from tonekit.models.train import train_models
 
+    from tonekit.models.features import EMBEDDING_PREFIXES, population_baseline, population_embedding
+
     train = table[~table["speaker"].isin(held_out)].reset_index(drop=True)
-    return train_models(train, targets=MODEL_TARGETS, cache_dir=cache_dir)
+    models = train_models(train, targets=MODEL_TARGETS, cache_dir=cache_dir)
+    # the training speakers' usual voice, as a shipped card has it (analyze(population_share=...) reads it)
+    pop = {"population_baseline": population_baseline(train, cache_dir=cache_dir).to_dict(),
+           "population_embedding": {p: population_embedding(train, p, cache_dir=cache_dir).tolist()
+                                    for p in EMBEDDING_PREFIXES}}
+    for m in models.values():
+        m.card = {**m.card, **pop}
+    return models
 
 
 # --------------------------------------------------------------------------- metrics
@@ -434,6 +443,9 @@ def main(argv=None) -> int:
                          "(no simulation, training or analysis); keeps the setup of an existing --out JSON")
     ap.add_argument("--embedding-every", type=int, default=None, help="analyze(embedding_every=N) (default: its own)")
     ap.add_argument("--whisper-every", type=int, default=None, help="analyze(whisper_every=N) (default: its own)")
+    ap.add_argument("--population-share", type=float, default=None,
+                    help="analyze(population_share=S): the training speakers' share of each speaker's reference "
+                         "(default: its own)")
     ap.add_argument("--angry-caller-share", type=float, default=0.0,
                     help="share of calls whose caller is angry throughout (default %(default)s)")
     ap.add_argument("--out", default=None,
@@ -459,7 +471,8 @@ def main(argv=None) -> int:
                                                angry_caller_share=args.angry_caller_share,
                                                analyze_options={k: v for k, v in (
                                                    ("embedding_every", args.embedding_every),
-                                                   ("whisper_every", args.whisper_every)) if v is not None})
+                                                   ("whisper_every", args.whisper_every),
+                                                   ("population_share", args.population_share)) if v is not None})
     except (ValueError, OSError, ImportError) as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 2

@@ -310,3 +310,46 @@ def test_score_speaker_uses_the_speakers_own_reference(tmp_path):
         tonekit.score_speaker([paths[0], bad, paths[1]])
     with pytest.raises(ParameterError, match="list of recordings"):
         tonekit.score_speaker(str(paths[0]))
+
+
+def test_population_share_moves_only_the_models_reference():
+    """speaker_windows(population=, population_share=s): the model features are taken against (1 - s) of the
+    speaker's own baseline and s of the population's (known answer: a population 2 units above the speaker
+    in every functional moves every model feature by -2 s); the public window table keeps the speaker's
+    own baseline."""
+    from synth import syllable_train
+
+    from tonekit.features.frames import signal_frames
+    from tonekit.features.windows import segment_functionals, speaker_baseline, speaker_windows, window_ranges
+
+    sr = 16000
+    y = np.concatenate([syllable_train(rate, 4.0, sr, f0_hz=f0, level=lev)[0]
+                        for rate, f0, lev in ((4.0, 120.0, 0.2), (6.0, 180.0, 0.4), (5.0, 150.0, 0.3))])
+    fr = signal_frames(y, sr)
+    w0, f0 = speaker_windows(fr)
+    raw = segment_functionals(fr, window_ranges(fr.n_frames, fr.hop_s))
+    own = speaker_baseline(raw)
+    for share in (0.25, 1.0):
+        w1, f1 = speaker_windows(fr, population=(own + 2.0).to_dict(), population_share=share)
+        pd.testing.assert_frame_equal(w1, w0)
+        ok = np.isfinite(f0.to_numpy())
+        assert ok.sum() > 100
+        np.testing.assert_allclose(f1.to_numpy()[ok], f0.to_numpy()[ok] - 2.0 * share, atol=1e-9)
+    w2, f2 = speaker_windows(fr, population=(own + 2.0).to_dict(), population_share=0.0)
+    pd.testing.assert_frame_equal(f2, f0)
+
+
+def test_analyze_population_share_checks_its_value_and_the_card():
+    import copy
+
+    from tonekit.errors import ParameterError
+    from tonekit.models.store import load_models
+
+    for bad in (-0.1, 1.5, "half", True):
+        with pytest.raises(ParameterError, match="population_share"):
+            tonekit.analyze(tonekit.demo_path(), population_share=bad)
+    models = {n: copy.copy(m) for n, m in load_models().items()}
+    for m in models.values():
+        m.card = {k: v for k, v in m.card.items() if k != "population_baseline"}
+    with pytest.raises(ParameterError, match="population_baseline"):
+        tonekit.analyze(tonekit.demo_path(), models=models, population_share=0.5)

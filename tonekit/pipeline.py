@@ -13,7 +13,8 @@ from .audio import as_signal, load_audio, load_call
 from .errors import ParameterError, whole_number
 from .features.embedding import window_embedding_table
 from .features.frames import call_speaker_frames, frames_table, signal_frames
-from .features.windows import segment_functionals, speaker_baseline, model_features, speaker_windows
+from .features.windows import (mixed_reference, model_features, segment_functionals, speaker_baseline,
+                               speaker_windows)
 from .match import MatchOptions, caller_angry_spans, match
 from .models.features import piece_encoder
 from .models.store import EMBEDDING_PREFIXES, TARGET_NAMES, load_models, shipped_dir
@@ -82,7 +83,7 @@ def _score_in_chunks(parts, models: dict, chunk: int = 1024) -> pd.DataFrame:
 def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=None, agent_channel: int = 0,
             models=None, win_dur_s: float = 3.0, hop_dur_s: float = 1.0, min_speech_s: float = MIN_SPEECH_S,
             embedding_every: int = EMBEDDING_EVERY, whisper_every: int = WHISPER_EVERY, progress=None,
-            **match_options) -> Analysis:
+            population_share: float = 0.0, **match_options) -> Analysis:
     """Analyse a two-speaker call.
 
     Parameters
@@ -108,6 +109,12 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
         gathered within 3 s of a window.
     progress : callable, optional
         Called with a short step name as work proceeds.
+    population_share : float in [0, 1]
+        Each speaker's tone is read against their usual voice in this call. A caller angry from the first
+        word to the last has no calmer voice to be read against, and their anger goes largely unseen
+        (README). With a share s > 0, the models' reference is ``(1 - s)`` of the speaker's own and ``s``
+        of the training speakers' (the model card's ``population_baseline`` and ``population_embedding``).
+        Experimental: 0 (the default) until a share is chosen on held-out calls.
     **match_options
         Thresholds of :class:`tonekit.match.MatchOptions`.
 
@@ -136,6 +143,7 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
     embedding_every = whole_number("embedding_every", embedding_every, minimum=1)
     whisper_every = whole_number("whisper_every", whisper_every, minimum=1)
     prefixes = _embedding_prefixes(mdl)
+    pop_base, pop_emb = _population(mdl, prefixes, population_share)
     every = {"emb_": embedding_every, "wsp_": whisper_every}
     tick("frames")
     frames, wins = {}, []
@@ -143,7 +151,8 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
         # one speaker at a time, slimmed once its windows are taken: long calls stay light
         fr = call_speaker_frames(call, act, spk)
         tick(f"frames:{spk}")
-        w, feats = speaker_windows(fr, win_dur_s=win_dur_s, hop_dur_s=hop_dur_s, min_speech_s=min_speech_s)
+        w, feats = speaker_windows(fr, win_dur_s=win_dur_s, hop_dur_s=hop_dur_s, min_speech_s=min_speech_s,
+                                   population=pop_base, population_share=population_share)
         frames[spk] = fr.slim()
         del fr   # the full frame arrays must not outlive this speaker (a two-hour call's peak memory)
         enough = (w["speech_s"] >= min_speech_s).to_numpy()
@@ -153,7 +162,8 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
                 enc = piece_encoder(prefix)
                 emb = window_embedding_table(lambda a, b, s=spk: call.read(s, max(a, 0.0), b), act.speech[spk],
                                              call.sr, w.start_s[enough], w.end_s[enough], every=every[prefix],
-                                             reach_s=REACH_S[prefix], encoder=enc)
+                                             reach_s=REACH_S[prefix], encoder=enc,
+                                             population=pop_emb.get(prefix), population_share=population_share)
                 parts.append(emb.set_axis(parts[0].index))
                 del emb
                 tick(f"{enc.step}:{spk}")
@@ -181,7 +191,24 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
                     options={"win_dur_s": win_dur_s, "hop_dur_s": hop_dur_s, "min_speech_s": min_speech_s,
                              "embedding_every": embedding_every if "emb_" in prefixes else None,
                              "whisper_every": whisper_every if "wsp_" in prefixes else None,
+                             "population_share": population_share,
                              "working_rate_hz": call.sr, **opts.as_dict()})
+
+
+def _population(models: dict, prefixes, share) -> tuple:
+    """``(population_baseline, {prefix: population_embedding})`` from the models' card for
+    ``analyze(population_share=share)`` (``(None, {})`` when the share is 0)."""
+    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
+        raise ParameterError(f"population_share must be a number within 0..1, not {share!r}")
+    if not share:
+        return None, {}
+    card = next(iter(models.values())).card
+    base, emb = card.get("population_baseline"), card.get("population_embedding") or {}
+    missing = ["population_baseline"] * (not base) + [f"population_embedding[{p}]" for p in prefixes if p not in emb]
+    if missing:
+        raise ParameterError(f"population_share needs the model card's {', '.join(missing)} (an older or "
+                             f"hand-made model); retrain it, or leave population_share at 0")
+    return base, {p: np.asarray(emb[p], float) for p in prefixes}
 
 
 def score(path_or_signal, sr=None, *, models=None, baseline=None, embeddings: bool = False) -> dict:
@@ -276,13 +303,9 @@ def shrunk_reference(own, population, n: int, k):
     >>> shrunk_reference(np.array([2.0, 4.0]), None, n=3, k=1.0)
     array([2., 4.])
     """
-    if k is None or population is None or not k > 0:
+    if k is None or not k > 0:
         return own
-    w = n / (n + float(k))
-    if isinstance(own, pd.Series):
-        population = pd.Series(population, dtype=float).reindex(own.index)
-        return w * own + (1 - w) * population.fillna(own)
-    return w * np.asarray(own, float) + (1 - w) * np.asarray(population, float)
+    return mixed_reference(own, population, float(k) / (n + float(k)))
 
 
 def score_speaker(sources, sr=None, *, models=None) -> pd.DataFrame:

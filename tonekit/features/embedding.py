@@ -42,6 +42,7 @@ import pandas as pd
 
 from ..activity import HOP_S, runs, smooth_mask
 from ..errors import ModelError
+from .windows import mixed_reference
 
 EMBED_SR = 16000           # the encoder's rate
 N_MELS = 40
@@ -419,17 +420,28 @@ def window_embeddings(embeddings: np.ndarray, spans: np.ndarray, starts_s, ends_
     return out
 
 
-def relative(E, *, inplace: bool = False) -> np.ndarray:
+def relative(E, *, inplace: bool = False, population=None, population_share: float = 0.0) -> np.ndarray:
     """Embeddings minus their mean over the rows that have one (a speaker's usual voice); NaN rows stay NaN.
 
-    With ``inplace`` (``E`` a float64 array) ``E`` itself is changed and returned: a long call's table is
-    then held once."""
+    With ``population`` (a mean embedding of other speakers) and ``population_share`` s, the reference is
+    ``(1 - s)`` of that mean plus ``s`` of the population's. With ``inplace`` (``E`` a float64 array) ``E``
+    itself is changed and returned: a long call's table is then held once.
+
+    Examples
+    --------
+    >>> relative(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    array([[-1., -1.],
+           [ 1.,  1.]])
+    >>> relative(np.array([[1.0, 2.0], [3.0, 4.0]]), population=np.zeros(2), population_share=0.5)
+    array([[0. , 0.5],
+           [2. , 2.5]])
+    """
     E = np.asarray(E, float)
     ok = np.isfinite(E).all(axis=1)
     if not inplace:
         E = E.copy()
     if ok.any():
-        E -= E[ok].mean(axis=0)
+        E -= mixed_reference(E[ok].mean(axis=0), population, population_share)
     return E
 
 
@@ -442,14 +454,15 @@ def embedding_frame(E, index=None, *, encoder=None, copy: bool = True) -> pd.Dat
 
 
 def window_embedding_table(read, speech: np.ndarray, sr: int, starts_s, ends_s, *, every: int = 1,
-                           reach_s: float = 1.5, weights=None, hop_s: float = HOP_S, encoder=None) -> pd.DataFrame:
+                           reach_s: float = 1.5, weights=None, hop_s: float = HOP_S, encoder=None,
+                           population=None, population_share: float = 0.0) -> pd.DataFrame:
     """Speaker-relative embeddings (``emb_*`` columns, or ``encoder``'s) of one speaker's windows in a call.
 
     ``read``, ``speech``, ``sr``: the speaker's signal and speech mask (see
     :func:`speech_pieces`); ``starts_s``, ``ends_s``: the windows, each
     widened by ``reach_s`` on both sides to gather pieces (with ``every`` > 1
     a 3-s window may not meet a piece of its own). The speaker's mean is
-    taken over these windows.
+    taken over these windows (``population``, ``population_share``: see :func:`relative`).
     """
     enc = encoder or GE2E
     emb, spans = embed_speech(read, speech, sr, weights=weights, every=every, hop_s=hop_s, encoder=enc)
@@ -457,7 +470,8 @@ def window_embedding_table(read, speech: np.ndarray, sr: int, starts_s, ends_s, 
                              normalise=enc.normalise)
     if not len(spans):
         wide = np.full((len(wide), enc.dims), np.nan)
-    return embedding_frame(relative(wide, inplace=True), encoder=enc, copy=False)
+    return embedding_frame(relative(wide, inplace=True, population=population, population_share=population_share),
+                           encoder=enc, copy=False)
 
 
 def signal_embedding(y: np.ndarray, sr: int, speech: np.ndarray | None = None, *, weights=None,

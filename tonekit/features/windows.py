@@ -188,9 +188,34 @@ def window_ranges(n_frames: int, hop_s: float, *, win_dur_s: float = 3.0, hop_du
     return [(s, min(s + w, n_frames)) for s in starts]
 
 
+def mixed_reference(own, population, share: float):
+    """A speaker's reference steadied by other speakers': ``(1 - share)`` of ``own`` plus ``share`` of
+    ``population``. ``own`` itself when ``population`` is None or ``share`` is 0. A Series ``own`` takes
+    ``population`` (a dict or Series) by name, keeping its own value where the population has none.
+
+    Examples
+    --------
+    >>> mixed_reference(np.array([2.0, 4.0]), np.zeros(2), 0.25)
+    array([1.5, 3. ])
+    >>> mixed_reference(pd.Series({"a": 2.0, "b": 4.0}), {"a": 0.0}, 0.5).to_dict()
+    {'a': 1.0, 'b': 4.0}
+    """
+    if population is None or not share:
+        return own
+    if isinstance(own, pd.Series):
+        population = pd.Series(population, dtype=float).reindex(own.index).fillna(own)
+        return (1 - share) * own + share * population
+    return (1 - share) * np.asarray(own, float) + share * np.asarray(population, float)
+
+
 def speaker_windows(fr: SpeakerFrames, *, win_dur_s: float = 3.0, hop_dur_s: float = 1.0,
-                    min_speech_s: float = 1.0):
+                    min_speech_s: float = 1.0, population=None, population_share: float = 0.0):
     """Windows of one speaker: the public table and the model-feature table (same rows).
+
+    The model features are relative to the speaker's baseline in this call; with ``population`` (a
+    baseline of other speakers, as the model card's ``population_baseline``) and ``population_share`` s,
+    to ``(1 - s)`` of it plus ``s`` of the population's. The public table's relative columns always use
+    the speaker's own baseline.
 
     Returns
     -------
@@ -203,7 +228,7 @@ def speaker_windows(fr: SpeakerFrames, *, win_dur_s: float = 3.0, hop_dur_s: flo
     ranges = window_ranges(fr.n_frames, fr.hop_s, win_dur_s=win_dur_s, hop_dur_s=hop_dur_s)
     raw = segment_functionals(fr, ranges)
     base = speaker_baseline(raw, min_speech_s=min_speech_s)
-    feats = model_features(raw, base)
+    feats = model_features(raw, mixed_reference(base, population, population_share))
     win = pd.DataFrame({
         "speaker": fr.speaker,
         "start_s": [a * fr.hop_s for a, _ in ranges],
