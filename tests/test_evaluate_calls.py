@@ -1,0 +1,33 @@
+"""scripts/evaluate_calls.py: the summary's split by the caller's timeline, with known counts."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from scriptload import load_script
+
+ec = load_script("evaluate_calls.py", "tonekit_evaluate_calls")
+
+
+def _record(timeline, found9, true9, anger, label):
+    counts = {t: {"true": 0, "found": 0, "flagged": 0, "hits": 0, "kinds": []} for t in ec.TIPS}
+    counts[9] = {"true": true9, "found": found9, "flagged": found9, "hits": found9, "kinds": ["upbeat_vs_angry"]}
+    return {"call": "c", "telephone": False, "duration_s": 100.0, "seconds": 1.0, "timeline": timeline,
+            "counts": counts, "anger_windows": pd.DataFrame({"anger": anger, "label": label})}
+
+
+def test_summary_splits_callers_angry_throughout_from_the_usual_calls():
+    usual = _record("mixed", 3, 4, [0.9, 0.8, 0.2, 0.1], [1, 1, 0, 0])
+    angry = _record("angry_caller", 1, 4, [0.6, 0.3, 0.2, 0.4], [1, 1, 1, 1])
+    s = ec.summarise([usual, angry])
+    assert s["tips"][9]["recall"] == pytest.approx(4 / 8)
+    assert s["tips_by_timeline"]["mixed"][9]["recall"] == pytest.approx(3 / 4)
+    assert s["tips_by_timeline"]["angry_caller"][9]["recall"] == pytest.approx(1 / 4)
+    # the share of the caller's angry windows scored above 0.5: 2 of 2, and 1 of 4
+    assert s["angry_windows_over_half"] == {"mixed": 1.0, "angry_caller": 0.25}
+    text = ec.markdown(s, {"mode": "test", "description": "known counts", "command": "x"})
+    assert "| 9 | 0.75 / 1.00 | 0.25 / 1.00 |" in text
+    assert "| caller's angry windows above 0.5 | 1.00 | 0.25 |" in text
+    # calls of one timeline only (every run before the option): no split, the report as before
+    only = ec.summarise([usual, dict(usual)])
+    assert "tips_by_timeline" not in only
+    assert "timeline" not in ec.markdown(only, {"mode": "test", "description": "known counts", "command": "x"})
