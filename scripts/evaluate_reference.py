@@ -46,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import evaluate as ev  # noqa: E402
+from tonekit.features.embedding import relative  # noqa: E402
 from tonekit.features.windows import model_features, speaker_baseline  # noqa: E402
 from tonekit.models.corpora import load_corpora, targets  # noqa: E402
 from tonekit.models.features import (corpus_features, default_cache_dir, population_baseline,  # noqa: E402
@@ -53,7 +54,7 @@ from tonekit.models.features import (corpus_features, default_cache_dir, populat
                                      reference_shrinkage)
 from tonekit.models.store import TARGET_NAMES  # noqa: E402
 from tonekit.models.train import DEFAULT_PARAMS, fit_target, metrics  # noqa: E402
-from tonekit.pipeline import shrunk_reference  # noqa: E402
+from tonekit.pipeline import population_weight, shrunk_reference  # noqa: E402
 
 CONDITIONS = ("wideband", "telephone")
 PREFIXES = ("emb_", "wsp_")
@@ -75,9 +76,8 @@ def own_sets(table, raw, embs, rows, k, rng, population=None, pop_emb=(None, Non
             f = [model_features(raw.loc[ref], base)]
             for e, pop, p in zip(embs, pop_emb, PREFIXES):
                 E = e.loc[ref].to_numpy()
-                ok = np.isfinite(E).all(axis=1)
-                own = E[ok].mean(axis=0) if ok.any() else np.full(E.shape[1], np.nan)
-                f.append(pd.DataFrame(E - shrunk_reference(own, pop, int(ok.sum()), sh.get(p)), index=ref,
+                share = population_weight(int(np.isfinite(E).all(axis=1).sum()), sh.get(p))
+                f.append(pd.DataFrame(relative(E, population=pop, population_share=share), index=ref,
                                       columns=e.columns))
             parts.append(pd.concat(f, axis=1))
     return pd.concat(parts)

@@ -287,6 +287,12 @@ def _utterance(path_or_signal, sr):
     return load_audio(path_or_signal, single_speaker=True)
 
 
+def population_weight(n: int, k) -> float:
+    """The population's share ``k / (n + k)`` of a reference measured on ``n`` recordings (0 when ``k`` is None
+    or not positive); see :func:`shrunk_reference`."""
+    return 0.0 if k is None or not k > 0 else float(k) / (n + float(k))
+
+
 def shrunk_reference(own, population, n: int, k):
     """A speaker's usual voice measured on ``n`` recordings, steadied by the population's: ``n / (n + k)`` of
     ``own`` plus ``k / (n + k)`` of ``population`` (a Series is aligned by name). ``own`` alone when ``k`` or
@@ -303,9 +309,7 @@ def shrunk_reference(own, population, n: int, k):
     >>> shrunk_reference(np.array([2.0, 4.0]), None, n=3, k=1.0)
     array([2., 4.])
     """
-    if k is None or not k > 0:
-        return own
-    return mixed_reference(own, population, float(k) / (n + float(k)))
+    return mixed_reference(own, population, population_weight(n, k))
 
 
 def score_speaker(sources, sr=None, *, models=None) -> pd.DataFrame:
@@ -355,7 +359,7 @@ def score_speaker(sources, sr=None, *, models=None) -> pd.DataFrame:
     ['path', 'anger', 'calm', 'warmth', 'error']
     """
     from .errors import TonekitError
-    from .features.embedding import signal_embedding
+    from .features.embedding import relative, signal_embedding
 
     if isinstance(sources, (str, np.ndarray)) or not hasattr(sources, "__iter__"):
         raise ParameterError("sources must be a list of recordings (paths or arrays) of one speaker")
@@ -393,11 +397,10 @@ def score_speaker(sources, sr=None, *, models=None) -> pd.DataFrame:
     parts = [model_features(raw, base)]
     for p in prefixes:
         E = np.stack(embs[p])
-        fin = np.isfinite(E).all(axis=1)
-        own = E[fin].mean(axis=0) if fin.any() else np.full(E.shape[1], np.nan)
+        share = population_weight(int(np.isfinite(E).all(axis=1).sum()), k.get(p))
         pop = (card.get("population_embedding") or {}).get(p)
-        ref = shrunk_reference(own, None if pop is None else np.asarray(pop, float), int(fin.sum()), k.get(p))
-        parts.append(pd.DataFrame(E - ref, columns=list(piece_encoder(p).columns)))
+        parts.append(pd.DataFrame(relative(E, population=pop, population_share=share),
+                                  columns=list(piece_encoder(p).columns)))
     s = score_features(pd.concat(parts, axis=1), mdl)
     out = pd.DataFrame({"path": names, **{t: np.nan for t in TARGET_NAMES}})
     out.loc[ok, list(TARGET_NAMES)] = s[list(TARGET_NAMES)].round(4).to_numpy()
