@@ -113,14 +113,13 @@ def train_fold_models(table: pd.DataFrame, held_out: list[str], cache_dir):
     _tonekit()
     from tonekit.models.train import train_models
 
-    from tonekit.models.features import EMBEDDING_PREFIXES, population_baseline, population_embedding
+    from tonekit.models.features import EMBEDDING_PREFIXES
+    from tonekit.models.train import population_card
 
     train = table[~table["speaker"].isin(held_out)].reset_index(drop=True)
     models = train_models(train, targets=MODEL_TARGETS, cache_dir=cache_dir)
     # the training speakers' usual voice, as a shipped card has it (analyze(population_share=...) reads it)
-    pop = {"population_baseline": population_baseline(train, cache_dir=cache_dir).to_dict(),
-           "population_embedding": {p: population_embedding(train, p, cache_dir=cache_dir).tolist()
-                                    for p in EMBEDDING_PREFIXES}}
+    pop = population_card(train, EMBEDDING_PREFIXES, cache_dir=cache_dir)
     for m in models.values():
         m.card = {**m.card, **pop}
     return models

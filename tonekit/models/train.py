@@ -213,9 +213,6 @@ def train_and_save(corpus_folders, target: str, output, *, n_jobs: int = 1, prog
     params = DEFAULT_PARAMS[target]
     X, y, groups, corpus = training_set(table, target, cache_dir=cache_dir, n_jobs=n_jobs, progress=progress)
     est = fit_target(X, y, corpus=corpus, groups=groups, **params)
-    from .features import population_baseline, population_embedding, reference_shrinkage
-
-    pop = population_baseline(table, cache_dir=cache_dir)
     embedding = _embedding_card(X)
     card = {"target": target, "tonekit_version": __version__, "sklearn_version": sklearn.__version__,
             "python_version": platform.python_version(), "params": params,
@@ -223,14 +220,23 @@ def train_and_save(corpus_folders, target: str, output, *, n_jobs: int = 1, prog
             "embedding": embedding,
             "data": sorted(table.corpus.unique()), "n_speakers": int(groups.nunique()),
             "positive_share": round(float(np.mean(y)), 4), "sample_weights": "each corpus the same total weight",
-            "population_baseline": {k: round(float(v), 6) for k, v in pop.items()},
-            # the usual voice of an unknown speaker for the embedding members (tonekit.score(embeddings=True))
+            **population_card(table, tuple(embedding or ()), cache_dir=cache_dir)}
+    return save_model(est, output, card)
+
+
+def population_card(table: pd.DataFrame, prefixes=(), *, cache_dir=None) -> dict:
+    """The card fields that describe the training speakers' usual voice: ``population_baseline`` (for
+    ``tonekit.score`` on a lone utterance), ``population_embedding`` of each learned embedding in ``prefixes``
+    (for ``score(embeddings=True)`` and ``analyze(population_share=...)``; None without embeddings) and
+    ``reference_shrinkage`` (how much ``tonekit.score_speaker`` leans on them with few recordings)."""
+    from .features import population_baseline, population_embedding, reference_shrinkage
+
+    pop = population_baseline(table, cache_dir=cache_dir)
+    return {"population_baseline": {k: round(float(v), 6) for k, v in pop.items()},
             "population_embedding": {p: [round(float(v), 6) for v in population_embedding(table, p,
                                                                                         cache_dir=cache_dir)]
-                                     for p in (embedding or {})} or None,
-            # how much tonekit.score_speaker leans on those with few recordings (empirical Bayes)
-            "reference_shrinkage": reference_shrinkage(table, tuple(embedding or ()), cache_dir=cache_dir)}
-    return save_model(est, output, card)
+                                     for p in prefixes} or None,
+            "reference_shrinkage": reference_shrinkage(table, tuple(prefixes), cache_dir=cache_dir)}
 
 
 def _embedding_card(X) -> dict | None:
