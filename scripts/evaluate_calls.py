@@ -420,6 +420,16 @@ def rescore(dump_dir, setup: dict | None = None) -> tuple[dict, dict, list]:
     return summarise(records), setup, records
 
 
+def _share(text: str):
+    """``--population-share``: ``0.25`` (both speakers) or ``caller=0.25,agent=0`` (per speaker)."""
+    try:
+        if "=" not in text:
+            return float(text)
+        return {k.strip(): float(v) for k, v in (part.split("=", 1) for part in text.split(","))}
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: use a number or caller=S,agent=S") from None
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(
         description="Evaluate tonekit's events and caller-anger scores on simulated calls of held-out speakers.",
@@ -442,9 +452,9 @@ def main(argv=None) -> int:
                          "(no simulation, training or analysis); keeps the setup of an existing --out JSON")
     ap.add_argument("--embedding-every", type=int, default=None, help="analyze(embedding_every=N) (default: its own)")
     ap.add_argument("--whisper-every", type=int, default=None, help="analyze(whisper_every=N) (default: its own)")
-    ap.add_argument("--population-share", type=float, default=None,
-                    help="analyze(population_share=S): the training speakers' share of each speaker's reference "
-                         "(default: its own)")
+    ap.add_argument("--population-share", type=_share, default=None, metavar="S | caller=S,agent=S",
+                    help="analyze(population_share=...): the training speakers' share of each speaker's reference, "
+                         "one number for both or per speaker (default: analyze's own)")
     ap.add_argument("--angry-caller-share", type=float, default=0.0,
                     help="share of calls whose caller is angry throughout (default %(default)s)")
     ap.add_argument("--out", default=None,

@@ -77,7 +77,7 @@ def test_demo_caller_calms_down(demo):
 
 def test_json_report_schema(demo):
     d = json.loads(demo.to_json())
-    assert {"tonekit_version", "source", "duration_s", "speakers", "windows", "events", "summary"} <= set(d)
+    assert {"tonekit_version", "source", "duration_s", "speakers", "windows", "events", "summary", "options"} <= set(d)
     assert d["source"] == DEMO.name
     assert set(d["windows"][0]) == set(WINDOW_COLUMNS)
     assert set(d["summary"]["events_per_tip"]) == {"1", "7", "8", "9", "12"}
@@ -118,7 +118,15 @@ def test_cli_report_json(tmp_path):
     out = tmp_path / "r.json"
     r = CliRunner().invoke(main, ["report", str(DEMO), "--format", "json", "-o", str(out), "-q"])
     assert r.exit_code == 0, r.output
-    assert json.loads(out.read_text())["duration_s"] == pytest.approx(TRUTH["duration_s"], abs=0.01)
+    got = json.loads(out.read_text())
+    assert got["duration_s"] == pytest.approx(TRUTH["duration_s"], abs=0.01)
+    assert got["options"]["population_share"] == {"agent": 0.0, "caller": 0.25}
+    r = CliRunner().invoke(main, ["report", str(DEMO), "--format", "json", "-o", str(out), "-q",
+                                  "--population-share", "0.5"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(out.read_text())["options"]["population_share"] == {"agent": 0.5, "caller": 0.5}
+    r = CliRunner().invoke(main, ["report", str(DEMO), "--population-share", "2"])
+    assert r.exit_code == 2 and "0<=x<=1" in r.output
 
 
 def test_cli_report_on_a_mono_file_is_one_line_error(tmp_path):
@@ -348,8 +356,34 @@ def test_analyze_population_share_checks_its_value_and_the_card():
     for bad in (-0.1, 1.5, "half", True):
         with pytest.raises(ParameterError, match="population_share"):
             tonekit.analyze(tonekit.demo_path(), population_share=bad)
+    for bad in ({"patient": 0.5}, {"caller": 2.0}, {"caller": "half"}):
+        with pytest.raises(ParameterError, match="population_share"):
+            tonekit.analyze(tonekit.demo_path(), population_share=bad)
     models = {n: copy.copy(m) for n, m in load_models().items()}
     for m in models.values():
         m.card = {k: v for k, v in m.card.items() if k != "population_baseline"}
     with pytest.raises(ParameterError, match="population_baseline"):
         tonekit.analyze(tonekit.demo_path(), models=models, population_share=0.5)
+    # by default, a card without the population reference reads each speaker against their own voice, and says so
+    with pytest.warns(UserWarning, match="population_baseline"):
+        old = tonekit.analyze(tonekit.demo_path(), models=models)
+    assert old.options["population_share"] == {"agent": 0.0, "caller": 0.0}
+    own = tonekit.analyze(tonekit.demo_path(), population_share=0)
+    pd.testing.assert_frame_equal(old.windows, own.windows)
+
+
+def test_default_population_share_is_the_callers_alone(demo):
+    """By default the caller's reference takes 0.25 of the training speakers' and the agent's is her own
+    voice alone: the agent's scores are those of population_share=0, the caller's those of 0.25 for both."""
+    assert demo.options["population_share"] == {"agent": 0.0, "caller": 0.25}
+    own = tonekit.analyze(DEMO, population_share=0)
+    both = tonekit.analyze(DEMO, population_share={"caller": 0.25, "agent": 0.25})
+    assert both.options["population_share"] == {"agent": 0.25, "caller": 0.25}
+    cols = ["anger", "calm", "warmth"]
+    agent = (demo.windows.speaker == "agent").to_numpy()
+    scored = demo.windows.anger.notna().to_numpy()
+    assert (agent & scored).sum() > 10 and (~agent & scored).sum() > 10
+    pd.testing.assert_frame_equal(demo.windows[agent][cols], own.windows[agent][cols])
+    pd.testing.assert_frame_equal(demo.windows[~agent][cols], both.windows[~agent][cols])
+    moved = np.abs(demo.windows[~agent & scored][cols].to_numpy() - own.windows[~agent & scored][cols].to_numpy())
+    assert moved.max() > 0.05

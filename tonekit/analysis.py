@@ -102,6 +102,7 @@ class Analysis:
             "events": records(self.events),
             "summary": _plain(self.summary),
             "turns": records(self.turns),
+            "options": _plain(self.options),
         }
 
     def to_json(self, path=None, *, indent: int | None = 2) -> str:

@@ -51,6 +51,9 @@ def call_options(fn):
         click.option("--quiet", "-q", is_flag=True, help="No progress bar."),
         click.option("--set", "settings", multiple=True, metavar="NAME=VALUE",
                      help="A matcher threshold, e.g. --set long_silence_s=8 (see tonekit.match.MatchOptions)."),
+        click.option("--population-share", type=click.FloatRange(0, 1), default=None, metavar="S",
+                     help="The training speakers' share of each speaker's reference voice (default 0.25; "
+                          "0: each speaker against their own voice alone; see tonekit.analyze)."),
     ]
     for o in reversed(opts):
         fn = o(fn)
@@ -99,7 +102,8 @@ def _parse_settings(settings) -> dict:
     return out
 
 
-def _analyze(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, settings=()):
+def _analyze(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, settings=(),
+             population_share=None):
     from .audio import audio_info
     from .pipeline import analyze
 
@@ -112,7 +116,8 @@ def _analyze(call, agent, caller, turns, agent_label, agent_channel, models_dir,
     prog = _Progress(not quiet and long_call)
     try:
         return analyze(call, agent=agent, caller=caller, turns=turns, agent_label=agent_label,
-                       agent_channel=agent_channel, models=models_dir, progress=prog, **_parse_settings(settings))
+                       agent_channel=agent_channel, models=models_dir, progress=prog,
+                       population_share=population_share, **_parse_settings(settings))
     finally:
         prog.close()
 
@@ -145,7 +150,8 @@ def main(debug):
               show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
 @handle_errors
-def report(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, settings, fmt, output):
+def report(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, settings, population_share,
+           fmt, output):
     """The tone report of one call.
 
     \b
@@ -154,7 +160,8 @@ def report(call, agent, caller, turns, agent_label, agent_channel, models_dir, q
         tonekit report call.flac --set long_silence_s=8 --set no_smile_min_s=30
         tonekit report --agent agent.wav --caller caller.wav --format json -o report.json
     """
-    a = _analyze(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, settings)
+    a = _analyze(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, settings,
+                 population_share)
     _write_report(a, fmt, output)
 
 
@@ -183,7 +190,8 @@ def _write_report(a, fmt, output):
 @call_options
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="FILE.png, .svg or .pdf")
 @handle_errors
-def plot(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, settings, output):
+def plot(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, settings, population_share,
+         output):
     """Tone curves of both speakers with the events shaded.
 
     \b
@@ -194,7 +202,8 @@ def plot(call, agent, caller, turns, agent_label, agent_channel, models_dir, qui
 
     if Path(output).suffix.lower() not in (".png", ".svg", ".pdf"):
         raise click.BadParameter(f"{output}: use a .png, .svg or .pdf file", param_hint="-o")
-    a = _analyze(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, settings)
+    a = _analyze(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, settings,
+                 population_share)
     plot_analysis(a, output)
     click.echo(f"wrote {output}", err=True)
 
