@@ -26,6 +26,13 @@ verdict per aroused stretch, ``valence_per_stretch``), ``no_smile_window_s`` x
 
 ``--grid N`` (repeatable, 1-5) searches only those grids.
 
+``--other-mix FOLDER`` (repeatable, one per positional folder, in the same
+order) gives the same seeds' calls of a second mix, for example calls of
+which a quarter have a caller angry throughout (``evaluate_calls.py
+--angry-caller-share 0.25``) next to the usual ones: a setting is then scored
+by the lower of its two worst figures, one per mix (pooled over the seeds
+used to choose), so that the thresholds hold whichever mix a secretariat gets.
+
 ``--fresh FOLDER`` (repeatable) adds seeds that take no part in the choice:
 every setting of every grid is scored on them and printed, for the record,
 so that the shipped setting can be compared with the alternatives on calls
@@ -35,6 +42,8 @@ Usage::
 
     for s in 0 1 2 3; do python scripts/evaluate_calls.py --seed $s --dump-dir /tmp/calls/$s; done
     python scripts/select_matcher.py /tmp/calls/0 /tmp/calls/1 /tmp/calls/2 /tmp/calls/3 --fresh /tmp/calls/6
+    python scripts/select_matcher.py /tmp/calls/{0,1,2,3} --other-mix /tmp/calls/a0 --other-mix /tmp/calls/a1 \
+        --other-mix /tmp/calls/a2 --other-mix /tmp/calls/a3
 
 The dumps are this project's own pickles written by evaluate_calls.py; do not
 point the script at files from elsewhere.
@@ -94,8 +103,9 @@ def rates(recs: list[dict], tips) -> dict:
 
 
 def worst(r: dict) -> tuple:
-    """Recalls and precisions from the worst up: compared by the worst, ties broken by the next."""
-    return tuple(sorted(x for rp in r.values() for x in rp))
+    """Recalls and precisions from the worst up: compared by the worst, ties broken by the next. A figure
+    without events to count (NaN or None: no true event, or none flagged) is left out."""
+    return tuple(sorted(x for rp in r.values() for x in rp if x is not None and x == x))
 
 
 def fmt(r: dict) -> str:
@@ -105,6 +115,9 @@ def fmt(r: dict) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("folders", nargs="+", help="one --dump-dir folder of evaluate_calls.py per seed")
+    ap.add_argument("--other-mix", action="append", default=[], metavar="FOLDER",
+                    help="the same seed's calls of a second mix (one per folder, same order); a setting is "
+                         "scored by the lower of its worst figures over the two mixes")
     ap.add_argument("--fresh", action="append", default=[], metavar="FOLDER",
                     help="a saved seed that takes no part in the choice; every setting is scored on it")
     ap.add_argument("--grid", action="append", type=int, default=[], metavar="N",
@@ -115,7 +128,12 @@ def main(argv=None) -> int:
         raise SystemExit(f"--grid must be 1-{len(GRIDS)}, not {bad[0]}")
     if len(args.folders) < 2:
         raise SystemExit("need at least two folders (seeds) for leave-one-seed-out selection")
-    sets = {Path(f).name: load_calls(f) for f in args.folders}
+    if args.other_mix and len(args.other_mix) != len(args.folders):
+        raise SystemExit(f"--other-mix: give one folder per seed ({len(args.folders)}), not {len(args.other_mix)}")
+    # each seed's calls, one list per mix
+    sets = {Path(f).name: [load_calls(f)] + ([load_calls(args.other_mix[k])] if args.other_mix else [])
+            for k, f in enumerate(args.folders)}
+    mixes = range(2 if args.other_mix else 1)
     fresh = {Path(f).name: load_calls(f) for f in args.fresh}
     defaults = MatchOptions()
     for number, (tips, grid) in enumerate(GRIDS, 1):
@@ -126,18 +144,25 @@ def main(argv=None) -> int:
         if default not in grid:
             grid = grid + [default]
         print(f"\n## grid {number}, tips {', '.join(map(str, tips))}: {', '.join(names)} (default {default})")
-        recs = {(i, s): records(calls, g) for i, g in enumerate(grid) for s, calls in sets.items()}
+        recs = {(i, s, m): records(calls[m], g) for i, g in enumerate(grid) for s, calls in sets.items()
+                for m in mixes}
         d = grid.index(default)
+
+        def pooled(i, seeds, m):
+            return rates(sum((recs[(i, s, m)] for s in seeds), []), tips)
+
+        def score(i, seeds):   # the lower of the mixes' worst figures
+            return min(worst(pooled(i, seeds, m)) for m in mixes)
+
+        def shown(i, seeds):
+            return "; ".join(("" if len(mixes) == 1 else f"mix {m + 1}: ") + fmt(pooled(i, seeds, m)) for m in mixes)
+
         for held in sets:
             others = [s for s in sets if s != held]
-            pooled = {i: worst(rates(sum((recs[(i, s)] for s in others), []), tips)) for i in range(len(grid))}
-            best = max(pooled, key=pooled.get)
-            print(f"held out {held}: chose {grid[best]} -> {fmt(rates(recs[(best, held)], tips))}; "
-                  f"default -> {fmt(rates(recs[(d, held)], tips))}")
-        pooled = {i: worst(rates(sum((recs[(i, s)] for s in sets), []), tips)) for i in range(len(grid))}
-        best = max(pooled, key=pooled.get)
-        print(f"all seeds: chose {grid[best]} -> {fmt(rates(sum((recs[(best, s)] for s in sets), []), tips))}; "
-              f"default -> {fmt(rates(sum((recs[(d, s)] for s in sets), []), tips))}")
+            best = max(range(len(grid)), key=lambda i: score(i, others))
+            print(f"held out {held}: chose {grid[best]} -> {shown(best, [held])}; default -> {shown(d, [held])}")
+        best = max(range(len(grid)), key=lambda i: score(i, list(sets)))
+        print(f"all seeds: chose {grid[best]} -> {shown(best, list(sets))}; default -> {shown(d, list(sets))}")
         if fresh:
             pooled_fresh = sum(fresh.values(), [])
             print(f"fresh seeds {', '.join(fresh)} (not used to choose), pooled:")

@@ -28,14 +28,18 @@ class MatchOptions:
     each new release of the models: for the recalibrated fusion it chose one
     valence verdict per aroused stretch and a 21-s window for tip 7; with the
     causal start of angry stretches, ``caller_onset_s``, a valence margin of
-    0.05). They are reported on calls scored after every choice (seeds 8-10;
-    with seeds 5-7, made after the previous release's: results/calls_seed*.md)
-    and in the README.
+    0.05). With the caller's population share (``analyze(population_share=...)``)
+    the caller-anger hysteresis was re-chosen on two mixes of calls of seeds
+    0-3, the usual ones and a quarter with a caller angry throughout, by the
+    lower of the two mixes' worst figures (``select_matcher.py --other-mix``):
+    0.5 / 0.4. They are reported on calls scored after every choice (seeds 5-12
+    and 13-15: results/calls_seed*.md, results/population_share/) and in the
+    README.
 
     Attributes
     ----------
     anger_on, anger_off : float
-        Caller anger hysteresis (default 0.55 / 0.45), on the caller's anger
+        Caller anger hysteresis (default 0.5 / 0.4), on the caller's anger
         averaged over ``caller_window_s``.
     caller_window_s : float
         Running mean of the caller's anger over this long (19 s, caller speech
@@ -111,8 +115,8 @@ class MatchOptions:
         Tip 12: nobody speaks for at least this long (5 s).
     """
 
-    anger_on: float = 0.55
-    anger_off: float = 0.45
+    anger_on: float = 0.5
+    anger_off: float = 0.4
     caller_window_s: float = 19.0
     caller_context_s: float = 3.0
     caller_onset_s: float = 3.0
