@@ -52,8 +52,9 @@ def call_options(fn):
         click.option("--set", "settings", multiple=True, metavar="NAME=VALUE",
                      help="A matcher threshold, e.g. --set long_silence_s=8 (see tonekit.match.MatchOptions)."),
         click.option("--population-share", type=click.FloatRange(0, 1), default=None, metavar="S",
-                     help="The training speakers' share of each speaker's reference voice (default 0.25; "
-                          "0: each speaker against their own voice alone; see tonekit.analyze)."),
+                     help="The training speakers' share of both speakers' reference voice (default: the "
+                          "caller's 0.25, the agent's 0; 0: each against their own voice alone; see "
+                          "tonekit.analyze)."),
     ]
     for o in reversed(opts):
         fn = o(fn)

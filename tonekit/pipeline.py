@@ -203,8 +203,9 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
 #: Each call speaker's share of the training speakers' reference in :func:`analyze` (``population_share``).
 #: The share 0.25 was chosen among 0, 0.25 and 0.5 for both speakers on simulated calls of seeds 0-3 with a
 #: quarter of callers angry throughout (the worst of tips 7-9's recall and precision: 0.54 / 0.68 / 0.65)
-#: and confirmed on seeds 13-15, which took no part in the choice (0.58 at 0 against 0.66). The agent keeps
-#: her own voice alone: see the README for the measurement of the caller-only share.
+#: and confirmed on seeds 13-15, which took no part in the choice (0.58 at 0 against 0.66). The caller's
+#: share alone did as well or better (dev 0.71, fresh 0.70) and keeps the agent, who is coached against her
+#: own voice, read against it alone (README, results/population_share/).
 POPULATION_SHARES = {"agent": 0.0, "caller": 0.25}
 
 
