@@ -113,16 +113,9 @@ def train_fold_models(table: pd.DataFrame, held_out: list[str], cache_dir):
     _tonekit()
     from tonekit.models.train import train_models
 
-    from tonekit.models.features import EMBEDDING_PREFIXES
-    from tonekit.models.train import population_card
-
     train = table[~table["speaker"].isin(held_out)].reset_index(drop=True)
-    models = train_models(train, targets=MODEL_TARGETS, cache_dir=cache_dir)
-    # the training speakers' usual voice, as a shipped card has it (analyze(population_share=...) reads it)
-    pop = population_card(train, EMBEDDING_PREFIXES, cache_dir=cache_dir)
-    for m in models.values():
-        m.card = {**m.card, **pop}
-    return models
+    # the cards carry the training speakers' usual voice, as a shipped card does (analyze reads it)
+    return train_models(train, targets=MODEL_TARGETS, cache_dir=cache_dir)
 
 
 # --------------------------------------------------------------------------- metrics

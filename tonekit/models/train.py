@@ -114,17 +114,22 @@ def train_models(table: pd.DataFrame, targets=TARGET_NAMES, *, cache_dir=None, n
                  conditions=("wideband", "telephone"), params=None, progress: bool = False) -> dict:
     """Fit one model per target on a labelled corpus table (see :func:`tonekit.models.corpora.targets`).
 
-    Returns ``{target: ToneModel}`` ready for :func:`tonekit.analyze(..., models=...)`.
+    Returns ``{target: ToneModel}`` ready for :func:`tonekit.analyze(..., models=...)`: each card also has
+    the training speakers' usual voice (:func:`population_card`), as a shipped model's has.
     """
-    from .store import ToneModel
+    from .store import EMBEDDING_PREFIXES, ToneModel
 
     params = {**DEFAULT_PARAMS, **(params or {})}
-    out = {}
+    out, prefixes = {}, set()
     for t in targets:
         X, y, groups, corpus = training_set(table, t, conditions=conditions, cache_dir=cache_dir, n_jobs=n_jobs,
                                             progress=progress)
+        prefixes |= {p for p in EMBEDDING_PREFIXES if any(str(c).startswith(p) for c in X.columns)}
         out[t] = ToneModel(t, fit_target(X, y, corpus=corpus, groups=groups, **params[t]),
                            {"target": t, "params": params[t]})
+    pop = population_card(table, tuple(p for p in EMBEDDING_PREFIXES if p in prefixes), cache_dir=cache_dir)
+    for m in out.values():
+        m.card.update(pop)
     return out
 
 
