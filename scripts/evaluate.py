@@ -22,9 +22,16 @@ the same features with the previous release's settings (:data:`PREVIOUS_PARAMS`)
 ``tonekit-no-whisper`` without any Whisper member; ``tonekit-prosody`` the
 prosodic member alone; ``egemaps`` the baseline.
 
+``--reference-mix`` measures instead the shipped model (``tonekit``) against
+the same recipe trained also on a copy of every training utterance read partly
+against the training speakers' usual voice (``tonekit-reference-mix``,
+:data:`tonekit.models.train.REFERENCE_MIX`, an exploration that did not ship;
+README, results/reference_mix.md).
+
 Usage::
 
     python scripts/evaluate.py --corpora ../shared/corpora --baseline --out results/evaluation.json
+    python scripts/evaluate.py --reference-mix --out results/reference_mix.json
 """
 from __future__ import annotations
 
@@ -37,6 +44,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
+from sklearn.model_selection import GroupKFold
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -76,10 +84,28 @@ def egemaps(paths, condition, cache_dir, n_jobs=1):
                            make_extractor, f"eGeMAPS ({condition})")
 
 
-def evaluate(table, feats_w, feats_t, est, target, *, corpora):
-    """Within-corpus and cross-corpus metrics for one target and one feature set."""
+def evaluate(table, feats_w, feats_t, est, target, *, corpora, mix=None):
+    """Within-corpus and cross-corpus metrics for one target and one feature set.
+
+    ``mix``: training's reference mix (:data:`tonekit.models.train.REFERENCE_MIX`), a callable ``mix(rows)`` that
+    returns the mixed copies ``(wideband, telephone)`` of the rows ``rows`` (a mask of ``table``), read partly
+    against those rows' speakers: every model is then trained, as the shipped ones are, on them as well."""
     rows = []
     lab = table[target].notna().to_numpy()
+    cols = list(feats_w.columns)
+
+    def with_mix(X, y, g, sw, train):
+        """The training rows plus the mixed copies of ``train`` (the labelled rows of the training speakers)."""
+        if mix is None:
+            return X, y, g, sw
+        copies = [c[cols] for c in mix(train)]
+        y_tr = table.loc[train, target].astype(int).to_numpy()
+        g_tr = table.speaker[train].to_numpy()
+        X = pd.concat([X] + copies, ignore_index=True)
+        if sw is not None:
+            sw = corpus_weights(np.r_[np.tile(table.corpus[train], 2 + len(copies))])
+        return X, np.r_[y, np.tile(y_tr, len(copies))], np.r_[g, np.tile(g_tr, len(copies))], sw
+
     for c in corpora:
         in_c = (table.corpus == c).to_numpy() & lab
         if len(np.unique(table.loc[in_c, target])) < 2:
@@ -97,7 +123,16 @@ def evaluate(table, feats_w, feats_t, est, target, *, corpora):
                 g = np.r_[table.speaker[in_c], table.speaker[in_c]]
                 n = in_c.sum()
                 # one model per fold predicts both copies of its held-out speakers (one corpus: no weights)
-                p = grouped_oof(est, X, y, g, n_splits=5)
+                if mix is None:
+                    p = grouped_oof(est, X, y, g, n_splits=5)
+                else:   # grouped_oof's folds, each model also trained on its training speakers' mixed copies
+                    p = np.full(len(y), np.nan)
+                    for _, te in GroupKFold(n_splits=min(5, len(np.unique(g)))).split(X, y, g):
+                        held = np.unique(g[te])
+                        tr = ~np.isin(g, held)
+                        fold_train = in_c & ~table.speaker.isin(held).to_numpy()
+                        Xf, yf, gf, _ = with_mix(X[tr].reset_index(drop=True), y[tr], g[tr], None, fold_train)
+                        p[te] = clone(est).fit(Xf, yf, groups=gf).predict_proba(X.iloc[te])[:, 1]
                 for cond, part in (("wideband", slice(0, n)), ("telephone", slice(n, 2 * n))):
                     m = metrics(y[part], p[part])
                     rows.append({"target": target, "corpus": c, "protocol": protocol, "condition": cond, **m})
@@ -105,12 +140,28 @@ def evaluate(table, feats_w, feats_t, est, target, *, corpora):
                 X = pd.concat([feats_w[train], feats_t[train]], ignore_index=True)
                 sw = corpus_weights(np.r_[table.corpus[train], table.corpus[train]])
                 g = np.r_[table.speaker[train], table.speaker[train]]
-                model = clone(est).fit(X, np.r_[y_tr, y_tr], sample_weight=sw, groups=g)
+                X, y, g, sw = with_mix(X, np.r_[y_tr, y_tr], g, sw, train)
+                model = clone(est).fit(X, y, sample_weight=sw, groups=g)
                 y_te = table.loc[in_c, target].astype(int).to_numpy()
                 for cond, F in (("wideband", feats_w), ("telephone", feats_t)):
                     m = metrics(y_te, model.predict_proba(F[in_c])[:, 1])
                     rows.append({"target": target, "corpus": c, "protocol": protocol, "condition": cond, **m})
     return rows
+
+
+def reference_mix(table, cache_dir=None):
+    """:func:`evaluate`'s ``mix`` for ``table``: the mixed copies of some rows, read partly against the usual
+    voice of every recording of those rows' speakers in ``table`` (what training on them would hold)."""
+    from tonekit.models.store import EMBEDDING_PREFIXES
+    from tonekit.models.train import population_reference, reference_mix_features
+
+    def mix(rows):
+        speakers = table.speaker[rows].unique()
+        population = population_reference(table[table.speaker.isin(speakers)], EMBEDDING_PREFIXES,
+                                          cache_dir=cache_dir)
+        return tuple(reference_mix_features(table[rows], cond, population, cache_dir=cache_dir)
+                     for cond in ("wideband", "telephone"))
+    return mix
 
 
 def evaluate_sets(table, make_sets, targets, *, corpora, t0=None) -> pd.DataFrame:
@@ -267,6 +318,8 @@ def main(argv=None):
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--baseline", action="store_true", help="also evaluate openSMILE eGeMAPSv02 functionals")
     ap.add_argument("--select", action="store_true", help="compare estimator settings (model selection)")
+    ap.add_argument("--reference-mix", action="store_true",
+                    help="compare the shipped model with the same recipe trained with the reference mix only")
     ap.add_argument("--targets", default=",".join(TARGET_NAMES))
     ap.add_argument("--out", help="write all rows and the summary as JSON here (and markdown next to it)")
     ap.add_argument("--report", metavar="JSON", help="only print the markdown tables of an earlier --out file")
@@ -275,6 +328,8 @@ def main(argv=None):
         print(markdown(json.loads(Path(args.report).read_text())))
         return 0
 
+    if args.select and args.reference_mix:
+        ap.error("--select and --reference-mix measure different things; use one")
     t0 = time.time()
     table = targets(load_corpora(args.corpora)).reset_index(drop=True)
     corpora = sorted(table.corpus.unique())
@@ -292,6 +347,8 @@ def main(argv=None):
     sets["tonekit-previous"] = sets["tonekit"]
     sets["tonekit-no-whisper"] = tuple(pd.concat([p, e], axis=1) for p, e in zip(prosody, emb))
     sets["tonekit-prosody"] = prosody
+    if args.reference_mix:
+        sets = {"tonekit": sets["tonekit"], "tonekit-reference-mix": sets["tonekit"]}
     raw_w.index = table.index
     smile = smile_separation(table, raw_w)
     print("smile cue, happy vs neutral/calm of the same speakers (wideband):")
@@ -315,7 +372,8 @@ def main(argv=None):
             # each set's own columns pick the members (without embedding columns: the prosodic member alone)
             previous = PREVIOUS_PARAMS if name == "tonekit-previous" else {}
             est = FusedToneClassifier(**{**DEFAULT_PARAMS[target], **previous})
-            for r in evaluate(table, fw, ft, est, target, corpora=corpora):
+            mix = reference_mix(table, args.cache_dir) if name == "tonekit-reference-mix" else None
+            for r in evaluate(table, fw, ft, est, target, corpora=corpora, mix=mix):
                 rows.append({"features": name, **r})
         print(f"{target} done ({time.time() - t0:.0f} s)", file=sys.stderr)
     df = pd.DataFrame(rows)

@@ -108,14 +108,15 @@ def load_fixed_models(models_dir):
     return {t: store.load_model(Path(models_dir) / f"{t}.skops") for t in MODEL_TARGETS}
 
 
-def train_fold_models(table: pd.DataFrame, held_out: list[str], cache_dir):
-    """Models trained on every corpus row except the held-out speakers'."""
+def train_fold_models(table: pd.DataFrame, held_out: list[str], cache_dir, reference_mix=None):
+    """Models trained on every corpus row except the held-out speakers' (``reference_mix``: also on the
+    mixed copies of ``tonekit.models.train.training_set``, an exploration)."""
     _tonekit()
     from tonekit.models.train import train_models
 
     train = table[~table["speaker"].isin(held_out)].reset_index(drop=True)
     # the cards carry the training speakers' usual voice, as a shipped card does (analyze reads it)
-    return train_models(train, targets=MODEL_TARGETS, cache_dir=cache_dir)
+    return train_models(train, targets=MODEL_TARGETS, cache_dir=cache_dir, reference_mix=reference_mix)
 
 
 # --------------------------------------------------------------------------- metrics
@@ -276,10 +277,12 @@ def _plain(x):
 
 def evaluate(corpora, *, n_calls: int = 48, n_folds: int = 4, seed: int = 0, cache_dir=None, dump_dir=None,
              models_dir=None, calls_dir=None, telephone_share: float = 1 / 3,
-             analyze_options=None, angry_caller_share: float = 0.0) -> tuple[dict, dict, list]:
+             analyze_options=None, angry_caller_share: float = 0.0,
+             reference_mix=None) -> tuple[dict, dict, list]:
     """Run the evaluation; returns (summary, setup, per-call records). ``analyze_options``: keywords of
     ``tonekit.analyze`` (``embedding_every``, ``whisper_every``) other than the defaults;
-    ``angry_caller_share``: the share of calls whose caller is angry throughout (``simulate_calls.py``)."""
+    ``angry_caller_share``: the share of calls whose caller is angry throughout (``simulate_calls.py``);
+    ``reference_mix``: the fold models' training option of that name (``tonekit.models.train.training_set``)."""
     from tqdm import tqdm
 
     tk = _tonekit()
@@ -312,7 +315,7 @@ def evaluate(corpora, *, n_calls: int = 48, n_folds: int = 4, seed: int = 0, cac
             if fixed is None:
                 print(f"fold {f + 1}/{n_folds}: training without {len(held_out)} speakers ...", file=sys.stderr)
                 t0 = time.perf_counter()
-                models = train_fold_models(table, held_out, cache_dir)
+                models = train_fold_models(table, held_out, cache_dir, reference_mix)
                 print(f"fold {f + 1}/{n_folds}: trained in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
             else:
                 models = fixed
@@ -351,6 +354,7 @@ def evaluate(corpora, *, n_calls: int = 48, n_folds: int = 4, seed: int = 0, cac
                         "are both held out"),
         "folds": folds, "seed": seed, "n_calls": n_calls, "tolerance_s": TOLERANCE_S,
         "tonekit_version": getattr(tk, "__version__", "?"), "analyze_options": dict(analyze_options or {}),
+        **({} if reference_mix is None else {"reference_mix": list(reference_mix)}),
         "command": " ".join(["python", "scripts/evaluate_calls.py", *sys.argv[1:]]),
     }
     return summarise(records), setup, records
@@ -413,6 +417,13 @@ def rescore(dump_dir, setup: dict | None = None) -> tuple[dict, dict, list]:
     return summarise(records), setup, records
 
 
+def _reference_mix():
+    _tonekit()
+    from tonekit.models.train import REFERENCE_MIX
+
+    return REFERENCE_MIX
+
+
 def _share(text: str):
     """``--population-share``: ``0.25`` (both speakers) or ``caller=0.25,agent=0`` (per speaker)."""
     try:
@@ -450,6 +461,9 @@ def main(argv=None) -> int:
                          "one number for both or per speaker (default: analyze's own)")
     ap.add_argument("--angry-caller-share", type=float, default=0.0,
                     help="share of calls whose caller is angry throughout (default %(default)s)")
+    ap.add_argument("--reference-mix", action="store_true",
+                    help="train the fold models also on copies read partly against the training speakers "
+                         "(tonekit.models.train.REFERENCE_MIX; an exploration the shipped models do not use)")
     ap.add_argument("--out", default=None,
                     help="results file: writes NAME.md (the table) and NAME.json (the numbers, per call too)")
     args = ap.parse_args(argv)
@@ -471,6 +485,7 @@ def main(argv=None) -> int:
                                                cache_dir=args.cache_dir, models_dir=args.models_dir,
                                                calls_dir=args.calls_dir, dump_dir=args.dump_dir,
                                                angry_caller_share=args.angry_caller_share,
+                                               reference_mix=_reference_mix() if args.reference_mix else None,
                                                analyze_options={k: v for k, v in (
                                                    ("embedding_every", args.embedding_every),
                                                    ("whisper_every", args.whisper_every),

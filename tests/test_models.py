@@ -704,3 +704,75 @@ def test_feature_cache_follows_file_content_not_modification_time(tmp_path):
     cached_rows(cache, [tmp_path / "c.flac"], extract)
     kept = pd.read_parquet(cache).index
     assert len(kept) == len(stale) and not any(os.sep in k for k in kept)
+
+
+def test_reference_shares_are_seeded_per_speaker_and_within_the_range():
+    from tonekit.models.train import reference_shares
+
+    a = reference_shares(["s2", "s1", "s2", "s3"], (0.2, 0.6), seed=3)
+    assert sorted(a) == ["s1", "s2", "s3"]
+    assert all(0.2 <= v <= 0.6 for v in a.values())
+    assert a == reference_shares(["s3", "s1", "s2"], (0.2, 0.6), seed=3)     # order of rows does not matter
+    assert a != reference_shares(["s3", "s1", "s2"], (0.2, 0.6), seed=4)
+    assert set(reference_shares(["x"], (0.5, 0.5)).values()) == {0.5}
+    with pytest.raises(ValueError, match="reference_mix"):
+        reference_shares(["x"], (0.6, 0.2))
+
+
+def test_mixed_reference_of_corpus_features_has_the_known_offsets():
+    """Share s moves a speaker's reference from their own mean (median for the prosody) to the population's:
+    the relative embedding of a speaker whose mean is m against population p is x - ((1 - s) m + s p)."""
+    from tonekit.models.features import normalised_features, relative_embeddings
+
+    table = pd.DataFrame({"speaker": ["a", "a", "b", "b"]}, index=[10, 11, 12, 13])
+    emb = pd.DataFrame({"emb_0": [1.0, 3.0, 10.0, 14.0], "emb_1": [0.0, 2.0, -4.0, -2.0]}, index=table.index)
+    pop = np.array([4.0, 0.0])
+    out = relative_embeddings(table, emb, population=pop, shares={"a": 0.5, "b": 1.0})
+    # a: mean (2, 1), reference (3, 0.5); b: reference = population (4, 0)
+    np.testing.assert_allclose(out.to_numpy(), [[-2, -0.5], [0, 1.5], [6, -4], [10, -2]])
+    np.testing.assert_allclose(relative_embeddings(table, emb, population=pop, shares={"a": 0, "b": 0}),
+                               relative_embeddings(table, emb))
+    # the prosody: each feature minus (1 - s) of the speaker's median and s of the population's baseline
+    from tonekit.features.windows import MODEL_FEATURES, RAW_FEATURES
+
+    rng = np.random.default_rng(0)
+    raw = pd.DataFrame(rng.uniform(1, 2, (4, len(RAW_FEATURES))), columns=list(RAW_FEATURES), index=table.index)
+    raw["speech_s"] = 2.0
+    population = pd.Series(0.5, index=list(RAW_FEATURES))
+    got = normalised_features(table, raw, population=population, shares={"a": 0.5, "b": 0.0})
+    names = [n[:-4] for n in MODEL_FEATURES]
+    median_a = raw.loc[[10, 11], names].median()
+    np.testing.assert_allclose(got.loc[[10, 11]].to_numpy(),
+                               (raw.loc[[10, 11], names] - (0.5 * median_a + 0.25)).to_numpy())
+    pd.testing.assert_frame_equal(got.loc[[12, 13]], normalised_features(table, raw).loc[[12, 13]])
+
+
+@needs_corpora
+@pytest.mark.corpus
+def test_training_set_adds_each_lines_copy_read_partly_against_the_training_speakers(tmp_path):
+    """Training's reference mix: a second copy of every utterance, each speaker's reference moved towards the
+    training speakers' usual voice by the share reference_shares gives them."""
+    from tonekit.features.windows import MODEL_FEATURES, speaker_baseline
+    from tonekit.models.features import population_baseline, raw_features
+    from tonekit.models.train import reference_shares, training_set
+
+    table = targets(load_corpora(CORPORA / "emodb"))
+    table = table[table.speaker.isin(["emodb_03", "emodb_08"])]
+    kw = {"conditions": ("wideband",), "cache_dir": tmp_path, "n_jobs": 2, "embedding": False}
+    X0, y0, g0, _ = training_set(table, "anger", reference_mix=None, **kw)
+    X, y, g, corpus = training_set(table, "anger", reference_mix=(0.0, 1.0), **kw)
+    n = len(X0)
+    assert len(X) == 2 * n and (y.to_numpy() == np.tile(y0, 2)).all() and (g.to_numpy() == np.tile(g0, 2)).all()
+    pd.testing.assert_frame_equal(X.iloc[:n], X0)
+    share = reference_shares(table.speaker, (0.0, 1.0), seed=0)["emodb_08"]     # wideband: the first draw
+    assert 0 < share < 1
+    rows = (g0 == "emodb_08").to_numpy()
+    raw = raw_features(table.path, "wideband", cache_dir=tmp_path)
+    raw.index = table.index
+    own = speaker_baseline(raw[(table.speaker == "emodb_08").to_numpy()])
+    pop = population_baseline(table, cache_dir=tmp_path)
+    names = [c[:-4] for c in MODEL_FEATURES]
+    # the mixed copy is the plain one shifted by s (own - population), feature by feature
+    shift = (X.iloc[n:][rows] - X0[rows]).to_numpy()
+    expected = share * (own[names] - pop[names]).to_numpy()
+    np.testing.assert_allclose(shift, np.broadcast_to(expected, shift.shape), atol=1e-9)

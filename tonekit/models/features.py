@@ -200,26 +200,36 @@ def raw_embeddings(paths, condition: str = "wideband", *, cache_dir=None, n_jobs
     return out.reindex(columns=list(enc.columns))
 
 
-def relative_embeddings(table: pd.DataFrame, emb: pd.DataFrame) -> pd.DataFrame:
-    """Each utterance's embedding minus its speaker's mean embedding (rows aligned with ``table``)."""
+def relative_embeddings(table: pd.DataFrame, emb: pd.DataFrame, *, population=None, shares=None) -> pd.DataFrame:
+    """Each utterance's embedding minus its speaker's mean embedding (rows aligned with ``table``).
+
+    With ``population`` (a mean embedding of other speakers, :func:`population_embedding`) and ``shares``
+    (``{speaker: s}``), a speaker's reference is ``(1 - s)`` of their own mean and ``s`` of the population's
+    (the reference mix of training, :data:`tonekit.models.train.REFERENCE_MIX`)."""
     from ..features.embedding import relative
 
     out = emb.copy()
-    for _, idx in table.groupby("speaker", sort=False).groups.items():
+    for spk, idx in table.groupby("speaker", sort=False).groups.items():
         pos = table.index.get_indexer(idx)
-        out.iloc[pos] = relative(emb.iloc[pos].to_numpy())
+        share = 0.0 if shares is None else shares[spk]
+        out.iloc[pos] = relative(emb.iloc[pos].to_numpy(), population=population, population_share=share)
     return out
 
 
-def normalised_features(table: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
+def normalised_features(table: pd.DataFrame, raw: pd.DataFrame, *, population=None, shares=None) -> pd.DataFrame:
     """Model features of utterances, with level features relative to each speaker's baseline.
 
-    ``table`` has a ``speaker`` column aligned with ``raw``'s rows.
+    ``table`` has a ``speaker`` column aligned with ``raw``'s rows. With ``population`` (a baseline of other
+    speakers, :func:`population_baseline`) and ``shares`` (``{speaker: s}``), a speaker's baseline is
+    ``(1 - s)`` of their own and ``s`` of the population's.
     """
+    from ..features.windows import mixed_reference
+
     parts = []
     for spk, idx in table.groupby("speaker", sort=False).groups.items():
         r = raw.loc[idx]
-        parts.append(model_features(r, speaker_baseline(r)))
+        share = 0.0 if shares is None else shares[spk]
+        parts.append(model_features(r, mixed_reference(speaker_baseline(r), population, share)))
     return pd.concat(parts).loc[raw.index]
 
 
@@ -308,19 +318,27 @@ def embedding_prefixes(embedding) -> tuple:
     return EMBEDDING_PREFIXES if embedding is True else tuple(embedding or ())
 
 
-def corpus_features(table: pd.DataFrame, condition: str = "wideband", *, embedding=True,
-                    **kwargs) -> pd.DataFrame:
+def corpus_features(table: pd.DataFrame, condition: str = "wideband", *, embedding=True, population=None,
+                    shares=None, **kwargs) -> pd.DataFrame:
     """Model features for a corpus table (rows aligned with ``table``): the normalised prosodic features and
     the speaker-relative learned embeddings: with ``embedding=True`` the GE2E voice embedding (``emb_*``)
-    and Whisper's (``wsp_*``); a tuple of prefixes picks some (``("emb_",)``); False, none."""
+    and Whisper's (``wsp_*``); a tuple of prefixes picks some (``("emb_",)``); False, none.
+
+    ``shares`` (``{speaker: s}``) with ``population`` (``{"baseline": population_baseline, prefix:
+    population_embedding, ...}``) mixes each speaker's reference with the population's, as
+    :func:`tonekit.analyze` does with ``population_share`` (training's reference mix,
+    :func:`tonekit.models.train.reference_mix_features`)."""
+    if shares is not None and population is None:
+        raise ValueError("shares need a population reference")
+    pop = population or {}
     raw = raw_features(table["path"], condition, **kwargs)
     raw.index = table.index
-    feats = normalised_features(table, raw)
+    feats = normalised_features(table, raw, population=pop.get("baseline"), shares=shares)
     parts = [feats]
     for prefix in embedding_prefixes(embedding):
         emb = raw_embeddings(table["path"], condition, encoder=prefix, **kwargs)
         emb.index = table.index
-        parts.append(relative_embeddings(table, emb))
+        parts.append(relative_embeddings(table, emb, population=pop.get(prefix), shares=shares))
     return pd.concat(parts, axis=1)
 
 

@@ -55,12 +55,57 @@ DEFAULT_PARAMS = {"anger": {"kind": "blend", "C": 0.3, "C_logreg": 0.1, **_FUSIO
                   "warmth": {"kind": "blend", "C": 0.3, "C_logreg": 0.1, **_FUSION}}
 
 
+#: The reference mix's range of shares (``training_set(reference_mix=...)``, an option the shipped models do not
+#: use): besides each line condition's copy of every utterance, read against its speaker's usual voice, a second
+#: copy read against a mix of it and the training speakers' usual voice, each speaker's share drawn uniformly from
+#: this range (seeded). :func:`tonekit.analyze` reads a caller partly against the population
+#: (``population_share``) and :func:`tonekit.score_speaker` leans on it with few recordings; both leave some of
+#: the speaker's identity in the features, which training otherwise never shows the models. Measured across
+#: corpora against the shipped recipe (``scripts/evaluate.py --reference-mix``, results/reference_mix.md), it
+#: did not earn its place: anger's telephone AUC 0.8998 against 0.8995, warmth's telephone UAR loss within a
+#: corpus 0.031 against 0.027, and caller anger on simulated calls a little worse (README).
+REFERENCE_MIX = (0.0, 1.0)
+
+
+def reference_shares(speakers, reference_mix=REFERENCE_MIX, *, seed: int = 0) -> dict:
+    """``{speaker: share}`` of the reference mix: each distinct speaker (sorted) gets a share drawn uniformly
+    from ``reference_mix`` by a generator seeded with ``seed`` (deterministic)."""
+    low, high = reference_mix
+    if not 0 <= low <= high <= 1:
+        raise ValueError(f"reference_mix must be (low, high) with 0 <= low <= high <= 1, not {reference_mix!r}")
+    spk = sorted(pd.unique(pd.Series(np.asarray(speakers))))
+    return dict(zip(spk, np.random.default_rng(seed).uniform(low, high, len(spk))))
+
+
+def population_reference(table: pd.DataFrame, prefixes=(), *, cache_dir=None) -> dict:
+    """``{"baseline": population_baseline, prefix: population_embedding, ...}`` of a corpus table: the
+    training speakers' usual voice, as the model card holds it."""
+    from .features import population_baseline, population_embedding
+
+    return {"baseline": population_baseline(table, cache_dir=cache_dir),
+            **{p: population_embedding(table, p, cache_dir=cache_dir) for p in prefixes}}
+
+
+def reference_mix_features(table: pd.DataFrame, condition: str, population: dict, *,
+                           reference_mix=REFERENCE_MIX, seed: int = 0, embedding=True, **kwargs) -> pd.DataFrame:
+    """:func:`~tonekit.models.features.corpus_features` of ``table`` with each speaker read against a mix of
+    their usual voice and ``population`` (:func:`population_reference`), at a share per speaker drawn by
+    :func:`reference_shares` (a different draw per condition)."""
+    from .features import CONDITIONS
+
+    shares = reference_shares(table["speaker"], reference_mix, seed=seed * 100 + CONDITIONS.index(condition))
+    return corpus_features(table, condition, embedding=embedding, population=population, shares=shares, **kwargs)
+
+
 def training_set(table: pd.DataFrame, target: str, *, conditions=("wideband", "telephone"), cache_dir=None,
-                 n_jobs: int = 1, progress: bool = False, embedding=True):
+                 n_jobs: int = 1, progress: bool = False, embedding=True, reference_mix=None):
     """Features ``X``, labels ``y``, speaker groups and corpus for one target, over the given conditions.
 
     Rows whose label is left out for this target (NaN) are dropped. Each
-    condition contributes one copy of every utterance (augmentation).
+    condition contributes one copy of every utterance (augmentation), and
+    with ``reference_mix`` (a range of shares, such as :data:`REFERENCE_MIX`;
+    None, the shipped recipe: no mix) a second copy read partly against the
+    speakers of ``table``.
     ``X`` has the prosodic :data:`MODEL_FEATURES` and, with ``embedding``,
     the speaker-relative learned embeddings (``emb_*``, ``wsp_*``; a tuple of
     prefixes picks some, as :func:`~tonekit.models.features.corpus_features`).
@@ -68,13 +113,20 @@ def training_set(table: pd.DataFrame, target: str, *, conditions=("wideband", "t
     if target not in TARGET_NAMES:
         raise ValueError(f"target must be one of {TARGET_NAMES}, not {target!r}")
     keep = table[table[target].notna()]
+    kw = {"cache_dir": cache_dir, "n_jobs": n_jobs, "progress": progress, "embedding": embedding}
+    population = None
+    if reference_mix is not None:
+        population = population_reference(table, embedding_prefixes(embedding), cache_dir=cache_dir)
     Xs, ys, gs = [], [], []  # features, labels, speakers
     for cond in conditions:
-        X = corpus_features(keep, cond, cache_dir=cache_dir, n_jobs=n_jobs, progress=progress, embedding=embedding)
-        ok = X[list(MODEL_FEATURES)].notna().any(axis=1)
-        Xs.append(X[ok])
-        ys.append(keep.loc[ok, target].astype(int))
-        gs.append(keep.loc[ok, "speaker"])
+        copies = [corpus_features(keep, cond, **kw)]
+        if population is not None:
+            copies.append(reference_mix_features(keep, cond, population, reference_mix=reference_mix, **kw))
+        for X in copies:
+            ok = X[list(MODEL_FEATURES)].notna().any(axis=1)
+            Xs.append(X[ok])
+            ys.append(keep.loc[ok, target].astype(int))
+            gs.append(keep.loc[ok, "speaker"])
     corpus = pd.concat([keep.loc[X.index, "corpus"] for X in Xs])
     cols = list(MODEL_FEATURES) + [c for p in embedding_prefixes(embedding) for c in piece_encoder(p).columns]
     return (pd.concat(Xs)[cols], pd.concat(ys), pd.concat(gs), corpus)
@@ -111,8 +163,10 @@ def fit_target(X, y, *, corpus=None, groups=None, **params) -> FusedToneClassifi
 
 
 def train_models(table: pd.DataFrame, targets=TARGET_NAMES, *, cache_dir=None, n_jobs: int = 1,
-                 conditions=("wideband", "telephone"), params=None, progress: bool = False) -> dict:
-    """Fit one model per target on a labelled corpus table (see :func:`tonekit.models.corpora.targets`).
+                 conditions=("wideband", "telephone"), params=None, progress: bool = False,
+                 reference_mix=None) -> dict:
+    """Fit one model per target on a labelled corpus table (see :func:`tonekit.models.corpora.targets`), as
+    the shipped models are (with ``reference_mix``, also on :func:`training_set`'s mixed copies).
 
     Returns ``{target: ToneModel}`` ready for :func:`tonekit.analyze(..., models=...)`: each card also has
     the training speakers' usual voice (:func:`population_card`), as a shipped model's has.
@@ -123,10 +177,11 @@ def train_models(table: pd.DataFrame, targets=TARGET_NAMES, *, cache_dir=None, n
     out, prefixes = {}, set()
     for t in targets:
         X, y, groups, corpus = training_set(table, t, conditions=conditions, cache_dir=cache_dir, n_jobs=n_jobs,
-                                            progress=progress)
+                                            progress=progress, reference_mix=reference_mix)
         prefixes |= {p for p in EMBEDDING_PREFIXES if any(str(c).startswith(p) for c in X.columns)}
         out[t] = ToneModel(t, fit_target(X, y, corpus=corpus, groups=groups, **params[t]),
-                           {"target": t, "params": params[t]})
+                           {"target": t, "params": params[t],
+                            **({} if reference_mix is None else {"reference_mix": list(reference_mix)})})
     pop = population_card(table, tuple(p for p in EMBEDDING_PREFIXES if p in prefixes), cache_dir=cache_dir)
     for m in out.values():
         m.card.update(pop)

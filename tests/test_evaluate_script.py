@@ -1,0 +1,71 @@
+"""scripts/evaluate.py: every model of the evaluation is trained on its training speakers' rows only, the
+reference-mix copies included."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from scriptload import load_script
+
+ev = load_script("evaluate.py", "tonekit_evaluate")
+
+FITS = []
+
+
+class Spy(ClassifierMixin, BaseEstimator):
+    """Records the speakers (``groups``) and rows of every fit; predicts the feature as the probability."""
+
+    def fit(self, X, y, sample_weight=None, groups=None):
+        FITS.append({"speakers": set(groups), "n": len(X), "copies": int((X["x"] > 100).sum()),
+                     "weights": None if sample_weight is None else np.asarray(sample_weight)})
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def predict_proba(self, X):
+        p = np.clip(np.asarray(X["x"], float) % 1, 0, 1)
+        return np.c_[1 - p, p]
+
+
+def _table():
+    rows = []
+    for corpus in ("c1", "c2"):
+        for s in range(6):
+            for k in range(4):
+                rows.append({"corpus": corpus, "speaker": f"{corpus}_{s}", "anger": float(k % 2)})
+    return pd.DataFrame(rows)
+
+
+def test_reference_mix_copies_train_with_their_own_speakers_only():
+    table = _table()
+    rng = np.random.default_rng(0)
+    fw = pd.DataFrame({"x": rng.uniform(0, 1, len(table))})
+    ft = pd.DataFrame({"x": rng.uniform(0, 1, len(table))})
+    asked = []
+
+    def mix(rows):   # copies marked by x > 100, one row per training row and line
+        asked.append(set(table.speaker[rows]))
+        return (pd.DataFrame({"x": 200 + fw.x[rows].to_numpy()}, index=table.index[rows]),
+                pd.DataFrame({"x": 300 + ft.x[rows].to_numpy()}, index=table.index[rows]))
+
+    FITS.clear()
+    rows = ev.evaluate(table, fw, ft, Spy(), "anger", corpora=["c1", "c2"], mix=mix)
+    assert {(r["protocol"], r["condition"]) for r in rows} == {(p, c) for p in ("within", "cross")
+                                                                for c in ("wideband", "telephone")}
+    # within: 5 speaker-grouped folds per corpus; each model sees the two lines and the two mixed copies of
+    # its training speakers, never a copy of a held-out speaker
+    within = [f for f in FITS if f["weights"] is None]          # one corpus: no corpus weights
+    cross = [f for f in FITS if f["weights"] is not None]
+    assert len(within) == 10 and len(cross) == 2
+    for f, a in zip(FITS, asked):
+        assert a == f["speakers"]                       # copies asked for exactly the training speakers
+        assert f["n"] == 4 * 4 * len(f["speakers"]) and f["copies"] == f["n"] // 2
+    for f in within:                                     # 4 or 5 of a corpus's 6 speakers
+        assert len(f["speakers"]) in (4, 5)
+    for f, held_out in zip(cross, ("c1", "c2")):         # the other corpus, all four copies weighted alike
+        assert len(f["speakers"]) == 6 and not any(s.startswith(held_out) for s in f["speakers"])
+        assert np.allclose(f["weights"], 1.0)
+    # without a mix: the plain two lines only
+    FITS.clear()
+    ev.evaluate(table, fw, ft, Spy(), "anger", corpora=["c1"], mix=None)
+    assert all(f["copies"] == 0 for f in FITS)
