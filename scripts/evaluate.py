@@ -89,7 +89,7 @@ def evaluate(table, feats_w, feats_t, est, target, *, corpora, mix=None):
 
     ``mix``: training's reference mix (:data:`tonekit.models.train.REFERENCE_MIX`), a callable ``mix(rows)`` that
     returns the mixed copies ``(wideband, telephone)`` of the rows ``rows`` (a mask of ``table``), read partly
-    against those rows' speakers: every model is then trained, as the shipped ones are, on them as well."""
+    against those rows' speakers: every model is then trained on them as well."""
     rows = []
     lab = table[target].notna().to_numpy()
     cols = list(feats_w.columns)
@@ -103,7 +103,7 @@ def evaluate(table, feats_w, feats_t, est, target, *, corpora, mix=None):
         g_tr = table.speaker[train].to_numpy()
         X = pd.concat([X] + copies, ignore_index=True)
         if sw is not None:
-            sw = corpus_weights(np.r_[np.tile(table.corpus[train], 2 + len(copies))])
+            sw = corpus_weights(np.tile(table.corpus[train], 2 + len(copies)))
         return X, np.r_[y, np.tile(y_tr, len(copies))], np.r_[g, np.tile(g_tr, len(copies))], sw
 
     for c in corpora:

@@ -475,6 +475,8 @@ def main(argv=None) -> int:
         ap.error("--folds must be at least 2")
     if not 0 <= args.angry_caller_share <= 1:
         ap.error("--angry-caller-share must be within 0..1")
+    if args.reference_mix and args.models_dir:
+        ap.error("--reference-mix trains the fold models; --models-dir uses fixed ones (use one)")
     try:
         if args.rescore:
             prev = Path(args.out).with_suffix(".json") if args.out else None
