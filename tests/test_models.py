@@ -760,7 +760,7 @@ def test_training_set_adds_each_lines_copy_read_partly_against_the_training_spea
     table = table[table.speaker.isin(["emodb_03", "emodb_08"])]
     kw = {"conditions": ("wideband",), "cache_dir": tmp_path, "n_jobs": 2, "embedding": False}
     X0, y0, g0, _ = training_set(table, "anger", reference_mix=None, **kw)
-    X, y, g, corpus = training_set(table, "anger", reference_mix=(0.0, 1.0), **kw)
+    X, y, g, _ = training_set(table, "anger", reference_mix=(0.0, 1.0), **kw)
     n = len(X0)
     assert len(X) == 2 * n and (y.to_numpy() == np.tile(y0, 2)).all() and (g.to_numpy() == np.tile(g0, 2)).all()
     pd.testing.assert_frame_equal(X.iloc[:n], X0)

@@ -25,7 +25,8 @@ from ..audio import load_audio
 from ..augment import telephone_copy
 from ..errors import TonekitError
 from ..features.frames import signal_frames
-from ..features.windows import LEVEL_FEATURES, model_features, segment_functionals, speaker_baseline
+from ..features.windows import (LEVEL_FEATURES, mixed_reference, model_features, segment_functionals,
+                                speaker_baseline)
 from .store import EMBEDDING_PREFIXES
 
 #: Bump when the features change, so caches are not reused.
@@ -223,8 +224,6 @@ def normalised_features(table: pd.DataFrame, raw: pd.DataFrame, *, population=No
     speakers, :func:`population_baseline`) and ``shares`` (``{speaker: s}``), a speaker's baseline is
     ``(1 - s)`` of their own and ``s`` of the population's.
     """
-    from ..features.windows import mixed_reference
-
     parts = []
     for spk, idx in table.groupby("speaker", sort=False).groups.items():
         r = raw.loc[idx]

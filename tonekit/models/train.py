@@ -289,13 +289,11 @@ def population_card(table: pd.DataFrame, prefixes=(), *, cache_dir=None) -> dict
     ``tonekit.score`` on a lone utterance), ``population_embedding`` of each learned embedding in ``prefixes``
     (for ``score(embeddings=True)`` and ``analyze(population_share=...)``; None without embeddings) and
     ``reference_shrinkage`` (how much ``tonekit.score_speaker`` leans on them with few recordings)."""
-    from .features import population_baseline, population_embedding, reference_shrinkage
+    from .features import reference_shrinkage
 
-    pop = population_baseline(table, cache_dir=cache_dir)
-    return {"population_baseline": {k: round(float(v), 6) for k, v in pop.items()},
-            "population_embedding": {p: [round(float(v), 6) for v in population_embedding(table, p,
-                                                                                        cache_dir=cache_dir)]
-                                     for p in prefixes} or None,
+    pop = population_reference(table, prefixes, cache_dir=cache_dir)
+    return {"population_baseline": {k: round(float(v), 6) for k, v in pop["baseline"].items()},
+            "population_embedding": {p: [round(float(v), 6) for v in pop[p]] for p in prefixes} or None,
             "reference_shrinkage": reference_shrinkage(table, tuple(prefixes), cache_dir=cache_dir)}
 
 
