@@ -20,8 +20,8 @@ from sklearn.model_selection import GroupKFold
 from ..errors import ParameterError
 from ..features.windows import MODEL_FEATURES
 from .estimators import FusedToneClassifier
-from .features import (EMBEDDING_VERSION, WHISPER_VERSION, corpus_features, embedding_prefixes,
-                       piece_encoder)
+from .features import (CONDITIONS, EMBEDDING_VERSION, WHISPER_VERSION, corpus_features, embedding_prefixes,
+                       piece_encoder, population_baseline, population_embedding, reference_shrinkage)
 from .store import TARGET_NAMES
 
 #: The shipped estimator settings, chosen by speaker-grouped cross-validation (scripts/evaluate.py
@@ -80,8 +80,6 @@ def reference_shares(speakers, reference_mix=REFERENCE_MIX, *, seed: int = 0) ->
 def population_reference(table: pd.DataFrame, prefixes=(), *, cache_dir=None) -> dict:
     """``{"baseline": population_baseline, prefix: population_embedding, ...}`` of a corpus table: the
     training speakers' usual voice, as the model card holds it."""
-    from .features import population_baseline, population_embedding
-
     return {"baseline": population_baseline(table, cache_dir=cache_dir),
             **{p: population_embedding(table, p, cache_dir=cache_dir) for p in prefixes}}
 
@@ -91,8 +89,6 @@ def reference_mix_features(table: pd.DataFrame, condition: str, population: dict
     """:func:`~tonekit.models.features.corpus_features` of ``table`` with each speaker read against a mix of
     their usual voice and ``population`` (:func:`population_reference`), at a share per speaker drawn by
     :func:`reference_shares` (a different draw per condition)."""
-    from .features import CONDITIONS
-
     shares = reference_shares(table["speaker"], reference_mix, seed=seed * 100 + CONDITIONS.index(condition))
     return corpus_features(table, condition, embedding=embedding, population=population, shares=shares, **kwargs)
 
@@ -289,8 +285,6 @@ def population_card(table: pd.DataFrame, prefixes=(), *, cache_dir=None) -> dict
     ``tonekit.score`` on a lone utterance), ``population_embedding`` of each learned embedding in ``prefixes``
     (for ``score(embeddings=True)`` and ``analyze(population_share=...)``; None without embeddings) and
     ``reference_shrinkage`` (how much ``tonekit.score_speaker`` leans on them with few recordings)."""
-    from .features import reference_shrinkage
-
     pop = population_reference(table, prefixes, cache_dir=cache_dir)
     return {"population_baseline": {k: round(float(v), 6) for k, v in pop["baseline"].items()},
             "population_embedding": {p: [round(float(v), 6) for v in pop[p]] for p in prefixes} or None,
