@@ -13,9 +13,14 @@ is the one that corpus would be scored with, chosen without it. The script print
 - the nested estimate: each held-out corpus scored with its pick (the honest figure of choosing
   C this way).
 
+A candidate may also be a C with one offset per training corpus (``--grid 0.001,0.001+offsets``,
+:class:`~tonekit.models.estimators.FusedToneClassifier`'s ``domain_offsets``; measured and not shipped,
+results/select_domain_offsets.md).
+
 Usage::
 
     python scripts/select_embedding_c.py --out results/select_embedding_c.json
+    python scripts/select_embedding_c.py --grid 0.001,0.001+offsets --out results/select_domain_offsets.json
 
 It fits (1 + 3) x corpora x candidates models per target (240 for the defaults; about 15 minutes on
 2 cores once the corpus features are cached by scripts/evaluate.py).
@@ -52,9 +57,20 @@ def jobs(target_names, grid, corpora) -> list:
     return out
 
 
+def candidate(C) -> dict:
+    """The recipe's parameters for one candidate of the grid: a C (``0.001``), or a C with each corpus's own
+    offset in training (``"0.001+offsets"``, :class:`~tonekit.models.estimators.FusedToneClassifier`'s
+    ``domain_offsets``)."""
+    text = str(C)
+    value, _, extra = text.partition("+")
+    if extra not in ("", "offsets"):
+        raise ValueError(f"unknown candidate {text!r}: a C, or a C followed by +offsets")
+    return {"embedding_C": float(value), **({"domain_offsets": True} if extra else {})}
+
+
 def fit_and_test(table, feats, target, test_corpus, left_out, C) -> list:
-    """Metrics on ``test_corpus`` (both lines) of the shipped recipe with ``embedding_C=C``, trained without
-    the corpora ``left_out``."""
+    """Metrics on ``test_corpus`` (both lines) of the shipped recipe with candidate ``C`` (:func:`candidate`),
+    trained without the corpora ``left_out``."""
     lab = table[target].notna().to_numpy()
     test = (table.corpus == test_corpus).to_numpy() & lab
     train = (~table.corpus.isin(left_out)).to_numpy() & lab
@@ -62,7 +78,7 @@ def fit_and_test(table, feats, target, test_corpus, left_out, C) -> list:
     X = pd.concat([feats[c][train] for c in CONDITIONS], ignore_index=True)
     model = fit_target(X, np.tile(y, 2), corpus=np.tile(table.corpus[train].to_numpy(), 2),
                        groups=np.tile(table.speaker[train].to_numpy(), 2),
-                       **{**DEFAULT_PARAMS[target], "embedding_C": C})
+                       **{**DEFAULT_PARAMS[target], **candidate(C)})
     cols = list(model.feature_names_in_)
     y_test = table.loc[test, target].astype(int)
     return [{"target": target, "C": C, "test": test_corpus, "left_out": ",".join(sorted(left_out)), "condition": c,
@@ -92,7 +108,9 @@ def main(argv=None) -> int:
     ap.add_argument("--corpora", default=str(Path(__file__).resolve().parents[2] / "shared" / "corpora"))
     ap.add_argument("--cache-dir", default=str(default_cache_dir()))
     ap.add_argument("--targets", default=",".join(TARGET_NAMES))
-    ap.add_argument("--grid", default=",".join(map(str, GRID)), help="candidate C values, comma-separated")
+    ap.add_argument("--grid", default=",".join(map(str, GRID)),
+                    help="candidate C values, comma-separated; C+offsets: that C with each training corpus's own "
+                         "offset (for example 0.001,0.001+offsets)")
     ap.add_argument("--jobs", type=int, default=2, help="models fitted at once")
     ap.add_argument("--out", help="write the rows and tables as JSON here (and markdown next to it)")
     args = ap.parse_args(argv)
@@ -103,7 +121,11 @@ def main(argv=None) -> int:
     table = targets(load_corpora(args.corpora)).reset_index(drop=True)
     feats = {c: corpus_features(table, c, cache_dir=args.cache_dir, n_jobs=args.jobs, progress=True)
              for c in CONDITIONS}
-    todo = jobs(args.targets.split(","), [float(c) for c in args.grid.split(",")], sorted(table.corpus.unique()))
+    grid = args.grid.split(",")
+    grid = grid if any("+" in c for c in grid) else [float(c) for c in grid]   # labels when offsets are in it
+    for c in grid:
+        candidate(c)   # an unknown candidate fails here, before any fit
+    todo = jobs(args.targets.split(","), grid, sorted(table.corpus.unique()))
     out = Parallel(n_jobs=args.jobs, return_as="generator")(delayed(fit_and_test)(table, feats, *j) for j in todo)
     rows = pd.DataFrame([r for rr in tqdm(out, total=len(todo), desc="fits", file=sys.stderr) for r in rr])
     outer = rows[rows.left_out == rows.test]

@@ -459,6 +459,66 @@ def test_calibrated_fusion_saves_and_loads_with_trusted_types_only(tmp_path):
         FusedToneClassifier(fusion="calibrated", calibration_folds=1).fit(X, y)
 
 
+def _two_domains(rng, n, slope=2.0, offsets=(-2.0, 2.0)):
+    """Two corpora that share the slope of the log-odds in ``x`` but draw the line between their labels at
+    different strengths (intercepts ``offsets``), the one with the lower intercept having the larger ``x``:
+    pooled, the two confound, and a single logistic regression finds a flatter slope."""
+    from scipy.special import expit
+
+    d = rng.integers(0, 2, n)
+    x = rng.normal(np.where(d == 0, 1.5, -1.5), 1.0)
+    y = (rng.random(n) < expit(slope * x + np.asarray(offsets)[d])).astype(int)
+    return x[:, None], y, np.array(["a", "b"])[d]
+
+
+def _logreg_in_units(m):
+    """(slope, intercept) of a one-column fusion's logistic-regression component, in the feature's units."""
+    pipe = m.components_[m.component_names_.index("prosody/logreg")]
+    mean, scale = pipe["scale"].mean_[0], pipe["scale"].scale_[0]
+    w = pipe["clf"].coef_[0, 0] / scale
+    return w, pipe["clf"].intercept_[0] - w * mean
+
+
+def test_domain_offsets_recover_the_shared_slope_and_the_mean_offset():
+    """Known answer: slope 2 in both corpora, offsets -2 and +2. With an offset per corpus the logistic
+    regression finds slope 2 and predicts with the mean offset, 0; pooled without them its slope is flatter."""
+    rng = np.random.default_rng(0)
+    X, y, d = _two_domains(rng, 6000)
+    g = np.arange(len(y)) % 40
+    est = dict(kind="logreg", C=100.0, fusion="calibrated")
+    with_offsets = FusedToneClassifier(**est, domain_offsets=True).fit(X, y, groups=g, domains=d)
+    pooled = FusedToneClassifier(**est).fit(X, y, groups=g, domains=d)   # domains unused without the option
+    w, b = _logreg_in_units(with_offsets)
+    assert w == pytest.approx(2.0, abs=0.15) and b == pytest.approx(0.0, abs=0.15)
+    assert _logreg_in_units(pooled)[0] < 1.5
+    assert with_offsets.domains_ == ["a", "b"] and pooled.domains_ == []
+    # the component stays a plain logistic regression on the features alone
+    clf = with_offsets.components_[0]["clf"]
+    assert type(clf).__name__ == "LogisticRegression" and clf.coef_.shape == (1, 1) and clf.n_features_in_ == 1
+
+
+def test_domain_offsets_change_nothing_with_one_domain_or_none():
+    rng = np.random.default_rng(1)
+    X, y = _two_independent_cues(rng, 300)
+    g = np.arange(300) // 10
+    plain = FusedToneClassifier(kind="blend", n_embedding=1, fusion="calibrated").fit(X, y, groups=g)
+    for domains in (None, np.full(300, "only")):
+        m = FusedToneClassifier(kind="blend", n_embedding=1, fusion="calibrated", domain_offsets=True)
+        m.fit(X, y, groups=g, domains=domains)
+        np.testing.assert_allclose(m.predict_proba(X), plain.predict_proba(X), atol=1e-12)
+
+
+def test_domain_offsets_need_the_calibrated_fusion_and_one_domain_per_row():
+    rng = np.random.default_rng(2)
+    X, y = _two_independent_cues(rng, 100)
+    with pytest.raises(ValueError, match='domain_offsets needs fusion="calibrated"'):
+        FusedToneClassifier(n_embedding=1, domain_offsets=True).fit(X, y, domains=np.zeros(100))
+    with pytest.raises(ValueError, match="domains has shape"):
+        FusedToneClassifier(n_embedding=1, fusion="calibrated", domain_offsets=True).fit(X, y, domains=np.zeros(99))
+    with pytest.raises(ValueError, match="domain_offsets must be True or False"):
+        FusedToneClassifier(n_embedding=1, fusion="calibrated", domain_offsets="yes").fit(X, y)
+
+
 def _three_cues(rng, n):
     """One prosodic column and two embeddings (emb_*, wsp_*), each N(+-1, 1) by class and independent."""
     y = rng.integers(0, 2, n)

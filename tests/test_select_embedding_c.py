@@ -50,3 +50,22 @@ def test_nested_pick_uses_only_the_other_corpora():
 def test_nested_pick_breaks_ties_toward_the_smaller_C():
     rows = _rows(lambda test, left, C: 0.75)
     assert set(sc.nested_picks(rows)) == {0.001}
+
+
+def test_candidates_are_a_C_or_a_C_with_corpus_offsets():
+    assert sc.candidate(0.001) == {"embedding_C": 0.001}
+    assert sc.candidate("0.001+offsets") == {"embedding_C": 0.001, "domain_offsets": True}
+    with pytest.raises(ValueError, match="unknown candidate '0.001\\+bagging'"):
+        sc.candidate("0.001+bagging")
+
+
+def test_nested_pick_between_labelled_candidates():
+    # the offsets (made from the rows of C = 0.01) win the inner rows only when "a" is held out
+    def auc(test, left, C):
+        held_out = next((c for c in left if c != test), test)
+        return 0.8 if (C == 0.01) == (held_out == "a") else 0.7
+
+    rows = _rows(auc)
+    rows["C"] = rows.C.map({0.001: "0.001", 0.01: "0.001+offsets"})
+    picks = sc.nested_picks(rows)
+    assert picks.to_dict() == {("anger", "a"): "0.001+offsets", ("anger", "b"): "0.001", ("anger", "c"): "0.001"}

@@ -325,6 +325,12 @@ class FusedToneClassifier(_ToneBase):
         else stratified).
     calibration_C : float > 0
         Inverse regularisation of the calibrating logistic regressions (``fusion="calibrated"``).
+    domain_offsets : bool
+        With ``fusion="calibrated"`` and ``fit(..., domains=...)`` (the corpus of each row): each
+        logistic-regression component is fitted with one free offset of its log-odds per domain, so
+        that corpora which draw the line between their labels at different strengths of voice do not
+        bend the weights the components share; it then predicts with the mean of those offsets (an
+        unknown corpus is an average one). Without ``domains``, or with one domain, nothing changes.
 
     Examples
     --------
@@ -341,7 +347,8 @@ class FusedToneClassifier(_ToneBase):
 
     def __init__(self, kind: str = "blend", C: float = 0.3, C_logreg: float = 0.1, class_weight="balanced",
                  random_state: int = 0, embedding_kind=None, embedding_C=None, embedding_prefix="emb_",
-                 n_embedding: int = 0, fusion: str = "mean", calibration_folds: int = 3, calibration_C: float = 1.0):
+                 n_embedding: int = 0, fusion: str = "mean", calibration_folds: int = 3, calibration_C: float = 1.0,
+                 domain_offsets: bool = False):
         self.kind = kind
         self.C = C
         self.C_logreg = C_logreg
@@ -354,6 +361,7 @@ class FusedToneClassifier(_ToneBase):
         self.fusion = fusion
         self.calibration_folds = calibration_folds
         self.calibration_C = calibration_C
+        self.domain_offsets = domain_offsets
 
     def _settings(self, embedding=False) -> tuple:
         """``(kind, C)`` of the prosodic member, or of an embedding member."""
@@ -378,10 +386,11 @@ class FusedToneClassifier(_ToneBase):
         prefixes = self._prefixes()
         return ["embedding"] if len(prefixes) == 1 else [f"embedding:{p}" for p in prefixes]
 
-    def fit(self, X, y, sample_weight=None, groups=None):
+    def fit(self, X, y, sample_weight=None, groups=None, domains=None):
         """Fit the members (``groups`` as :meth:`ToneClassifier.fit`); rows without a member's embedding do
         not train that member. With ``fusion="calibrated"``, ``groups`` (speakers) also make the calibration's
-        folds, so it learns from scores of voices its members have not heard."""
+        folds, so it learns from scores of voices its members have not heard. ``domains`` (the corpus of each
+        row) is used with ``domain_offsets`` only."""
         X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype=np.float64)
         check_classification_targets(y)
         self.classes_ = np.unique(y)
@@ -395,6 +404,15 @@ class FusedToneClassifier(_ToneBase):
             raise ValueError(f"calibration_folds must be an int >= 2, not {self.calibration_folds!r}")
         if not self.calibration_C > 0:
             raise ValueError(f"calibration_C must be > 0, not {self.calibration_C!r}")
+        if self.domain_offsets not in (True, False):
+            raise ValueError(f"domain_offsets must be True or False, not {self.domain_offsets!r}")
+        if self.domain_offsets and self.fusion != "calibrated":
+            raise ValueError('domain_offsets needs fusion="calibrated"')
+        if domains is not None:
+            domains = np.asarray(domains)
+            if domains.shape != (len(y),):
+                raise ValueError(f"domains has shape {domains.shape}; expected one label per sample ({len(y)})")
+        self.domains_ = [] if domains is None or not self.domain_offsets else np.unique(domains).tolist()
         prefixes = self._prefixes()
         names = getattr(self, "feature_names_in_", None)
         if names is not None:
@@ -417,7 +435,7 @@ class FusedToneClassifier(_ToneBase):
         if self.fusion == "calibrated":
             self.prosody_ = self.embedding_ = None
             self.embeddings_ = []
-            return self._fit_calibrated(X, y, sw, g, has)
+            return self._fit_calibrated(X, y, sw, g, has, domains if len(self.domains_) > 1 else None)
 
         def fit_on(cols, rows, embedding=False):
             if len(cols) == 0 or rows.sum() == 0 or len(np.unique(y[rows])) < 2:
@@ -488,7 +506,7 @@ class FusedToneClassifier(_ToneBase):
             fold[test] = k
         return fold
 
-    def _fit_calibrated(self, X, y, sw, g, has):
+    def _fit_calibrated(self, X, y, sw, g, has, domains=None):
         sw = _class_balanced(y, np.ones(len(y)) if sw is None else sw, self.classes_, self.class_weight)
         every = np.ones(len(y), bool)
         parts = []  # (name, columns, rows it trains on, pipeline)
@@ -507,6 +525,9 @@ class FusedToneClassifier(_ToneBase):
                 train = train & rows
                 if len(np.unique(y[train])) < len(self.classes_):
                     return None
+                if domains is not None and type(pipe[-1]) is LogisticRegression:
+                    return _fit_with_offsets(clone(pipe), X[np.ix_(train, cols)], y[train], sw[train],
+                                             domains[train])
                 return clone(pipe).fit(X[np.ix_(train, cols)], y[train], scale__sample_weight=sw[train],
                                        clf__sample_weight=sw[train])
             final = fit(every)
@@ -586,6 +607,37 @@ class FusedToneClassifier(_ToneBase):
                                      len(self.classes_), strict=True)
             out[rows] = _lr_proba(self.calibrators_[patterns.index(pattern)], _logits(fused))
         return out
+
+
+#: How much larger than a feature (in standard deviations) a domain's indicator column is when
+#: :func:`_fit_with_offsets` fits it: its weight's share of the L2 penalty shrinks by this factor squared, so
+#: the offsets are (nearly) free while the shared weights keep their penalty.
+DOMAIN_SCALE = 100.0
+
+
+def _fit_with_offsets(pipe: Pipeline, X, y, sw, domains) -> Pipeline:
+    """Fit ``pipe`` (imputation, scaling, a :class:`~sklearn.linear_model.LogisticRegression`) with one free
+    offset of the log-odds per domain, then keep a plain logistic regression whose intercept is the mean of
+    the domains' (each domain weighs the same).
+
+    The offsets enter as indicator columns of height :data:`DOMAIN_SCALE` beside the scaled features, so the
+    penalty barely touches them; a domain's offset is the model's intercept plus its column's weight times
+    that height. The pipeline that comes back predicts like any fitted one and holds the same types."""
+    head = pipe[:-1]
+    Z = head.fit_transform(X, scale__sample_weight=sw)
+    levels, idx = np.unique(domains, return_inverse=True)
+    D = np.zeros((len(Z), len(levels)))
+    D[np.arange(len(Z)), idx] = DOMAIN_SCALE
+    lr = clone(pipe[-1]).fit(np.c_[Z, D], y, sample_weight=sw)
+    p = Z.shape[1]
+    out = clone(pipe[-1])
+    out.classes_ = lr.classes_
+    out.coef_ = lr.coef_[:, :p].copy()
+    out.intercept_ = lr.intercept_ + DOMAIN_SCALE * lr.coef_[:, p:].mean(axis=1)
+    out.n_features_in_ = p
+    out.n_iter_ = lr.n_iter_
+    pipe.steps[-1] = (pipe.steps[-1][0], out)
+    return pipe
 
 
 def _nanmean_members(P, n: int, width: int, strict: bool = False) -> np.ndarray:

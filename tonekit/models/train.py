@@ -146,7 +146,8 @@ def fit_target(X, y, *, corpus=None, groups=None, **params) -> FusedToneClassifi
     member on the prosodic features, one on each learned embedding ``X`` has
     (``emb_*``, ``wsp_*``). ``params`` are its
     (``kind``, ``C``, ...). ``groups`` (the speaker of each row) makes the
-    calibration speaker-independent. Fitted with one BLAS thread, so the same data give the same model
+    calibration speaker-independent; ``corpus`` balances the corpora and, with
+    ``domain_offsets=True``, gives each corpus its own offset in training. Fitted with one BLAS thread, so the same data give the same model
     whatever the machine's thread count.
     """
     from threadpoolctl import threadpool_limits   # a dependency of scikit-learn
@@ -155,7 +156,7 @@ def fit_target(X, y, *, corpus=None, groups=None, **params) -> FusedToneClassifi
     # one BLAS thread: a multi-threaded BLAS sums in another order, and the fitted numbers (and a saved
     # model's bytes) would differ in the last bits with the machine's thread count
     with threadpool_limits(limits=1):
-        return FusedToneClassifier(**params).fit(X, y, sample_weight=sw, groups=groups)
+        return FusedToneClassifier(**params).fit(X, y, sample_weight=sw, groups=groups, domains=corpus)
 
 
 def train_models(table: pd.DataFrame, targets=TARGET_NAMES, *, cache_dir=None, n_jobs: int = 1,
