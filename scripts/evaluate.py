@@ -232,7 +232,7 @@ def anger_cues(table, raw):
 PREVIOUS_PARAMS = {"embedding_C": 0.01}
 
 #: The metrics of each row (tonekit.models.train.metrics), in table order.
-METRICS = ("uar", "auc", "ece", "ece_balanced")
+METRICS = ("uar", "auc", "ece", "ece_balanced", "ece_prior")
 
 
 def summarise(df):
@@ -294,7 +294,8 @@ def markdown(result: dict) -> str:
     table = wide[order].reset_index()
     parts = ["Mean over the four corpora (UAR = balanced accuracy at 0.5; ECE = expected calibration error on the test "
              "set as it is; ECE balanced = the same with both classes weighted equally, the calibration the models "
-             "are trained for):",
+             "are trained for; ECE prior = the probabilities moved to the test set's own share of the class first, "
+             "tonekit.models.estimators.at_prior):",
              "", _md(table)]
     rows = pd.DataFrame(result["rows"])
     cross = rows[(rows.features == "tonekit") & (rows.protocol == "cross")]

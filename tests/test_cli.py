@@ -97,3 +97,18 @@ def test_score_embeddings_flag_gives_the_apis_numbers(mono_file):
     expected = tonekit.score(str(mono_file), embeddings=True)
     assert {t: row[t] for t in expected} == pytest.approx(expected, abs=1e-4)
     assert plain.stdout != full.stdout     # the embeddings change the scores
+
+
+def test_score_prior_option_gives_the_apis_numbers_and_rejects_bad_shares(mono_file):
+    import tonekit
+
+    r = CliRunner().invoke(main, ["score", str(mono_file), "--prior", "anger=0.1", "--prior", "warmth=0.3"])
+    assert r.exit_code == 0, r.output
+    row = pd.read_csv(io.StringIO(r.stdout)).iloc[0]
+    expected = tonekit.score(str(mono_file), priors={"anger": 0.1, "warmth": 0.3})
+    assert {t: row[t] for t in expected} == pytest.approx(expected, abs=1e-4)
+    for bad, message in (("anger", "--prior anger: expected TARGET=SHARE"),
+                         ("anger=2", "priors: anger must be a share strictly between 0 and 1, not 2.0"),
+                         ("joy=0.1", "priors: unknown target 'joy'")):
+        r = CliRunner().invoke(main, ["score", str(mono_file), "--prior", bad])
+        assert r.exit_code == 1 and message in r.stderr and "Traceback" not in r.output

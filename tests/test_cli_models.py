@@ -54,7 +54,8 @@ def test_evaluate_prints_metrics_per_condition(small_corpus, env):
                            env=env)
     assert r.exit_code == 0, r.output
     lines = r.output.strip().splitlines()
-    assert lines[0].split() == ["target", "corpus", "condition", "n", "uar", "auc", "ece", "ece_balanced"]
+    assert lines[0].split() == ["target", "corpus", "condition", "n", "uar", "auc", "ece", "ece_balanced",
+                                "ece_prior"]
     assert [ln.split()[:4] for ln in lines[1:]] == [["anger", "emodb", "wideband", "12"],
                                                     ["anger", "emodb", "telephone", "12"]]
     # these speakers were in the shipped model's training data: the model must separate them well

@@ -255,6 +255,35 @@ def test_balanced_ece_removes_the_test_prior_only():
     assert metrics(y, p)["ece_balanced"] == pytest.approx(0.1)
 
 
+def test_at_prior_is_bayes_rule_on_the_odds():
+    from tonekit.models.estimators import at_prior
+
+    # odds times prior odds: 0.5 -> the prior; 0.9 (odds 9) at a 10 % prior (odds 1/9) -> even
+    np.testing.assert_allclose(at_prior([0.5, 0.9, 0.75], 0.1), [0.1, 0.5, 0.25])
+    np.testing.assert_allclose(at_prior([0.2, 0.7], 0.5), [0.2, 0.7])
+    for bad in (0.0, 1.0, -0.1):
+        with pytest.raises(ValueError, match="prior must be strictly between 0 and 1"):
+            at_prior(0.5, bad)
+
+
+def test_ece_prior_charges_miscalibration_at_the_test_sets_share_only():
+    from scipy.special import expit
+
+    # known answer: labels drawn with posterior q; the set's share of positives is pi, so the posterior at
+    # even odds (what the models give) is q's odds divided by pi's. It is off for this set as it is, and
+    # calibrated at even odds and once moved back to the set's share
+    rng = np.random.default_rng(0)
+    q = expit(rng.normal(-1.5, 2, 200000))
+    y = (rng.random(len(q)) < q).astype(int)
+    pi = y.mean()
+    even = expit(np.log(q / (1 - q)) - np.log(pi / (1 - pi)))
+    m = metrics(y, even)
+    assert 0.15 < pi < 0.3
+    assert m["ece"] > 0.1
+    assert m["ece_balanced"] < 0.01 and m["ece_prior"] < 0.01
+    assert metrics(y, q)["ece_prior"] > 0.1      # probabilities already at the prior, moved again: off
+
+
 def test_shipped_models_load_with_cards():
     models = load_models()
     assert set(models) == {"anger", "calm", "warmth"}
@@ -345,6 +374,23 @@ def test_score_signal_gives_probabilities():
     s = tonekit.score(y, sr)
     assert set(s) == {"anger", "calm", "warmth"}
     assert all(0.0 <= v <= 1.0 for v in s.values())
+
+
+def test_score_priors_move_each_target_to_its_population():
+    from tonekit.models.estimators import at_prior
+
+    sr = 16000
+    t = np.arange(2 * sr) / sr
+    y = 0.1 * np.sin(2 * np.pi * 140 * t) * (1 + 0.5 * np.sin(2 * np.pi * 4 * t))
+    even = tonekit.score(y, sr)
+    moved = tonekit.score(y, sr, priors={"anger": 0.1, "calm": 0.7})
+    assert moved["warmth"] == even["warmth"]
+    assert moved["anger"] == pytest.approx(float(at_prior(even["anger"], 0.1)), abs=2e-4)
+    assert moved["calm"] == pytest.approx(float(at_prior(even["calm"], 0.7)), abs=2e-4)
+    with pytest.raises(ParameterError, match="unknown target 'joy'"):
+        tonekit.score(y, sr, priors={"joy": 0.1})
+    with pytest.raises(ParameterError, match="anger must be a share strictly between 0 and 1, not 1.0"):
+        tonekit.score(y, sr, priors={"anger": 1})
 
 
 def test_score_array_needs_rate():

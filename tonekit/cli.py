@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import TonekitError
+from .errors import ParameterError, TonekitError
 
 
 def _fail(exc: Exception, debug: bool):
@@ -249,8 +249,11 @@ def features(audio, level, is_call, agent_channel, win_dur, hop_dur, output):
 @click.option("--embeddings", is_flag=True,
               help="Each file alone: also use the voice embedding and Whisper, against an average speaker "
                    "(more accurate, about 5x slower; --same-speaker always uses them).")
+@click.option("--prior", "prior", multiple=True, metavar="TARGET=SHARE",
+              help="The share of the class where the files come from (for example anger=0.1; repeatable): "
+                   "probabilities for that population instead of at even odds (see the README).")
 @handle_errors
-def score(audio, fmt, models_dir, same_speaker, embeddings):
+def score(audio, fmt, models_dir, same_speaker, embeddings, prior):
     """Tone of single-speaker files: one row per file (path, anger, calm, warmth).
 
     Each file alone is compared with an average speaker and scored on its
@@ -266,15 +269,24 @@ def score(audio, fmt, models_dir, same_speaker, embeddings):
         tonekit score a.wav b.flac --format json
         tonekit score a.wav --embeddings
         tonekit score monday.wav tuesday.wav friday.wav --same-speaker
+        tonekit score a.wav --prior anger=0.1
     """
     from .models.store import load_models
+    from .pipeline import checked_priors
     from .pipeline import score as score_one
     from .pipeline import score_speaker
 
+    priors = {}
+    for item in prior:
+        target, sep, share = item.partition("=")
+        if not sep:
+            raise ParameterError(f"--prior {item}: expected TARGET=SHARE, for example anger=0.1")
+        priors[target.strip()] = share.strip()
+    priors = checked_priors(priors)
     models = load_models(models_dir)
     rows, failed = [], 0
     if same_speaker:
-        for r in score_speaker(list(audio), models=models).to_dict(orient="records"):
+        for r in score_speaker(list(audio), models=models, priors=priors).to_dict(orient="records"):
             if isinstance(r["error"], str):
                 click.echo(f"Error: {r['error']}", err=True)
                 failed += 1
@@ -283,7 +295,7 @@ def score(audio, fmt, models_dir, same_speaker, embeddings):
     else:
         for p in audio:
             try:
-                rows.append({"path": p, **score_one(p, models=models, embeddings=embeddings)})
+                rows.append({"path": p, **score_one(p, models=models, embeddings=embeddings, priors=priors)})
             except TonekitError as exc:
                 click.echo(f"Error: {exc}", err=True)
                 failed += 1
@@ -357,6 +369,11 @@ def evaluate(model, corpus, jobs):
 
     A CORPUS is as for `tonekit train`: a corpus folder, or a .csv/.tsv
     manifest with the columns path, speaker, emotion.
+
+    Calibration error three ways: ece on the probabilities and the corpus
+    as they are; ece_balanced with both classes weighing the same (the even
+    odds the models give); ece_prior with the probabilities moved to the
+    corpus's own share of the class (score --prior).
 
     \b
     Example:

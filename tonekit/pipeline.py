@@ -243,7 +243,36 @@ def _population(models: dict, prefixes, share, speakers) -> tuple:
     return base, {p: np.asarray(emb[p], float) for p in prefixes}, shares
 
 
-def score(path_or_signal, sr=None, *, models=None, baseline=None, embeddings: bool = False) -> dict:
+def checked_priors(priors) -> dict:
+    """``priors`` (``{target: share}``, or None) checked: known targets, shares strictly between 0 and 1."""
+    if priors is None:
+        return {}
+    if not isinstance(priors, dict):
+        raise ParameterError(f"priors must be a dict such as {{'anger': 0.1}}, not {type(priors).__name__}")
+    out = {}
+    for t, v in priors.items():
+        if t not in TARGET_NAMES:
+            raise ParameterError(f"priors: unknown target {t!r} (one of {', '.join(TARGET_NAMES)})")
+        try:
+            v = float(v)
+        except (TypeError, ValueError):
+            raise ParameterError(f"priors: {t} must be a number, not {v!r}") from None
+        if not 0.0 < v < 1.0:
+            raise ParameterError(f"priors: {t} must be a share strictly between 0 and 1, not {v}")
+        out[t] = v
+    return out
+
+
+def _at_priors(scores: dict, priors: dict) -> dict:
+    """``scores`` (``{target: probability at even odds}``) moved to ``priors`` where one is given."""
+    from .models.estimators import at_prior
+
+    return {t: (round(float(at_prior(v, priors[t])), 4) if t in priors and np.isfinite(v) else v)
+            for t, v in scores.items()}
+
+
+def score(path_or_signal, sr=None, *, models=None, baseline=None, embeddings: bool = False,
+          priors=None) -> dict:
     """Tone of one single-speaker utterance: ``{"anger", "calm", "warmth"}`` probabilities.
 
     The models compare an utterance with the speaker's usual voice. A lone
@@ -267,6 +296,13 @@ def score(path_or_signal, sr=None, *, models=None, baseline=None, embeddings: bo
     slower (both encoders run: about 0.2 s instead of 0.05 s for 4 s of
     speech) and less well calibrated.
 
+    The probabilities are at even odds: 0.5 is the threshold of best
+    balanced accuracy whatever the share of angry speech where you use them.
+    Where that share is known, ``priors`` (for example ``{"anger": 0.1}``)
+    gives the probability for that population instead
+    (:func:`tonekit.models.estimators.at_prior`); its threshold of best
+    balanced accuracy is then the prior itself, not 0.5.
+
     Examples
     --------
     >>> import numpy as np, tonekit
@@ -274,6 +310,10 @@ def score(path_or_signal, sr=None, *, models=None, baseline=None, embeddings: bo
     >>> sorted(tonekit.score(0.1 * np.sin(2 * np.pi * 140 * t), sr))   # doctest: +SKIP
     ['anger', 'calm', 'warmth']
     """
+    priors = checked_priors(priors)
+    if priors:
+        return _at_priors(score(path_or_signal, sr, models=models, baseline=baseline, embeddings=embeddings),
+                          priors)
     mdl = _models(models)
     y, sr = _utterance(path_or_signal, sr)
     fr = signal_frames(y, sr)
@@ -344,7 +384,7 @@ def shrunk_reference(own, population, n: int, k):
     return mixed_reference(own, population, population_weight(n, k))
 
 
-def score_speaker(sources, sr=None, *, models=None) -> pd.DataFrame:
+def score_speaker(sources, sr=None, *, models=None, priors=None) -> pd.DataFrame:
     """Tone of several recordings of one speaker, each against that speaker's usual voice.
 
     The models were trained and evaluated this way: an utterance's prosody
@@ -369,6 +409,9 @@ def score_speaker(sources, sr=None, *, models=None) -> pd.DataFrame:
         Rate of the arrays.
     models : dict or path, optional
         As :func:`analyze`.
+    priors : dict, optional
+        As :func:`score`: ``{target: share}`` of a population whose share of
+        the class is known; the probabilities are at even odds otherwise.
 
     Returns
     -------
@@ -396,6 +439,7 @@ def score_speaker(sources, sr=None, *, models=None) -> pd.DataFrame:
     if isinstance(sources, (str, np.ndarray)) or not hasattr(sources, "__iter__"):
         raise ParameterError("sources must be a list of recordings (paths or arrays) of one speaker")
     sources = list(sources)
+    priors = checked_priors(priors)
     mdl = _models(models)
     prefixes = _embedding_prefixes(mdl)
     names = [f"<array {i}>" if isinstance(x, np.ndarray) else str(x) for i, x in enumerate(sources)]
@@ -435,6 +479,11 @@ def score_speaker(sources, sr=None, *, models=None) -> pd.DataFrame:
                                   columns=list(piece_encoder(p).columns)))
     s = score_features(pd.concat(parts, axis=1), mdl)
     out = pd.DataFrame({"path": names, **{t: np.nan for t in TARGET_NAMES}})
+    if priors:
+        from .models.estimators import at_prior
+
+        for t, v in priors.items():
+            s[t] = at_prior(s[t].to_numpy(), v)
     out.loc[ok, list(TARGET_NAMES)] = s[list(TARGET_NAMES)].round(4).to_numpy()
     out["error"] = pd.Series(errors, dtype=object)
     return out

@@ -32,6 +32,29 @@ KINDS = ("logreg", "svm", "blend")
 FUSIONS = ("mean", "calibrated")
 
 
+def at_prior(prob, prior):
+    """Probabilities at even odds (what tonekit's models give) moved to a population where the class has
+    share ``prior`` (0 < prior < 1), by Bayes' rule: the log-odds plus ``log(prior / (1 - prior))``.
+
+    The models are trained with equal class weights, so 0.5 is the threshold of best balanced accuracy in
+    any population; where the share of the class is known (say 10 % angry callers), this gives the
+    probability for that population instead. Calibration at the test set's own share is the
+    ``ece_prior`` of :func:`tonekit.models.train.metrics`.
+
+    Examples
+    --------
+    >>> float(at_prior(0.5, 0.1))
+    0.1
+    >>> round(float(at_prior(0.9, 0.1)), 3)   # odds 9 times 1/9: even
+    0.5
+    """
+    prior = float(prior)
+    if not 0.0 < prior < 1.0:
+        raise ValueError(f"prior must be strictly between 0 and 1, not {prior!r}")
+    p = np.clip(np.asarray(prob, dtype=np.float64), 1e-12, 1 - 1e-12)
+    return expit(np.log(p / (1 - p)) + np.log(prior / (1 - prior)))
+
+
 def _class_balanced(y, sw, classes, class_weight="balanced"):
     """Sample weights times class weights (``"balanced"``: every class gets the same total weight)."""
     if class_weight == "balanced":

@@ -19,7 +19,7 @@ from sklearn.model_selection import GroupKFold
 
 from ..errors import ParameterError
 from ..features.windows import MODEL_FEATURES
-from .estimators import FusedToneClassifier
+from .estimators import FusedToneClassifier, at_prior
 from .features import (CONDITIONS, EMBEDDING_VERSION, WHISPER_VERSION, corpus_features, embedding_prefixes,
                        piece_encoder, population_baseline, population_embedding, reference_shrinkage)
 from .store import TARGET_NAMES
@@ -219,13 +219,20 @@ def ece(y_true, prob, *, n_bins: int = 10, balanced: bool = False) -> float:
 
 
 def metrics(y_true, prob) -> dict:
-    """UAR (balanced accuracy at 0.5), ROC AUC, ECE and class-balanced ECE; NaN when only one class is present."""
+    """UAR (balanced accuracy at 0.5), ROC AUC and three calibration errors; NaN when only one class is present.
+
+    ``ece`` takes the probabilities and the test set as they are; ``ece_balanced`` weighs both classes
+    equally (the even odds the models are trained for); ``ece_prior`` moves the probabilities to the test
+    set's own share of the class first (:func:`~tonekit.models.estimators.at_prior`: what a user who knows
+    that share gets)."""
     y = np.asarray(y_true, int)
     p = np.asarray(prob, float)
     if len(np.unique(y)) < 2:
-        return {"n": len(y), "uar": np.nan, "auc": np.nan, "ece": np.nan, "ece_balanced": np.nan}
+        return {"n": len(y), "uar": np.nan, "auc": np.nan, "ece": np.nan, "ece_balanced": np.nan,
+                "ece_prior": np.nan}
     return {"n": int(len(y)), "uar": float(balanced_accuracy_score(y, p >= 0.5)),
-            "auc": float(roc_auc_score(y, p)), "ece": ece(y, p), "ece_balanced": ece(y, p, balanced=True)}
+            "auc": float(roc_auc_score(y, p)), "ece": ece(y, p), "ece_balanced": ece(y, p, balanced=True),
+            "ece_prior": ece(y, at_prior(p, y.mean()))}
 
 
 def grouped_oof(estimator, X, y, groups, *, n_splits: int = 5, test_mask=None, sample_weight=None) -> np.ndarray:
