@@ -28,10 +28,16 @@ against the training speakers' usual voice (``tonekit-reference-mix``,
 :data:`tonekit.models.train.REFERENCE_MIX`, an exploration that did not ship;
 README, results/reference_mix.md).
 
+``--unseen-codec`` measures the shipped model alone, its cross-corpus models also
+tested on the telephone line through the GSM 06.10 mobile codec instead of µ-law
+(condition ``gsm``, :func:`tonekit.augment.gsm610`): a codec training never hears
+(results/unseen_codec.md).
+
 Usage::
 
     python scripts/evaluate.py --corpora ../shared/corpora --baseline --out results/evaluation.json
     python scripts/evaluate.py --reference-mix --out results/reference_mix.json
+    python scripts/evaluate.py --unseen-codec --out results/unseen_codec.json
 """
 from __future__ import annotations
 
@@ -50,8 +56,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tonekit.models.corpora import load_corpora, targets  # noqa: E402
 from tonekit.models.estimators import FusedToneClassifier, ToneClassifier  # noqa: E402
-from tonekit.models.features import (cached_rows, default_cache_dir, normalised_features, raw_embeddings,  # noqa: E402
-                                     raw_features, relative_embeddings)
+from tonekit.models.features import (cached_rows, corpus_features, default_cache_dir,  # noqa: E402
+                                     normalised_features, raw_embeddings, raw_features, relative_embeddings)
 from tonekit.models.train import DEFAULT_PARAMS, corpus_weights, grouped_oof, metrics  # noqa: E402
 from tonekit.models.store import TARGET_NAMES  # noqa: E402
 
@@ -84,8 +90,12 @@ def egemaps(paths, condition, cache_dir, n_jobs=1):
                            make_extractor, f"eGeMAPS ({condition})")
 
 
-def evaluate(table, feats_w, feats_t, est, target, *, corpora, mix=None):
+def evaluate(table, feats_w, feats_t, est, target, *, corpora, mix=None, extra=None):
     """Within-corpus and cross-corpus metrics for one target and one feature set.
+
+    ``extra`` (``{condition: features}``, the same columns as ``feats_w``): further test conditions that
+    training never sees (``"gsm"``: the telephone line through a mobile codec), scored by the cross-corpus
+    models only.
 
     ``mix``: training's reference mix (:data:`tonekit.models.train.REFERENCE_MIX`), a callable ``mix(rows)`` that
     returns the mixed copies ``(wideband, telephone)`` of the rows ``rows`` (a mask of ``table``), read partly
@@ -143,8 +153,8 @@ def evaluate(table, feats_w, feats_t, est, target, *, corpora, mix=None):
                 X, y, g, sw = with_mix(X, np.r_[y_tr, y_tr], g, sw, train)
                 model = clone(est).fit(X, y, sample_weight=sw, groups=g)
                 y_te = table.loc[in_c, target].astype(int).to_numpy()
-                for cond, F in (("wideband", feats_w), ("telephone", feats_t)):
-                    m = metrics(y_te, model.predict_proba(F[in_c])[:, 1])
+                for cond, F in (("wideband", feats_w), ("telephone", feats_t), *(extra or {}).items()):
+                    m = metrics(y_te, model.predict_proba(F[in_c][cols])[:, 1])
                     rows.append({"target": target, "corpus": c, "protocol": protocol, "condition": cond, **m})
     return rows
 
@@ -321,6 +331,9 @@ def main(argv=None):
     ap.add_argument("--select", action="store_true", help="compare estimator settings (model selection)")
     ap.add_argument("--reference-mix", action="store_true",
                     help="compare the shipped model with the same recipe trained with the reference mix only")
+    ap.add_argument("--unseen-codec", action="store_true",
+                    help="the shipped model's cross-corpus models only, also tested on the telephone line through "
+                         "the GSM 06.10 mobile codec, which training never hears (condition 'gsm')")
     ap.add_argument("--targets", default=",".join(TARGET_NAMES))
     ap.add_argument("--out", help="write all rows and the summary as JSON here (and markdown next to it)")
     ap.add_argument("--report", metavar="JSON", help="only print the markdown tables of an earlier --out file")
@@ -329,8 +342,8 @@ def main(argv=None):
         print(markdown(json.loads(Path(args.report).read_text())))
         return 0
 
-    if args.select and args.reference_mix:
-        ap.error("--select and --reference-mix measure different things; use one")
+    if sum([args.select, args.reference_mix, args.unseen_codec]) > 1:
+        ap.error("--select, --reference-mix and --unseen-codec measure different things; use one")
     t0 = time.time()
     table = targets(load_corpora(args.corpora)).reset_index(drop=True)
     corpora = sorted(table.corpus.unique())
@@ -350,6 +363,10 @@ def main(argv=None):
     sets["tonekit-prosody"] = prosody
     if args.reference_mix:
         sets = {"tonekit": sets["tonekit"], "tonekit-reference-mix": sets["tonekit"]}
+    extra = None
+    if args.unseen_codec:
+        sets = {"tonekit": sets["tonekit"]}
+        extra = {"gsm": corpus_features(table, "gsm", cache_dir=args.cache_dir, n_jobs=args.jobs, progress=True)}
     raw_w.index = table.index
     smile = smile_separation(table, raw_w)
     print("smile cue, happy vs neutral/calm of the same speakers (wideband):")
@@ -374,7 +391,7 @@ def main(argv=None):
             previous = PREVIOUS_PARAMS if name == "tonekit-previous" else {}
             est = FusedToneClassifier(**{**DEFAULT_PARAMS[target], **previous})
             mix = reference_mix(table, args.cache_dir) if name == "tonekit-reference-mix" else None
-            for r in evaluate(table, fw, ft, est, target, corpora=corpora, mix=mix):
+            for r in evaluate(table, fw, ft, est, target, corpora=corpora, mix=mix, extra=extra):
                 rows.append({"features": name, **r})
         print(f"{target} done ({time.time() - t0:.0f} s)", file=sys.stderr)
     df = pd.DataFrame(rows)

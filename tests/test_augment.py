@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tonekit.augment import active_level_db, telephone, telephone_copy
+from tonekit.augment import active_level_db, gsm610, mulaw, telephone, telephone_copy
 
 SR = 16000
 
@@ -43,3 +43,24 @@ def test_band_pass_removes_low_tones():
     mid, _ = telephone(tone_bursts(-20.0, freq=1000.0), SR, noise_dbfs=-120.0)
     assert active_level_db(mid, 8000) == pytest.approx(-20.0, abs=1.0)
     assert active_level_db(low, 8000) < -45.0
+
+
+def test_gsm_line_keeps_level_and_pitch_but_codes_coarser_than_mulaw():
+    """The mobile codec (GSM 06.10) of the unseen-codec check: same length, same speech level as the µ-law
+    line drawn from the same seed (same gain and noise), the 200-Hz tone still at 200 Hz, and a larger coding
+    error than µ-law's."""
+    t = np.arange(2 * SR) / SR
+    y = 0.1 * np.sin(2 * np.pi * 200 * t) * (1 + 0.5 * np.sin(2 * np.pi * 3 * t))
+    fixed, sr8 = telephone_copy(y, SR, seed=5)
+    mobile, _ = telephone_copy(y, SR, seed=5, codec="gsm")
+    assert sr8 == 8000 and len(mobile) == len(fixed) == 2 * 8000
+    assert active_level_db(mobile, sr8) == pytest.approx(active_level_db(fixed, sr8), abs=1.0)
+    spec = np.abs(np.fft.rfft(mobile * np.hanning(len(mobile))))
+    assert np.argmax(spec) * sr8 / len(mobile) == pytest.approx(200.0, abs=2.0)
+    # signal-to-coding-noise ratio on an 8-kHz tone: about 38 dB for 8-bit µ-law, 16 dB for GSM's 13 kbit/s
+    x = y[::2]
+    snr = {name: 10 * np.log10(np.mean(x ** 2) / np.mean((x - f(x)) ** 2)) for name, f in
+           (("mulaw", mulaw), ("gsm", gsm610))}
+    assert snr["mulaw"] > 30 and 10 < snr["gsm"] < 25
+    with pytest.raises(ValueError, match="codec must be one of mulaw, gsm"):
+        telephone(y, SR, codec="amr")

@@ -69,3 +69,22 @@ def test_reference_mix_copies_train_with_their_own_speakers_only():
     FITS.clear()
     ev.evaluate(table, fw, ft, Spy(), "anger", corpora=["c1"], mix=None)
     assert all(f["copies"] == 0 for f in FITS)
+
+
+def test_an_unseen_condition_is_scored_by_the_cross_corpus_models_only():
+    """``extra`` test conditions (the GSM line) never train a model: each cross-corpus model scores them as
+    it scores the two lines, and the within-corpus rows keep the two lines only."""
+    from tonekit.models.train import metrics
+
+    table = _table()
+    rng = np.random.default_rng(1)
+    fw, ft, fg = (pd.DataFrame({"x": rng.uniform(0, 1, len(table))}) for _ in range(3))
+    FITS.clear()
+    rows = ev.evaluate(table, fw, ft, Spy(), "anger", corpora=["c1", "c2"], extra={"gsm": fg})
+    assert {(r["protocol"], r["condition"]) for r in rows} == (
+        {(p, c) for p in ("within", "cross") for c in ("wideband", "telephone")} | {("cross", "gsm")})
+    assert len(FITS) == 12 and all(f["n"] == 2 * 4 * len(f["speakers"]) for f in FITS)   # two lines only
+    for r in rows:
+        if r["condition"] == "gsm":                      # the Spy's probability is the feature: known metrics
+            held = (table.corpus == r["corpus"]).to_numpy()
+            assert r["auc"] == metrics(table.anger[held].astype(int), fg.x[held])["auc"]

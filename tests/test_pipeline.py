@@ -387,3 +387,21 @@ def test_default_population_share_is_the_callers_alone(demo):
     pd.testing.assert_frame_equal(demo.windows[~agent][cols], both.windows[~agent][cols])
     moved = np.abs(demo.windows[~agent & scored][cols].to_numpy() - own.windows[~agent & scored][cols].to_numpy())
     assert moved.max() > 0.05
+
+
+@pytest.mark.parametrize("codec", ["mulaw", "gsm"])
+def test_demo_through_a_phone_line_keeps_the_scripted_events(tmp_path, codec):
+    """The demo call through a fixed line (µ-law, as in training) and a mobile one (GSM 06.10, never heard in
+    training), each channel at 8 kHz with its line's level and noise: every scripted event is still found, and
+    nothing else."""
+    from tonekit.augment import telephone_copy
+
+    y, sr = sf.read(DEMO)
+    line = np.column_stack([telephone_copy(y[:, c], sr, seed=c, codec=codec)[0] for c in range(2)])
+    path = tmp_path / f"demo_{codec}.wav"
+    sf.write(path, line, 8000)
+    events = tonekit.analyze(path).events
+    for truth in TRUTH["expected_events"]:
+        assert any(e.tip == truth["tip"] and _overlaps(e, truth) for e in events.itertuples()), truth
+    for e in events.itertuples():
+        assert any(e.tip == t["tip"] and _overlaps(e, t) for t in TRUTH["expected_events"]), e

@@ -1,8 +1,11 @@
 """Telephone-line degradation, for training augmentation and robustness checks."""
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import scipy.signal
+import soundfile as sf
 
 from .audio import resample
 
@@ -15,6 +18,19 @@ def mulaw(y: np.ndarray, mu: int = 255) -> np.ndarray:
     c = np.sign(y) * np.log1p(mu * np.abs(y)) / np.log1p(mu)
     q = np.round(c * 127) / 127
     return np.sign(q) * ((1 + mu) ** np.abs(q) - 1) / mu
+
+
+def gsm610(y: np.ndarray) -> np.ndarray:
+    """Round-trip of an 8-kHz signal through the GSM 06.10 full-rate codec (13 kbit/s, 2G mobile telephony),
+    libsndfile's encoder and decoder; the same length out as in."""
+    buf = io.BytesIO()
+    sf.write(buf, np.clip(np.asarray(y, float), -1.0, 1.0), TELEPHONE_SR, format="WAV", subtype="GSM610")
+    buf.seek(0)
+    out, _ = sf.read(buf, dtype="float64")
+    return np.resize(out, len(y)) if len(out) < len(y) else out[:len(y)]
+
+
+CODECS = {"mulaw": mulaw, "gsm": gsm610}
 
 
 def active_level_db(y: np.ndarray, sr: int, *, range_db: float = 25.0) -> float:
@@ -31,13 +47,15 @@ def active_level_db(y: np.ndarray, sr: int, *, range_db: float = 25.0) -> float:
 
 
 def telephone(y: np.ndarray, sr: int, *, rng=None, noise_dbfs: float = -50.0, gain_db: float = 0.0,
-              level_dbfs: float | None = None, band_hz=(300.0, 3400.0)) -> tuple[np.ndarray, int]:
+              level_dbfs: float | None = None, band_hz=(300.0, 3400.0), codec: str = "mulaw") -> tuple[np.ndarray, int]:
     """A signal as heard through a telephone line.
 
     Band-pass ``band_hz`` (4th-order Butterworth), resample to 8 kHz, level
     the speech to ``level_dbfs`` (a line's automatic gain control; None keeps
     the input level), change the level by ``gain_db``, add white line noise at
-    ``noise_dbfs``, and quantise with µ-law.
+    ``noise_dbfs``, and encode and decode with ``codec``: ``"mulaw"`` (G.711,
+    a fixed line; what training uses) or ``"gsm"`` (GSM 06.10 full rate, a
+    mobile one; for robustness checks on a codec the models never heard).
 
     Parameters
     ----------
@@ -60,6 +78,8 @@ def telephone(y: np.ndarray, sr: int, *, rng=None, noise_dbfs: float = -50.0, ga
     >>> sr8, len(y8)
     (8000, 8000)
     """
+    if codec not in CODECS:
+        raise ValueError(f"codec must be one of {', '.join(CODECS)}, not {codec!r}")
     rng = np.random.default_rng(0) if rng is None else rng
     y8 = resample(np.asarray(y, float), sr, TELEPHONE_SR)
     sos = scipy.signal.butter(4, band_hz, btype="bandpass", fs=TELEPHONE_SR, output="sos")
@@ -68,10 +88,10 @@ def telephone(y: np.ndarray, sr: int, *, rng=None, noise_dbfs: float = -50.0, ga
         gain_db = gain_db + level_dbfs - active_level_db(y8, TELEPHONE_SR)
     y8 = y8 * 10 ** (gain_db / 20)
     y8 = y8 + rng.normal(0.0, 10 ** (noise_dbfs / 20), len(y8))
-    return mulaw(y8), TELEPHONE_SR
+    return CODECS[codec](y8), TELEPHONE_SR
 
 
-def telephone_copy(y: np.ndarray, sr: int, seed: int) -> tuple[np.ndarray, int]:
+def telephone_copy(y: np.ndarray, sr: int, seed: int, *, codec: str = "mulaw") -> tuple[np.ndarray, int]:
     """The telephone condition of training and evaluation, drawn from ``seed`` (deterministic).
 
     Speech levelled by the line's gain control to -28..-16 dBFS, line noise at
@@ -79,6 +99,8 @@ def telephone_copy(y: np.ndarray, sr: int, seed: int) -> tuple[np.ndarray, int]:
     300-3400 Hz, 8 kHz, µ-law. Levelling first matters: RAVDESS and part of
     TurEV-DB are recorded 35-45 dB below full scale, and fixed-level noise would otherwise
     bury their speech at SNRs down to 0 dB and below, far under a phone line's.
+    ``codec="gsm"`` gives the same line (the same level and noise for a seed) through a mobile codec.
     """
     rng = np.random.default_rng(seed)
-    return telephone(y, sr, rng=rng, level_dbfs=rng.uniform(-28, -16), noise_dbfs=rng.uniform(-60, -45))
+    return telephone(y, sr, rng=rng, level_dbfs=rng.uniform(-28, -16), noise_dbfs=rng.uniform(-60, -45),
+                     codec=codec)

@@ -36,6 +36,10 @@ EMBEDDING_VERSION = "1"
 #: Bump when the Whisper recipe (tonekit.features.whisper) or its shipped weights change.
 WHISPER_VERSION = "3"
 CONDITIONS = ("wideband", "telephone")
+#: Conditions features can be extracted in: the training ones, and ``"gsm"``, the telephone line through a
+#: mobile codec (GSM 06.10) instead of µ-law, which the models never hear in training (a robustness check,
+#: ``scripts/evaluate.py --unseen-codec``).
+TEST_CONDITIONS = CONDITIONS + ("gsm",)
 #: Cache file stem of each learned embedding's corpus rows, by column prefix.
 _EMBEDDING_CACHE = {"emb_": f"embeddings-v{EMBEDDING_VERSION}", "wsp_": f"whisper-v{WHISPER_VERSION}"}
 
@@ -54,11 +58,14 @@ def condition_audio(path: str, condition: str = "wideband"):
 
     ``condition="telephone"`` passes the audio through :func:`tonekit.augment.telephone_copy`
     (speech levelled to -28..-16 dBFS, line noise of -60..-45 dBFS, drawn from
-    a generator seeded by the file name: deterministic).
+    a generator seeded by the file name: deterministic); ``"gsm"`` is the same
+    line through the GSM 06.10 codec instead of µ-law.
     """
+    if condition not in TEST_CONDITIONS:
+        raise ValueError(f"condition must be one of {TEST_CONDITIONS}, not {condition!r}")
     y, sr = load_audio(path)
-    if condition == "telephone":
-        y, sr = telephone_copy(y, sr, _seed(path))
+    if condition in ("telephone", "gsm"):
+        y, sr = telephone_copy(y, sr, _seed(path), codec="gsm" if condition == "gsm" else "mulaw")
     return y, sr
 
 
@@ -170,8 +177,8 @@ def cached_rows(cache_file, paths, extract, *, n_jobs: int = 1, progress: bool =
 
 
 def _condition_cache(name: str, condition: str, cache_dir) -> Path:
-    if condition not in CONDITIONS:
-        raise ValueError(f"condition must be one of {CONDITIONS}, not {condition!r}")
+    if condition not in TEST_CONDITIONS:
+        raise ValueError(f"condition must be one of {TEST_CONDITIONS}, not {condition!r}")
     return (Path(cache_dir) if cache_dir else default_cache_dir()) / f"{name}-{condition}.parquet"
 
 
@@ -342,7 +349,7 @@ def corpus_features(table: pd.DataFrame, condition: str = "wideband", *, embeddi
 
 
 __all__ = ["FEATURE_VERSION", "EMBEDDING_VERSION", "WHISPER_VERSION", "EMBEDDING_PREFIXES", "CONDITIONS",
-           "piece_encoder", "embedding_prefixes", "LEVEL_FEATURES", "utterance_raw",
+           "TEST_CONDITIONS", "piece_encoder", "embedding_prefixes", "LEVEL_FEATURES", "utterance_raw",
            "utterance_embedding", "cached_rows", "raw_features", "raw_embeddings", "relative_embeddings",
            "normalised_features", "corpus_features", "default_cache_dir", "population_baseline",
            "population_embedding", "variance_ratio", "reference_shrinkage"]
