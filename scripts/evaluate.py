@@ -29,19 +29,24 @@ against the training speakers' usual voice (``tonekit-reference-mix``,
 README, results/reference_mix.md).
 
 ``--unseen-codec`` measures the shipped model alone, its cross-corpus models also
-tested on the telephone line through the GSM 06.10 mobile codec instead of µ-law
-(condition ``gsm``, :func:`tonekit.augment.gsm610`): a codec training never hears
-(results/unseen_codec.md).
+tested on the telephone line through codecs training never hears instead of µ-law:
+GSM 06.10 (condition ``gsm``, :func:`tonekit.augment.gsm610`) and Opus at about
+10 kbit/s (``opus``, :func:`tonekit.augment.opus_low`) (results/unseen_codec.md).
+``--gsm-copy`` does the same for the shipped recipe and for the recipe trained also
+on a GSM copy of every training utterance (``tonekit-gsm-copy``), so Opus is the
+one codec neither has heard.
 
 Usage::
 
     python scripts/evaluate.py --corpora ../shared/corpora --baseline --out results/evaluation.json
     python scripts/evaluate.py --reference-mix --out results/reference_mix.json
     python scripts/evaluate.py --unseen-codec --out results/unseen_codec.json
+    python scripts/evaluate.py --gsm-copy --out results/gsm_copy.json
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import time
@@ -93,13 +98,13 @@ def egemaps(paths, condition, cache_dir, n_jobs=1):
 def evaluate(table, feats_w, feats_t, est, target, *, corpora, mix=None, extra=None):
     """Within-corpus and cross-corpus metrics for one target and one feature set.
 
-    ``extra`` (``{condition: features}``, the same columns as ``feats_w``): further test conditions that
-    training never sees (``"gsm"``: the telephone line through a mobile codec), scored by the cross-corpus
-    models only.
+    ``extra`` (``{condition: features}``, the same columns as ``feats_w``): further test conditions (the
+    telephone line through other codecs), scored by the cross-corpus models only.
 
-    ``mix``: training's reference mix (:data:`tonekit.models.train.REFERENCE_MIX`), a callable ``mix(rows)`` that
-    returns the mixed copies ``(wideband, telephone)`` of the rows ``rows`` (a mask of ``table``), read partly
-    against those rows' speakers: every model is then trained on them as well."""
+    ``mix``: more training copies, a callable ``mix(rows)`` that returns copies of the rows ``rows`` (a mask of
+    ``table``), a tuple of feature tables: training's reference mix (:data:`tonekit.models.train.REFERENCE_MIX`,
+    the copies ``(wideband, telephone)`` read partly against those rows' speakers) or one more line
+    (:func:`_copies`). Every model is then trained on its training rows' copies as well."""
     rows = []
     lab = table[target].notna().to_numpy()
     cols = list(feats_w.columns)
@@ -172,6 +177,12 @@ def reference_mix(table, cache_dir=None):
         return tuple(reference_mix_features(table[rows], cond, population, cache_dir=cache_dir)
                      for cond in ("wideband", "telephone"))
     return mix
+
+
+def _copies(features, rows):
+    """:func:`evaluate`'s ``mix`` for one more training copy of every training row: ``features`` (a condition's,
+    aligned with the table) of the rows ``rows``."""
+    return (features[rows],)
 
 
 def evaluate_sets(table, make_sets, targets, *, corpora, t0=None) -> pd.DataFrame:
@@ -334,6 +345,9 @@ def main(argv=None):
     ap.add_argument("--unseen-codec", action="store_true",
                     help="the shipped model's cross-corpus models only, also tested on the telephone line through "
                          "the GSM 06.10 mobile codec, which training never hears (condition 'gsm')")
+    ap.add_argument("--gsm-copy", action="store_true",
+                    help="as --unseen-codec, for the shipped recipe and for it trained also on a GSM copy of every "
+                         "training utterance")
     ap.add_argument("--targets", default=",".join(TARGET_NAMES))
     ap.add_argument("--out", help="write all rows and the summary as JSON here (and markdown next to it)")
     ap.add_argument("--report", metavar="JSON", help="only print the markdown tables of an earlier --out file")
@@ -342,8 +356,8 @@ def main(argv=None):
         print(markdown(json.loads(Path(args.report).read_text())))
         return 0
 
-    if sum([args.select, args.reference_mix, args.unseen_codec]) > 1:
-        ap.error("--select, --reference-mix and --unseen-codec measure different things; use one")
+    if sum([args.select, args.reference_mix, args.unseen_codec, args.gsm_copy]) > 1:
+        ap.error("--select, --reference-mix, --unseen-codec and --gsm-copy measure different things; use one")
     t0 = time.time()
     table = targets(load_corpora(args.corpora)).reset_index(drop=True)
     corpora = sorted(table.corpus.unique())
@@ -364,9 +378,10 @@ def main(argv=None):
     if args.reference_mix:
         sets = {"tonekit": sets["tonekit"], "tonekit-reference-mix": sets["tonekit"]}
     extra = None
-    if args.unseen_codec:
-        sets = {"tonekit": sets["tonekit"]}
-        extra = {"gsm": corpus_features(table, "gsm", cache_dir=args.cache_dir, n_jobs=args.jobs, progress=True)}
+    if args.unseen_codec or args.gsm_copy:
+        sets = {"tonekit": sets["tonekit"], **({"tonekit-gsm-copy": sets["tonekit"]} if args.gsm_copy else {})}
+        extra = {c: corpus_features(table, c, cache_dir=args.cache_dir, n_jobs=args.jobs, progress=True)
+                 for c in ("gsm", "opus")}
     raw_w.index = table.index
     smile = smile_separation(table, raw_w)
     print("smile cue, happy vs neutral/calm of the same speakers (wideband):")
@@ -391,6 +406,8 @@ def main(argv=None):
             previous = PREVIOUS_PARAMS if name == "tonekit-previous" else {}
             est = FusedToneClassifier(**{**DEFAULT_PARAMS[target], **previous})
             mix = reference_mix(table, args.cache_dir) if name == "tonekit-reference-mix" else None
+            if name == "tonekit-gsm-copy":   # the training rows' GSM copies join training, as the mix's copies do
+                mix = functools.partial(_copies, extra["gsm"])
             for r in evaluate(table, fw, ft, est, target, corpora=corpora, mix=mix, extra=extra):
                 rows.append({"features": name, **r})
         print(f"{target} done ({time.time() - t0:.0f} s)", file=sys.stderr)

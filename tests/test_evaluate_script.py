@@ -88,3 +88,17 @@ def test_an_unseen_condition_is_scored_by_the_cross_corpus_models_only():
         if r["condition"] == "gsm":                      # the Spy's probability is the feature: known metrics
             held = (table.corpus == r["corpus"]).to_numpy()
             assert r["auc"] == metrics(table.anger[held].astype(int), fg.x[held])["auc"]
+
+
+def test_a_gsm_copy_trains_with_its_own_speakers_rows_only():
+    import functools
+
+    table = _table()
+    rng = np.random.default_rng(2)
+    fw, ft = (pd.DataFrame({"x": rng.uniform(0, 1, len(table))}) for _ in range(2))
+    fg = pd.DataFrame({"x": 200 + np.arange(len(table), dtype=float)})   # copies marked by x > 100
+    FITS.clear()
+    ev.evaluate(table, fw, ft, Spy(), "anger", corpora=["c1", "c2"], mix=functools.partial(ev._copies, fg))
+    assert len(FITS) == 12
+    for f in FITS:   # the two lines and one GSM copy of each training speaker's 4 rows
+        assert f["n"] == 3 * 4 * len(f["speakers"]) and f["copies"] == f["n"] // 3

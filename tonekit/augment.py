@@ -30,7 +30,18 @@ def gsm610(y: np.ndarray) -> np.ndarray:
     return np.resize(out, len(y)) if len(out) < len(y) else out[:len(y)]
 
 
-CODECS = {"mulaw": mulaw, "gsm": gsm610}
+def opus_low(y: np.ndarray) -> np.ndarray:
+    """Round-trip of an 8-kHz signal through Opus at its lowest quality (libsndfile's encoder at compression
+    level 1.0: about 10 kbit/s, a VoIP call on a poor connection); the same length out as in."""
+    buf = io.BytesIO()
+    sf.write(buf, np.clip(np.asarray(y, float), -1.0, 1.0), TELEPHONE_SR, format="OGG", subtype="OPUS",
+             compression_level=1.0)
+    buf.seek(0)
+    out, _ = sf.read(buf, dtype="float64")
+    return np.resize(out, len(y)) if len(out) < len(y) else out[:len(y)]
+
+
+CODECS = {"mulaw": mulaw, "gsm": gsm610, "opus": opus_low}
 
 
 def active_level_db(y: np.ndarray, sr: int, *, range_db: float = 25.0) -> float:
@@ -54,8 +65,9 @@ def telephone(y: np.ndarray, sr: int, *, rng=None, noise_dbfs: float = -50.0, ga
     the speech to ``level_dbfs`` (a line's automatic gain control; None keeps
     the input level), change the level by ``gain_db``, add white line noise at
     ``noise_dbfs``, and encode and decode with ``codec``: ``"mulaw"`` (G.711,
-    a fixed line; what training uses) or ``"gsm"`` (GSM 06.10 full rate, a
-    mobile one; for robustness checks on a codec the models never heard).
+    a fixed line; what training uses), ``"gsm"`` (GSM 06.10 full rate, a
+    mobile one) or ``"opus"`` (Opus at about 10 kbit/s, VoIP); the last two
+    for robustness checks on codecs the models never heard.
 
     Parameters
     ----------

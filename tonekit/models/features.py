@@ -36,10 +36,10 @@ EMBEDDING_VERSION = "1"
 #: Bump when the Whisper recipe (tonekit.features.whisper) or its shipped weights change.
 WHISPER_VERSION = "3"
 CONDITIONS = ("wideband", "telephone")
-#: Conditions features can be extracted in: the training ones, and ``"gsm"``, the telephone line through a
-#: mobile codec (GSM 06.10) instead of µ-law, which the models never hear in training (a robustness check,
-#: ``scripts/evaluate.py --unseen-codec``).
-TEST_CONDITIONS = CONDITIONS + ("gsm",)
+#: Conditions features can be extracted in: the training ones, and the same telephone line through codecs the
+#: models never hear in training instead of µ-law: ``"gsm"`` (GSM 06.10, mobile) and ``"opus"`` (Opus at about
+#: 10 kbit/s, VoIP); robustness checks, ``scripts/evaluate.py --unseen-codec``.
+TEST_CONDITIONS = CONDITIONS + ("gsm", "opus")
 #: Cache file stem of each learned embedding's corpus rows, by column prefix.
 _EMBEDDING_CACHE = {"emb_": f"embeddings-v{EMBEDDING_VERSION}", "wsp_": f"whisper-v{WHISPER_VERSION}"}
 
@@ -58,14 +58,14 @@ def condition_audio(path: str, condition: str = "wideband"):
 
     ``condition="telephone"`` passes the audio through :func:`tonekit.augment.telephone_copy`
     (speech levelled to -28..-16 dBFS, line noise of -60..-45 dBFS, drawn from
-    a generator seeded by the file name: deterministic); ``"gsm"`` is the same
-    line through the GSM 06.10 codec instead of µ-law.
+    a generator seeded by the file name: deterministic); ``"gsm"`` and
+    ``"opus"`` are the same line through another codec instead of µ-law.
     """
     if condition not in TEST_CONDITIONS:
         raise ValueError(f"condition must be one of {TEST_CONDITIONS}, not {condition!r}")
     y, sr = load_audio(path)
-    if condition in ("telephone", "gsm"):
-        y, sr = telephone_copy(y, sr, _seed(path), codec="gsm" if condition == "gsm" else "mulaw")
+    if condition != "wideband":
+        y, sr = telephone_copy(y, sr, _seed(path), codec="mulaw" if condition == "telephone" else condition)
     return y, sr
 
 
