@@ -258,7 +258,7 @@ METRICS = ("uar", "auc", "ece", "ece_balanced", "ece_prior")
 
 def summarise(df):
     """Mean over corpora per target, protocol and condition."""
-    return (df.groupby(["features", "target", "protocol", "condition"])[list(METRICS)]
+    return (df.groupby(["features", "target", "protocol", "condition"])[[m for m in METRICS if m in df]]
             .mean().round(3).reset_index())
 
 

@@ -221,10 +221,16 @@ def _f(x, digits=2) -> str:
     return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
 
 
+#: How the report names the telephone calls' codec when it is not training's µ-law.
+CODEC_NAMES = {"gsm": "GSM 06.10, a codec never heard in training",
+               "opus": "Opus at about 10 kbit/s, a codec never heard in training"}
+
+
 def markdown(summary: dict, setup: dict) -> str:
     """The results as a markdown report."""
     lines = [f"# tonekit on simulated calls ({setup['mode']})", "",
-             f"{summary['analysed']} calls analysed ({summary['telephone_calls']} telephone, "
+             f"{summary['analysed']} calls analysed ({summary['telephone_calls']} telephone"
+             + (f" through {CODEC_NAMES[setup['codec']]}" if setup.get("codec", "mulaw") != "mulaw" else "") + ", "
              f"{summary['audio_s'] / 60:.1f} min of audio"
              + (f", {summary['failed']} failed" if summary["failed"] else "") + f"); {setup['description']}.", "",
              "| tip | kind(s) | true | flagged | recall | precision | target |",
@@ -278,11 +284,12 @@ def _plain(x):
 def evaluate(corpora, *, n_calls: int = 48, n_folds: int = 4, seed: int = 0, cache_dir=None, dump_dir=None,
              models_dir=None, calls_dir=None, telephone_share: float = 1 / 3,
              analyze_options=None, angry_caller_share: float = 0.0,
-             reference_mix=None) -> tuple[dict, dict, list]:
+             reference_mix=None, codec: str = "mulaw") -> tuple[dict, dict, list]:
     """Run the evaluation; returns (summary, setup, per-call records). ``analyze_options``: keywords of
     ``tonekit.analyze`` (``embedding_every``, ``whisper_every``) other than the defaults;
     ``angry_caller_share``: the share of calls whose caller is angry throughout (``simulate_calls.py``);
-    ``reference_mix``: the fold models' training option of that name (``tonekit.models.train.training_set``)."""
+    ``reference_mix``: the fold models' training option of that name (``tonekit.models.train.training_set``);
+    ``codec``: of the telephone calls (``simulate_calls.CODECS``: gsm and opus are never heard in training)."""
     from tqdm import tqdm
 
     tk = _tonekit()
@@ -321,7 +328,7 @@ def evaluate(corpora, *, n_calls: int = 48, n_folds: int = 4, seed: int = 0, cac
                 models = fixed
             paths = sim.simulate_calls(corpora, root / f"fold{f}", n_calls=n, seed=seed * 1000 + f,
                                        telephone_share=telephone_share, speakers=held_out,
-                                       angry_caller_share=angry_caller_share)
+                                       angry_caller_share=angry_caller_share, codec=codec)
             for path in tqdm(paths, desc=f"fold {f + 1}/{n_folds}", unit="call", file=sys.stderr):
                 truth = json.loads(path.read_text(encoding="utf-8"))
                 rec = {"fold": f, "call": str(path.with_suffix("").name), "corpus": truth["corpus"],
@@ -355,6 +362,7 @@ def evaluate(corpora, *, n_calls: int = 48, n_folds: int = 4, seed: int = 0, cac
         "folds": folds, "seed": seed, "n_calls": n_calls, "tolerance_s": TOLERANCE_S,
         "tonekit_version": getattr(tk, "__version__", "?"), "analyze_options": dict(analyze_options or {}),
         **({} if reference_mix is None else {"reference_mix": list(reference_mix)}),
+        **({} if codec == "mulaw" else {"codec": codec}),
         "command": " ".join(["python", "scripts/evaluate_calls.py", *sys.argv[1:]]),
     }
     return summarise(records), setup, records
@@ -464,6 +472,9 @@ def main(argv=None) -> int:
     ap.add_argument("--reference-mix", action="store_true",
                     help="train the fold models also on copies read partly against the training speakers "
                          "(tonekit.models.train.REFERENCE_MIX; an exploration the shipped models do not use)")
+    ap.add_argument("--codec", choices=("mulaw", "gsm", "opus"), default="mulaw",
+                    help="codec of the telephone calls (default %(default)s; gsm and opus are never heard in "
+                         "training)")
     ap.add_argument("--out", default=None,
                     help="results file: writes NAME.md (the table) and NAME.json (the numbers, per call too)")
     args = ap.parse_args(argv)
@@ -488,6 +499,7 @@ def main(argv=None) -> int:
                                                calls_dir=args.calls_dir, dump_dir=args.dump_dir,
                                                angry_caller_share=args.angry_caller_share,
                                                reference_mix=_reference_mix() if args.reference_mix else None,
+                                               codec=args.codec,
                                                analyze_options={k: v for k, v in (
                                                    ("embedding_every", args.embedding_every),
                                                    ("whisper_every", args.whisper_every),

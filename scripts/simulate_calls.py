@@ -553,13 +553,28 @@ def compose_call(pool: pd.DataFrame, *, seed, caller: str, agent: str, is_teleph
     return audio, sr, truth
 
 
-def write_call(out_dir, name: str, audio: np.ndarray, sr: int, truth: dict) -> Path:
-    """Write ``name.flac`` (or ``name.wav``, mu-law, for telephone calls) and ``name.json``; returns the JSON path."""
+#: Codecs of the telephone calls: µ-law (G.711, what the models train on) or one they never hear (GSM 06.10,
+#: Opus at about 10 kbit/s; :data:`tonekit.augment.CODECS`), each channel coded on its own.
+CODECS = ("mulaw", "gsm", "opus")
+
+
+def write_call(out_dir, name: str, audio: np.ndarray, sr: int, truth: dict, codec: str = "mulaw") -> Path:
+    """Write ``name.flac`` (or ``name.wav`` for telephone calls: mu-law, or 16-bit PCM of each channel
+    through ``codec``) and ``name.json``; returns the JSON path."""
+    if codec not in CODECS:
+        raise ValueError(f"codec must be one of {', '.join(CODECS)}, not {codec!r}")
     out_dir = Path(out_dir)
     _refuse_repo(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     audio = np.clip(audio, -1.0, 1.0 - 2 ** -15)
-    if truth["telephone"]:
+    if truth["telephone"] and codec != "mulaw":
+        from tonekit.augment import CODECS as CODING
+
+        audio_path = out_dir / f"{name}.wav"
+        coded = np.column_stack([CODING[codec](audio[:, c]) for c in range(audio.shape[1])])
+        sf.write(audio_path, np.clip(coded, -1.0, 1.0 - 2 ** -15), sr, subtype="PCM_16")
+        truth = {**truth, "codec": codec}
+    elif truth["telephone"]:
         audio_path = out_dir / f"{name}.wav"
         sf.write(audio_path, audio, sr, subtype="ULAW")
     else:
@@ -614,8 +629,9 @@ def assign_calls(pool: pd.DataFrame, n_calls: int, seed: int, telephone_share: f
 
 def simulate_calls(corpora=DEFAULT_CORPORA, out_dir=None, *, n_calls: int = 12, seed: int = 0,
                    telephone_share: float = 0.33, speakers=None, progress: bool = False,
-                   angry_caller_share: float = 0.0) -> list[Path]:
-    """Compose and write ``n_calls`` calls; returns the paths of their truth JSON files.
+                   angry_caller_share: float = 0.0, codec: str = "mulaw") -> list[Path]:
+    """Compose and write ``n_calls`` calls; returns the paths of their truth JSON files. ``codec``: of the
+    telephone calls (:data:`CODECS`).
 
     Example
     -------
@@ -631,7 +647,7 @@ def simulate_calls(corpora=DEFAULT_CORPORA, out_dir=None, *, n_calls: int = 12, 
                                         agent=call["agent"], is_telephone=call["telephone"],
                                         timeline=call["timeline"])
         truth["seed"] = [seed, call["index"]]
-        paths.append(write_call(out_dir, f"call_{call['index']:03d}", audio, sr, truth))
+        paths.append(write_call(out_dir, f"call_{call['index']:03d}", audio, sr, truth, codec=codec))
         if progress:
             print(f"{paths[-1].with_suffix('').name}: {truth['corpus']} caller {truth['caller_speaker']} "
                   f"agent {truth['agent_speaker']} {truth['duration_s']:.0f} s "
@@ -651,6 +667,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0, help="random seed (default %(default)s)")
     ap.add_argument("--telephone-share", type=float, default=0.33,
                     help="share of calls written as 8 kHz mu-law telephone audio (default %(default)s)")
+    ap.add_argument("--codec", choices=CODECS, default="mulaw",
+                    help="codec of the telephone calls (default %(default)s; gsm and opus: never in training)")
     ap.add_argument("--speakers", default=None, help="comma-separated speakers to use, e.g. emodb_03,emodb_08")
     ap.add_argument("--angry-caller-share", type=float, default=0.0,
                     help="share of calls whose caller is angry throughout (default %(default)s)")
@@ -666,7 +684,7 @@ def main(argv=None) -> int:
     try:
         paths = simulate_calls(args.corpora, args.out, n_calls=args.n_calls, seed=args.seed,
                                telephone_share=args.telephone_share, speakers=speakers, progress=True,
-                               angry_caller_share=args.angry_caller_share)
+                               angry_caller_share=args.angry_caller_share, codec=args.codec)
     except ValueError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 2

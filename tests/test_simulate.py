@@ -147,6 +147,26 @@ def test_telephone_call_is_8k_mulaw_and_band_limited(sim, pool, tmp_path):
     assert low < 0.01
 
 
+def test_telephone_call_through_an_unseen_codec_codes_each_channel(sim, tmp_path):
+    """A telephone call with ``codec="gsm"``: 16-bit PCM of each channel through GSM 06.10 (known: the same
+    round trip as tonekit.augment.gsm610, up to 16-bit rounding), the codec in the truth; a wideband call
+    ignores the codec; an unknown codec is refused."""
+    from tonekit.augment import gsm610
+
+    t = np.arange(8000 * 2) / 8000
+    audio = np.column_stack([0.1 * np.sin(2 * np.pi * 200 * t), 0.05 * np.sin(2 * np.pi * 330 * t)])
+    path = sim.write_call(tmp_path, "gsm", audio, 8000, {"telephone": True}, codec="gsm")
+    truth = json.loads(path.read_text())
+    x, sr = sf.read(path.parent / truth["audio"])
+    assert truth["codec"] == "gsm" and sr == 8000 and sf.info(path.parent / truth["audio"]).subtype == "PCM_16"
+    for c in range(2):
+        np.testing.assert_allclose(x[:, c], gsm610(audio[:, c]), atol=1 / 2 ** 15)
+    wide = sim.write_call(tmp_path, "wide", audio, 8000, {"telephone": False}, codec="gsm")
+    assert "codec" not in json.loads(wide.read_text()) and wide.with_suffix(".flac").exists()
+    with pytest.raises(ValueError, match="codec must be one of mulaw, gsm, opus"):
+        sim.write_call(tmp_path, "x", audio, 8000, {"telephone": True}, codec="amr")
+
+
 def test_refuses_to_write_into_the_repository(sim):
     with pytest.raises(SystemExit, match="inside the repository"):
         sim.write_call(REPO / "data" / "sim", "call", np.zeros((10, 2)), 16000, {"telephone": False})

@@ -43,7 +43,7 @@ def at_prior(prob, prior):
 
     Examples
     --------
-    >>> float(at_prior(0.5, 0.1))
+    >>> round(float(at_prior(0.5, 0.1)), 3)
     0.1
     >>> round(float(at_prior(0.9, 0.1)), 3)   # odds 9 times 1/9: even
     0.5
