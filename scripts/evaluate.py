@@ -343,8 +343,9 @@ def main(argv=None):
     ap.add_argument("--reference-mix", action="store_true",
                     help="compare the shipped model with the same recipe trained with the reference mix only")
     ap.add_argument("--unseen-codec", action="store_true",
-                    help="the shipped model's cross-corpus models only, also tested on the telephone line through "
-                         "the GSM 06.10 mobile codec, which training never hears (condition 'gsm')")
+                    help="the shipped model only, its cross-corpus models also tested on the telephone line "
+                         "through codecs training never hears: GSM 06.10 and Opus at about 10 kbit/s (conditions "
+                         "'gsm', 'opus')")
     ap.add_argument("--gsm-copy", action="store_true",
                     help="as --unseen-codec, for the shipped recipe and for it trained also on a GSM copy of every "
                          "training utterance")

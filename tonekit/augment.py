@@ -41,6 +41,7 @@ def opus_low(y: np.ndarray) -> np.ndarray:
     return np.resize(out, len(y)) if len(out) < len(y) else out[:len(y)]
 
 
+#: The line's codecs by name: training's µ-law, and two it never hears (robustness checks).
 CODECS = {"mulaw": mulaw, "gsm": gsm610, "opus": opus_low}
 
 
@@ -58,7 +59,8 @@ def active_level_db(y: np.ndarray, sr: int, *, range_db: float = 25.0) -> float:
 
 
 def telephone(y: np.ndarray, sr: int, *, rng=None, noise_dbfs: float = -50.0, gain_db: float = 0.0,
-              level_dbfs: float | None = None, band_hz=(300.0, 3400.0), codec: str = "mulaw") -> tuple[np.ndarray, int]:
+              level_dbfs: float | None = None, band_hz=(300.0, 3400.0),
+              codec: str = "mulaw") -> tuple[np.ndarray, int]:
     """A signal as heard through a telephone line.
 
     Band-pass ``band_hz`` (4th-order Butterworth), resample to 8 kHz, level
@@ -111,7 +113,8 @@ def telephone_copy(y: np.ndarray, sr: int, seed: int, *, codec: str = "mulaw") -
     300-3400 Hz, 8 kHz, µ-law. Levelling first matters: RAVDESS and part of
     TurEV-DB are recorded 35-45 dB below full scale, and fixed-level noise would otherwise
     bury their speech at SNRs down to 0 dB and below, far under a phone line's.
-    ``codec="gsm"`` gives the same line (the same level and noise for a seed) through a mobile codec.
+    ``codec="gsm"`` or ``"opus"`` gives the same line (the same level and noise for a seed) through a codec
+    training never hears (:data:`CODECS`).
     """
     rng = np.random.default_rng(seed)
     return telephone(y, sr, rng=rng, level_dbfs=rng.uniform(-28, -16), noise_dbfs=rng.uniform(-60, -45),

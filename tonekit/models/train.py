@@ -147,7 +147,8 @@ def fit_target(X, y, *, corpus=None, groups=None, **params) -> FusedToneClassifi
     (``emb_*``, ``wsp_*``). ``params`` are its
     (``kind``, ``C``, ...). ``groups`` (the speaker of each row) makes the
     calibration speaker-independent; ``corpus`` balances the corpora and, with
-    ``domain_offsets=True``, gives each corpus its own offset in training. Fitted with one BLAS thread, so the same data give the same model
+    ``domain_offsets=True``, gives each corpus its own offset in training.
+    Fitted with one BLAS thread, so the same data give the same model
     whatever the machine's thread count.
     """
     from threadpoolctl import threadpool_limits   # a dependency of scikit-learn
