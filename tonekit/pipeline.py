@@ -263,14 +263,6 @@ def checked_priors(priors) -> dict:
     return out
 
 
-def _at_priors(scores: dict, priors: dict) -> dict:
-    """``scores`` (``{target: probability at even odds}``) moved to ``priors`` where one is given."""
-    from .models.estimators import at_prior
-
-    return {t: (round(float(at_prior(v, priors[t])), 4) if t in priors and np.isfinite(v) else v)
-            for t, v in scores.items()}
-
-
 def score(path_or_signal, sr=None, *, models=None, baseline=None, embeddings: bool = False,
           priors=None) -> dict:
     """Tone of one single-speaker utterance: ``{"anger", "calm", "warmth"}`` probabilities.
@@ -311,9 +303,16 @@ def score(path_or_signal, sr=None, *, models=None, baseline=None, embeddings: bo
     ['anger', 'calm', 'warmth']
     """
     priors = checked_priors(priors)
+    probs = _even_odds(path_or_signal, sr, models=models, baseline=baseline, embeddings=embeddings)
     if priors:
-        return _at_priors(score(path_or_signal, sr, models=models, baseline=baseline, embeddings=embeddings),
-                          priors)
+        from .models.estimators import at_prior
+
+        probs = {t: float(at_prior(v, priors[t])) if t in priors and np.isfinite(v) else v for t, v in probs.items()}
+    return {t: round(v, 4) for t, v in probs.items()}
+
+
+def _even_odds(path_or_signal, sr, *, models, baseline, embeddings) -> dict:
+    """:func:`score`'s probabilities at even odds, unrounded."""
     mdl = _models(models)
     y, sr = _utterance(path_or_signal, sr)
     fr = signal_frames(y, sr)
@@ -327,7 +326,7 @@ def score(path_or_signal, sr=None, *, models=None, baseline=None, embeddings: bo
         return {t: float("nan") for t in TARGET_NAMES}
     if not embeddings:
         s = score_features(feats, mdl)
-        return {t: round(float(s[t].iloc[0]), 4) for t in TARGET_NAMES}
+        return {t: float(s[t].iloc[0]) for t in TARGET_NAMES}
     from .features.embedding import signal_embedding
 
     out, raw_emb = {}, {}
@@ -346,7 +345,7 @@ def score(path_or_signal, sr=None, *, models=None, baseline=None, embeddings: bo
                 raw_emb[p] = signal_embedding(y, sr, fr.speech, encoder=piece_encoder(p))
             parts.append(pd.DataFrame([raw_emb[p] - np.asarray(pop, float)], columns=list(piece_encoder(p).columns),
                                       index=feats.index))
-        out[t] = round(float(m.predict_proba(pd.concat(parts, axis=1))[0]), 4)
+        out[t] = float(m.predict_proba(pd.concat(parts, axis=1))[0])
     return {t: out.get(t, float("nan")) for t in TARGET_NAMES}
 
 
