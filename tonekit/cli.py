@@ -363,8 +363,13 @@ def train(corpus, target, output, jobs):
 @click.argument("model", type=click.Path(dir_okay=False))
 @click.argument("corpus", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--jobs", "-j", type=int, default=2, show_default=True)
+@click.option("--condition", "conditions", multiple=True,
+              type=click.Choice(["wideband", "telephone", "gsm", "opus"]),
+              help="Test audio as recorded, through training's phone line (mu-law), or through that line with a "
+                   "codec training never hears (GSM 06.10, Opus at about 10 kbit/s); repeatable "
+                   "[default: wideband and telephone].")
 @handle_errors
-def evaluate(model, corpus, jobs):
+def evaluate(model, corpus, jobs, conditions):
     """Evaluate a model on corpus folders or manifests (UAR, ROC AUC, calibration error).
 
     A CORPUS is as for `tonekit train`: a corpus folder, or a .csv/.tsv
@@ -379,10 +384,12 @@ def evaluate(model, corpus, jobs):
     Example:
         tonekit evaluate trained/anger.skops ../shared/corpora/nemo
         tonekit evaluate trained/anger.skops mycorpus.csv
+        tonekit evaluate trained/anger.skops mycorpus.csv --condition gsm --condition opus
     """
     from .models.train import evaluate_model
 
-    res = evaluate_model(model, list(corpus), n_jobs=jobs, progress=True)
+    res = evaluate_model(model, list(corpus), n_jobs=jobs, progress=True,
+                         **({"conditions": conditions} if conditions else {}))
     click.echo(res.to_string(index=False))
 
 

@@ -20,8 +20,9 @@ from sklearn.model_selection import GroupKFold
 from ..errors import ParameterError
 from ..features.windows import MODEL_FEATURES
 from .estimators import FusedToneClassifier, at_prior
-from .features import (CONDITIONS, EMBEDDING_VERSION, WHISPER_VERSION, corpus_features, embedding_prefixes,
-                       piece_encoder, population_baseline, population_embedding, reference_shrinkage)
+from .features import (CONDITIONS, EMBEDDING_VERSION, TEST_CONDITIONS, WHISPER_VERSION, corpus_features,
+                       embedding_prefixes, piece_encoder, population_baseline, population_embedding,
+                       reference_shrinkage)
 from .store import TARGET_NAMES
 
 #: The shipped estimator settings, chosen by speaker-grouped cross-validation (scripts/evaluate.py
@@ -320,10 +321,20 @@ def _embedding_card(X) -> dict | None:
 
 
 def evaluate_model(model_path, corpus_folders, *, n_jobs: int = 1, progress: bool = False,
-                   cache_dir=None) -> pd.DataFrame:
-    """Metrics of a saved model on corpus folders, per corpus and condition (``tonekit evaluate``)."""
+                   cache_dir=None, conditions=CONDITIONS) -> pd.DataFrame:
+    """Metrics of a saved model on corpus folders, per corpus and condition (``tonekit evaluate``).
+
+    ``conditions``: of :data:`~tonekit.models.features.TEST_CONDITIONS`, the recordings as they are
+    (``wideband``), through training's phone line (``telephone``), or through that line with a codec training
+    never hears (``gsm``, ``opus``)."""
     from .corpora import load_corpora, targets as add_targets
     from .store import load_model
+
+    conditions = tuple(conditions)
+    bad = [c for c in conditions if c not in TEST_CONDITIONS]
+    if bad or not conditions:
+        raise ParameterError(f"conditions must be some of {', '.join(TEST_CONDITIONS)}, "
+                             f"not {', '.join(bad) or 'none'}")
 
     model = load_model(model_path)
     table = add_targets(load_corpora(corpus_folders))
@@ -337,7 +348,7 @@ def evaluate_model(model_path, corpus_folders, *, n_jobs: int = 1, progress: boo
             warnings.warn(f"{corpus}: all {len(labels)} recordings are {model.target} {kind}s; UAR, AUC and ECE "
                           f"need both classes (they are NaN)", stacklevel=2)
     rows = []
-    for cond in ("wideband", "telephone"):
+    for cond in conditions:
         X = corpus_features(table, cond, cache_dir=cache_dir, n_jobs=n_jobs, progress=progress)
         p = model.predict_proba(X)
         for corpus, idx in table.groupby("corpus").groups.items():
