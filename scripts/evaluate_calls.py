@@ -472,7 +472,7 @@ def main(argv=None) -> int:
     ap.add_argument("--reference-mix", action="store_true",
                     help="train the fold models also on copies read partly against the training speakers "
                          "(tonekit.models.train.REFERENCE_MIX; an exploration the shipped models do not use)")
-    ap.add_argument("--codec", choices=("mulaw", "gsm", "opus"), default="mulaw",
+    ap.add_argument("--codec", choices=_simulator().CODECS, default="mulaw",
                     help="codec of the telephone calls (default %(default)s; gsm and opus are never heard in "
                          "training)")
     ap.add_argument("--out", default=None,

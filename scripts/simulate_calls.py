@@ -62,6 +62,7 @@ DEFAULT_CORPORA = REPO.parent / "shared" / "corpora"
 if str(REPO) not in sys.path[:1]:   # this source tree's tonekit, not an older installed copy
     sys.path.insert(0, str(REPO))
 
+from tonekit.augment import CODECS as LINE_CODECS  # noqa: E402
 from tonekit.augment import active_level_db  # noqa: E402
 
 SR = 16_000
@@ -555,7 +556,7 @@ def compose_call(pool: pd.DataFrame, *, seed, caller: str, agent: str, is_teleph
 
 #: Codecs of the telephone calls: µ-law (G.711, what the models train on) or one they never hear (GSM 06.10,
 #: Opus at about 10 kbit/s; :data:`tonekit.augment.CODECS`), each channel coded on its own.
-CODECS = ("mulaw", "gsm", "opus")
+CODECS = tuple(LINE_CODECS)
 
 
 def write_call(out_dir, name: str, audio: np.ndarray, sr: int, truth: dict, codec: str = "mulaw") -> Path:
@@ -568,10 +569,8 @@ def write_call(out_dir, name: str, audio: np.ndarray, sr: int, truth: dict, code
     out_dir.mkdir(parents=True, exist_ok=True)
     audio = np.clip(audio, -1.0, 1.0 - 2 ** -15)
     if truth["telephone"] and codec != "mulaw":
-        from tonekit.augment import CODECS as CODING
-
         audio_path = out_dir / f"{name}.wav"
-        coded = np.column_stack([CODING[codec](audio[:, c]) for c in range(audio.shape[1])])
+        coded = np.column_stack([LINE_CODECS[codec](audio[:, c]) for c in range(audio.shape[1])])
         sf.write(audio_path, np.clip(coded, -1.0, 1.0 - 2 ** -15), sr, subtype="PCM_16")
         truth = {**truth, "codec": codec}
     elif truth["telephone"]:

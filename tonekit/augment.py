@@ -20,25 +20,26 @@ def mulaw(y: np.ndarray, mu: int = 255) -> np.ndarray:
     return np.sign(q) * ((1 + mu) ** np.abs(q) - 1) / mu
 
 
-def gsm610(y: np.ndarray) -> np.ndarray:
-    """Round-trip of an 8-kHz signal through the GSM 06.10 full-rate codec (13 kbit/s, 2G mobile telephony),
-    libsndfile's encoder and decoder; the same length out as in."""
+def _round_trip(y: np.ndarray, **coding) -> np.ndarray:
+    """An 8-kHz signal written in memory with libsndfile's ``coding`` (format, subtype...) and read back; the
+    same length out as in."""
     buf = io.BytesIO()
-    sf.write(buf, np.clip(np.asarray(y, float), -1.0, 1.0), TELEPHONE_SR, format="WAV", subtype="GSM610")
+    sf.write(buf, np.clip(np.asarray(y, float), -1.0, 1.0), TELEPHONE_SR, **coding)
     buf.seek(0)
     out, _ = sf.read(buf, dtype="float64")
     return np.resize(out, len(y)) if len(out) < len(y) else out[:len(y)]
+
+
+def gsm610(y: np.ndarray) -> np.ndarray:
+    """Round-trip of an 8-kHz signal through the GSM 06.10 full-rate codec (13 kbit/s, 2G mobile telephony),
+    libsndfile's encoder and decoder; the same length out as in."""
+    return _round_trip(y, format="WAV", subtype="GSM610")
 
 
 def opus_low(y: np.ndarray) -> np.ndarray:
     """Round-trip of an 8-kHz signal through Opus at its lowest quality (libsndfile's encoder at compression
     level 1.0: about 10 kbit/s, a VoIP call on a poor connection); the same length out as in."""
-    buf = io.BytesIO()
-    sf.write(buf, np.clip(np.asarray(y, float), -1.0, 1.0), TELEPHONE_SR, format="OGG", subtype="OPUS",
-             compression_level=1.0)
-    buf.seek(0)
-    out, _ = sf.read(buf, dtype="float64")
-    return np.resize(out, len(y)) if len(out) < len(y) else out[:len(y)]
+    return _round_trip(y, format="OGG", subtype="OPUS", compression_level=1.0)
 
 
 #: The line's codecs by name: training's µ-law, and two it never hears (robustness checks).
