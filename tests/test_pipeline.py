@@ -405,3 +405,29 @@ def test_demo_through_a_phone_line_keeps_the_scripted_events(tmp_path, codec):
         assert any(e.tip == truth["tip"] and _overlaps(e, truth) for e in events.itertuples()), truth
     for e in events.itertuples():
         assert any(e.tip == t["tip"] and _overlaps(e, t) for t in TRUTH["expected_events"]), e
+
+
+def test_batch_reports_of_calls_with_the_same_stem_do_not_overwrite(tmp_path, monkeypatch):
+    """Two calls named call.* in different folders get a report each; a call that failed once and then
+    succeeds leaves no stale failures.json."""
+    import tonekit.batch as batch
+
+    def fake_one(audio, out, models):   # the analysis is tested elsewhere: here, where its report goes
+        if Path(audio).read_bytes() == b"bad":
+            return audio, f"{audio}: not a readable audio file"
+        Path(out).write_text(json.dumps({"source": audio}))
+        return audio, None
+
+    monkeypatch.setattr(batch, "_one", fake_one)
+    for rel, data in [("a/call.wav", b"ok"), ("b/call.flac", b"ok"), ("b/other.wav", b"bad")]:
+        (tmp_path / "in" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "in" / rel).write_bytes(data)
+    out = tmp_path / "out"
+    assert batch.run_batch([tmp_path / "in"], out, echo=lambda s: None) == (2, 1, 0)
+    reports = {p.name: json.loads(p.read_text())["source"] for p in out.glob("*.json") if p.name != "failures.json"}
+    assert reports == {"a__call.wav.json": str(tmp_path / "in/a/call.wav"),
+                       "b__call.flac.json": str(tmp_path / "in/b/call.flac")}
+    assert list(json.loads((out / "failures.json").read_text())) == [str(tmp_path / "in/b/other.wav")]
+    (tmp_path / "in/b/other.wav").write_bytes(b"ok now")
+    assert batch.run_batch([tmp_path / "in"], out, echo=lambda s: None) == (1, 0, 2)
+    assert (out / "other.json").exists() and not (out / "failures.json").exists()

@@ -28,7 +28,36 @@ def collect_inputs(inputs) -> list[Path]:
 
 
 def report_path(outdir: Path, audio: Path) -> Path:
+    """``OUTDIR/<stem>.json``: the report of a call whose file stem no other call of the batch shares."""
     return Path(outdir) / f"{audio.stem}.json"
+
+
+def report_paths(outdir: Path, files) -> dict:
+    """The report of each call: ``<stem>.json``, or, for calls whose stems clash (``a/call.wav`` and
+    ``b/call.flac``), the path below the folder the clashing files share, with ``__`` between its parts
+    and the suffix kept (``a__call.wav.json``, ``b__call.flac.json``), so no report overwrites another.
+
+    >>> sorted(p.name for p in report_paths("out", [Path("in/a/call.wav"), Path("in/b/call.flac"),
+    ...                                                 Path("in/b/other.wav")]).values())
+    ['a__call.wav.json', 'b__call.flac.json', 'other.json']
+    """
+    import os
+    from collections import defaultdict
+
+    files = [Path(f) for f in files]
+    by_stem = defaultdict(list)
+    for f in files:
+        by_stem[f.stem].append(f)
+    out = {}
+    for stem, group in by_stem.items():
+        if len(group) == 1:
+            out[group[0]] = report_path(outdir, group[0])
+            continue
+        full = [Path(os.path.abspath(f)) for f in group]
+        root = Path(os.path.commonpath([str(f.parent) for f in full]))
+        for f, a in zip(group, full):
+            out[f] = Path(outdir) / ("__".join(a.relative_to(root).parts) + ".json")
+    return out
 
 
 def _one(audio: str, out: str, models) -> tuple[str, str | None]:
@@ -60,7 +89,8 @@ def run_batch(inputs, outdir, *, jobs: int = 1, scheduler: str | None = None, mo
     files = collect_inputs(inputs)
     if not files:
         raise ParameterError("no audio files found in the inputs")
-    todo = [f for f in files if not report_path(outdir, f).exists()]
+    reports = report_paths(outdir, files)
+    todo = [f for f in files if not reports[f].exists()]
     skipped = len(files) - len(todo)
     results = []
     if scheduler:
@@ -69,23 +99,26 @@ def run_batch(inputs, outdir, *, jobs: int = 1, scheduler: str | None = None, mo
         except ImportError:
             raise ParameterError("--scheduler needs dask: pip install 'tonekit[dask]'") from None
         with Client(scheduler) as client:
-            futs = [client.submit(_one, str(f), str(report_path(outdir, f)), models, pure=False) for f in todo]
+            futs = [client.submit(_one, str(f), str(reports[f]), models, pure=False) for f in todo]
             for fut in futs:
                 results.append(fut.result())
                 _echo_result(results[-1], echo)
     elif jobs == 1:
         for f in todo:
-            results.append(_one(str(f), str(report_path(outdir, f)), models))
+            results.append(_one(str(f), str(reports[f]), models))
             _echo_result(results[-1], echo)
     else:
         with ProcessPoolExecutor(max_workers=jobs) as ex:
-            futs = [ex.submit(_one, str(f), str(report_path(outdir, f)), models) for f in todo]
+            futs = [ex.submit(_one, str(f), str(reports[f]), models) for f in todo]
             for fut in as_completed(futs):
                 results.append(fut.result())
                 _echo_result(results[-1], echo)
     failures = {p: e for p, e in results if e}
+    listed = outdir / "failures.json"
     if failures:
-        (outdir / "failures.json").write_text(json.dumps(failures, indent=2) + "\n")
+        listed.write_text(json.dumps(failures, indent=2) + "\n")
+    elif results and listed.exists():
+        listed.unlink()   # every call tried this time has its report now: an old list would mislead
     return len(results) - len(failures), len(failures), skipped
 
 

@@ -319,7 +319,9 @@ def score(audio, fmt, models_dir, same_speaker, embeddings, prior):
 def batch(inputs, outdir, jobs, scheduler, models_dir):
     """Many calls: a JSON report per call in OUTDIR, resumable; failures never stop the rest.
 
-    INPUTS are stereo call files or folders (searched for audio files).
+    INPUTS are stereo call files or folders (searched for audio files). Each report is
+    OUTDIR/<name>.json; calls whose names clash (a/call.wav, b/call.flac) get their folders in
+    the name (a__call.wav.json). Calls failed are listed in OUTDIR/failures.json.
 
     \b
     Example:
