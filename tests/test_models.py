@@ -367,6 +367,18 @@ def test_missing_card_is_refused(tmp_path):
         load_model(tmp_path / "calm.skops")
 
 
+def test_a_shipped_model_loads_by_its_target_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)                 # no file named "calm" here: the shipped model
+    m = load_model("calm")
+    assert m.target == "calm" and m.card["sha256"] == load_model(shipped_dir() / "calm.skops").card["sha256"]
+    (tmp_path / "calm").write_text("a file of the user's called calm")   # a file of that name wins
+    with pytest.raises(ModelError, match=r"^calm: model card calm.json not found"):
+        load_model("calm")
+    with pytest.raises(ModelError, match=r"anger\.skops: model file not found \(the shipped models are named "
+                                         r"anger, calm and warmth\)"):
+        load_model(tmp_path / "anger.skops")
+
+
 def test_score_signal_gives_probabilities():
     sr = 16000
     t = np.arange(2 * sr) / sr

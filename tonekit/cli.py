@@ -374,6 +374,9 @@ def train(corpus, target, output, jobs):
 def evaluate(model, corpus, jobs, conditions):
     """Evaluate a model on corpus folders or manifests (UAR, ROC AUC, calibration error).
 
+    MODEL is a .skops file (with its .json card), or anger, calm or warmth
+    for the model tonekit ships.
+
     A CORPUS is as for `tonekit train`: a corpus folder, or a .csv/.tsv
     manifest with the columns path, speaker, emotion.
 
@@ -384,9 +387,9 @@ def evaluate(model, corpus, jobs, conditions):
 
     \b
     Example:
-        tonekit evaluate trained/anger.skops ../shared/corpora/nemo
-        tonekit evaluate trained/anger.skops mycorpus.csv
-        tonekit evaluate trained/anger.skops mycorpus.csv --condition gsm --condition opus
+        tonekit evaluate anger ../shared/corpora/nemo
+        tonekit evaluate anger mycorpus.csv --condition gsm --condition opus
+        tonekit evaluate mymodel.skops mycorpus.csv
     """
     from .models.train import evaluate_model
 

@@ -212,15 +212,27 @@ def checked_card(path, what: str = "model") -> dict:
     return card
 
 
+def model_path(model) -> Path:
+    """A model file, or the shipped model of a target named ``"anger"``, ``"calm"`` or ``"warmth"`` (when no
+    file has that name)."""
+    path = Path(model)
+    if str(model) in TARGET_NAMES and not path.exists():
+        return shipped_dir() / f"{model}.skops"
+    return path
+
+
 def load_model(path) -> ToneModel:
     """Load a model checked against its card's hash and the trusted types.
 
+    ``path`` is a ``.skops`` file, or a target's name for the shipped model (``load_model("anger")``).
     Raises :class:`ModelError` for a missing file or card, a hash mismatch,
     or an untrusted type in the file.
     """
     import skops.io as sio
 
-    path = Path(path)
+    path = model_path(path)
+    if not path.is_file():
+        raise ModelError(f"{path}: model file not found (the shipped models are named anger, calm and warmth)")
     card_path = path.with_suffix(".json")
     card = checked_card(path)
     try:
