@@ -67,6 +67,14 @@ def test_features_empty_file_is_one_line_error(tmp_path):
     assert not (tmp_path / "o.csv").exists()
 
 
+def test_features_of_a_mono_file_as_a_call_is_a_one_line_error(mono_file, tmp_path):
+    res = CliRunner().invoke(main, ["features", str(mono_file), "--call", "-o", str(tmp_path / "o.csv")])
+    assert res.exit_code == 1
+    assert res.output == (f"Error: {mono_file}: mono file: features of a call need a stereo file (two mono files, "
+                          "or a mono mix with its turns: tonekit.analyze, whose windows table has these features)\n")
+    assert not (tmp_path / "o.csv").exists()
+
+
 def test_features_txt_output_is_usage_error(mono_file, tmp_path):
     out = tmp_path / "o.txt"
     res = CliRunner().invoke(main, ["features", str(mono_file), "-o", str(out)])

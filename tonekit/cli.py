@@ -211,16 +211,22 @@ def plot(call, agent, caller, turns, agent_label, agent_channel, models_dir, qui
 
 @main.command()
 @click.argument("audio", type=click.Path(dir_okay=False))
-@click.option("--level", type=click.Choice(["frames", "windows"]), default="windows", show_default=True)
+@click.option("--level", type=click.Choice(["frames", "windows"]), default="windows", show_default=True,
+              help="Every 10-ms frame, or windows of --win-dur seconds every --hop-dur.")
 @click.option("--call/--single", "is_call", default=None,
               help="Treat AUDIO as a two-speaker call (stereo) or one speaker; default: by channel count.")
-@click.option("--agent-channel", type=click.IntRange(0, 1), default=0, show_default=True)
+@click.option("--agent-channel", type=click.IntRange(0, 1), default=0, show_default=True,
+              help="Channel of the agent in a stereo call.")
 @click.option("--win-dur", type=float, default=3.0, show_default=True, help="Window length (s).")
 @click.option("--hop-dur", type=float, default=1.0, show_default=True, help="Window hop (s).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="FILE.csv or .parquet")
 @handle_errors
 def features(audio, level, is_call, agent_channel, win_dur, hop_dur, output):
     """Frame or window features of a call or a single-speaker file.
+
+    Acoustic features only: the window table's anger, calm and warmth
+    columns stay empty here; `tonekit report --format json` has them
+    filled by the models, in its windows.
 
     \b
     Example:

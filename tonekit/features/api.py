@@ -22,6 +22,10 @@ def extract_features(path, *, level: str = "windows", call: bool | None = None, 
         Two speakers (stereo) or one (speaker ``"speaker"``); default: stereo
         files are calls, mono files are one speaker.
 
+    The windows' ``anger``, ``calm`` and ``warmth`` columns are left empty
+    (NaN): these are acoustic features. The models fill them in
+    :func:`tonekit.analyze`'s ``windows`` (``tonekit report --format json``).
+
     Examples
     --------
     >>> w = extract_features("data/demo_call.flac")    # doctest: +SKIP
@@ -32,8 +36,14 @@ def extract_features(path, *, level: str = "windows", call: bool | None = None, 
         from ..errors import ParameterError
 
         raise ParameterError(f"level must be 'frames' or 'windows', not {level!r}")
+    channels = audio_info(path).channels
     if call is None:
-        call = audio_info(path).channels == 2
+        call = channels == 2
+    elif call and channels == 1:
+        from ..errors import AudioError
+
+        raise AudioError(path, "mono file: features of a call need a stereo file (two mono files, or a mono "
+                               "mix with its turns: tonekit.analyze, whose windows table has these features)")
     c = load_call(path, agent_channel=agent_channel, single=not call)
     act = detect_activity(c)
     frames = call_frames(c, act)
