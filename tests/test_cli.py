@@ -120,3 +120,30 @@ def test_score_prior_option_gives_the_apis_numbers_and_rejects_bad_shares(mono_f
                          ("joy=0.1", "priors: unknown target 'joy'")):
         r = CliRunner().invoke(main, ["score", str(mono_file), "--prior", bad])
         assert r.exit_code == 1 and message in r.stderr and "Traceback" not in r.output
+
+
+def test_score_reports_folders_noise_and_short_files_and_quotes_paths(mono_file, tmp_path):
+    """A folder, noise with no voice and 0.2 s of voice each get one error line; the good file (its name has a
+    comma and a quote) is still scored, in strict JSON and in CSV that parses back to the same path."""
+    import json
+    import shutil
+
+    folder = tmp_path / "takes.wav"
+    folder.mkdir()
+    noise = tmp_path / "noise.wav"
+    sf.write(noise, np.random.default_rng(0).normal(0, 0.1, 5 * 16000), 16000)
+    y, _ = sf.read(mono_file)
+    short = tmp_path / "short.wav"
+    sf.write(short, np.r_[np.zeros(16000), y[8000:11200], np.zeros(16000)], 16000)
+    good = tmp_path / 'take 1, "calm".wav'
+    shutil.copy(mono_file, good)
+    files = [str(folder), str(noise), str(good), str(short)]
+    for fmt in ("json", "csv"):
+        r = CliRunner().invoke(main, ["score", *files, "--format", fmt])
+        assert r.exit_code == 1
+        assert r.stderr.splitlines() == [f"Error: {folder}: is a folder, not an audio file",
+                                         f"Error: {noise}: no voiced speech found (noise only?)",
+                                         f"Error: {short}: less than 0.3 s of speech"]
+        rows = json.loads(r.stdout) if fmt == "json" else pd.read_csv(io.StringIO(r.stdout)).to_dict("records")
+        assert [row["path"] for row in rows] == [str(good)]
+        assert all(0 <= rows[0][t] <= 1 for t in ("anger", "calm", "warmth"))

@@ -40,9 +40,9 @@ def handle_errors(fn):
 def call_options(fn):
     """Options that say who is who in a call."""
     opts = [
-        click.option("--agent", "agent", type=click.Path(dir_okay=False), help="Mono file of the agent."),
-        click.option("--caller", "caller", type=click.Path(dir_okay=False), help="Mono file of the caller."),
-        click.option("--turns", type=click.Path(dir_okay=False), help="RTTM file of who speaks when (mono mix)."),
+        click.option("--agent", "agent", type=click.Path(), help="Mono file of the agent."),
+        click.option("--caller", "caller", type=click.Path(), help="Mono file of the caller."),
+        click.option("--turns", type=click.Path(), help="RTTM file of who speaks when (mono mix)."),
         click.option("--agent-label", help="The agent's label in the RTTM file."),
         click.option("--agent-channel", type=click.IntRange(0, 1), default=0, show_default=True,
                      help="Channel of the agent in a stereo file."),
@@ -145,7 +145,7 @@ def main(debug):
 
 
 @main.command()
-@click.argument("call", required=False, type=click.Path(dir_okay=False))
+@click.argument("call", required=False, type=click.Path())
 @call_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "html", "textgrid"]), default="text",
               show_default=True)
@@ -187,7 +187,7 @@ def _write_report(a, fmt, output):
 
 
 @main.command()
-@click.argument("call", required=False, type=click.Path(dir_okay=False))
+@click.argument("call", required=False, type=click.Path())
 @call_options
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="FILE.png, .svg or .pdf")
 @handle_errors
@@ -210,7 +210,7 @@ def plot(call, agent, caller, turns, agent_label, agent_channel, models_dir, qui
 
 
 @main.command()
-@click.argument("audio", type=click.Path(dir_okay=False))
+@click.argument("audio", type=click.Path())
 @click.option("--level", type=click.Choice(["frames", "windows"]), default="windows", show_default=True,
               help="Every 10-ms frame, or windows of --win-dur seconds every --hop-dur.")
 @click.option("--call/--single", "is_call", default=None,
@@ -245,7 +245,7 @@ def features(audio, level, is_call, agent_channel, win_dur, hop_dur, output):
 
 
 @main.command()
-@click.argument("audio", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("audio", nargs=-1, required=True, type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
 @click.option("--models", "models_dir", type=click.Path(file_okay=False), help="Folder of tone models.")
 @click.option("--same-speaker", is_flag=True,
@@ -305,14 +305,30 @@ def score(audio, fmt, models_dir, same_speaker, embeddings, prior):
             except TonekitError as exc:
                 click.echo(f"Error: {exc}", err=True)
                 failed += 1
-    if fmt == "json":
-        click.echo(json.dumps(rows, indent=2))
-    else:
-        click.echo("path,anger,calm,warmth")
-        for r in rows:
-            click.echo(f"{r['path']},{r['anger']:.4f},{r['calm']:.4f},{r['warmth']:.4f}")
+    _print_scores(rows, fmt)
     if failed:
         sys.exit(1)
+
+
+def _print_scores(rows, fmt):
+    """The rows of ``tonekit score`` as strict JSON (a missing value is null) or RFC 4180 CSV (paths with commas
+    or quotes are quoted; a missing value is an empty field)."""
+    import csv
+    import io
+    import math
+
+    def value(v):
+        return None if v is None or (isinstance(v, float) and not math.isfinite(v)) else v
+
+    if fmt == "json":
+        click.echo(json.dumps([{k: value(v) for k, v in r.items()} for r in rows], indent=2, allow_nan=False))
+        return
+    buf = io.StringIO()
+    out = csv.writer(buf, lineterminator="\n")
+    out.writerow(["path", "anger", "calm", "warmth"])
+    for r in rows:
+        out.writerow([r["path"]] + ["" if value(r[t]) is None else f"{r[t]:.4f}" for t in ("anger", "calm", "warmth")])
+    click.echo(buf.getvalue(), nl=False)
 
 
 @main.command()
@@ -368,7 +384,7 @@ def train(corpus, target, output, jobs):
 
 
 @main.command()
-@click.argument("model", type=click.Path(dir_okay=False))
+@click.argument("model", type=click.Path())
 @click.argument("corpus", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--jobs", "-j", type=int, default=2, show_default=True)
 @click.option("--condition", "conditions", multiple=True,
