@@ -777,6 +777,36 @@ def test_evaluate_model_warns_when_a_corpus_has_one_class(tmp_path):
         evaluate_model(shipped_dir() / "warmth.skops", [tmp_path / "none.csv"], cache_dir=tmp_path / "c")
 
 
+def test_evaluate_model_leaves_out_recordings_it_cannot_analyse(tmp_path, capsys):
+    """A text file and a 3-channel file in a manifest: each gets its error, and neither is scored into the
+    metrics (n counts the 4 recordings analysed)."""
+    import soundfile as sf
+
+    from tonekit.models.train import evaluate_model
+
+    sr = 16000
+    t = np.arange(2 * sr) / sr
+    rows = ["path,speaker,emotion"]
+    for i, (f0, emotion) in enumerate(((120, "angry"), (160, "neutral"), (200, "angry"), (140, "neutral"))):
+        y = 0.1 * sum(np.sin(2 * np.pi * k * f0 * (1 + 0.05 * np.sin(2 * np.pi * 2 * t)) * t) / k for k in range(1, 6))
+        sf.write(tmp_path / f"u{i}.wav", y * (1 + 0.5 * np.sin(2 * np.pi * 4 * t)), sr)
+        rows.append(f"u{i}.wav,s1,{emotion}")
+    (tmp_path / "bad.wav").write_text("not audio")
+    y, _ = sf.read(tmp_path / "u0.wav")
+    sf.write(tmp_path / "three.wav", np.column_stack([y, y, y]), sr)
+    rows += ["bad.wav,s1,angry", "three.wav,s1,neutral"]
+    (tmp_path / "m.csv").write_text("\n".join(rows) + "\n")
+    with pytest.warns(UserWarning) as caught:
+        res = evaluate_model("anger", [tmp_path / "m.csv"], cache_dir=tmp_path / "c", conditions=("wideband",))
+    assert [str(w.message) for w in caught] == [
+        "2 of 6 recordings could not be analysed (wideband) and are left out of the metrics"]
+    err = capsys.readouterr().err.splitlines()   # each file's problem once, not once per feature pass
+    assert len(err) == 2 and err[0].startswith(f"warning: {tmp_path / 'bad.wav'}: not a readable audio file")
+    assert err[1] == f"warning: {tmp_path / 'three.wav'}: 3 channels: a single-speaker file must be mono " \
+                     "(or stereo, mixed down)"
+    assert res.n.tolist() == [4]
+
+
 def test_feature_cache_follows_file_content_not_modification_time(tmp_path):
     """A corpus copied or re-mounted with new modification times keeps its cache; changed bytes, or a new
     name (the telephone copy's noise is seeded by it), are extracted again."""

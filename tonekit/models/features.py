@@ -63,7 +63,7 @@ def condition_audio(path: str, condition: str = "wideband"):
     """
     if condition not in TEST_CONDITIONS:
         raise ValueError(f"condition must be one of {TEST_CONDITIONS}, not {condition!r}")
-    y, sr = load_audio(path)
+    y, sr = load_audio(path, single_speaker=True)   # as tonekit.score: three or more channels are refused
     if condition != "wideband":
         y, sr = telephone_copy(y, sr, _seed(path), codec="mulaw" if condition == "telephone" else condition)
     return y, sr
@@ -133,12 +133,13 @@ def _content_key(real: str, size: int, mtime_ns: int) -> str:
 
 
 def cached_rows(cache_file, paths, extract, *, n_jobs: int = 1, progress: bool = False,
-                desc: str = "files") -> pd.DataFrame:
+                desc: str = "files", reported: set | None = None) -> pd.DataFrame:
     """``extract(path) -> dict`` for many files (one row per path, same order), through a Parquet cache keyed
     by file name and content (:func:`_key`): only files not in it yet are extracted.
 
     ``extract`` must be picklable (a module-level function or a ``functools.partial`` of one) when
-    ``n_jobs`` > 1. Files that cannot be read get a row of NaN and a warning line on stderr.
+    ``n_jobs`` > 1. Files that cannot be read get a row of NaN and a warning line on stderr; with
+    ``reported`` (a set shared by several passes over the same files), each message only once.
     """
     import sys
 
@@ -160,7 +161,10 @@ def cached_rows(cache_file, paths, extract, *, n_jobs: int = 1, progress: bool =
             results = tqdm(results, total=len(todo), desc=desc, file=sys.stderr)
         for (p, k), (row, err) in zip(todo, results):
             if err:
-                print(f"warning: {err}", file=sys.stderr)
+                if reported is None or err not in reported:
+                    print(f"warning: {err}", file=sys.stderr)
+                if reported is not None:
+                    reported.add(err)
                 continue
             rows.append(row)
             idx.append(k)
@@ -183,18 +187,18 @@ def _condition_cache(name: str, condition: str, cache_dir) -> Path:
 
 
 def raw_features(paths, condition: str = "wideband", *, cache_dir=None, n_jobs: int = 1,
-                 progress: bool = False) -> pd.DataFrame:
+                 progress: bool = False, reported: set | None = None) -> pd.DataFrame:
     """Raw functionals of many files (one row per path, same order), cached.
 
     Files that cannot be analysed get a row of NaN and a warning line on stderr.
     """
     return cached_rows(_condition_cache(f"utterances-v{FEATURE_VERSION}", condition, cache_dir), paths,
                        functools.partial(utterance_raw, condition=condition), n_jobs=n_jobs, progress=progress,
-                       desc=f"features ({condition})")
+                       desc=f"features ({condition})", reported=reported)
 
 
 def raw_embeddings(paths, condition: str = "wideband", *, cache_dir=None, n_jobs: int = 1,
-                   progress: bool = False, encoder: str = "emb_") -> pd.DataFrame:
+                   progress: bool = False, encoder: str = "emb_", reported: set | None = None) -> pd.DataFrame:
     """Learned embeddings of many files (one row per path, same order; not speaker-relative), cached:
     GE2E's (``encoder="emb_"``) or Whisper's (``"wsp_"``).
 
@@ -204,7 +208,7 @@ def raw_embeddings(paths, condition: str = "wideband", *, cache_dir=None, n_jobs
     name = _EMBEDDING_CACHE[encoder]
     out = cached_rows(_condition_cache(name, condition, cache_dir), paths,
                       functools.partial(utterance_embedding, condition=condition, encoder=encoder), n_jobs=n_jobs,
-                      progress=progress, desc=f"{name.split('-')[0]} ({condition})")
+                      progress=progress, desc=f"{name.split('-')[0]} ({condition})", reported=reported)
     return out.reindex(columns=list(enc.columns))
 
 
@@ -337,6 +341,7 @@ def corpus_features(table: pd.DataFrame, condition: str = "wideband", *, embeddi
     if shares is not None and population is None:
         raise ValueError("shares need a population reference")
     pop = population or {}
+    kwargs.setdefault("reported", set())   # a file that cannot be read is reported once, not once per pass
     raw = raw_features(table["path"], condition, **kwargs)
     raw.index = table.index
     feats = normalised_features(table, raw, population=pop.get("baseline"), shares=shares)

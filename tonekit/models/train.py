@@ -350,8 +350,15 @@ def evaluate_model(model_path, corpus_folders, *, n_jobs: int = 1, progress: boo
     rows = []
     for cond in conditions:
         X = corpus_features(table, cond, cache_dir=cache_dir, n_jobs=n_jobs, progress=progress)
-        p = model.predict_proba(X)
-        for corpus, idx in table.groupby("corpus").groups.items():
+        # as in training: a recording that could not be analysed (its error was shown) is left out, not scored
+        ok = X[list(MODEL_FEATURES)].notna().any(axis=1).to_numpy()
+        if not ok.all():
+            warnings.warn(f"{(~ok).sum()} of {len(ok)} recordings could not be analysed ({cond}) and are left out "
+                          f"of the metrics", stacklevel=2)
+        p = np.full(len(X), np.nan)
+        if ok.any():
+            p[ok] = model.predict_proba(X[ok])
+        for corpus, idx in table[ok].groupby("corpus").groups.items():
             rows.append({"target": model.target, "corpus": corpus, "condition": cond,
                          **metrics(table.loc[idx, model.target].astype(int), p[idx])})
     return pd.DataFrame(rows).round(3)
