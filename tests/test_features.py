@@ -266,3 +266,15 @@ def test_nanmedian_columns_is_numpys_nanmedian():
             expected = np.nanmedian(x, axis=0)
         np.testing.assert_array_equal(nanmedian_columns(x), expected)
     assert nanmedian_columns(np.array([[4.0], [1.0], [3.0], [2.0]]))[0] == 2.5
+
+
+def test_window_ranges_known_values_and_bad_durations():
+    from tonekit.features.windows import window_ranges
+
+    # 10 s of 10-ms frames, 3-s windows every 1 s: starts 0..7 s, the last one ending at the last frame
+    r = window_ranges(1000, 0.01, win_dur_s=3.0, hop_dur_s=1.0)
+    assert r[0] == (0, 300) and r[-1] == (700, 1000) and len(r) == 8
+    assert window_ranges(120, 0.01) == [(0, 120)]        # shorter than a window: one window
+    for win, hop in ((float("inf"), 1.0), (3.0, float("nan")), (-1.0, 1.0), (3.0, 0.001), (2.0, 3.0)):
+        with pytest.raises(ParameterError, match="win_dur_s|hop_dur_s"):
+            window_ranges(1000, 0.01, win_dur_s=win, hop_dur_s=hop)

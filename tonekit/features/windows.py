@@ -174,8 +174,9 @@ def model_features(raw: pd.DataFrame, baseline) -> pd.DataFrame:
 
 def window_ranges(n_frames: int, hop_s: float, *, win_dur_s: float = 3.0, hop_dur_s: float = 1.0):
     """Frame ranges of windows ``win_dur_s`` long every ``hop_dur_s`` over ``n_frames`` frames."""
-    if win_dur_s <= 0 or hop_dur_s <= 0:
-        raise ParameterError(f"win_dur_s and hop_dur_s must be > 0, got {win_dur_s} and {hop_dur_s}")
+    if not (np.isfinite(win_dur_s) and np.isfinite(hop_dur_s) and win_dur_s >= hop_s and hop_dur_s >= hop_s):
+        raise ParameterError(f"win_dur_s and hop_dur_s must be finite and at least one frame ({hop_s} s), "
+                             f"got {win_dur_s} and {hop_dur_s}")
     if hop_dur_s > win_dur_s:
         raise ParameterError(f"hop_dur_s ({hop_dur_s}) must not exceed win_dur_s ({win_dur_s})")
     w = int(round(win_dur_s / hop_s))
