@@ -147,3 +147,20 @@ def test_score_reports_folders_noise_and_short_files_and_quotes_paths(mono_file,
         rows = json.loads(r.stdout) if fmt == "json" else pd.read_csv(io.StringIO(r.stdout)).to_dict("records")
         assert [row["path"] for row in rows] == [str(good)]
         assert all(0 <= rows[0][t] <= 1 for t in ("anger", "calm", "warmth"))
+
+
+def test_cli_refuses_bad_options_before_any_work(mono_file, tmp_path):
+    """Options that cannot work are refused up front, in one line each."""
+    cases = [(["train", str(tmp_path), "--target", "anger", "-o", str(tmp_path / "m.txt")], 2,
+              "use a .skops file"),
+             (["evaluate", "anger", str(tmp_path), "-j", "0"], 2, "0 is not in the range x>=1"),
+             (["batch", str(mono_file), "-o", str(tmp_path / "out"), "-j", "0"], 2, "0 is not in the range x>=1"),
+             (["report", "--format", "textgrid"], 2, "--format textgrid needs -o FILE.TextGrid"),
+             (["report"], 2, "give a CALL file, or --agent and --caller files"),
+             (["report", str(mono_file), "--set", "anger_on=5"], 1,
+              "anger_on is a probability threshold: it must be in 0..1, not 5.0")]
+    for args, code, message in cases:
+        r = CliRunner().invoke(main, args)
+        assert r.exit_code == code, (args, r.output)
+        assert message in r.output and "Traceback" not in r.output
+    assert not (tmp_path / "m.txt").exists() and not (tmp_path / "out").exists()

@@ -314,7 +314,8 @@ def test_score_speaker_uses_the_speakers_own_reference(tmp_path):
     np.testing.assert_allclose(arr[["anger", "calm", "warmth"]], out.loc[[0, 2, 4], ["anger", "calm", "warmth"]],
                                atol=5e-5)
     assert list(arr.path) == ["<array 0>", "<array 1>", "<array 2>"]
-    with pytest.raises(ParameterError, match="at least 3 recordings"):
+    with pytest.raises(ParameterError, match=rf"needs at least 3 with speech, to measure the speaker's usual voice; "
+                                             rf"2 of 3 have it \({bad}: not a readable audio file"):
         tonekit.score_speaker([paths[0], bad, paths[1]])
     with pytest.raises(ParameterError, match="list of recordings"):
         tonekit.score_speaker(str(paths[0]))

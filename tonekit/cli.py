@@ -108,6 +108,8 @@ def _analyze(call, agent, caller, turns, agent_label, agent_channel, models_dir,
     from .audio import audio_info
     from .pipeline import analyze
 
+    if call is None and agent is None and caller is None:
+        raise click.UsageError("give a CALL file, or --agent and --caller files")
     long_call = True
     if call is not None:
         try:
@@ -161,6 +163,8 @@ def report(call, agent, caller, turns, agent_label, agent_channel, models_dir, q
         tonekit report call.flac --set long_silence_s=8 --set no_smile_min_s=30
         tonekit report --agent agent.wav --caller caller.wav --format json -o report.json
     """
+    if fmt == "textgrid" and not output:
+        raise click.UsageError("--format textgrid needs -o FILE.TextGrid")
     a = _analyze(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, settings,
                  population_share)
     _write_report(a, fmt, output)
@@ -247,7 +251,9 @@ def features(audio, level, is_call, agent_channel, win_dur, hop_dur, output):
 @main.command()
 @click.argument("audio", nargs=-1, required=True, type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
-@click.option("--models", "models_dir", type=click.Path(file_okay=False), help="Folder of tone models.")
+@click.option("--models", "models_dir", type=click.Path(file_okay=False),
+              help="Folder with anger.skops, calm.skops and warmth.skops and their .json cards (tonekit train "
+                   "writes both; default: the shipped models).")
 @click.option("--same-speaker", is_flag=True,
               help="The files are one speaker's: score each against that speaker's usual voice, measured over "
                    "all of them (with few files, partly the training speakers'), with every member of the "
@@ -333,10 +339,11 @@ def _print_scores(rows, fmt):
 
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
-@click.option("-o", "--outdir", required=True, type=click.Path(file_okay=False))
-@click.option("--jobs", "-j", type=int, default=1, show_default=True, help="Worker processes.")
+@click.option("-o", "--outdir", required=True, type=click.Path(file_okay=False), help="Folder for the reports.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
 @click.option("--scheduler", help="Address of a Dask scheduler (needs the dask extra).")
-@click.option("--models", "models_dir", type=click.Path(file_okay=False))
+@click.option("--models", "models_dir", type=click.Path(file_okay=False),
+              help="Folder of tone models (default: the shipped ones).")
 @handle_errors
 def batch(inputs, outdir, jobs, scheduler, models_dir):
     """Many calls: a JSON report per call in OUTDIR, resumable; failures never stop the rest.
@@ -361,8 +368,10 @@ def batch(inputs, outdir, jobs, scheduler, models_dir):
 @main.command()
 @click.argument("corpus", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--target", type=click.Choice(["anger", "calm", "warmth"]), required=True)
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="MODEL.skops")
-@click.option("--jobs", "-j", type=int, default=2, show_default=True)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="MODEL.skops (its card, MODEL.json, is written beside it).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Worker processes for feature extraction.")
 @handle_errors
 def train(corpus, target, output, jobs):
     """Train a tone model on corpus folders (labels from the file names) or manifests.
@@ -379,14 +388,17 @@ def train(corpus, target, output, jobs):
     """
     from .models.train import train_and_save
 
-    card = train_and_save(list(corpus), target, output, n_jobs=jobs, progress=True)
+    if Path(output).suffix.lower() != ".skops":
+        raise click.BadParameter(f"{output}: use a .skops file (tonekit loads models by that name)", param_hint="-o")
+    card = train_and_save(list(corpus), target, output, n_jobs=jobs, progress=sys.stderr.isatty())
     click.echo(f"wrote {output} ({card['n_train']} training rows)", err=True)
 
 
 @main.command()
 @click.argument("model", type=click.Path())
 @click.argument("corpus", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("--jobs", "-j", type=int, default=2, show_default=True)
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Worker processes for feature extraction.")
 @click.option("--condition", "conditions", multiple=True,
               type=click.Choice(["wideband", "telephone", "gsm", "opus"]),
               help="Test audio as recorded, through training's phone line (mu-law), or through that line with a "
@@ -415,7 +427,7 @@ def evaluate(model, corpus, jobs, conditions):
     """
     from .models.train import evaluate_model
 
-    res = evaluate_model(model, list(corpus), n_jobs=jobs, progress=True,
+    res = evaluate_model(model, list(corpus), n_jobs=jobs, progress=sys.stderr.isatty(),
                          **({"conditions": conditions} if conditions else {}))
     click.echo(res.to_string(index=False))
 

@@ -16,6 +16,11 @@ from .analysis import EVENT_COLUMNS
 from .errors import ParameterError, whole_number
 
 
+#: MatchOptions thresholds on the models' probabilities (0..1).
+_PROBABILITIES = ("anger_on", "anger_off", "calm_below_on", "calm_below_off", "agent_anger_on", "upbeat_on",
+                  "no_smile_warmth")
+
+
 @dataclass(frozen=True)
 class MatchOptions:
     """Thresholds of the matcher (probabilities in 0..1, times in seconds).
@@ -151,6 +156,8 @@ class MatchOptions:
                 continue
             if not np.isfinite(v) or v < 0:
                 raise ParameterError(f"{f.name} must be a finite number >= 0, not {v!r}")
+            if f.name in _PROBABILITIES and v > 1:
+                raise ParameterError(f"{f.name} is a probability threshold: it must be in 0..1, not {v!r}")
         if self.anger_off > self.anger_on:
             raise ParameterError(f"anger_off ({self.anger_off}) must not exceed anger_on ({self.anger_on})")
         if self.calm_below_off < self.calm_below_on:

@@ -480,9 +480,10 @@ def score_speaker(sources, sr=None, *, models=None, priors=None) -> pd.DataFrame
             embs[p].append(e[p])
     ok = np.array([e is None for e in errors])
     if len(raws) < MIN_REFERENCE:
-        raise ParameterError(f"score_speaker needs at least {MIN_REFERENCE} recordings of the speaker with "
-                             f"speech to measure their usual voice; {len(raws)} of {len(sources)} have it "
-                             f"(a lone recording: tonekit.score)")
+        why = "; ".join(e for e in errors if e)
+        raise ParameterError(f"scoring recordings as one speaker's needs at least {MIN_REFERENCE} with speech, to "
+                             f"measure the speaker's usual voice; {len(raws)} of {len(sources)} have it"
+                             f"{f' ({why})' if why else ''}; score a lone recording alone (tonekit.score)")
     raw = pd.concat(raws, ignore_index=True)
     card = next(iter(mdl.values())).card
     k = card.get("reference_shrinkage") or {}
