@@ -199,3 +199,19 @@ def test_load_mp3(tmp_path, sr):
     assert sr_out == 16000
     mid = y[len(y) // 4: 3 * len(y) // 4]
     assert 20 * np.log10(np.sqrt(np.mean(mid**2)) / (0.3 / np.sqrt(2))) == pytest.approx(0, abs=1.0)
+
+
+def test_as_signal_refuses_arrays_that_are_not_float_audio():
+    from tonekit.audio import as_signal
+
+    t = np.arange(16000) / 16000
+    y = 0.1 * np.sin(2 * np.pi * 140 * t)
+    got, sr = as_signal(y.astype(np.float32), np.int64(16000))      # numpy ints and float32 are fine
+    assert sr == 16000 and got.dtype == np.float64 and np.allclose(got, y, atol=1e-7)
+    for bad, rate, message in ((np.array(["a", "b"]), 16000, "array of real numbers, not of <U1"),
+                               (y + 0j, 16000, "array of real numbers, not of complex128"),
+                               (y, float("nan"), "sr must be a whole number >= 1, not nan"),
+                               (y, 16000.7, "sr must be a whole number >= 1, not 16000.7"),
+                               (np.round(y * 32767).astype(np.int16), 16000, "got a peak of 3277 (integer PCM?")):
+        with pytest.raises(ParameterError, match=re.escape(message)):
+            as_signal(bad, rate)

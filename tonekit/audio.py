@@ -15,7 +15,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from .errors import AudioError, ParameterError
+from .errors import AudioError, ParameterError, whole_number
 
 MIN_SR = 8000
 MAX_SR = 96000
@@ -209,17 +209,23 @@ def check_single_speaker(info: AudioInfo) -> AudioInfo:
 
 
 def as_signal(y, sr) -> tuple[np.ndarray, int]:
-    """Validate an in-memory mono signal and bring it to its working rate."""
-    y = np.asarray(y, dtype=np.float64)
+    """Validate an in-memory mono signal (float samples in -1..1) and bring it to its working rate."""
+    raw = np.asarray(y)
+    if raw.dtype.kind not in "fiub":
+        raise ParameterError(f"a signal must be an array of real numbers, not of {raw.dtype}")
+    y = raw.astype(np.float64)
     if sr is None:
         raise ParameterError("sr (the sampling rate in Hz) is required with an array")
-    sr = int(sr)
+    sr = whole_number("sr", sr, minimum=1)
     if not MIN_SR <= sr <= MAX_SR:
         raise ParameterError(f"sr={sr} Hz is outside {MIN_SR}..{MAX_SR} Hz")
     if y.ndim != 1:
         raise ParameterError(f"expected a mono signal (1-D array), got shape {y.shape}")
     if not np.isfinite(y).all():
         raise AudioError(None, "audio buffer is not finite everywhere")
+    if y.size and np.max(np.abs(y)) > 1.5:
+        raise ParameterError(f"a signal's samples must be in -1..1, got a peak of {np.max(np.abs(y)):.4g} "
+                             f"(integer PCM? divide 16-bit samples by 32768)")
     check_levels(y, None, what="signal")
     return resample(y, sr, working_rate(sr)), working_rate(sr)
 
