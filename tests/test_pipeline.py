@@ -121,8 +121,8 @@ def test_cli_report_json(tmp_path):
     got = json.loads(out.read_text())
     assert got["duration_s"] == pytest.approx(TRUTH["duration_s"], abs=0.01)
     assert got["options"]["population_share"] == {"agent": 0.0, "caller": 0.25}
-    r = CliRunner().invoke(main, ["report", str(DEMO), "--format", "json", "-o", str(out), "-q",
-                                  "--population-share", "0.5"])
+    # no --format: the form -o's extension names (.json)
+    r = CliRunner().invoke(main, ["report", str(DEMO), "-o", str(out), "-q", "--population-share", "0.5"])
     assert r.exit_code == 0, r.output
     assert json.loads(out.read_text())["options"]["population_share"] == {"agent": 0.5, "caller": 0.5}
     r = CliRunner().invoke(main, ["report", str(DEMO), "--population-share", "2"])

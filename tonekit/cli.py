@@ -149,8 +149,8 @@ def main(debug):
 @main.command()
 @click.argument("call", required=False, type=click.Path())
 @call_options
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "html", "textgrid"]), default="text",
-              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html", "textgrid"]), default=None,
+              help="The report's form [default: from -o's extension (.json, .html, .TextGrid), else text].")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
 @handle_errors
 def report(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, settings, population_share,
@@ -161,13 +161,20 @@ def report(call, agent, caller, turns, agent_label, agent_channel, models_dir, q
     Example:
         tonekit report call.flac
         tonekit report call.flac --set long_silence_s=8 --set no_smile_min_s=30
-        tonekit report --agent agent.wav --caller caller.wav --format json -o report.json
+        tonekit report --agent agent.wav --caller caller.wav -o report.json
+        tonekit report call.flac -o call.html
     """
+    if fmt is None:
+        fmt = _FORMAT_BY_SUFFIX.get(Path(output).suffix.lower(), "text") if output else "text"
     if fmt == "textgrid" and not output:
         raise click.UsageError("--format textgrid needs -o FILE.TextGrid")
     a = _analyze(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, settings,
                  population_share)
     _write_report(a, fmt, output)
+
+
+#: ``tonekit report -o FILE`` without ``--format``: the form its extension names.
+_FORMAT_BY_SUFFIX = {".json": "json", ".html": "html", ".htm": "html", ".textgrid": "textgrid"}
 
 
 def _write_report(a, fmt, output):
