@@ -133,8 +133,25 @@ def match_tip(true: list, flagged: list, tol: float = TOLERANCE_S) -> tuple[int,
     return found, hits
 
 
+def timing(true: list, flagged: list, tol: float = TOLERANCE_S) -> dict:
+    """How well flagged events are placed in time, for lists of (start_s, end_s): ``onsets``, for each true
+    event found, the start of the earliest flagged event that overlaps it minus its own start (negative:
+    flagged early); ``flagged_s``, the flagged seconds; ``on_truth_s``, those inside some true event.
+
+    >>> timing([(30.0, 40.0)], [(23.0, 43.0)])
+    {'onsets': [-7.0], 'flagged_s': 20.0, 'on_truth_s': 10.0}
+    """
+    onsets = []
+    for t0, t1 in true:
+        starts = [f0 for f0, f1 in flagged if overlaps(t0, t1, f0, f1, tol)]
+        if starts:
+            onsets.append(float(min(starts) - t0))
+    on_truth = sum(max(0.0, min(f1, t1) - max(f0, t0)) for f0, f1 in flagged for t0, t1 in true)
+    return {"onsets": onsets, "flagged_s": float(sum(f1 - f0 for f0, f1 in flagged)), "on_truth_s": float(on_truth)}
+
+
 def call_counts(truth: dict, events: pd.DataFrame) -> dict:
-    """Per tip: true, found, flagged, hits and the kinds flagged, for one call."""
+    """Per tip: true, found, flagged, hits, the kinds flagged and :func:`timing`, for one call."""
     out = {}
     for tip in TIPS:
         true = [(e["start_s"], e["end_s"]) for e in truth["events"] if e["tip"] == tip]
@@ -142,7 +159,7 @@ def call_counts(truth: dict, events: pd.DataFrame) -> dict:
         flagged = list(zip(mine["start_s"].astype(float), mine["end_s"].astype(float))) if len(mine) else []
         found, hits = match_tip(true, flagged)
         out[tip] = {"true": len(true), "found": found, "flagged": len(flagged), "hits": hits,
-                    "kinds": sorted(set(map(str, mine["kind"]))) if len(mine) else []}
+                    "kinds": sorted(set(map(str, mine["kind"]))) if len(mine) else [], **timing(true, flagged)}
     return out
 
 
@@ -183,6 +200,14 @@ def summarise(calls: list[dict]) -> dict:
             res[tip] = {**n, "kinds": kinds or [kind],
                         "recall": n["found"] / n["true"] if n["true"] else math.nan,
                         "precision": n["hits"] / n["flagged"] if n["flagged"] else math.nan}
+            # records re-made from older saved results may have no timing
+            onsets = np.array([o for c in subset for o in c["counts"][tip].get("onsets", ())], float)
+            flagged_s = sum(c["counts"][tip].get("flagged_s", 0.0) for c in subset)
+            res[tip].update({
+                "onset_median_s": float(np.median(onsets)) if len(onsets) else math.nan,
+                "onset_within_3s": float(np.mean(np.abs(onsets) <= 3.0)) if len(onsets) else math.nan,
+                "on_truth_share": (sum(c["counts"][tip].get("on_truth_s", 0.0) for c in subset) / flagged_s
+                                   if flagged_s else math.nan)})
         return res
 
     def windows(subset):
@@ -245,6 +270,14 @@ def markdown(summary: dict, setup: dict) -> str:
     for tip in TIPS:
         w, t = summary["tips_wideband"][tip], summary["tips_telephone"][tip]
         lines.append(f"| {tip} | {_f(w['recall'])} / {_f(w['precision'])} | {_f(t['recall'])} / {_f(t['precision'])} |")
+    if not math.isnan(summary["tips"][9].get("on_truth_share", math.nan)):
+        lines += ["", "Where the events found lie in time: the median of flagged start minus true start (negative: "
+                      "early), the share of those starts within 3 s, and the share of flagged time inside true "
+                      "events:", "", "| tip | onset (median) | onset within 3 s | flagged time on true events |",
+                  "|---|---|---|---|"]
+        for tip, r in summary["tips"].items():
+            lines.append(f"| {tip} | {_f(r['onset_median_s'], 1)} s | {_f(r['onset_within_3s'])} "
+                         f"| {_f(r['on_truth_share'])} |")
     if "tips_by_timeline" in summary:
         tl, over = summary["tips_by_timeline"], summary["angry_windows_over_half"]
         lines += ["", "By the caller's timeline (recall / precision; a caller angry throughout has no calmer "

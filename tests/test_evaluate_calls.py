@@ -31,3 +31,24 @@ def test_summary_splits_callers_angry_throughout_from_the_usual_calls():
     only = ec.summarise([usual, dict(usual)])
     assert "tips_by_timeline" not in only
     assert "timeline" not in ec.markdown(only, {"mode": "test", "description": "known counts", "command": "x"})
+
+
+def test_event_timing_with_known_spans():
+    """A true upbeat stretch 30-40 s flagged as 23-43 s (7 s early, half its time on the truth) and another
+    20-30 s flagged as 21-29 s (1 s late, all on it); a true event missed adds no onset."""
+    events = pd.DataFrame({"tip": [9, 9], "kind": ["upbeat_vs_angry"] * 2, "start_s": [23.0, 121.0],
+                           "end_s": [43.0, 129.0]})
+    truth = {"events": [{"tip": 9, "start_s": 30.0, "end_s": 40.0}, {"tip": 9, "start_s": 120.0, "end_s": 130.0},
+                        {"tip": 9, "start_s": 200.0, "end_s": 210.0}]}
+    counts = ec.call_counts(truth, events)[9]
+    assert (counts["found"], counts["hits"], counts["onsets"]) == (2, 2, [-7.0, 1.0])
+    assert (counts["flagged_s"], counts["on_truth_s"]) == (28.0, 18.0)
+    rec = {"call": "c", "telephone": False, "duration_s": 300.0, "seconds": 1.0,
+           "counts": {**{t: ec.call_counts({"events": []}, events.iloc[:0])[t] for t in ec.TIPS}, 9: counts},
+           "anger_windows": pd.DataFrame({"anger": [0.9, 0.1], "label": [1, 0]})}
+    s = ec.summarise([rec])
+    assert s["tips"][9]["onset_median_s"] == pytest.approx(-3.0)
+    assert s["tips"][9]["onset_within_3s"] == pytest.approx(0.5)
+    assert s["tips"][9]["on_truth_share"] == pytest.approx(18 / 28)
+    text = ec.markdown(s, {"mode": "test", "description": "known spans", "command": "x"})
+    assert "| 9 | -3.0 s | 0.50 | 0.64 |" in text
