@@ -432,17 +432,18 @@ def saved_calls(dump_dir):
             yield pickle.load(fh)
 
 
-def rescore(dump_dir, setup: dict | None = None) -> tuple[dict, dict, list]:
+def rescore(dump_dir, setup: dict | None = None, settings: dict | None = None) -> tuple[dict, dict, list]:
     """Re-make the events of saved calls (``--dump-dir`` of an earlier run) with the matcher as it is now.
 
     Analysis (activity, windows, scores) is not redone: only the matcher runs
-    again, with its current defaults, so a change of thresholds is measured on
-    the same calls in seconds. Returns (summary, setup, records) like :func:`evaluate`.
+    again, with its current defaults (``settings``: some of them changed, as
+    ``tonekit report --set``), so a change of thresholds is measured on the same
+    calls in seconds. Returns (summary, setup, records) like :func:`evaluate`.
     """
     tk = _tonekit()
     from tonekit.match import MatchOptions
 
-    opts = MatchOptions()
+    opts = MatchOptions.from_kwargs(**(settings or {}))
     records, seeds = [], set()
     for saved in saved_calls(dump_dir):
         records.append(rescored_record(saved, opts))
@@ -452,8 +453,10 @@ def rescore(dump_dir, setup: dict | None = None) -> tuple[dict, dict, list]:
                             "command": f"python scripts/evaluate_calls.py --rescore {dump_dir}"})
     if len(seeds) == 1 and None not in seeds:
         setup.setdefault("seed", seeds.pop())
+    changed = ", ".join(f"{k}={v}" for k, v in (settings or {}).items())
     setup["rescored"] = (f"Events re-made from the saved analyses in {Path(dump_dir).name}/ with the matcher's "
-                         f"current defaults (tonekit {getattr(tk, '__version__', '?')})")
+                         f"current defaults{f' but {changed}' if changed else ''} "
+                         f"(tonekit {getattr(tk, '__version__', '?')})")
     setup["matcher"] = opts.as_dict()
     return summarise(records), setup, records
 
@@ -473,6 +476,20 @@ def _share(text: str):
         return {k.strip(): float(v) for k, v in (part.split("=", 1) for part in text.split(","))}
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r}: use a number or caller=S,agent=S") from None
+
+
+def _settings(items) -> dict:
+    """``--set NAME=VALUE`` items as ``{name: float}``; ValueError for one without ``=`` or a number."""
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise ValueError(f"--set {item}: use NAME=NUMBER, for example trim_to_verdict=1")
+    return out
 
 
 def main(argv=None) -> int:
@@ -495,6 +512,9 @@ def main(argv=None) -> int:
     ap.add_argument("--rescore", default=None, metavar="DUMP_DIR",
                     help="only re-make the events of the calls saved in DUMP_DIR with the current matcher "
                          "(no simulation, training or analysis); keeps the setup of an existing --out JSON")
+    ap.add_argument("--set", dest="settings", action="append", default=[], metavar="NAME=VALUE",
+                    help="with --rescore: a matcher option other than its default (tonekit.match.MatchOptions; "
+                         "repeatable), as tonekit report --set")
     ap.add_argument("--embedding-every", type=int, default=None, help="analyze(embedding_every=N) (default: its own)")
     ap.add_argument("--whisper-every", type=int, default=None, help="analyze(whisper_every=N) (default: its own)")
     ap.add_argument("--population-share", type=_share, default=None, metavar="S | caller=S,agent=S",
@@ -522,10 +542,12 @@ def main(argv=None) -> int:
     if args.reference_mix and args.models_dir:
         ap.error("--reference-mix trains the fold models; --models-dir uses fixed ones (use one)")
     try:
+        if args.settings and not args.rescore:
+            raise ValueError("--set changes the matcher of --rescore; a full run uses the defaults")
         if args.rescore:
             prev = Path(args.out).with_suffix(".json") if args.out else None
             setup = json.loads(prev.read_text())["setup"] if prev is not None and prev.exists() else None
-            summary, setup, records = rescore(args.rescore, setup)
+            summary, setup, records = rescore(args.rescore, setup, _settings(args.settings))
         else:
             summary, setup, records = evaluate(args.corpora, n_calls=args.n_calls, n_folds=args.folds, seed=args.seed,
                                                cache_dir=args.cache_dir, models_dir=args.models_dir,

@@ -199,3 +199,18 @@ def test_cheer_before_the_caller_turns_angry_is_not_a_mismatch():
     assert early[0][0] < 25
     ev = match(w, activity(90, [], []), MatchOptions(caller_onset_s=0), duration_s=90)
     assert kinds(ev) == [(9, "upbeat_vs_angry")] and ev.end_s.iloc[0] == pytest.approx(30, abs=2.5)
+
+
+def test_trim_to_verdict_starts_tip_9_where_the_agent_sounds_upbeat():
+    """The demo's case: a tense reply (not calm, neither warm nor angry) runs into a cheerful stretch with no calm
+    break. The stretch is one verdict (tip 9) either way; trimmed, the event starts at the cheer (30 s), not at
+    the tense reply (20 s)."""
+    tense = {"anger": 0.3, "calm": 0.2, "warmth": 0.1}
+    agent = {(0, 20): CALM, (20, 30): tense, (30, 50): CHEERFUL, (50, 80): CALM}
+    w = windows_table(80, agent=agent, caller={(0, 60): ANGRY})
+    whole = match(w, activity(80, [], []), duration_s=80)
+    trimmed = match(w, activity(80, [], []), MatchOptions(trim_to_verdict=True), duration_s=80)
+    assert kinds(whole) == kinds(trimmed) == [(9, "upbeat_vs_angry")]
+    assert whole.start_s.iloc[0] == pytest.approx(20, abs=2)
+    assert trimmed.start_s.iloc[0] == pytest.approx(30, abs=2)
+    assert whole.end_s.iloc[0] == pytest.approx(trimmed.end_s.iloc[0]) == pytest.approx(50, abs=2)

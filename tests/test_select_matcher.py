@@ -1,6 +1,7 @@
 """scripts/select_matcher.py: leave-one-seed-out choice of the matcher's averaging windows on saved calls."""
 from __future__ import annotations
 
+import json
 import pickle
 from pathlib import Path
 from types import SimpleNamespace
@@ -100,6 +101,16 @@ def test_evaluate_calls_rescores_saved_calls_with_the_current_matcher(tmp_path, 
     assert "Events re-made from the saved analyses" in (tmp_path / "r.md").read_text()
     assert ec.main(["--rescore", str(tmp_path / "empty")]) == 2          # no saved calls: a one-line error
     assert "no saved calls" in capsys.readouterr().err
+    # --set: a matcher option other than its default, named in the report; an upbeat threshold no agent
+    # reaches flags no tip 9
+    assert ec.main(["--rescore", str(tmp_path / "0"), "--set", "upbeat_on=0.99", "--out", str(tmp_path / "s")]) == 0
+    assert "current defaults but upbeat_on=0.99" in (tmp_path / "s.md").read_text()
+    assert json.loads((tmp_path / "s.json").read_text())["summary"]["tips"]["9"]["flagged"] == 0
+    capsys.readouterr()
+    for bad in (["--set", "upbeat_on=0.99"], ["--rescore", str(tmp_path / "0"), "--set", "upbeat_on"],
+                ["--rescore", str(tmp_path / "0"), "--set", "no_such=1"]):
+        assert ec.main(bad) == 2
+        assert capsys.readouterr().err.startswith("Error: ")
     assert "seed" not in setup                                           # these truths carry no seed
     # calls made by simulate_calls carry their seed (seed * 1000 + fold): the rescored set keeps it,
     # so scripts/pool_calls.py can pool rescored files

@@ -442,7 +442,7 @@ def evaluate(model, corpus, jobs, conditions):
 @main.command()
 @click.option("--html", "html_path", type=click.Path(dir_okay=False), help="Also write the HTML report here.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--quiet", "-q", is_flag=True)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @handle_errors
 def demo(html_path, fmt, quiet):
     """The report of the bundled demo call.

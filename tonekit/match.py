@@ -87,6 +87,11 @@ class MatchOptions:
         by the agent's anger and warmth averaged over all of it (``valence_window_s``
         is then not used). False judges moment by moment on the running means, which
         splits a stretch where the two cross.
+    trim_to_verdict : bool
+        With ``valence_per_stretch``, an event of tip 8 or 9 spans its aroused stretch from the first to
+        the last window where the agent's own (smoothed) anger or warmth reaches ``agent_anger_on`` or
+        ``upbeat_on`` (off by default: the whole stretch). A tense reply just before an upbeat turn then
+        does not start the event.
     narrowband_valence_shift : float
         Added to ``valence_margin`` on telephone-band (8 kHz) calls (0.05): through
         a phone line the anger model reads both angry and cheerful agents a little
@@ -134,6 +139,7 @@ class MatchOptions:
     valence_margin: float = 0.05
     narrowband_valence_shift: float = 0.05
     valence_per_stretch: bool = True
+    trim_to_verdict: bool = False
     escalation_st: float = 3.0
     escalation_db: float = 4.0
     no_smile_warmth: float = 0.4
@@ -186,6 +192,19 @@ class MatchOptions:
 
 
 # ----------------------------------------------------------------------------- helpers
+
+def _trimmed(m: np.ndarray, track: np.ndarray, at_least: float, trim: bool) -> np.ndarray:
+    """``m`` (a stretch), or with ``trim`` only from its first to its last point where ``track`` is at least
+    ``at_least`` (the stretch's verdict is judged whole; its ends are where the agent itself sounds so)."""
+    if not trim:
+        return m
+    with np.errstate(invalid="ignore"):
+        idx = np.flatnonzero(m & (track >= at_least))
+    out = np.zeros_like(m)
+    if len(idx):
+        out[idx[0]: idx[-1] + 1] = m[idx[0]: idx[-1] + 1]
+    return out
+
 
 def _smooth(x: np.ndarray, k: int) -> np.ndarray:
     if k <= 1:
@@ -354,9 +373,9 @@ def tone_events(windows: pd.DataFrame, opts: MatchOptions, *, narrowband: bool =
             m = (grid >= a) & (grid <= b)
             s_anger, s_warmth = _mean(raw["anger"], m), _mean(raw["warmth"], m)
             if s_anger - s_warmth >= margin and s_anger >= opts.agent_anger_on:
-                mirrored |= m & aroused
+                mirrored |= _trimmed(m & aroused, tr["anger"], opts.agent_anger_on, opts.trim_to_verdict)
             elif s_warmth >= opts.upbeat_on:
-                upbeat |= m & aroused
+                upbeat |= _trimmed(m & aroused, tr["warmth"], opts.upbeat_on, opts.trim_to_verdict)
     else:
         n_val = _n_windows(opts.valence_window_s, hop)
         v_anger = _running_mean(raw["anger"], n_val)
