@@ -214,3 +214,15 @@ def test_trim_to_verdict_starts_tip_9_where_the_agent_sounds_upbeat():
     assert whole.start_s.iloc[0] == pytest.approx(20, abs=2)
     assert trimmed.start_s.iloc[0] == pytest.approx(30, abs=2)
     assert whole.end_s.iloc[0] == pytest.approx(trimmed.end_s.iloc[0]) == pytest.approx(50, abs=2)
+
+
+def test_tone_events_start_and_end_with_the_agents_speech():
+    """Windows reach 1.5 s either side of their centre; by default a tone event is narrowed to the agent's turns
+    inside it (22.4-37.6 s here), and kept as the windows give it without."""
+    w = windows_table(60, agent={(0, 20): CALM, (20, 40): CHEERFUL, (40, 60): CALM}, caller={(0, 50): ANGRY})
+    act = activity(60, [(2, 18), (22.4, 30), (30.3, 37.6), (42, 58)], [])
+    snapped = match(w, act, duration_s=60)
+    loose = match(w, act, MatchOptions(snap_to_speech=False), duration_s=60)
+    assert kinds(snapped) == kinds(loose) == [(9, "upbeat_vs_angry")]
+    assert (snapped.start_s.iloc[0], snapped.end_s.iloc[0]) == (22.4, 37.6)
+    assert loose.start_s.iloc[0] < 21 and loose.end_s.iloc[0] > 39

@@ -90,8 +90,15 @@ class MatchOptions:
     trim_to_verdict : bool
         With ``valence_per_stretch``, an event of tip 8 or 9 spans its aroused stretch from the first to
         the last window where the agent's own (smoothed) anger or warmth reaches ``agent_anger_on`` or
-        ``upbeat_on`` (off by default: the whole stretch). A tense reply just before an upbeat turn then
-        does not start the event.
+        ``upbeat_on`` (False: the whole stretch). A tense reply just before an upbeat turn then does not
+        start the event. Measured and left off: on seeds 0 and 1 it cost tip 9 recall 0.02 for at most
+        0.02 precision (README).
+    snap_to_speech : bool
+        A tone event (tips 7, 8, 9) starts where the agent's first turn inside it starts and ends where the
+        last one ends, instead of at the edges of its 3-s windows, which reach into the caller's turns and
+        pauses (True). On simulated calls (seeds 0 and 1, then 10, rescored) recall and precision are the
+        same either way; the median start error of tips 8 and 9 goes from about -2.3 s to 0.0 s, and the
+        share of their flagged time on true events from 0.60-0.68 to 0.67-0.75 (README).
     narrowband_valence_shift : float
         Added to ``valence_margin`` on telephone-band (8 kHz) calls (0.05): through
         a phone line the anger model reads both angry and cheerful agents a little
@@ -140,6 +147,7 @@ class MatchOptions:
     narrowband_valence_shift: float = 0.05
     valence_per_stretch: bool = True
     trim_to_verdict: bool = False
+    snap_to_speech: bool = True
     escalation_st: float = 3.0
     escalation_db: float = 4.0
     no_smile_warmth: float = 0.4
@@ -474,6 +482,29 @@ def silence_events(silences: pd.DataFrame, opts: MatchOptions, *, duration_s: fl
     return events
 
 
+def snapped_to_speech(events: list, turns: pd.DataFrame) -> list:
+    """Tone events (speaker ``agent``) narrowed to the agent's turns inside them: from the start of the first
+    turn that overlaps the event (if later than the event's start) to the end of the last (if earlier than its
+    end). An event with no agent turn in it is kept as it is.
+
+    >>> turns = pd.DataFrame({"speaker": ["agent", "caller", "agent"], "start_s": [21.7, 27.1, 30.9],
+    ...                       "end_s": [26.6, 30.3, 40.5]})
+    >>> [(e["start_s"], e["end_s"]) for e in snapped_to_speech([{"speaker": "agent", "start_s": 28.0,
+    ...                                                          "end_s": 43.0}], turns)]
+    [(30.9, 40.5)]
+    """
+    agent = turns[turns["speaker"] == "agent"]
+    a0, a1 = agent["start_s"].to_numpy(float), agent["end_s"].to_numpy(float)
+    out = []
+    for e in events:
+        inside = (a0 < e["end_s"]) & (a1 > e["start_s"])
+        if e["speaker"] == "agent" and inside.any():
+            e = {**e, "start_s": round(max(e["start_s"], float(a0[inside].min())), 2),
+                 "end_s": round(min(e["end_s"], float(a1[inside].max())), 2)}
+        out.append(e)
+    return out
+
+
 def match(windows: pd.DataFrame, activity, opts: MatchOptions | None = None, *,
           duration_s: float | None = None, narrowband: bool = False) -> pd.DataFrame:
     """All events of a call, in time order (DESIGN section 3 ``events`` table).
@@ -482,6 +513,8 @@ def match(windows: pd.DataFrame, activity, opts: MatchOptions | None = None, *,
     """
     opts = opts or MatchOptions()
     ev = tone_events(windows, opts, narrowband=narrowband)
+    if opts.snap_to_speech:
+        ev = snapped_to_speech(ev, activity.turns())
     ev += interruption_events(activity.speech, activity.hop_s, opts)
     ev += silence_events(activity.silences(min_dur_s=opts.long_silence_s), opts, duration_s=duration_s)
     table = pd.DataFrame(ev, columns=EVENT_COLUMNS)
