@@ -96,9 +96,9 @@ class MatchOptions:
     snap_to_speech : bool
         A tone event (tips 7, 8, 9) starts where the agent's first turn inside it starts and ends where the
         last one ends, instead of at the edges of its 3-s windows, which reach into the caller's turns and
-        pauses (True). On simulated calls (seeds 0 and 1, then 10, rescored) recall and precision are the
-        same either way; the median start error of tips 8 and 9 goes from about -2.3 s to 0.0 s, and the
-        share of their flagged time on true events from 0.60-0.68 to 0.67-0.75 (README).
+        pauses (True). On simulated calls (chosen on seeds 0 and 1, confirmed on 2, 3 and 10) recall and
+        precision are the same either way; the median start error of tips 8 and 9 goes from -2.2..-2.5 s
+        to 0.0 s, and the share of their flagged time on true events from 0.60-0.75 to 0.64-0.82 (README).
     narrowband_valence_shift : float
         Added to ``valence_margin`` on telephone-band (8 kHz) calls (0.05): through
         a phone line the anger model reads both angry and cheerful agents a little
