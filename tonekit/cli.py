@@ -302,6 +302,8 @@ def score(audio, fmt, models_dir, same_speaker, embeddings, prior):
             raise ParameterError(f"--prior {item}: expected TARGET=SHARE, for example anger=0.1")
         priors[target.strip()] = share.strip()
     priors = checked_priors(priors)
+    if same_speaker and embeddings:
+        click.echo("Warning: --same-speaker always uses the embeddings; --embeddings adds nothing", err=True)
     models = load_models(models_dir)
     rows, failed = [], 0
     if same_speaker:
