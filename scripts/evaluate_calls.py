@@ -407,13 +407,12 @@ def rescored_record(saved: dict, opts, *, windows: bool = True) -> dict:
     ``windows``: also label the caller-anger windows (for the AUC)."""
     _tonekit()
     from tonekit.analysis import EVENT_COLUMNS
-    from tonekit.match import snapped_to_speech, tone_events
+    from tonekit.match import tone_events
 
     a, truth = saved["analysis"], saved["truth"]
-    made = tone_events(a.windows, opts, narrowband=truth["telephone"])
-    if opts.snap_to_speech and getattr(a, "turns", None) is not None:   # analyses made up by tests have none
-        made = snapped_to_speech(made, a.turns)
-    tone = pd.DataFrame(made, columns=EVENT_COLUMNS)
+    # analyses made up by tests have no turns: their events are the windows'
+    tone = pd.DataFrame(tone_events(a.windows, opts, narrowband=truth["telephone"], turns=getattr(a, "turns", None)),
+                        columns=EVENT_COLUMNS)
     events = pd.concat([tone, a.events[a.events.tip.isin([1, 12])]], ignore_index=True)
     rec = dict(saved["record"])
     rec["counts"] = call_counts(truth, events)

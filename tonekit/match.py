@@ -341,8 +341,16 @@ def _half(windows):
     return float(((windows.end_s - windows.start_s).median()) / 2) if len(windows) else 1.5
 
 
-def tone_events(windows: pd.DataFrame, opts: MatchOptions, *, narrowband: bool = False) -> list:
-    """Tips 7, 8 and 9 from the window table (``narrowband``: a telephone-band call)."""
+def tone_events(windows: pd.DataFrame, opts: MatchOptions, *, narrowband: bool = False, turns=None) -> list:
+    """Tips 7, 8 and 9 from the window table (``narrowband``: a telephone-band call), each narrowed to the
+    agent's ``turns`` inside it (a turns table) when ``opts.snap_to_speech``."""
+    events = _tone_events(windows, opts, narrowband)
+    if opts.snap_to_speech and turns is not None:
+        events = snapped_to_speech(events, turns)
+    return events
+
+
+def _tone_events(windows: pd.DataFrame, opts: MatchOptions, narrowband: bool) -> list:
     if windows.empty or not {"agent", "caller"} <= set(windows.speaker):
         return []
     grid = np.unique(((windows.start_s + windows.end_s) / 2).round(3).to_numpy())
@@ -512,9 +520,7 @@ def match(windows: pd.DataFrame, activity, opts: MatchOptions | None = None, *,
     ``narrowband`` says the call was analysed at 8 kHz (telephone band).
     """
     opts = opts or MatchOptions()
-    ev = tone_events(windows, opts, narrowband=narrowband)
-    if opts.snap_to_speech:
-        ev = snapped_to_speech(ev, activity.turns())
+    ev = tone_events(windows, opts, narrowband=narrowband, turns=activity.turns())
     ev += interruption_events(activity.speech, activity.hop_s, opts)
     ev += silence_events(activity.silences(min_dur_s=opts.long_silence_s), opts, duration_s=duration_s)
     table = pd.DataFrame(ev, columns=EVENT_COLUMNS)
