@@ -480,20 +480,6 @@ def _share(text: str):
         raise argparse.ArgumentTypeError(f"{text!r}: use a number or caller=S,agent=S") from None
 
 
-def _settings(items) -> dict:
-    """``--set NAME=VALUE`` items as ``{name: float}``; ValueError for one without ``=`` or a number."""
-    out = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        try:
-            out[name.strip()] = float(value)
-        except ValueError:
-            sep = ""
-        if not sep:
-            raise ValueError(f"--set {item}: use NAME=NUMBER, for example trim_to_verdict=1")
-    return out
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(
         description="Evaluate tonekit's events and caller-anger scores on simulated calls of held-out speakers.",
@@ -549,7 +535,10 @@ def main(argv=None) -> int:
         if args.rescore:
             prev = Path(args.out).with_suffix(".json") if args.out else None
             setup = json.loads(prev.read_text())["setup"] if prev is not None and prev.exists() else None
-            summary, setup, records = rescore(args.rescore, setup, _settings(args.settings))
+            _tonekit()
+            from tonekit.match import parse_settings
+
+            summary, setup, records = rescore(args.rescore, setup, parse_settings(args.settings))
         else:
             summary, setup, records = evaluate(args.corpora, n_calls=args.n_calls, n_folds=args.folds, seed=args.seed,
                                                cache_dir=args.cache_dir, models_dir=args.models_dir,

@@ -90,17 +90,14 @@ class _Progress:
 
 
 def _parse_settings(settings) -> dict:
-    """``("long_silence_s=8", ...)`` -> ``{"long_silence_s": 8.0}``."""
-    out = {}
-    for s in settings:
-        name, sep, value = s.partition("=")
-        try:
-            if not sep:
-                raise ValueError
-            out[name.strip()] = float(value)
-        except ValueError:
-            raise click.BadParameter(f"{s!r}: use NAME=NUMBER, e.g. long_silence_s=8", param_hint="--set") from None
-    return out
+    """``("long_silence_s=8", ...)`` -> ``{"long_silence_s": 8.0}`` (:func:`tonekit.match.parse_settings`), a
+    malformed item being a usage error of ``--set``."""
+    from .match import parse_settings
+
+    try:
+        return parse_settings(settings)
+    except ParameterError as exc:
+        raise click.BadParameter(str(exc), param_hint="--set") from None
 
 
 def _analyze(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, settings=(),

@@ -199,6 +199,22 @@ class MatchOptions:
         return asdict(self)
 
 
+def parse_settings(items) -> dict:
+    """``("long_silence_s=8", ...)`` -> ``{"long_silence_s": 8.0}``: matcher options as ``tonekit report --set``
+    and ``scripts/evaluate_calls.py --set`` take them (names and values are checked by
+    :meth:`MatchOptions.from_kwargs`); ParameterError for an item that is not NAME=NUMBER."""
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise ParameterError(f"{item!r}: use NAME=NUMBER, e.g. long_silence_s=8") from None
+    return out
+
+
 # ----------------------------------------------------------------------------- helpers
 
 def _trimmed(m: np.ndarray, track: np.ndarray, at_least: float, trim: bool) -> np.ndarray:

@@ -120,7 +120,7 @@ def training_set(table: pd.DataFrame, target: str, *, conditions=("wideband", "t
         if population is not None:
             copies.append(reference_mix_features(keep, cond, population, reference_mix=reference_mix, **kw))
         for X in copies:
-            ok = X[list(MODEL_FEATURES)].notna().any(axis=1)
+            ok = analysed(X)
             Xs.append(X[ok])
             ys.append(keep.loc[ok, target].astype(int))
             gs.append(keep.loc[ok, "speaker"])
@@ -138,6 +138,12 @@ def corpus_weights(corpus) -> np.ndarray:
     c = pd.Series(np.asarray(corpus))
     w = 1.0 / c.map(c.value_counts()).to_numpy(float)
     return w * len(w) / w.sum()
+
+
+def analysed(X: pd.DataFrame) -> pd.Series:
+    """Rows of a corpus feature table whose recording could be analysed (a file that could not be read has no
+    prosodic feature at all): what training fits on and evaluation scores."""
+    return X[list(MODEL_FEATURES)].notna().any(axis=1)
 
 
 def fit_target(X, y, *, corpus=None, groups=None, **params) -> FusedToneClassifier:
@@ -351,7 +357,7 @@ def evaluate_model(model_path, corpus_folders, *, n_jobs: int = 1, progress: boo
     for cond in conditions:
         X = corpus_features(table, cond, cache_dir=cache_dir, n_jobs=n_jobs, progress=progress)
         # as in training: a recording that could not be analysed (its error was shown) is left out, not scored
-        ok = X[list(MODEL_FEATURES)].notna().any(axis=1).to_numpy()
+        ok = analysed(X).to_numpy()
         if not ok.all():
             warnings.warn(f"{(~ok).sum()} of {len(ok)} recordings could not be analysed ({cond}) and are left out "
                           f"of the metrics", stacklevel=2)
