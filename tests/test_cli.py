@@ -157,8 +157,10 @@ def test_cli_refuses_bad_options_before_any_work(mono_file, tmp_path):
              (["batch", str(mono_file), "-o", str(tmp_path / "out"), "-j", "0"], 2, "0 is not in the range x>=1"),
              (["report", "--format", "textgrid"], 2, "--format textgrid needs -o FILE.TextGrid"),
              (["report"], 2, "give a CALL file, or --agent and --caller files"),
-             (["report", str(mono_file), "--set", "anger_on=5"], 1,
-              "anger_on is a probability threshold: it must be in 0..1, not 5.0")]
+             (["report", str(mono_file), "--set", "anger_on=5"], 2,
+              "anger_on is a probability threshold: it must be in 0..1, not 5.0"),
+             (["report", str(mono_file), "--set", "anger_onn=0.5"], 2, "unknown option(s) anger_onn; known: "),
+             (["report", str(mono_file), "--set", "anger_on"], 2, "'anger_on': use NAME=NUMBER")]
     for args, code, message in cases:
         r = CliRunner().invoke(main, args)
         assert r.exit_code == code, (args, r.output)

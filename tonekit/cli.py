@@ -91,11 +91,14 @@ class _Progress:
 
 def _parse_settings(settings) -> dict:
     """``("long_silence_s=8", ...)`` -> ``{"long_silence_s": 8.0}`` (:func:`tonekit.match.parse_settings`), a
-    malformed item being a usage error of ``--set``."""
-    from .match import parse_settings
+    malformed item, an unknown name or a value out of range being a usage error of ``--set`` (before any
+    work)."""
+    from .match import MatchOptions, parse_settings
 
     try:
-        return parse_settings(settings)
+        out = parse_settings(settings)
+        MatchOptions.from_kwargs(**out)
+        return out
     except ParameterError as exc:
         raise click.BadParameter(str(exc), param_hint="--set") from None
 
