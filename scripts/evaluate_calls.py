@@ -108,15 +108,19 @@ def load_fixed_models(models_dir):
     return {t: store.load_model(Path(models_dir) / f"{t}.skops") for t in MODEL_TARGETS}
 
 
-def train_fold_models(table: pd.DataFrame, held_out: list[str], cache_dir, reference_mix=None):
+def train_fold_models(table: pd.DataFrame, held_out: list[str], cache_dir, reference_mix=None, copies=None):
     """Models trained on every corpus row except the held-out speakers' (``reference_mix``: also on the
-    mixed copies of ``tonekit.models.train.training_set``, an exploration)."""
+    mixed copies of ``tonekit.models.train.training_set``; ``copies``: also on the training copies of
+    ``tonekit.models.features.COPY_CONDITIONS[copies]``; explorations)."""
     _tonekit()
+    from tonekit.models.features import CONDITIONS, COPY_CONDITIONS
     from tonekit.models.train import train_models
 
     train = table[~table["speaker"].isin(held_out)].reset_index(drop=True)
+    conditions = CONDITIONS + (COPY_CONDITIONS[copies] if copies else ())
     # the cards carry the training speakers' usual voice, as a shipped card does (analyze reads it)
-    return train_models(train, targets=MODEL_TARGETS, cache_dir=cache_dir, reference_mix=reference_mix)
+    return train_models(train, targets=MODEL_TARGETS, cache_dir=cache_dir, reference_mix=reference_mix,
+                        conditions=conditions)
 
 
 # --------------------------------------------------------------------------- metrics
@@ -317,11 +321,12 @@ def _plain(x):
 def evaluate(corpora, *, n_calls: int = 48, n_folds: int = 4, seed: int = 0, cache_dir=None, dump_dir=None,
              models_dir=None, calls_dir=None, telephone_share: float = 1 / 3,
              analyze_options=None, angry_caller_share: float = 0.0,
-             reference_mix=None, codec: str = "mulaw") -> tuple[dict, dict, list]:
+             reference_mix=None, codec: str = "mulaw", copies=None) -> tuple[dict, dict, list]:
     """Run the evaluation; returns (summary, setup, per-call records). ``analyze_options``: keywords of
     ``tonekit.analyze`` (``embedding_every``, ``whisper_every``) other than the defaults;
     ``angry_caller_share``: the share of calls whose caller is angry throughout (``simulate_calls.py``);
     ``reference_mix``: the fold models' training option of that name (``tonekit.models.train.training_set``);
+    ``copies``: the fold models also trained on these training copies (``"pitch"``, ``"crop"``);
     ``codec``: of the telephone calls (``simulate_calls.CODECS``: gsm and opus are never heard in training)."""
     from tqdm import tqdm
 
@@ -355,7 +360,7 @@ def evaluate(corpora, *, n_calls: int = 48, n_folds: int = 4, seed: int = 0, cac
             if fixed is None:
                 print(f"fold {f + 1}/{n_folds}: training without {len(held_out)} speakers ...", file=sys.stderr)
                 t0 = time.perf_counter()
-                models = train_fold_models(table, held_out, cache_dir, reference_mix)
+                models = train_fold_models(table, held_out, cache_dir, reference_mix, copies)
                 print(f"fold {f + 1}/{n_folds}: trained in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
             else:
                 models = fixed
@@ -395,6 +400,7 @@ def evaluate(corpora, *, n_calls: int = 48, n_folds: int = 4, seed: int = 0, cac
         "folds": folds, "seed": seed, "n_calls": n_calls, "tolerance_s": TOLERANCE_S,
         "tonekit_version": getattr(tk, "__version__", "?"), "analyze_options": dict(analyze_options or {}),
         **({} if reference_mix is None else {"reference_mix": list(reference_mix)}),
+        **({} if copies is None else {"training_copies": copies}),
         **({} if codec == "mulaw" else {"codec": codec}),
         "command": " ".join(["python", "scripts/evaluate_calls.py", *sys.argv[1:]]),
     }
@@ -513,6 +519,9 @@ def main(argv=None) -> int:
     ap.add_argument("--reference-mix", action="store_true",
                     help="train the fold models also on copies read partly against the training speakers "
                          "(tonekit.models.train.REFERENCE_MIX; an exploration the shipped models do not use)")
+    ap.add_argument("--copies", choices=("pitch", "crop"), default=None,
+                    help="train the fold models also on these training copies of every utterance "
+                         "(tonekit.models.features.COPY_CONDITIONS; explorations the shipped models do not use)")
     ap.add_argument("--codec", choices=_simulator().CODECS, default="mulaw",
                     help="codec of the telephone calls (default %(default)s; gsm and opus are never heard in "
                          "training)")
@@ -527,8 +536,8 @@ def main(argv=None) -> int:
         ap.error("--folds must be at least 2")
     if not 0 <= args.angry_caller_share <= 1:
         ap.error("--angry-caller-share must be within 0..1")
-    if args.reference_mix and args.models_dir:
-        ap.error("--reference-mix trains the fold models; --models-dir uses fixed ones (use one)")
+    if (args.reference_mix or args.copies) and args.models_dir:
+        ap.error("--reference-mix and --copies train the fold models; --models-dir uses fixed ones (use one)")
     try:
         if args.settings and not args.rescore:
             raise ValueError("--set changes the matcher of --rescore; a full run uses the defaults")
@@ -545,7 +554,7 @@ def main(argv=None) -> int:
                                                calls_dir=args.calls_dir, dump_dir=args.dump_dir,
                                                angry_caller_share=args.angry_caller_share,
                                                reference_mix=_reference_mix() if args.reference_mix else None,
-                                               codec=args.codec,
+                                               codec=args.codec, copies=args.copies,
                                                analyze_options={k: v for k, v in (
                                                    ("embedding_every", args.embedding_every),
                                                    ("whisper_every", args.whisper_every),

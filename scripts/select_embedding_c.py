@@ -15,12 +15,18 @@ is the one that corpus would be scored with, chosen without it. The script print
 
 A candidate may also be a C with one offset per training corpus (``--grid 0.001,0.001+offsets``,
 :class:`~tonekit.models.estimators.FusedToneClassifier`'s ``domain_offsets``; measured and not shipped,
-results/select_domain_offsets.md).
+results/select_domain_offsets.md), or a C trained on a copy of every utterance with a random pitch
+shift as well (``--grid 0.001,0.001+pitch``, :func:`tonekit.augment.pitch_copy`), or on a random 1-2 s
+stretch of every utterance's speech as well (``0.001+crop``, :func:`tonekit.augment.crop_copy`); both measured
+(results/select_pitch_copy.md, results/select_crop_copy_anger.md, results/select_crop_copy.md).
 
 Usage::
 
     python scripts/select_embedding_c.py --out results/select_embedding_c.json
     python scripts/select_embedding_c.py --grid 0.001,0.001+offsets --out results/select_domain_offsets.json
+    python scripts/select_embedding_c.py --targets anger --grid 0.001,0.001+pitch --out results/select_pitch_copy.json
+    python scripts/select_embedding_c.py --targets anger --grid 0.001,0.001+crop --out results/select_crop_copy_anger.json
+    python scripts/select_embedding_c.py --targets calm,warmth --grid 0.001,0.001+crop --out results/select_crop_copy.json
 
 It fits (1 + 3) x corpora x candidates models per target (240 for the defaults; about 15 minutes on
 2 cores once the corpus features are cached by scripts/evaluate.py).
@@ -41,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from evaluate import _md  # noqa: E402
 from tonekit.models.corpora import load_corpora, targets  # noqa: E402
-from tonekit.models.features import corpus_features, default_cache_dir  # noqa: E402
+from tonekit.models.features import COPY_CONDITIONS, corpus_features, default_cache_dir  # noqa: E402
 from tonekit.models.store import TARGET_NAMES  # noqa: E402
 from tonekit.models.train import DEFAULT_PARAMS, fit_target, metrics  # noqa: E402
 
@@ -60,12 +66,20 @@ def jobs(target_names, grid, corpora) -> list:
 def candidate(C) -> dict:
     """The recipe's parameters for one candidate of the grid: a C (``0.001``), or a C with each corpus's own
     offset in training (``"0.001+offsets"``, :class:`~tonekit.models.estimators.FusedToneClassifier`'s
-    ``domain_offsets``)."""
+    ``domain_offsets``), or a C trained on pitch-shifted copies as well (``"0.001+pitch"``, see
+    :func:`training_conditions`)."""
     text = str(C)
     value, _, extra = text.partition("+")
-    if extra not in ("", "offsets"):
-        raise ValueError(f"unknown candidate {text!r}: a C, or a C followed by +offsets")
-    return {"embedding_C": float(value), **({"domain_offsets": True} if extra else {})}
+    if extra not in ("", "offsets", *COPY_CONDITIONS):
+        raise ValueError(f"unknown candidate {text!r}: a C, or a C followed by +offsets, +pitch or +crop")
+    return {"embedding_C": float(value), **({"domain_offsets": True} if extra == "offsets" else {})}
+
+
+def training_conditions(C) -> tuple:
+    """The copies of every training utterance a candidate is trained on: both lines, and for ``C+pitch`` both
+    lines again with a random pitch shift per utterance (:func:`tonekit.augment.pitch_copy`), for ``C+crop``
+    with a random 1-2 s stretch of its speech (:func:`tonekit.augment.crop_copy`)."""
+    return CONDITIONS + COPY_CONDITIONS.get(str(C).partition("+")[2], ())
 
 
 def fit_and_test(table, feats, target, test_corpus, left_out, C) -> list:
@@ -75,9 +89,11 @@ def fit_and_test(table, feats, target, test_corpus, left_out, C) -> list:
     test = (table.corpus == test_corpus).to_numpy() & lab
     train = (~table.corpus.isin(left_out)).to_numpy() & lab
     y = table.loc[train, target].astype(int).to_numpy()
-    X = pd.concat([feats[c][train] for c in CONDITIONS], ignore_index=True)
-    model = fit_target(X, np.tile(y, 2), corpus=np.tile(table.corpus[train].to_numpy(), 2),
-                       groups=np.tile(table.speaker[train].to_numpy(), 2),
+    conditions = training_conditions(C)
+    n = len(conditions)
+    X = pd.concat([feats[c][train] for c in conditions], ignore_index=True)
+    model = fit_target(X, np.tile(y, n), corpus=np.tile(table.corpus[train].to_numpy(), n),
+                       groups=np.tile(table.speaker[train].to_numpy(), n),
                        **{**DEFAULT_PARAMS[target], **candidate(C)})
     cols = list(model.feature_names_in_)
     y_test = table.loc[test, target].astype(int)
@@ -110,7 +126,8 @@ def main(argv=None) -> int:
     ap.add_argument("--targets", default=",".join(TARGET_NAMES))
     ap.add_argument("--grid", default=",".join(map(str, GRID)),
                     help="candidate C values, comma-separated; C+offsets: that C with each training corpus's own "
-                         "offset (for example 0.001,0.001+offsets)")
+                         "offset (for example 0.001,0.001+offsets); C+pitch, C+crop: that C trained on pitch-shifted "
+                         "or cropped copies as well")
     ap.add_argument("--jobs", type=int, default=2, help="models fitted at once")
     ap.add_argument("--out", help="write the rows and tables as JSON here (and markdown next to it)")
     args = ap.parse_args(argv)
@@ -119,9 +136,9 @@ def main(argv=None) -> int:
 
     t0 = time.time()
     table = targets(load_corpora(args.corpora)).reset_index(drop=True)
-    feats = {c: corpus_features(table, c, cache_dir=args.cache_dir, n_jobs=args.jobs, progress=True)
-             for c in CONDITIONS}
     grid = args.grid.split(",")
+    feats = {c: corpus_features(table, c, cache_dir=args.cache_dir, n_jobs=args.jobs, progress=True)
+             for c in dict.fromkeys(c for C in grid for c in training_conditions(C))}
     grid = grid if any("+" in c for c in grid) else [float(c) for c in grid]   # labels when offsets are in it
     for c in grid:
         candidate(c)   # an unknown candidate fails here, before any fit

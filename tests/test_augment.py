@@ -1,10 +1,14 @@
-"""The telephone line of training and evaluation, on signals with known levels and spectra."""
+"""The telephone line of training and evaluation, and the pitch-shifted copies, on signals with known levels,
+spectra and pitch."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from tonekit.augment import active_level_db, gsm610, mulaw, telephone, telephone_copy
+from synth import vowel
+
+from tonekit.augment import (CROP_S, PITCH_SHIFT_ST, active_level_db, crop_copy, gsm610, mulaw, pitch_copy,
+                             pitch_shifted, telephone, telephone_copy)
 
 SR = 16000
 
@@ -64,3 +68,59 @@ def test_gsm_line_keeps_level_and_pitch_but_codes_coarser_than_mulaw():
     assert snr["mulaw"] > 30 and 10 < snr["gsm"] < 25
     with pytest.raises(ValueError, match="codec must be one of mulaw, gsm"):
         telephone(y, SR, codec="amr")
+
+
+def _median_f0(y, sr):
+    import parselmouth
+
+    f0 = parselmouth.Sound(np.asarray(y, dtype=np.float64), sr).to_pitch().selected_array["frequency"]
+    return float(np.median(f0[f0 > 0]))
+
+
+@pytest.mark.parametrize("semitones", [-3.0, 2.0])
+def test_pitch_shift_moves_f0_by_the_semitones_and_keeps_length_level_and_formants(semitones):
+    y = vowel(150.0, (700, 1220, 2600), 1.0, SR)
+    z = pitch_shifted(y, SR, semitones)
+    assert len(z) == len(y) and z.dtype == np.float32
+    assert 12 * np.log2(_median_f0(z, SR) / _median_f0(y, SR)) == pytest.approx(semitones, abs=0.15)
+    assert active_level_db(z, SR) == pytest.approx(active_level_db(y, SR), abs=1.5)
+    # the spectral envelope stays: most energy still around F1 (700 Hz), not moved with the pitch
+    spec = np.abs(np.fft.rfft(z * np.hanning(len(z)))) ** 2
+    freqs = np.fft.rfftfreq(len(z), 1 / SR)
+    band = (freqs > 400) & (freqs < 1000)
+    assert spec[band].sum() > 0.5 * spec[freqs > 80].sum()
+
+
+def test_pitch_copy_draws_its_shift_from_the_seed_within_the_range():
+    y = vowel(150.0, (700, 1220, 2600), 1.0, SR)
+    shifts = []
+    for seed in range(6):
+        z, sr = pitch_copy(y, SR, seed)
+        again, _ = pitch_copy(y, SR, seed)
+        assert sr == SR and np.array_equal(z, again)
+        shifts.append(12 * np.log2(_median_f0(z, SR) / 150.0))
+    assert all(abs(s) <= PITCH_SHIFT_ST + 0.2 for s in shifts)
+    assert np.ptp(shifts) > 1.0   # different seeds, different shifts
+    line, sr8 = pitch_copy(y, SR, 3, line=True)
+    assert sr8 == 8000 and len(line) == 8000
+    assert _median_f0(line, sr8) == pytest.approx(_median_f0(pitch_copy(y, SR, 3)[0], SR), rel=0.02)
+
+
+def test_crop_copy_keeps_a_stretch_of_speech_of_the_drawn_length():
+    """0.5 s of silence, a 3-s vowel, 0.5 s of silence: each crop is 1-2 s long and all speech (no frame of the
+    silences); a 0.8-s vowel is kept whole, from its first to its last speech frame."""
+    pad = np.zeros(SR // 2, np.float32)
+    y = np.concatenate([pad, vowel(150.0, (700, 1220, 2600), 3.0, SR), pad])
+    lengths = []
+    for seed in range(8):
+        z, sr = crop_copy(y, SR, seed)
+        assert sr == SR and np.array_equal(z, crop_copy(y, SR, seed)[0])
+        lengths.append(len(z) / SR)
+        frames = z[: len(z) // 160 * 160].reshape(-1, 160)
+        assert np.sqrt((frames ** 2).mean(axis=1)).min() > 0.01   # every 10-ms frame is in the vowel
+    assert all(CROP_S[0] - 0.01 <= d <= CROP_S[1] + 0.01 for d in lengths) and np.ptp(lengths) > 0.3
+    short = np.concatenate([pad, vowel(150.0, (700, 1220, 2600), 0.8, SR), pad])
+    z, _ = crop_copy(short, SR, 0)
+    assert len(z) / SR == pytest.approx(0.8, abs=0.05)
+    line, sr8 = crop_copy(y, SR, 3, line=True)
+    assert sr8 == 8000 and len(line) == pytest.approx(lengths[3] * 8000, abs=1)

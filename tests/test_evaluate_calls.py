@@ -52,3 +52,28 @@ def test_event_timing_with_known_spans():
     assert s["tips"][9]["on_truth_share"] == pytest.approx(18 / 28)
     text = ec.markdown(s, {"mode": "test", "description": "known spans", "command": "x"})
     assert "| 9 | -3.0 s | 0.50 | 0.64 |" in text
+
+
+def test_fold_models_train_on_the_held_in_speakers_with_the_copies_asked_for(monkeypatch):
+    """``--copies crop``: the fold models see the training copies as well, and never the held-out speakers."""
+    import tonekit.models.train as train
+
+    seen = {}
+
+    def fake_train_models(table, **kw):
+        seen.update(speakers=set(table.speaker), **kw)
+        return {}
+
+    monkeypatch.setattr(train, "train_models", fake_train_models)
+    table = pd.DataFrame({"speaker": ["a", "b", "c"], "corpus": ["x"] * 3})
+    ec.train_fold_models(table, ["b"], None, copies="crop")
+    assert seen["speakers"] == {"a", "c"}
+    assert seen["conditions"] == ("wideband", "telephone", "crop-wideband", "crop-telephone")
+    ec.train_fold_models(table, ["a"], None)
+    assert seen["speakers"] == {"b", "c"} and seen["conditions"] == ("wideband", "telephone")
+
+
+def test_copies_need_fold_training():
+    with pytest.raises(SystemExit) as exc:
+        ec.main(["--models-dir", "trained", "--copies", "crop"])
+    assert exc.value.code == 2

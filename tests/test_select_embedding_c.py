@@ -55,6 +55,11 @@ def test_nested_pick_breaks_ties_toward_the_smaller_C():
 def test_candidates_are_a_C_or_a_C_with_corpus_offsets():
     assert sc.candidate(0.001) == {"embedding_C": 0.001}
     assert sc.candidate("0.001+offsets") == {"embedding_C": 0.001, "domain_offsets": True}
+    assert sc.candidate("0.001+pitch") == {"embedding_C": 0.001}
+    assert sc.training_conditions(0.001) == ("wideband", "telephone")
+    assert sc.training_conditions("0.001+pitch") == ("wideband", "telephone", "pitch-wideband", "pitch-telephone")
+    assert sc.candidate("0.001+crop") == {"embedding_C": 0.001}
+    assert sc.training_conditions("0.001+crop") == ("wideband", "telephone", "crop-wideband", "crop-telephone")
     with pytest.raises(ValueError, match="unknown candidate '0.001\\+bagging'"):
         sc.candidate("0.001+bagging")
 

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..audio import load_audio
-from ..augment import telephone_copy
+from ..augment import crop_copy, pitch_copy, telephone_copy
 from ..errors import TonekitError
 from ..features.frames import signal_frames
 from ..features.windows import (LEVEL_FEATURES, mixed_reference, model_features, segment_functionals,
@@ -40,6 +40,13 @@ CONDITIONS = ("wideband", "telephone")
 #: models never hear in training instead of µ-law: ``"gsm"`` (GSM 06.10, mobile) and ``"opus"`` (Opus at about
 #: 10 kbit/s, VoIP); robustness checks, ``scripts/evaluate.py --unseen-codec``.
 TEST_CONDITIONS = CONDITIONS + ("gsm", "opus")
+#: Extra training copies on each line, measured and not shipped (``scripts/select_embedding_c.py --grid
+#: 0.001,0.001+pitch,0.001+crop``): ``pitch-*``, every utterance with a random pitch shift
+#: (:func:`tonekit.augment.pitch_copy`); ``crop-*``, a random 1-2 s stretch of its speech
+#: (:func:`tonekit.augment.crop_copy`).
+COPY_CONDITIONS = {"pitch": ("pitch-wideband", "pitch-telephone"), "crop": ("crop-wideband", "crop-telephone")}
+#: Every condition features can be extracted in.
+ALL_CONDITIONS = TEST_CONDITIONS + sum(COPY_CONDITIONS.values(), ())
 #: Cache file stem of each learned embedding's corpus rows, by column prefix.
 _EMBEDDING_CACHE = {"emb_": f"embeddings-v{EMBEDDING_VERSION}", "wsp_": f"whisper-v{WHISPER_VERSION}"}
 
@@ -59,11 +66,15 @@ def condition_audio(path: str, condition: str = "wideband"):
     ``condition="telephone"`` passes the audio through :func:`tonekit.augment.telephone_copy`
     (speech levelled to -28..-16 dBFS, line noise of -60..-45 dBFS, drawn from
     a generator seeded by the file name: deterministic); ``"gsm"`` and
-    ``"opus"`` are the same line through another codec instead of µ-law.
+    ``"opus"`` are the same line through another codec instead of µ-law; the conditions of
+    :data:`COPY_CONDITIONS` are training copies (a random pitch shift or a random stretch of the speech).
     """
-    if condition not in TEST_CONDITIONS:
-        raise ValueError(f"condition must be one of {TEST_CONDITIONS}, not {condition!r}")
+    if condition not in ALL_CONDITIONS:
+        raise ValueError(f"condition must be one of {ALL_CONDITIONS}, not {condition!r}")
     y, sr = load_audio(path, single_speaker=True)   # as tonekit.score: three or more channels are refused
+    kind, _, line = condition.partition("-")
+    if kind in COPY_CONDITIONS:
+        return {"pitch": pitch_copy, "crop": crop_copy}[kind](y, sr, _seed(path), line=line == "telephone")
     if condition != "wideband":
         y, sr = telephone_copy(y, sr, _seed(path), codec="mulaw" if condition == "telephone" else condition)
     return y, sr
@@ -181,8 +192,8 @@ def cached_rows(cache_file, paths, extract, *, n_jobs: int = 1, progress: bool =
 
 
 def _condition_cache(name: str, condition: str, cache_dir) -> Path:
-    if condition not in TEST_CONDITIONS:
-        raise ValueError(f"condition must be one of {TEST_CONDITIONS}, not {condition!r}")
+    if condition not in ALL_CONDITIONS:
+        raise ValueError(f"condition must be one of {ALL_CONDITIONS}, not {condition!r}")
     return (Path(cache_dir) if cache_dir else default_cache_dir()) / f"{name}-{condition}.parquet"
 
 
@@ -354,7 +365,8 @@ def corpus_features(table: pd.DataFrame, condition: str = "wideband", *, embeddi
 
 
 __all__ = ["FEATURE_VERSION", "EMBEDDING_VERSION", "WHISPER_VERSION", "EMBEDDING_PREFIXES", "CONDITIONS",
-           "TEST_CONDITIONS", "piece_encoder", "embedding_prefixes", "LEVEL_FEATURES", "utterance_raw",
+           "TEST_CONDITIONS", "COPY_CONDITIONS", "ALL_CONDITIONS", "piece_encoder", "embedding_prefixes",
+           "LEVEL_FEATURES", "utterance_raw",
            "utterance_embedding", "cached_rows", "raw_features", "raw_embeddings", "relative_embeddings",
            "normalised_features", "corpus_features", "default_cache_dir", "population_baseline",
            "population_embedding", "variance_ratio", "reference_shrinkage"]
