@@ -35,6 +35,8 @@ GSM 06.10 (condition ``gsm``, :func:`tonekit.augment.gsm610`) and Opus at about
 ``--gsm-copy`` does the same for the shipped recipe and for the recipe trained also
 on a GSM copy of every training utterance (``tonekit-gsm-copy``), so Opus is the
 one codec neither has heard.
+``--copies crop`` (or ``pitch``) compares the shipped recipe with it trained also on those copies of every
+training utterance on both lines (``tonekit-crop-copies``; :data:`tonekit.models.features.COPY_CONDITIONS`).
 
 Usage::
 
@@ -42,6 +44,7 @@ Usage::
     python scripts/evaluate.py --reference-mix --out results/reference_mix.json
     python scripts/evaluate.py --unseen-codec --out results/unseen_codec.json
     python scripts/evaluate.py --gsm-copy --out results/gsm_copy.json
+    python scripts/evaluate.py --copies crop --out results/crop_copies.json
 """
 from __future__ import annotations
 
@@ -61,7 +64,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tonekit.models.corpora import load_corpora, targets  # noqa: E402
 from tonekit.models.estimators import FusedToneClassifier, ToneClassifier  # noqa: E402
-from tonekit.models.features import (cached_rows, corpus_features, default_cache_dir,  # noqa: E402
+from tonekit.models.features import (COPY_CONDITIONS, cached_rows, corpus_features, default_cache_dir,  # noqa: E402
                                      normalised_features, raw_embeddings, raw_features, relative_embeddings)
 from tonekit.models.train import DEFAULT_PARAMS, corpus_weights, grouped_oof, metrics  # noqa: E402
 from tonekit.models.store import TARGET_NAMES  # noqa: E402
@@ -180,9 +183,9 @@ def reference_mix(table, cache_dir=None):
 
 
 def _copies(features, rows):
-    """:func:`evaluate`'s ``mix`` for one more training copy of every training row: ``features`` (a condition's,
-    aligned with the table) of the rows ``rows``."""
-    return (features[rows],)
+    """:func:`evaluate`'s ``mix`` for more training copies of every training row: each of ``features`` (a tuple
+    of conditions' features, aligned with the table) at the rows ``rows``."""
+    return tuple(f[rows] for f in features)
 
 
 def evaluate_sets(table, make_sets, targets, *, corpora, t0=None) -> pd.DataFrame:
@@ -349,6 +352,9 @@ def main(argv=None):
     ap.add_argument("--gsm-copy", action="store_true",
                     help="as --unseen-codec, for the shipped recipe and for it trained also on a GSM copy of every "
                          "training utterance")
+    ap.add_argument("--copies", choices=sorted(COPY_CONDITIONS),
+                    help="compare the shipped recipe with it trained also on these copies of every training "
+                         "utterance, on both lines (tonekit.models.features.COPY_CONDITIONS)")
     ap.add_argument("--targets", default=",".join(TARGET_NAMES))
     ap.add_argument("--out", help="write all rows and the summary as JSON here (and markdown next to it)")
     ap.add_argument("--report", metavar="JSON", help="only print the markdown tables of an earlier --out file")
@@ -357,8 +363,9 @@ def main(argv=None):
         print(markdown(json.loads(Path(args.report).read_text())))
         return 0
 
-    if sum([args.select, args.reference_mix, args.unseen_codec, args.gsm_copy]) > 1:
-        ap.error("--select, --reference-mix, --unseen-codec and --gsm-copy measure different things; use one")
+    if sum([args.select, args.reference_mix, args.unseen_codec, args.gsm_copy, bool(args.copies)]) > 1:
+        ap.error("--select, --reference-mix, --unseen-codec, --gsm-copy and --copies measure different things; "
+                 "use one")
     t0 = time.time()
     table = targets(load_corpora(args.corpora)).reset_index(drop=True)
     corpora = sorted(table.corpus.unique())
@@ -378,6 +385,11 @@ def main(argv=None):
     sets["tonekit-prosody"] = prosody
     if args.reference_mix:
         sets = {"tonekit": sets["tonekit"], "tonekit-reference-mix": sets["tonekit"]}
+    copies = ()
+    if args.copies:
+        sets = {"tonekit": sets["tonekit"], f"tonekit-{args.copies}-copies": sets["tonekit"]}
+        copies = tuple(corpus_features(table, c, cache_dir=args.cache_dir, n_jobs=args.jobs, progress=True)
+                       for c in COPY_CONDITIONS[args.copies])
     extra = None
     if args.unseen_codec or args.gsm_copy:
         sets = {"tonekit": sets["tonekit"], **({"tonekit-gsm-copy": sets["tonekit"]} if args.gsm_copy else {})}
@@ -408,7 +420,9 @@ def main(argv=None):
             est = FusedToneClassifier(**{**DEFAULT_PARAMS[target], **previous})
             mix = reference_mix(table, args.cache_dir) if name == "tonekit-reference-mix" else None
             if name == "tonekit-gsm-copy":   # the training rows' GSM copies join training, as the mix's copies do
-                mix = functools.partial(_copies, extra["gsm"])
+                mix = functools.partial(_copies, (extra["gsm"],))
+            if name.endswith("-copies"):   # the copy conditions of the training rows join training too
+                mix = functools.partial(_copies, copies)
             for r in evaluate(table, fw, ft, est, target, corpora=corpora, mix=mix, extra=extra):
                 rows.append({"features": name, **r})
         print(f"{target} done ({time.time() - t0:.0f} s)", file=sys.stderr)

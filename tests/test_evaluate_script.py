@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from scriptload import load_script
@@ -90,7 +91,10 @@ def test_an_unseen_condition_is_scored_by_the_cross_corpus_models_only():
             assert r["auc"] == metrics(table.anger[held].astype(int), fg.x[held])["auc"]
 
 
-def test_a_gsm_copy_trains_with_its_own_speakers_rows_only():
+@pytest.mark.parametrize("n_copies", [1, 2])
+def test_copies_train_with_their_own_speakers_rows_only(n_copies):
+    """A GSM copy (one condition) or the crop copies (two, one per line) join each model's training rows:
+    exactly its training speakers' rows of each copy."""
     import functools
 
     table = _table()
@@ -98,7 +102,9 @@ def test_a_gsm_copy_trains_with_its_own_speakers_rows_only():
     fw, ft = (pd.DataFrame({"x": rng.uniform(0, 1, len(table))}) for _ in range(2))
     fg = pd.DataFrame({"x": 200 + np.arange(len(table), dtype=float)})   # copies marked by x > 100
     FITS.clear()
-    ev.evaluate(table, fw, ft, Spy(), "anger", corpora=["c1", "c2"], mix=functools.partial(ev._copies, fg))
+    ev.evaluate(table, fw, ft, Spy(), "anger", corpora=["c1", "c2"],
+                mix=functools.partial(ev._copies, (fg,) * n_copies))
     assert len(FITS) == 12
-    for f in FITS:   # the two lines and one GSM copy of each training speaker's 4 rows
-        assert f["n"] == 3 * 4 * len(f["speakers"]) and f["copies"] == f["n"] // 3
+    k = 2 + n_copies
+    for f in FITS:   # the two lines and the copies of each training speaker's 4 rows
+        assert f["n"] == k * 4 * len(f["speakers"]) and f["copies"] == n_copies * f["n"] // k
