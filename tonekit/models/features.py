@@ -45,6 +45,7 @@ TEST_CONDITIONS = CONDITIONS + ("gsm", "opus")
 #: (:func:`tonekit.augment.pitch_copy`); ``crop-*``, a random 1-2 s stretch of its speech
 #: (:func:`tonekit.augment.crop_copy`).
 COPY_CONDITIONS = {"pitch": ("pitch-wideband", "pitch-telephone"), "crop": ("crop-wideband", "crop-telephone")}
+_COPY_MAKERS = {"pitch": pitch_copy, "crop": crop_copy}
 #: Every condition features can be extracted in.
 ALL_CONDITIONS = TEST_CONDITIONS + sum(COPY_CONDITIONS.values(), ())
 #: Cache file stem of each learned embedding's corpus rows, by column prefix.
@@ -74,7 +75,7 @@ def condition_audio(path: str, condition: str = "wideband"):
     y, sr = load_audio(path, single_speaker=True)   # as tonekit.score: three or more channels are refused
     kind, _, line = condition.partition("-")
     if kind in COPY_CONDITIONS:
-        return {"pitch": pitch_copy, "crop": crop_copy}[kind](y, sr, _seed(path), line=line == "telephone")
+        return _COPY_MAKERS[kind](y, sr, _seed(path), line=line == "telephone")
     if condition != "wideband":
         y, sr = telephone_copy(y, sr, _seed(path), codec="mulaw" if condition == "telephone" else condition)
     return y, sr
