@@ -519,7 +519,10 @@ def main(argv=None) -> int:
     ap.add_argument("--reference-mix", action="store_true",
                     help="train the fold models also on copies read partly against the training speakers "
                          "(tonekit.models.train.REFERENCE_MIX; an exploration the shipped models do not use)")
-    ap.add_argument("--copies", choices=("pitch", "crop"), default=None,
+    _tonekit()
+    from tonekit.models.features import COPY_CONDITIONS
+
+    ap.add_argument("--copies", choices=sorted(COPY_CONDITIONS), default=None,
                     help="train the fold models also on these training copies of every utterance "
                          "(tonekit.models.features.COPY_CONDITIONS; explorations the shipped models do not use)")
     ap.add_argument("--codec", choices=_simulator().CODECS, default="mulaw",
