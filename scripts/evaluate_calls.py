@@ -469,13 +469,6 @@ def rescore(dump_dir, setup: dict | None = None, settings: dict | None = None) -
     return summarise(records), setup, records
 
 
-def _reference_mix():
-    _tonekit()
-    from tonekit.models.train import REFERENCE_MIX
-
-    return REFERENCE_MIX
-
-
 def _share(text: str):
     """``--population-share``: ``0.25`` (both speakers) or ``caller=0.25,agent=0`` (per speaker)."""
     try:
@@ -487,6 +480,11 @@ def _share(text: str):
 
 
 def main(argv=None) -> int:
+    _tonekit()   # this source tree's tonekit, for the names the options take
+    from tonekit.match import parse_settings
+    from tonekit.models.features import COPY_CONDITIONS
+    from tonekit.models.train import REFERENCE_MIX
+
     ap = argparse.ArgumentParser(
         description="Evaluate tonekit's events and caller-anger scores on simulated calls of held-out speakers.",
         epilog="Example: python scripts/evaluate_calls.py --n-calls 48 --folds 4 --out /tmp/eval_calls.md")
@@ -519,9 +517,6 @@ def main(argv=None) -> int:
     ap.add_argument("--reference-mix", action="store_true",
                     help="train the fold models also on copies read partly against the training speakers "
                          "(tonekit.models.train.REFERENCE_MIX; an exploration the shipped models do not use)")
-    _tonekit()
-    from tonekit.models.features import COPY_CONDITIONS
-
     ap.add_argument("--copies", choices=sorted(COPY_CONDITIONS), default=None,
                     help="train the fold models also on these training copies of every utterance "
                          "(tonekit.models.features.COPY_CONDITIONS; explorations the shipped models do not use)")
@@ -547,16 +542,13 @@ def main(argv=None) -> int:
         if args.rescore:
             prev = Path(args.out).with_suffix(".json") if args.out else None
             setup = json.loads(prev.read_text())["setup"] if prev is not None and prev.exists() else None
-            _tonekit()
-            from tonekit.match import parse_settings
-
             summary, setup, records = rescore(args.rescore, setup, parse_settings(args.settings))
         else:
             summary, setup, records = evaluate(args.corpora, n_calls=args.n_calls, n_folds=args.folds, seed=args.seed,
                                                cache_dir=args.cache_dir, models_dir=args.models_dir,
                                                calls_dir=args.calls_dir, dump_dir=args.dump_dir,
                                                angry_caller_share=args.angry_caller_share,
-                                               reference_mix=_reference_mix() if args.reference_mix else None,
+                                               reference_mix=REFERENCE_MIX if args.reference_mix else None,
                                                codec=args.codec, copies=args.copies,
                                                analyze_options={k: v for k, v in (
                                                    ("embedding_every", args.embedding_every),
