@@ -35,6 +35,9 @@ def _overlaps(ev, truth, tol=1.0):
 def test_demo_tables_have_the_contract_columns(demo):
     assert list(demo.windows.columns) == WINDOW_COLUMNS
     assert list(demo.events.columns) == EVENT_COLUMNS
+    for c in ("anger", "calm", "warmth", "speech_s", "f0_st_mean", "smile_cue"):   # numbers, NaN where unscored
+        assert demo.windows[c].dtype == np.float64, c
+    assert demo.windows[["anger", "calm", "warmth"]].describe().loc["max"].between(0.5, 1).all()
     assert demo.speakers == ["agent", "caller"]
     assert demo.duration_s == pytest.approx(TRUTH["duration_s"], abs=0.01)
 
@@ -137,6 +140,24 @@ def test_cli_report_on_a_mono_file_is_one_line_error(tmp_path):
     assert r.output.strip().splitlines() == [
         f"Error: {p}: mono file: a call needs a stereo file, --agent/--caller files, "
         "or --turns FILE.rttm with --agent-label"]
+
+
+def test_a_mono_mix_copied_to_both_channels_is_refused(tmp_path):
+    """The demo's two voices mixed and written to both channels (the right one 6 dB down), or given as
+    the agent's and the caller's files: one recording, not two sides of a call."""
+    y, sr = sf.read(DEMO)
+    mix = y.mean(axis=1)
+    both = tmp_path / "mix_on_both.wav"
+    sf.write(both, np.c_[mix, 0.5 * mix], sr)
+    r = CliRunner().invoke(main, ["report", str(both)])
+    assert r.exit_code == 1
+    assert r.output.strip().splitlines() == [
+        f"Error: {both}: channel 0 and channel 1 carry the same audio (a mono mix on both?): "
+        "analyse a mono mix with --turns FILE.rttm and --agent-label"]
+    sf.write(tmp_path / "a.wav", mix, sr)
+    sf.write(tmp_path / "c.wav", mix, sr)
+    with pytest.raises(tonekit.AudioError, match=r"c.wav: carries the same audio as .*a.wav"):
+        tonekit.analyze(agent=tmp_path / "a.wav", caller=tmp_path / "c.wav")
 
 
 def test_cli_batch_survives_a_bad_file(tmp_path):
@@ -406,6 +427,47 @@ def test_demo_through_a_phone_line_keeps_the_scripted_events(tmp_path, codec):
         assert any(e.tip == truth["tip"] and _overlaps(e, truth) for e in events.itertuples()), truth
     for e in events.itertuples():
         assert any(e.tip == t["tip"] and _overlaps(e, t) for t in TRUTH["expected_events"]), e
+
+
+def _inputs(folder: Path, files: dict) -> None:
+    for rel, data in files.items():
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / rel).write_bytes(data)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_batch_call_named_failures_keeps_its_report(tmp_path, monkeypatch, jobs):
+    """A call named failures.wav gets failures.wav.json: failures.json is the list of failed calls, and
+    neither may overwrite or delete the other."""
+    import tonekit.batch as batch
+    from batchfakes import fake_one
+
+    monkeypatch.setattr(batch, "_one", fake_one)
+    _inputs(tmp_path / "in", {"failures.wav": b"ok", "broken.wav": b"bad"})
+    out = tmp_path / "out"
+    assert batch.run_batch([tmp_path / "in"], out, jobs=jobs, echo=lambda s: None) == (1, 1, 0)
+    assert json.loads((out / "failures.wav.json").read_text())["source"] == str(tmp_path / "in/failures.wav")
+    assert list(json.loads((out / "failures.json").read_text())) == [str(tmp_path / "in/broken.wav")]
+    (tmp_path / "in/broken.wav").unlink()
+    assert batch.run_batch([tmp_path / "in"], out, jobs=jobs, echo=lambda s: None) == (0, 0, 1)
+    assert (out / "failures.wav.json").exists()
+
+
+def test_batch_survives_a_worker_process_that_dies(tmp_path, monkeypatch):
+    """A worker killed under one call (out of memory, a crash in native code) breaks the process pool;
+    that call is listed as failed and every other call still gets its report."""
+    import tonekit.batch as batch
+    from batchfakes import fake_one
+
+    monkeypatch.setattr(batch, "_one", fake_one)
+    _inputs(tmp_path / "in", {"a.wav": b"ok", "b.wav": b"crash", "c.wav": b"ok", "d.wav": b"bad", "e.wav": b"ok"})
+    out, said = tmp_path / "out", []
+    assert batch.run_batch([tmp_path / "in"], out, jobs=2, echo=said.append) == (3, 2, 0)
+    assert sorted(p.name for p in out.glob("*.json")) == ["a.json", "c.json", "e.json", "failures.json"]
+    fails = json.loads((out / "failures.json").read_text())
+    assert sorted(fails) == [str(tmp_path / "in/b.wav"), str(tmp_path / "in/d.wav")]
+    assert fails[str(tmp_path / "in/b.wav")] == f"{tmp_path / 'in/b.wav'}: {batch.DIED}"
+    assert sum(s.startswith("done: ") for s in said) == 3 and sum(s.startswith("Error: ") for s in said) == 2
 
 
 def test_batch_reports_of_calls_with_the_same_stem_do_not_overwrite(tmp_path, monkeypatch):

@@ -8,11 +8,18 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from .errors import ParameterError, TonekitError
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
+
+#: The list of the calls that failed, in the output folder; no call's report takes this name.
+FAILURES = "failures.json"
+
+#: Why a call has no report when its worker process died under it.
+DIED = "the worker process analysing it died (out of memory, or a crash in native code)"
 
 
 def collect_inputs(inputs) -> list[Path]:
@@ -28,8 +35,10 @@ def collect_inputs(inputs) -> list[Path]:
 
 
 def report_path(outdir: Path, audio: Path) -> Path:
-    """``OUTDIR/<stem>.json``: the report of a call whose file stem no other call of the batch shares."""
-    return Path(outdir) / f"{audio.stem}.json"
+    """``OUTDIR/<stem>.json``: the report of a call whose file stem no other call of the batch shares
+    (``failures.wav`` gets ``failures.wav.json``: ``failures.json`` is the list of failed calls)."""
+    name = f"{audio.stem}.json"
+    return Path(outdir) / (audio.name + ".json" if name == FAILURES else name)
 
 
 def report_paths(outdir: Path, files) -> dict:
@@ -100,26 +109,50 @@ def run_batch(inputs, outdir, *, jobs: int = 1, scheduler: str | None = None, mo
             raise ParameterError("--scheduler needs dask: pip install 'tonekit[dask]'") from None
         with Client(scheduler) as client:
             futs = [client.submit(_one, str(f), str(reports[f]), models, pure=False) for f in todo]
-            for fut in futs:
-                results.append(fut.result())
+            for f, fut in zip(todo, futs):
+                try:
+                    results.append(fut.result())
+                except Exception as exc:   # a worker lost or killed: this call failed, the others go on
+                    results.append((str(f), f"{f}: the Dask worker failed ({type(exc).__name__}: {exc})"))
                 _echo_result(results[-1], echo)
     elif jobs == 1:
         for f in todo:
             results.append(_one(str(f), str(reports[f]), models))
             _echo_result(results[-1], echo)
     else:
-        with ProcessPoolExecutor(max_workers=jobs) as ex:
-            futs = [ex.submit(_one, str(f), str(reports[f]), models) for f in todo]
-            for fut in as_completed(futs):
-                results.append(fut.result())
-                _echo_result(results[-1], echo)
+        results += _in_processes(todo, reports, models, jobs, echo)
     failures = {p: e for p, e in results if e}
-    listed = outdir / "failures.json"
+    listed = outdir / FAILURES
     if failures:
         listed.write_text(json.dumps(failures, indent=2) + "\n")
     elif results and listed.exists():
         listed.unlink()   # every call tried this time has its report now: an old list would mislead
     return len(results) - len(failures), len(failures), skipped
+
+
+def _in_processes(todo, reports, models, jobs: int, echo) -> list:
+    """``_one`` of every call in ``jobs`` worker processes. A worker that dies (killed for memory, a
+    crash in native code) breaks the whole pool, and every call still running or waiting fails with it:
+    those calls are tried again each in a pool of its own, so only the call that kills its worker
+    fails."""
+    results, broken = [], []
+    with ProcessPoolExecutor(max_workers=jobs) as ex:
+        futs = {ex.submit(_one, str(f), str(reports[f]), models): f for f in todo}
+        for fut in as_completed(futs):
+            try:
+                results.append(fut.result())
+            except BrokenProcessPool:
+                broken.append(futs[fut])
+                continue
+            _echo_result(results[-1], echo)
+    for f in sorted(broken, key=todo.index):
+        try:
+            with ProcessPoolExecutor(max_workers=1) as ex:
+                results.append(ex.submit(_one, str(f), str(reports[f]), models).result())
+        except BrokenProcessPool:
+            results.append((str(f), f"{f}: {DIED}"))
+        _echo_result(results[-1], echo)
+    return results
 
 
 def _echo_result(res, echo):

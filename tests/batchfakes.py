@@ -1,0 +1,19 @@
+"""A stand-in for ``tonekit.batch._one`` that worker processes can import: where a batch's reports go
+and what happens when a worker dies is tested without analysing real calls (tested elsewhere)."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+
+def fake_one(audio, out, models):
+    """``b"crash"``: the worker process dies (as if killed for memory); ``b"bad"``: an unreadable file;
+    anything else: a report naming the call."""
+    data = Path(audio).read_bytes()
+    if data == b"crash":
+        os._exit(137)
+    if data == b"bad":
+        return audio, f"{audio}: not a readable audio file"
+    Path(out).write_text(json.dumps({"source": audio}))
+    return audio, None
