@@ -17,6 +17,7 @@ from scipy.ndimage import binary_closing, binary_opening
 
 from .analysis import SEGMENT_COLUMNS
 from .audio import Call, judge_levels
+from .errors import AudioError
 from .features.energy import block_power, intensity_from_blocks
 
 HOP_S = 0.01
@@ -192,12 +193,45 @@ def detect_activity(call: Call, *, crosstalk_db: float = 12.0, floor_margin_db: 
             speech[s] = voice & inside
         return Activity(HOP_S, {s: x for s in spk}, speech)
     levels = {s: _fit(channel_intensity(call, s, chunk_s=chunk_s), n) for s in spk}
+    if len(spk) == 2:
+        refuse_same_audio(call, levels[spk[0]], levels[spk[1]], floor_margin_db=floor_margin_db)
     speech = {}
     for s in spk:
         other = [levels[o] for o in spk if o != s]
         speech[s] = speech_from_intensity(levels[s], other_db=other[0] if other else None,
                                           crosstalk_db=crosstalk_db, floor_margin_db=floor_margin_db)
     return Activity(HOP_S, levels, speech)
+
+
+#: Two channels whose levels differ by less than this (standard deviation of the difference, dB, over
+#: the frames where either holds sound) carry one recording: in a real two-channel call each side is
+#: 12 dB or more above the other's crosstalk whenever it speaks, so the difference swings by tens of dB.
+SAME_AUDIO_DB = 1.5
+
+
+def refuse_same_audio(call: Call, a_db: np.ndarray, b_db: np.ndarray, *, floor_margin_db: float = 10.0) -> None:
+    """Refuse a call whose two channels (or two files) carry the same recording, a mono mix copied to
+    both channels for instance: tonekit would hear two speakers talking over each other all the time.
+
+    >>> import numpy as np
+    >>> from tonekit.audio import AudioInfo, Call, Source
+    >>> info = AudioInfo("mix.wav", 8000, 2, 8000)
+    >>> call = Call("mix.wav", {"agent": Source("mix.wav", 0), "caller": Source("mix.wav", 1)}, 8000, 8000, 1.0,
+    ...             {"agent": info, "caller": info})
+    >>> x = np.r_[np.full(50, 30.0), np.full(50, 70.0)]
+    >>> refuse_same_audio(call, x, x - 6.0)
+    Traceback (most recent call last):
+    tonekit.errors.AudioError: mix.wav: channel 0 and channel 1 carry the same audio (a mono mix on both?): ...
+    """
+    a, b = np.asarray(a_db, float), np.asarray(b_db, float)
+    loud = (a > np.percentile(a, 5) + floor_margin_db) | (b > np.percentile(b, 5) + floor_margin_db)
+    if loud.sum() < 20 or np.std(a[loud] - b[loud]) >= SAME_AUDIO_DB:
+        return
+    (pa, wa), (pb, wb) = (call.describe(s) for s in call.speakers)
+    if pa == pb:
+        raise AudioError(pa, f"{wa} and {wb} carry the same audio (a mono mix on both?): "
+                             "analyse a mono mix with --turns FILE.rttm and --agent-label")
+    raise AudioError(pb, f"carries the same audio as {pa}: the agent and the caller need a file each")
 
 
 def _fit(x: np.ndarray, n: int) -> np.ndarray:

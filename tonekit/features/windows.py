@@ -243,6 +243,8 @@ def speaker_windows(fr: SpeakerFrames, *, win_dur_s: float = 3.0, hop_dur_s: flo
         "pause_ratio": raw["pause_ratio"],
         "smile_cue": smile_cue(raw, base),
     }, columns=WINDOW_COLUMNS)
+    for t in ("anger", "calm", "warmth"):
+        win[t] = win[t].astype(float)   # NaN until scored; float, not object, so describe() and select_dtypes see them
     enough = raw["speech_s"] >= min_speech_s
     win.loc[~enough, ["rate_syl_s", "smile_cue"]] = np.nan
     return win, feats
