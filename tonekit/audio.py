@@ -114,6 +114,22 @@ def audio_info(path) -> AudioInfo:
     return info
 
 
+def _decodes_to(path, start: int, block_s: float = 0.1) -> int:
+    """The frame up to which a file decodes from ``start``, in ``block_s`` steps (to say where a damaged
+    or cut-off compressed file breaks)."""
+    with _open(path) as fh:
+        fh.seek(start)
+        pos, block = start, max(1, int(block_s * fh.samplerate))
+        while True:
+            try:
+                got = len(fh.read(block, dtype="float32"))
+            except Exception:
+                return pos
+            if got == 0:
+                return pos
+            pos += got
+
+
 def read_span(path, start_s: float = 0.0, stop_s: float | None = None, *, sr_out: int | None = None) -> np.ndarray:
     """Samples ``[start_s, stop_s)`` of every channel, as float64 ``(channels, n)``.
 
@@ -128,7 +144,9 @@ def read_span(path, start_s: float = 0.0, stop_s: float | None = None, *, sr_out
             fh.seek(start)
             data = fh.read(max(0, stop - start), dtype="float64", always_2d=True)
         except Exception as exc:
-            raise AudioError(path, f"cannot decode audio after {start / sr:.1f} s ({exc})") from None
+            upto = _decodes_to(path, start)
+            raise AudioError(path, f"damaged or truncated: the header promises {fh.frames / sr:.2f} s but the audio "
+                                   f"cannot be decoded past {upto / sr:.2f} s ({exc})") from None
     if len(data) < stop - start - 1:
         raise AudioError(path, f"truncated: the header promises {fh.frames / sr:.2f} s "
                                f"but the data end at {(start + len(data)) / sr:.2f} s")
