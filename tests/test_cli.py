@@ -149,8 +149,14 @@ def test_score_reports_folders_noise_and_short_files_and_quotes_paths(mono_file,
         assert all(0 <= rows[0][t] <= 1 for t in ("anger", "calm", "warmth"))
 
 
-def test_cli_refuses_bad_options_before_any_work(mono_file, tmp_path):
+def test_cli_refuses_bad_options_before_any_work(mono_file, tmp_path, monkeypatch):
     """Options that cannot work are refused up front, in one line each."""
+    import tonekit.pipeline
+
+    def no_analysis(*args, **kwargs):
+        raise AssertionError("the call was analysed before its options were checked")
+
+    monkeypatch.setattr(tonekit.pipeline, "detect_activity", no_analysis)   # the analysis's first step
     cases = [(["train", str(tmp_path), "--target", "anger", "-o", str(tmp_path / "m.txt")], 2,
               "use a .skops file"),
              (["evaluate", "anger", str(tmp_path), "-j", "0"], 2, "0 is not in the range x>=1"),
@@ -160,9 +166,21 @@ def test_cli_refuses_bad_options_before_any_work(mono_file, tmp_path):
              (["report", str(mono_file), "--set", "anger_on=5"], 2,
               "anger_on is a probability threshold: it must be in 0..1, not 5.0"),
              (["report", str(mono_file), "--set", "anger_onn=0.5"], 2, "unknown option(s) anger_onn; known: "),
-             (["report", str(mono_file), "--set", "anger_on"], 2, "'anger_on': use NAME=NUMBER")]
+             (["report", str(mono_file), "--set", "anger_on"], 2, "'anger_on': use NAME=NUMBER"),
+             (["report", str(mono_file), "-o", str(tmp_path / "r.csv")], 2,
+              "r.csv: no report form goes by .csv: use .txt, .json, .html or .TextGrid, or name the form with --format"),
+             (["report", str(mono_file), "-o", str(tmp_path / "nodir" / "r.json")], 2,
+              f"r.json: the folder {tmp_path / 'nodir'} does not exist"),
+             (["plot", str(mono_file), "-o", str(tmp_path / "nodir" / "p.png")], 2, "does not exist"),
+             (["features", str(mono_file), "-o", str(tmp_path / "nodir" / "f.csv")], 2, "does not exist"),
+             (["demo", "--html", str(tmp_path / "nodir" / "d.html")], 2, "does not exist"),
+             (["train", str(tmp_path), "--target", "anger", "-o", str(tmp_path / "nodir" / "m.skops")], 2,
+              "does not exist"),
+             (["report", str(mono_file), "--agent-label", "A"], 1, "--agent-label goes with --turns FILE.rttm"),
+             (["score", str(mono_file), "--prior", "anger=0.1", "--prior", "anger=0.2"], 1,
+              "--prior anger is given twice (0.1 and 0.2)")]
     for args, code, message in cases:
         r = CliRunner().invoke(main, args)
         assert r.exit_code == code, (args, r.output)
         assert message in r.output and "Traceback" not in r.output
-    assert not (tmp_path / "m.txt").exists() and not (tmp_path / "out").exists()
+    assert not (tmp_path / "m.txt").exists() and not (tmp_path / "out").exists() and not (tmp_path / "nodir").exists()

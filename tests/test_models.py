@@ -386,6 +386,7 @@ def test_score_signal_gives_probabilities():
     s = tonekit.score(y, sr)
     assert set(s) == {"anger", "calm", "warmth"}
     assert all(0.0 <= v <= 1.0 for v in s.values())
+    assert tonekit.score(list(y), sr) == s   # a list of samples is a signal too, not a path
 
 
 def test_score_priors_move_each_target_to_its_population():

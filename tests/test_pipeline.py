@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -115,6 +116,10 @@ def test_match_options_are_validated():
         MatchOptions(anger_on=0.4, anger_off=0.6)
     with pytest.raises(tonekit.ParameterError, match="unknown option"):
         tonekit.analyze(DEMO, not_an_option=1)
+    for bad in ("x", None, [5]):
+        with pytest.raises(tonekit.ParameterError, match=f"long_silence_s must be a number, not {re.escape(repr(bad))}"):
+            tonekit.analyze(DEMO, long_silence_s=bad)
+    assert MatchOptions.from_kwargs(long_silence_s=np.float32(8), valence_per_stretch=np.bool_(False)).long_silence_s == 8
 
 
 def test_cli_report_json(tmp_path):

@@ -385,6 +385,8 @@ def load_call(source=None, *, agent=None, caller=None, turns=None, agent_label: 
     >>> call.speakers                                             # doctest: +SKIP
     ['agent', 'caller']
     """
+    if agent_label is not None and turns is None:
+        raise ParameterError("--agent-label goes with --turns FILE.rttm (the labels of a mono mix's turns)")
     if agent_channel not in (0, 1):
         raise ParameterError(f"agent_channel must be 0 or 1, not {agent_channel!r}")
     if (agent is None) != (caller is None):

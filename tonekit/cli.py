@@ -164,6 +164,11 @@ def report(call, agent, caller, turns, agent_label, agent_channel, models_dir, q
         tonekit report --agent agent.wav --caller caller.wav -o report.json
         tonekit report call.flac -o call.html
     """
+    if output:
+        _check_output(output, "-o")
+    if fmt is None and output and Path(output).suffix and Path(output).suffix.lower() not in _FORMAT_BY_SUFFIX:
+        raise click.BadParameter(f"{output}: no report form goes by {Path(output).suffix}: use .txt, .json, .html "
+                                 "or .TextGrid, or name the form with --format", param_hint="-o")
     if fmt is None:
         fmt = _FORMAT_BY_SUFFIX.get(Path(output).suffix.lower(), "text") if output else "text"
     if fmt == "textgrid" and not output:
@@ -174,7 +179,14 @@ def report(call, agent, caller, turns, agent_label, agent_channel, models_dir, q
 
 
 #: ``tonekit report -o FILE`` without ``--format``: the form its extension names.
-_FORMAT_BY_SUFFIX = {".json": "json", ".html": "html", ".htm": "html", ".textgrid": "textgrid"}
+_FORMAT_BY_SUFFIX = {".txt": "text", ".json": "json", ".html": "html", ".htm": "html", ".textgrid": "textgrid"}
+
+
+def _check_output(output, hint: str) -> None:
+    """Refuse, before any work, an output file whose folder does not exist (or is not a folder)."""
+    folder = Path(output).expanduser().parent
+    if not folder.is_dir():
+        raise click.BadParameter(f"{output}: the folder {folder} does not exist", param_hint=hint)
 
 
 def _write_report(a, fmt, output):
@@ -214,6 +226,7 @@ def plot(call, agent, caller, turns, agent_label, agent_channel, models_dir, qui
 
     if Path(output).suffix.lower() not in (".png", ".svg", ".pdf"):
         raise click.BadParameter(f"{output}: use a .png, .svg or .pdf file", param_hint="-o")
+    _check_output(output, "-o")
     a = _analyze(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, settings,
                  population_share)
     plot_analysis(a, output)
@@ -249,15 +262,17 @@ def features(audio, level, is_call, agent_channel, win_dur, hop_dur, output):
 
     if Path(output).suffix.lower() not in (".csv", ".parquet"):
         raise click.BadParameter(f"{output}: use a .csv or .parquet file", param_hint="-o")
+    _check_output(output, "-o")
     table = extract_features(audio, level=level, call=is_call, agent_channel=agent_channel,
                              win_dur_s=win_dur, hop_dur_s=hop_dur)
     write_table(table, output)
-    click.echo(f"wrote {len(table)} rows to {output}", err=True)
+    click.echo(f"wrote {len(table)} row{'' if len(table) == 1 else 's'} to {output}", err=True)
 
 
 @main.command()
 @click.argument("audio", nargs=-1, required=True, type=click.Path())
-@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True,
+              help="One row per file: path, anger, calm, warmth (and error), as CSV or a JSON list.")
 @click.option("--models", "models_dir", type=click.Path(file_okay=False),
               help="Folder with anger.skops, calm.skops and warmth.skops and their .json cards (tonekit train "
                    "writes both; default: the shipped models).")
@@ -300,6 +315,8 @@ def score(audio, fmt, models_dir, same_speaker, embeddings, prior):
         target, sep, share = item.partition("=")
         if not sep:
             raise ParameterError(f"--prior {item}: expected TARGET=SHARE, for example anger=0.1")
+        if target.strip() in priors:
+            raise ParameterError(f"--prior {target.strip()} is given twice ({priors[target.strip()]} and {share.strip()})")
         priors[target.strip()] = share.strip()
     priors = checked_priors(priors)
     if same_speaker and embeddings:
@@ -399,6 +416,7 @@ def train(corpus, target, output, jobs):
 
     if Path(output).suffix.lower() != ".skops":
         raise click.BadParameter(f"{output}: use a .skops file (tonekit loads models by that name)", param_hint="-o")
+    _check_output(output, "-o")
     card = train_and_save(list(corpus), target, output, n_jobs=jobs, progress=sys.stderr.isatty())
     click.echo(f"wrote {output} ({card['n_train']} training rows)", err=True)
 
@@ -455,6 +473,8 @@ def demo(html_path, fmt, quiet):
     """
     from . import demo_path
 
+    if html_path:
+        _check_output(html_path, "--html")
     a = _analyze(demo_path(), None, None, None, None, 0, None, quiet)
     _write_report(a, fmt, None)
     if html_path:

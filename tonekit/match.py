@@ -164,6 +164,10 @@ class MatchOptions:
     def __post_init__(self):
         for f in fields(self):
             v = getattr(self, f.name)
+            if isinstance(v, (bool, np.bool_)) and isinstance(f.default, bool):
+                continue
+            if isinstance(v, (str, bytes)) or not np.isscalar(v) or not np.issubdtype(type(v), np.number):
+                raise ParameterError(f"{f.name} must be a number, not {v!r}")
             if f.name in ("valence_margin", "narrowband_valence_shift"):
                 if not -1 <= v <= 1:
                     raise ParameterError(f"{f.name} must be in -1..1, not {v!r}")

@@ -369,8 +369,9 @@ def _unscorable(raw: pd.DataFrame, fr) -> str | None:
 
 
 def _utterance(path_or_signal, sr):
-    """``(signal, rate)`` of one single-speaker utterance: a file (its own rate) or an array with ``sr``."""
-    if isinstance(path_or_signal, np.ndarray):
+    """``(signal, rate)`` of one single-speaker utterance: a file (its own rate) or an array (or a list of
+    samples) with ``sr``."""
+    if isinstance(path_or_signal, (np.ndarray, list, tuple)):
         return as_signal(path_or_signal, sr)
     if sr is not None:
         raise ParameterError("sr is only for arrays; a file carries its own rate")
