@@ -484,7 +484,8 @@ def score_speaker(sources, sr=None, *, models=None, priors=None) -> pd.DataFrame
         why = "; ".join(e for e in errors if e)
         raise ParameterError(f"scoring recordings as one speaker's needs at least {MIN_REFERENCE} with speech, to "
                              f"measure the speaker's usual voice; {len(raws)} of {len(sources)} have it"
-                             f"{f' ({why})' if why else ''}; score a lone recording alone (tonekit.score)")
+                             f"{f' ({why})' if why else ''}; score a lone recording alone "
+                             "(tonekit score without --same-speaker; tonekit.score in Python)")
     raw = pd.concat(raws, ignore_index=True)
     card = next(iter(mdl.values())).card
     k = card.get("reference_shrinkage") or {}
