@@ -120,8 +120,8 @@ def test_blend_saves_and_loads_with_trusted_types_only(tmp_path):
     from tonekit.models.store import save_model
 
     rng = np.random.default_rng(2)
-    X = rng.normal(size=(80, 4))
-    y = (X[:, 0] > 0).astype(int)
+    X = pd.DataFrame(rng.normal(size=(80, 4)), columns=["f0_st_median", "int_mean", "ln_f1", "alpha_mean"])
+    y = (X.iloc[:, 0] > 0).astype(int).to_numpy()
     est = ToneClassifier(kind="blend", C=0.3).fit(X, y, groups=np.arange(80) // 8)
     save_model(est, tmp_path / "anger.skops", {"target": "anger"})
     back = load_model(tmp_path / "anger.skops").estimator
@@ -336,8 +336,8 @@ def test_same_model_saves_to_the_same_bytes(tmp_path):
     from tonekit.models.store import save_model
 
     rng = np.random.default_rng(0)
-    X = rng.normal(size=(60, 4))
-    y = (X[:, 0] + 0.3 * rng.normal(size=60) > 0).astype(int)
+    X = pd.DataFrame(rng.normal(size=(60, 4)), columns=["f0_st_median", "int_mean", "ln_f1", "alpha_mean"])
+    y = (X.iloc[:, 0] + 0.3 * rng.normal(size=60) > 0).astype(int).to_numpy()
     est = ToneClassifier(kind="svm", C=1.0).fit(X, y)
     a = save_model(est, tmp_path / "a" / "anger.skops", {"target": "anger"})
     twin = ToneClassifier(kind="svm", C=1.0).fit(X, y)   # another object: other ids, same model
@@ -359,6 +359,33 @@ def test_untrusted_type_is_refused(tmp_path):
     save_model(Fraction(1, 3), tmp_path / "anger.skops", {"target": "anger"})  # hash matches: only the type is bad
     with pytest.raises(ModelError, match=r"untrusted types in model file: fractions.Fraction; refusing to load"):
         load_model(tmp_path / "anger.skops")
+
+
+def test_a_model_that_is_not_tonekits_is_refused(tmp_path):
+    """A file of only trusted-looking scikit-learn types, with a card whose hash matches, is still refused
+    unless it holds a fitted tonekit estimator; and skops's default trust (any scikit-learn estimator,
+    numpy functions) is not tonekit's."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from tonekit.models.store import save_model
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(40, 3)), columns=["f0_st_median", "int_mean", "ln_f1"])
+    y = (X.iloc[:, 0] > 0).astype(int).to_numpy()
+    save_model(LogisticRegression().fit(X, y), tmp_path / "a" / "anger.skops", {"target": "anger"})
+    with pytest.raises(ModelError, match=r"holds a LogisticRegression, not a tonekit tone model"):
+        load_model(tmp_path / "a" / "anger.skops")
+    odd = Pipeline([("f", FunctionTransformer(np.exp)), ("k", KNeighborsClassifier(3))]).fit(X, y)
+    save_model(odd, tmp_path / "b" / "anger.skops", {"target": "anger"})
+    with pytest.raises(ModelError, match=r"untrusted types in model file: .*numpy.exp.*"
+                                         r"sklearn.neighbors._classification.KNeighborsClassifier.*sklearn.preprocessing"):
+        load_model(tmp_path / "b" / "anger.skops")
+    save_model(ToneClassifier(kind="logreg").fit(X.to_numpy(), y), tmp_path / "c" / "anger.skops", {"target": "anger"})
+    with pytest.raises(ModelError, match="not fitted on named features"):
+        load_model(tmp_path / "c" / "anger.skops")
 
 
 def test_missing_card_is_refused(tmp_path):
@@ -508,6 +535,7 @@ def test_calibrated_fusion_saves_and_loads_with_trusted_types_only(tmp_path):
 
     rng = np.random.default_rng(4)
     X, y = _two_independent_cues(rng, 200)
+    X = pd.DataFrame(X, columns=["f0_st_median", "emb_000"])
     est = FusedToneClassifier(kind="blend", n_embedding=1, fusion="calibrated").fit(X, y, groups=np.arange(200) // 10)
     save_model(est, tmp_path / "anger.skops", {"target": "anger"})
     back = load_model(tmp_path / "anger.skops").estimator

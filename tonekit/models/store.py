@@ -38,8 +38,40 @@ TRUSTED_TYPES = [
     "sklearn.utils._metadata_requests.MethodMetadataRequest",
     "numpy.dtype",
     "numpy.ndarray",
+    "numpy.float64",
     "builtins.slice",
+    "builtins.dict",
+    "builtins.list",
+    "builtins.tuple",
+    "builtins.str",
 ]
+
+#: The estimators a model file may hold at its top.
+MODEL_CLASSES = ("ToneClassifier", "FusedToneClassifier")
+
+
+def types_in(path) -> set:
+    """Every type, function and class a skops file names (``module.name``), read from its schema without
+    loading anything. skops's own ``get_untrusted_types`` leaves out what skops trusts by default (any
+    scikit-learn estimator, numpy functions); tonekit trusts only :data:`TRUSTED_TYPES`."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        schema = json.loads(z.read("schema.json"))
+    found = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "__class__" in node and "__module__" in node:
+                found.add(f"{node['__module__']}.{node['__class__']}")
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(schema)
+    return found
 
 
 @dataclass
@@ -235,20 +267,27 @@ def load_model(path) -> ToneModel:
         raise ModelError(f"{path}: model file not found (the shipped models are named anger, calm and warmth)")
     card_path = path.with_suffix(".json")
     card = checked_card(path)
+    target = card.get("target")
+    if target not in TARGET_NAMES:
+        raise ModelError(f"{card_path}: unknown target {target!r}")
     try:
+        named = types_in(path)
         untrusted = sio.get_untrusted_types(file=path)
     except Exception as exc:
         raise ModelError(f"{path}: not a skops model file ({type(exc).__name__})") from None
-    bad = sorted(set(untrusted) - set(TRUSTED_TYPES))
+    bad = sorted((named | set(untrusted)) - set(TRUSTED_TYPES))
     if bad:
         raise ModelError(f"{path}: untrusted types in model file: {', '.join(bad)}; refusing to load")
     try:
         est = sio.load(path, trusted=sorted(set(untrusted)))
     except Exception as exc:
         raise ModelError(f"{path}: cannot load model ({type(exc).__name__}: {exc})") from None
-    target = card.get("target")
-    if target not in TARGET_NAMES:
-        raise ModelError(f"{card_path}: unknown target {target!r}")
+    if type(est).__name__ not in MODEL_CLASSES or type(est).__module__ != "tonekit.models.estimators":
+        raise ModelError(f"{path}: holds a {type(est).__name__}, not a tonekit tone model "
+                         f"({' or '.join(MODEL_CLASSES)}, as tonekit train writes); refusing to use it")
+    if not hasattr(est, "feature_names_in_") or not hasattr(est, "classes_") or 1 not in list(est.classes_):
+        raise ModelError(f"{path}: the model is not fitted on named features with classes 0 and 1; "
+                         "retrain it with tonekit train")
     return ToneModel(target, est, card)
 
 
