@@ -162,6 +162,13 @@ def test_manifest_labels_synonyms_and_paths(tmp_path):
                             "b/3.wav,s2,HAPPY,normal\n")
     t = load_manifest(m)
     assert t.columns.tolist() == ["path", "corpus", "speaker", "emotion", "intensity"]
+    import os
+    here = os.getcwd()
+    try:   # a manifest named by a relative path still gives absolute paths
+        os.chdir(tmp_path)
+        assert load_manifest("mine.csv").path.tolist() == t.path.tolist()
+    finally:
+        os.chdir(here)
     assert t.path.tolist() == [str(tmp_path / "a" / "1.wav"), str(tmp_path / "a" / "2.wav"),
                                str(tmp_path / "b" / "3.wav")]
     assert t.corpus.tolist() == ["mine"] * 3
@@ -184,6 +191,13 @@ def test_manifest_labels_synonyms_and_paths(tmp_path):
     ("path,speaker,emotion\na/1.wav,s1,angry\na/9.wav,s1,sad\n",
      r"1 listed recording\(s\) not found, the first on line 3: a/9.wav"),
     ("path,speaker,emotion\na/1.wav,,angry\n", "empty speaker on line 2"),
+    ("path,speaker,emotion\n,s1,angry\n", "empty path on line 2"),
+    ("path,speaker,emotion\n\na/1.wav,s1,angry\n\n\na/2.wav,s1,furious\n", r"unknown emotion 'furious' \(line 6\)"),
+    ("path,speaker,emotion\na/1.wav,s1,angry,extra\n",
+     r"mine.csv: line 2 has 4 field\(s\), the header 3 \(path,speaker,emotion\); a field with a ',' in it"),
+    ("path,speaker,emotion\na/1.wav,s1,angry\na/2.wav,s1,sad\n./a/1.wav,s1,neutral\n",
+     r"line 4 lists ./a/1.wav again \(first on line 2\)"),
+    ("", r"manifest lacks column\(s\) path, speaker, emotion"),
 ])
 def test_manifest_errors_name_the_file_and_line(tmp_path, text, message):
     from tonekit.models.corpora import load_manifest

@@ -19,6 +19,7 @@ Example
 """
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -186,12 +187,7 @@ def load_manifest(path, corpus: str | None = None) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise ParameterError(f"{path}: manifest not found")
-    sep = "\t" if path.suffix.lower() == ".tsv" else ","
-    try:
-        m = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise ParameterError(f"{path}: not a readable {'TSV' if sep != ',' else 'CSV'} manifest "
-                             f"({str(exc).strip().splitlines()[0]})") from None
+    m, line = _read_manifest(path, "\t" if path.suffix.lower() == ".tsv" else ",")
     m.columns = [str(c).strip().lower() for c in m.columns]
     missing = [c for c in _MANIFEST_COLUMNS if c not in m.columns]
     if missing:
@@ -199,7 +195,6 @@ def load_manifest(path, corpus: str | None = None) -> pd.DataFrame:
                              f"(needs {', '.join(_MANIFEST_COLUMNS)}; has {', '.join(m.columns) or 'none'})")
     if m.empty:
         raise ParameterError(f"{path}: manifest lists no recordings")
-    line = m.index.to_numpy() + 2                       # the header is line 1
     m = m.apply(lambda col: col.str.strip())
     emotion = m["emotion"].str.lower().map(EMOTION_SYNONYMS)
     bad = emotion.isna().to_numpy()
@@ -207,10 +202,17 @@ def load_manifest(path, corpus: str | None = None) -> pd.DataFrame:
         shown = ", ".join(f"{m['emotion'].iloc[i]!r} (line {line[i]})" for i in np.flatnonzero(bad)[:3])
         raise ParameterError(f"{path}: unknown emotion {shown}{' ...' if bad.sum() > 3 else ''}; "
                              f"use one of {', '.join(EMOTIONS)} or a common synonym such as angry, happy, sad")
-    no_speaker = (m["speaker"] == "").to_numpy()
-    if no_speaker.any():
-        raise ParameterError(f"{path}: empty speaker on line {line[np.flatnonzero(no_speaker)[0]]}")
-    files = [Path(f) if Path(f).is_absolute() else path.parent / f for f in m["path"]]
+    for col in ("speaker", "path"):
+        empty = (m[col] == "").to_numpy()
+        if empty.any():
+            raise ParameterError(f"{path}: empty {col} on line {line[np.flatnonzero(empty)[0]]}")
+    files = [Path(os.path.abspath(f if Path(f).is_absolute() else path.parent / f)) for f in m["path"]]
+    first: dict = {}
+    for i, f in enumerate(files):
+        if f in first:
+            raise ParameterError(f"{path}: line {line[i]} lists {m['path'].iloc[i]} again (first on line "
+                                 f"{line[first[f]]}); a recording is listed once, with one label")
+        first[f] = i
     absent = [i for i, f in enumerate(files) if not f.is_file()]
     if absent:
         i = absent[0]
@@ -224,6 +226,37 @@ def load_manifest(path, corpus: str | None = None) -> pd.DataFrame:
                          "speaker": (corpora + "_" + m["speaker"]).to_numpy(), "emotion": emotion.to_numpy(),
                          "intensity": intensity.str.lower().to_numpy()},
                         columns=["path", "corpus", "speaker", "emotion", "intensity"])
+
+
+def _read_manifest(path: Path, sep: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """A manifest's rows as strings, blank lines skipped, and the line of the file each row is on; a row
+    with more or fewer fields than the header is refused with its line."""
+    import csv
+    import io
+
+    kind = "TSV" if sep != "," else "CSV"
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ParameterError(f"{path}: not a readable {kind} manifest (not UTF-8 text: {exc.reason})") from None
+    reader = csv.reader(io.StringIO(text), delimiter=sep, skipinitialspace=True)
+    rows, lines, header = [], [], None
+    try:
+        for row in reader:
+            if not any(c.strip() for c in row):
+                continue
+            if header is None:
+                header = row
+            elif len(row) != len(header):
+                raise ParameterError(f"{path}: line {reader.line_num} has {len(row)} field(s), the header "
+                                     f"{len(header)} ({sep.join(header)}); a field with a '{sep}' in it "
+                                     "needs double quotes")
+            else:
+                rows.append(row)
+                lines.append(reader.line_num)
+    except csv.Error as exc:
+        raise ParameterError(f"{path}: not a readable {kind} manifest (line {reader.line_num}: {exc})") from None
+    return pd.DataFrame(rows, columns=header or [], dtype=str), np.array(lines, dtype=int)
 
 
 def _is_manifest(path: Path) -> bool:
