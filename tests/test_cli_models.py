@@ -44,9 +44,35 @@ def test_train_writes_a_loadable_model_with_card(small_corpus, tmp_path, env):
     assert model.card["n_train"] == 2 * len(SMALL)      # wideband + telephone copy of each utterance
     assert model.card["n_speakers"] == 2
     assert model.card["positive_share"] == 0.5
+    # two speakers: said, and written in the card
+    assert "Warning: anger: recordings of only 2 speaker(s); the recalibration's folds cannot be grouped" in r.stderr
+    assert model.card["calibration_folds"] == "stratified, not grouped (fewer than 3 speakers)"
     # score_speaker's weights of the population reference, measured on these two speakers
     shrink = model.card["reference_shrinkage"]
     assert set(shrink) == {"prosody", "emb_", "wsp_"} and all(v > 0 for v in shrink.values())
+
+
+def test_train_refuses_data_without_both_classes_before_any_work(small_corpus, tmp_path, env):
+    """Only anger recordings, or only emotions calm leaves out: one line naming the data and what is
+    missing, before features are computed (no cache is written)."""
+    angry = tmp_path / "angry.csv"
+    angry.write_text("path,speaker,emotion\n" + "".join(
+        f"{small_corpus / 'wav' / (n + '.flac')},{n[:2]},anger\n" for n in SMALL if n[5] == "W"))
+    cache = tmp_path / "cache"
+    r = CliRunner().invoke(main, ["train", str(angry), "--target", "anger", "-o", str(tmp_path / "m.skops")],
+                           env={"TONEKIT_CACHE": str(cache)})
+    assert r.exit_code == 1
+    assert r.output.strip().splitlines() == [
+        f"Error: {angry}: all 6 recordings usable for anger are anger; it also needs some of neutral, calm, "
+        "happiness, sadness, fear, disgust, surprise, boredom"]
+    disgust = tmp_path / "disgust.csv"
+    disgust.write_text(angry.read_text().replace(",anger", ",disgust"))
+    r = CliRunner().invoke(main, ["train", str(disgust), "--target", "calm", "-o", str(tmp_path / "m.skops")],
+                           env={"TONEKIT_CACHE": str(cache)})
+    assert r.exit_code == 1
+    assert r.output.strip().startswith(f"Error: {disgust}: no recording for calm (it learns neutral, calm, boredom, "
+                                       "sadness against anger, fear, happiness, surprise; found only disgust)")
+    assert not cache.exists() and not (tmp_path / "m.skops").exists()
 
 
 def test_evaluate_prints_metrics_per_condition(small_corpus, env):

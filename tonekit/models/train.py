@@ -282,6 +282,7 @@ def train_and_save(corpus_folders, target: str, output, *, n_jobs: int = 1, prog
     from .store import save_model
 
     table = add_targets(load_corpora(corpus_folders))
+    grouped = check_trainable(table, target, ", ".join(str(f) for f in corpus_folders))
     params = DEFAULT_PARAMS[target]
     X, y, groups, corpus = training_set(table, target, cache_dir=cache_dir, n_jobs=n_jobs, progress=progress)
     est = fit_target(X, y, corpus=corpus, groups=groups, **params)
@@ -292,8 +293,35 @@ def train_and_save(corpus_folders, target: str, output, *, n_jobs: int = 1, prog
             "embedding": embedding,
             "data": sorted(table.corpus.unique()), "n_speakers": int(groups.nunique()),
             "positive_share": round(float(np.mean(y)), 4), "sample_weights": "each corpus the same total weight",
+            "calibration_folds": "speaker-grouped" if grouped else "stratified, not grouped (fewer than 3 speakers)",
             **population_card(table, tuple(embedding or ()), cache_dir=cache_dir)}
     return save_model(est, output, card)
+
+
+def check_trainable(table: pd.DataFrame, target: str, where: str) -> bool:
+    """Refuse, before any feature is computed, data a ``target`` model cannot be trained on: no recording
+    of an emotion the target uses, or only one of its two classes. Warn when fewer than 3 speakers
+    have usable recordings: the recalibration's folds cannot then be grouped by speaker, and the
+    probabilities come out over-confident for new voices. Returns whether the folds are grouped."""
+    from .corpora import TARGETS
+
+    pos, neg = TARGETS[target]
+    usable = table[table[target].notna()]
+    if usable.empty:
+        raise ParameterError(f"{where}: no recording for {target} (it learns {', '.join(pos)} against "
+                             f"{', '.join(neg)}; found only {', '.join(sorted(table.emotion.unique()))})")
+    classes = usable[target].unique()
+    if len(classes) < 2:
+        have, lack = (pos, neg) if classes[0] == 1 else (neg, pos)
+        raise ParameterError(f"{where}: all {len(usable)} recordings usable for {target} are "
+                             f"{', '.join(sorted(usable.emotion.unique()))}; it also needs some of "
+                             f"{', '.join(lack)}")
+    n = usable.speaker.nunique()
+    if n < 3:
+        warnings.warn(f"{target}: recordings of only {n} speaker(s); the recalibration's folds cannot be "
+                      "grouped by speaker, so the probabilities will be over-confident for new voices "
+                      "(train on 3 or more speakers)", stacklevel=2)
+    return n >= 3
 
 
 def population_card(table: pd.DataFrame, prefixes=(), *, cache_dir=None) -> dict:
