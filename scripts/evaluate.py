@@ -338,7 +338,9 @@ def markdown(result: dict) -> str:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--corpora", default=str(Path(__file__).resolve().parents[2] / "shared" / "corpora"))
+    ap.add_argument("--corpora", default=str(Path(__file__).resolve().parents[2] / "shared" / "corpora"),
+                    help="corpus root (holding emodb, ravdess, nemo, turev), one corpus folder or a CSV manifest; "
+                         "default %(default)s")
     ap.add_argument("--cache-dir", default=str(default_cache_dir()))
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--baseline", action="store_true", help="also evaluate openSMILE eGeMAPSv02 functionals")
@@ -441,4 +443,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from tonekit.errors import run_script
+
+    sys.exit(run_script(main))

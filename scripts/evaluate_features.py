@@ -535,11 +535,15 @@ def _json_safe(x):
 def main(argv=None) -> int:
     """Print every feature-accuracy figure next to its target; optionally write them as JSON."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--corpora", type=Path, default=DEFAULT_CORPORA,
-                    help=f"folder holding fda/, emodb/, ravdess/ (default {DEFAULT_CORPORA})")
+    ap.add_argument("--corpora", type=Path, default=None,
+                    help=f"folder holding fda/, emodb/, ravdess/ (default {DEFAULT_CORPORA}; when that is "
+                         "absent, as on a fresh machine, the corpus measurements are skipped)")
     ap.add_argument("--out", type=Path, help="write the figures to this JSON file")
     args = ap.parse_args(argv)
 
+    if args.corpora is not None and not args.corpora.is_dir():
+        ap.error(f"--corpora {args.corpora}: no such folder")
+    args.corpora = args.corpora or DEFAULT_CORPORA
     if not args.corpora.is_dir():
         print(f"corpora folder {args.corpora} is absent: corpus measurements are skipped", file=sys.stderr)
     rows, skipped = evaluate(args.corpora)
@@ -565,4 +569,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from tonekit.errors import run_script
+
+    sys.exit(run_script(main))

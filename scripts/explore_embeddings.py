@@ -216,7 +216,9 @@ def markdown(result: dict) -> str:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--corpora", default=str(Path(__file__).resolve().parents[2] / "shared" / "corpora"))
+    ap.add_argument("--corpora", default=str(Path(__file__).resolve().parents[2] / "shared" / "corpora"),
+                    help="corpus root (holding emodb, ravdess, nemo, turev), one corpus folder or a CSV manifest; "
+                         "default %(default)s")
     ap.add_argument("--cache-dir", default=str(default_cache_dir()))
     ap.add_argument("--targets", default=",".join(TARGET_NAMES))
     ap.add_argument("--check-port", type=int, default=0, metavar="N",
@@ -264,4 +266,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from tonekit.errors import run_script
+
+    sys.exit(run_script(main))

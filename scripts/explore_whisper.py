@@ -355,7 +355,9 @@ def main(argv=None):
     ap.add_argument("--model", required=True, help="a CTranslate2 Whisper model folder (model.bin, config.json)")
     ap.add_argument("--layers", type=int, metavar="N",
                     help="use the output of the encoder's first N layers (default: all; Whisper-base has 6)")
-    ap.add_argument("--corpora", default=str(Path(__file__).resolve().parents[2] / "shared" / "corpora"))
+    ap.add_argument("--corpora", default=str(Path(__file__).resolve().parents[2] / "shared" / "corpora"),
+                    help="corpus root (holding emodb, ravdess, nemo, turev), one corpus folder or a CSV manifest; "
+                         "default %(default)s")
     ap.add_argument("--cache-dir", default=str(default_cache_dir()))
     ap.add_argument("--targets", default=",".join(TARGET_NAMES))
     ap.add_argument("--check-port", type=int, default=0, metavar="N",
@@ -394,4 +396,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from tonekit.errors import run_script
+
+    sys.exit(run_script(main))

@@ -18,7 +18,10 @@ import tonekit  # noqa: E402
 from tonekit.report.text import render_text  # noqa: E402
 
 
-def main():
+def main(argv=None):
+    import argparse
+
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args(argv)
     docs = ROOT / "docs"
     docs.mkdir(exist_ok=True)
     a = tonekit.analyze(tonekit.demo_path())

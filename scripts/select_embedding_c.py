@@ -121,7 +121,9 @@ def nested_estimate(rows: pd.DataFrame, picks: pd.Series) -> pd.DataFrame:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--corpora", default=str(Path(__file__).resolve().parents[2] / "shared" / "corpora"))
+    ap.add_argument("--corpora", default=str(Path(__file__).resolve().parents[2] / "shared" / "corpora"),
+                    help="corpus root (holding emodb, ravdess, nemo, turev), one corpus folder or a CSV manifest; "
+                         "default %(default)s")
     ap.add_argument("--cache-dir", default=str(default_cache_dir()))
     ap.add_argument("--targets", default=",".join(TARGET_NAMES))
     ap.add_argument("--grid", default=",".join(map(str, GRID)),
@@ -169,4 +171,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from tonekit.errors import run_script
+
+    sys.exit(run_script(main))

@@ -47,7 +47,9 @@ def _versions() -> dict:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--corpora", default=str(ROOT.parent / "shared" / "corpora"))
+    ap.add_argument("--corpora", default=str(ROOT.parent / "shared" / "corpora"),
+                    help="corpus root (holding emodb, ravdess, nemo, turev), one corpus folder or a CSV manifest; "
+                         "default %(default)s")
     ap.add_argument("--out-dir", default=str(ROOT / "trained"))
     ap.add_argument("--evaluation", default=str(ROOT / "results" / "evaluation.json"))
     ap.add_argument("--reference", default=str(ROOT / "results" / "reference.json"))
@@ -121,4 +123,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from tonekit.errors import run_script
+
+    sys.exit(run_script(main))

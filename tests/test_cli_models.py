@@ -75,6 +75,19 @@ def test_train_refuses_data_without_both_classes_before_any_work(small_corpus, t
     assert not cache.exists() and not (tmp_path / "m.skops").exists()
 
 
+def test_evaluate_with_nothing_readable_is_an_error(tmp_path, env):
+    """Every listed recording fails to load: each says why, then one error; no empty table, no exit 0."""
+    for name in ("a.flac", "b.flac"):
+        (tmp_path / name).write_text("not audio")
+    manifest = tmp_path / "junk.csv"
+    manifest.write_text("path,speaker,emotion\na.flac,s1,angry\nb.flac,s2,neutral\n")
+    r = CliRunner().invoke(main, ["evaluate", "anger", str(manifest), "-j", "1", "--condition", "wideband"], env=env)
+    assert r.exit_code == 1
+    assert r.stderr.strip().splitlines()[-1] == (f"Error: none of the 2 recordings labelled for anger in {manifest} "
+                                                 "could be analysed (their errors are above)")
+    assert "not a readable audio file" in r.stderr and "Empty DataFrame" not in r.output
+
+
 def test_evaluate_prints_metrics_per_condition(small_corpus, env):
     r = CliRunner().invoke(main, ["evaluate", str(shipped_dir() / "anger.skops"), str(small_corpus), "-j", "1"],
                            env=env)

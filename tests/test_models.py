@@ -844,8 +844,8 @@ def test_evaluate_model_leaves_out_recordings_it_cannot_analyse(tmp_path, capsys
     assert [str(w.message) for w in caught] == [
         "2 of 6 recordings could not be analysed (wideband) and are left out of the metrics"]
     err = capsys.readouterr().err.splitlines()   # each file's problem once, not once per feature pass
-    assert len(err) == 2 and err[0].startswith(f"warning: {tmp_path / 'bad.wav'}: not a readable audio file")
-    assert err[1] == f"warning: {tmp_path / 'three.wav'}: 3 channels: a single-speaker file must be mono " \
+    assert len(err) == 2 and err[0].startswith(f"Warning: {tmp_path / 'bad.wav'}: not a readable audio file")
+    assert err[1] == f"Warning: {tmp_path / 'three.wav'}: 3 channels: a single-speaker file must be mono " \
                      "(or stereo, mixed down)"
     assert res.n.tolist() == [4]
 

@@ -456,7 +456,7 @@ def evaluate(model, corpus, jobs, conditions):
 
     res = evaluate_model(model, list(corpus), n_jobs=jobs, progress=sys.stderr.isatty(),
                          **({"conditions": conditions} if conditions else {}))
-    click.echo(res.to_string(index=False))
+    click.echo(res.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 
 
 @main.command()

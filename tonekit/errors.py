@@ -45,3 +45,16 @@ def whole_number(name: str, value, minimum: int = 0) -> int:
     if not ok:
         raise ParameterError(f"{name} must be a whole number >= {minimum}, not {value!r}")
     return int(value)
+
+
+def run_script(main, argv=None) -> int:
+    """Run a script's ``main(argv)``: a :class:`TonekitError` (a corpus folder that is not there, a bad
+    manifest, a refused model) ends it with one line on stderr, ``Error: ...``, and exit status 1, as
+    the command line does, instead of a traceback."""
+    import sys
+
+    try:
+        return main(argv)
+    except TonekitError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1

@@ -94,13 +94,13 @@ def detect_corpus(folder) -> str:
     """Which naming convention a folder uses, from its folder name or its files."""
     folder = Path(folder)
     name = folder.name.lower()
-    for key in _PARSERS:
-        if key in name:
-            return key
+    named = [key for key in _PARSERS if key in name]
     files = _audio_files(folder)[:50]
-    for key, parse in _PARSERS.items():
-        if files and sum(parse(f) is not None for f in files) >= 0.8 * len(files):
+    for key in named + [k for k in _PARSERS if k not in named]:   # the files decide; the name breaks ties
+        if files and sum(_PARSERS[key](f) is not None for f in files) >= 0.8 * len(files):
             return key
+    if named:
+        return named[0]
     raise ParameterError(f"{folder}: no known corpus naming convention (emodb, ravdess, nemo, turev)")
 
 
@@ -116,7 +116,7 @@ def load_corpus(folder, corpus: str | None = None) -> pd.DataFrame:
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise ParameterError(f"{folder}: not a folder")
+        raise ParameterError(f"{folder}: no such corpus folder" if not folder.exists() else f"{folder}: not a folder")
     corpus = corpus or detect_corpus(folder)
     if corpus not in _PARSERS:
         raise ParameterError(f"unknown corpus {corpus!r}; choose one of {sorted(_PARSERS)}")

@@ -25,7 +25,7 @@ from ..audio import load_audio
 from ..augment import crop_copy, pitch_copy, telephone_copy
 from ..errors import TonekitError
 from ..features.frames import signal_frames
-from ..features.windows import (LEVEL_FEATURES, mixed_reference, model_features, segment_functionals,
+from ..features.windows import (LEVEL_FEATURES, RAW_FEATURES, mixed_reference, model_features, segment_functionals,
                                 speaker_baseline)
 from .store import EMBEDDING_PREFIXES
 
@@ -171,10 +171,10 @@ def cached_rows(cache_file, paths, extract, *, n_jobs: int = 1, progress: bool =
             from tqdm import tqdm
 
             results = tqdm(results, total=len(todo), desc=desc, file=sys.stderr)
-        for (p, k), (row, err) in zip(todo, results):
+        for (row, err), (p, k) in zip(results, todo):   # results first: its end closes the bar at 100 %
             if err:
                 if reported is None or err not in reported:
-                    print(f"warning: {err}", file=sys.stderr)
+                    print(f"Warning: {err}", file=sys.stderr)
                 if reported is not None:
                     reported.add(err)
                 continue
@@ -204,9 +204,12 @@ def raw_features(paths, condition: str = "wideband", *, cache_dir=None, n_jobs: 
 
     Files that cannot be analysed get a row of NaN and a warning line on stderr.
     """
-    return cached_rows(_condition_cache(f"utterances-v{FEATURE_VERSION}", condition, cache_dir), paths,
-                       functools.partial(utterance_raw, condition=condition), n_jobs=n_jobs, progress=progress,
-                       desc=f"features ({condition})", reported=reported)
+    out = cached_rows(_condition_cache(f"utterances-v{FEATURE_VERSION}", condition, cache_dir), paths,
+                      functools.partial(utterance_raw, condition=condition), n_jobs=n_jobs, progress=progress,
+                      desc=f"features ({condition})", reported=reported)
+    if out.shape[1] == 0:   # not one file could be analysed: the columns are still the functionals'
+        out = out.reindex(columns=[*RAW_FEATURES, "speech_s", "f0_st_mean", "duration_s"])
+    return out
 
 
 def raw_embeddings(paths, condition: str = "wideband", *, cache_dir=None, n_jobs: int = 1,

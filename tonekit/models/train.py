@@ -124,6 +124,9 @@ def training_set(table: pd.DataFrame, target: str, *, conditions=("wideband", "t
             Xs.append(X[ok])
             ys.append(keep.loc[ok, target].astype(int))
             gs.append(keep.loc[ok, "speaker"])
+    if not any(len(X) for X in Xs):
+        raise ParameterError(f"none of the {len(keep)} recordings labelled for {target} could be analysed "
+                             "(their errors are above)")
     corpus = pd.concat([keep.loc[X.index, "corpus"] for X in Xs])
     cols = list(MODEL_FEATURES) + [c for p in embedding_prefixes(embedding) for c in piece_encoder(p).columns]
     return (pd.concat(Xs)[cols], pd.concat(ys), pd.concat(gs), corpus)
@@ -395,4 +398,7 @@ def evaluate_model(model_path, corpus_folders, *, n_jobs: int = 1, progress: boo
         for corpus, idx in table[ok].groupby("corpus").groups.items():
             rows.append({"target": model.target, "corpus": corpus, "condition": cond,
                          **metrics(table.loc[idx, model.target].astype(int), p[idx])})
+    if not rows:
+        raise ParameterError(f"none of the {len(table)} recordings labelled for {model.target} in "
+                             f"{', '.join(map(str, corpus_folders))} could be analysed (their errors are above)")
     return pd.DataFrame(rows).round(3)
