@@ -108,3 +108,16 @@ def test_copies_train_with_their_own_speakers_rows_only(n_copies):
     k = 2 + n_copies
     for f in FITS:   # the two lines and the copies of each training speaker's 4 rows
         assert f["n"] == k * 4 * len(f["speakers"]) and f["copies"] == n_copies * f["n"] // k
+
+
+@pytest.mark.parametrize("script", ["evaluate.py", "train_models.py", "evaluate_reference.py", "select_embedding_c.py"])
+def test_scripts_say_in_one_line_that_the_corpora_are_not_there(tmp_path, script):
+    """A researcher's typo in --corpora: one 'Error:' line and exit status 1, not a traceback."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    r = subprocess.run([sys.executable, str(Path(__file__).resolve().parents[1] / "scripts" / script),
+                        "--corpora", str(tmp_path / "nope")], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1
+    assert r.stderr.strip().splitlines() == [f"Error: {tmp_path / 'nope'}: no such corpus folder"]

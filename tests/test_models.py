@@ -206,6 +206,22 @@ def test_manifest_errors_name_the_file_and_line(tmp_path, text, message):
         load_manifest(_manifest(tmp_path, text))
 
 
+def test_corpus_naming_is_told_by_the_files_before_the_folder_name(tmp_path):
+    """nEMO's file names in a folder whose name says ravdess are read as nEMO; a folder name decides only
+    when the files fit no convention."""
+    from tonekit.models.corpora import detect_corpus
+
+    folder = tmp_path / "ravdess_nemo_copy"
+    folder.mkdir()
+    for name in ("SM0_happiness_66.flac", "EB0_anger_79.flac", "KD0_neutral_7.flac"):
+        (folder / name).write_bytes(b"")
+    assert detect_corpus(folder) == "nemo"
+    other = tmp_path / "emodb_mine"
+    other.mkdir()
+    (other / "take1.flac").write_bytes(b"")
+    assert detect_corpus(other) == "emodb"
+
+
 def test_target_mapping():
     import pandas as pd
 
