@@ -379,6 +379,11 @@ def evaluate_model(model_path, corpus_folders, *, n_jobs: int = 1, progress: boo
     if table.empty:
         raise ParameterError(f"no recording in {', '.join(map(str, corpus_folders))} has a {model.target} label "
                              f"(see tonekit.models.corpora.TARGETS)")
+    seen = sorted(set(table.corpus) & set(model.card.get("data") or ()))
+    if seen:
+        warnings.warn(f"{', '.join(seen)}: in this model's training data (its card's data), so these figures are "
+                      "not those of new speakers; for an honest measure, evaluate a model trained without it",
+                      stacklevel=2)
     for corpus, labels in table.groupby("corpus")[model.target]:
         if labels.nunique() < 2:
             kind = "positive" if labels.iloc[0] == 1 else "negative"
