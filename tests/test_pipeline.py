@@ -174,12 +174,37 @@ def test_cli_batch_survives_a_bad_file(tmp_path):
     r = CliRunner().invoke(main, ["batch", str(tmp_path / "in"), "-o", str(tmp_path / "out")])
     assert r.exit_code == 1
     assert (tmp_path / "out" / "demo.json").exists()
+    # the overview: one row, the demo's scripted events (tips 1, 9 and 12 once each) and its length
+    over = pd.read_csv(tmp_path / "out" / "calls.csv")
+    assert over.report.tolist() == ["demo.json"] and over.source.tolist() == ["demo.flac"]
+    assert over.loc[0, ["tip1", "tip7", "tip8", "tip9", "tip12"]].tolist() == [1, 0, 0, 1, 1]
+    assert over.duration_s[0] == pytest.approx(TRUTH["duration_s"], abs=0.01)
+    assert over.longest_silence_s[0] == pytest.approx(8.0, abs=0.3)   # the scripted hold, 0:50-0:58
+    assert f"(overview: {tmp_path / 'out' / 'calls.csv'})" in r.stderr
     fails = json.loads((tmp_path / "out" / "failures.json").read_text())
     assert list(fails) == [str(bad)]
     assert "not a readable audio file" in fails[str(bad)]
     # resumable: a second run skips the finished call
     r2 = CliRunner().invoke(main, ["batch", str(tmp_path / "in"), "-o", str(tmp_path / "out")])
     assert "1 already done" in r2.output
+
+
+def test_overview_row_of_a_known_report():
+    from tonekit.batch import OVERVIEW_COLUMNS, overview_row
+
+    report = {"tonekit_version": "x", "source": "c.wav", "duration_s": 120.0,
+              "summary": {"speakers": {"agent": {"talk_share": 0.4, "anger_mean": 0.2, "calm_mean": 0.7,
+                                                 "warmth_mean": 0.5},
+                                       "caller": {"talk_share": 0.35, "anger_mean": 0.6}},
+                          "overlaps": {"count": 3, "total_s": 2.5}, "interruptions": {"count": 2},
+                          "silences": {"count": 1, "longest_s": 9.0}, "caller_anger": {"start": 0.7, "end": 0.3},
+                          "caller_angry_spans": [[5.0, 41.0], [60.0, 70.0]],
+                          "events_per_tip": {"1": 2, "8": 1, "12": 1}}}
+    row = overview_row(report, "c.json")
+    assert list(row) != [] and set(row) == set(OVERVIEW_COLUMNS)
+    assert row["caller_angry_s"] == 46.0 and row["overlap_s"] == 2.5 and row["interruptions"] == 2
+    assert [row[f"tip{t}"] for t in (1, 7, 8, 9, 12)] == [2, 0, 1, 0, 1]
+    assert (row["agent_calm_mean"], row["caller_anger_mean"], row["caller_talk_share"]) == (0.7, 0.6, 0.35)
 
 
 def test_cli_textgrid_opens_in_praat(tmp_path):

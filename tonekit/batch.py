@@ -1,4 +1,5 @@
-"""Many calls: one JSON report per call, resumable; one failure never stops the rest.
+"""Many calls: one JSON report per call, resumable; one failure never stops the rest; an overview of
+every call reported (``OUTDIR/calls.csv``).
 
 Runs in local worker processes, or on a Dask cluster when a scheduler address
 is given (the ``dask`` extra). Only paths and JSON strings cross process
@@ -10,13 +11,20 @@ import json
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import ParameterError, TonekitError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 
 #: The list of the calls that failed, in the output folder; no call's report takes this name.
 FAILURES = "failures.json"
+
+#: The overview of every call reported in the output folder, one row per call (:func:`overview_table`).
+OVERVIEW = "calls.csv"
 
 #: Why a call has no report when its worker process died under it.
 DIED = "the worker process analysing it died (out of memory, or a crash in native code)"
@@ -127,7 +135,70 @@ def run_batch(inputs, outdir, *, jobs: int = 1, scheduler: str | None = None, mo
         listed.write_text(json.dumps(failures, indent=2) + "\n")
     elif results and listed.exists():
         listed.unlink()   # every call tried this time has its report now: an old list would mislead
+    write_overview(outdir)
     return len(results) - len(failures), len(failures), skipped
+
+
+#: The overview's columns: which call, how long, who talked how much, how each side sounded on average,
+#: when the caller was angry, and the events per tip.
+OVERVIEW_COLUMNS = ["report", "source", "duration_s", "agent_talk_share", "caller_talk_share", "agent_anger_mean",
+                    "agent_calm_mean", "agent_warmth_mean", "caller_anger_mean", "caller_anger_start",
+                    "caller_anger_end", "caller_angry_s", "interruptions", "overlap_s", "longest_silence_s",
+                    "tip1", "tip7", "tip8", "tip9", "tip12"]
+
+
+def overview_row(report: dict, name: str) -> dict:
+    """One call's row of the overview, from its JSON report (the ``summary`` of :class:`tonekit.Analysis`)."""
+    s = report["summary"]
+    spk = s.get("speakers", {})
+    ca = s.get("caller_anger") or {}
+    tips = s.get("events_per_tip") or {}
+    row = {"report": name, "source": report.get("source"), "duration_s": report.get("duration_s"),
+           "caller_anger_start": ca.get("start"), "caller_anger_end": ca.get("end"),
+           "caller_angry_s": round(sum(b - a for a, b in s.get("caller_angry_spans") or []), 2),
+           "interruptions": (s.get("interruptions") or {}).get("count"),
+           "overlap_s": (s.get("overlaps") or {}).get("total_s"),
+           "longest_silence_s": (s.get("silences") or {}).get("longest_s")}
+    for who in ("agent", "caller"):
+        row[f"{who}_talk_share"] = (spk.get(who) or {}).get("talk_share")
+        for t in ("anger", "calm", "warmth") if who == "agent" else ("anger",):
+            row[f"{who}_{t}_mean"] = (spk.get(who) or {}).get(f"{t}_mean")
+    for tip in ("1", "7", "8", "9", "12"):
+        row[f"tip{tip}"] = tips.get(tip, 0)
+    return row
+
+
+def overview_table(outdir) -> pd.DataFrame:
+    """One row per call reported in a batch's output folder (:data:`OVERVIEW_COLUMNS`), by report name:
+    what a supervisor sorts to find the calls to listen to (most tip 8 events, the angriest callers).
+
+    >>> overview_table("reports").sort_values("tip8", ascending=False).head()   # doctest: +SKIP
+    """
+    import pandas as pd
+
+    rows = []
+    for path in sorted(Path(outdir).glob("*.json")):
+        if path.name == FAILURES:
+            continue
+        try:
+            report = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue   # not a report (or being written): the overview lists finished reports only
+        if isinstance(report, dict) and "summary" in report and "tonekit_version" in report:
+            rows.append(overview_row(report, path.name))
+    return pd.DataFrame(rows, columns=OVERVIEW_COLUMNS)
+
+
+def write_overview(outdir) -> Path | None:
+    """Write ``OUTDIR/calls.csv`` (:func:`overview_table`) when the folder holds any report; its path or None."""
+    table = overview_table(outdir)
+    if table.empty:
+        return None
+    out = Path(outdir) / OVERVIEW
+    tmp = out.with_suffix(".csv.part")
+    table.to_csv(tmp, index=False)
+    tmp.replace(out)
+    return out
 
 
 def _in_processes(todo, reports, models, jobs: int, echo) -> list:

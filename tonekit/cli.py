@@ -377,16 +377,20 @@ def batch(inputs, outdir, jobs, scheduler, models_dir):
     INPUTS are stereo call files or folders (searched for audio files). Each report is
     OUTDIR/<name>.json; calls whose names clash (a/call.wav, b/call.flac) get their folders in
     the name (a__call.wav.json). Calls failed are listed in OUTDIR/failures.json.
+    OUTDIR/calls.csv has one row per call reported (talk shares, mean tones, the
+    caller's angry time, events per tip): sort it to find the calls to listen to.
 
     \b
     Example:
         tonekit batch calls/ -o reports/ --jobs 2
     """
-    from .batch import run_batch
+    from .batch import OVERVIEW, run_batch
 
     ok, failed, skipped = run_batch(inputs, outdir, jobs=jobs, scheduler=scheduler, models=models_dir,
                                     echo=lambda m: click.echo(m, err=True))
-    click.echo(f"{ok} analysed, {skipped} already done, {failed} failed -> {outdir}", err=True)
+    overview = Path(outdir) / OVERVIEW
+    click.echo(f"{ok} analysed, {skipped} already done, {failed} failed -> {outdir}"
+               f"{f' (overview: {overview})' if overview.exists() else ''}", err=True)
     if failed:
         sys.exit(1)
 
