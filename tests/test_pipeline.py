@@ -163,6 +163,14 @@ def test_a_mono_mix_copied_to_both_channels_is_refused(tmp_path):
     sf.write(tmp_path / "c.wav", mix, sr)
     with pytest.raises(tonekit.AudioError, match=r"c.wav: carries the same audio as .*a.wav"):
         tonekit.analyze(agent=tmp_path / "a.wav", caller=tmp_path / "c.wav")
+    # the agent's channel 26 dB down on the caller's (an echo; the caller never speaks), either way round
+    for agent_channel, mute in ((0, "caller"), (1, "agent")):
+        echo = tmp_path / f"echo{agent_channel}.wav"
+        ag = y[:, 0]
+        sf.write(echo, np.c_[ag, 0.05 * ag] if agent_channel == 0 else np.c_[0.05 * ag, ag], sr)
+        with pytest.raises(tonekit.AudioError, match=rf"channel {1 - agent_channel} only echoes channel "
+                                                     rf"{agent_channel} \(26 dB down\): the {mute} never speaks"):
+            tonekit.analyze(echo)
 
 
 def test_cli_batch_survives_a_bad_file(tmp_path):

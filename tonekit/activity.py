@@ -194,7 +194,8 @@ def detect_activity(call: Call, *, crosstalk_db: float = 12.0, floor_margin_db: 
         return Activity(HOP_S, {s: x for s in spk}, speech)
     levels = {s: _fit(channel_intensity(call, s, chunk_s=chunk_s), n) for s in spk}
     if len(spk) == 2:
-        refuse_same_audio(call, levels[spk[0]], levels[spk[1]], floor_margin_db=floor_margin_db)
+        refuse_same_audio(call, levels[spk[0]], levels[spk[1]], floor_margin_db=floor_margin_db,
+                          crosstalk_db=crosstalk_db)
     speech = {}
     for s in spk:
         other = [levels[o] for o in spk if o != s]
@@ -209,9 +210,13 @@ def detect_activity(call: Call, *, crosstalk_db: float = 12.0, floor_margin_db: 
 SAME_AUDIO_DB = 1.5
 
 
-def refuse_same_audio(call: Call, a_db: np.ndarray, b_db: np.ndarray, *, floor_margin_db: float = 10.0) -> None:
+def refuse_same_audio(call: Call, a_db: np.ndarray, b_db: np.ndarray, *, floor_margin_db: float = 10.0,
+                      crosstalk_db: float = 12.0) -> None:
     """Refuse a call whose two channels (or two files) carry the same recording, a mono mix copied to
     both channels for instance: tonekit would hear two speakers talking over each other all the time.
+    A channel that only follows the other, ``crosstalk_db`` or more below it, is the other's echo: its
+    own speaker never talks, and each channel's speech is judged against its own loudest, so the echo
+    would pass for speech. Both are refused, each with its own message.
 
     >>> import numpy as np
     >>> from tonekit.audio import AudioInfo, Call, Source
@@ -225,9 +230,17 @@ def refuse_same_audio(call: Call, a_db: np.ndarray, b_db: np.ndarray, *, floor_m
     """
     a, b = np.asarray(a_db, float), np.asarray(b_db, float)
     loud = (a > np.percentile(a, 5) + floor_margin_db) | (b > np.percentile(b, 5) + floor_margin_db)
-    if loud.sum() < 20 or np.std(a[loud] - b[loud]) >= SAME_AUDIO_DB:
+    d = a[loud] - b[loud]
+    if loud.sum() < 20 or np.std(d) >= SAME_AUDIO_DB:
         return
     (pa, wa), (pb, wb) = (call.describe(s) for s in call.speakers)
+    gap = float(np.median(d))
+    if abs(gap) >= crosstalk_db:   # the quieter side is an echo of the louder one
+        (lp, lw), (qp, qw), mute = ((pa, wa), (pb, wb), call.speakers[1]) if gap > 0 else \
+                                   ((pb, wb), (pa, wa), call.speakers[0])
+        echo, source = (qw, lw) if qp == lp else ("the audio", lp)   # two channels of a file, or two files
+        raise AudioError(qp, f"{echo} only echoes {source} ({abs(gap):.0f} dB down): the {mute} never speaks "
+                             "in this call")
     if pa == pb:
         raise AudioError(pa, f"{wa} and {wb} carry the same audio (a mono mix on both?): "
                              "analyse a mono mix with --turns FILE.rttm and --agent-label")
