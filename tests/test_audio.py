@@ -189,6 +189,16 @@ def test_load_call_mono_with_turns(tmp_path):
         load_call(audio, turns=turns)
     with pytest.raises(ParameterError, match="'C' is not in"):
         load_call(audio, turns=turns, agent_label="C")
+    # turns running well past the audio's end (another recording's?) are worth a warning; the file's own are not
+    import warnings as w
+    with w.catch_warnings():
+        w.simplefilter("error")
+        load_call(audio, turns=turns, agent_label="B")
+    turns.write_text(RTTM + "SPEAKER mix 1 4.50 1.00 <NA> <NA> A <NA> <NA>\n")
+    with pytest.warns(UserWarning, match=r"turns.rttm: turns run to 5.5 s but mix.wav lasts 3.0 s"):
+        load_call(audio, turns=turns, agent_label="B")
+    with pytest.raises(ParameterError, match="--agent-label goes with --turns"):
+        load_call(audio, agent_label="B")
 
 
 @pytest.mark.parametrize("sr", [16000, 44100])

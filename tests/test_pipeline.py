@@ -238,6 +238,15 @@ def test_a_channel_of_line_noise_has_no_speech(tmp_path):
     assert a.summary["speakers"]["caller"]["talk_time_s"] == 0.0
     assert a.windows[a.windows.speaker == "caller"].anger.isna().all()
     assert a.windows[a.windows.speaker == "agent"].anger.notna().sum() > 20
+    # one short word of the caller's (0:41.5-0:42.3) and nothing else: said how much, and why not scored
+    y, sr = sf.read(DEMO)
+    keep = np.zeros(len(y), bool)
+    keep[int(41.5 * sr):int(42.3 * sr)] = True
+    y[~keep, 1] = np.random.default_rng(0).normal(0, 0.001, (~keep).sum())
+    sf.write(p, y, sr)
+    with pytest.warns(UserWarning, match=r"one_side.wav: only 0\.\d s of speech found for the caller \(channel 1\); "
+                                         r"their tone cannot be scored \(a window needs 1 s\)"):
+        tonekit.analyze(p)
     assert not (a.events.tip == 1).any()
 
 

@@ -423,6 +423,10 @@ def load_call(source=None, *, agent=None, caller=None, turns=None, agent_label: 
         if agent_label not in labels:
             raise ParameterError(f"--agent-label {agent_label!r} is not in {turns} (labels: {', '.join(labels)})")
         caller_label = next(lab for lab in labels if lab != agent_label)
+        last = max(seg.end_s for seg in segs)
+        if last > info.duration_s + 1.0:
+            warnings.warn(f"{turns}: turns run to {last:.1f} s but {name} lasts {info.duration_s:.1f} s "
+                          "(the turns of another recording?)", stacklevel=2)
         return Call(name, {"agent": Source(str(source), None, [s for s in segs if s.label == agent_label]),
                            "caller": Source(str(source), None, [s for s in segs if s.label == caller_label])},
                     info.sr, working_rate(info.sr), info.duration_s, {"agent": info, "caller": info})

@@ -143,8 +143,9 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
     for spk, m in act.speech.items():
         if m.sum() * act.hop_s < min_speech_s:
             path, what = call.describe(spk)
-            warnings.warn(f"{path}: no speech found for the {spk} ({what}); their tone cannot be scored",
-                          stacklevel=2)
+            found = "no speech found" if not m.any() else f"only {m.sum() * act.hop_s:.1f} s of speech found"
+            warnings.warn(f"{path}: {found} for the {spk} ({what}); their tone cannot be scored "
+                          f"(a window needs {min_speech_s:g} s)", stacklevel=2)
     embedding_every = whole_number("embedding_every", embedding_every, minimum=1)
     whisper_every = whole_number("whisper_every", whisper_every, minimum=1)
     prefixes = _embedding_prefixes(mdl)
