@@ -167,17 +167,23 @@ def call_counts(truth: dict, events: pd.DataFrame) -> dict:
     return out
 
 
+def caller_anger_label(truth: dict, windows: pd.DataFrame) -> np.ndarray:
+    """For each of ``windows`` (a caller's): 1 if its centre is inside a scripted angry stretch, 0 if it
+    is at least ``ANGER_MARGIN_S`` from every one, NaN in between."""
+    centre = ((windows["start_s"].astype(float) + windows["end_s"].astype(float)) / 2).to_numpy()
+    spans = np.asarray(truth["caller_angry"], dtype=float).reshape(-1, 2)
+    inside = ((centre[:, None] >= spans[:, 0]) & (centre[:, None] <= spans[:, 1])).any(axis=1)
+    dist = np.maximum(spans[:, 0] - centre[:, None], centre[:, None] - spans[:, 1]).min(axis=1) \
+        if len(spans) else np.full(len(centre), np.inf)
+    return np.where(inside, 1.0, np.where(dist >= ANGER_MARGIN_S, 0.0, np.nan))
+
+
 def caller_anger_labels(truth: dict, windows: pd.DataFrame) -> pd.DataFrame:
     """Caller windows with ``label`` 1 (angry), 0 (clearly not) and their ``anger`` score."""
     w = windows[windows["speaker"] == "caller"]
     if w.empty:
         return pd.DataFrame(columns=["anger", "label"])
-    centre = ((w["start_s"].astype(float) + w["end_s"].astype(float)) / 2).to_numpy()
-    spans = np.asarray(truth["caller_angry"], dtype=float).reshape(-1, 2)
-    inside = ((centre[:, None] >= spans[:, 0]) & (centre[:, None] <= spans[:, 1])).any(axis=1)
-    dist = np.maximum(spans[:, 0] - centre[:, None], centre[:, None] - spans[:, 1]).min(axis=1) \
-        if len(spans) else np.full(len(centre), np.inf)
-    label = np.where(inside, 1.0, np.where(dist >= ANGER_MARGIN_S, 0.0, np.nan))
+    label = caller_anger_label(truth, w)
     anger = w["anger"].astype(float).to_numpy()
     keep = ~np.isnan(label) & ~np.isnan(anger) & (w["speech_s"].astype(float).to_numpy() >= MIN_SPEECH_S)
     return pd.DataFrame({"anger": anger[keep], "label": label[keep].astype(int)})
