@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 
-def fake_one(audio, out, models):
+def fake_one(audio, out, models, options=None):
     """``b"crash"``: the worker process dies (as if killed for memory); ``b"bad"``: an unreadable file;
     anything else: a report naming the call."""
     data = Path(audio).read_bytes()
@@ -15,5 +15,5 @@ def fake_one(audio, out, models):
         os._exit(137)
     if data == b"bad":
         return audio, f"{audio}: not a readable audio file"
-    Path(out).write_text(json.dumps({"source": audio}))
+    Path(out).write_text(json.dumps({"source": audio, "options": options}))
     return audio, None

@@ -184,8 +184,9 @@ def test_cli_batch_survives_a_bad_file(tmp_path):
     assert (tmp_path / "out" / "demo.json").exists()
     # the overview: one row, the demo's scripted events (tips 1, 9 and 12 once each) and its length
     over = pd.read_csv(tmp_path / "out" / "calls.csv")
-    assert over.report.tolist() == ["demo.json"] and over.source.tolist() == ["demo.flac"]
-    assert over.loc[0, ["tip1", "tip7", "tip8", "tip9", "tip12"]].tolist() == [1, 0, 0, 1, 1]
+    assert over.report.tolist() == ["demo.json"] and over.path.tolist() == [str(good)]
+    from tonekit.batch import TIP_COLUMNS
+    assert over.loc[0, list(TIP_COLUMNS.values())].tolist() == [1, 0, 0, 1, 1]
     assert over.duration_s[0] == pytest.approx(TRUTH["duration_s"], abs=0.01)
     assert over.longest_silence_s[0] == pytest.approx(8.0, abs=0.3)   # the scripted hold, 0:50-0:58
     assert f"(overview: {tmp_path / 'out' / 'calls.csv'})" in r.stderr
@@ -211,7 +212,9 @@ def test_overview_row_of_a_known_report():
     row = overview_row(report, "c.json")
     assert list(row) != [] and set(row) == set(OVERVIEW_COLUMNS)
     assert row["caller_angry_s"] == 46.0 and row["overlap_s"] == 2.5 and row["interruptions"] == 2
-    assert [row[f"tip{t}"] for t in (1, 7, 8, 9, 12)] == [2, 0, 1, 0, 1]
+    assert [row[c] for c in ("tip1_interruptions", "tip7_no_smile", "tip8_not_calm", "tip9_tone_mismatch",
+                             "tip12_long_silences")] == [2, 0, 1, 0, 1]
+    assert row["caller_anger_at_start"] == 0.7
     assert (row["agent_calm_mean"], row["caller_anger_mean"], row["caller_talk_share"]) == (0.7, 0.6, 0.35)
 
 
@@ -510,7 +513,7 @@ def test_batch_survives_a_worker_process_that_dies(tmp_path, monkeypatch):
     _inputs(tmp_path / "in", {"a.wav": b"ok", "b.wav": b"crash", "c.wav": b"ok", "d.wav": b"bad", "e.wav": b"ok"})
     out, said = tmp_path / "out", []
     assert batch.run_batch([tmp_path / "in"], out, jobs=2, echo=said.append) == (3, 2, 0)
-    assert sorted(p.name for p in out.glob("*.json")) == ["a.json", "c.json", "e.json", "failures.json"]
+    assert sorted(p.name for p in out.glob("*.json")) == [batch.LEDGER, "a.json", "c.json", "e.json", "failures.json"]
     fails = json.loads((out / "failures.json").read_text())
     assert sorted(fails) == [str(tmp_path / "in/b.wav"), str(tmp_path / "in/d.wav")]
     assert fails[str(tmp_path / "in/b.wav")] == f"{tmp_path / 'in/b.wav'}: {batch.DIED}"
@@ -521,12 +524,7 @@ def test_batch_reports_of_calls_with_the_same_stem_do_not_overwrite(tmp_path, mo
     """Two calls named call.* in different folders get a report each; a call that failed once and then
     succeeds leaves no stale failures.json."""
     import tonekit.batch as batch
-
-    def fake_one(audio, out, models):   # the analysis is tested elsewhere: here, where its report goes
-        if Path(audio).read_bytes() == b"bad":
-            return audio, f"{audio}: not a readable audio file"
-        Path(out).write_text(json.dumps({"source": audio}))
-        return audio, None
+    from batchfakes import fake_one
 
     monkeypatch.setattr(batch, "_one", fake_one)
     for rel, data in [("a/call.wav", b"ok"), ("b/call.flac", b"ok"), ("b/other.wav", b"bad")]:
@@ -534,10 +532,53 @@ def test_batch_reports_of_calls_with_the_same_stem_do_not_overwrite(tmp_path, mo
         (tmp_path / "in" / rel).write_bytes(data)
     out = tmp_path / "out"
     assert batch.run_batch([tmp_path / "in"], out, echo=lambda s: None) == (2, 1, 0)
-    reports = {p.name: json.loads(p.read_text())["source"] for p in out.glob("*.json") if p.name != "failures.json"}
+    reports = {p.name: json.loads(p.read_text())["source"] for p in out.glob("*.json")
+               if p.name not in ("failures.json", batch.LEDGER)}
     assert reports == {"a__call.wav.json": str(tmp_path / "in/a/call.wav"),
                        "b__call.flac.json": str(tmp_path / "in/b/call.flac")}
     assert list(json.loads((out / "failures.json").read_text())) == [str(tmp_path / "in/b/other.wav")]
     (tmp_path / "in/b/other.wav").write_bytes(b"ok now")
     assert batch.run_batch([tmp_path / "in"], out, echo=lambda s: None) == (1, 0, 2)
     assert (out / "other.json").exists() and not (out / "failures.json").exists()
+
+
+def test_batch_re_analyses_a_changed_call_and_drops_superseded_reports(tmp_path, monkeypatch):
+    """A call whose audio changed, or run with other options, is analysed again; one whose report name
+    moves (a call of the same name joined) keeps one report; failures.json goes once nothing fails."""
+    import os
+    import tonekit.batch as batch
+    from batchfakes import fake_one
+
+    monkeypatch.setattr(batch, "_one", fake_one)
+    _inputs(tmp_path / "in", {"call.wav": b"ok", "other.wav": b"ok", "bad.wav": b"bad"})
+    out, run = tmp_path / "out", lambda **kw: batch.run_batch([tmp_path / "in"], out, echo=lambda s: None, **kw)
+    assert run() == (2, 1, 0)
+    assert run() == (0, 1, 2)                               # bad.wav is tried again, the others skipped
+    (tmp_path / "in" / "bad.wav").unlink()
+    assert run() == (0, 0, 2) and not (out / "failures.json").exists()
+    (tmp_path / "in" / "call.wav").write_bytes(b"ok, a longer recording")
+    assert run() == (1, 0, 1)                               # new audio under the same name
+    assert run(options={"agent_channel": 1}) == (2, 0, 0)   # other options: every call again
+    _inputs(tmp_path / "in", {"sub/call.wav": b"ok"})       # a second call.wav: both reports get new names
+    assert run(options={"agent_channel": 1}) == (2, 0, 1)
+    names = sorted(p.name for p in out.glob("*.json"))
+    assert names == [batch.LEDGER, "call.wav.json", "other.json", "sub__call.wav.json"]
+    assert json.loads((out / "call.wav.json").read_text())["source"] == str(tmp_path / "in" / "call.wav")
+    assert os.path.isabs(json.loads((out / batch.LEDGER).read_text())["other.json"]["path"])
+
+
+
+def test_cli_batch_passes_the_channel_and_thresholds_to_every_call(tmp_path, monkeypatch):
+    import tonekit.batch as batch
+    from batchfakes import fake_one
+
+    monkeypatch.setattr(batch, "_one", fake_one)
+    _inputs(tmp_path / "in", {"a.wav": b"ok", "b.wav": b"ok"})
+    r = CliRunner().invoke(main, ["batch", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--agent-channel", "1",
+                                  "--set", "long_silence_s=8"])
+    assert r.exit_code == 0, r.output
+    for name in ("a.json", "b.json"):
+        assert json.loads((tmp_path / "out" / name).read_text())["options"] == {"agent_channel": 1,
+                                                                                 "long_silence_s": 8.0}
+    r = CliRunner().invoke(main, ["batch", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--set", "nope=1"])
+    assert r.exit_code == 2 and "unknown option(s) nope" in r.output

@@ -8,6 +8,7 @@ boundaries (Praat objects do not pickle).
 from __future__ import annotations
 
 import json
+import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -25,6 +26,10 @@ FAILURES = "failures.json"
 
 #: The overview of every call reported in the output folder, one row per call (:func:`overview_table`).
 OVERVIEW = "calls.csv"
+
+#: What each report was made from (the audio's path, size and modification time, the models and the
+#: options), so a later run re-analyses a call whose audio or settings changed.
+LEDGER = ".tonekit-batch.json"
 
 #: Why a call has no report when its worker process died under it.
 DIED = "the worker process analysing it died (out of memory, or a crash in native code)"
@@ -58,7 +63,6 @@ def report_paths(outdir: Path, files) -> dict:
     ...                                                 Path("in/b/other.wav")]).values())
     ['a__call.wav.json', 'b__call.flac.json', 'other.json']
     """
-    import os
     from collections import defaultdict
 
     files = [Path(f) for f in files]
@@ -77,12 +81,13 @@ def report_paths(outdir: Path, files) -> dict:
     return out
 
 
-def _one(audio: str, out: str, models) -> tuple[str, str | None]:
-    """Analyse one call and write its report atomically; returns (path, error or None)."""
+def _one(audio: str, out: str, models, options=None) -> tuple[str, str | None]:
+    """Analyse one call (``analyze(audio, models=models, **options)``) and write its report atomically;
+    returns (path, error or None)."""
     from .pipeline import analyze
 
     try:
-        a = analyze(audio, models=models)
+        a = analyze(audio, models=models, **(options or {}))
         tmp = Path(out).with_suffix(".json.part")
         a.to_json(tmp)
         tmp.replace(out)
@@ -93,11 +98,29 @@ def _one(audio: str, out: str, models) -> tuple[str, str | None]:
         return audio, f"{audio}: {type(exc).__name__}: {exc}"
 
 
-def run_batch(inputs, outdir, *, jobs: int = 1, scheduler: str | None = None, models=None, echo=print):
-    """Analyse many calls into ``outdir``; calls with a report already there are skipped.
+def _made_from(audio: Path, models, options) -> dict:
+    st = audio.stat()
+    return {"path": os.path.abspath(audio), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+            "models": None if models is None else os.path.abspath(models), "options": options or {}}
 
-    Returns ``(n_ok, n_failed, n_skipped)``; failures are echoed as ``Error: file: problem``
-    and listed in ``outdir/failures.json``.
+
+def _read_ledger(outdir: Path) -> dict:
+    try:
+        ledger = json.loads((outdir / LEDGER).read_text(encoding="utf-8"))
+        return ledger if isinstance(ledger, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def run_batch(inputs, outdir, *, jobs: int = 1, scheduler: str | None = None, models=None, options=None,
+              echo=print):
+    """Analyse many calls into ``outdir``; a call whose report is there, made from the same audio (path,
+    size, modification time) with the same models and options, is skipped.
+
+    ``options`` are :func:`tonekit.analyze`'s (``agent_channel``, matcher thresholds...), the same for
+    every call. Returns ``(n_ok, n_failed, n_skipped)``; failures are echoed as ``Error: file: problem``
+    and listed in ``outdir/failures.json``. A call that got a new report name (another call of the same
+    name joined the batch) has its old report removed, so ``calls.csv`` lists it once.
     """
     if jobs < 1:
         raise ParameterError(f"--jobs must be >= 1, not {jobs}")
@@ -107,7 +130,10 @@ def run_batch(inputs, outdir, *, jobs: int = 1, scheduler: str | None = None, mo
     if not files:
         raise ParameterError("no audio files found in the inputs")
     reports = report_paths(outdir, files)
-    todo = [f for f in files if not reports[f].exists()]
+    ledger = _read_ledger(outdir)
+    made = {f: _made_from(f, models, options) for f in files}
+    # a report with no ledger entry (an older batch) counts as done; one made otherwise does not
+    todo = [f for f in files if not reports[f].exists() or ledger.get(reports[f].name, made[f]) != made[f]]
     skipped = len(files) - len(todo)
     results = []
     if scheduler:
@@ -116,7 +142,7 @@ def run_batch(inputs, outdir, *, jobs: int = 1, scheduler: str | None = None, mo
         except ImportError:
             raise ParameterError("--scheduler needs dask: pip install 'tonekit[dask]'") from None
         with Client(scheduler) as client:
-            futs = [client.submit(_one, str(f), str(reports[f]), models, pure=False) for f in todo]
+            futs = [client.submit(_one, str(f), str(reports[f]), models, options, pure=False) for f in todo]
             for f, fut in zip(todo, futs):
                 try:
                     results.append(fut.result())
@@ -125,26 +151,32 @@ def run_batch(inputs, outdir, *, jobs: int = 1, scheduler: str | None = None, mo
                 _echo_result(results[-1], echo)
     elif jobs == 1:
         for f in todo:
-            results.append(_one(str(f), str(reports[f]), models))
+            results.append(_one(str(f), str(reports[f]), models, options))
             _echo_result(results[-1], echo)
     else:
-        results += _in_processes(todo, reports, models, jobs, echo)
+        results += _in_processes(todo, reports, models, options, jobs, echo)
     failures = {p: e for p, e in results if e}
     listed = outdir / FAILURES
     if failures:
         listed.write_text(json.dumps(failures, indent=2) + "\n")
-    elif results and listed.exists():
-        listed.unlink()   # every call tried this time has its report now: an old list would mislead
+    elif listed.exists():
+        listed.unlink()   # every input has its report now: an old list would mislead
+    _update_ledger(outdir, ledger, {reports[Path(p)].name: made[Path(p)] for p, e in results if not e})
     write_overview(outdir)
     return len(results) - len(failures), len(failures), skipped
 
 
 #: The overview's columns: which call, how long, who talked how much, how each side sounded on average,
 #: when the caller was angry, and the events per tip.
-OVERVIEW_COLUMNS = ["report", "source", "duration_s", "agent_talk_share", "caller_talk_share", "agent_anger_mean",
-                    "agent_calm_mean", "agent_warmth_mean", "caller_anger_mean", "caller_anger_start",
-                    "caller_anger_end", "caller_angry_s", "interruptions", "overlap_s", "longest_silence_s",
-                    "tip1", "tip7", "tip8", "tip9", "tip12"]
+OVERVIEW_COLUMNS = ["report", "path", "duration_s", "agent_talk_share", "caller_talk_share", "agent_anger_mean",
+                    "agent_calm_mean", "agent_warmth_mean", "caller_anger_mean", "caller_anger_at_start",
+                    "caller_anger_at_end", "caller_angry_s", "interruptions", "overlap_s", "longest_silence_s",
+                    "tip1_interruptions", "tip7_no_smile", "tip8_not_calm", "tip9_tone_mismatch",
+                    "tip12_long_silences"]
+
+#: The overview's event-count column of each tip.
+TIP_COLUMNS = {"1": "tip1_interruptions", "7": "tip7_no_smile", "8": "tip8_not_calm", "9": "tip9_tone_mismatch",
+               "12": "tip12_long_silences"}
 
 
 def overview_row(report: dict, name: str) -> dict:
@@ -153,8 +185,8 @@ def overview_row(report: dict, name: str) -> dict:
     spk = s.get("speakers", {})
     ca = s.get("caller_anger") or {}
     tips = s.get("events_per_tip") or {}
-    row = {"report": name, "source": report.get("source"), "duration_s": report.get("duration_s"),
-           "caller_anger_start": ca.get("start"), "caller_anger_end": ca.get("end"),
+    row = {"report": name, "path": report.get("source"), "duration_s": report.get("duration_s"),
+           "caller_anger_at_start": ca.get("start"), "caller_anger_at_end": ca.get("end"),
            "caller_angry_s": round(sum(b - a for a, b in s.get("caller_angry_spans") or []), 2),
            "interruptions": (s.get("interruptions") or {}).get("count"),
            "overlap_s": (s.get("overlaps") or {}).get("total_s"),
@@ -163,20 +195,22 @@ def overview_row(report: dict, name: str) -> dict:
         row[f"{who}_talk_share"] = (spk.get(who) or {}).get("talk_share")
         for t in ("anger", "calm", "warmth") if who == "agent" else ("anger",):
             row[f"{who}_{t}_mean"] = (spk.get(who) or {}).get(f"{t}_mean")
-    for tip in ("1", "7", "8", "9", "12"):
-        row[f"tip{tip}"] = tips.get(tip, 0)
-    return row
+    for tip, col in TIP_COLUMNS.items():
+        row[col] = tips.get(tip, 0)
+    return {k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}
 
 
 def overview_table(outdir) -> pd.DataFrame:
     """One row per call reported in a batch's output folder (:data:`OVERVIEW_COLUMNS`), by report name:
     what a supervisor sorts to find the calls to listen to (most tip 8 events, the angriest callers).
+    ``caller_anger_at_start`` / ``_at_end``: the caller's anger score early and late in the call;
+    ``caller_angry_s``: seconds of the call the caller sounded angry; ``tip..._*``: events per tip.
 
-    >>> overview_table("reports").sort_values("tip8", ascending=False).head()   # doctest: +SKIP
+    >>> overview_table("reports").sort_values("tip8_not_calm", ascending=False).head()   # doctest: +SKIP
     """
     import pandas as pd
 
-    rows = []
+    rows, ledger = [], _read_ledger(Path(outdir))
     for path in sorted(Path(outdir).glob("*.json")):
         if path.name == FAILURES:
             continue
@@ -185,7 +219,11 @@ def overview_table(outdir) -> pd.DataFrame:
         except (OSError, ValueError):
             continue   # not a report (or being written): the overview lists finished reports only
         if isinstance(report, dict) and "summary" in report and "tonekit_version" in report:
-            rows.append(overview_row(report, path.name))
+            row = overview_row(report, path.name)
+            made = ledger.get(path.name)
+            if isinstance(made, dict) and made.get("path"):
+                row["path"] = made["path"]   # the audio's full path, where the report has only its name
+            rows.append(row)
     return pd.DataFrame(rows, columns=OVERVIEW_COLUMNS)
 
 
@@ -201,14 +239,28 @@ def write_overview(outdir) -> Path | None:
     return out
 
 
-def _in_processes(todo, reports, models, jobs: int, echo) -> list:
+def _update_ledger(outdir: Path, ledger: dict, new: dict) -> None:
+    """Record the reports just made; a report of the same audio under another name (the call's name
+    now clashes with another's) is superseded: its file and entry go."""
+    paths = {m["path"]: name for name, m in new.items()}
+    for name, m in list(ledger.items()):
+        if name not in new and isinstance(m, dict) and paths.get(m.get("path")) not in (None, name):
+            (outdir / name).unlink(missing_ok=True)
+            del ledger[name]
+    ledger.update(new)
+    tmp = outdir / (LEDGER + ".part")
+    tmp.write_text(json.dumps(ledger, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.replace(outdir / LEDGER)
+
+
+def _in_processes(todo, reports, models, options, jobs: int, echo) -> list:
     """``_one`` of every call in ``jobs`` worker processes. A worker that dies (killed for memory, a
     crash in native code) breaks the whole pool, and every call still running or waiting fails with it:
     those calls are tried again each in a pool of its own, so only the call that kills its worker
     fails."""
     results, broken = [], []
     with ProcessPoolExecutor(max_workers=jobs) as ex:
-        futs = {ex.submit(_one, str(f), str(reports[f]), models): f for f in todo}
+        futs = {ex.submit(_one, str(f), str(reports[f]), models, options): f for f in todo}
         for fut in as_completed(futs):
             try:
                 results.append(fut.result())
@@ -219,7 +271,7 @@ def _in_processes(todo, reports, models, jobs: int, echo) -> list:
     for f in sorted(broken, key=todo.index):
         try:
             with ProcessPoolExecutor(max_workers=1) as ex:
-                results.append(ex.submit(_one, str(f), str(reports[f]), models).result())
+                results.append(ex.submit(_one, str(f), str(reports[f]), models, options).result())
         except BrokenProcessPool:
             results.append((str(f), f"{f}: {DIED}"))
         _echo_result(results[-1], echo)

@@ -370,8 +370,14 @@ def _print_scores(rows, fmt):
 @click.option("--scheduler", help="Address of a Dask scheduler (needs the dask extra).")
 @click.option("--models", "models_dir", type=click.Path(file_okay=False),
               help="Folder of tone models (default: the shipped ones).")
+@click.option("--agent-channel", type=click.IntRange(0, 1), default=0, show_default=True,
+              help="Channel of the agent in every stereo file.")
+@click.option("--set", "settings", multiple=True, metavar="NAME=VALUE",
+              help="A matcher threshold for every call, e.g. --set long_silence_s=8 (see tonekit.match.MatchOptions).")
+@click.option("--population-share", type=click.FloatRange(0, 1), default=None, metavar="S",
+              help="The training speakers' share of both speakers' reference voice (as tonekit report).")
 @handle_errors
-def batch(inputs, outdir, jobs, scheduler, models_dir):
+def batch(inputs, outdir, jobs, scheduler, models_dir, agent_channel, settings, population_share):
     """Many calls: a JSON report per call in OUTDIR, resumable; failures never stop the rest.
 
     INPUTS are stereo call files or folders (searched for audio files). Each report is
@@ -379,6 +385,7 @@ def batch(inputs, outdir, jobs, scheduler, models_dir):
     the name (a__call.wav.json). Calls failed are listed in OUTDIR/failures.json.
     OUTDIR/calls.csv has one row per call reported (talk shares, mean tones, the
     caller's angry time, events per tip): sort it to find the calls to listen to.
+    A call is analysed again when its audio, the models or the options change.
 
     \b
     Example:
@@ -386,8 +393,11 @@ def batch(inputs, outdir, jobs, scheduler, models_dir):
     """
     from .batch import OVERVIEW, run_batch
 
+    options = {**({"agent_channel": agent_channel} if agent_channel else {}),
+               **({"population_share": population_share} if population_share is not None else {}),
+               **_parse_settings(settings)}
     ok, failed, skipped = run_batch(inputs, outdir, jobs=jobs, scheduler=scheduler, models=models_dir,
-                                    echo=lambda m: click.echo(m, err=True))
+                                    options=options, echo=lambda m: click.echo(m, err=True))
     overview = Path(outdir) / OVERVIEW
     click.echo(f"{ok} analysed, {skipped} already done, {failed} failed -> {outdir}"
                f"{f' (overview: {overview})' if overview.exists() else ''}", err=True)
