@@ -226,3 +226,18 @@ def test_tone_events_start_and_end_with_the_agents_speech():
     assert kinds(snapped) == kinds(loose) == [(9, "upbeat_vs_angry")]
     assert (snapped.start_s.iloc[0], snapped.end_s.iloc[0]) == (22.4, 37.6)
     assert loose.start_s.iloc[0] < 21 and loose.end_s.iloc[0] > 39
+
+
+def test_snapped_event_states_its_narrowed_length():
+    """A tip 7 event narrowed to the agent's turns (30.9-40.5 s inside 28-60 s) says it lasted 10 s, not 32."""
+    from tonekit.match import snapped_to_speech
+
+    turns = pd.DataFrame({"speaker": ["agent", "caller", "agent"], "start_s": [21.7, 27.1, 30.9],
+                          "end_s": [26.6, 30.3, 40.5]})
+    ev = {"speaker": "agent", "start_s": 28.0, "end_s": 60.0, "tip": 7, "kind": "no_smile",
+          "evidence": "agent warmth 0.21 and smile cue -3.0 % for 32 s"}
+    (e,) = snapped_to_speech([ev], turns)
+    assert (e["start_s"], e["end_s"]) == (30.9, 40.5)
+    assert e["evidence"] == "agent warmth 0.21 and smile cue -3.0 % for 10 s"
+    other = {**ev, "tip": 8, "kind": "mirrored_anger", "evidence": "agent anger 0.84 while caller anger 0.87"}
+    assert snapped_to_speech([other], turns)[0]["evidence"] == other["evidence"]
