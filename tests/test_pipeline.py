@@ -582,3 +582,14 @@ def test_cli_batch_passes_the_channel_and_thresholds_to_every_call(tmp_path, mon
                                                                                  "long_silence_s": 8.0}
     r = CliRunner().invoke(main, ["batch", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--set", "nope=1"])
     assert r.exit_code == 2 and "unknown option(s) nope" in r.output
+
+
+def test_caller_angry_spans_stay_inside_the_call(tmp_path):
+    """The demo cut at 0:30.2, the caller still angry: the last angry span ends with the call, not the
+    half-window past it (30.6 s) that the window grid reaches."""
+    y, sr = sf.read(DEMO)
+    cut = tmp_path / "cut30.wav"
+    sf.write(cut, y[:int(30.2 * sr)], sr)
+    spans = tonekit.analyze(cut).summary["caller_angry_spans"]
+    assert spans and spans[-1][1] == pytest.approx(30.2)
+    assert all(0 <= a < b <= 30.2 for a, b in spans)
