@@ -114,7 +114,7 @@ def test_text_call_lines(analysis):
         f"tonekit report: {SOURCE}",
         "Call length 1:00 (60.0 s)",
         "Talk time: agent 0:25 (25.0 s, 42%); caller 0:30 (30.0 s, 50%)",
-        "Overlaps 1 (2.5 s), interruptions 1, silences 1 (longest 2.0 s)",
+        "Overlaps 1 (2.5 s), interruptions 1, long silences 1 (5.0 s or more; longest pause 2.0 s)",
     ]
 
 
@@ -194,7 +194,7 @@ def test_text_missing_values_render_as_na(empty_analysis):
     lines = render_text(empty_analysis, color=False).splitlines()
     assert lines[1:4] == ["Call length 0:20 (20.0 s)",
                           "Talk time: agent n/a (n/a, n/a); caller n/a (n/a, n/a)",
-                          "Overlaps n/a (n/a), interruptions n/a, silences n/a (longest n/a)"]
+                          "Overlaps n/a (n/a), interruptions n/a, long silences n/a (5.0 s or more; longest pause n/a)"]
     assert "  Caller anger: n/a (too little speech to score)" in lines
     assert "  pitch: proximity n/a, convergence n/a, synchrony n/a" in lines
 

@@ -162,8 +162,8 @@ def _summary(analysis) -> str:
         ("Overlaps", f"{fmt_tip(deep_get(summary, 'overlaps', 'count'))} "
                      f"({fmt_seconds(deep_get(summary, 'overlaps', 'total_s'))})"),
         ("Interruptions", fmt_tip(deep_get(summary, "interruptions", "count"))),
-        ("Silences", fmt_tip(deep_get(summary, "silences", "count"))),
-        ("Longest silence", fmt_seconds(deep_get(summary, "silences", "longest_s"))),
+        ("Long silences", fmt_tip(deep_get(summary, "silences", "count"))),
+        ("Longest pause", fmt_seconds(deep_get(summary, "silences", "longest_s"))),
         ("Caller anger at the start", fmt_num(deep_get(summary, "caller_anger", "start"))),
         ("Caller anger at the end", fmt_num(deep_get(summary, "caller_anger", "end"))),
         ("Change in caller anger", fmt_signed(deep_get(summary, "caller_anger", "change"))),

@@ -47,8 +47,9 @@ def _call_lines(analysis) -> list[Text]:
     overlaps = (f"Overlaps {fmt_tip(deep_get(summary, 'overlaps', 'count'))} "
                 f"({fmt_seconds(deep_get(summary, 'overlaps', 'total_s'))}), "
                 f"interruptions {fmt_tip(deep_get(summary, 'interruptions', 'count'))}, "
-                f"silences {fmt_tip(deep_get(summary, 'silences', 'count'))} "
-                f"(longest {fmt_seconds(deep_get(summary, 'silences', 'longest_s'))})")
+                f"long silences {fmt_tip(deep_get(summary, 'silences', 'count'))} "
+                f"({fmt_seconds((analysis.options or {}).get('long_silence_s', 5.0))} or more; "
+                f"longest pause {fmt_seconds(deep_get(summary, 'silences', 'longest_s'))})")
     lines.append(Text(overlaps))
     return lines
 
