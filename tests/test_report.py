@@ -515,3 +515,22 @@ def test_curve_trend_names_a_spike_that_came_back(spec_index, start, extreme, en
     story = CurveStory(CURVES[spec_index], start, 0.0, extreme, 30.0, end, 60.0)
     assert story.trend == words
     assert story.improved is (None if abs(end - start) < 0.15 else end < start)
+
+
+def test_plot_of_a_long_call_is_wider_and_keeps_labels_apart(analysis):
+    """A 22-minute call gets a 27-inch figure (10 up to 5 minutes, then 1 per minute); events 40 s apart,
+    whose labels would need rows of their own at 10 inches (a label takes about 0.4 in: 66 s of a
+    22-minute call there, 25 s at 27 inches), share one row of labels."""
+    from tonekit.report.plot import figure_width_in
+
+    events = pd.DataFrame([{"start_s": 100.0 + 40 * k, "end_s": 110.0 + 40 * k, "tip": 1, "kind": "interruption",
+                            "speaker": "agent", "severity": 0.5, "evidence": ""} for k in range(4)],
+                          columns=EVENT_COLUMNS)
+    long = Analysis(source=SOURCE, duration_s=22 * 60.0, speakers=["agent", "caller"],
+                    frames=pd.DataFrame(columns=FRAME_COLUMNS), windows=analysis.windows, events=events,
+                    summary={**analysis.summary, "duration_s": 22 * 60.0}, turns=analysis.turns)
+    fig = plot_analysis(long)
+    assert fig.get_size_inches()[0] == figure_width_in(22 * 60.0) == 27.0
+    rows = {round(t.get_position()[1], 3) for t in fig.axes[0].texts}
+    assert len(fig.axes[0].texts) == 4 and len(rows) == 1
+    assert plot_analysis(analysis).get_size_inches()[0] == 10.0

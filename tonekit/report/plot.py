@@ -38,8 +38,21 @@ TICK_STEPS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
 MAX_TICKS = 13
 #: Rows of "tip N" labels above the axes; a label that would collide in all rows shares the least full one.
 MAX_LABEL_ROWS = 3
-#: Approximate width of a "tip 12" label as a share of the axes width.
+#: Approximate width of a "tip 12" label as a share of the axes width of a figure ``BASE_WIDTH_IN`` wide.
 LABEL_WIDTH_SHARE = 0.05
+#: Figure width (inches) up to ``BASE_MINUTES`` of call; a longer call gets ``INCH_PER_MINUTE`` more per
+#: minute, up to ``MAX_WIDTH_IN``, so its curves and event labels keep their room.
+BASE_WIDTH_IN, BASE_MINUTES, INCH_PER_MINUTE, MAX_WIDTH_IN = 10.0, 5.0, 1.0, 30.0
+
+
+def figure_width_in(duration_s: float) -> float:
+    """Width of a call's figure (inches): 10 up to 5 minutes, then 1 more per minute, at most 30.
+
+    >>> figure_width_in(90.0), figure_width_in(22 * 60.0), figure_width_in(7200.0)
+    (10.0, 27.0, 30.0)
+    """
+    minutes = max(0.0, float(duration_s) / 60.0) if np.isfinite(duration_s) else 0.0
+    return float(min(MAX_WIDTH_IN, BASE_WIDTH_IN + INCH_PER_MINUTE * max(0.0, minutes - BASE_MINUTES)))
 PNG_DPI = 120
 
 
@@ -138,7 +151,9 @@ def _draw(ax, analysis) -> None:
         min_width_s = duration_s / 400
         ends_s = np.where(ends_s - starts_s < min_width_s, starts_s + min_width_s, ends_s)
         valid = np.isfinite(starts_s) & np.isfinite(ends_s)
-        label_ends_s = starts_s[valid] + LABEL_WIDTH_SHARE * duration_s
+        width_in = float(ax.figure.get_size_inches()[0] * ax.get_position().width) or BASE_WIDTH_IN
+        label_share = LABEL_WIDTH_SHARE * BASE_WIDTH_IN * 0.8 / width_in   # a label's width, in inches, is fixed
+        label_ends_s = starts_s[valid] + label_share * duration_s
         levels = _event_levels(starts_s[valid], label_ends_s, max_levels=MAX_LABEL_ROWS)
         for (start_s, end_s, tip), level in zip(
                 zip(starts_s[valid], ends_s[valid], events["tip"][valid]), levels):
@@ -199,7 +214,7 @@ def plot_analysis(analysis, path=None, *, ax=None):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
-        fig = Figure(figsize=(10, 4.8), layout="constrained")
+        fig = Figure(figsize=(figure_width_in(_duration_s(analysis)), 4.8), layout="constrained")
         FigureCanvasAgg(fig)
         ax = fig.add_subplot()
     else:
