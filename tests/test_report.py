@@ -197,6 +197,7 @@ def test_text_missing_values_render_as_na(empty_analysis):
                           "Overlaps n/a (n/a), interruptions n/a, long silences n/a (5.0 s or more; longest pause n/a)"]
     assert "  Caller anger: n/a (too little speech to score)" in lines
     assert "  pitch: proximity n/a, convergence n/a, synchrony n/a" in lines
+    assert lines[lines.index("Entrainment (agent and caller)") + 1].startswith("  (higher: closer in level,")
 
 
 def test_text_plain_has_no_ansi_codes(analysis):

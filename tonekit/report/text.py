@@ -66,7 +66,7 @@ def _tone_lines(analysis) -> list[Text]:
 
 
 def _entrainment_lines(analysis) -> list[Text]:
-    lines = []
+    lines = [Text("  (higher: closer in level, growing closer over the call, rising and falling together)")]
     for key, name in _ENTRAINMENT_FEATURES:
         measures = deep_get(analysis.summary or {}, "entrainment", key)
         lines.append(Text(f"  {name}: proximity {fmt_num(deep_get(measures, 'proximity'))}, "
