@@ -229,8 +229,15 @@ def sorted_events(events: pd.DataFrame | None) -> pd.DataFrame:
 
 
 def event_times(event) -> str:
-    """``"0:12–0:15"`` for one event row."""
-    return f"{fmt_clock(event.get('start_s'))}–{fmt_clock(event.get('end_s'))}"
+    """``"0:12–0:15"`` for one event row; ``"12:23 (0.6 s)"`` when both ends fall in the same second.
+
+    >>> event_times({"start_s": 743.2, "end_s": 743.8})
+    '12:23 (0.6 s)'
+    """
+    start, end = fmt_clock(event.get("start_s")), fmt_clock(event.get("end_s"))
+    if start == end and start != fmt_clock(None):
+        return f"{start} ({fmt_seconds(float(event['end_s']) - float(event['start_s']))})"
+    return f"{start}–{end}"
 
 
 def tips_to_work_on(events: pd.DataFrame | None) -> list[tuple[int, str, str, list[str]]]:
