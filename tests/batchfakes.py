@@ -10,6 +10,8 @@ from pathlib import Path
 def fake_one(audio, out, models, options=None):
     """``b"crash"``: the worker process dies (as if killed for memory); ``b"bad"``: an unreadable file;
     anything else: a report naming the call."""
+    if not Path(audio).is_file():
+        return audio, f"{audio}: no such file"
     data = Path(audio).read_bytes()
     if data == b"crash":
         os._exit(137)

@@ -556,6 +556,10 @@ def test_batch_re_analyses_a_changed_call_and_drops_superseded_reports(tmp_path,
     assert run() == (0, 1, 2)                               # bad.wav is tried again, the others skipped
     (tmp_path / "in" / "bad.wav").unlink()
     assert run() == (0, 0, 2) and not (out / "failures.json").exists()
+    # a file named but not there fails alone
+    assert batch.run_batch([tmp_path / "in", tmp_path / "gone.wav"], out, echo=lambda s: None) == (0, 1, 2)
+    assert list(json.loads((out / "failures.json").read_text())) == [str(tmp_path / "gone.wav")]
+    assert run() == (0, 0, 2) and not (out / "failures.json").exists()
     (tmp_path / "in" / "call.wav").write_bytes(b"ok, a longer recording")
     assert run() == (1, 0, 1)                               # new audio under the same name
     assert run(options={"agent_channel": 1}) == (2, 0, 0)   # other options: every call again

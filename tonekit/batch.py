@@ -99,8 +99,13 @@ def _one(audio: str, out: str, models, options=None) -> tuple[str, str | None]:
 
 
 def _made_from(audio: Path, models, options) -> dict:
-    st = audio.stat()
-    return {"path": os.path.abspath(audio), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+    """What a report of ``audio`` is made from (a file that cannot be read has no size: its analysis says why)."""
+    try:
+        st = audio.stat()
+        size, mtime = st.st_size, st.st_mtime_ns
+    except OSError:
+        size = mtime = None
+    return {"path": os.path.abspath(audio), "size": size, "mtime_ns": mtime,
             "models": None if models is None else os.path.abspath(models), "options": options or {}}
 
 
