@@ -531,7 +531,7 @@ def snapped_to_speech(events: list, turns: pd.DataFrame) -> list:
             e = {**e, "start_s": round(max(e["start_s"], float(a0[inside].min())), 2),
                  "end_s": round(min(e["end_s"], float(a1[inside].max())), 2)}
             # an evidence that gives the event's length ("... for 31 s") gives the narrowed one
-            e["evidence"] = re.sub(r"for \d+ s$", f"for {e['end_s'] - e['start_s']:.0f} s", e.get("evidence", ""))
+            e["evidence"] = re.sub(r"for \d+ s$", f"for {e['end_s'] - e['start_s']:.0f} s", e.get("evidence") or "")
         out.append(e)
     return out
 
