@@ -563,8 +563,18 @@ def test_batch_re_analyses_a_changed_call_and_drops_superseded_reports(tmp_path,
     (tmp_path / "in" / "call.wav").write_bytes(b"ok, a longer recording")
     assert run() == (1, 0, 1)                               # new audio under the same name
     assert run(options={"agent_channel": 1}) == (2, 0, 0)   # other options: every call again
+    assert run(options={"agent_channel": 1}) == (0, 0, 2)
+    monkeypatch.setattr(tonekit, "__version__", "99.0")     # another tonekit: every call again
+    assert run(options={"agent_channel": 1}) == (2, 0, 0)
+    models = tmp_path / "models"                            # other models (their cards' hashes): again
+    models.mkdir()
+    for t in ("anger", "calm", "warmth"):
+        (models / f"{t}.json").write_text(json.dumps({"sha256": f"{t}-retrained"}))
+    assert batch.run_batch([tmp_path / "in"], out, models=models, options={"agent_channel": 1},
+                           echo=lambda s: None) == (2, 0, 0)
     _inputs(tmp_path / "in", {"sub/call.wav": b"ok"})       # a second call.wav: both reports get new names
-    assert run(options={"agent_channel": 1}) == (2, 0, 1)
+    assert batch.run_batch([tmp_path / "in"], out, models=models, options={"agent_channel": 1},
+                           echo=lambda s: None) == (2, 0, 1)
     names = sorted(p.name for p in out.glob("*.json"))
     assert names == [batch.LEDGER, "call.wav.json", "other.json", "sub__call.wav.json"]
     assert json.loads((out / "call.wav.json").read_text())["source"] == str(tmp_path / "in" / "call.wav")

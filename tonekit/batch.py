@@ -27,8 +27,8 @@ FAILURES = "failures.json"
 #: The overview of every call reported in the output folder, one row per call (:func:`overview_table`).
 OVERVIEW = "calls.csv"
 
-#: What each report was made from (the audio's path, size and modification time, the models and the
-#: options), so a later run re-analyses a call whose audio or settings changed.
+#: What each report was made from (the audio's path, size and modification time, the tonekit version,
+#: the models' file hashes and the options), so a later run re-analyses a call when any of them changed.
 LEDGER = ".tonekit-batch.json"
 
 #: Why a call has no report when its worker process died under it.
@@ -98,15 +98,30 @@ def _one(audio: str, out: str, models, options=None) -> tuple[str, str | None]:
         return audio, f"{audio}: {type(exc).__name__}: {exc}"
 
 
-def _made_from(audio: Path, models, options) -> dict:
+def _models_made_from(models) -> dict:
+    """The tonekit version and the models (each card's file hash; the folder's files decide, not its name)."""
+    from . import __version__
+    from .models.store import TARGET_NAMES, shipped_dir
+
+    folder = Path(models) if models is not None else shipped_dir()
+    hashes = {}
+    for t in TARGET_NAMES:
+        try:
+            hashes[t] = json.loads((folder / f"{t}.json").read_text(encoding="utf-8")).get("sha256")
+        except (OSError, ValueError, AttributeError):
+            hashes[t] = None   # loading the models will say what is wrong
+    return {"tonekit": __version__, "models": hashes}
+
+
+def _made_from(audio: Path, models_made: dict, options) -> dict:
     """What a report of ``audio`` is made from (a file that cannot be read has no size: its analysis says why)."""
     try:
         st = audio.stat()
         size, mtime = st.st_size, st.st_mtime_ns
     except OSError:
         size = mtime = None
-    return {"path": os.path.abspath(audio), "size": size, "mtime_ns": mtime,
-            "models": None if models is None else os.path.abspath(models), "options": options or {}}
+    return {"path": os.path.abspath(audio), "size": size, "mtime_ns": mtime, **models_made,
+            "options": options or {}}
 
 
 def _read_ledger(outdir: Path) -> dict:
@@ -120,7 +135,7 @@ def _read_ledger(outdir: Path) -> dict:
 def run_batch(inputs, outdir, *, jobs: int = 1, scheduler: str | None = None, models=None, options=None,
               echo=print):
     """Analyse many calls into ``outdir``; a call whose report is there, made from the same audio (path,
-    size, modification time) with the same models and options, is skipped.
+    size, modification time) by the same tonekit version, models (by their hashes) and options, is skipped.
 
     ``options`` are :func:`tonekit.analyze`'s (``agent_channel``, matcher thresholds...), the same for
     every call. Returns ``(n_ok, n_failed, n_skipped)``; failures are echoed as ``Error: file: problem``
@@ -136,7 +151,8 @@ def run_batch(inputs, outdir, *, jobs: int = 1, scheduler: str | None = None, mo
         raise ParameterError("no audio files found in the inputs")
     reports = report_paths(outdir, files)
     ledger = _read_ledger(outdir)
-    made = {f: _made_from(f, models, options) for f in files}
+    models_made = _models_made_from(models)
+    made = {f: _made_from(f, models_made, options) for f in files}
     # a report with no ledger entry (an older batch) counts as done; one made otherwise does not
     todo = [f for f in files if not reports[f].exists() or ledger.get(reports[f].name, made[f]) != made[f]]
     skipped = len(files) - len(todo)

@@ -385,7 +385,7 @@ def batch(inputs, outdir, jobs, scheduler, models_dir, agent_channel, settings, 
     the name (a__call.wav.json). Calls failed are listed in OUTDIR/failures.json.
     OUTDIR/calls.csv has one row per call reported (talk shares, mean tones, the
     caller's angry time, events per tip): sort it to find the calls to listen to.
-    A call is analysed again when its audio, the models or the options change.
+    A call is analysed again when its audio, tonekit, the models or the options change.
 
     \b
     Example:
