@@ -62,7 +62,7 @@ from sklearn.model_selection import GroupKFold
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tonekit.models.corpora import load_corpora, targets  # noqa: E402
+from tonekit.models.corpora import CORPORA_HELP, load_corpora, targets  # noqa: E402
 from tonekit.models.estimators import FusedToneClassifier, ToneClassifier  # noqa: E402
 from tonekit.models.features import (COPY_CONDITIONS, cached_rows, corpus_features, default_cache_dir,  # noqa: E402
                                      normalised_features, raw_embeddings, raw_features, relative_embeddings)
@@ -339,8 +339,7 @@ def markdown(result: dict) -> str:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpora", default=str(Path(__file__).resolve().parents[2] / "shared" / "corpora"),
-                    help="corpus root (holding emodb, ravdess, nemo, turev), one corpus folder or a CSV manifest; "
-                         "default %(default)s")
+                    help=CORPORA_HELP)
     ap.add_argument("--cache-dir", default=str(default_cache_dir()))
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--baseline", action="store_true", help="also evaluate openSMILE eGeMAPSv02 functionals")

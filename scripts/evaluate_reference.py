@@ -48,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import evaluate as ev  # noqa: E402
 from tonekit.features.embedding import relative  # noqa: E402
 from tonekit.features.windows import model_features, speaker_baseline  # noqa: E402
-from tonekit.models.corpora import load_corpora, targets  # noqa: E402
+from tonekit.models.corpora import CORPORA_HELP, load_corpora, targets  # noqa: E402
 from tonekit.models.features import (corpus_features, default_cache_dir, population_baseline,  # noqa: E402
                                      population_embedding, raw_embeddings, raw_features,
                                      reference_shrinkage)
@@ -135,8 +135,7 @@ def markdown(result) -> str:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpora", default=str(Path(__file__).resolve().parents[2] / "shared" / "corpora"),
-                    help="corpus root (holding emodb, ravdess, nemo, turev), one corpus folder or a CSV manifest; "
-                         "default %(default)s")
+                    help=CORPORA_HELP)
     ap.add_argument("--cache-dir", default=str(default_cache_dir()))
     ap.add_argument("--jobs", type=int, default=2, help="processes for features not cached yet, and for the folds")
     ap.add_argument("--out", help="write rows and summary as JSON here (and markdown next to it)")

@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import evaluate as ev  # noqa: E402
-from tonekit.models.corpora import load_corpora, targets  # noqa: E402
+from tonekit.models.corpora import CORPORA_HELP, load_corpora, targets  # noqa: E402
 from tonekit.features.embedding import encoder_forward, mel_frames  # noqa: E402
 from tonekit.models.estimators import FusedToneClassifier, ToneClassifier  # noqa: E402
 from tonekit.models.features import (default_cache_dir, normalised_features, raw_features,  # noqa: E402
@@ -217,8 +217,7 @@ def markdown(result: dict) -> str:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpora", default=str(Path(__file__).resolve().parents[2] / "shared" / "corpora"),
-                    help="corpus root (holding emodb, ravdess, nemo, turev), one corpus folder or a CSV manifest; "
-                         "default %(default)s")
+                    help=CORPORA_HELP)
     ap.add_argument("--cache-dir", default=str(default_cache_dir()))
     ap.add_argument("--targets", default=",".join(TARGET_NAMES))
     ap.add_argument("--check-port", type=int, default=0, metavar="N",

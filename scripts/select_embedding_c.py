@@ -46,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from evaluate import _md  # noqa: E402
-from tonekit.models.corpora import load_corpora, targets  # noqa: E402
+from tonekit.models.corpora import CORPORA_HELP, load_corpora, targets  # noqa: E402
 from tonekit.models.features import COPY_CONDITIONS, corpus_features, default_cache_dir  # noqa: E402
 from tonekit.models.store import TARGET_NAMES  # noqa: E402
 from tonekit.models.train import DEFAULT_PARAMS, fit_target, metrics  # noqa: E402
@@ -122,8 +122,7 @@ def nested_estimate(rows: pd.DataFrame, picks: pd.Series) -> pd.DataFrame:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpora", default=str(Path(__file__).resolve().parents[2] / "shared" / "corpora"),
-                    help="corpus root (holding emodb, ravdess, nemo, turev), one corpus folder or a CSV manifest; "
-                         "default %(default)s")
+                    help=CORPORA_HELP)
     ap.add_argument("--cache-dir", default=str(default_cache_dir()))
     ap.add_argument("--targets", default=",".join(TARGET_NAMES))
     ap.add_argument("--grid", default=",".join(map(str, GRID)),

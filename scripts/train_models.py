@@ -25,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tonekit.models.corpora import CORPORA_HELP  # noqa: E402
 from tonekit.models.train import train_and_save  # noqa: E402
 
 LICENCES = {
@@ -48,8 +49,7 @@ def _versions() -> dict:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpora", default=str(ROOT.parent / "shared" / "corpora"),
-                    help="corpus root (holding emodb, ravdess, nemo, turev), one corpus folder or a CSV manifest; "
-                         "default %(default)s")
+                    help=CORPORA_HELP)
     ap.add_argument("--out-dir", default=str(ROOT / "trained"))
     ap.add_argument("--evaluation", default=str(ROOT / "results" / "evaluation.json"))
     ap.add_argument("--reference", default=str(ROOT / "results" / "reference.json"))

@@ -37,6 +37,18 @@ def handle_errors(fn):
     return wrapper
 
 
+_AGENT_CHANNEL = click.option("--agent-channel", type=click.IntRange(0, 1), default=0, show_default=True,
+                              help="Channel of the agent in a stereo file.")
+_MODELS = click.option("--models", "models_dir", type=click.Path(file_okay=False),
+                       help="Folder of tone models (default: the shipped ones).")
+_SET = click.option("--set", "settings", multiple=True, metavar="NAME=VALUE",
+                    help="A matcher threshold, e.g. --set long_silence_s=8 (see tonekit.match.MatchOptions).")
+_POPULATION_SHARE = click.option("--population-share", type=click.FloatRange(0, 1), default=None, metavar="S",
+                                 help="The training speakers' share of both speakers' reference voice (default: "
+                                      "the caller's 0.25, the agent's 0; 0: each against their own voice alone; "
+                                      "see tonekit.analyze).")
+
+
 def call_options(fn):
     """Options that say who is who in a call."""
     opts = [
@@ -44,17 +56,11 @@ def call_options(fn):
         click.option("--caller", "caller", type=click.Path(), help="Mono file of the caller."),
         click.option("--turns", type=click.Path(), help="RTTM file of who speaks when (mono mix)."),
         click.option("--agent-label", help="The agent's label in the RTTM file."),
-        click.option("--agent-channel", type=click.IntRange(0, 1), default=0, show_default=True,
-                     help="Channel of the agent in a stereo file."),
-        click.option("--models", "models_dir", type=click.Path(file_okay=False),
-                     help="Folder of tone models (default: the shipped ones)."),
+        _AGENT_CHANNEL,
+        _MODELS,
         click.option("--quiet", "-q", is_flag=True, help="No progress bar."),
-        click.option("--set", "settings", multiple=True, metavar="NAME=VALUE",
-                     help="A matcher threshold, e.g. --set long_silence_s=8 (see tonekit.match.MatchOptions)."),
-        click.option("--population-share", type=click.FloatRange(0, 1), default=None, metavar="S",
-                     help="The training speakers' share of both speakers' reference voice (default: the "
-                          "caller's 0.25, the agent's 0; 0: each against their own voice alone; see "
-                          "tonekit.analyze)."),
+        _SET,
+        _POPULATION_SHARE,
     ]
     for o in reversed(opts):
         fn = o(fn)
@@ -368,14 +374,10 @@ def _print_scores(rows, fmt):
 @click.option("-o", "--outdir", required=True, type=click.Path(file_okay=False), help="Folder for the reports.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
 @click.option("--scheduler", help="Address of a Dask scheduler (needs the dask extra).")
-@click.option("--models", "models_dir", type=click.Path(file_okay=False),
-              help="Folder of tone models (default: the shipped ones).")
-@click.option("--agent-channel", type=click.IntRange(0, 1), default=0, show_default=True,
-              help="Channel of the agent in every stereo file.")
-@click.option("--set", "settings", multiple=True, metavar="NAME=VALUE",
-              help="A matcher threshold for every call, e.g. --set long_silence_s=8 (see tonekit.match.MatchOptions).")
-@click.option("--population-share", type=click.FloatRange(0, 1), default=None, metavar="S",
-              help="The training speakers' share of both speakers' reference voice (as tonekit report).")
+@_MODELS
+@_AGENT_CHANNEL
+@_SET
+@_POPULATION_SHARE
 @handle_errors
 def batch(inputs, outdir, jobs, scheduler, models_dir, agent_channel, settings, population_share):
     """Many calls: a JSON report per call in OUTDIR, resumable; failures never stop the rest.
@@ -385,7 +387,8 @@ def batch(inputs, outdir, jobs, scheduler, models_dir, agent_channel, settings, 
     the name (a__call.wav.json). Calls failed are listed in OUTDIR/failures.json.
     OUTDIR/calls.csv has one row per call reported (talk shares, mean tones, the
     caller's angry time, events per tip): sort it to find the calls to listen to.
-    A call is analysed again when its audio, tonekit, the models or the options change.
+    A call is analysed again when its audio, tonekit, the models or the options change;
+    --agent-channel, --set and --population-share apply to every call.
 
     \b
     Example:

@@ -36,6 +36,8 @@ SHAPE_FEATURES = (["f0_st_std", "f0_st_range", "f0_slope_st_s", "f0_delta_st", "
 #: ways in different corpora (speaker-grouped, cross-corpus checks in scripts/evaluate.py).
 NOT_MODELLED = ("int_mean", "int_p90")
 RAW_FEATURES = LEVEL_FEATURES + SHAPE_FEATURES
+#: The columns of :func:`segment_functionals`.
+FUNCTIONAL_COLUMNS = list(dict.fromkeys(["speech_s", "f0_st_mean"] + RAW_FEATURES))
 #: The features the tone models see, in order: every functional relative to the speaker's median.
 MODEL_FEATURES = tuple(f"{n}_rel" for n in RAW_FEATURES if n not in NOT_MODELLED)
 
@@ -147,8 +149,7 @@ def segment_functionals(fr: SpeakerFrames, ranges) -> pd.DataFrame:
                          ln_f1=np.log(med[0]), ln_f2=np.log(med[1]), ln_f3=np.log(med[2]),
                          f1_std=stds[col["f1_hz"]] / means[col["f1_hz"]])
             rows.append(r)
-    cols = ["speech_s", "f0_st_mean"] + LEVEL_FEATURES + SHAPE_FEATURES
-    return pd.DataFrame(rows, columns=list(dict.fromkeys(cols)), dtype=float)
+    return pd.DataFrame(rows, columns=FUNCTIONAL_COLUMNS, dtype=float)
 
 
 def speaker_baseline(raw: pd.DataFrame, *, min_speech_s: float = 1.0) -> pd.Series:

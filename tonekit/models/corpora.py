@@ -30,6 +30,10 @@ from ..errors import ParameterError
 
 EMOTIONS = ("neutral", "calm", "happiness", "sadness", "anger", "fear", "disgust", "surprise", "boredom")
 
+#: The ``--corpora`` option's help in the scripts that read corpora through :func:`load_corpora`.
+CORPORA_HELP = ("corpus root (holding emodb, ravdess, nemo, turev), one corpus folder or a CSV manifest; "
+                "default %(default)s")
+
 #: The label mapping of DESIGN section 3: target -> (positive, negative); others are left out.
 TARGETS = {
     "anger": (("anger",), ("neutral", "calm", "happiness", "sadness", "fear", "disgust", "surprise", "boredom")),

@@ -25,8 +25,8 @@ from ..audio import load_audio
 from ..augment import crop_copy, pitch_copy, telephone_copy
 from ..errors import TonekitError
 from ..features.frames import signal_frames
-from ..features.windows import (LEVEL_FEATURES, RAW_FEATURES, mixed_reference, model_features, segment_functionals,
-                                speaker_baseline)
+from ..features.windows import (FUNCTIONAL_COLUMNS, LEVEL_FEATURES, mixed_reference, model_features,
+                                segment_functionals, speaker_baseline)
 from .store import EMBEDDING_PREFIXES
 
 #: Bump when the features change, so caches are not reused.
@@ -208,7 +208,7 @@ def raw_features(paths, condition: str = "wideband", *, cache_dir=None, n_jobs: 
                       functools.partial(utterance_raw, condition=condition), n_jobs=n_jobs, progress=progress,
                       desc=f"features ({condition})", reported=reported)
     if out.shape[1] == 0:   # not one file could be analysed: the columns are still the functionals'
-        out = out.reindex(columns=[*RAW_FEATURES, "speech_s", "f0_st_mean", "duration_s"])
+        out = out.reindex(columns=[*FUNCTIONAL_COLUMNS, "duration_s"])   # utterance_raw's
     return out
 
 

@@ -272,14 +272,13 @@ def load_model(path) -> ToneModel:
         raise ModelError(f"{card_path}: unknown target {target!r}")
     try:
         named = types_in(path)
-        untrusted = sio.get_untrusted_types(file=path)
     except Exception as exc:
         raise ModelError(f"{path}: not a skops model file ({type(exc).__name__})") from None
-    bad = sorted((named | set(untrusted)) - set(TRUSTED_TYPES))
+    bad = sorted(named - set(TRUSTED_TYPES))
     if bad:
         raise ModelError(f"{path}: untrusted types in model file: {', '.join(bad)}; refusing to load")
     try:
-        est = sio.load(path, trusted=sorted(set(untrusted)))
+        est = sio.load(path, trusted=sorted(named))   # every type the file names, each one checked above
     except Exception as exc:
         raise ModelError(f"{path}: cannot load model ({type(exc).__name__}: {exc})") from None
     if type(est).__name__ not in MODEL_CLASSES or type(est).__module__ != "tonekit.models.estimators":

@@ -38,8 +38,8 @@ TICK_STEPS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
 MAX_TICKS = 13
 #: Rows of "tip N" labels above the axes; a label that would collide in all rows shares the least full one.
 MAX_LABEL_ROWS = 3
-#: Approximate width of a "tip 12" label as a share of the axes width of a figure ``BASE_WIDTH_IN`` wide.
-LABEL_WIDTH_SHARE = 0.05
+#: Approximate width of a "tip 12" label, in inches.
+LABEL_WIDTH_IN = 0.4
 #: Figure width (inches) up to ``BASE_MINUTES`` of call; a longer call gets ``INCH_PER_MINUTE`` more per
 #: minute, up to ``MAX_WIDTH_IN``, so its curves and event labels keep their room.
 BASE_WIDTH_IN, BASE_MINUTES, INCH_PER_MINUTE, MAX_WIDTH_IN = 10.0, 5.0, 1.0, 30.0
@@ -152,8 +152,7 @@ def _draw(ax, analysis) -> None:
         ends_s = np.where(ends_s - starts_s < min_width_s, starts_s + min_width_s, ends_s)
         valid = np.isfinite(starts_s) & np.isfinite(ends_s)
         width_in = float(ax.figure.get_size_inches()[0] * ax.get_position().width) or BASE_WIDTH_IN
-        label_share = LABEL_WIDTH_SHARE * BASE_WIDTH_IN * 0.8 / width_in   # a label's width, in inches, is fixed
-        label_ends_s = starts_s[valid] + label_share * duration_s
+        label_ends_s = starts_s[valid] + LABEL_WIDTH_IN / width_in * duration_s
         levels = _event_levels(starts_s[valid], label_ends_s, max_levels=MAX_LABEL_ROWS)
         for (start_s, end_s, tip), level in zip(
                 zip(starts_s[valid], ends_s[valid], events["tip"][valid]), levels):
