@@ -15,7 +15,9 @@ is the one that corpus would be scored with, chosen without it. The script print
 
 A candidate may also be a C with one offset per training corpus (``--grid 0.001,0.001+offsets``,
 :class:`~tonekit.models.estimators.FusedToneClassifier`'s ``domain_offsets``; measured and not shipped,
-results/select_domain_offsets.md), or a C trained on a copy of every utterance with a random pitch
+results/select_domain_offsets.md), or a C with every (corpus, class) cell weighed the same in training
+(``0.001+cells``, :func:`~tonekit.models.train.cell_weights`; measured and not shipped,
+results/select_cell_balance.md), or a C trained on a copy of every utterance with a random pitch
 shift as well (``--grid 0.001,0.001+pitch``, :func:`tonekit.augment.pitch_copy`), or on a random 1-2 s
 stretch of every utterance's speech as well (``0.001+crop``, :func:`tonekit.augment.crop_copy`); both measured
 (results/select_pitch_copy.md, results/select_crop_copy_anger.md, results/select_crop_copy.md).
@@ -24,6 +26,7 @@ Usage::
 
     python scripts/select_embedding_c.py --out results/select_embedding_c.json
     python scripts/select_embedding_c.py --grid 0.001,0.001+offsets --out results/select_domain_offsets.json
+    python scripts/select_embedding_c.py --grid 0.001,0.001+cells --out results/select_cell_balance.json
     python scripts/select_embedding_c.py --targets anger --grid 0.001,0.001+pitch --out results/select_pitch_copy.json
     python scripts/select_embedding_c.py --targets anger --grid 0.001,0.001+crop --out results/select_crop_copy_anger.json
     python scripts/select_embedding_c.py --targets calm,warmth --grid 0.001,0.001+crop --out results/select_crop_copy.json
@@ -70,9 +73,10 @@ def candidate(C) -> dict:
     :func:`training_conditions`)."""
     text = str(C)
     value, _, extra = text.partition("+")
-    if extra not in ("", "offsets", *COPY_CONDITIONS):
-        raise ValueError(f"unknown candidate {text!r}: a C, or a C followed by +offsets, +pitch or +crop")
-    return {"embedding_C": float(value), **({"domain_offsets": True} if extra == "offsets" else {})}
+    if extra not in ("", "offsets", "cells", *COPY_CONDITIONS):
+        raise ValueError(f"unknown candidate {text!r}: a C, or a C followed by +offsets, +cells, +pitch or +crop")
+    return {"embedding_C": float(value), **({"domain_offsets": True} if extra == "offsets" else {}),
+            **({"balance": "cells"} if extra == "cells" else {})}
 
 
 def training_conditions(C) -> tuple:
@@ -127,7 +131,8 @@ def main(argv=None) -> int:
     ap.add_argument("--targets", default=",".join(TARGET_NAMES))
     ap.add_argument("--grid", default=",".join(map(str, GRID)),
                     help="candidate C values, comma-separated; C+offsets: that C with each training corpus's own "
-                         "offset (for example 0.001,0.001+offsets); C+pitch, C+crop: that C trained on pitch-shifted "
+                         "offset (for example 0.001,0.001+offsets); C+cells: every (corpus, class) weighed the "
+                         "same; C+pitch, C+crop: that C trained on pitch-shifted "
                          "or cropped copies as well")
     ap.add_argument("--jobs", type=int, default=2, help="models fitted at once")
     ap.add_argument("--out", help="write the rows and tables as JSON here (and markdown next to it)")

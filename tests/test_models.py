@@ -15,7 +15,7 @@ from tonekit.errors import ModelError, ParameterError
 from tonekit.models.corpora import load_corpora, parse_emodb, parse_nemo, parse_ravdess, parse_turev, targets
 from tonekit.models.estimators import FusedToneClassifier, ToneClassifier
 from tonekit.models.store import load_model, load_models, shipped_dir
-from tonekit.models.train import ece, metrics
+from tonekit.models.train import cell_weights, corpus_weights, ece, fit_target, metrics
 
 CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 needs_corpora = pytest.mark.skipif(not CORPORA.is_dir(), reason=f"corpora not found at {CORPORA}")
@@ -983,3 +983,15 @@ def test_training_set_adds_each_lines_copy_read_partly_against_the_training_spea
     shift = (X.iloc[n:][rows] - X0[rows]).to_numpy()
     expected = share * (own[names] - pop[names]).to_numpy()
     np.testing.assert_allclose(shift, np.broadcast_to(expected, shift.shape), atol=1e-9)
+
+
+def test_cell_weights_give_every_corpus_and_class_the_same_total():
+    corpus = ["a", "a", "a", "a", "b", "b"]
+    y = [1, 0, 0, 0, 1, 0]
+    w = cell_weights(corpus, y)
+    # cells a/1 (1 row), a/0 (3 rows), b/1 (1), b/0 (1): each cell totals 1.5 of the 6
+    np.testing.assert_allclose(w, [1.5, 0.5, 0.5, 0.5, 1.5, 1.5])
+    # corpus weights alone leave corpus a's three negatives at three times its positive
+    np.testing.assert_allclose(corpus_weights(corpus), [0.75, 0.75, 0.75, 0.75, 1.5, 1.5])
+    with pytest.raises(ValueError, match="balance must be 'corpus' or 'cells', not 'class'"):
+        fit_target(pd.DataFrame({"x": [0.0, 1.0]}), np.array([0, 1]), corpus=["a", "a"], balance="class")
