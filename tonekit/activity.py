@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.ndimage import binary_closing, binary_opening
+from scipy.ndimage import binary_closing, binary_dilation, binary_opening, label
 
 from .analysis import SEGMENT_COLUMNS
 from .audio import Call, judge_levels
@@ -47,6 +47,8 @@ def smooth_mask(mask: np.ndarray, *, fill_gap_s: float = 0.25, min_run_s: float 
 def speech_from_intensity(intensity_db: np.ndarray, *, other_db: np.ndarray | None = None,
                           floor_margin_db: float = 10.0, below_peak_db: float = 40.0,
                           crosstalk_db: float = 12.0, fill_gap_s: float = 0.25, min_run_s: float = 0.08,
+                          noise_adaptive: bool = False, noisy_margin_db: float = 6.0,
+                          extend_margin_db: float = 3.0, speech_range_db: float = 18.0,
                           hop_s: float = HOP_S) -> np.ndarray:
     """Speech frames of one channel, optionally gated against the other channel.
 
@@ -65,6 +67,28 @@ def speech_from_intensity(intensity_db: np.ndarray, *, other_db: np.ndarray | No
         is more than this below the other channel's relative level.
     fill_gap_s, min_run_s : float
         Smoothing (see :func:`smooth_mask`).
+    noise_adaptive : bool
+        Also find the quieter speech of a channel under steady noise (see
+        :func:`noisy_speech`); what calls use. A channel whose speech peak
+        stands ``floor_margin_db + speech_range_db`` (32 dB) or more over its
+        floor gets the same frames either way.
+    noisy_margin_db, extend_margin_db, speech_range_db : float
+        The noisy channel's margins (see :func:`noisy_speech`).
+
+    Examples
+    --------
+    Four syllables a second peaking 8 dB over steady noise for 5 s, then 5 s of the noise alone, the other
+    channel quiet: the fixed 10-dB margin finds none of the speech.
+
+    >>> t = np.arange(1000) * HOP_S
+    >>> syllable_db = 68 - 20 + 20 * np.sin(np.pi * (t % 0.25) / 0.25) ** 2
+    >>> level_db = 10 * np.log10(1e6 + np.where(t < 5, 10 ** (syllable_db / 10), 0))    # noise at 60 dB
+    >>> level_db += np.random.default_rng(0).normal(0, 0.5, t.size)
+    >>> quiet_db = np.full(t.size, 30.0)
+    >>> fixed = speech_from_intensity(level_db, other_db=quiet_db)
+    >>> adaptive = speech_from_intensity(level_db, other_db=quiet_db, noise_adaptive=True)
+    >>> float(fixed[:500].mean()), float(adaptive[:500].mean().round(2)), bool(adaptive[500:].any())
+    (0.0, 0.98, False)
     """
     x = np.asarray(intensity_db, float)
     if len(x) == 0:
@@ -76,12 +100,54 @@ def speech_from_intensity(intensity_db: np.ndarray, *, other_db: np.ndarray | No
         # peak alone (never in a call, where a channel with no dynamics is line noise, not speech)
         floor = peak - below_peak_db
     speech = (x > floor + floor_margin_db) & (x > peak - below_peak_db)
+    if noise_adaptive:
+        speech = noisy_speech(x, speech, floor=floor, peak=peak, floor_margin_db=floor_margin_db,
+                              noisy_margin_db=noisy_margin_db, extend_margin_db=extend_margin_db,
+                              speech_range_db=speech_range_db, hop_s=hop_s) & (x > peak - below_peak_db)
     if other_db is not None and len(other_db) == len(x):
         o = np.asarray(other_db, float)
         rel_self = x - peak
         rel_other = o - np.percentile(o, 99)
         speech &= rel_self > rel_other - crosstalk_db
     return smooth_mask(speech, fill_gap_s=fill_gap_s, min_run_s=min_run_s, hop_s=hop_s)
+
+
+def noisy_speech(x: np.ndarray, speech: np.ndarray, *, floor: float, peak: float, floor_margin_db: float = 10.0,
+                 noisy_margin_db: float = 6.0, extend_margin_db: float = 3.0, speech_range_db: float = 18.0,
+                 hop_s: float = HOP_S) -> np.ndarray:
+    """Speech frames of a channel under steady noise: ``speech`` (frames ``floor_margin_db`` over the floor)
+    widened where the noise leaves room for it.
+
+    Under steady noise 10 dB below the speech, most syllables stand less than 10 dB over the floor and a fixed
+    margin loses half the speech. So, from the frames away from the speech already found (0.3 s or more),
+    the noise's ceiling is read as its median plus its spread below the median (steady noise: about 1 dB over
+    its median; noise that swells and fades: as far over as it dips under). Then:
+
+    - a frame is speech when it clears the floor by ``noisy_margin_db``, the noise's ceiling by
+      ``extend_margin_db``, and is no more than ``speech_range_db`` below the channel's peak;
+    - each stretch so found grows into the neighbouring frames over both the floor (by ``extend_margin_db``)
+      and the ceiling, again within ``speech_range_db`` of the peak: a soft syllable next to a loud one is
+      speech, a lone swell of the noise is not.
+
+    Nothing is ever stricter than ``floor_margin_db`` alone, and a channel whose peak stands
+    ``floor_margin_db + speech_range_db`` or more over its floor (a quiet line) keeps ``speech`` as it is.
+    """
+    speech = np.asarray(speech, bool)
+    reach = int(round(0.3 / hop_s))
+    quiet = ~binary_dilation(speech, structure=np.ones(2 * reach + 1, bool))
+    if quiet.sum() < int(round(1.0 / hop_s)):
+        return speech   # too little noise alone to read it
+    q5, q50 = np.percentile(x[quiet], [5, 50])
+    ceiling = 2 * q50 - q5
+    seed_db = min(floor + floor_margin_db, max(floor + noisy_margin_db, ceiling + extend_margin_db,
+                                               peak - speech_range_db))
+    grow_db = max(floor + extend_margin_db, ceiling, peak - speech_range_db)
+    seeds = speech | (x > seed_db)
+    parts, n = label(seeds | (x > grow_db))
+    keep = np.zeros(n + 1, bool)
+    keep[np.unique(parts[seeds])] = True
+    keep[0] = False
+    return keep[parts]
 
 
 def segments_table(mask: np.ndarray, speaker: str, *, hop_s: float = HOP_S, min_dur_s: float = 0.0) -> pd.DataFrame:
@@ -167,11 +233,14 @@ def channel_intensity(call: Call, speaker: str, *, chunk_s: float = 60.0, hop_s:
 
 
 def detect_activity(call: Call, *, crosstalk_db: float = 12.0, floor_margin_db: float = 10.0,
-                    chunk_s: float = 60.0) -> Activity:
+                    noise_adaptive: bool = True, chunk_s: float = 60.0) -> Activity:
     """Speech activity of each speaker of a call.
 
-    Stereo and two-file calls are gated for crosstalk; a mono mix with RTTM
-    turns keeps each speaker's speech inside that speaker's turns.
+    Stereo and two-file calls are gated for crosstalk, and each channel's
+    quieter speech is found under steady noise too (``noise_adaptive``, see
+    :func:`noisy_speech`; False: the fixed ``floor_margin_db`` alone); a
+    mono mix with RTTM turns keeps each speaker's speech inside that
+    speaker's turns.
 
     Examples
     --------
@@ -200,7 +269,8 @@ def detect_activity(call: Call, *, crosstalk_db: float = 12.0, floor_margin_db: 
     for s in spk:
         other = [levels[o] for o in spk if o != s]
         speech[s] = speech_from_intensity(levels[s], other_db=other[0] if other else None,
-                                          crosstalk_db=crosstalk_db, floor_margin_db=floor_margin_db)
+                                          crosstalk_db=crosstalk_db, floor_margin_db=floor_margin_db,
+                                          noise_adaptive=noise_adaptive)
     return Activity(HOP_S, levels, speech)
 
 
