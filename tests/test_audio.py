@@ -229,3 +229,21 @@ def test_as_signal_refuses_arrays_that_are_not_float_audio():
                                (np.round(y * 32767).astype(np.int16), 16000, "got a peak of 3277 (integer PCM?")):
         with pytest.raises(ParameterError, match=re.escape(message)):
             as_signal(bad, rate)
+
+
+def test_a_file_that_cannot_seek_is_refused_in_one_line(tmp_path, monkeypatch):
+    """A file that stops seeking while it is read (cut short, or rewritten by another program) gives the
+    damaged-file error, not libsndfile's own exception."""
+    from tonekit.audio import read_span
+
+    path = tmp_path / "call.flac"
+    sf.write(path, _tone(16000, dur_s=1.0), 16000)
+
+    def broken_seek(self, frames, whence=0):
+        raise sf.LibsndfileError(0, "Internal psf_fseek() failed.")
+
+    monkeypatch.setattr(sf.SoundFile, "seek", broken_seek)
+    with pytest.raises(AudioError) as err:
+        read_span(path, 0.5, 1.0)
+    assert str(err.value).startswith(f"{path}: damaged or truncated: the header promises 1.00 s but the audio "
+                                     "cannot be decoded past 0.00 s (Internal psf_fseek() failed.")

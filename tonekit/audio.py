@@ -118,7 +118,10 @@ def _decodes_to(path, start: int, block_s: float = 0.1) -> int:
     """The frame up to which a file decodes from ``start``, in ``block_s`` steps (to say where a damaged
     or cut-off compressed file breaks)."""
     with _open(path) as fh:
-        fh.seek(start)
+        try:
+            fh.seek(start)
+        except Exception:   # a file that cannot even seek there (cut short, or rewritten while read)
+            return 0
         pos, block = start, max(1, int(block_s * fh.samplerate))
         while True:
             try:
