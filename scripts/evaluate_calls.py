@@ -67,15 +67,24 @@ def _tonekit():
     return tonekit
 
 
-def _simulator():
-    """``scripts/simulate_calls.py`` as a module (scripts/ is not a package)."""
-    name = "tonekit_simulate_calls"
+def _script(filename: str, name: str):
+    """``scripts/<filename>`` as a module (scripts/ is not a package)."""
     if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("simulate_calls.py"))
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(filename))
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module   # dataclasses look their module up while it is being executed
         spec.loader.exec_module(module)
     return sys.modules[name]
+
+
+def _simulator():
+    """``scripts/simulate_calls.py`` as a module."""
+    return _script("simulate_calls.py", "tonekit_simulate_calls")
+
+
+def _activity_script():
+    """``scripts/evaluate_activity.py`` as a module (its noises)."""
+    return _script("evaluate_activity.py", "tonekit_evaluate_activity")
 
 
 # --------------------------------------------------------------------------- folds and models
@@ -266,7 +275,10 @@ def markdown(summary: dict, setup: dict) -> str:
     lines = [f"# tonekit on simulated calls ({setup['mode']})", "",
              f"{summary['analysed']} calls analysed ({summary['telephone_calls']} telephone"
              + (f" through {CODEC_NAMES[setup['codec']]}" if setup.get("codec", "mulaw") != "mulaw" else "") + ", "
-             f"{summary['audio_s'] / 60:.1f} min of audio"
+             + (f"{setup['noise'].replace(':', ' noise ')} dB below the speech on both channels, "
+                if setup.get("noise") else "")
+             + (f"speech found with the {setup['activity']}, " if setup.get("activity") else "")
+             + f"{summary['audio_s'] / 60:.1f} min of audio"
              + (f", {summary['failed']} failed" if summary["failed"] else "") + f"); {setup['description']}.", "",
              "| tip | kind(s) | true | flagged | recall | precision | target |",
              "|---|---|---|---|---|---|---|"]
@@ -327,13 +339,17 @@ def _plain(x):
 def evaluate(corpora, *, n_calls: int = 48, n_folds: int = 4, seed: int = 0, cache_dir=None, dump_dir=None,
              models_dir=None, calls_dir=None, telephone_share: float = 1 / 3,
              analyze_options=None, angry_caller_share: float = 0.0,
-             reference_mix=None, codec: str = "mulaw", copies=None) -> tuple[dict, dict, list]:
+             reference_mix=None, codec: str = "mulaw", copies=None, noise=None,
+             fixed_activity_margin: bool = False) -> tuple[dict, dict, list]:
     """Run the evaluation; returns (summary, setup, per-call records). ``analyze_options``: keywords of
     ``tonekit.analyze`` (``embedding_every``, ``whisper_every``) other than the defaults;
     ``angry_caller_share``: the share of calls whose caller is angry throughout (``simulate_calls.py``);
     ``reference_mix``: the fold models' training option of that name (``tonekit.models.train.training_set``);
     ``copies``: the fold models also trained on these training copies (``"pitch"``, ``"crop"``);
-    ``codec``: of the telephone calls (``simulate_calls.CODECS``: gsm and opus are never heard in training)."""
+    ``codec``: of the telephone calls (``simulate_calls.CODECS``: gsm and opus are never heard in training);
+    ``noise``: ``(kind, snr_db)``, background noise added to both channels of every call (:func:`add_noise`);
+    ``fixed_activity_margin``: find speech with the fixed 10-dB margin alone (``detect_activity(...,
+    noise_adaptive=False)``, as the release before), for comparison."""
     from tqdm import tqdm
 
     tk = _tonekit()
@@ -343,6 +359,12 @@ def evaluate(corpora, *, n_calls: int = 48, n_folds: int = 4, seed: int = 0, cac
 
     if dump_dir is not None:
         Path(dump_dir).mkdir(parents=True, exist_ok=True)
+    if fixed_activity_margin:
+        import functools
+
+        import tonekit.pipeline
+
+        tonekit.pipeline.detect_activity = functools.partial(tonekit.pipeline.detect_activity, noise_adaptive=False)
     sim = _simulator()
     table = targets(load_corpora(corpora))
     pool = sim.load_pool(corpora)
@@ -375,6 +397,8 @@ def evaluate(corpora, *, n_calls: int = 48, n_folds: int = 4, seed: int = 0, cac
                                        angry_caller_share=angry_caller_share, codec=codec)
             for path in tqdm(paths, desc=f"fold {f + 1}/{n_folds}", unit="call", file=sys.stderr):
                 truth = json.loads(path.read_text(encoding="utf-8"))
+                if noise is not None:
+                    add_noise(path.parent / truth["audio"], *noise, seed=[seed, f, truth["seed"][1]])
                 rec = {"fold": f, "call": str(path.with_suffix("").name), "corpus": truth["corpus"],
                        "caller": truth["caller_speaker"], "agent": truth["agent_speaker"],
                        "telephone": truth["telephone"], "duration_s": truth["duration_s"],
@@ -408,9 +432,42 @@ def evaluate(corpora, *, n_calls: int = 48, n_folds: int = 4, seed: int = 0, cac
         **({} if reference_mix is None else {"reference_mix": list(reference_mix)}),
         **({} if copies is None else {"training_copies": copies}),
         **({} if codec == "mulaw" else {"codec": codec}),
+        **({} if noise is None else {"noise": f"{noise[0]}:{noise[1]:g}"}),
+        **({"activity": "fixed 10-dB margin"} if fixed_activity_margin else {}),
         "command": " ".join(["python", "scripts/evaluate_calls.py", *sys.argv[1:]]),
     }
     return summarise(records), setup, records
+
+
+def add_noise(audio_path, kind: str, snr_db: float, *, seed) -> None:
+    """Add background noise to both channels of a simulated call, in place (same rate and encoding):
+    ``kind`` as ``scripts/evaluate_activity.py``'s noises, ``snr_db`` below each channel's speech (the frames
+    tonekit finds on the call without it, with the fixed margin). Added to the recording as it is: on a
+    telephone call, after the line."""
+    import soundfile as sf
+
+    _tonekit()
+    from tonekit.activity import detect_activity
+    from tonekit.audio import load_call
+
+    info = sf.info(str(audio_path))
+    y, sr = sf.read(str(audio_path), always_2d=True)
+    act = detect_activity(load_call(str(audio_path)), noise_adaptive=False)
+    noisy = _activity_script().with_noise(y, sr, [act.speech[s] for s in act.speech], kind, snr_db, np.random.default_rng(seed))
+    sf.write(str(audio_path), noisy, sr, subtype=info.subtype, format=info.format)
+
+
+def _noise(text: str):
+    """``"pink:10"`` -> ``("pink", 10.0)`` for ``--noise``."""
+    noises = _activity_script().NOISES
+    kind, _, snr = text.partition(":")
+    try:
+        value = float(snr)
+    except ValueError:
+        value = None
+    if kind not in noises or value is None:
+        raise argparse.ArgumentTypeError(f"{text!r}: KIND:SNR_DB, KIND one of {', '.join(noises)} (for example pink:10)")
+    return kind, value
 
 
 def rescored_record(saved: dict, opts, *, windows: bool = True) -> dict:
@@ -529,6 +586,12 @@ def main(argv=None) -> int:
     ap.add_argument("--codec", choices=_simulator().CODECS, default="mulaw",
                     help="codec of the telephone calls (default %(default)s; gsm and opus are never heard in "
                          "training)")
+    ap.add_argument("--noise", type=_noise, default=None, metavar="KIND:SNR_DB",
+                    help="add background noise to both channels of every call, SNR_DB below each side's speech "
+                         "(white, pink, hum or swelling; for example pink:10)")
+    ap.add_argument("--fixed-activity-margin", action="store_true",
+                    help="find speech with the fixed 10-dB margin alone, as the release before "
+                         "(detect_activity(noise_adaptive=False)), for comparison")
     ap.add_argument("--out", default=None,
                     help="results file: writes NAME.md (the table) and NAME.json (the numbers, per call too)")
     args = ap.parse_args(argv)
@@ -555,7 +618,8 @@ def main(argv=None) -> int:
                                                calls_dir=args.calls_dir, dump_dir=args.dump_dir,
                                                angry_caller_share=args.angry_caller_share,
                                                reference_mix=REFERENCE_MIX if args.reference_mix else None,
-                                               codec=args.codec, copies=args.copies,
+                                               codec=args.codec, copies=args.copies, noise=args.noise,
+                                               fixed_activity_margin=args.fixed_activity_margin,
                                                analyze_options={k: v for k, v in (
                                                    ("embedding_every", args.embedding_every),
                                                    ("whisper_every", args.whisper_every),
