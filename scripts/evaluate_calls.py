@@ -453,7 +453,8 @@ def add_noise(audio_path, kind: str, snr_db: float, *, seed) -> None:
     info = sf.info(str(audio_path))
     y, sr = sf.read(str(audio_path), always_2d=True)
     act = detect_activity(load_call(str(audio_path)), noise_adaptive=False)
-    noisy = _activity_script().with_noise(y, sr, [act.speech[s] for s in act.speech], kind, snr_db, np.random.default_rng(seed))
+    speech = [act.speech[s] for s in act.speech]
+    noisy = _activity_script().with_noise(y, sr, speech, kind, snr_db, np.random.default_rng(seed))
     sf.write(str(audio_path), noisy, sr, subtype=info.subtype, format=info.format)
 
 
@@ -466,7 +467,8 @@ def _noise(text: str):
     except ValueError:
         value = None
     if kind not in noises or value is None:
-        raise argparse.ArgumentTypeError(f"{text!r}: KIND:SNR_DB, KIND one of {', '.join(noises)} (for example pink:10)")
+        raise argparse.ArgumentTypeError(f"{text!r}: KIND:SNR_DB, KIND one of {', '.join(noises)} "
+                                         "(for example pink:10)")
     return kind, value
 
 

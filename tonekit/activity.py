@@ -70,7 +70,7 @@ def speech_from_intensity(intensity_db: np.ndarray, *, other_db: np.ndarray | No
     noise_adaptive : bool
         Also find the quieter speech of a channel under steady noise (see
         :func:`noisy_speech`); what calls use. A channel whose speech peak
-        stands ``floor_margin_db + speech_range_db`` (32 dB) or more over its
+        stands ``floor_margin_db + speech_range_db`` (28 dB) or more over its
         floor gets the same frames either way.
     noisy_margin_db, extend_margin_db, speech_range_db : float
         The noisy channel's margins (see :func:`noisy_speech`).
@@ -118,8 +118,8 @@ def noisy_speech(x: np.ndarray, speech: np.ndarray, *, floor: float, peak: float
     """Speech frames of a channel under steady noise: ``speech`` (frames ``floor_margin_db`` over the floor)
     widened where the noise leaves room for it.
 
-    Under steady noise 10 dB below the speech, most syllables stand less than 10 dB over the floor and a fixed
-    margin loses half the speech. So, from the frames away from the speech already found (0.3 s or more),
+    Under steady noise 10 dB below the speech, many syllables stand less than 10 dB over the floor: a fixed
+    margin loses about a third of the speech, and four fifths at 5 dB (results/activity_noise.md). So, from the frames away from the speech already found (0.3 s or more),
     the noise's ceiling is read as its median plus its spread below the median (steady noise: about 1 dB over
     its median; noise that swells and fades: as far over as it dips under). Then:
 
@@ -148,6 +148,24 @@ def noisy_speech(x: np.ndarray, speech: np.ndarray, *, floor: float, peak: float
     keep[np.unique(parts[seeds])] = True
     keep[0] = False
     return keep[parts]
+
+
+#: A channel whose speech stands less than this over its floor (99th against 5th percentile of its frame
+#: levels, dB) is noisier than any line the tone models were trained on: about 12 dB of signal-to-noise
+#: ratio, training's worst telephone copy (measured on the demo under white and pink noise: the headroom is
+#: the SNR plus 7-8 dB).
+NOISY_HEADROOM_DB = 20.0
+
+
+def headroom_db(intensity_db: np.ndarray) -> float:
+    """How far a channel's speech stands over its floor: the 99th minus the 5th percentile of its frame
+    levels (dB); NaN for no frames.
+
+    >>> headroom_db(np.r_[np.full(90, 40.0), np.full(10, 70.0)])
+    30.0
+    """
+    x = np.asarray(intensity_db, float)
+    return float(np.percentile(x, 99) - np.percentile(x, 5)) if len(x) else float("nan")
 
 
 def segments_table(mask: np.ndarray, speaker: str, *, hop_s: float = HOP_S, min_dur_s: float = 0.0) -> pd.DataFrame:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .activity import detect_activity
+from .activity import NOISY_HEADROOM_DB, detect_activity, headroom_db
 from .analysis import WINDOW_COLUMNS, Analysis, edge_means
 from .audio import as_signal, load_audio, load_call
 from .errors import AudioError, ParameterError, whole_number
@@ -146,6 +146,11 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
             found = "no speech found" if not m.any() else f"only {m.sum() * act.hop_s:.1f} s of speech found"
             warnings.warn(f"{path}: {found} for the {spk} ({what}); their tone cannot be scored "
                           f"(a window needs {min_speech_s:g} s)", stacklevel=2)
+        elif (room := headroom_db(act.intensity_db[spk])) < NOISY_HEADROOM_DB:
+            path, what = call.describe(spk)
+            warnings.warn(f"{path}: the {spk}'s speech ({what}) stands only {room:.0f} dB over the noise, less "
+                          f"than on any line the tone models learned from ({NOISY_HEADROOM_DB:g} dB or more): "
+                          "their tone scores are less reliable", stacklevel=2)
     embedding_every = whole_number("embedding_every", embedding_every, minimum=1)
     whisper_every = whole_number("whisper_every", whisper_every, minimum=1)
     prefixes = _embedding_prefixes(mdl)
