@@ -43,31 +43,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from evaluate import _md  # noqa: E402
 from tonekit.activity import HOP_S, detect_activity  # noqa: E402
 from tonekit.audio import load_call  # noqa: E402
+from tonekit.augment import NOISE_KINDS, background_noise  # noqa: E402
 from tonekit.match import MatchOptions  # noqa: E402
 from tonekit.models.corpora import CORPORA_HELP  # noqa: E402
 
-NOISES = ("white", "pink", "hum", "swelling")
+NOISES = NOISE_KINDS
 SNRS_DB = (20, 15, 10, 5)
 RULES = {"fixed": False, "adaptive": True}
-
-
-def make_noise(kind: str, n: int, sr: int, rng: np.random.Generator) -> np.ndarray:
-    """``n`` samples of one noise (unit RMS): ``"white"``, ``"pink"`` (1/f power), ``"hum"`` (50 Hz and four
-    harmonics at 1/k) or ``"swelling"`` (pink, its level moved by up to +-6 dB by two slow sines)."""
-    t = np.arange(n) / sr
-    if kind == "white":
-        x = rng.standard_normal(n)
-    elif kind in ("pink", "swelling"):
-        f = np.fft.rfftfreq(n, 1 / sr)
-        spec = (rng.standard_normal(len(f)) + 1j * rng.standard_normal(len(f))) / np.maximum(f, 20.0) ** 0.5
-        x = np.fft.irfft(spec, n)
-        if kind == "swelling":
-            x = x * 10 ** (6 * np.sin(2 * np.pi * 0.7 * t) * np.sin(2 * np.pi * 2.3 * t + 1) / 20)
-    elif kind == "hum":
-        x = sum(np.sin(2 * np.pi * 50 * k * t + k) / k for k in range(1, 6))
-    else:
-        raise ValueError(f"unknown noise {kind!r}: one of {', '.join(NOISES)}")
-    return x / np.sqrt(np.mean(x ** 2))
 
 
 def with_noise(y: np.ndarray, sr: int, speech: list, kind: str, snr_db: float, rng) -> np.ndarray:
@@ -77,7 +59,7 @@ def with_noise(y: np.ndarray, sr: int, speech: list, kind: str, snr_db: float, r
     for ch in range(y.shape[1]):
         frame = np.minimum((np.arange(len(y)) / sr / HOP_S).astype(int), len(speech[ch]) - 1)
         level = np.sqrt(np.mean(y[speech[ch][frame], ch] ** 2))
-        out[:, ch] += make_noise(kind, len(y), sr, rng) * level * 10 ** (-snr_db / 20)
+        out[:, ch] += background_noise(kind, len(y), sr, rng) * level * 10 ** (-snr_db / 20)
     return np.clip(out, -1.0, 1.0)
 
 

@@ -74,7 +74,8 @@ def candidate(C) -> dict:
     text = str(C)
     value, _, extra = text.partition("+")
     if extra not in ("", "offsets", "cells", *COPY_CONDITIONS):
-        raise ValueError(f"unknown candidate {text!r}: a C, or a C followed by +offsets, +cells, +pitch or +crop")
+        raise ValueError(f"unknown candidate {text!r}: a C, or a C followed by +offsets, +cells, +pitch, +crop or "
+                         "+noise")
     return {"embedding_C": float(value), **({"domain_offsets": True} if extra == "offsets" else {}),
             **({"balance": "cells"} if extra == "cells" else {})}
 
@@ -132,8 +133,8 @@ def main(argv=None) -> int:
     ap.add_argument("--grid", default=",".join(map(str, GRID)),
                     help="candidate C values, comma-separated; C+offsets: that C with each training corpus's own "
                          "offset (for example 0.001,0.001+offsets); C+cells: every (corpus, class) weighed the "
-                         "same; C+pitch, C+crop: that C trained on pitch-shifted "
-                         "or cropped copies as well")
+                         "same; C+pitch, C+crop, C+noise: that C trained on pitch-shifted, cropped or noisy "
+                         "copies as well")
     ap.add_argument("--jobs", type=int, default=2, help="models fitted at once")
     ap.add_argument("--out", help="write the rows and tables as JSON here (and markdown next to it)")
     args = ap.parse_args(argv)

@@ -7,8 +7,8 @@ import pytest
 
 from synth import vowel
 
-from tonekit.augment import (CROP_S, PITCH_SHIFT_ST, active_level_db, crop_copy, gsm610, mulaw, pitch_copy,
-                             pitch_shifted, telephone, telephone_copy)
+from tonekit.augment import (CROP_S, NOISE_SNR_DB, PITCH_SHIFT_ST, active_level_db, background_noise, crop_copy,
+                             gsm610, mulaw, noise_copy, pitch_copy, pitch_shifted, telephone, telephone_copy)
 
 SR = 16000
 
@@ -124,3 +124,39 @@ def test_crop_copy_keeps_a_stretch_of_speech_of_the_drawn_length():
     assert len(z) / SR == pytest.approx(0.8, abs=0.05)
     line, sr8 = crop_copy(y, SR, 3, line=True)
     assert sr8 == 8000 and len(line) == pytest.approx(lengths[3] * 8000, abs=1)
+
+
+def test_noise_copy_adds_noise_at_a_drawn_ratio_to_the_speech():
+    """A 2-s vowel at -20 dBFS active level: each copy's added noise stands 5-20 dB below it, drawn from the
+    seed (the same seed, the same copy), white or pink; with the line, the copy is at 8 kHz."""
+    y = vowel(150.0, (700, 1220, 2600), 2.0, SR)
+    y = (y * 10 ** ((-20 - active_level_db(y, SR)) / 20)).astype(np.float32)
+    snrs = []
+    for seed in range(10):
+        z, sr = noise_copy(y, SR, seed)
+        assert sr == SR and np.array_equal(z, noise_copy(y, SR, seed)[0])
+        noise_db = 10 * np.log10(np.mean((z.astype(float) - y) ** 2))
+        snrs.append(-20 - noise_db)
+    assert all(NOISE_SNR_DB[0] - 0.1 <= r <= NOISE_SNR_DB[1] + 0.1 for r in snrs) and np.ptp(snrs) > 5
+    line, sr8 = noise_copy(y, SR, 3, line=True)
+    assert sr8 == 8000 and len(line) == pytest.approx(2.0 * 8000, abs=2)
+
+
+@pytest.mark.parametrize("kind", ["white", "pink", "hum", "swelling"])
+def test_background_noise_has_unit_level_and_its_spectrum(kind):
+    x = background_noise(kind, 4 * SR, SR, np.random.default_rng(0))
+    assert np.sqrt(np.mean(x ** 2)) == pytest.approx(1.0)
+    power = np.abs(np.fft.rfft(x)) ** 2
+    f = np.fft.rfftfreq(len(x), 1 / SR)
+    low, high = power[(f > 100) & (f < 1000)].mean(), power[(f > 4000) & (f < 7000)].mean()
+    if kind == "white":
+        assert 0.8 < low / high < 1.25                    # flat
+    elif kind in ("pink", "swelling"):
+        assert 10 < low / high < 40                       # 1/f: about 19 times more power per Hz down there
+    else:
+        assert f[np.argmax(power)] == pytest.approx(50, abs=0.5) and high < 1e-6 * low
+
+
+def test_background_noise_names_its_kinds():
+    with pytest.raises(ValueError, match="unknown noise 'brown': one of white, pink, hum, swelling"):
+        background_noise("brown", 100, SR, np.random.default_rng(0))

@@ -21,12 +21,6 @@ TRUTH = json.loads(DEMO.with_suffix(".json").read_text())
 HOLD = next(e for e in TRUTH["expected_events"] if e["kind"] == "long_silence")
 
 
-@pytest.mark.parametrize("kind", ea.NOISES)
-def test_noises_have_unit_level(kind):
-    x = ea.make_noise(kind, 16000 * 4, 16000, np.random.default_rng(0))
-    assert np.sqrt(np.mean(x ** 2)) == pytest.approx(1.0)
-
-
 def test_noise_is_added_at_the_asked_ratio_to_each_channels_speech():
     """Channel 0 speaks (a 0.1 tone) over its first second only, channel 1 (0.4) over all 2 s: the noise
     added is 10 dB below each one's speech, 0.0316 and 0.126 RMS."""

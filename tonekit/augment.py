@@ -183,3 +183,54 @@ def crop_copy(y: np.ndarray, sr: int, seed: int, *, line: bool = False) -> tuple
     start = first + int(rng.integers(0, max(1, last - first - n + 1)))
     z = np.asarray(y, np.float32)[start: min(last, start + n)]
     return telephone_copy(z, sr, seed) if line else (z, sr)
+
+
+#: Kinds of :func:`background_noise`.
+NOISE_KINDS = ("white", "pink", "hum", "swelling")
+
+
+def background_noise(kind: str, n: int, sr: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` samples of a background noise at unit RMS: ``"white"``, ``"pink"`` (power falling as 1/f),
+    ``"hum"`` (50 Hz and four harmonics at 1/k) or ``"swelling"`` (pink, its level moved by up to +-6 dB
+    by two slow sines, a few times a second).
+
+    >>> x = background_noise("pink", 16000, 16000, np.random.default_rng(0))
+    >>> round(float(np.sqrt(np.mean(x ** 2))), 6)
+    1.0
+    """
+    t = np.arange(n) / sr
+    if kind == "white":
+        x = rng.standard_normal(n)
+    elif kind in ("pink", "swelling"):
+        f = np.fft.rfftfreq(n, 1 / sr)
+        spec = (rng.standard_normal(len(f)) + 1j * rng.standard_normal(len(f))) / np.maximum(f, 20.0) ** 0.5
+        x = np.fft.irfft(spec, n)
+        if kind == "swelling":
+            x = x * 10 ** (6 * np.sin(2 * np.pi * 0.7 * t) * np.sin(2 * np.pi * 2.3 * t + 1) / 20)
+    elif kind == "hum":
+        x = sum(np.sin(2 * np.pi * 50 * k * t + k) / k for k in range(1, 6))
+    else:
+        raise ValueError(f"unknown noise {kind!r}: one of {', '.join(NOISE_KINDS)}")
+    return x / np.sqrt(np.mean(x ** 2))
+
+
+#: Signal-to-noise ratios of :func:`noise_copy` (dB, against the speech's active level).
+NOISE_SNR_DB = (5.0, 20.0)
+
+
+def noise_copy(y: np.ndarray, sr: int, seed: int, *, line: bool = False) -> tuple[np.ndarray, int]:
+    """A training copy with background noise: white or pink (drawn from ``seed``), at a signal-to-noise
+    ratio drawn uniformly from :data:`NOISE_SNR_DB` against the utterance's active speech level
+    (:func:`active_level_db`); ``line=True`` then passes it through :func:`telephone_copy`.
+
+    The corpora are studio recordings and training's phone line adds noise 12-44 dB down only, so the
+    models never hear a caller in a noisy room. Measured and not shipped
+    (``scripts/select_embedding_c.py --grid 0.001,0.001+noise``, ``scripts/evaluate_calls.py --copies noise``)."""
+    rng = np.random.default_rng([seed, 3])
+    kind = ("white", "pink")[int(rng.integers(2))]
+    snr_db = rng.uniform(*NOISE_SNR_DB)
+    y = np.asarray(y, float)
+    level = 10 ** (active_level_db(y, sr) / 20)
+    z = np.clip(y + background_noise(kind, len(y), sr, rng) * level * 10 ** (-snr_db / 20), -1, 1)
+    z = z.astype(np.float32)
+    return telephone_copy(z, sr, seed) if line else (z, sr)

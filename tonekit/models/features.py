@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..audio import load_audio
-from ..augment import crop_copy, pitch_copy, telephone_copy
+from ..augment import crop_copy, noise_copy, pitch_copy, telephone_copy
 from ..errors import TonekitError
 from ..features.frames import signal_frames
 from ..features.windows import (FUNCTIONAL_COLUMNS, LEVEL_FEATURES, mixed_reference, model_features,
@@ -43,9 +43,11 @@ TEST_CONDITIONS = CONDITIONS + ("gsm", "opus")
 #: Extra training copies on each line, measured and not shipped (``scripts/select_embedding_c.py --grid
 #: 0.001,0.001+pitch,0.001+crop``): ``pitch-*``, every utterance with a random pitch shift
 #: (:func:`tonekit.augment.pitch_copy`); ``crop-*``, a random 1-2 s stretch of its speech
-#: (:func:`tonekit.augment.crop_copy`).
-COPY_CONDITIONS = {"pitch": ("pitch-wideband", "pitch-telephone"), "crop": ("crop-wideband", "crop-telephone")}
-_COPY_MAKERS = {"pitch": pitch_copy, "crop": crop_copy}
+#: (:func:`tonekit.augment.crop_copy`); ``noise-*``, with white or pink background noise 5-20 dB down
+#: (:func:`tonekit.augment.noise_copy`).
+COPY_CONDITIONS = {"pitch": ("pitch-wideband", "pitch-telephone"), "crop": ("crop-wideband", "crop-telephone"),
+                   "noise": ("noise-wideband", "noise-telephone")}
+_COPY_MAKERS = {"pitch": pitch_copy, "crop": crop_copy, "noise": noise_copy}
 #: Every condition features can be extracted in.
 ALL_CONDITIONS = TEST_CONDITIONS + sum(COPY_CONDITIONS.values(), ())
 #: Cache file stem of each learned embedding's corpus rows, by column prefix.
