@@ -364,6 +364,7 @@ def evaluate(corpora, *, n_calls: int = 48, n_folds: int = 4, seed: int = 0, cac
 
         import tonekit.pipeline
 
+        # a comparison for this run only: analyze() has no option for it, as users have no reason to want it
         tonekit.pipeline.detect_activity = functools.partial(tonekit.pipeline.detect_activity, noise_adaptive=False)
     sim = _simulator()
     table = targets(load_corpora(corpora))
