@@ -119,9 +119,10 @@ def noisy_speech(x: np.ndarray, speech: np.ndarray, *, floor: float, peak: float
     widened where the noise leaves room for it.
 
     Under steady noise 10 dB below the speech, many syllables stand less than 10 dB over the floor: a fixed
-    margin loses about a third of the speech, and four fifths at 5 dB (results/activity_noise.md). So, from the frames away from the speech already found (0.3 s or more),
-    the noise's ceiling is read as its median plus its spread below the median (steady noise: about 1 dB over
-    its median; noise that swells and fades: as far over as it dips under). Then:
+    margin loses about a third of the speech, and four fifths at 5 dB (results/activity_noise.md). So, from
+    the frames away from the speech already found (0.3 s or more), the noise's ceiling is read as its median
+    plus its spread below the median (steady noise: about 1 dB over its median; noise that swells and fades:
+    as far over as it dips under). Then:
 
     - a frame is speech when it clears the floor by ``noisy_margin_db``, the noise's ceiling by
       ``extend_margin_db``, and is no more than ``speech_range_db`` below the channel's peak;
