@@ -47,7 +47,6 @@ from tonekit.augment import NOISE_KINDS, background_noise  # noqa: E402
 from tonekit.match import MatchOptions  # noqa: E402
 from tonekit.models.corpora import CORPORA_HELP  # noqa: E402
 
-NOISES = NOISE_KINDS
 SNRS_DB = (20, 15, 10, 5)
 RULES = {"fixed": False, "adaptive": True}
 
@@ -70,7 +69,7 @@ def compare(path: Path, work: Path, rng, long_s: float) -> list[dict]:
     spk = list(ref.speech)
     ref_long = ref.silences(min_dur_s=long_s)
     rows = []
-    for kind in NOISES:
+    for kind in NOISE_KINDS:
         for snr in SNRS_DB:
             noisy = work / "noisy.flac"
             sf.write(noisy, with_noise(y, sr, [ref.speech[s] for s in spk], kind, snr, rng), sr)

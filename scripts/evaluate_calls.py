@@ -83,7 +83,7 @@ def _simulator():
 
 
 def _activity_script():
-    """``scripts/evaluate_activity.py`` as a module (its noises)."""
+    """``scripts/evaluate_activity.py`` as a module (its :func:`with_noise`)."""
     return _script("evaluate_activity.py", "tonekit_evaluate_activity")
 
 
@@ -442,7 +442,7 @@ def evaluate(corpora, *, n_calls: int = 48, n_folds: int = 4, seed: int = 0, cac
 
 def add_noise(audio_path, kind: str, snr_db: float, *, seed) -> None:
     """Add background noise to both channels of a simulated call, in place (same rate and encoding):
-    ``kind`` as ``scripts/evaluate_activity.py``'s noises, ``snr_db`` below each channel's speech (the frames
+    ``kind`` one of :data:`tonekit.augment.NOISE_KINDS`, ``snr_db`` below each channel's speech (the frames
     tonekit finds on the call without it, with the fixed margin). Added to the recording as it is: on a
     telephone call, after the line."""
     import soundfile as sf
@@ -461,14 +461,15 @@ def add_noise(audio_path, kind: str, snr_db: float, *, seed) -> None:
 
 def _noise(text: str):
     """``"pink:10"`` -> ``("pink", 10.0)`` for ``--noise``."""
-    noises = _activity_script().NOISES
+    from tonekit.augment import NOISE_KINDS
+
     kind, _, snr = text.partition(":")
     try:
         value = float(snr)
     except ValueError:
         value = None
-    if kind not in noises or value is None:
-        raise argparse.ArgumentTypeError(f"{text!r}: KIND:SNR_DB, KIND one of {', '.join(noises)} "
+    if kind not in NOISE_KINDS or value is None:
+        raise argparse.ArgumentTypeError(f"{text!r}: KIND:SNR_DB, KIND one of {', '.join(NOISE_KINDS)} "
                                          "(for example pink:10)")
     return kind, value
 
