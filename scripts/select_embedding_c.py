@@ -30,6 +30,7 @@ Usage::
     python scripts/select_embedding_c.py --targets anger --grid 0.001,0.001+pitch --out results/select_pitch_copy.json
     python scripts/select_embedding_c.py --targets anger --grid 0.001,0.001+crop --out results/select_crop_copy_anger.json
     python scripts/select_embedding_c.py --targets calm,warmth --grid 0.001,0.001+crop --out results/select_crop_copy.json
+    python scripts/select_embedding_c.py --grid 0.001,0.001+noise --noisy-test --out results/select_noise_copy_noisy_test.json
 
 It fits (1 + 3) x corpora x candidates models per target (240 for the defaults; about 15 minutes on
 2 cores once the corpus features are cached by scripts/evaluate.py).
@@ -87,9 +88,10 @@ def training_conditions(C) -> tuple:
     return CONDITIONS + COPY_CONDITIONS.get(str(C).partition("+")[2], ())
 
 
-def fit_and_test(table, feats, target, test_corpus, left_out, C) -> list:
-    """Metrics on ``test_corpus`` (both lines) of the shipped recipe with candidate ``C`` (:func:`candidate`),
-    trained without the corpora ``left_out``."""
+def fit_and_test(table, feats, target, test_corpus, left_out, C, tests=CONDITIONS) -> list:
+    """Metrics on ``test_corpus`` (each condition of ``tests``: both lines, and with ``--noisy-test`` their
+    noisy copies too) of the shipped recipe with candidate ``C`` (:func:`candidate`), trained without the
+    corpora ``left_out``."""
     lab = table[target].notna().to_numpy()
     test = (table.corpus == test_corpus).to_numpy() & lab
     train = (~table.corpus.isin(left_out)).to_numpy() & lab
@@ -103,12 +105,13 @@ def fit_and_test(table, feats, target, test_corpus, left_out, C) -> list:
     cols = list(model.feature_names_in_)
     y_test = table.loc[test, target].astype(int)
     return [{"target": target, "C": C, "test": test_corpus, "left_out": ",".join(sorted(left_out)), "condition": c,
-             **metrics(y_test, model.predict_proba(feats[c][test][cols])[:, 1])} for c in CONDITIONS]
+             **metrics(y_test, model.predict_proba(feats[c][test][cols])[:, 1])} for c in tests]
 
 
 def nested_picks(rows: pd.DataFrame) -> pd.Series:
     """The C picked for each (target, held-out corpus): the best mean AUC over the inner rows of that corpus
-    (every other corpus predicted without it), both lines; ties go to the smaller C."""
+    (every other corpus predicted without it), every tested condition (both lines; with ``--noisy-test`` their
+    noisy copies too); ties go to the smaller C."""
     inner = rows[rows.left_out != rows.test].copy()
     inner["held_out"] = [next(c for c in lo.split(",") if c != t) for lo, t in zip(inner.left_out, inner.test)]
     score = inner.groupby(["target", "held_out", "C"]).auc.mean().unstack("C")
@@ -135,6 +138,10 @@ def main(argv=None) -> int:
                          "offset (for example 0.001,0.001+offsets); C+cells: every (corpus, class) weighed the "
                          "same; C+pitch, C+crop, C+noise: that C trained on pitch-shifted, cropped or noisy "
                          "copies as well")
+    ap.add_argument("--noisy-test", action="store_true",
+                    help="test on the noisy copies of the held-out corpus as well (white or pink noise 5-20 dB "
+                         "below the speech, tonekit.augment.noise_copy, on both lines); the nested pick then "
+                         "weighs the clean and the noisy lines alike")
     ap.add_argument("--jobs", type=int, default=2, help="models fitted at once")
     ap.add_argument("--out", help="write the rows and tables as JSON here (and markdown next to it)")
     args = ap.parse_args(argv)
@@ -144,13 +151,15 @@ def main(argv=None) -> int:
     t0 = time.time()
     table = targets(load_corpora(args.corpora)).reset_index(drop=True)
     grid = args.grid.split(",")
+    tests = CONDITIONS + (COPY_CONDITIONS["noise"] if args.noisy_test else ())
     feats = {c: corpus_features(table, c, cache_dir=args.cache_dir, n_jobs=args.jobs, progress=True)
-             for c in dict.fromkeys(c for C in grid for c in training_conditions(C))}
+             for c in dict.fromkeys([*tests, *(c for C in grid for c in training_conditions(C))])}
     grid = grid if any("+" in c for c in grid) else [float(c) for c in grid]   # labels when offsets are in it
     for c in grid:
         candidate(c)   # an unknown candidate fails here, before any fit
     todo = jobs(args.targets.split(","), grid, sorted(table.corpus.unique()))
-    out = Parallel(n_jobs=args.jobs, return_as="generator")(delayed(fit_and_test)(table, feats, *j) for j in todo)
+    out = Parallel(n_jobs=args.jobs, return_as="generator")(delayed(fit_and_test)(table, feats, *j, tests)
+                                                          for j in todo)
     rows = pd.DataFrame([r for rr in tqdm(out, total=len(todo), desc="fits", file=sys.stderr) for r in rr])
     outer = rows[rows.left_out == rows.test]
     means = outer.groupby(["target", "C", "condition"])[["uar", "auc", "ece", "ece_balanced"]].mean().round(4)

@@ -74,3 +74,14 @@ def test_nested_pick_between_labelled_candidates():
     rows["C"] = rows.C.map({0.001: "0.001", 0.01: "0.001+offsets"})
     picks = sc.nested_picks(rows)
     assert picks.to_dict() == {("anger", "a"): "0.001+offsets", ("anger", "b"): "0.001", ("anger", "c"): "0.001"}
+
+
+def test_nested_pick_weighs_the_noisy_lines_with_the_clean_ones():
+    """--noisy-test: the noisy copies' rows count in the pick as much as the clean lines'. Here C=0.01 is a
+    little worse on the clean lines (0.80 against 0.81) and much better on the noisy ones (0.80 against 0.60)."""
+    rows = _rows(lambda test, left, C: 0.81 if C == 0.001 else 0.80)
+    noisy = rows.copy()
+    noisy["condition"] = "noise-" + noisy.condition
+    noisy["auc"] = [0.60 if C == 0.001 else 0.80 for C in noisy.C]
+    assert set(sc.nested_picks(rows)) == {0.001}
+    assert set(sc.nested_picks(pd.concat([rows, noisy], ignore_index=True))) == {0.01}
