@@ -6,19 +6,24 @@ For each target (anger, calm, warmth) it reports UAR (balanced accuracy at
 
 - within each corpus, speaker-grouped 5-fold cross-validation;
 - cross-corpus: train on all other corpora, test on the one left out;
-- each on wideband test audio and on telephone-degraded copies of it.
+- each on wideband test audio and on telephone-degraded copies of it; across corpora, also on
+  the held-out corpus's noisy copies (``noise-wideband``, ``noise-telephone``: white or pink
+  noise 5-20 dB below the speech, :func:`tonekit.augment.noise_copy`; the kind of noise the
+  shipped recipe trains on, never the held-out corpus's own copies).
 
 Models are always trained on wideband + telephone copies of the training
-speakers (augmentation). With ``--baseline`` it computes, on the same splits,
-openSMILE eGeMAPSv02 functionals with the same classifier (needs the
-``bench`` extra). ``--select`` compares estimator settings by the same
+speakers, each also with background noise (augmentation; the shipped recipe's
+:data:`tonekit.models.features.TRAINING_CONDITIONS`). With ``--baseline`` it
+computes, on the same splits and with the same copies, openSMILE eGeMAPSv02
+functionals with the same classifier (needs the ``bench`` extra). ``--select`` compares estimator settings by the same
 protocol on the prosodic features (used to choose tonekit.models.train.DEFAULT_PARAMS).
 
 Feature sets: ``tonekit`` is the shipped model (late fusion of the prosodic
 features, the GE2E voice embedding and the outputs of Whisper's second, first
 and third encoder layers,
 :class:`~tonekit.models.estimators.FusedToneClassifier`); ``tonekit-previous``
-the same features with the previous release's settings (:data:`PREVIOUS_PARAMS`);
+the previous release's recipe (the same features and settings, trained without the
+noisy copies);
 ``tonekit-no-whisper`` without any Whisper member; ``tonekit-prosody`` the
 prosodic member alone; ``egemaps`` the baseline.
 
@@ -37,6 +42,7 @@ on a GSM copy of every training utterance (``tonekit-gsm-copy``), so Opus is the
 one codec neither has heard.
 ``--copies crop`` (or ``pitch``) compares the shipped recipe with it trained also on those copies of every
 training utterance on both lines (``tonekit-crop-copies``; :data:`tonekit.models.features.COPY_CONDITIONS`).
+Every ``tonekit*`` set but ``tonekit-previous`` is trained on the noisy copies too, as the shipped models are.
 
 Usage::
 
@@ -64,7 +70,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tonekit.models.corpora import CORPORA_HELP, load_corpora, targets  # noqa: E402
 from tonekit.models.estimators import FusedToneClassifier, ToneClassifier  # noqa: E402
-from tonekit.models.features import (COPY_CONDITIONS, cached_rows, corpus_features, default_cache_dir,  # noqa: E402
+from tonekit.models.features import (COPY_CONDITIONS, TRAINING_CONDITIONS, cached_rows,  # noqa: E402
+                                     corpus_features, default_cache_dir,
                                      normalised_features, raw_embeddings, raw_features, relative_embeddings)
 from tonekit.models.train import DEFAULT_PARAMS, corpus_weights, grouped_oof, metrics  # noqa: E402
 from tonekit.models.store import TARGET_NAMES  # noqa: E402
@@ -188,6 +195,14 @@ def _copies(features, rows):
     return tuple(f[rows] for f in features)
 
 
+def _joined(mixes):
+    """One :func:`evaluate` ``mix`` of several (their copies one after the other), or None for none."""
+    mixes = [m for m in mixes if m is not None]
+    if not mixes:
+        return None
+    return lambda rows: sum((tuple(m(rows)) for m in mixes), ())
+
+
 def evaluate_sets(table, make_sets, targets, *, corpora, t0=None) -> pd.DataFrame:
     """:func:`evaluate`'s rows, with a ``features`` column, for each target and each feature set of
     ``make_sets(target)`` (``{name: ((wideband, telephone), estimator)}``); a progress line per set on stderr."""
@@ -252,11 +267,19 @@ def anger_cues(table, raw):
 
 
 #: The previous release's settings where they differ from :data:`~tonekit.models.train.DEFAULT_PARAMS` (the
-#: ``tonekit-previous`` set): its embedding members' regularisation.
-PREVIOUS_PARAMS = {"embedding_C": 0.01}
+#: ``tonekit-previous`` set): none; it differs by its training copies (both lines, without the noisy ones).
+PREVIOUS_PARAMS = {}
 
 #: The metrics of each row (tonekit.models.train.metrics), in table order.
 METRICS = ("uar", "auc", "ece", "ece_balanced", "ece_prior")
+
+
+#: Test conditions in table order (any other after them, alphabetically).
+CONDITION_ORDER = ("wideband", "telephone", "noise-wideband", "noise-telephone", "gsm", "opus")
+
+
+def _condition_rank(condition: str):
+    return (CONDITION_ORDER.index(condition), "") if condition in CONDITION_ORDER else (len(CONDITION_ORDER), condition)
 
 
 def summarise(df):
@@ -311,6 +334,7 @@ def markdown(result: dict) -> str:
     wide = s.pivot_table(index=["target", "protocol", "condition"], columns="features",
                          values=[m for m in METRICS if m in s]).round(3)
     wide.columns = [f"{name} {metric}" for metric, name in wide.columns]
+    wide = wide.sort_index(key=lambda ix: ix.map(_condition_rank) if ix.name == "condition" else ix)
     names = sorted(set(s["features"]), key=lambda n: (n != "tonekit", n != "tonekit-previous",
                                                       n != "tonekit-no-whisper", n != "tonekit-prosody",
                                                       n))  # ours first
@@ -367,6 +391,8 @@ def main(argv=None):
     if sum([args.select, args.reference_mix, args.unseen_codec, args.gsm_copy, bool(args.copies)]) > 1:
         ap.error("--select, --reference-mix, --unseen-codec, --gsm-copy and --copies measure different things; "
                  "use one")
+    if args.copies == "noise":
+        ap.error("--copies noise: the noisy copies are in the shipped recipe already (tonekit-previous has none)")
     t0 = time.time()
     table = targets(load_corpora(args.corpora)).reset_index(drop=True)
     corpora = sorted(table.corpus.unique())
@@ -378,14 +404,17 @@ def main(argv=None):
                                                            progress=True, encoder=prefix))
                  for cond in ("wideband", "telephone")] for prefix in ("emb_", "wsp_"))
     # the shipped model: late fusion of prosody, the GE2E voice embedding and Whisper's layers' outputs; for
-    # comparison, the same features with the previous release's settings, the model without Whisper and its
-    # prosodic member alone
+    # comparison, the previous release's recipe (the same, without the noisy copies), the model without Whisper
+    # and its prosodic member alone
     sets["tonekit"] = tuple(pd.concat([p, e, w], axis=1) for p, e, w in zip(prosody, emb, wsp))
     sets["tonekit-previous"] = sets["tonekit"]
     sets["tonekit-no-whisper"] = tuple(pd.concat([p, e], axis=1) for p, e in zip(prosody, emb))
     sets["tonekit-prosody"] = prosody
     if args.reference_mix:
         sets = {"tonekit": sets["tonekit"], "tonekit-reference-mix": sets["tonekit"]}
+    # the shipped recipe's noisy training copies (the training rows' ones join each model's training)
+    noisy = tuple(corpus_features(table, c, cache_dir=args.cache_dir, n_jobs=args.jobs, progress=True)
+                  for c in TRAINING_CONDITIONS[2:])
     copies = ()
     if args.copies:
         sets = {"tonekit": sets["tonekit"], f"tonekit-{args.copies}-copies": sets["tonekit"]}
@@ -406,6 +435,7 @@ def main(argv=None):
     if args.baseline:
         sets["egemaps"] = (egemaps(list(table.path), "wideband", args.cache_dir),
                            egemaps(list(table.path), "telephone", args.cache_dir))
+        egemaps_noisy = tuple(egemaps(list(table.path), c, args.cache_dir) for c in TRAINING_CONDITIONS[2:])
     rows = []
     for target in args.targets.split(","):
         if args.select:
@@ -419,12 +449,21 @@ def main(argv=None):
             # each set's own columns pick the members (without embedding columns: the prosodic member alone)
             previous = PREVIOUS_PARAMS if name == "tonekit-previous" else {}
             est = FusedToneClassifier(**{**DEFAULT_PARAMS[target], **previous})
-            mix = reference_mix(table, args.cache_dir) if name == "tonekit-reference-mix" else None
-            if name == "tonekit-gsm-copy":   # the training rows' GSM copies join training, as the mix's copies do
-                mix = functools.partial(_copies, (extra["gsm"],))
-            if name.endswith("-copies"):   # the copy conditions of the training rows join training too
-                mix = functools.partial(_copies, copies)
-            for r in evaluate(table, fw, ft, est, target, corpora=corpora, mix=mix, extra=extra):
+            # the training rows' noisy copies join training (the shipped recipe; the baseline gets its own), but
+            # for the previous release's; then the copies an exploration adds
+            mixes = [None if name == "tonekit-previous" else
+                     functools.partial(_copies, egemaps_noisy if name == "egemaps" else noisy)]
+            if name == "tonekit-reference-mix":
+                mixes.append(reference_mix(table, args.cache_dir))
+            if name == "tonekit-gsm-copy":
+                mixes.append(functools.partial(_copies, (extra["gsm"],)))
+            if name.endswith("-copies"):
+                mixes.append(functools.partial(_copies, copies))
+            mix = _joined(mixes)
+            # across corpora, also tested on the held-out corpus's noisy copies (each set its own features)
+            tests = {**(extra or {}), **dict(zip(TRAINING_CONDITIONS[2:], egemaps_noisy if name == "egemaps"
+                                                 else noisy))}
+            for r in evaluate(table, fw, ft, est, target, corpora=corpora, mix=mix, extra=tests):
                 rows.append({"features": name, **r})
         print(f"{target} done ({time.time() - t0:.0f} s)", file=sys.stderr)
     df = pd.DataFrame(rows)

@@ -6,8 +6,8 @@ relative to the speaker's median, the voice embedding and Whisper's relative
 to their mean. ``scripts/evaluate.py`` measures them with that reference taken
 over all of a speaker's utterances in a corpus (50-300 of them). A user has
 less. This script measures, on the cross-corpus protocol of
-``scripts/evaluate.py`` (train on three corpora with the shipped recipe, test
-on the fourth, wideband and telephone):
+``scripts/evaluate.py`` (train on three corpora with the shipped recipe, both
+lines clean and with background noise; test on the fourth, wideband and telephone):
 
 - ``lone``: ``tonekit.score`` of one utterance: prosody only, against the
   population baseline of the training corpora (the median of their speakers'
@@ -49,8 +49,8 @@ import evaluate as ev  # noqa: E402
 from tonekit.features.embedding import relative  # noqa: E402
 from tonekit.features.windows import model_features, speaker_baseline  # noqa: E402
 from tonekit.models.corpora import CORPORA_HELP, load_corpora, targets  # noqa: E402
-from tonekit.models.features import (corpus_features, default_cache_dir, population_baseline,  # noqa: E402
-                                     population_embedding, raw_embeddings, raw_features,
+from tonekit.models.features import (TRAINING_CONDITIONS, corpus_features, default_cache_dir,  # noqa: E402
+                                     population_baseline, population_embedding, raw_embeddings, raw_features,
                                      reference_shrinkage)
 from tonekit.models.store import TARGET_NAMES  # noqa: E402
 from tonekit.models.train import DEFAULT_PARAMS, fit_target, metrics  # noqa: E402
@@ -89,9 +89,11 @@ def held_out(table, raws, embs, full, target, corpus, cache_dir=None):
     test = (table.corpus == corpus).to_numpy() & lab
     train = (table.corpus != corpus).to_numpy() & lab
     y_tr = table.loc[train, target].astype(int).to_numpy()
-    X = pd.concat([full[c][train] for c in CONDITIONS], ignore_index=True)
-    model = fit_target(X, np.r_[y_tr, y_tr], corpus=np.r_[table.corpus[train], table.corpus[train]],
-                       groups=np.r_[table.speaker[train], table.speaker[train]], **DEFAULT_PARAMS[target])
+    # trained as the shipped models are: both lines, clean and with background noise
+    X = pd.concat([full[c][train] for c in TRAINING_CONDITIONS], ignore_index=True)
+    k = len(TRAINING_CONDITIONS)
+    model = fit_target(X, np.tile(y_tr, k), corpus=np.tile(table.corpus[train].to_numpy(), k),
+                       groups=np.tile(table.speaker[train].to_numpy(), k), **DEFAULT_PARAMS[target])
     cols = list(model.feature_names_in_)
     # the lone utterance's reference: the training speakers' usual voice, as the shipped models' card has it
     seen = table[(table.corpus != corpus).to_numpy()]
@@ -147,7 +149,7 @@ def main(argv=None):
     kw = {"cache_dir": args.cache_dir, "n_jobs": args.jobs, "progress": True}
     raws = {c: raw_features(table.path, c, **kw) for c in CONDITIONS}
     embs = [{c: raw_embeddings(table.path, c, encoder=p, **kw) for c in CONDITIONS} for p in PREFIXES]
-    full = {c: corpus_features(table, c, **kw) for c in CONDITIONS}   # what evaluate.py's "tonekit" set has
+    full = {c: corpus_features(table, c, **kw) for c in TRAINING_CONDITIONS}   # what evaluate.py's "tonekit" has
     corpora = sorted(table.corpus.unique())
     jobs = [(t, c) for t in TARGET_NAMES for c in corpora]
     rows = Parallel(n_jobs=args.jobs)(delayed(held_out)(table, raws, embs, full, t, c, args.cache_dir)

@@ -4,6 +4,9 @@
 For each candidate C, the shipped recipe (tonekit.models.train.DEFAULT_PARAMS with that
 ``embedding_C``) is trained on the wideband and telephone copies of all corpora but one and
 tested on the one left out (the "outer" rows, the cross-corpus protocol of scripts/evaluate.py).
+A bare C trains on the two lines alone, the recipe of the release before; the shipped recipe also
+trains on their noisy copies, the candidate ``C+noise`` (``0.001+noise``;
+:data:`tonekit.models.features.TRAINING_CONDITIONS`).
 For the nested choice, each corpus left out is set aside and every other corpus is predicted by
 a model trained on the remaining ones (the "inner" rows): the C with the best mean inner AUC
 is the one that corpus would be scored with, chosen without it. The script prints

@@ -72,7 +72,9 @@ def main(argv=None):
         card["training"] = (
             "all utterances of all corpora, each once as recorded (16 kHz) and once through a simulated "
             "telephone line (300-3400 Hz, 8 kHz, speech levelled to -28..-16 dBFS as by a line's gain control, "
-            "line noise at -60..-45 dBFS, mu-law); every feature relative to the speaker's median over their "
+            "line noise at -60..-45 dBFS, mu-law), and both again with white or pink background noise 5-20 dB "
+            "below the speech (drawn per utterance, seeded by its file name; tonekit.augment.noise_copy); every "
+            "feature relative to the speaker's median over their "
             "utterances in that condition; each corpus weighted equally, classes weighted equally; the model "
             "averages five members (late fusion): one on the 55 prosodic features, one on the 256-d voice "
             "embedding (trained/voice_encoder.npz on 1.6-s pieces of speech, each set to -30 dBFS, minus the "
@@ -91,7 +93,9 @@ def main(argv=None):
         if ev:
             card["evaluation"] = {
                 "protocol": "speaker-grouped 5-fold CV within each corpus ('within'); train on the other corpora, "
-                            "test on the held-out one ('cross'); test audio wideband or telephone-degraded; "
+                            "test on the held-out one ('cross'); test audio wideband or telephone-degraded, and "
+                            "across corpora also their noisy copies ('noise-wideband', 'noise-telephone': white or "
+                            "pink noise 5-20 dB below the speech); "
                             "metrics averaged over corpora; UAR = balanced accuracy at threshold 0.5",
                 "summary": [r for r in ev["summary"] if r["target"] == target],
                 "per_corpus": [r for r in ev["rows"] if r["target"] == target],
@@ -111,7 +115,8 @@ def main(argv=None):
         if codec:
             card["evaluation_unseen_codec"] = {
                 "protocol": "cross-corpus as in 'evaluation' (train on the other corpora, wideband and mu-law "
-                            "telephone copies; test on the held-out one), the test audio also through the same "
+                            "telephone copies, clean and noisy; test on the held-out one), the test audio also "
+                            "through the same "
                             "telephone line with a codec training never hears: 'gsm' (GSM 06.10, 13 kbit/s) and "
                             "'opus' (Opus at about 10 kbit/s); scripts/evaluate.py --unseen-codec",
                 "summary": [r for r in codec["summary"] if r["target"] == target and r["protocol"] == "cross"],

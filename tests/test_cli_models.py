@@ -41,7 +41,9 @@ def test_train_writes_a_loadable_model_with_card(small_corpus, tmp_path, env):
     assert r.exit_code == 0, r.output
     model = load_model(out)
     assert model.target == "anger"
-    assert model.card["n_train"] == 2 * len(SMALL)      # wideband + telephone copy of each utterance
+    # wideband and telephone copies of each utterance, each also with background noise
+    assert model.card["n_train"] == 4 * len(SMALL)
+    assert model.card["training_conditions"] == ["wideband", "telephone", "noise-wideband", "noise-telephone"]
     assert model.card["n_speakers"] == 2
     assert model.card["positive_share"] == 0.5
     # two speakers: said, and written in the card

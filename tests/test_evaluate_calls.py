@@ -66,16 +66,23 @@ def test_fold_models_train_on_the_held_in_speakers_with_the_copies_asked_for(mon
 
     monkeypatch.setattr(train, "train_models", fake_train_models)
     table = pd.DataFrame({"speaker": ["a", "b", "c"], "corpus": ["x"] * 3})
+    shipped = ("wideband", "telephone", "noise-wideband", "noise-telephone")
     ec.train_fold_models(table, ["b"], None, copies="crop")
     assert seen["speakers"] == {"a", "c"}
-    assert seen["conditions"] == ("wideband", "telephone", "crop-wideband", "crop-telephone")
+    assert seen["conditions"] == shipped + ("crop-wideband", "crop-telephone")
     ec.train_fold_models(table, ["a"], None)
-    assert seen["speakers"] == {"b", "c"} and seen["conditions"] == ("wideband", "telephone")
+    assert seen["speakers"] == {"b", "c"} and seen["conditions"] == shipped
+    # the noisy copies are the shipped recipe's: asking for them again adds nothing; the release before had none
+    ec.train_fold_models(table, ["a"], None, copies="noise")
+    assert seen["conditions"] == shipped
+    ec.train_fold_models(table, ["a"], None, noise_copies=False)
+    assert seen["conditions"] == ("wideband", "telephone")
 
 
-def test_copies_need_fold_training():
+@pytest.mark.parametrize("option", [["--copies", "crop"], ["--no-noise-copies"]])
+def test_copies_need_fold_training(option):
     with pytest.raises(SystemExit) as exc:
-        ec.main(["--models-dir", "trained", "--copies", "crop"])
+        ec.main(["--models-dir", "trained", *option])
     assert exc.value.code == 2
 
 

@@ -110,6 +110,30 @@ def test_copies_train_with_their_own_speakers_rows_only(n_copies):
         assert f["n"] == k * 4 * len(f["speakers"]) and f["copies"] == n_copies * f["n"] // k
 
 
+def test_joined_mixes_add_the_noisy_copies_and_an_explorations_after_them():
+    """The shipped recipe's noisy copies (two conditions) and an exploration's GSM copy, joined: each model's
+    training has its speakers' rows of all three, in that order; no mix at all is None."""
+    import functools
+
+    assert ev._joined([None]) is None and ev._joined([]) is None
+    table = _table()
+    n = len(table)
+    noisy = tuple(pd.DataFrame({"x": base + np.arange(n, dtype=float)}) for base in (1000, 2000))
+    gsm = pd.DataFrame({"x": 3000 + np.arange(n, dtype=float)})
+    mix = ev._joined([functools.partial(ev._copies, noisy), None, functools.partial(ev._copies, (gsm,))])
+    rows = (table.corpus == "c1").to_numpy()
+    got = mix(rows)
+    assert len(got) == 3
+    for f, base in zip(got, (1000, 2000, 3000)):
+        np.testing.assert_array_equal(f.x.to_numpy(), base + np.flatnonzero(rows))
+    FITS.clear()
+    rng = np.random.default_rng(3)
+    fw, ft = (pd.DataFrame({"x": rng.uniform(0, 1, n)}) for _ in range(2))
+    ev.evaluate(table, fw, ft, Spy(), "anger", corpora=["c1", "c2"], mix=mix)
+    for f in FITS:   # 2 lines + 3 copies of each training speaker's 4 rows
+        assert f["n"] == 5 * 4 * len(f["speakers"]) and f["copies"] == 3 * 4 * len(f["speakers"])
+
+
 @pytest.mark.parametrize("script", ["evaluate.py", "train_models.py", "evaluate_reference.py", "select_embedding_c.py"])
 def test_scripts_say_in_one_line_that_the_corpora_are_not_there(tmp_path, script):
     """A researcher's typo in --corpora: one 'Error:' line and exit status 1, not a traceback."""

@@ -422,7 +422,9 @@ def train(corpus, target, output, jobs):
     A CORPUS is a folder laid out like one of the bundled corpora (Emo-DB,
     RAVDESS, nEMO, TurEV-DB), or a manifest: a .csv (or .tsv) file with the
     columns path, speaker, emotion (optional: intensity, corpus), paths
-    relative to the manifest.
+    relative to the manifest. As the shipped models, the model learns from
+    four copies of every recording: as recorded, through a telephone line,
+    and both again with background noise.
 
     \b
     Example:

@@ -149,7 +149,7 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
         elif (room := headroom_db(act.intensity_db[spk])) < NOISY_HEADROOM_DB:
             path, what = call.describe(spk)
             warnings.warn(f"{path}: the {spk}'s speech ({what}) stands only {room:.0f} dB over the noise, less "
-                          f"than on any line the tone models learned from ({NOISY_HEADROOM_DB:g} dB or more): "
+                          f"than in anything the tone models learned from ({NOISY_HEADROOM_DB:g} dB or more): "
                           "their tone scores are less reliable", stacklevel=2)
     embedding_every = whole_number("embedding_every", embedding_every, minimum=1)
     whisper_every = whole_number("whisper_every", whisper_every, minimum=1)

@@ -40,13 +40,17 @@ CONDITIONS = ("wideband", "telephone")
 #: models never hear in training instead of µ-law: ``"gsm"`` (GSM 06.10, mobile) and ``"opus"`` (Opus at about
 #: 10 kbit/s, VoIP); robustness checks, ``scripts/evaluate.py --unseen-codec``.
 TEST_CONDITIONS = CONDITIONS + ("gsm", "opus")
-#: Extra training copies on each line, measured and not shipped (``scripts/select_embedding_c.py --grid
-#: 0.001,0.001+pitch,0.001+crop``): ``pitch-*``, every utterance with a random pitch shift
-#: (:func:`tonekit.augment.pitch_copy`); ``crop-*``, a random 1-2 s stretch of its speech
-#: (:func:`tonekit.augment.crop_copy`); ``noise-*``, with white or pink background noise 5-20 dB down
-#: (:func:`tonekit.augment.noise_copy`).
+#: Extra training copies on each line (``scripts/select_embedding_c.py --grid 0.001,0.001+pitch,0.001+crop``):
+#: ``pitch-*``, every utterance with a random pitch shift (:func:`tonekit.augment.pitch_copy`); ``crop-*``, a
+#: random 1-2 s stretch of its speech (:func:`tonekit.augment.crop_copy`), both measured and not shipped;
+#: ``noise-*``, with white or pink background noise 5-20 dB down (:func:`tonekit.augment.noise_copy`), part of
+#: the shipped recipe (:data:`TRAINING_CONDITIONS`).
 COPY_CONDITIONS = {"pitch": ("pitch-wideband", "pitch-telephone"), "crop": ("crop-wideband", "crop-telephone"),
                    "noise": ("noise-wideband", "noise-telephone")}
+#: What the shipped models are trained on: every utterance on both lines (:data:`CONDITIONS`), and on both lines
+#: again with background noise (``COPY_CONDITIONS["noise"]``): the corpora are studio recordings, and calls are
+#: not (README, "Tone models").
+TRAINING_CONDITIONS = CONDITIONS + COPY_CONDITIONS["noise"]
 _COPY_MAKERS = {"pitch": pitch_copy, "crop": crop_copy, "noise": noise_copy}
 #: Every condition features can be extracted in.
 ALL_CONDITIONS = TEST_CONDITIONS + sum(COPY_CONDITIONS.values(), ())
@@ -70,7 +74,8 @@ def condition_audio(path: str, condition: str = "wideband"):
     (speech levelled to -28..-16 dBFS, line noise of -60..-45 dBFS, drawn from
     a generator seeded by the file name: deterministic); ``"gsm"`` and
     ``"opus"`` are the same line through another codec instead of µ-law; the conditions of
-    :data:`COPY_CONDITIONS` are training copies (a random pitch shift or a random stretch of the speech).
+    :data:`COPY_CONDITIONS` are training copies (a random pitch shift, a random stretch of the speech or
+    background noise).
     """
     if condition not in ALL_CONDITIONS:
         raise ValueError(f"condition must be one of {ALL_CONDITIONS}, not {condition!r}")
@@ -371,8 +376,8 @@ def corpus_features(table: pd.DataFrame, condition: str = "wideband", *, embeddi
 
 
 __all__ = ["FEATURE_VERSION", "EMBEDDING_VERSION", "WHISPER_VERSION", "EMBEDDING_PREFIXES", "CONDITIONS",
-           "TEST_CONDITIONS", "COPY_CONDITIONS", "ALL_CONDITIONS", "piece_encoder", "embedding_prefixes",
-           "LEVEL_FEATURES", "utterance_raw",
+           "TEST_CONDITIONS", "COPY_CONDITIONS", "TRAINING_CONDITIONS", "ALL_CONDITIONS", "piece_encoder",
+           "embedding_prefixes", "LEVEL_FEATURES", "utterance_raw",
            "utterance_embedding", "cached_rows", "raw_features", "raw_embeddings", "relative_embeddings",
            "normalised_features", "corpus_features", "default_cache_dir", "population_baseline",
            "population_embedding", "variance_ratio", "reference_shrinkage"]

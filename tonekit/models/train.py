@@ -20,7 +20,8 @@ from sklearn.model_selection import GroupKFold
 from ..errors import ParameterError
 from ..features.windows import MODEL_FEATURES
 from .estimators import FusedToneClassifier, at_prior
-from .features import (CONDITIONS, EMBEDDING_VERSION, TEST_CONDITIONS, WHISPER_VERSION, corpus_features,
+from .features import (ALL_CONDITIONS, CONDITIONS, EMBEDDING_VERSION, TEST_CONDITIONS, TRAINING_CONDITIONS,
+                       WHISPER_VERSION, corpus_features,
                        embedding_prefixes, piece_encoder, population_baseline, population_embedding,
                        reference_shrinkage)
 from .store import TARGET_NAMES
@@ -90,16 +91,18 @@ def reference_mix_features(table: pd.DataFrame, condition: str, population: dict
     """:func:`~tonekit.models.features.corpus_features` of ``table`` with each speaker read against a mix of
     their usual voice and ``population`` (:func:`population_reference`), at a share per speaker drawn by
     :func:`reference_shares` (a different draw per condition)."""
-    shares = reference_shares(table["speaker"], reference_mix, seed=seed * 100 + CONDITIONS.index(condition))
+    shares = reference_shares(table["speaker"], reference_mix, seed=seed * 100 + ALL_CONDITIONS.index(condition))
     return corpus_features(table, condition, embedding=embedding, population=population, shares=shares, **kwargs)
 
 
-def training_set(table: pd.DataFrame, target: str, *, conditions=("wideband", "telephone"), cache_dir=None,
+def training_set(table: pd.DataFrame, target: str, *, conditions=TRAINING_CONDITIONS, cache_dir=None,
                  n_jobs: int = 1, progress: bool = False, embedding=True, reference_mix=None):
     """Features ``X``, labels ``y``, speaker groups and corpus for one target, over the given conditions.
 
     Rows whose label is left out for this target (NaN) are dropped. Each
-    condition contributes one copy of every utterance (augmentation), and
+    condition contributes one copy of every utterance (augmentation; the
+    shipped recipe's :data:`~tonekit.models.features.TRAINING_CONDITIONS`:
+    both lines, clean and with background noise), and
     with ``reference_mix`` (a range of shares, such as :data:`REFERENCE_MIX`;
     None, the shipped recipe: no mix) a second copy read partly against the
     speakers of ``table``.
@@ -187,7 +190,7 @@ def fit_target(X, y, *, corpus=None, groups=None, balance: str = "corpus", **par
 
 
 def train_models(table: pd.DataFrame, targets=TARGET_NAMES, *, cache_dir=None, n_jobs: int = 1,
-                 conditions=("wideband", "telephone"), params=None, progress: bool = False,
+                 conditions=TRAINING_CONDITIONS, params=None, progress: bool = False,
                  reference_mix=None) -> dict:
     """Fit one model per target on a labelled corpus table (see :func:`tonekit.models.corpora.targets`), as
     the shipped models are (with ``reference_mix``, also on :func:`training_set`'s mixed copies).
@@ -309,6 +312,7 @@ def train_and_save(corpus_folders, target: str, output, *, n_jobs: int = 1, prog
     card = {"target": target, "tonekit_version": __version__, "sklearn_version": sklearn.__version__,
             "python_version": platform.python_version(), "params": params,
             "features": list(MODEL_FEATURES), "n_train": int(len(y)),
+            "training_conditions": list(TRAINING_CONDITIONS),
             "embedding": embedding,
             "data": sorted(table.corpus.unique()), "n_speakers": int(groups.nunique()),
             "positive_share": round(float(np.mean(y)), 4), "sample_weights": "each corpus the same total weight",
