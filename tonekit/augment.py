@@ -223,9 +223,9 @@ def noise_copy(y: np.ndarray, sr: int, seed: int, *, line: bool = False) -> tupl
     ratio drawn uniformly from :data:`NOISE_SNR_DB` against the utterance's active speech level
     (:func:`active_level_db`); ``line=True`` then passes it through :func:`telephone_copy`.
 
-    The corpora are studio recordings and training's phone line adds noise 12-44 dB down only, so the
-    models never hear a caller in a noisy room. Measured and not shipped
-    (``scripts/select_embedding_c.py --grid 0.001,0.001+noise``, ``scripts/evaluate_calls.py --copies noise``)."""
+    The corpora are studio recordings and training's phone line adds noise 12-44 dB down only; without these
+    copies the models never heard a caller in a noisy room. Part of the shipped recipe
+    (:data:`tonekit.models.features.TRAINING_CONDITIONS`; README, Tone models)."""
     rng = np.random.default_rng([seed, 3])
     kind = ("white", "pink")[int(rng.integers(2))]
     snr_db = rng.uniform(*NOISE_SNR_DB)
