@@ -70,7 +70,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tonekit.models.corpora import CORPORA_HELP, load_corpora, targets  # noqa: E402
 from tonekit.models.estimators import FusedToneClassifier, ToneClassifier  # noqa: E402
-from tonekit.models.features import (COPY_CONDITIONS, TRAINING_CONDITIONS, cached_rows,  # noqa: E402
+from tonekit.models.features import (COPY_CONDITIONS, cached_rows,  # noqa: E402
                                      corpus_features, default_cache_dir,
                                      normalised_features, raw_embeddings, raw_features, relative_embeddings)
 from tonekit.models.train import DEFAULT_PARAMS, corpus_weights, grouped_oof, metrics  # noqa: E402
@@ -265,11 +265,6 @@ def anger_cues(table, raw):
         rows.append(row)
     return pd.DataFrame(rows)
 
-
-#: The previous release's settings where they differ from :data:`~tonekit.models.train.DEFAULT_PARAMS` (the
-#: ``tonekit-previous`` set): none; it differs by its training copies (both lines, without the noisy ones).
-PREVIOUS_PARAMS = {}
-
 #: The metrics of each row (tonekit.models.train.metrics), in table order.
 METRICS = ("uar", "auc", "ece", "ece_balanced", "ece_prior")
 
@@ -412,9 +407,11 @@ def main(argv=None):
     sets["tonekit-prosody"] = prosody
     if args.reference_mix:
         sets = {"tonekit": sets["tonekit"], "tonekit-reference-mix": sets["tonekit"]}
-    # the shipped recipe's noisy training copies (the training rows' ones join each model's training)
-    noisy = tuple(corpus_features(table, c, cache_dir=args.cache_dir, n_jobs=args.jobs, progress=True)
-                  for c in TRAINING_CONDITIONS[2:])
+    # the shipped recipe's noisy copies (TRAINING_CONDITIONS beyond the two lines): the training rows' ones join
+    # each model's training, and the held-out corpus's are tested; --select compares prosodic settings without
+    noise_conditions = COPY_CONDITIONS["noise"]
+    noisy = () if args.select else tuple(corpus_features(table, c, cache_dir=args.cache_dir, n_jobs=args.jobs,
+                                                         progress=True) for c in noise_conditions)
     copies = ()
     if args.copies:
         sets = {"tonekit": sets["tonekit"], f"tonekit-{args.copies}-copies": sets["tonekit"]}
@@ -435,7 +432,7 @@ def main(argv=None):
     if args.baseline:
         sets["egemaps"] = (egemaps(list(table.path), "wideband", args.cache_dir),
                            egemaps(list(table.path), "telephone", args.cache_dir))
-        egemaps_noisy = tuple(egemaps(list(table.path), c, args.cache_dir) for c in TRAINING_CONDITIONS[2:])
+        egemaps_noisy = tuple(egemaps(list(table.path), c, args.cache_dir) for c in noise_conditions)
     rows = []
     for target in args.targets.split(","):
         if args.select:
@@ -447,12 +444,11 @@ def main(argv=None):
             continue
         for name, (fw, ft) in sets.items():
             # each set's own columns pick the members (without embedding columns: the prosodic member alone)
-            previous = PREVIOUS_PARAMS if name == "tonekit-previous" else {}
-            est = FusedToneClassifier(**{**DEFAULT_PARAMS[target], **previous})
-            # the training rows' noisy copies join training (the shipped recipe; the baseline gets its own), but
-            # for the previous release's; then the copies an exploration adds
-            mixes = [None if name == "tonekit-previous" else
-                     functools.partial(_copies, egemaps_noisy if name == "egemaps" else noisy)]
+            est = FusedToneClassifier(**DEFAULT_PARAMS[target])
+            own_noisy = egemaps_noisy if name == "egemaps" else noisy   # this set's features of the noisy copies
+            # the training rows' noisy copies join training (the shipped recipe), but for the previous release's;
+            # then the copies an exploration adds
+            mixes = [None if name == "tonekit-previous" else functools.partial(_copies, own_noisy)]
             if name == "tonekit-reference-mix":
                 mixes.append(reference_mix(table, args.cache_dir))
             if name == "tonekit-gsm-copy":
@@ -461,8 +457,7 @@ def main(argv=None):
                 mixes.append(functools.partial(_copies, copies))
             mix = _joined(mixes)
             # across corpora, also tested on the held-out corpus's noisy copies (each set its own features)
-            tests = {**(extra or {}), **dict(zip(TRAINING_CONDITIONS[2:], egemaps_noisy if name == "egemaps"
-                                                 else noisy))}
+            tests = {**(extra or {}), **dict(zip(noise_conditions, own_noisy))}
             for r in evaluate(table, fw, ft, est, target, corpora=corpora, mix=mix, extra=tests):
                 rows.append({"features": name, **r})
         print(f"{target} done ({time.time() - t0:.0f} s)", file=sys.stderr)

@@ -49,14 +49,13 @@ import evaluate as ev  # noqa: E402
 from tonekit.features.embedding import relative  # noqa: E402
 from tonekit.features.windows import model_features, speaker_baseline  # noqa: E402
 from tonekit.models.corpora import CORPORA_HELP, load_corpora, targets  # noqa: E402
-from tonekit.models.features import (TRAINING_CONDITIONS, corpus_features, default_cache_dir,  # noqa: E402
+from tonekit.models.features import (CONDITIONS, TRAINING_CONDITIONS, corpus_features, default_cache_dir,  # noqa: E402
                                      population_baseline, population_embedding, raw_embeddings, raw_features,
                                      reference_shrinkage)
 from tonekit.models.store import TARGET_NAMES  # noqa: E402
 from tonekit.models.train import DEFAULT_PARAMS, fit_target, metrics  # noqa: E402
 from tonekit.pipeline import population_weight, shrunk_reference  # noqa: E402
 
-CONDITIONS = ("wideband", "telephone")
 PREFIXES = ("emb_", "wsp_")
 SET_SIZES = (3, 5, 10, 20)
 DRAWS = 3
