@@ -13,18 +13,20 @@ these options) over a small grid of options, for every saved set of calls
 
 A setting is scored by its worst recall or precision over the tips it concerns
 (pooled over the calls of the seeds used to choose; ties go to the better
-second worst, and so on). Five grids are searched one after the other, each
+second worst, and so on). Six grids are searched one after the other, each
 with the others' options at their defaults: ``caller_window_s`` x the caller
 anger hysteresis for tips 7, 8 and 9 (the angry caller is their context),
 ``caller_onset_s`` x ``valence_margin`` for tips 7, 8 and 9 (where an angry
 stretch starts, and the tip 8 / tip 9 balance that moves with it),
 ``valence_window_s`` x ``valence_margin`` for tips 8 and 9 (and ``valence_margin`` with one
 verdict per aroused stretch, ``valence_per_stretch``), ``no_smile_window_s`` x
-``no_smile_warmth`` for tip 7, and the agent's probability thresholds of tips
+``no_smile_warmth`` for tip 7, the agent's probability thresholds of tips
 8 and 9 (``upbeat_on`` x ``agent_anger_on`` x ``calm_below_on``, with
-``calm_below_off`` 0.1 above it).
+``calm_below_off`` 0.1 above it), and whether tip 8 asks for the agent's
+raised voice (``mirrored_needs_rise``, ``mirrored_rise_st`` x
+``mirrored_rise_db``).
 
-``--grid N`` (repeatable, 1-5) searches only those grids.
+``--grid N`` (repeatable, 1-6) searches only those grids.
 
 ``--other-mix FOLDER`` (repeatable, one per positional folder, in the same
 order) gives the same seeds' calls of a second mix, for example calls of
@@ -81,6 +83,11 @@ GRIDS = [
     # the agent's probability thresholds of tips 8 and 9 (they move with the models' calibration)
     ((8, 9), [{"upbeat_on": u, "agent_anger_on": a, "calm_below_on": c, "calm_below_off": round(c + 0.1, 2)}
               for u, a, c in itertools.product((0.35, 0.4, 0.45, 0.5), (0.45, 0.5, 0.55), (0.2, 0.25, 0.3))]),
+    # tip 8 asking for the agent's raised voice (pitch or loudness over its usual); the default, without, first,
+    # so that it keeps a tie
+    ((8, 9), [{"mirrored_needs_rise": False, "mirrored_rise_st": 0.0, "mirrored_rise_db": 0.0}]
+     + [{"mirrored_needs_rise": True, "mirrored_rise_st": st, "mirrored_rise_db": db}
+        for st, db in itertools.product((-1.0, -0.5, 0.0, 0.5, 1.0), repeat=2)]),
 ]
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from tonekit.activity import Activity
 from tonekit.analysis import WINDOW_COLUMNS
+from tonekit.errors import ParameterError
 from tonekit.match import (MatchOptions, caller_angry_spans, hysteresis, interruption_events, match,
                            silence_events)
 
@@ -23,7 +24,7 @@ def windows_table(duration_s, agent: dict, caller: dict):
             row.update(speaker=spk, start_s=s, end_s=s + 3, speech_s=0.0)
             for (a, b), scores in spans.items():
                 if a <= centre < b:
-                    row.update(speech_s=2.5, f0_st_mean=0.0, intensity_db_mean=0.0, smile_cue=0.0, **scores)
+                    row.update({"speech_s": 2.5, "f0_st_mean": 0.0, "intensity_db_mean": 0.0, "smile_cue": 0.0, **scores})
             rows.append(row)
     return pd.DataFrame(rows, columns=WINDOW_COLUMNS)
 
@@ -168,6 +169,37 @@ def test_long_silence_threshold_and_call_edges():
     # gaps: 10-16 (6 s, flagged), 28-30 (2 s), 40-40.5, 55-60 (end of call: not a hold)
     assert [(e["start_s"], e["end_s"]) for e in ev] == [(10.0, 16.0)]
     assert silence_events(act.silences(min_dur_s=1.0), MatchOptions(long_silence_s=7), duration_s=60) == []
+
+
+@pytest.mark.parametrize("per_stretch", [True, False])
+def test_mirrored_anger_can_ask_for_the_agents_raised_voice(per_stretch):
+    # the agent reads angry from 20 to 40 s; first with pitch and loudness below its usual (-2 st, -2 dB)
+    def calls(pitch_st, loudness_db):
+        tone = {**ANGRY, "f0_st_mean": pitch_st, "intensity_db_mean": loudness_db}
+        return windows_table(60, agent={(0, 20): CALM, (20, 40): tone, (40, 60): CALM}, caller={(0, 50): ANGRY})
+
+    def tips(w, **opts):
+        return kinds(match(w, activity(60, [], []), MatchOptions(valence_per_stretch=per_stretch, **opts),
+                           duration_s=60))
+
+    low = calls(-2.0, -2.0)
+    assert tips(low) == [(8, "mirrored_anger")]          # the default: the anger model alone decides
+    assert tips(low, mirrored_needs_rise=True) == []     # a voice below usual is not escalating
+    assert tips(low, mirrored_needs_rise=True, mirrored_rise_st=-3.0) == [(8, "mirrored_anger")]
+    # pitch or loudness raised is enough
+    assert tips(calls(2.0, -2.0), mirrored_needs_rise=True) == [(8, "mirrored_anger")]
+    assert tips(calls(-2.0, 1.0), mirrored_needs_rise=True) == [(8, "mirrored_anger")]
+    assert tips(calls(2.0, -2.0), mirrored_needs_rise=True, mirrored_rise_st=2.5) == []
+    # a gated-out angry stretch is not called upbeat instead
+    assert tips(low, mirrored_needs_rise=True, upbeat_on=0.1) == []
+
+
+def test_mirrored_rise_thresholds_are_checked():
+    assert MatchOptions(mirrored_rise_st=-1.5, mirrored_rise_db=-2).mirrored_rise_db == -2
+    with pytest.raises(ParameterError, match="mirrored_rise_st must be in -20..20"):
+        MatchOptions(mirrored_rise_st=25.0)
+    with pytest.raises(ParameterError, match="mirrored_needs_rise must be 0 or 1"):
+        MatchOptions.from_kwargs(mirrored_needs_rise=0.5)
 
 
 def test_valence_per_stretch_gives_one_verdict_for_an_aroused_stretch():

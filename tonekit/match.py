@@ -100,6 +100,14 @@ class MatchOptions:
         pauses (True). On simulated calls (chosen on seeds 0 and 1, confirmed on 2, 3 and 10) recall and
         precision are the same either way; the median start error of tips 8 and 9 goes from -2.2..-2.5 s
         to 0.0 s, and the share of their flagged time on true events from 0.60-0.75 to 0.64-0.82 (README).
+    mirrored_needs_rise : bool
+        ``mirrored_anger`` also needs the agent's voice raised over the stretch: its pitch at least
+        ``mirrored_rise_st`` or its loudness at least ``mirrored_rise_db`` above its own usual level
+        (averaged over the stretch's agent speech). Anger that mirrors an angry caller climbs with it; an
+        agent whose pitch and loudness are both at or below usual is not escalating, whatever the anger
+        model reads on a few tense words (False: the anger and warmth means alone decide).
+    mirrored_rise_st, mirrored_rise_db : float
+        The rise ``mirrored_needs_rise`` asks for (0 st / 0 dB: above the agent's usual; -20..20).
     narrowband_valence_shift : float
         Added to ``valence_margin`` on telephone-band (8 kHz) calls (0.05): through
         a phone line the anger model reads both angry and cheerful agents a little
@@ -146,6 +154,9 @@ class MatchOptions:
     upbeat_on: float = 0.35
     valence_margin: float = 0.05
     narrowband_valence_shift: float = 0.05
+    mirrored_needs_rise: bool = False
+    mirrored_rise_st: float = 0.0
+    mirrored_rise_db: float = 0.0
     valence_per_stretch: bool = True
     trim_to_verdict: bool = False
     snap_to_speech: bool = True
@@ -172,6 +183,10 @@ class MatchOptions:
             if f.name in ("valence_margin", "narrowband_valence_shift"):
                 if not -1 <= v <= 1:
                     raise ParameterError(f"{f.name} must be in -1..1, not {v!r}")
+                continue
+            if f.name in ("mirrored_rise_st", "mirrored_rise_db"):
+                if not -20 <= v <= 20:
+                    raise ParameterError(f"{f.name} must be in -20..20, not {v!r}")
                 continue
             if not np.isfinite(v) or v < 0:
                 raise ParameterError(f"{f.name} must be a finite number >= 0, not {v!r}")
@@ -403,6 +418,14 @@ def _tone_events(windows: pd.DataFrame, opts: MatchOptions, narrowband: bool) ->
     # each whole aroused stretch (``valence_per_stretch``), or running over ``valence_window_s``.
     aroused = hysteresis(1.0 - tr["calm"], 1.0 - opts.calm_below_on, 1.0 - opts.calm_below_off) & ctx
     hop = _hop(grid)
+
+    def raised_voice(pitch_st, loudness_db):
+        """The agent's voice is raised enough for ``mirrored_anger`` (always, without ``mirrored_needs_rise``)."""
+        if not opts.mirrored_needs_rise:
+            return True
+        with np.errstate(invalid="ignore"):
+            return (np.asarray(pitch_st) >= opts.mirrored_rise_st) | (np.asarray(loudness_db) >= opts.mirrored_rise_db)
+
     margin = opts.valence_margin + (opts.narrowband_valence_shift if narrowband else 0.0)
     if opts.valence_per_stretch:
         mirrored, upbeat = np.zeros(len(grid), bool), np.zeros(len(grid), bool)
@@ -410,16 +433,20 @@ def _tone_events(windows: pd.DataFrame, opts: MatchOptions, narrowband: bool) ->
             m = (grid >= a) & (grid <= b)
             s_anger, s_warmth = _mean(raw["anger"], m), _mean(raw["warmth"], m)
             if s_anger - s_warmth >= margin and s_anger >= opts.agent_anger_on:
-                mirrored |= _trimmed(m & aroused, tr["anger"], opts.agent_anger_on, opts.trim_to_verdict)
+                if raised_voice(_mean(raw["f0_st_mean"], m), _mean(raw["intensity_db_mean"], m)):
+                    mirrored |= _trimmed(m & aroused, tr["anger"], opts.agent_anger_on, opts.trim_to_verdict)
             elif s_warmth >= opts.upbeat_on:
                 upbeat |= _trimmed(m & aroused, tr["warmth"], opts.upbeat_on, opts.trim_to_verdict)
     else:
         n_val = _n_windows(opts.valence_window_s, hop)
         v_anger = _running_mean(raw["anger"], n_val)
         v_warmth = _running_mean(raw["warmth"], n_val)
+        v_pitch = _running_mean(raw["f0_st_mean"], n_val)
+        v_loud = _running_mean(raw["intensity_db_mean"], n_val)
         with np.errstate(invalid="ignore"):
-            mirrored = aroused & (v_anger - v_warmth >= margin) & (v_anger >= opts.agent_anger_on)
-            upbeat = aroused & ~mirrored & (v_warmth >= opts.upbeat_on)
+            angry_led = aroused & (v_anger - v_warmth >= margin) & (v_anger >= opts.agent_anger_on)
+            mirrored = angry_led & raised_voice(v_pitch, v_loud)
+            upbeat = aroused & ~angry_led & (v_warmth >= opts.upbeat_on)
     emit(mirrored, 8, "mirrored_anger",
          lambda m: (_mean(tr["anger"], m),
                     f"agent anger {_mean(tr['anger'], m):.2f} while caller anger {ca(m):.2f}; "
