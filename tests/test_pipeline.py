@@ -78,6 +78,16 @@ def test_demo_has_only_the_scripted_events(demo):
         assert any(e.tip == t["tip"] and _overlaps(e, t) for t in TRUTH["expected_events"]), e
 
 
+def test_demo_with_tip_8_asking_for_a_raised_voice_has_only_the_scripted_events():
+    """The demo's false tip 8 (agent pitch and loudness not raised) goes with ``mirrored_needs_rise``; the
+    scripted events stay (README, The demo)."""
+    a = tonekit.analyze(DEMO, mirrored_needs_rise=True)
+    for e in a.events.itertuples():
+        assert any(e.tip == t["tip"] and _overlaps(e, t) for t in TRUTH["expected_events"]), e
+    for t in TRUTH["expected_events"]:
+        assert any(e.tip == t["tip"] and _overlaps(e, t) for e in a.events.itertuples()), t
+
+
 def test_demo_caller_calms_down(demo):
     ca = demo.summary["caller_anger"]
     assert ca["start"] > ca["end"] + 0.1
