@@ -108,7 +108,7 @@ class MatchOptions:
         model reads on a few tense words (False: the anger and warmth means alone decide). Measured and
         left off: on simulated calls the false tip 8 events are anger and cheer confused on a raised voice,
         and the leave-one-seed-out search over seeds 0-3 kept the default on every seed; at 0 st / 0 dB the
-        fresh seeds 5-12 go from tip 8 0.83 / 0.83 to 0.82 / 0.84 (results/select_matcher_rise.md). It does
+        fresh seeds (5-9, 11, 12) go from tip 8 0.83 / 0.83 to 0.82 / 0.84 (results/select_matcher_rise.md). It does
         remove the bundled demo's false tip 8, whose agent is not raised.
     mirrored_rise_st, mirrored_rise_db : float
         The rise ``mirrored_needs_rise`` asks for (0 st / 0 dB: above the agent's usual; -20..20).
