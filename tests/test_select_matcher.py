@@ -76,8 +76,20 @@ def test_select_matcher_searches_only_the_grids_asked_for(tmp_path, capsys):
     out = capsys.readouterr().out
     assert [line.split(",")[0] for line in out.splitlines() if line.startswith("## ")] == ["## grid 2", "## grid 4"]
     assert "caller_onset_s" in out and "no_smile_window_s" in out and "upbeat_on" not in out
-    with pytest.raises(SystemExit, match="--grid must be 1-5, not 6"):
-        sm.main([str(tmp_path / "0"), str(tmp_path / "1"), "--grid", "6"])
+    with pytest.raises(SystemExit, match="--grid must be 1-6, not 7"):
+        sm.main([str(tmp_path / "0"), str(tmp_path / "1"), "--grid", "7"])
+
+
+def test_select_matcher_keeps_tip_8_without_the_raised_voice_on_a_tie(tmp_path, capsys):
+    """Grid 6: where asking tip 8 for a raised voice changes nothing, the default (not asking) is the pick."""
+    for s in ("0", "1"):
+        _seed(tmp_path / s)
+    assert sm.main([str(tmp_path / "0"), str(tmp_path / "1"), "--grid", "6"]) == 0
+    out = capsys.readouterr().out
+    assert "## grid 6, tips 8, 9: mirrored_needs_rise, mirrored_rise_db, mirrored_rise_st" in out
+    chosen = [line for line in out.splitlines() if line.startswith(("held out", "all seeds"))]
+    assert len(chosen) == 3
+    assert all("chose {'mirrored_needs_rise': False" in line for line in chosen)
 
 
 def test_select_matcher_needs_saved_calls(tmp_path):
