@@ -313,6 +313,13 @@ def _track(windows: pd.DataFrame, speaker: str, grid: np.ndarray, column: str, m
     return out
 
 
+def _raised_voice(pitch_st, loudness_db, opts: MatchOptions):
+    """Whether the agent's pitch (st) or loudness (dB) over its usual reaches what ``mirrored_needs_rise`` asks
+    (scalars or arrays; NaN is not raised)."""
+    with np.errstate(invalid="ignore"):
+        return (np.asarray(pitch_st) >= opts.mirrored_rise_st) | (np.asarray(loudness_db) >= opts.mirrored_rise_db)
+
+
 def _mean(x, m):
     v = x[m]
     v = v[np.isfinite(v)]
@@ -423,13 +430,6 @@ def _tone_events(windows: pd.DataFrame, opts: MatchOptions, narrowband: bool) ->
     aroused = hysteresis(1.0 - tr["calm"], 1.0 - opts.calm_below_on, 1.0 - opts.calm_below_off) & ctx
     hop = _hop(grid)
 
-    def raised_voice(pitch_st, loudness_db):
-        """The agent's voice is raised enough for ``mirrored_anger`` (always, without ``mirrored_needs_rise``)."""
-        if not opts.mirrored_needs_rise:
-            return True
-        with np.errstate(invalid="ignore"):
-            return (np.asarray(pitch_st) >= opts.mirrored_rise_st) | (np.asarray(loudness_db) >= opts.mirrored_rise_db)
-
     margin = opts.valence_margin + (opts.narrowband_valence_shift if narrowband else 0.0)
     if opts.valence_per_stretch:
         mirrored, upbeat = np.zeros(len(grid), bool), np.zeros(len(grid), bool)
@@ -437,7 +437,8 @@ def _tone_events(windows: pd.DataFrame, opts: MatchOptions, narrowband: bool) ->
             m = (grid >= a) & (grid <= b)
             s_anger, s_warmth = _mean(raw["anger"], m), _mean(raw["warmth"], m)
             if s_anger - s_warmth >= margin and s_anger >= opts.agent_anger_on:
-                if raised_voice(_mean(raw["f0_st_mean"], m), _mean(raw["intensity_db_mean"], m)):
+                if not opts.mirrored_needs_rise or _raised_voice(
+                        _mean(raw["f0_st_mean"], m), _mean(raw["intensity_db_mean"], m), opts):
                     mirrored |= _trimmed(m & aroused, tr["anger"], opts.agent_anger_on, opts.trim_to_verdict)
             elif s_warmth >= opts.upbeat_on:
                 upbeat |= _trimmed(m & aroused, tr["warmth"], opts.upbeat_on, opts.trim_to_verdict)
@@ -445,12 +446,13 @@ def _tone_events(windows: pd.DataFrame, opts: MatchOptions, narrowband: bool) ->
         n_val = _n_windows(opts.valence_window_s, hop)
         v_anger = _running_mean(raw["anger"], n_val)
         v_warmth = _running_mean(raw["warmth"], n_val)
-        v_pitch = _running_mean(raw["f0_st_mean"], n_val)
-        v_loud = _running_mean(raw["intensity_db_mean"], n_val)
         with np.errstate(invalid="ignore"):
             angry_led = aroused & (v_anger - v_warmth >= margin) & (v_anger >= opts.agent_anger_on)
-            mirrored = angry_led & raised_voice(v_pitch, v_loud)
             upbeat = aroused & ~angry_led & (v_warmth >= opts.upbeat_on)
+        mirrored = angry_led
+        if opts.mirrored_needs_rise:
+            mirrored = angry_led & _raised_voice(_running_mean(raw["f0_st_mean"], n_val),
+                                                 _running_mean(raw["intensity_db_mean"], n_val), opts)
     emit(mirrored, 8, "mirrored_anger",
          lambda m: (_mean(tr["anger"], m),
                     f"agent anger {_mean(tr['anger'], m):.2f} while caller anger {ca(m):.2f}; "
