@@ -225,7 +225,7 @@ def noise_copy(y: np.ndarray, sr: int, seed: int, *, line: bool = False) -> tupl
 
     The corpora are studio recordings and training's phone line adds noise 12-44 dB down only; without these
     copies the models never heard a caller in a noisy room. Part of the shipped recipe
-    (:data:`tonekit.models.features.TRAINING_CONDITIONS`; README, Tone models)."""
+    (:data:`tonekit.models.features.TRAINING_CONDITIONS`; README, Tone models; docs/tone_models.md)."""
     rng = np.random.default_rng([seed, 3])
     kind = ("white", "pink")[int(rng.integers(2))]
     snr_db = rng.uniform(*NOISE_SNR_DB)

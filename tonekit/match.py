@@ -40,7 +40,7 @@ class MatchOptions:
     lower of the two mixes' worst figures (``select_matcher.py --other-mix``):
     0.5 / 0.4. They are reported on calls scored after every choice (seeds 5-12
     and 13-15: results/calls_seed*.md, results/population_share/) and in the
-    README.
+    README (the full record: docs/calls.md).
 
     Attributes
     ----------
@@ -93,13 +93,13 @@ class MatchOptions:
         the last window where the agent's own (smoothed) anger or warmth reaches ``agent_anger_on`` or
         ``upbeat_on`` (False: the whole stretch). A tense reply just before an upbeat turn then does not
         start the event. Measured and left off: on seeds 0 and 1 it cost tip 9 recall 0.02 for at most
-        0.02 precision (README).
+        0.02 precision (docs/calls.md).
     snap_to_speech : bool
         A tone event (tips 7, 8, 9) starts where the agent's first turn inside it starts and ends where the
         last one ends, instead of at the edges of its 3-s windows, which reach into the caller's turns and
         pauses (True). On simulated calls (chosen on seeds 0 and 1, confirmed on 2, 3 and 10) recall and
         precision are the same either way; the median start error of tips 8 and 9 goes from -2.2..-2.5 s
-        to 0.0 s, and the share of their flagged time on true events from 0.60-0.75 to 0.64-0.82 (README).
+        to 0.0 s, and the share of their flagged time on true events from 0.60-0.75 to 0.64-0.82 (docs/calls.md).
     mirrored_needs_rise : bool
         ``mirrored_anger`` also needs the agent's voice raised over the stretch: its pitch at least
         ``mirrored_rise_st`` or its loudness at least ``mirrored_rise_db`` above its own usual level

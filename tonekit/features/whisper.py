@@ -20,7 +20,7 @@ of its second, first and third layers, each through the final layer norm
 :data:`LAYER_PREFIXES`). The tone models have one member on each (an
 exploration chose that, by nested leave-one-corpus-out, over the second
 layer alone, over layers joined in one member and over the third layer in
-place of the second; README). An utterance's or a window's value is the
+place of the second; docs/tone_models.md). An utterance's or a window's value is the
 mean of its pieces', minus the speaker's mean.
 
 Only numpy (and scipy's ``erf``) runs the encoder, in float32; the weights

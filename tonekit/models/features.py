@@ -49,7 +49,7 @@ COPY_CONDITIONS = {"pitch": ("pitch-wideband", "pitch-telephone"), "crop": ("cro
                    "noise": ("noise-wideband", "noise-telephone")}
 #: What the shipped models are trained on: every utterance on both lines (:data:`CONDITIONS`), and on both lines
 #: again with background noise (``COPY_CONDITIONS["noise"]``): the corpora are studio recordings, and calls are
-#: not (README, "Tone models").
+#: not (README, "Tone models"; docs/tone_models.md).
 TRAINING_CONDITIONS = CONDITIONS + COPY_CONDITIONS["noise"]
 _COPY_MAKERS = {"pitch": pitch_copy, "crop": crop_copy, "noise": noise_copy}
 #: Every condition features can be extracted in.

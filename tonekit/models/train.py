@@ -41,7 +41,7 @@ from .store import TARGET_NAMES
 #: corpus (anger 0.071/0.076 -> 0.036/0.031) and keeps the ranking (ROC AUC) of the mean.
 #: The output of Whisper's second encoder layer (``wsp_*``) is a second embedding member, with the same
 #: settings, and the outputs of its first (``wsp_l1_*``) and third (``wsp_l3_*``) layers, from the same pass, a
-#: third and a fourth (each chosen by nested leave-one-corpus-out for all three targets; README); the
+#: third and a fourth (each chosen by nested leave-one-corpus-out for all three targets; docs/tone_models.md); the
 #: calibrated fusion averages the members a row has (results/evaluation.md).
 #: The embedding members' C is 0.001 (it was 0.01, measured for one member alone): with five members, a
 #: stronger penalty carries over to unseen corpora better. Among C = 0.0003, 0.001, 0.003, 0.01 and 0.03,
@@ -65,7 +65,7 @@ DEFAULT_PARAMS = {"anger": {"kind": "blend", "C": 0.3, "C_logreg": 0.1, **_FUSIO
 #: the speaker's identity in the features, which training otherwise never shows the models. Measured across
 #: corpora against the shipped recipe (``scripts/evaluate.py --reference-mix``, results/reference_mix.md), it
 #: did not earn its place: anger's telephone AUC 0.8998 against 0.8995, warmth's telephone UAR loss within a
-#: corpus 0.031 against 0.027, and caller anger on simulated calls a little worse (README).
+#: corpus 0.031 against 0.027, and caller anger on simulated calls a little worse (docs/tone_models.md).
 REFERENCE_MIX = (0.0, 1.0)
 
 
