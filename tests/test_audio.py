@@ -168,6 +168,8 @@ def test_read_rttm(tmp_path):
     ("SPEAKER mix 1 0.0 1.0 <NA>\n", "line 1 is not an RTTM SPEAKER line"),
     ("SPEAKER mix 1 zero 1.0 <NA> <NA> A\n", "line 1: start and duration must be numbers"),
     ("SPEAKER mix 1 0.0 -1.0 <NA> <NA> A\n", "line 1: negative start or duration"),
+    ("SPEAKER mix 1 0.0 inf <NA> <NA> A\n", "line 1: start and duration must be finite numbers, not 0.0 and inf"),
+    ("SPEAKER mix 1 nan 1.0 <NA> <NA> A\n", "line 1: start and duration must be finite numbers, not nan and 1.0"),
     ("# nothing\n", "no SPEAKER lines in RTTM file"),
 ])
 def test_read_rttm_errors(tmp_path, text, problem):
@@ -247,3 +249,53 @@ def test_a_file_that_cannot_seek_is_refused_in_one_line(tmp_path, monkeypatch):
         read_span(path, 0.5, 1.0)
     assert str(err.value).startswith(f"{path}: damaged or truncated: the header promises 1.00 s but the audio "
                                      "cannot be decoded past 0.00 s (Internal psf_fseek() failed.")
+
+
+def test_unreadable_files_are_one_line_errors(tmp_path, monkeypatch):
+    """Permissions (which root ignores, so they are simulated): a file that may not be read, and a file in a
+    folder that may not be entered, are AudioErrors naming the file, not bare PermissionErrors."""
+    import os
+    from pathlib import Path
+
+    path = tmp_path / "locked.wav"
+    sf.write(path, _tone(16000), 16000)
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, *a, **k: False if str(p) == str(path) else real_access(p, mode))
+    with pytest.raises(AudioError, match=re.escape(f"{path}: permission denied (the file cannot be read)")):
+        audio_info(path)
+    monkeypatch.undo()
+
+    def no_entry(self, *a, **k):
+        raise PermissionError(13, "Permission denied", str(self))
+    monkeypatch.setattr(Path, "exists", no_entry)
+    with pytest.raises(AudioError, match=re.escape(f"{path}: permission denied (a folder on its path cannot be "
+                                                   "entered)")):
+        load_audio(path)
+
+
+def test_float_file_beyond_full_scale(tmp_path):
+    """A floating-point file may hold samples over 1: a little over is read as it is (nothing is cut off, so it
+    is not 'clipped'); far over is refused as not audio as stored."""
+    a_little, far = tmp_path / "over.wav", tmp_path / "far.wav"
+    sf.write(a_little, 1.2 * _tone(16000, amp=1.0), 16000, subtype="FLOAT")
+    sf.write(far, 20 * _tone(16000, amp=1.0), 16000, subtype="FLOAT")
+    y, sr = load_audio(a_little)
+    assert np.abs(y).max() > 1.0
+    assert _expect(far, "beyond") == (f"{far}: audio goes far beyond full scale (peak 20, +26 dBFS): a "
+                                      "floating-point file must hold samples in -1..1")
+
+
+def test_a_file_shorter_than_a_frame_is_too_short(tmp_path):
+    path = tmp_path / "one.wav"
+    sf.write(path, np.array([0.5]), 16000)
+    assert _expect(path, "too short") == f"{path}: too short: 1 samples (0.1 ms) of audio"
+
+
+def test_same_file_for_both_speakers_and_non_path_sources(tmp_path):
+    path = tmp_path / "a.wav"
+    sf.write(path, _tone(16000), 16000)
+    with pytest.raises(AudioError, match="is given as both the agent's and the caller's file"):
+        load_call(agent=path, caller=tmp_path / "." / "a.wav")
+    with pytest.raises(ParameterError, match="source must be a file path, not ndarray"):
+        load_call(np.zeros(16000))
+    assert issubclass(AudioError, ValueError)   # `except ValueError` catches bad audio too

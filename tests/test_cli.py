@@ -184,3 +184,31 @@ def test_cli_refuses_bad_options_before_any_work(mono_file, tmp_path, monkeypatc
         assert r.exit_code == code, (args, r.output)
         assert message in r.output and "Traceback" not in r.output
     assert not (tmp_path / "m.txt").exists() and not (tmp_path / "out").exists() and not (tmp_path / "nodir").exists()
+
+
+def test_score_and_batch_go_on_past_an_unreadable_file(mono_file, tmp_path, monkeypatch):
+    """A file that may not be read is one error line; the other files are still scored (click's own
+    permission check of the arguments used to stop the whole command with a usage message)."""
+    import os
+
+    locked = tmp_path / "locked.wav"
+    locked.write_bytes(mono_file.read_bytes())
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, *a, **k: False if str(p) == str(locked) else real_access(p, mode))
+    res = CliRunner().invoke(main, ["score", str(mono_file), str(locked)])
+    assert res.exit_code == 1
+    lines = res.output.strip().splitlines()
+    assert f"Error: {locked}: permission denied (the file cannot be read)" in lines
+    assert any(line.startswith(f"{mono_file},") for line in lines)
+
+
+def test_an_unexpected_error_is_still_one_line(mono_file, monkeypatch):
+    import tonekit.pipeline
+
+    def boom(*a, **k):
+        raise RuntimeError("something we did not foresee")
+    monkeypatch.setattr(tonekit.pipeline, "analyze", boom)
+    res = CliRunner().invoke(main, ["report", str(mono_file)])
+    assert res.exit_code == 1
+    assert res.output.strip().splitlines() == ["Error: unexpected RuntimeError: something we did not foresee (run "
+                                               "with --debug for the traceback, and please report it)"]

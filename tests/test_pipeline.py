@@ -118,6 +118,44 @@ def test_two_mono_files_equal_the_stereo_call(tmp_path, demo):
     pd.testing.assert_frame_equal(a.turns, demo.turns)
 
 
+@pytest.mark.parametrize("cut_s", [30.0, 59.5])
+def test_two_mono_files_of_different_lengths(tmp_path, demo, cut_s):
+    """The agent's file ends early (past the first 60-s read, or before it): the rest of the agent's side is
+    silence, not an error, and the digital silence after its end does not lower the agent's noise floor (which
+    would make her line noise speech): her turns are the stereo call's turns that end before the cut."""
+    y, sr = sf.read(DEMO)
+    sf.write(tmp_path / "agent.wav", y[: int(cut_s * sr), 0], sr)
+    sf.write(tmp_path / "caller.wav", y[:, 1], sr)
+    a = tonekit.analyze(agent=tmp_path / "agent.wav", caller=tmp_path / "caller.wav")
+    got = a.turns[a.turns.speaker == "agent"][["start_s", "end_s"]].to_numpy()
+    want = demo.turns[(demo.turns.speaker == "agent") & (demo.turns.end_s < cut_s)][["start_s", "end_s"]].to_numpy()
+    assert got[: len(want)] == pytest.approx(want, abs=0.011)
+    assert len(got) <= len(want) + 1 and (len(got) == len(want) or got[-1, 1] <= cut_s + 0.05)
+    assert a.summary["duration_s"] == pytest.approx(len(y) / sr, abs=0.01)
+
+
+def test_a_call_without_speech_is_an_error(tmp_path):
+    """Noise on both channels (or a call too short to hold a word) is refused in one line, not reported as a
+    call in which nothing happened."""
+    rng = np.random.default_rng(0)
+    path = tmp_path / "noise.wav"
+    sf.write(path, 0.05 * rng.standard_normal((16000 * 20, 2)), 16000)
+    with pytest.raises(tonekit.AudioError, match=re.escape(f"{path}: no speech found in 20.0 s of audio")):
+        tonekit.analyze(path)
+    res = CliRunner().invoke(main, ["report", "-q", str(path)])
+    assert res.exit_code == 1
+    assert res.output.strip().splitlines() == [f"Error: {path}: no speech found in 20.0 s of audio (noise, a tone "
+                                               "or silence only?): nothing to analyse"]
+
+
+def test_analyze_and_score_refuse_what_is_not_a_path_or_an_array():
+    with pytest.raises(tonekit.ParameterError, match="source must be a file path, not ndarray"):
+        tonekit.analyze(np.zeros(16000))
+    for bad in (None, np.float64(0.1)):
+        with pytest.raises(tonekit.ParameterError, match="expected a file path or a 1-D array of samples"):
+            tonekit.score(bad)
+
+
 def test_swapped_channels(tmp_path, demo):
     y, sr = sf.read(DEMO)
     sf.write(tmp_path / "swapped.flac", y[:, ::-1], sr)
@@ -625,3 +663,20 @@ def test_caller_angry_spans_stay_inside_the_call(tmp_path):
     spans = tonekit.analyze(cut).summary["caller_angry_spans"]
     assert spans and spans[-1][1] == pytest.approx(30.2)
     assert all(0 <= a < b <= 30.2 for a, b in spans)
+
+
+def test_batch_with_a_tampered_model_folder_stops_once(tmp_path):
+    """A model folder that fails its checks is one error before any call, not a failure of every call."""
+    from tonekit.models.store import shipped_dir
+
+    models = tmp_path / "models"
+    shutil.copytree(shipped_dir(), models, ignore=shutil.ignore_patterns("*.npz"))
+    with open(models / "calm.skops", "ab") as fh:
+        fh.write(b"\0")
+    shutil.copy(DEMO, tmp_path / "a.flac")
+    res = CliRunner().invoke(main, ["batch", str(tmp_path / "a.flac"), "-o", str(tmp_path / "out"),
+                                    "--models", str(models)])
+    assert res.exit_code == 1
+    lines = res.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and "does not match its model card" in lines[0]
+    assert not (tmp_path / "out" / "failures.json").exists()

@@ -281,15 +281,21 @@ def detect_activity(call: Call, *, crosstalk_db: float = 12.0, floor_margin_db: 
             speech[s] = voice & inside
         return Activity(HOP_S, {s: x for s in spk}, speech)
     levels = {s: _fit(channel_intensity(call, s, chunk_s=chunk_s), n) for s in spk}
+    # two files may differ in length: past the end of its file a side has no audio (read as zeros), and
+    # those frames must not be taken for the quiet of its line
+    ends = {s: min(n, int(np.ceil(call.infos[s].duration_s / HOP_S))) if s in call.infos else n for s in spk}
     if len(spk) == 2:
-        refuse_same_audio(call, levels[spk[0]], levels[spk[1]], floor_margin_db=floor_margin_db,
+        both = min(ends.values())
+        refuse_same_audio(call, levels[spk[0]][:both], levels[spk[1]][:both], floor_margin_db=floor_margin_db,
                           crosstalk_db=crosstalk_db)
     speech = {}
     for s in spk:
-        other = [levels[o] for o in spk if o != s]
-        speech[s] = speech_from_intensity(levels[s], other_db=other[0] if other else None,
-                                          crosstalk_db=crosstalk_db, floor_margin_db=floor_margin_db,
-                                          noise_adaptive=noise_adaptive)
+        end = ends[s]
+        other = [levels[o][:end] for o in spk if o != s]
+        speech[s] = np.zeros(n, bool)
+        speech[s][:end] = speech_from_intensity(levels[s][:end], other_db=other[0] if other else None,
+                                                crosstalk_db=crosstalk_db, floor_margin_db=floor_margin_db,
+                                                noise_adaptive=noise_adaptive)
     return Activity(HOP_S, levels, speech)
 
 

@@ -7,6 +7,7 @@ that are asked for, so a two-hour call stays light.
 """
 from __future__ import annotations
 
+import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,12 +58,17 @@ class AudioInfo:
 
 def _open(path) -> sf.SoundFile:
     path = Path(path)
-    if not path.exists():
-        raise AudioError(path, "no such file")
-    if path.is_dir():
-        raise AudioError(path, "is a folder, not an audio file")
-    if path.stat().st_size == 0:
-        raise AudioError(path, "empty file (0 bytes)")
+    try:
+        if not path.exists():
+            raise AudioError(path, "no such file")
+        if path.is_dir():
+            raise AudioError(path, "is a folder, not an audio file")
+        if path.stat().st_size == 0:
+            raise AudioError(path, "empty file (0 bytes)")
+    except PermissionError:   # a folder on the way that may not be entered
+        raise AudioError(path, "permission denied (a folder on its path cannot be entered)") from None
+    if not os.access(path, os.R_OK):
+        raise AudioError(path, "permission denied (the file cannot be read)")
     try:
         return sf.SoundFile(str(path))
     except Exception as exc:  # libsndfile says "Format not recognised", "Error in WAV file" ...
@@ -91,6 +97,11 @@ def _bytes_per_frame_guess(fh: sf.SoundFile) -> int:
             "FLOAT": 4, "DOUBLE": 8}.get(fh.subtype, 2)
 
 
+#: Shorter than this (s), a file holds no syllable to analyse (a frame of the pitch and intensity tracks is
+#: 40 ms).
+MIN_DURATION_S = 0.05
+
+
 def audio_info(path) -> AudioInfo:
     """Rate, channels and length of an audio file, checked against tonekit's limits.
 
@@ -111,6 +122,8 @@ def audio_info(path) -> AudioInfo:
         raise AudioError(path, f"sampling rate {info.sr} Hz is above the {MAX_SR} Hz maximum")
     if info.n_samples == 0:
         raise AudioError(path, "no audio samples (empty or truncated file)")
+    if info.duration_s < MIN_DURATION_S:
+        raise AudioError(path, f"too short: {info.n_samples} samples ({1000 * info.duration_s:.1f} ms) of audio")
     return info
 
 
@@ -143,6 +156,8 @@ def read_span(path, start_s: float = 0.0, stop_s: float | None = None, *, sr_out
         sr = fh.samplerate
         start = max(0, int(round(start_s * sr)))
         stop = fh.frames if stop_s is None else min(fh.frames, int(round(stop_s * sr)))
+        if start >= fh.frames:   # past the end (the shorter of two speakers' files): nothing to read
+            return np.zeros((fh.channels, 0))
         try:
             fh.seek(start)
             data = fh.read(max(0, stop - start), dtype="float64", always_2d=True)
@@ -283,6 +298,8 @@ def read_rttm(path) -> list[Segment]:
             start, dur = float(parts[3]), float(parts[4])
         except ValueError:
             raise AudioError(path, f"line {n}: start and duration must be numbers") from None
+        if not (np.isfinite(start) and np.isfinite(dur)):
+            raise AudioError(path, f"line {n}: start and duration must be finite numbers, not {parts[3]} and {parts[4]}")
         if dur < 0 or start < 0:
             raise AudioError(path, f"line {n}: negative start or duration")
         segs.append(Segment(start, start + dur, parts[7]))
@@ -352,11 +369,23 @@ def judge_levels(path, what: str, peak: float, clipped_share: float) -> None:
     """
     if peak <= 10 ** (SILENT_DBFS / 20):
         raise AudioError(path, f"{what} is silent (peak {20 * np.log10(max(peak, 1e-12)):.0f} dBFS)")
+    if peak > 1.5:   # only a floating-point file can hold such samples: not clipped, but not audio as stored
+        raise AudioError(path, f"{what} goes far beyond full scale (peak {peak:.3g}, "
+                               f"{20 * np.log10(peak):+.0f} dBFS): a floating-point file must hold samples in -1..1")
+    if peak > 1.001:   # a floating-point file a little over full scale: nothing is cut off
+        return
     if clipped_share > CLIP_REFUSE_SHARE:
         raise AudioError(path, f"{what} is clipped ({100 * clipped_share:.1f} % of samples at full scale)")
     if clipped_share > CLIP_WARN_SHARE:
         warnings.warn(f"{path}: {what} is slightly clipped ({100 * clipped_share:.2f} % of samples at full scale)",
                       stacklevel=3)
+
+
+def _same_file(a, b) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:   # one of them missing: audio_info says so
+        return False
 
 
 def load_call(source=None, *, agent=None, caller=None, turns=None, agent_label: str | None = None,
@@ -388,6 +417,10 @@ def load_call(source=None, *, agent=None, caller=None, turns=None, agent_label: 
     >>> call.speakers                                             # doctest: +SKIP
     ['agent', 'caller']
     """
+    for name, value in (("source", source), ("agent", agent), ("caller", caller), ("turns", turns)):
+        if value is not None and not isinstance(value, (str, os.PathLike)):
+            hint = " (write the signal to a file first, e.g. with soundfile.write)" if isinstance(value, np.ndarray) else ""
+            raise ParameterError(f"{name} must be a file path, not {type(value).__name__}{hint}")
     if agent_label is not None and turns is None:
         raise ParameterError("--agent-label goes with --turns FILE.rttm (the labels of a mono mix's turns)")
     if agent_channel not in (0, 1):
@@ -397,6 +430,9 @@ def load_call(source=None, *, agent=None, caller=None, turns=None, agent_label: 
     if agent is not None:
         if source is not None:
             raise ParameterError("give either a call file or --agent/--caller files, not both")
+        if _same_file(agent, caller):
+            raise AudioError(agent, "is given as both the agent's and the caller's file: each speaker needs a "
+                                    "file of their own (or give one stereo file)")
         infos = {"agent": audio_info(agent), "caller": audio_info(caller)}
         for who, info in infos.items():
             if info.channels != 1:

@@ -40,7 +40,11 @@ def collect_inputs(inputs) -> list[Path]:
     out = []
     for i in inputs:
         p = Path(i)
-        if p.is_dir():
+        try:
+            is_dir = p.is_dir()
+        except OSError:   # a folder on its path cannot be entered: its analysis says so, as one failure
+            is_dir = False
+        if is_dir:
             out += sorted(q for q in p.rglob("*") if q.suffix.lower() in AUDIO_SUFFIXES)
         else:
             out.append(p)

@@ -34,8 +34,19 @@ def handle_errors(fn):
             _fail(exc, debug)
         except (OSError, ValueError) as exc:
             _fail(exc, debug)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise   # click's own: usage errors and exits keep their messages and statuses
+        except Exception as exc:   # a bug of ours: still one line (and the traceback with --debug)
+            if debug:
+                raise
+            raise click.ClickException(f"unexpected {type(exc).__name__}: {exc} (run with --debug for the "
+                                       "traceback, and please report it)") from None
     return wrapper
 
+
+#: An input path: checked by tonekit itself, one error line per file (click's own check of a path's permissions
+#: would stop a whole batch at one unreadable file, with a usage message).
+_INPUT = click.Path(readable=False)
 
 _AGENT_CHANNEL = click.option("--agent-channel", type=click.IntRange(0, 1), default=0, show_default=True,
                               help="Channel of the agent in a stereo file.")
@@ -52,9 +63,9 @@ _POPULATION_SHARE = click.option("--population-share", type=click.FloatRange(0, 
 def call_options(fn):
     """Options that say who is who in a call."""
     opts = [
-        click.option("--agent", "agent", type=click.Path(), help="Mono file of the agent."),
-        click.option("--caller", "caller", type=click.Path(), help="Mono file of the caller."),
-        click.option("--turns", type=click.Path(), help="RTTM file of who speaks when (mono mix)."),
+        click.option("--agent", "agent", type=_INPUT, help="Mono file of the agent."),
+        click.option("--caller", "caller", type=_INPUT, help="Mono file of the caller."),
+        click.option("--turns", type=_INPUT, help="RTTM file of who speaks when (mono mix)."),
         click.option("--agent-label", help="The agent's label in the RTTM file."),
         _AGENT_CHANNEL,
         _MODELS,
@@ -153,7 +164,7 @@ def main(debug):
 
 
 @main.command()
-@click.argument("call", required=False, type=click.Path())
+@click.argument("call", required=False, type=_INPUT)
 @call_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "html", "textgrid"]), default=None,
               help="The report's form [default: from -o's extension (.json, .html, .TextGrid), else text].")
@@ -216,7 +227,7 @@ def _write_report(a, fmt, output):
 
 
 @main.command()
-@click.argument("call", required=False, type=click.Path())
+@click.argument("call", required=False, type=_INPUT)
 @call_options
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="FILE.png, .svg or .pdf")
 @handle_errors
@@ -240,7 +251,7 @@ def plot(call, agent, caller, turns, agent_label, agent_channel, models_dir, qui
 
 
 @main.command()
-@click.argument("audio", type=click.Path())
+@click.argument("audio", type=_INPUT)
 @click.option("--level", type=click.Choice(["frames", "windows"]), default="windows", show_default=True,
               help="Every 10-ms frame, or windows of --win-dur seconds every --hop-dur.")
 @click.option("--call/--single", "is_call", default=None,
@@ -276,9 +287,9 @@ def features(audio, level, is_call, agent_channel, win_dur, hop_dur, output):
 
 
 @main.command()
-@click.argument("audio", nargs=-1, required=True, type=click.Path())
+@click.argument("audio", nargs=-1, required=True, type=_INPUT)
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True,
-              help="One row per file: path, anger, calm, warmth (and error), as CSV or a JSON list.")
+              help="One row per file scored: path, anger, calm, warmth, as CSV or a JSON list (a file that fails gets an error line on stderr instead).")
 @click.option("--models", "models_dir", type=click.Path(file_okay=False),
               help="Folder with anger.skops, calm.skops and warmth.skops and their .json cards (tonekit train "
                    "writes both; default: the shipped models).")
@@ -343,6 +354,9 @@ def score(audio, fmt, models_dir, same_speaker, embeddings, prior):
             except TonekitError as exc:
                 click.echo(f"Error: {exc}", err=True)
                 failed += 1
+            except Exception as exc:   # one file must not lose the others' rows
+                click.echo(f"Error: {p}: unexpected {type(exc).__name__}: {exc}", err=True)
+                failed += 1
     _print_scores(rows, fmt)
     if failed:
         sys.exit(1)
@@ -370,7 +384,7 @@ def _print_scores(rows, fmt):
 
 
 @main.command()
-@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@click.argument("inputs", nargs=-1, required=True, type=_INPUT)
 @click.option("-o", "--outdir", required=True, type=click.Path(file_okay=False), help="Folder for the reports.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
 @click.option("--scheduler", help="Address of a Dask scheduler (needs the dask extra).")
@@ -396,6 +410,10 @@ def batch(inputs, outdir, jobs, scheduler, models_dir, agent_channel, settings, 
     """
     from .batch import OVERVIEW, run_batch
 
+    if models_dir is not None:
+        from .models.store import load_models
+
+        load_models(models_dir)   # a model folder that fails its checks stops the batch once, not every call
     options = {**({"agent_channel": agent_channel} if agent_channel else {}),
                **({"population_share": population_share} if population_share is not None else {}),
                **_parse_settings(settings)}

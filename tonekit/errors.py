@@ -14,7 +14,7 @@ class ParameterError(TonekitError, ValueError):
     """A parameter is out of range or inconsistent with another."""
 
 
-class AudioError(TonekitError):
+class AudioError(TonekitError, ValueError):
     """An audio file cannot be used: unreadable, empty, silent, clipped, ...
 
     Parameters

@@ -1,6 +1,8 @@
 """The whole pipeline: audio -> activity -> frames -> windows -> scores -> events -> Analysis."""
 from __future__ import annotations
 
+import os
+
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -140,13 +142,18 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
                      agent_channel=agent_channel)
     tick("activity")
     act = detect_activity(call)
+    if not any(m.any() for m in act.speech.values()):
+        where = " and ".join(dict.fromkeys(call.describe(s)[0] for s in call.speakers))
+        raise AudioError(where, f"no speech found in {call.duration_s:.1f} s of audio (noise, a tone or "
+                                "silence only?): nothing to analyse")
     for spk, m in act.speech.items():
         if m.sum() * act.hop_s < min_speech_s:
             path, what = call.describe(spk)
             found = "no speech found" if not m.any() else f"only {m.sum() * act.hop_s:.1f} s of speech found"
             warnings.warn(f"{path}: {found} for the {spk} ({what}); their tone cannot be scored "
                           f"(a window needs {min_speech_s:g} s)", stacklevel=2)
-        elif (room := headroom_db(act.intensity_db[spk])) < NOISY_HEADROOM_DB:
+        elif (room := headroom_db(act.intensity_db[spk][:int(np.ceil(call.infos[spk].duration_s / act.hop_s))]
+                                  if spk in call.infos else act.intensity_db[spk])) < NOISY_HEADROOM_DB:
             path, what = call.describe(spk)
             warnings.warn(f"{path}: the {spk}'s speech ({what}) stands only {room:.0f} dB over the noise, less "
                           f"than in anything the tone models learned from ({NOISY_HEADROOM_DB:g} dB or more): "
@@ -379,6 +386,8 @@ def _utterance(path_or_signal, sr):
     samples) with ``sr``."""
     if isinstance(path_or_signal, (np.ndarray, list, tuple)):
         return as_signal(path_or_signal, sr)
+    if not isinstance(path_or_signal, (str, os.PathLike)):
+        raise ParameterError(f"expected a file path or a 1-D array of samples, not {type(path_or_signal).__name__}")
     if sr is not None:
         raise ParameterError("sr is only for arrays; a file carries its own rate")
     return load_audio(path_or_signal, single_speaker=True)

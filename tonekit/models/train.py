@@ -96,8 +96,11 @@ def reference_mix_features(table: pd.DataFrame, condition: str, population: dict
 
 
 def training_set(table: pd.DataFrame, target: str, *, conditions=TRAINING_CONDITIONS, cache_dir=None,
-                 n_jobs: int = 1, progress: bool = False, embedding=True, reference_mix=None):
+                 n_jobs: int = 1, progress: bool = False, embedding=True, reference_mix=None, reported=None):
     """Features ``X``, labels ``y``, speaker groups and corpus for one target, over the given conditions.
+
+    A recording that cannot be analysed is left out with a warning line on stderr, once per message
+    (``reported``: a set of the messages already shown, shared by several calls).
 
     Rows whose label is left out for this target (NaN) are dropped. Each
     condition contributes one copy of every utterance (augmentation; the
@@ -113,7 +116,8 @@ def training_set(table: pd.DataFrame, target: str, *, conditions=TRAINING_CONDIT
     if target not in TARGET_NAMES:
         raise ValueError(f"target must be one of {TARGET_NAMES}, not {target!r}")
     keep = table[table[target].notna()]
-    kw = {"cache_dir": cache_dir, "n_jobs": n_jobs, "progress": progress, "embedding": embedding}
+    kw = {"cache_dir": cache_dir, "n_jobs": n_jobs, "progress": progress, "embedding": embedding,
+          "reported": set() if reported is None else reported}
     population = None
     if reference_mix is not None:
         population = population_reference(table, embedding_prefixes(embedding), cache_dir=cache_dir)
@@ -201,10 +205,10 @@ def train_models(table: pd.DataFrame, targets=TARGET_NAMES, *, cache_dir=None, n
     from .store import EMBEDDING_PREFIXES, ToneModel
 
     params = {**DEFAULT_PARAMS, **(params or {})}
-    out, prefixes = {}, set()
+    out, prefixes, reported = {}, set(), set()
     for t in targets:
         X, y, groups, corpus = training_set(table, t, conditions=conditions, cache_dir=cache_dir, n_jobs=n_jobs,
-                                            progress=progress, reference_mix=reference_mix)
+                                            progress=progress, reference_mix=reference_mix, reported=reported)
         prefixes |= {p for p in EMBEDDING_PREFIXES if any(str(c).startswith(p) for c in X.columns)}
         out[t] = ToneModel(t, fit_target(X, y, corpus=corpus, groups=groups, **params[t]),
                            {"target": t, "params": params[t],
@@ -409,9 +413,9 @@ def evaluate_model(model_path, corpus_folders, *, n_jobs: int = 1, progress: boo
             kind = "positive" if labels.iloc[0] == 1 else "negative"
             warnings.warn(f"{corpus}: all {len(labels)} recordings are {model.target} {kind}s; UAR, AUC and ECE "
                           f"need both classes (they are NaN)", stacklevel=2)
-    rows = []
+    rows, reported = [], set()
     for cond in conditions:
-        X = corpus_features(table, cond, cache_dir=cache_dir, n_jobs=n_jobs, progress=progress)
+        X = corpus_features(table, cond, cache_dir=cache_dir, n_jobs=n_jobs, progress=progress, reported=reported)
         # as in training: a recording that could not be analysed (its error was shown) is left out, not scored
         ok = analysed(X).to_numpy()
         if not ok.all():
