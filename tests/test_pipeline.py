@@ -680,3 +680,16 @@ def test_batch_with_a_tampered_model_folder_stops_once(tmp_path):
     lines = res.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: ") and "does not match its model card" in lines[0]
     assert not (tmp_path / "out" / "failures.json").exists()
+
+
+def test_batch_tells_of_a_folder_without_calls(tmp_path, monkeypatch):
+    import tonekit.batch as batch
+    from batchfakes import fake_one
+
+    monkeypatch.setattr(batch, "_one", fake_one)
+    _inputs(tmp_path / "in", {"call.wav": b"ok"})
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("no audio here")
+    said = []
+    assert batch.run_batch([tmp_path / "in", tmp_path / "empty"], tmp_path / "out", echo=said.append) == (1, 0, 0)
+    assert f"Warning: {tmp_path / 'empty'}: no audio files in this folder (.flac, .mp3, .ogg, .wav)" in said

@@ -35,8 +35,9 @@ LEDGER = ".tonekit-batch.json"
 DIED = "the worker process analysing it died (out of memory, or a crash in native code)"
 
 
-def collect_inputs(inputs) -> list[Path]:
-    """Audio files named directly or found in folders, sorted, without duplicates."""
+def collect_inputs(inputs, echo=None) -> list[Path]:
+    """Audio files named directly or found in folders, sorted, without duplicates; ``echo`` (a function of one
+    line) is told of a folder that holds no audio file or cannot be read."""
     out = []
     for i in inputs:
         p = Path(i)
@@ -45,7 +46,12 @@ def collect_inputs(inputs) -> list[Path]:
         except OSError:   # a folder on its path cannot be entered: its analysis says so, as one failure
             is_dir = False
         if is_dir:
-            out += sorted(q for q in p.rglob("*") if q.suffix.lower() in AUDIO_SUFFIXES)
+            found = sorted(q for q in p.rglob("*") if q.suffix.lower() in AUDIO_SUFFIXES)
+            if echo is not None and not os.access(p, os.R_OK | os.X_OK):
+                echo(f"Warning: {p}: permission denied: the folder cannot be read, no call taken from it")
+            elif echo is not None and not found:
+                echo(f"Warning: {p}: no audio files in this folder ({', '.join(sorted(AUDIO_SUFFIXES))})")
+            out += found
         else:
             out.append(p)
     return list(dict.fromkeys(out))
@@ -150,7 +156,7 @@ def run_batch(inputs, outdir, *, jobs: int = 1, scheduler: str | None = None, mo
         raise ParameterError(f"--jobs must be >= 1, not {jobs}")
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    files = collect_inputs(inputs)
+    files = collect_inputs(inputs, echo)
     if not files:
         raise ParameterError("no audio files found in the inputs")
     reports = report_paths(outdir, files)
