@@ -299,7 +299,8 @@ def read_rttm(path) -> list[Segment]:
         except ValueError:
             raise AudioError(path, f"line {n}: start and duration must be numbers") from None
         if not (np.isfinite(start) and np.isfinite(dur)):
-            raise AudioError(path, f"line {n}: start and duration must be finite numbers, not {parts[3]} and {parts[4]}")
+            raise AudioError(path, f"line {n}: start and duration must be finite numbers, not {parts[3]} and "
+                                   f"{parts[4]}")
         if dur < 0 or start < 0:
             raise AudioError(path, f"line {n}: negative start or duration")
         segs.append(Segment(start, start + dur, parts[7]))
@@ -419,7 +420,8 @@ def load_call(source=None, *, agent=None, caller=None, turns=None, agent_label: 
     """
     for name, value in (("source", source), ("agent", agent), ("caller", caller), ("turns", turns)):
         if value is not None and not isinstance(value, (str, os.PathLike)):
-            hint = " (write the signal to a file first, e.g. with soundfile.write)" if isinstance(value, np.ndarray) else ""
+            hint = (" (write the signal to a file first, e.g. with soundfile.write)"
+                    if isinstance(value, np.ndarray) else "")
             raise ParameterError(f"{name} must be a file path, not {type(value).__name__}{hint}")
     if agent_label is not None and turns is None:
         raise ParameterError("--agent-label goes with --turns FILE.rttm (the labels of a mono mix's turns)")

@@ -289,7 +289,8 @@ def features(audio, level, is_call, agent_channel, win_dur, hop_dur, output):
 @main.command()
 @click.argument("audio", nargs=-1, required=True, type=_INPUT)
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True,
-              help="One row per file scored: path, anger, calm, warmth, as CSV or a JSON list (a file that fails gets an error line on stderr instead).")
+              help="One row per file scored: path, anger, calm, warmth, as CSV or a JSON list (a file that "
+                   "fails gets an error line on stderr instead).")
 @click.option("--models", "models_dir", type=click.Path(file_okay=False),
               help="Folder with anger.skops, calm.skops and warmth.skops and their .json cards (tonekit train "
                    "writes both; default: the shipped models).")
