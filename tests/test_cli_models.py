@@ -207,3 +207,18 @@ def test_a_manifest_with_a_typo_is_refused_in_one_line(small_corpus, tmp_path, e
     assert r.output.strip().splitlines() == [f"Error: {manifest}: unknown emotion 'angyr' (line 2); use one of "
                                              "neutral, calm, happiness, sadness, anger, fear, disgust, surprise, "
                                              "boredom or a common synonym such as angry, happy, sad"]
+
+
+def test_train_warns_once_per_bad_recording(small_corpus, tmp_path, env):
+    """A recording that cannot be read is left out with one warning line, not one per training copy and
+    feature set (it used to be twelve: four copies times three feature sets)."""
+    bad = tmp_path / "broken.wav"
+    bad.write_text("not audio")
+    rows = ["path,speaker,emotion"] + [f"{small_corpus / 'wav' / (n + '.flac')},{n[:2]},{'angry' if 'W' in n else 'neutral'}"
+                                       for n in SMALL] + [f"{bad},03,angry"]
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("\n".join(rows) + "\n")
+    r = CliRunner().invoke(main, ["train", str(manifest), "--target", "anger", "-o", str(tmp_path / "a.skops"),
+                                  "-j", "1"], env=env)
+    assert r.exit_code == 0, r.output
+    assert r.stderr.count(f"{bad}: not a readable audio file") == 1, r.stderr

@@ -265,23 +265,24 @@ def normalised_features(table: pd.DataFrame, raw: pd.DataFrame, *, population=No
     return pd.concat(parts).loc[raw.index]
 
 
-def population_baseline(table: pd.DataFrame, *, cache_dir=None) -> pd.Series:
+def population_baseline(table: pd.DataFrame, *, cache_dir=None, reported: set | None = None) -> pd.Series:
     """Median over speakers of their baselines (wideband): the baseline of an unknown speaker.
 
     Used by :func:`tonekit.score` on a lone utterance, where the speaker's own
     baseline cannot be measured.
     """
-    raw = raw_features(table["path"], "wideband", cache_dir=cache_dir)
+    raw = raw_features(table["path"], "wideband", cache_dir=cache_dir, reported=reported)
     raw.index = table.index
     bases = [speaker_baseline(raw.loc[idx]) for _, idx in table.groupby("speaker", sort=True).groups.items()]
     return pd.concat(bases, axis=1).median(axis=1)
 
 
-def population_embedding(table: pd.DataFrame, prefix: str, *, cache_dir=None):
+def population_embedding(table: pd.DataFrame, prefix: str, *, cache_dir=None, reported: set | None = None):
     """Mean over speakers of their mean learned embedding (``prefix``: ``emb_`` or ``wsp_``; wideband, not
     speaker-relative): the usual voice of an unknown speaker, as :func:`population_baseline` is for the
     prosody. Used by :func:`tonekit.score` with ``embeddings=True`` on a lone utterance."""
-    emb = raw_embeddings(table["path"], "wideband", cache_dir=cache_dir, encoder=prefix)
+    emb = raw_embeddings(table["path"], "wideband", cache_dir=cache_dir, encoder=prefix,
+                         reported=reported)
     emb.index = table.index
     per_speaker = emb.groupby(table["speaker"], sort=True).mean()   # NaN rows (no speech) skipped
     return per_speaker.dropna().to_numpy().mean(axis=0)
@@ -318,7 +319,7 @@ def variance_ratio(values: pd.DataFrame, speakers) -> float:
     return float(ratio.median())
 
 
-def reference_shrinkage(table: pd.DataFrame, prefixes=(), *, cache_dir=None) -> dict:
+def reference_shrinkage(table: pd.DataFrame, prefixes=(), *, cache_dir=None, reported: set | None = None) -> dict:
     """The empirical-Bayes weight ``k`` (:func:`variance_ratio`) of each block's population reference, from a
     corpus table (wideband): ``{"prosody": k, "emb_": k, ...}`` for the prosodic functionals and the learned
     embeddings ``prefixes``.
@@ -334,10 +335,11 @@ def reference_shrinkage(table: pd.DataFrame, prefixes=(), *, cache_dir=None) -> 
     speakers = table["speaker"].to_numpy()
     if len(np.unique(speakers)) < 2:
         return {}
-    raw = raw_features(table["path"], "wideband", cache_dir=cache_dir)
+    raw = raw_features(table["path"], "wideband", cache_dir=cache_dir, reported=reported)
     out = {"prosody": variance_ratio(raw[[n[:-4] for n in MODEL_FEATURES]], speakers)}
     for p in prefixes:
-        emb = raw_embeddings(table["path"], "wideband", cache_dir=cache_dir, encoder=p).reset_index(drop=True)
+        emb = raw_embeddings(table["path"], "wideband", cache_dir=cache_dir, encoder=p,
+                             reported=reported).reset_index(drop=True)
         ok = np.isfinite(emb.to_numpy()).all(axis=1)
         if len(np.unique(speakers[ok])) >= 2:
             out[p] = variance_ratio(emb[ok], speakers[ok])

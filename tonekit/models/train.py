@@ -79,11 +79,11 @@ def reference_shares(speakers, reference_mix=REFERENCE_MIX, *, seed: int = 0) ->
     return dict(zip(spk, np.random.default_rng(seed).uniform(low, high, len(spk))))
 
 
-def population_reference(table: pd.DataFrame, prefixes=(), *, cache_dir=None) -> dict:
+def population_reference(table: pd.DataFrame, prefixes=(), *, cache_dir=None, reported: set | None = None) -> dict:
     """``{"baseline": population_baseline, prefix: population_embedding, ...}`` of a corpus table: the
     training speakers' usual voice, as the model card holds it."""
-    return {"baseline": population_baseline(table, cache_dir=cache_dir),
-            **{p: population_embedding(table, p, cache_dir=cache_dir) for p in prefixes}}
+    return {"baseline": population_baseline(table, cache_dir=cache_dir, reported=reported),
+            **{p: population_embedding(table, p, cache_dir=cache_dir, reported=reported) for p in prefixes}}
 
 
 def reference_mix_features(table: pd.DataFrame, condition: str, population: dict, *,
@@ -120,7 +120,8 @@ def training_set(table: pd.DataFrame, target: str, *, conditions=TRAINING_CONDIT
           "reported": set() if reported is None else reported}
     population = None
     if reference_mix is not None:
-        population = population_reference(table, embedding_prefixes(embedding), cache_dir=cache_dir)
+        population = population_reference(table, embedding_prefixes(embedding), cache_dir=cache_dir,
+                                          reported=kw["reported"])
     Xs, ys, gs = [], [], []  # features, labels, speakers
     for cond in conditions:
         copies = [corpus_features(keep, cond, **kw)]
@@ -213,7 +214,8 @@ def train_models(table: pd.DataFrame, targets=TARGET_NAMES, *, cache_dir=None, n
         out[t] = ToneModel(t, fit_target(X, y, corpus=corpus, groups=groups, **params[t]),
                            {"target": t, "params": params[t],
                             **({} if reference_mix is None else {"reference_mix": list(reference_mix)})})
-    pop = population_card(table, tuple(p for p in EMBEDDING_PREFIXES if p in prefixes), cache_dir=cache_dir)
+    pop = population_card(table, tuple(p for p in EMBEDDING_PREFIXES if p in prefixes), cache_dir=cache_dir,
+                          reported=reported)
     for m in out.values():
         m.card.update(pop)
     return out
@@ -310,7 +312,9 @@ def train_and_save(corpus_folders, target: str, output, *, n_jobs: int = 1, prog
     table = add_targets(load_corpora(corpus_folders))
     grouped = check_trainable(table, target, ", ".join(str(f) for f in corpus_folders))
     params = DEFAULT_PARAMS[target]
-    X, y, groups, corpus = training_set(table, target, cache_dir=cache_dir, n_jobs=n_jobs, progress=progress)
+    reported = set()   # each bad recording's warning once, over every pass of the features
+    X, y, groups, corpus = training_set(table, target, cache_dir=cache_dir, n_jobs=n_jobs, progress=progress,
+                                        reported=reported)
     est = fit_target(X, y, corpus=corpus, groups=groups, **params)
     embedding = _embedding_card(X)
     card = {"target": target, "tonekit_version": __version__, "sklearn_version": sklearn.__version__,
@@ -321,7 +325,7 @@ def train_and_save(corpus_folders, target: str, output, *, n_jobs: int = 1, prog
             "data": sorted(table.corpus.unique()), "n_speakers": int(groups.nunique()),
             "positive_share": round(float(np.mean(y)), 4), "sample_weights": "each corpus the same total weight",
             "calibration_folds": "speaker-grouped" if grouped else "stratified, not grouped (fewer than 3 speakers)",
-            **population_card(table, tuple(embedding or ()), cache_dir=cache_dir)}
+            **population_card(table, tuple(embedding or ()), cache_dir=cache_dir, reported=reported)}
     return save_model(est, output, card)
 
 
@@ -351,15 +355,16 @@ def check_trainable(table: pd.DataFrame, target: str, where: str) -> bool:
     return n >= 3
 
 
-def population_card(table: pd.DataFrame, prefixes=(), *, cache_dir=None) -> dict:
+def population_card(table: pd.DataFrame, prefixes=(), *, cache_dir=None, reported: set | None = None) -> dict:
     """The card fields that describe the training speakers' usual voice: ``population_baseline`` (for
     ``tonekit.score`` on a lone utterance), ``population_embedding`` of each learned embedding in ``prefixes``
     (for ``score(embeddings=True)`` and ``analyze(population_share=...)``; None without embeddings) and
     ``reference_shrinkage`` (how much ``tonekit.score_speaker`` leans on them with few recordings)."""
-    pop = population_reference(table, prefixes, cache_dir=cache_dir)
+    pop = population_reference(table, prefixes, cache_dir=cache_dir, reported=reported)
     return {"population_baseline": {k: round(float(v), 6) for k, v in pop["baseline"].items()},
             "population_embedding": {p: [round(float(v), 6) for v in pop[p]] for p in prefixes} or None,
-            "reference_shrinkage": reference_shrinkage(table, tuple(prefixes), cache_dir=cache_dir)}
+            "reference_shrinkage": reference_shrinkage(table, tuple(prefixes), cache_dir=cache_dir,
+                                                       reported=reported)}
 
 
 def _embedding_card(X) -> dict | None:
