@@ -212,3 +212,9 @@ def test_an_unexpected_error_is_still_one_line(mono_file, monkeypatch):
     assert res.exit_code == 1
     assert res.output.strip().splitlines() == ["Error: unexpected RuntimeError: something we did not foresee (run "
                                                "with --debug for the traceback, and please report it)"]
+
+
+def test_an_output_that_is_a_folder_is_refused_before_any_work(mono_file, tmp_path):
+    res = CliRunner().invoke(main, ["features", str(mono_file), "-o", f"{tmp_path / 'new.csv'}/"])
+    assert res.exit_code == 2
+    assert "a folder; give a file name" in res.output

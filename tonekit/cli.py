@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 import traceback
 import warnings
@@ -201,6 +202,8 @@ _FORMAT_BY_SUFFIX = {".txt": "text", ".json": "json", ".html": "html", ".htm": "
 
 def _check_output(output, hint: str) -> None:
     """Refuse, before any work, an output file whose folder does not exist (or is not a folder)."""
+    if str(output).endswith(("/", os.sep)) or Path(output).expanduser().is_dir():
+        raise click.BadParameter(f"{output}: a folder; give a file name", param_hint=hint)
     folder = Path(output).expanduser().parent
     if not folder.is_dir():
         raise click.BadParameter(f"{output}: the folder {folder} does not exist", param_hint=hint)
