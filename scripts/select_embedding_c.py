@@ -23,7 +23,10 @@ results/select_domain_offsets.md), or a C with every (corpus, class) cell weighe
 results/select_cell_balance.md), or a C trained on a copy of every utterance with a random pitch
 shift as well (``--grid 0.001,0.001+pitch``, :func:`tonekit.augment.pitch_copy`), or on a random 1-2 s
 stretch of every utterance's speech as well (``0.001+crop``, :func:`tonekit.augment.crop_copy`); both measured
-(results/select_pitch_copy.md, results/select_crop_copy_anger.md, results/select_crop_copy.md).
+(results/select_pitch_copy.md, results/select_crop_copy_anger.md, results/select_crop_copy.md). ``+logit``
+averages the fused members' log-odds instead of their probabilities
+(:class:`~tonekit.models.estimators.FusedToneClassifier`'s ``average="log-odds"``); extras combine
+(``0.001+noise+logit``: the shipped recipe, averaged in log-odds; results/select_logit_fusion.md).
 
 Usage::
 
@@ -34,6 +37,7 @@ Usage::
     python scripts/select_embedding_c.py --targets anger --grid 0.001,0.001+crop --out results/select_crop_copy_anger.json
     python scripts/select_embedding_c.py --targets calm,warmth --grid 0.001,0.001+crop --out results/select_crop_copy.json
     python scripts/select_embedding_c.py --grid 0.001,0.001+noise --noisy-test --out results/select_noise_copy_noisy_test.json
+    python scripts/select_embedding_c.py --grid 0.001+noise,0.001+noise+logit --out results/select_logit_fusion.json
 
 It fits (1 + 3) x corpora x candidates models per target (240 for the defaults; about 15 minutes on
 2 cores once the corpus features are cached by scripts/evaluate.py).
@@ -76,19 +80,21 @@ def candidate(C) -> dict:
     ``domain_offsets``), or a C trained on pitch-shifted copies as well (``"0.001+pitch"``, see
     :func:`training_conditions`)."""
     text = str(C)
-    value, _, extra = text.partition("+")
-    if extra not in ("", "offsets", "cells", *COPY_CONDITIONS):
-        raise ValueError(f"unknown candidate {text!r}: a C, or a C followed by +offsets, +cells, +pitch, +crop or "
-                         "+noise")
-    return {"embedding_C": float(value), **({"domain_offsets": True} if extra == "offsets" else {}),
-            **({"balance": "cells"} if extra == "cells" else {})}
+    value, *extras = text.split("+")
+    for extra in extras:
+        if extra not in ("offsets", "cells", "logit", *COPY_CONDITIONS):
+            raise ValueError(f"unknown candidate {text!r}: a C, or a C followed by +offsets, +cells, +logit, +pitch, "
+                             "+crop or +noise (several may follow: 0.001+noise+logit)")
+    return {"embedding_C": float(value), **({"domain_offsets": True} if "offsets" in extras else {}),
+            **({"balance": "cells"} if "cells" in extras else {}),
+            **({"average": "log-odds"} if "logit" in extras else {})}
 
 
 def training_conditions(C) -> tuple:
     """The copies of every training utterance a candidate is trained on: both lines, and for ``C+pitch`` both
     lines again with a random pitch shift per utterance (:func:`tonekit.augment.pitch_copy`), for ``C+crop``
     with a random 1-2 s stretch of its speech (:func:`tonekit.augment.crop_copy`)."""
-    return CONDITIONS + COPY_CONDITIONS.get(str(C).partition("+")[2], ())
+    return CONDITIONS + sum((COPY_CONDITIONS.get(extra, ()) for extra in str(C).split("+")[1:]), ())
 
 
 def fit_and_test(table, feats, target, test_corpus, left_out, C, tests=CONDITIONS) -> list:

@@ -33,7 +33,8 @@ def _expected_failures(est):
 @parametrize_with_checks([ToneClassifier(), ToneClassifier(kind="svm", C=1.0), ToneClassifier(kind="blend", C=1.0),
                           FusedToneClassifier(kind="logreg", n_embedding=1),
                           FusedToneClassifier(kind="blend", C=1.0, n_embedding=2),
-                          FusedToneClassifier(kind="blend", C=1.0, n_embedding=2, fusion="calibrated")],
+                          FusedToneClassifier(kind="blend", C=1.0, n_embedding=2, fusion="calibrated"),
+                          FusedToneClassifier(kind="logreg", n_embedding=2, fusion="calibrated", average="log-odds")],
                          expected_failed_checks=_expected_failures)
 def test_sklearn_conventions(estimator, check):
     check(estimator)
@@ -995,3 +996,21 @@ def test_cell_weights_give_every_corpus_and_class_the_same_total():
     np.testing.assert_allclose(corpus_weights(corpus), [0.75, 0.75, 0.75, 0.75, 1.5, 1.5])
     with pytest.raises(ValueError, match="balance must be 'corpus' or 'cells', not 'class'"):
         fit_target(pd.DataFrame({"x": [0.0, 1.0]}), np.array([0, 1]), corpus=["a", "a"], balance="class")
+
+
+def test_log_odds_average_of_members_known_answer():
+    """Two members, one sure (0.99) and one unsure (0.6): their probabilities average to 0.795; their log-odds
+    (4.595 and 0.405) to 2.5, which is 0.924. Models saved before the option average probabilities."""
+    from scipy.special import expit
+
+    m = FusedToneClassifier(average="log-odds")
+    P = [np.array([[0.01, 0.99]]), np.array([[0.4, 0.6]])]
+    assert m._fused(P, 1, 2)[0, 1] == pytest.approx(expit(0.5 * (np.log(99) + np.log(1.5))), abs=1e-9)
+    assert FusedToneClassifier()._fused(P, 1, 2)[0, 1] == pytest.approx(0.795)
+    # a row missing a member: the mean of those it has
+    P = [np.array([[0.01, 0.99], [0.2, 0.8]]), np.array([[0.4, 0.6], [np.nan, np.nan]])]
+    assert m._fused(P, 2, 2)[1, 1] == pytest.approx(0.8)
+    old = load_model(shipped_dir() / "anger.skops").estimator
+    assert "average" not in vars(old) and old.average == "probability"
+    with pytest.raises(ValueError, match="average must be one of"):
+        FusedToneClassifier(average="median").fit(np.c_[np.arange(8.0)], np.arange(8) % 2)

@@ -85,3 +85,11 @@ def test_nested_pick_weighs_the_noisy_lines_with_the_clean_ones():
     noisy["auc"] = [0.60 if C == 0.001 else 0.80 for C in noisy.C]
     assert set(sc.nested_picks(rows)) == {0.001}
     assert set(sc.nested_picks(pd.concat([rows, noisy], ignore_index=True))) == {0.01}
+
+
+def test_candidates_combine_extras():
+    s = sc
+    assert s.candidate("0.001+noise+logit") == {"embedding_C": 0.001, "average": "log-odds"}
+    assert s.training_conditions("0.001+noise+logit") == ("wideband", "telephone", "noise-wideband",
+                                                          "noise-telephone")
+    assert s.training_conditions("0.001") == ("wideband", "telephone")

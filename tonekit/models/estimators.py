@@ -30,6 +30,8 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 KINDS = ("logreg", "svm", "blend")
 FUSIONS = ("mean", "calibrated")
+#: How :class:`FusedToneClassifier` averages its members: their probabilities, or their log-odds.
+AVERAGES = ("probability", "log-odds")
 
 
 def at_prior(prob, prior):
@@ -354,6 +356,10 @@ class FusedToneClassifier(_ToneBase):
         that corpora which draw the line between their labels at different strengths of voice do not
         bend the weights the components share; it then predicts with the mean of those offsets (an
         unknown corpus is an average one). Without ``domains``, or with one domain, nothing changes.
+    average : {"probability", "log-odds"}
+        What the members' mean is taken of (two classes; with more, always the probabilities). The
+        shipped models average probabilities; in log-odds, a member that is sure counts for more
+        (measured, docs/tone_models.md).
 
     Examples
     --------
@@ -371,7 +377,7 @@ class FusedToneClassifier(_ToneBase):
     def __init__(self, kind: str = "blend", C: float = 0.3, C_logreg: float = 0.1, class_weight="balanced",
                  random_state: int = 0, embedding_kind=None, embedding_C=None, embedding_prefix="emb_",
                  n_embedding: int = 0, fusion: str = "mean", calibration_folds: int = 3, calibration_C: float = 1.0,
-                 domain_offsets: bool = False):
+                 domain_offsets: bool = False, average: str = "probability"):
         self.kind = kind
         self.C = C
         self.C_logreg = C_logreg
@@ -385,6 +391,7 @@ class FusedToneClassifier(_ToneBase):
         self.calibration_folds = calibration_folds
         self.calibration_C = calibration_C
         self.domain_offsets = domain_offsets
+        self.average = average
 
     def _settings(self, embedding=False) -> tuple:
         """``(kind, C)`` of the prosodic member, or of an embedding member."""
@@ -403,6 +410,19 @@ class FusedToneClassifier(_ToneBase):
         if not prefixes or not all(isinstance(x, str) and x for x in prefixes):
             raise ValueError(f"embedding_prefix must be a non-empty str or tuple of them, not {p!r}")
         return prefixes
+
+    #: Models saved before ``average`` existed have no such attribute: they average probabilities.
+    average = "probability"
+
+    def _fused(self, P, n: int, width: int, strict: bool = False) -> np.ndarray:
+        """The members' mean (:func:`_nanmean_members`), of their probabilities or (``average="log-odds"``, two
+        classes) of their log-odds, returned as probabilities."""
+        if self.average != "log-odds" or width != 2:
+            return _nanmean_members(P, n, width, strict)
+        Z = [None if p is None else np.c_[np.zeros(len(p)), _logits(p)[:, 0]] for p in P]
+        z = _nanmean_members(Z, n, width, strict)[:, 1]
+        p1 = expit(z)
+        return np.c_[1 - p1, p1]
 
     def _member_names(self) -> list:
         """Names of the embedding members: ``embedding`` for one, ``embedding:<prefix>`` for several."""
@@ -431,6 +451,8 @@ class FusedToneClassifier(_ToneBase):
             raise ValueError(f"domain_offsets must be True or False, not {self.domain_offsets!r}")
         if self.domain_offsets and self.fusion != "calibrated":
             raise ValueError('domain_offsets needs fusion="calibrated"')
+        if self.average not in AVERAGES:
+            raise ValueError(f"average must be one of {AVERAGES}, not {self.average!r}")
         if domains is not None:
             domains = np.asarray(domains)
             if domains.shape != (len(y),):
@@ -503,7 +525,7 @@ class FusedToneClassifier(_ToneBase):
                 if rows.any():
                     p[rows] = est.predict_proba(X[np.ix_(rows, cols)])
             P.append(p)
-        return _nanmean_members(P, len(X), len(self.classes_))
+        return self._fused(P, len(X), len(self.classes_))
 
     # ------------------------------------------------------------------ calibrated fusion
     def _components(self, member=None):
@@ -586,7 +608,7 @@ class FusedToneClassifier(_ToneBase):
             use = [members[0]] + [m if on else None for m, on in zip(members[1:], pattern)]
             if any(on and m is None for m, on in zip(members[1:], pattern)):
                 continue
-            fused = _nanmean_members(use, len(y), len(self.classes_), strict=True)
+            fused = self._fused(use, len(y), len(self.classes_), strict=True)
             rows = np.isfinite(fused).all(axis=1)
             if not rows.any() or len(np.unique(y[rows])) < len(self.classes_):
                 continue
@@ -626,7 +648,7 @@ class FusedToneClassifier(_ToneBase):
                 on = [i for i, v in enumerate(pattern) if v]
                 pattern = tuple(False if i == on[-1] else v for i, v in enumerate(pattern))
             use = [members[0]] + [m if on else None for m, on in zip(members[1:], pattern)]
-            fused = _nanmean_members([None if m is None else m[rows] for m in use], int(rows.sum()),
+            fused = self._fused([None if m is None else m[rows] for m in use], int(rows.sum()),
                                      len(self.classes_), strict=True)
             out[rows] = _lr_proba(self.calibrators_[patterns.index(pattern)], _logits(fused))
         return out
