@@ -117,3 +117,15 @@ def test_noise_is_added_in_place_at_the_asked_ratio(tmp_path):
     for ch, level in ((0, 0.2), (1, 0.05)):
         noise_rms = np.sqrt(np.mean((after[quiet, ch] - before[quiet, ch]) ** 2))
         assert noise_rms == pytest.approx(level * 10 ** -0.5, rel=0.15), ch
+
+
+def test_log_odds_option_reaches_the_fold_models(monkeypatch):
+    """--log-odds anger,calm: the fold models of those targets average in log-odds, warmth's as shipped."""
+    import tonekit.models.train as train
+
+    seen = {}
+    monkeypatch.setattr(train, "train_models", lambda table, **kw: seen.update(kw) or {})
+    table = pd.DataFrame({"speaker": ["a", "b"], "path": ["x", "y"]})
+    ec.train_fold_models(table, ["a"], None, log_odds=("anger", "calm"))
+    assert {t: p.get("average") for t, p in seen["params"].items()} == {"anger": "log-odds", "calm": "log-odds"}
+    assert seen["params"]["anger"]["embedding_C"] == train.DEFAULT_PARAMS["anger"]["embedding_C"]
