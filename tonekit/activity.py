@@ -251,6 +251,13 @@ def channel_intensity(call: Call, speaker: str, *, chunk_s: float = 60.0, hop_s:
     return intensity_from_blocks(np.concatenate(blocks) if blocks else np.zeros(0), hop)
 
 
+def frames_with_audio(call: Call, speaker: str, n: int, hop_s: float = HOP_S) -> int:
+    """How many of a call's ``n`` frames hold audio of ``speaker``: all of them, unless the speaker's own file
+    (one of two mono files) ends before the call does."""
+    info = call.infos.get(speaker)
+    return n if info is None else min(n, int(np.ceil(info.duration_s / hop_s)))
+
+
 def detect_activity(call: Call, *, crosstalk_db: float = 12.0, floor_margin_db: float = 10.0,
                     noise_adaptive: bool = True, chunk_s: float = 60.0) -> Activity:
     """Speech activity of each speaker of a call.
@@ -283,7 +290,7 @@ def detect_activity(call: Call, *, crosstalk_db: float = 12.0, floor_margin_db: 
     levels = {s: _fit(channel_intensity(call, s, chunk_s=chunk_s), n) for s in spk}
     # two files may differ in length: past the end of its file a side has no audio (read as zeros), and
     # those frames must not be taken for the quiet of its line
-    ends = {s: min(n, int(np.ceil(call.infos[s].duration_s / HOP_S))) if s in call.infos else n for s in spk}
+    ends = {s: frames_with_audio(call, s, n) for s in spk}
     if len(spk) == 2:
         both = min(ends.values())
         refuse_same_audio(call, levels[spk[0]][:both], levels[spk[1]][:both], floor_margin_db=floor_margin_db,

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .activity import NOISY_HEADROOM_DB, detect_activity, headroom_db
+from .activity import NOISY_HEADROOM_DB, detect_activity, frames_with_audio, headroom_db
 from .analysis import WINDOW_COLUMNS, Analysis, edge_means
 from .audio import as_signal, load_audio, load_call
 from .errors import AudioError, ParameterError, whole_number
@@ -152,8 +152,8 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
             found = "no speech found" if not m.any() else f"only {m.sum() * act.hop_s:.1f} s of speech found"
             warnings.warn(f"{path}: {found} for the {spk} ({what}); their tone cannot be scored "
                           f"(a window needs {min_speech_s:g} s)", stacklevel=2)
-        elif (room := headroom_db(act.intensity_db[spk][:int(np.ceil(call.infos[spk].duration_s / act.hop_s))]
-                                  if spk in call.infos else act.intensity_db[spk])) < NOISY_HEADROOM_DB:
+        elif (room := headroom_db(act.intensity_db[spk][:frames_with_audio(call, spk, len(m), act.hop_s)])
+              ) < NOISY_HEADROOM_DB:
             path, what = call.describe(spk)
             warnings.warn(f"{path}: the {spk}'s speech ({what}) stands only {room:.0f} dB over the noise, less "
                           f"than in anything the tone models learned from ({NOISY_HEADROOM_DB:g} dB or more): "
