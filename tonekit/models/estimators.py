@@ -649,7 +649,7 @@ class FusedToneClassifier(_ToneBase):
                 pattern = tuple(False if i == on[-1] else v for i, v in enumerate(pattern))
             use = [members[0]] + [m if on else None for m, on in zip(members[1:], pattern)]
             fused = self._fused([None if m is None else m[rows] for m in use], int(rows.sum()),
-                                     len(self.classes_), strict=True)
+                                len(self.classes_), strict=True)
             out[rows] = _lr_proba(self.calibrators_[patterns.index(pattern)], _logits(fused))
         return out
 
