@@ -626,12 +626,13 @@ def main(argv=None) -> int:
         ap.error("--folds must be at least 2")
     if not 0 <= args.angry_caller_share <= 1:
         ap.error("--angry-caller-share must be within 0..1")
-    unknown = sorted(set(t for t in args.log_odds.split(",") if t) - set(MODEL_TARGETS))
+    log_odds = tuple(t for t in args.log_odds.split(",") if t)
+    unknown = sorted(set(log_odds) - set(MODEL_TARGETS))
     if unknown:
         ap.error(f"--log-odds: unknown target(s) {', '.join(unknown)} (anger, calm, warmth)")
     if (args.reference_mix or args.copies or args.no_noise_copies or args.log_odds) and args.models_dir:
-        ap.error("--reference-mix, --copies and --no-noise-copies train the fold models; --models-dir uses fixed "
-                 "ones (use one)")
+        ap.error("--reference-mix, --copies, --no-noise-copies and --log-odds train the fold models; --models-dir "
+                 "uses fixed ones (use one)")
     try:
         if args.settings and not args.rescore:
             raise ValueError("--set changes the matcher of --rescore; a full run uses the defaults")
@@ -648,7 +649,7 @@ def main(argv=None) -> int:
                                                codec=args.codec, copies=args.copies, noise=args.noise,
                                                fixed_activity_margin=args.fixed_activity_margin,
                                                noise_copies=not args.no_noise_copies,
-                                               log_odds=tuple(t for t in args.log_odds.split(",") if t),
+                                               log_odds=log_odds,
                                                analyze_options={k: v for k, v in (
                                                    ("embedding_every", args.embedding_every),
                                                    ("whisper_every", args.whisper_every),

@@ -97,6 +97,10 @@ def _bytes_per_frame_guess(fh: sf.SoundFile) -> int:
             "FLOAT": 4, "DOUBLE": 8}.get(fh.subtype, 2)
 
 
+#: Samples beyond this (full scale = 1) are not audio as stored: an array of integer PCM, or a floating-point
+#: file far over full scale; a little over (resampling overshoot) is accepted.
+MAX_PEAK = 1.5
+
 #: Shorter than this (s), a file holds no syllable to analyse (a frame of the pitch and intensity tracks is
 #: 40 ms).
 MIN_DURATION_S = 0.05
@@ -259,7 +263,7 @@ def as_signal(y, sr) -> tuple[np.ndarray, int]:
         raise ParameterError(f"expected a mono signal (1-D array), got shape {y.shape}")
     if not np.isfinite(y).all():
         raise AudioError(None, "audio buffer is not finite everywhere")
-    if y.size and np.max(np.abs(y)) > 1.5:
+    if y.size and np.max(np.abs(y)) > MAX_PEAK:
         raise ParameterError(f"a signal's samples must be in -1..1, got a peak of {np.max(np.abs(y)):.4g} "
                              f"(integer PCM? divide 16-bit samples by 32768)")
     check_levels(y, None, what="signal")
@@ -370,7 +374,7 @@ def judge_levels(path, what: str, peak: float, clipped_share: float) -> None:
     """
     if peak <= 10 ** (SILENT_DBFS / 20):
         raise AudioError(path, f"{what} is silent (peak {20 * np.log10(max(peak, 1e-12)):.0f} dBFS)")
-    if peak > 1.5:   # only a floating-point file can hold such samples: not clipped, but not audio as stored
+    if peak > MAX_PEAK:   # only floating-point samples can go so far: not clipped, but not audio as stored
         raise AudioError(path, f"{what} goes far beyond full scale (peak {peak:.3g}, "
                                f"{20 * np.log10(peak):+.0f} dBFS): a floating-point file must hold samples in -1..1")
     if peak > 1.001:   # a floating-point file a little over full scale: nothing is cut off

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
