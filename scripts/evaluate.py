@@ -22,8 +22,8 @@ Feature sets: ``tonekit`` is the shipped model (late fusion of the prosodic
 features, the GE2E voice embedding and the outputs of Whisper's second, first
 and third encoder layers,
 :class:`~tonekit.models.estimators.FusedToneClassifier`); ``tonekit-previous``
-the previous release's recipe (the same features and settings, trained without the
-noisy copies);
+the previous release's recipe (the same features, settings and copies, every target's members averaged in
+probability; for warmth, which averages so still, its rows are the shipped model's);
 ``tonekit-no-whisper`` without any Whisper member; ``tonekit-prosody`` the
 prosodic member alone; ``egemaps`` the baseline.
 
@@ -42,7 +42,7 @@ on a GSM copy of every training utterance (``tonekit-gsm-copy``), so Opus is the
 one codec neither has heard.
 ``--copies crop`` (or ``pitch``) compares the shipped recipe with it trained also on those copies of every
 training utterance on both lines (``tonekit-crop-copies``; :data:`tonekit.models.features.COPY_CONDITIONS`).
-Every ``tonekit*`` set but ``tonekit-previous`` is trained on the noisy copies too, as the shipped models are.
+Every ``tonekit*`` set is trained on the noisy copies too, as the shipped models are.
 
 Usage::
 
@@ -240,6 +240,9 @@ def smile_separation(table, raw):
 
 
 #: Estimator settings compared by ``--select`` (kind, C; a blend's logistic regression keeps C_logreg=0.1).
+#: What the previous release's recipe (``tonekit-previous``) changes in DEFAULT_PARAMS: every target's fused members
+#: averaged in probability (anger and calm average in log-odds since this release).
+PREVIOUS_RELEASE = {"average": "probability"}
 SELECTION_GRID = (("logreg", 0.01), ("logreg", 0.1), ("svm", 0.3), ("svm", 1.0), ("svm", 3.0),
                   ("blend", 0.3), ("blend", 1.0))
 ANGER_CUES = ("f0_st_median", "int_mean", "ln_f1", "alpha_mean", "rate_syl_s")
@@ -387,7 +390,7 @@ def main(argv=None):
         ap.error("--select, --reference-mix, --unseen-codec, --gsm-copy and --copies measure different things; "
                  "use one")
     if args.copies == "noise":
-        ap.error("--copies noise: the noisy copies are in the shipped recipe already (tonekit-previous has none)")
+        ap.error("--copies noise: the noisy copies are in the shipped recipe already")
     t0 = time.time()
     table = targets(load_corpora(args.corpora)).reset_index(drop=True)
     corpora = sorted(table.corpus.unique())
@@ -399,7 +402,7 @@ def main(argv=None):
                                                            progress=True, encoder=prefix))
                  for cond in ("wideband", "telephone")] for prefix in ("emb_", "wsp_"))
     # the shipped model: late fusion of prosody, the GE2E voice embedding and Whisper's layers' outputs; for
-    # comparison, the previous release's recipe (the same, without the noisy copies), the model without Whisper
+    # comparison, the previous release's recipe (the same, its members averaged in probability), the model without Whisper
     # and its prosodic member alone
     sets["tonekit"] = tuple(pd.concat([p, e, w], axis=1) for p, e, w in zip(prosody, emb, wsp))
     sets["tonekit-previous"] = sets["tonekit"]
@@ -444,11 +447,17 @@ def main(argv=None):
             continue
         for name, (fw, ft) in sets.items():
             # each set's own columns pick the members (without embedding columns: the prosodic member alone)
-            est = FusedToneClassifier(**DEFAULT_PARAMS[target])
+            params = DEFAULT_PARAMS[target]
+            if name == "tonekit-previous":
+                params = {**params, **PREVIOUS_RELEASE}
+                if params == DEFAULT_PARAMS[target]:   # the same recipe as shipped: the same rows
+                    rows += [{**r, "features": name} for r in rows if r["features"] == "tonekit"
+                             and r["target"] == target]
+                    continue
+            est = FusedToneClassifier(**params)
             own_noisy = egemaps_noisy if name == "egemaps" else noisy   # this set's features of the noisy copies
-            # the training rows' noisy copies join training (the shipped recipe), but for the previous release's;
-            # then the copies an exploration adds
-            mixes = [None if name == "tonekit-previous" else functools.partial(_copies, own_noisy)]
+            # the training rows' noisy copies join training (the shipped recipe), then the copies an exploration adds
+            mixes = [functools.partial(_copies, own_noisy)]
             if name == "tonekit-reference-mix":
                 mixes.append(reference_mix(table, args.cache_dir))
             if name == "tonekit-gsm-copy":

@@ -54,6 +54,9 @@ MIN_CALLS = 40
 GOALS = {1: (0.80, 0.70), 7: (0.70, 0.70), 8: (0.70, 0.70), 9: (0.70, 0.70), 12: (0.80, 0.70)}
 AUC_GOAL = 0.85
 MODEL_TARGETS = ("anger", "calm", "warmth")
+#: ``--previous-release``: how the previous release's fold models averaged their estimators (every target in
+#: probability; the shipped anger and calm average in log-odds, tonekit.models.train.DEFAULT_PARAMS).
+PREVIOUS_RELEASE = {t: "probability" for t in MODEL_TARGETS}
 
 
 def _tonekit():
@@ -118,13 +121,14 @@ def load_fixed_models(models_dir):
 
 
 def train_fold_models(table: pd.DataFrame, held_out: list[str], cache_dir, reference_mix=None, copies=None,
-                      noise_copies: bool = True, log_odds=()):
+                      noise_copies: bool = True, average=None):
     """Models trained as the shipped ones on every corpus row except the held-out speakers' (both lines, clean
     and with background noise: ``tonekit.models.features.TRAINING_CONDITIONS``). ``noise_copies=False``: both
-    lines only, the release before's recipe; ``reference_mix``: also on the mixed copies of
+    lines only, as two releases before; ``reference_mix``: also on the mixed copies of
     ``tonekit.models.train.training_set``; ``copies``: also on the training copies of
-    ``tonekit.models.features.COPY_CONDITIONS[copies]`` (explorations); ``log_odds``: the targets whose fused
-    estimators average in log-odds (``FusedToneClassifier(average="log-odds")``, a candidate)."""
+    ``tonekit.models.features.COPY_CONDITIONS[copies]`` (explorations); ``average``: ``{target: "probability" or
+    "log-odds"}``, how those targets' fused estimators average their members instead of as shipped
+    (``FusedToneClassifier(average=...)``; :data:`PREVIOUS_RELEASE`: the previous release's)."""
     _tonekit()
     from tonekit.models.features import CONDITIONS, COPY_CONDITIONS, TRAINING_CONDITIONS
     from tonekit.models.train import DEFAULT_PARAMS, train_models
@@ -133,7 +137,7 @@ def train_fold_models(table: pd.DataFrame, held_out: list[str], cache_dir, refer
     base = TRAINING_CONDITIONS if noise_copies else CONDITIONS
     conditions = tuple(dict.fromkeys(base + (COPY_CONDITIONS[copies] if copies else ())))
     # the cards carry the training speakers' usual voice, as a shipped card does (analyze reads it)
-    params = {t: {**DEFAULT_PARAMS[t], "average": "log-odds"} for t in log_odds}
+    params = {t: {**DEFAULT_PARAMS[t], "average": kind} for t, kind in (average or {}).items()}
     return train_models(train, targets=MODEL_TARGETS, cache_dir=cache_dir, reference_mix=reference_mix,
                         conditions=conditions, params=params)
 
@@ -346,14 +350,15 @@ def evaluate(corpora, *, n_calls: int = 48, n_folds: int = 4, seed: int = 0, cac
              models_dir=None, calls_dir=None, telephone_share: float = 1 / 3,
              analyze_options=None, angry_caller_share: float = 0.0,
              reference_mix=None, codec: str = "mulaw", copies=None, noise=None,
-             fixed_activity_margin: bool = False, noise_copies: bool = True, log_odds=()) -> tuple[dict, dict, list]:
+             fixed_activity_margin: bool = False, noise_copies: bool = True, average=None) -> tuple[dict, dict, list]:
     """Run the evaluation; returns (summary, setup, per-call records). ``analyze_options``: keywords of
     ``tonekit.analyze`` (``embedding_every``, ``whisper_every``) other than the defaults;
     ``angry_caller_share``: the share of calls whose caller is angry throughout (``simulate_calls.py``);
     ``reference_mix``: the fold models' training option of that name (``tonekit.models.train.training_set``);
     ``copies``: the fold models also trained on these training copies (``"pitch"``, ``"crop"``);
-    ``noise_copies=False``: the fold models trained without the noisy copies, as the release before;
-    ``log_odds``: targets whose fold models average their estimators in log-odds (a candidate);
+    ``noise_copies=False``: the fold models trained without the noisy copies, as two releases before;
+    ``average``: ``{target: kind}``, how those targets' fold models average their estimators instead of as
+    shipped (:data:`PREVIOUS_RELEASE`: every target in probability, the previous release);
     ``codec``: of the telephone calls (``simulate_calls.CODECS``: gsm and opus are never heard in training);
     ``noise``: ``(kind, snr_db)``, background noise added to both channels of every call (:func:`add_noise`);
     ``fixed_activity_margin``: find speech with the fixed 10-dB margin alone (``detect_activity(...,
@@ -398,7 +403,7 @@ def evaluate(corpora, *, n_calls: int = 48, n_folds: int = 4, seed: int = 0, cac
                 print(f"fold {f + 1}/{n_folds}: training without {len(held_out)} speakers ...", file=sys.stderr)
                 t0 = time.perf_counter()
                 models = train_fold_models(table, held_out, cache_dir, reference_mix, copies, noise_copies,
-                                           log_odds)
+                                           average)
                 print(f"fold {f + 1}/{n_folds}: trained in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
             else:
                 models = fixed
@@ -442,7 +447,7 @@ def evaluate(corpora, *, n_calls: int = 48, n_folds: int = 4, seed: int = 0, cac
         **({} if reference_mix is None else {"reference_mix": list(reference_mix)}),
         **({} if copies is None else {"training_copies": copies}),
         **({} if noise_copies or models_dir else {"noise_copies": False}),
-        **({"log_odds_fusion": list(log_odds)} if log_odds and not models_dir else {}),
+        **({"fusion_average": dict(average)} if average and not models_dir else {}),
         **({} if codec == "mulaw" else {"codec": codec}),
         **({} if noise is None else {"noise": f"{noise[0]}:{noise[1]:g}"}),
         **({"activity": "fixed 10-dB margin"} if fixed_activity_margin else {}),
@@ -600,12 +605,12 @@ def main(argv=None) -> int:
                          "(tonekit.models.features.COPY_CONDITIONS; pitch and crop are explorations the shipped "
                          "models do not use; noise is in the shipped recipe already)")
     ap.add_argument("--no-noise-copies", action="store_true",
-                    help="train the fold models on both lines without the noisy copies, as the release before "
-                         "(for comparison)")
-    ap.add_argument("--log-odds", default="", metavar="TARGETS",
-                    help="comma-separated targets (anger, calm, warmth) whose fold models average their five "
-                         "estimators in log-odds (FusedToneClassifier(average='log-odds'); a candidate, "
-                         "results/select_logit_fusion.md)")
+                    help="train the fold models on both lines without the noisy copies, as two releases before "
+                         "(for comparison; with --previous-release, that release's recipe)")
+    ap.add_argument("--previous-release", action="store_true",
+                    help="train the fold models as the previous release: every target's five estimators averaged "
+                         "in probability (the shipped anger and calm average in log-odds; "
+                         "results/select_logit_fusion.md), for comparison")
     ap.add_argument("--codec", choices=_simulator().CODECS, default="mulaw",
                     help="codec of the telephone calls (default %(default)s; gsm and opus are never heard in "
                          "training)")
@@ -626,13 +631,9 @@ def main(argv=None) -> int:
         ap.error("--folds must be at least 2")
     if not 0 <= args.angry_caller_share <= 1:
         ap.error("--angry-caller-share must be within 0..1")
-    log_odds = tuple(t for t in args.log_odds.split(",") if t)
-    unknown = sorted(set(log_odds) - set(MODEL_TARGETS))
-    if unknown:
-        ap.error(f"--log-odds: unknown target(s) {', '.join(unknown)} (anger, calm, warmth)")
-    if (args.reference_mix or args.copies or args.no_noise_copies or args.log_odds) and args.models_dir:
-        ap.error("--reference-mix, --copies, --no-noise-copies and --log-odds train the fold models; --models-dir "
-                 "uses fixed ones (use one)")
+    if (args.reference_mix or args.copies or args.no_noise_copies or args.previous_release) and args.models_dir:
+        ap.error("--reference-mix, --copies, --no-noise-copies and --previous-release train the fold models; "
+                 "--models-dir uses fixed ones (use one)")
     try:
         if args.settings and not args.rescore:
             raise ValueError("--set changes the matcher of --rescore; a full run uses the defaults")
@@ -649,7 +650,7 @@ def main(argv=None) -> int:
                                                codec=args.codec, copies=args.copies, noise=args.noise,
                                                fixed_activity_margin=args.fixed_activity_margin,
                                                noise_copies=not args.no_noise_copies,
-                                               log_odds=log_odds,
+                                               average=PREVIOUS_RELEASE if args.previous_release else None,
                                                analyze_options={k: v for k, v in (
                                                    ("embedding_every", args.embedding_every),
                                                    ("whisper_every", args.whisper_every),

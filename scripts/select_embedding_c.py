@@ -25,8 +25,11 @@ shift as well (``--grid 0.001,0.001+pitch``, :func:`tonekit.augment.pitch_copy`)
 stretch of every utterance's speech as well (``0.001+crop``, :func:`tonekit.augment.crop_copy`); both measured
 (results/select_pitch_copy.md, results/select_crop_copy_anger.md, results/select_crop_copy.md). ``+logit``
 averages the fused members' log-odds instead of their probabilities
-(:class:`~tonekit.models.estimators.FusedToneClassifier`'s ``average="log-odds"``); extras combine
-(``0.001+noise+logit``: the shipped recipe, averaged in log-odds; results/select_logit_fusion.md).
+(:class:`~tonekit.models.estimators.FusedToneClassifier`'s ``average="log-odds"``), ``+prob`` their
+probabilities; without either, each target averages as shipped (anger and calm in log-odds, warmth in
+probability). Extras combine: ``--grid 0.001+noise+prob,0.001+noise+logit`` is how the shipped average was chosen
+(results/select_logit_fusion.md, run when the release before averaged every target's probabilities, so its
+``0.001+noise`` row is ``0.001+noise+prob``).
 
 Usage::
 
@@ -37,7 +40,7 @@ Usage::
     python scripts/select_embedding_c.py --targets anger --grid 0.001,0.001+crop --out results/select_crop_copy_anger.json
     python scripts/select_embedding_c.py --targets calm,warmth --grid 0.001,0.001+crop --out results/select_crop_copy.json
     python scripts/select_embedding_c.py --grid 0.001,0.001+noise --noisy-test --out results/select_noise_copy_noisy_test.json
-    python scripts/select_embedding_c.py --grid 0.001+noise,0.001+noise+logit --out results/select_logit_fusion.json
+    python scripts/select_embedding_c.py --grid 0.001+noise+prob,0.001+noise+logit --out results/select_logit_fusion.json
 
 It fits (1 + 3) x corpora x candidates models per target (240 for the defaults; about 15 minutes on
 2 cores once the corpus features are cached by scripts/evaluate.py).
@@ -82,12 +85,15 @@ def candidate(C) -> dict:
     text = str(C)
     value, *extras = text.split("+")
     for extra in extras:
-        if extra not in ("offsets", "cells", "logit", *COPY_CONDITIONS):
-            raise ValueError(f"unknown candidate {text!r}: a C, or a C followed by +offsets, +cells, +logit, +pitch, "
-                             "+crop or +noise (several may follow: 0.001+noise+logit)")
+        if extra not in ("offsets", "cells", "logit", "prob", *COPY_CONDITIONS):
+            raise ValueError(f"unknown candidate {text!r}: a C, or a C followed by +offsets, +cells, +logit, +prob, "
+                             "+pitch, +crop or +noise (several may follow: 0.001+noise+logit)")
+    if {"logit", "prob"} <= set(extras):
+        raise ValueError(f"candidate {text!r}: +logit and +prob are two ways to average; use one")
     return {"embedding_C": float(value), **({"domain_offsets": True} if "offsets" in extras else {}),
             **({"balance": "cells"} if "cells" in extras else {}),
-            **({"average": "log-odds"} if "logit" in extras else {})}
+            **({"average": "log-odds"} if "logit" in extras else {}),
+            **({"average": "probability"} if "prob" in extras else {})}
 
 
 def training_conditions(C) -> tuple:

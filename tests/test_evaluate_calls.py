@@ -119,13 +119,18 @@ def test_noise_is_added_in_place_at_the_asked_ratio(tmp_path):
         assert noise_rms == pytest.approx(level * 10 ** -0.5, rel=0.15), ch
 
 
-def test_log_odds_option_reaches_the_fold_models(monkeypatch):
-    """--log-odds anger,calm: the fold models of those targets average in log-odds, warmth's as shipped."""
+def test_previous_release_option_reaches_the_fold_models(monkeypatch):
+    """--previous-release: every target's fold model averages in probability (the shipped anger and calm average
+    in log-odds); without it the fold models are the shipped recipe's."""
     import tonekit.models.train as train
 
     seen = {}
     monkeypatch.setattr(train, "train_models", lambda table, **kw: seen.update(kw) or {})
     table = pd.DataFrame({"speaker": ["a", "b"], "path": ["x", "y"]})
-    ec.train_fold_models(table, ["a"], None, log_odds=("anger", "calm"))
-    assert {t: p.get("average") for t, p in seen["params"].items()} == {"anger": "log-odds", "calm": "log-odds"}
+    ec.train_fold_models(table, ["a"], None, average=ec.PREVIOUS_RELEASE)
+    assert {t: p["average"] for t, p in seen["params"].items()} == dict.fromkeys(ec.MODEL_TARGETS, "probability")
     assert seen["params"]["anger"]["embedding_C"] == train.DEFAULT_PARAMS["anger"]["embedding_C"]
+    assert {t: train.DEFAULT_PARAMS[t].get("average", "probability") for t in ec.MODEL_TARGETS} == {
+        "anger": "log-odds", "calm": "log-odds", "warmth": "probability"}
+    ec.train_fold_models(table, ["a"], None)
+    assert seen["params"] == {}     # train_models then takes DEFAULT_PARAMS

@@ -90,6 +90,9 @@ def test_nested_pick_weighs_the_noisy_lines_with_the_clean_ones():
 def test_candidates_combine_extras():
     s = sc
     assert s.candidate("0.001+noise+logit") == {"embedding_C": 0.001, "average": "log-odds"}
+    assert s.candidate("0.001+noise+prob") == {"embedding_C": 0.001, "average": "probability"}
+    with pytest.raises(ValueError, match="two ways to average"):
+        s.candidate("0.001+logit+prob")
     assert s.training_conditions("0.001+noise+logit") == ("wideband", "telephone", "noise-wideband",
                                                           "noise-telephone")
     assert s.training_conditions("0.001") == ("wideband", "telephone")
