@@ -220,5 +220,14 @@ def test_train_warns_once_per_bad_recording(small_corpus, tmp_path, env):
     manifest.write_text("\n".join(rows) + "\n")
     r = CliRunner().invoke(main, ["train", str(manifest), "--target", "anger", "-o", str(tmp_path / "a.skops"),
                                   "-j", "1"], env=env)
-    assert r.exit_code == 0, r.output
+    # the model is written without it, and the status says some input was left out (as score and batch)
+    assert r.exit_code == 1, r.output
     assert r.stderr.count(f"{bad}: not a readable audio file") == 1, r.stderr
+    assert "1 recording could not be analysed and was left out of training" in r.stderr
+    card = json.loads((tmp_path / "a.json").read_text())
+    assert len(card["left_out"]) == 1 and card["left_out"][0].startswith(f"{bad}: not a readable audio file")
+    assert card["n_train"] > 0
+    assert "left_out" not in json.loads((shipped_dir() / "anger.json").read_text())
+    ev = CliRunner().invoke(main, ["evaluate", str(tmp_path / "a.skops"), str(manifest), "-j", "1"], env=env)
+    assert ev.exit_code == 1, ev.output
+    assert "left out of the metrics" in ev.stderr and "uar" in ev.stdout

@@ -460,6 +460,7 @@ def train(corpus, target, output, jobs):
     _check_output(output, "-o")
     card = train_and_save(list(corpus), target, output, n_jobs=jobs, progress=sys.stderr.isatty())
     click.echo(f"wrote {output} ({card['n_train']} training rows)", err=True)
+    _exit_if_left_out(card.get("left_out"), "training")
 
 
 @main.command()
@@ -498,6 +499,17 @@ def evaluate(model, corpus, jobs, conditions):
     res = evaluate_model(model, list(corpus), n_jobs=jobs, progress=sys.stderr.isatty(),
                          **({"conditions": conditions} if conditions else {}))
     click.echo(res.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    _exit_if_left_out(res.attrs.get("left_out"), "the metrics")
+
+
+def _exit_if_left_out(errors, what: str) -> None:
+    """Exit with status 1 (as score and batch with a bad file) when recordings could not be read: the
+    result stands without them, and a script sees that some input was left out."""
+    if errors:
+        n = len(errors)
+        click.echo(f"Warning: {n} recording{'s' if n > 1 else ''} could not be analysed and "
+                   f"{'were' if n > 1 else 'was'} left out of {what} (errors above); exit status 1", err=True)
+        sys.exit(1)
 
 
 @main.command()

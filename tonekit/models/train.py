@@ -331,6 +331,8 @@ def train_and_save(corpus_folders, target: str, output, *, n_jobs: int = 1, prog
             "positive_share": round(float(np.mean(y)), 4), "sample_weights": "each corpus the same total weight",
             "calibration_folds": "speaker-grouped" if grouped else "stratified, not grouped (fewer than 3 speakers)",
             **population_card(table, tuple(embedding or ()), cache_dir=cache_dir, reported=reported)}
+    if reported:   # the recordings left out of training, as their errors were shown (not in a clean run's card)
+        card["left_out"] = sorted(reported)
     return save_model(est, output, card)
 
 
@@ -440,4 +442,6 @@ def evaluate_model(model_path, corpus_folders, *, n_jobs: int = 1, progress: boo
     if not rows:
         raise ParameterError(f"none of the {len(table)} recordings labelled for {model.target} in "
                              f"{', '.join(map(str, corpus_folders))} could be analysed (their errors are above)")
-    return pd.DataFrame(rows).round(3)
+    out = pd.DataFrame(rows).round(3)
+    out.attrs["left_out"] = sorted(reported)   # the errors of the recordings left out (shown on stderr)
+    return out
