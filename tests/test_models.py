@@ -15,7 +15,7 @@ from tonekit.errors import ModelError, ParameterError
 from tonekit.models.corpora import load_corpora, parse_emodb, parse_nemo, parse_ravdess, parse_turev, targets
 from tonekit.models.estimators import FusedToneClassifier, ToneClassifier
 from tonekit.models.store import load_model, load_models, shipped_dir
-from tonekit.models.train import cell_weights, corpus_weights, ece, fit_target, metrics
+from tonekit.models.train import DEFAULT_PARAMS, cell_weights, corpus_weights, ece, fit_target, metrics
 
 CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 needs_corpora = pytest.mark.skipif(not CORPORA.is_dir(), reason=f"corpora not found at {CORPORA}")
@@ -331,6 +331,9 @@ def test_shipped_models_load_with_cards():
             assert m.card["embedding"][prefix]["encoder_sha256"] == json.loads(
                 (shipped_dir() / f"{name}.json").read_text())["sha256"]
         assert m.estimator.fusion == "calibrated"
+        # the shipped recipe: anger and calm average their members in log-odds, warmth in probability
+        assert m.estimator.average == DEFAULT_PARAMS[t].get("average", "probability")
+        assert m.estimator.average == ("probability" if t == "warmth" else "log-odds")
         assert m.estimator.component_names_ == ["prosody/svm", "prosody/logreg", "embedding:emb_/logreg",
                                                 "embedding:wsp_/logreg", "embedding:wsp_l1_/logreg",
                                                 "embedding:wsp_l3_/logreg"]
@@ -1010,7 +1013,15 @@ def test_log_odds_average_of_members_known_answer():
     # a row missing a member: the mean of those it has
     P = [np.array([[0.01, 0.99], [0.2, 0.8]]), np.array([[0.4, 0.6], [np.nan, np.nan]])]
     assert m._fused(P, 2, 2)[1, 1] == pytest.approx(0.8)
-    old = load_model(shipped_dir() / "anger.skops").estimator
-    assert "average" not in vars(old) and old.average == "probability"
+    # a model saved before the option has no such attribute: it averages probabilities, as it was fitted to
+    rng = np.random.default_rng(0)
+    y = np.r_[np.zeros(20), np.ones(20)]
+    X = np.c_[y + rng.normal(0, 1, 40), y[:, None] + rng.normal(0, 1, (40, 2))]
+    fitted = FusedToneClassifier(kind="logreg", n_embedding=2).fit(X, y)
+    old = FusedToneClassifier(kind="logreg", n_embedding=2).fit(X, y)
+    del old.__dict__["average"]
+    assert old.average == "probability"
+    np.testing.assert_array_equal(old.predict_proba(X), fitted.predict_proba(X))
+    assert load_model(shipped_dir() / "anger.skops").estimator.average == "log-odds"
     with pytest.raises(ValueError, match="average must be one of"):
         FusedToneClassifier(average="median").fit(np.c_[np.arange(8.0)], np.arange(8) % 2)
