@@ -239,10 +239,10 @@ def smile_separation(table, raw):
     return pd.DataFrame(rows)
 
 
-#: Estimator settings compared by ``--select`` (kind, C; a blend's logistic regression keeps C_logreg=0.1).
 #: What the previous release's recipe (``tonekit-previous``) changes in DEFAULT_PARAMS: every target's fused members
 #: averaged in probability (anger and calm average in log-odds since this release).
 PREVIOUS_RELEASE = {"average": "probability"}
+#: Estimator settings compared by ``--select`` (kind, C; a blend's logistic regression keeps C_logreg=0.1).
 SELECTION_GRID = (("logreg", 0.01), ("logreg", 0.1), ("svm", 0.3), ("svm", 1.0), ("svm", 3.0),
                   ("blend", 0.3), ("blend", 1.0))
 ANGER_CUES = ("f0_st_median", "int_mean", "ln_f1", "alpha_mean", "rate_syl_s")
@@ -402,8 +402,8 @@ def main(argv=None):
                                                            progress=True, encoder=prefix))
                  for cond in ("wideband", "telephone")] for prefix in ("emb_", "wsp_"))
     # the shipped model: late fusion of prosody, the GE2E voice embedding and Whisper's layers' outputs; for
-    # comparison, the previous release's recipe (the same, its members averaged in probability), the model without Whisper
-    # and its prosodic member alone
+    # comparison, the previous release's recipe (the same, its members averaged in probability), the model
+    # without Whisper and its prosodic member alone
     sets["tonekit"] = tuple(pd.concat([p, e, w], axis=1) for p, e, w in zip(prosody, emb, wsp))
     sets["tonekit-previous"] = sets["tonekit"]
     sets["tonekit-no-whisper"] = tuple(pd.concat([p, e], axis=1) for p, e in zip(prosody, emb))

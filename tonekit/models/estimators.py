@@ -358,8 +358,8 @@ class FusedToneClassifier(_ToneBase):
         unknown corpus is an average one). Without ``domains``, or with one domain, nothing changes.
     average : {"probability", "log-odds"}
         What the members' mean is taken of (two classes; with more, always the probabilities). The
-        shipped models average probabilities; in log-odds, a member that is sure counts for more
-        (measured, docs/tone_models.md).
+        shipped anger and calm models average log-odds, in which a member that is sure counts for more;
+        warmth averages probabilities (each chosen by nested leave-one-corpus-out, docs/tone_models.md).
 
     Examples
     --------
