@@ -11,7 +11,10 @@ seconds of speech in the window:
 - each target on both speakers' windows whose speech is one utterance's emotion for at least 80 %
   (that emotion's label of DESIGN section 3): ROC AUC and mean score of each class.
 
-A lower AUC with the same class means says the short windows are noisier, not biased.
+A lower AUC with the same class means says the short windows are noisier, not biased. With each, the
+balanced accuracy of the matcher's threshold 0.5 (UAR) and the calibration error at even odds
+(:func:`tonekit.models.train.ece` with ``balanced=True``): whether 0.5 means on call windows of new
+speakers what it means on the utterances the models were evaluated on.
 
 Usage::
 
@@ -33,6 +36,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import evaluate_calls as ec  # noqa: E402
 from tonekit.models.corpora import TARGETS  # noqa: E402
+from tonekit.models.train import ece  # noqa: E402
 
 #: Bins of speech in a window (s): [1, 1.5), [1.5, 2), [2, 2.5), [2.5, 3].
 BINS = (1.0, 1.5, 2.0, 2.5, 3.01)
@@ -58,22 +62,26 @@ def window_rows(truth: dict, windows: pd.DataFrame) -> pd.DataFrame:
 
 
 def _stats(y, p) -> dict:
-    from sklearn.metrics import roc_auc_score
+    from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 
     y, p = np.asarray(y, int), np.asarray(p, float)
     ok = len(np.unique(y)) == 2
     return {"n": len(y), "n_pos": int(y.sum()), "auc": float(roc_auc_score(y, p)) if ok else np.nan,
+            "uar": float(balanced_accuracy_score(y, p >= 0.5)) if ok else np.nan,
+            "ece_balanced": ece(y, p, balanced=True) if ok else np.nan,
             "mean_pos": float(p[y == 1].mean()) if (y == 1).any() else np.nan,
             "mean_neg": float(p[y == 0].mean()) if (y == 0).any() else np.nan}
 
 
-def reliability(rows: pd.DataFrame) -> pd.DataFrame:
-    """One row per (what, speech bin): n, n_pos, auc, mean_pos, mean_neg; ``all`` over every bin."""
+def reliability(rows: pd.DataFrame, by: str = "bin") -> pd.DataFrame:
+    """One row per (what, speech bin): n, n_pos, auc, uar, ece_balanced, mean_pos, mean_neg; ``all`` over every
+    bin. ``by="corpus"``: one row per (what, corpus the call is voiced from) instead, in the column ``speech_s``
+    too (``rows`` then needs a ``corpus`` column)."""
     rows = rows.assign(bin=pd.cut(rows.speech_s, BINS, right=False).astype(str))
     out = []
 
     def add(what, sub, y, p):
-        for b, idx in [("all", sub.index)] + list(sub.groupby("bin", sort=True).groups.items()):
+        for b, idx in [("all", sub.index)] + list(sub.groupby(by, sort=True).groups.items()):
             out.append({"what": what, "speech_s": b, **_stats(y.loc[idx], p.loc[idx])})
 
     ca = rows[rows.caller_anger_label.notna()]
@@ -84,15 +92,25 @@ def reliability(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def markdown(table: pd.DataFrame, dirs, n_calls: int) -> str:
+def markdown(table: pd.DataFrame, dirs, n_calls: int, by_corpus: pd.DataFrame | None = None) -> str:
     lines = ["# Per-window scores by the speech a window holds", "",
              f"{n_calls} simulated calls saved by evaluate_calls.py ({', '.join(map(str, dirs))}); fold models, "
              "held-out speakers. A window is scored from 1 s of speech. mean +/-: the mean score of the "
-             "windows of each class.", "",
-             "| target | speech in the window | windows (+) | ROC AUC | mean + | mean - |", "|---|---|---|---|---|---|"]
+             "windows of each class; UAR: balanced accuracy at the threshold 0.5; ECE: calibration error at "
+             "even odds (both classes weighing the same).", "",
+             "| target | speech in the window | windows (+) | ROC AUC | UAR at 0.5 | ECE (even odds) | mean + | mean - |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in table.itertuples():
-        lines.append(f"| {r.what} | {r.speech_s} | {r.n} ({r.n_pos}) | {r.auc:.3f} | {r.mean_pos:.3f} | "
-                     f"{r.mean_neg:.3f} |")
+        lines.append(f"| {r.what} | {r.speech_s} | {r.n} ({r.n_pos}) | {r.auc:.3f} | {r.uar:.3f} | "
+                     f"{r.ece_balanced:.3f} | {r.mean_pos:.3f} | {r.mean_neg:.3f} |")
+    if by_corpus is not None:
+        lines += ["", "By the corpus the call is voiced from (every window of the calls, held-out speakers; the fold "
+                  "models were trained on the other speakers of every corpus):", "",
+                  "| target | corpus | windows (+) | ROC AUC | UAR at 0.5 | ECE (even odds) | mean + | mean - |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for r in by_corpus[by_corpus.speech_s != "all"].itertuples():
+            lines.append(f"| {r.what} | {r.speech_s} | {r.n} ({r.n_pos}) | {r.auc:.3f} | {r.uar:.3f} | "
+                         f"{r.ece_balanced:.3f} | {r.mean_pos:.3f} | {r.mean_neg:.3f} |")
     lines += ["", "Re-run: `python scripts/window_reliability.py " + " ".join(sys.argv[1:]) + "` (the folders of "
               "`evaluate_calls.py --dump-dir`)"]
     return "\n".join(lines) + "\n"
@@ -107,12 +125,13 @@ def main(argv=None) -> int:
     for d in args.dump_dirs:
         try:
             for saved in ec.saved_calls(d):
-                parts.append(window_rows(saved["truth"], saved["analysis"].windows))
+                parts.append(window_rows(saved["truth"], saved["analysis"].windows)
+                             .assign(corpus=saved["record"]["corpus"]))
                 n += 1
         except ValueError as exc:
             ap.error(str(exc))
-    table = reliability(pd.concat(parts, ignore_index=True))
-    text = markdown(table, args.dump_dirs, n)
+    rows = pd.concat(parts, ignore_index=True)
+    text = markdown(reliability(rows), args.dump_dirs, n, by_corpus=reliability(rows, by="corpus"))
     print(text)
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")

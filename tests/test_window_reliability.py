@@ -47,5 +47,25 @@ def test_known_call():
     warm = t.loc["warmth (utterance emotions, both speakers)"]
     # positives: the agent's happy window (0.8); negatives: 3 anger + 2 caller neutral + 1 agent neutral windows
     assert warm.loc["all", "n"] == 7 and warm.loc["all", "n_pos"] == 1 and warm.loc["all", "mean_pos"] == 0.8
-    assert "| caller anger (evaluate_calls.py labels) | all | 4 (2) | 1.000 | 0.850 | 0.200 |" in \
+    # every window on the right side of 0.5; even-odds ECE: each window a quarter of the weight, alone in its
+    # bin, off by 0.1, 0.2, 0.3 and 0.1
+    assert ca.loc["all", "uar"] == 1.0 and ca.loc["all", "ece_balanced"] == pytest.approx(0.175)
+    assert "| caller anger (evaluate_calls.py labels) | all | 4 (2) | 1.000 | 1.000 | 0.175 | 0.850 | 0.200 |" in \
         wr.markdown(wr.reliability(rows), ["d"], 1)
+    # by the call's corpus: the two first caller windows from one corpus, the two far ones from another
+    rows = rows.assign(corpus=["a", "a", "a", "b", "b", "b", "b", "b"])
+    c = wr.reliability(rows, by="corpus").set_index(["what", "speech_s"]).loc["caller anger (evaluate_calls.py labels)"]
+    assert c.loc["a", "n"] == 2 and c.loc["a", "n_pos"] == 2 and np.isnan(c.loc["a", "auc"])
+    assert c.loc["b", "mean_neg"] == pytest.approx(0.2) and c.loc["all", "ece_balanced"] == pytest.approx(0.175)
+    text = wr.markdown(wr.reliability(rows), ["d"], 1, by_corpus=wr.reliability(rows, by="corpus"))
+    assert "| caller anger (evaluate_calls.py labels) | b | 2 (0) |" in text
+
+
+def test_uar_and_ece_at_even_odds():
+    """One of two positives and one of two negatives on the wrong side of 0.5: UAR 0.5. Three negatives in
+    one bin (0.25) beside one positive (0.95): the negatives' mean error weighs half, 0.25, the positive's 0.05."""
+    s = wr._stats([1, 1, 0, 0], [0.9, 0.4, 0.3, 0.6])
+    assert s["uar"] == 0.5 and s["auc"] == 0.75
+    s = wr._stats([1, 0, 0, 0], [0.95, 0.25, 0.25, 0.25])
+    assert s["uar"] == 1.0
+    assert s["ece_balanced"] == pytest.approx(0.5 * 0.05 + 0.5 * 0.25)
