@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import evaluate_calls as ec  # noqa: E402
 from tonekit.models.corpora import TARGETS  # noqa: E402
-from tonekit.models.train import ece  # noqa: E402
+from tonekit.models.train import metrics  # noqa: E402
 
 #: Bins of speech in a window (s): [1, 1.5), [1.5, 2), [2, 2.5), [2.5, 3].
 BINS = (1.0, 1.5, 2.0, 2.5, 3.01)
@@ -62,13 +62,9 @@ def window_rows(truth: dict, windows: pd.DataFrame) -> pd.DataFrame:
 
 
 def _stats(y, p) -> dict:
-    from sklearn.metrics import balanced_accuracy_score, roc_auc_score
-
     y, p = np.asarray(y, int), np.asarray(p, float)
-    ok = len(np.unique(y)) == 2
-    return {"n": len(y), "n_pos": int(y.sum()), "auc": float(roc_auc_score(y, p)) if ok else np.nan,
-            "uar": float(balanced_accuracy_score(y, p >= 0.5)) if ok else np.nan,
-            "ece_balanced": ece(y, p, balanced=True) if ok else np.nan,
+    m = metrics(y, p)   # UAR at 0.5, ROC AUC and the even-odds ECE as the models' evaluation gives them
+    return {"n": len(y), "n_pos": int(y.sum()), "auc": m["auc"], "uar": m["uar"], "ece_balanced": m["ece_balanced"],
             "mean_pos": float(p[y == 1].mean()) if (y == 1).any() else np.nan,
             "mean_neg": float(p[y == 0].mean()) if (y == 0).any() else np.nan}
 
@@ -92,25 +88,26 @@ def reliability(rows: pd.DataFrame, by: str = "bin") -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def _table(table: pd.DataFrame, group: str) -> list[str]:
+    """Markdown lines of :func:`reliability`'s rows, ``group`` naming its second column."""
+    lines = [f"| target | {group} | windows (+) | ROC AUC | UAR at 0.5 | ECE (even odds) | mean + | mean - |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in table.itertuples():
+        lines.append(f"| {r.what} | {r.speech_s} | {r.n} ({r.n_pos}) | {r.auc:.3f} | {r.uar:.3f} | "
+                     f"{r.ece_balanced:.3f} | {r.mean_pos:.3f} | {r.mean_neg:.3f} |")
+    return lines
+
+
 def markdown(table: pd.DataFrame, dirs, n_calls: int, by_corpus: pd.DataFrame | None = None) -> str:
     lines = ["# Per-window scores by the speech a window holds", "",
              f"{n_calls} simulated calls saved by evaluate_calls.py ({', '.join(map(str, dirs))}); fold models, "
              "held-out speakers. A window is scored from 1 s of speech. mean +/-: the mean score of the "
              "windows of each class; UAR: balanced accuracy at the threshold 0.5; ECE: calibration error at "
-             "even odds (both classes weighing the same).", "",
-             "| target | speech in the window | windows (+) | ROC AUC | UAR at 0.5 | ECE (even odds) | mean + | mean - |",
-             "|---|---|---|---|---|---|---|---|"]
-    for r in table.itertuples():
-        lines.append(f"| {r.what} | {r.speech_s} | {r.n} ({r.n_pos}) | {r.auc:.3f} | {r.uar:.3f} | "
-                     f"{r.ece_balanced:.3f} | {r.mean_pos:.3f} | {r.mean_neg:.3f} |")
+             "even odds (both classes weighing the same).", ""] + _table(table, "speech in the window")
     if by_corpus is not None:
         lines += ["", "By the corpus the call is voiced from (every window of the calls, held-out speakers; the fold "
-                  "models were trained on the other speakers of every corpus):", "",
-                  "| target | corpus | windows (+) | ROC AUC | UAR at 0.5 | ECE (even odds) | mean + | mean - |",
-                  "|---|---|---|---|---|---|---|---|"]
-        for r in by_corpus[by_corpus.speech_s != "all"].itertuples():
-            lines.append(f"| {r.what} | {r.speech_s} | {r.n} ({r.n_pos}) | {r.auc:.3f} | {r.uar:.3f} | "
-                         f"{r.ece_balanced:.3f} | {r.mean_pos:.3f} | {r.mean_neg:.3f} |")
+                  "models were trained on the other speakers of every corpus):", ""]
+        lines += _table(by_corpus[by_corpus.speech_s != "all"], "corpus")
     lines += ["", "Re-run: `python scripts/window_reliability.py " + " ".join(sys.argv[1:]) + "` (the folders of "
               "`evaluate_calls.py --dump-dir`)"]
     return "\n".join(lines) + "\n"
