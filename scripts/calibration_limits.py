@@ -1,0 +1,257 @@
+#!/usr/bin/env python3
+"""What recalibration can and cannot do across corpora: each held-out corpus's calibration line, and the best
+single map for all of them.
+
+For each target, the shipped recipe (:data:`tonekit.models.train.DEFAULT_PARAMS`, trained on
+:data:`tonekit.models.features.TRAINING_CONDITIONS`) is trained on all corpora but one and scores the one left
+out, on both lines: the cross-corpus protocol of scripts/evaluate.py. The script then reports
+
+- per held-out corpus: ROC AUC, even-odds ECE (:func:`tonekit.models.train.ece` with ``balanced=True``) and the
+  corpus's **calibration line**: a logistic regression of its labels on the model's log-odds, both classes
+  weighed equally. Slope 1 and intercept 0 is a model calibrated at even odds on that corpus; a slope above 1
+  says the model is under-confident there, below 1 over-confident; the intercept moves the point where the
+  corpus is at even odds (``even_odds_p``: the model's probability there, 0.5 when calibrated);
+- per target and line, the mean even-odds ECE over the held-out corpora as shipped, and after three maps of the
+  model's log-odds fitted **on the held-out corpora themselves** (oracles: fitted on the test data, so they
+  flatter; bounds, not results):
+
+  - ``common affine``: the one slope and intercept for all corpora that minimise the mean even-odds ECE
+    (searched on a grid);
+  - ``common isotonic``: one monotone map fitted on every held-out prediction pooled, each corpus and each
+    class weighing the same;
+  - ``own affine``: each corpus mapped through its own calibration line, what a recalibration that knew the
+    corpus could reach.
+
+  A recalibration the shipped models could carry is one map for every corpus and call; if the best common map,
+  chosen with the answers in hand, leaves the mean above 0.08, no recalibration of these scores meets the target
+  on these corpora, and what stands in the way is how differently the corpora's scores relate to their labels.
+
+Usage::
+
+    python scripts/calibration_limits.py --out results/calibration_limits.json
+
+It fits one model per target and corpus (12; about 3.5 minutes on 2 cores once scripts/evaluate.py has cached the
+corpus features). ``--save-predictions FILE.parquet`` keeps the held-out probabilities;
+``--predictions FILE.parquet`` reads them back instead of fitting.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from evaluate import _md  # noqa: E402
+from tonekit.models.corpora import CORPORA_HELP, load_corpora, targets  # noqa: E402
+from tonekit.models.features import CONDITIONS, TRAINING_CONDITIONS, corpus_features, default_cache_dir  # noqa: E402
+from tonekit.models.store import TARGET_NAMES  # noqa: E402
+from tonekit.models.train import DEFAULT_PARAMS, ece, fit_target, metrics  # noqa: E402
+
+#: The grid of the common affine map: slopes and intercepts of the log-odds.
+SLOPES = np.round(np.arange(0.1, 3.001, 0.05), 2)
+INTERCEPTS = np.round(np.arange(-2.0, 2.001, 0.05), 2)
+
+
+def logit(p) -> np.ndarray:
+    p = np.clip(np.asarray(p, float), 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+def expit(z) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.asarray(z, float)))
+
+
+def balanced_weights(y) -> np.ndarray:
+    """Weights giving each class half the total (mean weight 1)."""
+    y = np.asarray(y, int)
+    n_pos = y.sum()
+    return np.where(y == 1, 0.5 / n_pos, 0.5 / (len(y) - n_pos)) * len(y)
+
+
+def calibration_line(y, p) -> tuple[float, float]:
+    """``(slope, intercept)`` of the labels' log-odds on the model's, both classes weighed equally (a nearly
+    unpenalised logistic regression): ``(1, 0)`` for probabilities calibrated at even odds."""
+    from sklearn.linear_model import LogisticRegression
+
+    lr = LogisticRegression(C=1e6, max_iter=1000).fit(logit(p)[:, None], np.asarray(y, int),
+                                                      sample_weight=balanced_weights(y))
+    return float(lr.coef_[0, 0]), float(lr.intercept_[0])
+
+
+def even_odds_p(slope: float, intercept: float) -> float:
+    """The model's probability where a calibration line crosses even odds (0.5 when calibrated)."""
+    return float(expit(-intercept / slope)) if slope > 0 else float("nan")
+
+
+def _mean_ece(groups, a: float, b: float) -> tuple[float, list]:
+    e = [ece(y, expit(a * z + b), balanced=True) for y, z in groups]
+    return float(np.mean(e)), e
+
+
+def balanced_ece_rows(y, P, n_bins: int = 10) -> np.ndarray:
+    """:func:`tonekit.models.train.ece` with ``balanced=True`` of each row of probabilities ``P`` (rows, samples)
+    against the same labels ``y``, at once: per bin, the weight times the gap between the mean label and the
+    mean probability is the absolute sum of the weighted gaps."""
+    P = np.atleast_2d(np.asarray(P, float))
+    w = balanced_weights(y) / len(y)
+    bins = np.minimum((P * n_bins).astype(int), n_bins - 1) + n_bins * np.arange(len(P))[:, None]
+    gap = np.bincount(bins.ravel(), weights=(w * (np.asarray(y, float) - P)).ravel(), minlength=n_bins * len(P))
+    return np.abs(gap).reshape(len(P), n_bins).sum(axis=1)
+
+
+def common_affine(groups, slopes=SLOPES, intercepts=INTERCEPTS) -> dict:
+    """The one map ``a * z + b`` of the log-odds ``z`` for every group (``[(y, z), ...]``, one per corpus) that
+    minimises the mean even-odds ECE, searched on the grid (ties: the smallest slope, then intercept)."""
+    slopes, intercepts = np.asarray(slopes, float), np.asarray(intercepts, float)
+    E = np.zeros((len(groups), len(slopes), len(intercepts)))
+    for g, (y, z) in enumerate(groups):
+        for i, a in enumerate(slopes):
+            E[g, i] = balanced_ece_rows(y, expit(a * z[None, :] + intercepts[:, None]))
+    i, j = np.unravel_index(np.argmin(E.mean(axis=0)), E.shape[1:])
+    return {"slope": float(slopes[i]), "intercept": float(intercepts[j]), "mean": float(E[:, i, j].mean()),
+            "per_group": E[:, i, j].tolist()}
+
+
+def common_isotonic(groups) -> dict:
+    """One monotone map of the log-odds fitted on every group pooled, each group and each class within it
+    weighing the same; its even-odds ECE per group and their mean."""
+    from sklearn.isotonic import IsotonicRegression
+
+    z = np.concatenate([z for _, z in groups])
+    y = np.concatenate([y for y, _ in groups])
+    w = np.concatenate([balanced_weights(y) / len(y) for y, _ in groups])
+    iso = IsotonicRegression(y_min=0, y_max=1, out_of_bounds="clip").fit(z, y, sample_weight=w)
+    e = [ece(y, iso.predict(z), balanced=True) for y, z in groups]
+    return {"mean": float(np.mean(e)), "per_group": e}
+
+
+def own_affine(groups) -> dict:
+    """Each group mapped through its own calibration line (in-sample): the even-odds ECE per group and the
+    mean."""
+    e = []
+    for y, z in groups:
+        a, b = calibration_line(y, expit(z))
+        e.append(ece(y, expit(a * z + b), balanced=True))
+    return {"mean": float(np.mean(e)), "per_group": e}
+
+
+def corpus_rows(pred: pd.DataFrame) -> pd.DataFrame:
+    """One row per target, condition and held-out corpus: n, AUC, even-odds ECE, calibration line, even-odds
+    point."""
+    rows = []
+    for (t, c, h), g in pred.groupby(["target", "condition", "test"]):
+        m = metrics(g.y, g.p)
+        a, b = calibration_line(g.y, g.p)
+        rows.append({"target": t, "condition": c, "test": h, "n": m["n"], "auc": m["auc"],
+                     "ece_balanced": m["ece_balanced"], "slope": a, "intercept": b, "even_odds_p": even_odds_p(a, b)})
+    return pd.DataFrame(rows)
+
+
+def bound_rows(pred: pd.DataFrame, slopes=SLOPES, intercepts=INTERCEPTS) -> pd.DataFrame:
+    """One row per target and condition: the mean even-odds ECE over the held-out corpora as shipped and after
+    the three oracle maps (:func:`common_affine`, :func:`common_isotonic`, :func:`own_affine`), the common affine
+    map's slope and intercept, and the worst corpus as shipped and under the common affine map."""
+    rows = []
+    for (t, c), g in pred.groupby(["target", "condition"]):
+        names = sorted(g.test.unique())
+        groups = [(g.y[g.test == h].to_numpy(int), logit(g.p[g.test == h])) for h in names]
+        shipped = _mean_ece(groups, 1.0, 0.0)
+        aff = common_affine(groups, slopes, intercepts)
+        rows.append({"target": t, "condition": c, "shipped": shipped[0],
+                     "common_affine": aff["mean"], "common_isotonic": common_isotonic(groups)["mean"],
+                     "own_affine": own_affine(groups)["mean"], "affine_slope": aff["slope"],
+                     "affine_intercept": aff["intercept"],
+                     "worst_shipped": f"{names[int(np.argmax(shipped[1]))]} {max(shipped[1]):.3f}",
+                     "worst_common_affine": f"{names[int(np.argmax(aff['per_group']))]} {max(aff['per_group']):.3f}"})
+    return pd.DataFrame(rows)
+
+
+def held_out_predictions(table: pd.DataFrame, feats: dict, target: str, corpus: str) -> pd.DataFrame:
+    """The shipped recipe trained without ``corpus`` (every condition of ``feats`` it trains on) and its
+    probabilities on ``corpus``, both lines: columns target, test, condition, y, p."""
+    lab = table[target].notna().to_numpy()
+    test = (table.corpus == corpus).to_numpy() & lab
+    train = (table.corpus != corpus).to_numpy() & lab
+    y = table.loc[train, target].astype(int).to_numpy()
+    n = len(TRAINING_CONDITIONS)
+    X = pd.concat([feats[c][train] for c in TRAINING_CONDITIONS], ignore_index=True)
+    model = fit_target(X, np.tile(y, n), corpus=np.tile(table.corpus[train].to_numpy(), n),
+                       groups=np.tile(table.speaker[train].to_numpy(), n), **DEFAULT_PARAMS[target])
+    cols = list(model.feature_names_in_)
+    y_test = table.loc[test, target].astype(int).to_numpy()
+    return pd.concat([pd.DataFrame({"target": target, "test": corpus, "condition": c, "y": y_test,
+                                    "p": model.predict_proba(feats[c][test][cols])[:, 1]}) for c in CONDITIONS],
+                     ignore_index=True)
+
+
+def report(pred: pd.DataFrame) -> tuple[str, pd.DataFrame, pd.DataFrame]:
+    per_corpus = corpus_rows(pred)
+    bounds = bound_rows(pred)
+    text = "\n\n".join([
+        "Calibration across corpora (scripts/calibration_limits.py): the shipped recipe trained without each corpus "
+        "and tested on it. Per held-out corpus, its calibration line (labels' log-odds on the model's, classes "
+        "weighed equally; slope 1, intercept 0 = calibrated at even odds; slope > 1 under-confident, < 1 "
+        "over-confident) and the model's probability where the corpus is at even odds:",
+        _md(per_corpus, ".3f"),
+        "Mean even-odds ECE over the held-out corpora, as shipped and after maps of the log-odds fitted on the "
+        "held-out corpora themselves (oracles: bounds, not results). common_affine: the one slope and intercept "
+        "for all corpora with the lowest mean; common_isotonic: one monotone map on all corpora pooled; "
+        "own_affine: each corpus through its own calibration line:",
+        _md(bounds, ".3f")]) + "\n"
+    return text, per_corpus, bounds
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--corpora", default=str(ROOT.parent / "shared" / "corpora"), help=CORPORA_HELP)
+    ap.add_argument("--cache-dir", default=str(default_cache_dir()))
+    ap.add_argument("--targets", default=",".join(TARGET_NAMES))
+    ap.add_argument("--jobs", type=int, default=2, help="models fitted at once")
+    ap.add_argument("--predictions", help="read the held-out probabilities from this parquet file instead of fitting")
+    ap.add_argument("--save-predictions", help="write the held-out probabilities to this parquet file")
+    ap.add_argument("--out", help="write the tables as JSON here (and markdown next to it)")
+    args = ap.parse_args(argv)
+    t0 = time.time()
+    names = args.targets.split(",")
+    bad = [t for t in names if t not in TARGET_NAMES]
+    if bad:
+        ap.error(f"--targets: {', '.join(bad)} is not a target ({', '.join(TARGET_NAMES)})")
+    if args.predictions:
+        pred = pd.read_parquet(args.predictions)
+        pred = pred[pred.target.isin(names)]
+    else:
+        from joblib import Parallel, delayed
+        from tqdm import tqdm
+
+        table = targets(load_corpora(args.corpora)).reset_index(drop=True)
+        feats = {c: corpus_features(table, c, cache_dir=args.cache_dir, n_jobs=args.jobs, progress=True)
+                 for c in dict.fromkeys(TRAINING_CONDITIONS + CONDITIONS)}
+        todo = [(t, h) for t in names for h in sorted(table.corpus.unique())]
+        out = Parallel(n_jobs=args.jobs, return_as="generator")(
+            delayed(held_out_predictions)(table, feats, t, h) for t, h in todo)
+        pred = pd.concat(list(tqdm(out, total=len(todo), desc="fits", file=sys.stderr)), ignore_index=True)
+    if args.save_predictions:
+        Path(args.save_predictions).parent.mkdir(parents=True, exist_ok=True)
+        pred.to_parquet(args.save_predictions)
+    text, per_corpus, bounds = report(pred)
+    print(text)
+    if args.out:
+        out_path = Path(args.out)
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        out_path.write_text(json.dumps({"per_corpus": per_corpus.to_dict(orient="records"),
+                                        "bounds": bounds.to_dict(orient="records"),
+                                        "seconds": round(time.time() - t0, 1)}, indent=1, default=float))
+        out_path.with_suffix(".md").write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""scripts/calibration_limits.py: calibration lines per held-out corpus, and the best single recalibration."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from scriptload import load_script
+
+cl = load_script("calibration_limits.py", "tonekit_calibration_limits")
+
+
+def _group(n, slope, intercept, seed):
+    """Balanced labels and model log-odds ``z`` whose true log-odds at even odds are ``slope * z + intercept``
+    (z given the class is normal with unit variance: the log-likelihood ratio is linear in z)."""
+    rng = np.random.default_rng(seed)
+    mid = -intercept / slope
+    y = np.r_[np.zeros(n, int), np.ones(n, int)]
+    z = np.where(y == 1, mid + slope / 2, mid - slope / 2) + rng.normal(0, 1, 2 * n)
+    return y, z
+
+
+def test_calibration_line_recovers_a_known_slope_and_intercept():
+    y, z = _group(20000, 2.0, -1.0, 0)
+    a, b = cl.calibration_line(y, cl.expit(z))
+    assert a == pytest.approx(2.0, abs=0.05)
+    assert b == pytest.approx(-1.0, abs=0.05)
+    assert cl.even_odds_p(a, b) == pytest.approx(cl.expit(0.5), abs=0.01)   # 2z - 1 = 0 at z = 0.5
+
+
+def test_calibration_line_of_calibrated_scores_is_the_identity():
+    y, z = _group(20000, 1.0, 0.0, 1)
+    a, b = cl.calibration_line(y, cl.expit(z))
+    assert (a, b) == pytest.approx((1.0, 0.0), abs=0.05)
+    assert cl.even_odds_p(a, b) == pytest.approx(0.5, abs=0.01)
+
+
+def test_common_affine_finds_the_map_the_groups_share():
+    groups = [_group(5000, 2.0, -1.0, s) for s in (2, 3)]
+    best = cl.common_affine(groups)
+    assert best["slope"] == pytest.approx(2.0, abs=0.3)
+    assert best["intercept"] == pytest.approx(-1.0, abs=0.25)
+    assert best["mean"] < 0.03 < cl._mean_ece(groups, 1.0, 0.0)[0]
+
+
+def test_no_common_map_fixes_groups_that_disagree():
+    # the same slope, intercepts -1.5 and +1.5: each group alone is fixed by its own line, no single map fixes both
+    groups = [_group(5000, 1.0, -1.5, 4), _group(5000, 1.0, 1.5, 5)]
+    shipped = cl._mean_ece(groups, 1.0, 0.0)[0]
+    common = cl.common_affine(groups)
+    iso = cl.common_isotonic(groups)
+    own = cl.own_affine(groups)
+    assert own["mean"] < 0.02
+    assert common["mean"] <= shipped
+    assert min(common["mean"], iso["mean"]) > 4 * own["mean"]
+    assert common["slope"] < 1   # the best it can do is draw every probability toward 0.5
+
+
+def test_many_rows_of_ece_at_once_are_the_library_ece():
+    y, z = _group(700, 1.5, 0.3, 8)
+    P = np.stack([cl.expit(a * z + b) for a, b in ((1.0, 0.0), (0.4, -1.0), (2.5, 0.7))])
+    assert cl.balanced_ece_rows(y, P) == pytest.approx([cl.ece(y, p, balanced=True) for p in P], abs=1e-12)
+
+
+def _pred():
+    rows = []
+    for name, (slope, intercept, seed) in {"calibrated": (1.0, 0.0, 6), "shifted": (1.0, 2.0, 7)}.items():
+        y, z = _group(3000, slope, intercept, seed)
+        rows.append(pd.DataFrame({"target": "anger", "test": name, "condition": "wideband", "y": y, "p": cl.expit(z)}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_tables_name_the_corpus_that_is_off():
+    pred = _pred()
+    per = cl.corpus_rows(pred).set_index("test")
+    assert per.loc["calibrated", "ece_balanced"] < 0.03 < per.loc["shifted", "ece_balanced"]
+    assert per.loc["shifted", "intercept"] == pytest.approx(2.0, abs=0.15)
+    bounds = cl.bound_rows(pred).iloc[0]
+    assert bounds.worst_shipped.startswith("shifted ")
+    assert bounds.own_affine < bounds.common_affine <= bounds.shipped
+
+
+def test_main_reads_predictions_and_writes_the_tables(tmp_path, capsys):
+    src = tmp_path / "pred.parquet"
+    _pred().to_parquet(src)
+    out = tmp_path / "limits.json"
+    assert cl.main(["--predictions", str(src), "--targets", "anger", "--out", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert {r["test"] for r in data["per_corpus"]} == {"calibrated", "shifted"}
+    assert len(data["bounds"]) == 1
+    assert "common_affine" in out.with_suffix(".md").read_text()
+    assert "shifted" in capsys.readouterr().out
+
+
+def test_unknown_target_is_refused(capsys):
+    with pytest.raises(SystemExit):
+        cl.main(["--predictions", "x.parquet", "--targets", "anger,joy"])
+    assert "joy is not a target" in capsys.readouterr().err
