@@ -224,6 +224,8 @@ def main(argv=None) -> int:
     bad = [t for t in names if t not in TARGET_NAMES]
     if bad:
         ap.error(f"--targets: {', '.join(bad)} is not a target ({', '.join(TARGET_NAMES)})")
+    if args.predictions and not Path(args.predictions).is_file():
+        ap.error(f"--predictions: {args.predictions}: no such file (write one with --save-predictions)")
     if args.predictions:
         pred = pd.read_parquet(args.predictions)
         pred = pred[pred.target.isin(names)]

@@ -97,3 +97,9 @@ def test_unknown_target_is_refused(capsys):
     with pytest.raises(SystemExit):
         cl.main(["--predictions", "x.parquet", "--targets", "anger,joy"])
     assert "joy is not a target" in capsys.readouterr().err
+
+
+def test_missing_predictions_file_is_named(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        cl.main(["--predictions", str(tmp_path / "none.parquet")])
+    assert "none.parquet: no such file" in capsys.readouterr().err
