@@ -24,7 +24,10 @@ out, on both lines: the cross-corpus protocol of scripts/evaluate.py. The script
 
   A recalibration the shipped models could carry is one map for every corpus and call; if the best common map,
   chosen with the answers in hand, leaves the mean above 0.08, no recalibration of these scores meets the target
-  on these corpora, and what stands in the way is how differently the corpora's scores relate to their labels.
+  on these corpora, and what stands in the way is how differently the corpora's scores relate to their labels;
+- what ``tonekit recalibrate`` does with a few labelled speakers of a population: per target, line and k (2 and
+  4), the line fitted on k speakers of a held-out corpus (20 random sets per corpus) and the even-odds ECE on its
+  other speakers before and after (:func:`few_speaker_rows`).
 
 Usage::
 
@@ -53,7 +56,9 @@ from evaluate import _md  # noqa: E402
 from tonekit.models.corpora import CORPORA_HELP, load_corpora, targets  # noqa: E402
 from tonekit.models.features import CONDITIONS, TRAINING_CONDITIONS, corpus_features, default_cache_dir  # noqa: E402
 from tonekit.models.store import TARGET_NAMES  # noqa: E402
+from tonekit.models.store import recalibrated  # noqa: E402
 from tonekit.models.train import DEFAULT_PARAMS, ece, fit_target, metrics  # noqa: E402
+from tonekit.models.train import calibration_line as train_line  # noqa: E402
 
 #: The grid of the common affine map: slopes and intercepts of the log-odds.
 SLOPES = np.round(np.arange(0.1, 3.001, 0.05), 2)
@@ -77,13 +82,10 @@ def balanced_weights(y) -> np.ndarray:
 
 
 def calibration_line(y, p) -> tuple[float, float]:
-    """``(slope, intercept)`` of the labels' log-odds on the model's, both classes weighed equally (a nearly
-    unpenalised logistic regression): ``(1, 0)`` for probabilities calibrated at even odds."""
-    from sklearn.linear_model import LogisticRegression
-
-    lr = LogisticRegression(C=1e6, max_iter=1000).fit(logit(p)[:, None], np.asarray(y, int),
-                                                      sample_weight=balanced_weights(y))
-    return float(lr.coef_[0, 0]), float(lr.intercept_[0])
+    """``(slope, intercept)`` of the labels' log-odds on the model's, both classes weighed equally, unpenalised
+    (:func:`tonekit.models.train.calibration_line` with ``prior=0``): ``(1, 0)`` for probabilities calibrated at
+    even odds."""
+    return train_line(y, p, prior=0.0)
 
 
 def even_odds_p(slope: float, intercept: float) -> float:
@@ -174,6 +176,34 @@ def bound_rows(pred: pd.DataFrame, slopes=SLOPES, intercepts=INTERCEPTS) -> pd.D
     return pd.DataFrame(rows)
 
 
+def few_speaker_rows(pred: pd.DataFrame, ks=(2, 4), draws: int = 20, seed: int = 0) -> pd.DataFrame:
+    """What ``tonekit recalibrate`` does with a few labelled speakers of a held-out corpus: for each target,
+    line, held-out corpus and ``k``, ``draws`` random sets of ``k`` of its speakers (seeded), the line fitted on
+    their recordings as the command fits it (:func:`tonekit.models.train.calibration_line`) and the even-odds
+    ECE on the corpus's other speakers before and after; means per target, line and ``k`` (over corpora, each
+    the mean of its draws). A draw whose speakers lack one class is skipped."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for (t, c, h), g in pred.groupby(["target", "condition", "test"]):
+        speakers = np.array(sorted(g.speaker.unique()))
+        for k in ks:
+            if k >= len(speakers):
+                continue
+            for _ in range(draws):
+                fit = g.speaker.isin(rng.choice(speakers, k, replace=False)).to_numpy()
+                if g.y[fit].nunique() < 2 or g.y[~fit].nunique() < 2:
+                    continue
+                slope, intercept = train_line(g.y[fit], g.p[fit])
+                y, p = g.y[~fit].to_numpy(), g.p[~fit].to_numpy()
+                rows.append({"target": t, "condition": c, "test": h, "k": k, "before": ece(y, p, balanced=True),
+                             "after": ece(y, recalibrated(p, slope, intercept), balanced=True)})
+    per_corpus = pd.DataFrame(rows).groupby(["target", "condition", "k", "test"])[["before", "after"]].mean()
+    out = per_corpus.groupby(["target", "condition", "k"]).agg(
+        before=("before", "mean"), after=("after", "mean"), corpora=("after", "size"),
+        worst_after=("after", "max")).reset_index()
+    return out
+
+
 def held_out_predictions(table: pd.DataFrame, feats: dict, target: str, corpus: str) -> pd.DataFrame:
     """The shipped recipe trained without ``corpus`` (every condition of ``feats`` it trains on) and its
     probabilities on ``corpus``, both lines: columns target, test, condition, y, p."""
@@ -187,14 +217,16 @@ def held_out_predictions(table: pd.DataFrame, feats: dict, target: str, corpus: 
                        groups=np.tile(table.speaker[train].to_numpy(), n), **DEFAULT_PARAMS[target])
     cols = list(model.feature_names_in_)
     y_test = table.loc[test, target].astype(int).to_numpy()
-    return pd.concat([pd.DataFrame({"target": target, "test": corpus, "condition": c, "y": y_test,
-                                    "p": model.predict_proba(feats[c][test][cols])[:, 1]}) for c in CONDITIONS],
-                     ignore_index=True)
+    speaker = table.loc[test, "speaker"].to_numpy()
+    return pd.concat([pd.DataFrame({"target": target, "test": corpus, "condition": c, "speaker": speaker,
+                                    "y": y_test, "p": model.predict_proba(feats[c][test][cols])[:, 1]})
+                      for c in CONDITIONS], ignore_index=True)
 
 
 def report(pred: pd.DataFrame) -> tuple[str, pd.DataFrame, pd.DataFrame]:
     per_corpus = corpus_rows(pred)
     bounds = bound_rows(pred)
+    few = few_speaker_rows(pred) if "speaker" in pred else None
     text = "\n\n".join([
         "Calibration across corpora (scripts/calibration_limits.py): the shipped recipe trained without each corpus "
         "and tested on it. Per held-out corpus, its calibration line (labels' log-odds on the model's, classes "
@@ -205,8 +237,13 @@ def report(pred: pd.DataFrame) -> tuple[str, pd.DataFrame, pd.DataFrame]:
         "held-out corpora themselves (oracles: bounds, not results). common_affine: the one slope and intercept "
         "for all corpora with the lowest mean; common_isotonic: one monotone map on all corpora pooled; "
         "own_affine: each corpus through its own calibration line:",
-        _md(bounds, ".3f")]) + "\n"
-    return text, per_corpus, bounds
+        _md(bounds, ".3f")]
+        + ([] if few is None else [
+            "A few labelled speakers of the held-out corpus (what tonekit recalibrate does): the line fitted on k of "
+            "its speakers (20 random sets per corpus), even-odds ECE on its other speakers before and after, means "
+            "over the corpora (worst_after: the worst corpus's mean):",
+            _md(few, ".3f")])) + "\n"
+    return text, per_corpus, bounds, few
 
 
 def main(argv=None) -> int:
@@ -243,13 +280,14 @@ def main(argv=None) -> int:
     if args.save_predictions:
         Path(args.save_predictions).parent.mkdir(parents=True, exist_ok=True)
         pred.to_parquet(args.save_predictions)
-    text, per_corpus, bounds = report(pred)
+    text, per_corpus, bounds, few = report(pred)
     print(text)
     if args.out:
         out_path = Path(args.out)
         out_path.parent.mkdir(parents=True, exist_ok=True)
         out_path.write_text(json.dumps({"per_corpus": per_corpus.to_dict(orient="records"),
                                         "bounds": bounds.to_dict(orient="records"),
+                                        "few_speakers": None if few is None else few.to_dict(orient="records"),
                                         "seconds": round(time.time() - t0, 1)}, indent=1, default=float))
         out_path.with_suffix(".md").write_text(text)
     return 0

@@ -103,3 +103,16 @@ def test_missing_predictions_file_is_named(tmp_path, capsys):
     with pytest.raises(SystemExit):
         cl.main(["--predictions", str(tmp_path / "none.parquet")])
     assert "none.parquet: no such file" in capsys.readouterr().err
+
+
+def test_a_few_speakers_of_a_corpus_recalibrate_it_for_the_others():
+    # two corpora off in opposite directions, six speakers each: a line fitted on 2 or 4 of a corpus's speakers
+    # (as tonekit recalibrate fits it) calibrates its other speakers
+    rows = []
+    for name, intercept, seed in (("low", -1.5, 9), ("high", 1.5, 10)):
+        y, z = _group(1800, 1.0, intercept, seed)
+        rows.append(pd.DataFrame({"target": "anger", "test": name, "condition": "wideband", "y": y, "p": cl.expit(z),
+                                  "speaker": [f"{name}{i % 6}" for i in range(len(y))]}))
+    few = cl.few_speaker_rows(pd.concat(rows, ignore_index=True), ks=(2, 4), draws=5).set_index("k")
+    assert list(few.index) == [2, 4] and (few.corpora == 2).all()
+    assert (few.before > 0.2).all() and (few.after < 0.05).all()

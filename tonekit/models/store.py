@@ -138,7 +138,32 @@ class ToneModel:
             p = ordered(arr)
         else:
             p = self.estimator.predict_proba(pd.DataFrame(arr, columns=cols, index=features.index))
-        return p[:, list(self.estimator.classes_).index(1)]
+        p = p[:, list(self.estimator.classes_).index(1)]
+        rec = self.card.get("recalibration")
+        return p if rec is None else recalibrated(p, rec["slope"], rec["intercept"])
+
+
+def recalibrated(p, slope: float, intercept: float):
+    """Probabilities through a line in log-odds, ``expit(slope * logit(p) + intercept)`` (a model card's
+    ``recalibration``, written by :func:`tonekit.models.train.recalibrate_model`)."""
+    import numpy as np
+    from scipy.special import expit, logit
+
+    return expit(slope * logit(np.clip(np.asarray(p, float), 1e-6, 1 - 1e-6)) + intercept)
+
+
+def _check_recalibration(card: dict, card_path) -> None:
+    """Refuse a card whose ``recalibration`` is not a positive finite slope and a finite intercept."""
+    import math
+
+    rec = card.get("recalibration")
+    if rec is None:
+        return
+    ok = isinstance(rec, dict) and all(isinstance(rec.get(k), (int, float)) and not isinstance(rec.get(k), bool)
+                                       and math.isfinite(rec[k]) for k in ("slope", "intercept"))
+    if not ok or rec["slope"] <= 0:
+        raise ModelError(f"{card_path}: its recalibration needs a positive slope and an intercept (finite numbers), "
+                         f"not {rec!r}; write it with tonekit recalibrate")
 
 
 def sha256(path) -> str:
@@ -270,6 +295,7 @@ def load_model(path) -> ToneModel:
     target = card.get("target")
     if target not in TARGET_NAMES:
         raise ModelError(f"{card_path}: unknown target {target!r}")
+    _check_recalibration(card, card_path)
     try:
         named = types_in(path)
     except Exception as exc:

@@ -276,6 +276,42 @@ def metrics(y_true, prob) -> dict:
             "ece_prior": ece(y, at_prior(p, y.mean()))}
 
 
+#: How firmly :func:`calibration_line` (as :func:`recalibrate_model` fits it) holds the line to the model's own
+#: (slope 1, intercept 0): a penalty weighing as much as about this many recordings, so that a handful of
+#: recordings cannot swing it, and labels the model separates perfectly do not send the slope to infinity.
+RECALIBRATION_PRIOR = 10.0
+
+
+def calibration_line(y_true, prob, *, prior: float = RECALIBRATION_PRIOR) -> tuple[float, float]:
+    """``(slope, intercept)`` of the labels' log-odds on the probabilities' log-odds, both classes weighing the
+    same: the line that calibrates ``prob`` at even odds on these labels (``(1, 0)``: already calibrated).
+
+    A logistic regression of ``y_true`` on ``logit(prob)`` whose two parameters are held toward ``(1, 0)`` by
+    a penalty ``prior / 2 * ((slope - 1)**2 + intercept**2)``, the recordings weighing ``len(y)`` in all
+    (``prior=0``: the plain maximum-likelihood line).
+    """
+    from scipy.optimize import minimize
+    from scipy.special import expit
+
+    y = np.asarray(y_true, int)
+    z = np.log(np.clip(np.asarray(prob, float), 1e-6, 1 - 1e-6)) - np.log1p(-np.clip(np.asarray(prob, float),
+                                                                                       1e-6, 1 - 1e-6))
+    n_pos = int(y.sum())
+    if n_pos == 0 or n_pos == len(y):
+        raise ValueError("calibration_line needs labels of both classes")
+    w = np.where(y == 1, 0.5 / n_pos, 0.5 / (len(y) - n_pos)) * len(y)
+
+    def loss(theta):
+        a, b = theta
+        s = a * z + b
+        g = w * (expit(s) - y)
+        value = (w * np.logaddexp(0.0, np.where(y == 1, -s, s))).sum() + prior / 2 * ((a - 1) ** 2 + b ** 2)
+        return value, np.array([(g * z).sum() + prior * (a - 1), g.sum() + prior * b])
+
+    res = minimize(loss, np.array([1.0, 0.0]), jac=True, method="L-BFGS-B")
+    return float(res.x[0]), float(res.x[1])
+
+
 def grouped_oof(estimator, X, y, groups, *, n_splits: int = 5, test_mask=None, sample_weight=None) -> np.ndarray:
     """Out-of-fold probabilities with speaker-grouped folds (no speaker in train and test).
 
@@ -445,3 +481,85 @@ def evaluate_model(model_path, corpus_folders, *, n_jobs: int = 1, progress: boo
     out = pd.DataFrame(rows).round(3)
     out.attrs["left_out"] = sorted(reported)   # the errors of the recordings left out (shown on stderr)
     return out
+
+
+#: The fewest recordings of each class :func:`recalibrate_model` fits a line on.
+MIN_RECALIBRATION = 5
+
+
+def recalibrate_model(model, corpus_folders, output, *, condition: str = "wideband", n_jobs: int = 1,
+                      progress: bool = False, cache_dir=None) -> dict:
+    """Fit a model's probabilities to a population from labelled recordings of it (``tonekit recalibrate``).
+
+    The shipped models are calibrated at even odds on new speakers of the corpora they know, but a new
+    corpus draws the line between its labels elsewhere and is heard more or less sharply
+    (scripts/calibration_limits.py: calibration slopes 0.4-2.1 across corpora). A few labelled speakers of
+    the population the model will hear fix that: the model's probabilities on their recordings give a
+    :func:`calibration_line`, which the written model applies to every probability. The model file is
+    copied unchanged (same hash); its card gets ``recalibration`` (slope, intercept, the data, and the
+    even-odds ECE on that data before and after, in-sample). A model already recalibrated is refitted
+    from its own probabilities, not stacked.
+
+    ``corpus_folders``: folders or manifests as for :func:`train_and_save`; ``condition``: the recordings
+    as recorded (``wideband``) or through training's phone line (``telephone``, for recordings made wideband
+    when the model will hear phone calls). Returns the new card (``left_out``: recordings that could not be
+    analysed, their errors shown).
+    """
+    import json
+    import shutil
+    from pathlib import Path
+
+    from .. import __version__
+    from .corpora import load_corpora, targets as add_targets
+    from .store import ToneModel, load_model, model_path
+
+    if condition not in CONDITIONS:
+        raise ParameterError(f"condition must be one of {', '.join(CONDITIONS)}, not {condition!r}")
+    where = ", ".join(str(f) for f in corpus_folders)
+    loaded = load_model(model)
+    card = {k: v for k, v in loaded.card.items() if k != "recalibration"}
+    base = ToneModel(loaded.target, loaded.estimator, card)
+    target = base.target
+    table = add_targets(load_corpora(corpus_folders))
+    table = table[table[target].notna()].reset_index(drop=True)
+
+    def check(labels, what):
+        n_pos, n_neg = int((labels == 1).sum()), int((labels == 0).sum())
+        if min(n_pos, n_neg) < MIN_RECALIBRATION:
+            from .corpora import TARGETS
+            pos, neg = TARGETS[target]
+            raise ParameterError(f"{where}: recalibrating {target} needs at least {MIN_RECALIBRATION} {what} "
+                                 f"of each class ({', '.join(pos)} / {', '.join(neg)}); found {n_pos} and {n_neg}")
+
+    check(table[target], "recordings")
+    seen = sorted(set(table.corpus) & set(card.get("data") or ()))
+    if seen:
+        warnings.warn(f"{', '.join(seen)}: in this model's training data (its card's data); a recalibration is "
+                      "for a population the model has not heard", stacklevel=2)
+    reported = set()
+    X = corpus_features(table, condition, cache_dir=cache_dir, n_jobs=n_jobs, progress=progress, reported=reported)
+    ok = analysed(X).to_numpy()
+    check(table.loc[ok, target], "analysable recordings")
+    y = table.loc[ok, target].astype(int).to_numpy()
+    p = base.predict_proba(X[ok])
+    slope, intercept = calibration_line(y, p)
+    n_speakers = int(table.loc[ok, "speaker"].nunique())
+    if n_speakers < 2:
+        warnings.warn(f"{target}: recalibrated on one speaker; the line may fit that voice rather than the "
+                      "population (measured with 2 or more, scripts/calibration_limits.py)", stacklevel=2)
+    from .store import recalibrated
+    card["recalibration"] = {
+        "slope": round(slope, 6), "intercept": round(intercept, 6), "data": where, "condition": condition,
+        "n": int(len(y)), "n_speakers": n_speakers, "positive_share": round(float(y.mean()), 4),
+        "prior": RECALIBRATION_PRIOR, "ece_balanced_before": round(ece(y, p, balanced=True), 4),
+        "ece_balanced_after": round(ece(y, recalibrated(p, slope, intercept), balanced=True), 4),
+        "measured_on": "the recalibration's own recordings (in-sample)", "tonekit_version": __version__}
+    src, output = model_path(model), Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if not output.exists() or not output.samefile(src):
+        shutil.copyfile(src, output)
+    card["file"] = output.name
+    output.with_suffix(".json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if reported:
+        card["left_out"] = sorted(reported)
+    return card
