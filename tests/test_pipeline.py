@@ -628,6 +628,11 @@ def test_batch_re_analyses_a_changed_call_and_drops_superseded_reports(tmp_path,
         (models / f"{t}.json").write_text(json.dumps({"sha256": f"{t}-retrained"}))
     assert batch.run_batch([tmp_path / "in"], out, models=models, options={"agent_channel": 1},
                            echo=lambda s: None) == (2, 0, 0)
+    # the same model file recalibrated (tonekit recalibrate: same hash, another line in the card): again
+    (models / "anger.json").write_text(json.dumps({"sha256": "anger-retrained",
+                                                   "recalibration": {"slope": 0.8, "intercept": 0.1}}))
+    assert batch.run_batch([tmp_path / "in"], out, models=models, options={"agent_channel": 1},
+                           echo=lambda s: None) == (2, 0, 0)
     _inputs(tmp_path / "in", {"sub/call.wav": b"ok"})       # a second call.wav: both reports get new names
     assert batch.run_batch([tmp_path / "in"], out, models=models, options={"agent_channel": 1},
                            echo=lambda s: None) == (2, 0, 1)

@@ -109,7 +109,9 @@ def _one(audio: str, out: str, models, options=None) -> tuple[str, str | None]:
 
 
 def _models_made_from(models) -> dict:
-    """The tonekit version and the models (each card's file hash; the folder's files decide, not its name)."""
+    """The tonekit version and the models (each card's file hash, and its recalibration when it has one: a model
+    recalibrated by ``tonekit recalibrate`` is the same file with another line; the folder's files decide, not its
+    name)."""
     from . import __version__
     from .models.store import TARGET_NAMES, shipped_dir
 
@@ -117,7 +119,10 @@ def _models_made_from(models) -> dict:
     hashes = {}
     for t in TARGET_NAMES:
         try:
-            hashes[t] = json.loads((folder / f"{t}.json").read_text(encoding="utf-8")).get("sha256")
+            card = json.loads((folder / f"{t}.json").read_text(encoding="utf-8"))
+            rec = card.get("recalibration")
+            hashes[t] = card.get("sha256") if rec is None else {
+                "sha256": card.get("sha256"), "recalibration": [rec.get("slope"), rec.get("intercept")]}
         except (OSError, ValueError, AttributeError):
             hashes[t] = None   # loading the models will say what is wrong
     return {"tonekit": __version__, "models": hashes}
