@@ -150,3 +150,26 @@ def test_cli_recalibrate(people, tmp_path):
         f"even-odds ECE on them {rec['ece_balanced_before']:.3f} -> {rec['ece_balanced_after']:.3f}")
     r = CliRunner().invoke(main, ["recalibrate", "anger", str(people), "-o", str(tmp_path / "anger.txt")])
     assert r.exit_code == 2 and "use a .skops file" in r.output
+
+
+def test_a_call_analysed_with_a_recalibrated_model_says_so_and_reads_through_the_line(tmp_path):
+    import tonekit
+
+    for t in ("anger", "calm", "warmth"):
+        _copy_shipped(tmp_path, t)
+    card = json.loads((tmp_path / "anger.json").read_text())
+    card["recalibration"] = {"slope": 0.5, "intercept": -1.0}
+    (tmp_path / "anger.json").write_text(json.dumps(card))
+    shipped = tonekit.analyze(tonekit.demo_path())
+    mine = tonekit.analyze(tonekit.demo_path(), models=tmp_path)
+    assert shipped.options["recalibration"] is None
+    assert mine.options["recalibration"] == {"anger": [0.5, -1.0]}
+    a, b = shipped.windows.anger.to_numpy(), mine.windows.anger.to_numpy()
+    scored = np.isfinite(a)
+    assert scored.sum() > 20 and np.array_equal(scored, np.isfinite(b))
+    assert b[scored] == pytest.approx(recalibrated(a[scored], 0.5, -1.0), abs=1e-9)
+    assert mine.windows.calm.equals(shipped.windows.calm)
+    from tonekit.report.text import render_text
+    text = render_text(mine, color=False)
+    assert "Models recalibrated for this population (tonekit recalibrate): anger slope 0.50, intercept -1.00" in text
+    assert "recalibrated" not in render_text(shipped, color=False)

@@ -209,7 +209,16 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
                              "embedding_every": embedding_every if "emb_" in prefixes else None,
                              "whisper_every": whisper_every if "wsp_" in prefixes else None,
                              "population_share": shares,
+                             # the line each recalibrated model applies (tonekit recalibrate); None: as trained
+                             "recalibration": _recalibrations(mdl),
                              "working_rate_hz": call.sr, **opts.as_dict()})
+
+
+def _recalibrations(models: dict) -> dict | None:
+    """``{target: [slope, intercept]}`` of the models recalibrated by ``tonekit recalibrate`` (None: none is)."""
+    lines = {t: [m.card["recalibration"]["slope"], m.card["recalibration"]["intercept"]]
+             for t, m in models.items() if m.card.get("recalibration")}
+    return lines or None
 
 
 #: Each call speaker's share of the training speakers' reference in :func:`analyze` (``population_share``).

@@ -51,6 +51,10 @@ def _call_lines(analysis) -> list[Text]:
                 f"({fmt_seconds((analysis.options or {}).get('long_silence_s', 5.0))} or more; "
                 f"longest pause {fmt_seconds(deep_get(summary, 'silences', 'longest_s'))})")
     lines.append(Text(overlaps))
+    recal = (analysis.options or {}).get("recalibration")
+    if recal:
+        lines.append(Text("Models recalibrated for this population (tonekit recalibrate): " + "; ".join(
+            f"{t} slope {a:.2f}, intercept {b:+.2f}" for t, (a, b) in sorted(recal.items()))))
     return lines
 
 
