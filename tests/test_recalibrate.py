@@ -115,6 +115,7 @@ def test_recalibrate_model_writes_the_line_of_its_recordings(people, tmp_path):
     assert (rec["slope"], rec["intercept"]) == pytest.approx(calibration_line(y, p), abs=1e-5)
     assert rec["slope"] > 0 and rec["n"] == 12 and rec["n_speakers"] == 2 and rec["positive_share"] == 0.5
     assert rec["prior"] == RECALIBRATION_PRIOR and rec["condition"] == "wideband"
+    assert rec["data"] == [str(people.resolve())]
     assert rec["ece_balanced_before"] == pytest.approx(ece(y, p, balanced=True), abs=1e-4)
     # the model file is the shipped one, byte for byte; the written model applies the line
     assert sha256(out) == sha256(shipped_dir() / "anger.skops") == card["sha256"]
@@ -173,3 +174,13 @@ def test_a_call_analysed_with_a_recalibrated_model_says_so_and_reads_through_the
     text = render_text(mine, color=False)
     assert "Models recalibrated for this population (tonekit recalibrate): anger slope 0.50, intercept -1.00" in text
     assert "recalibrated" not in render_text(shipped, color=False)
+
+
+def test_evaluating_on_the_recalibrations_own_recordings_warns(people, tmp_path):
+    from tonekit.models.train import evaluate_model
+
+    out = tmp_path / "anger.skops"
+    recalibrate_model("anger", [people], out, cache_dir=tmp_path / "cache")
+    with pytest.warns(UserWarning, match=r"people\.csv: the model was recalibrated on these recordings"):
+        res = evaluate_model(out, [people], cache_dir=tmp_path / "cache", conditions=("wideband",))
+    assert res.n.tolist() == [12]

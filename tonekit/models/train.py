@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -456,6 +457,12 @@ def evaluate_model(model_path, corpus_folders, *, n_jobs: int = 1, progress: boo
         warnings.warn(f"{', '.join(seen)}: in this model's training data (its card's data), so these figures are "
                       "not those of new speakers; for an honest measure, evaluate a model trained without it",
                       stacklevel=2)
+    fitted_on = set((model.card.get("recalibration") or {}).get("data") or ())
+    both = [str(f) for f in corpus_folders if str(Path(f).expanduser().resolve()) in fitted_on]
+    if both:
+        warnings.warn(f"{', '.join(both)}: the model was recalibrated on these recordings (its card's "
+                      "recalibration), so its calibration here is in-sample; evaluate on other speakers",
+                      stacklevel=2)
     for corpus, labels in table.groupby("corpus")[model.target]:
         if labels.nunique() < 2:
             kind = "positive" if labels.iloc[0] == 1 else "negative"
@@ -507,7 +514,6 @@ def recalibrate_model(model, corpus_folders, output, *, condition: str = "wideba
     """
     import json
     import shutil
-    from pathlib import Path
 
     from .. import __version__
     from .corpora import load_corpora, targets as add_targets
@@ -549,7 +555,8 @@ def recalibrate_model(model, corpus_folders, output, *, condition: str = "wideba
                       "population (measured with 2 or more, scripts/calibration_limits.py)", stacklevel=2)
     from .store import recalibrated
     card["recalibration"] = {
-        "slope": round(slope, 6), "intercept": round(intercept, 6), "data": where, "condition": condition,
+        "slope": round(slope, 6), "intercept": round(intercept, 6),
+        "data": [str(Path(f).expanduser().resolve()) for f in corpus_folders], "condition": condition,
         "n": int(len(y)), "n_speakers": n_speakers, "positive_share": round(float(y.mean()), 4),
         "prior": RECALIBRATION_PRIOR, "ece_balanced_before": round(ece(y, p, balanced=True), 4),
         "ece_balanced_after": round(ece(y, recalibrated(p, slope, intercept), balanced=True), 4),
