@@ -184,3 +184,20 @@ def test_evaluating_on_the_recalibrations_own_recordings_warns(people, tmp_path)
     with pytest.warns(UserWarning, match=r"people\.csv: the model was recalibrated on these recordings"):
         res = evaluate_model(out, [people], cache_dir=tmp_path / "cache", conditions=("wideband",))
     assert res.n.tolist() == [12]
+
+
+def test_cli_recalibrate_leaves_a_bad_recording_out_and_says_so(people, tmp_path):
+    bad = tmp_path / "broken.flac"
+    bad.write_bytes(b"not audio at all")
+    manifest = tmp_path / "with_bad.csv"
+    manifest.write_text("path,speaker,emotion\n" + "".join(
+        f"{people.parent / ln.split(',', 1)[0]},{ln.split(',', 1)[1]}\n" for ln in people.read_text().splitlines()[1:])
+        + f"{bad},s3,anger\n")
+    out = tmp_path / "anger.skops"
+    r = CliRunner().invoke(main, ["recalibrate", "anger", str(manifest), "-o", str(out), "-j", "1"],
+                           env={"TONEKIT_CACHE": str(tmp_path / "cache")})
+    assert r.exit_code == 1, r.output
+    assert "broken.flac" in r.stderr and "left out of the recalibration" in r.stderr
+    rec = load_model(out).card["recalibration"]
+    assert rec["n"] == 12 and rec["n_speakers"] == 2
+    assert len(rec["left_out"]) == 1 and "broken.flac" in rec["left_out"][0]

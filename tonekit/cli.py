@@ -544,7 +544,7 @@ def recalibrate(model, corpus, output, condition, jobs):
     click.echo(f"wrote {output}: slope {r['slope']:.3f}, intercept {r['intercept']:+.3f} from {r['n']} recordings "
                f"of {r['n_speakers']} speaker{'s' if r['n_speakers'] != 1 else ''}; even-odds ECE on them "
                f"{r['ece_balanced_before']:.3f} -> {r['ece_balanced_after']:.3f}", err=True)
-    _exit_if_left_out(card.get("left_out"), "the recalibration")
+    _exit_if_left_out(r.get("left_out"), "the recalibration")
 
 
 def _exit_if_left_out(errors, what: str) -> None:

@@ -292,11 +292,10 @@ def calibration_line(y_true, prob, *, prior: float = RECALIBRATION_PRIOR) -> tup
     (``prior=0``: the plain maximum-likelihood line).
     """
     from scipy.optimize import minimize
-    from scipy.special import expit
+    from scipy.special import expit, logit
 
     y = np.asarray(y_true, int)
-    z = np.log(np.clip(np.asarray(prob, float), 1e-6, 1 - 1e-6)) - np.log1p(-np.clip(np.asarray(prob, float),
-                                                                                       1e-6, 1 - 1e-6))
+    z = logit(np.clip(np.asarray(prob, float), 1e-6, 1 - 1e-6))
     n_pos = int(y.sum())
     if n_pos == 0 or n_pos == len(y):
         raise ValueError("calibration_line needs labels of both classes")
@@ -509,15 +508,15 @@ def recalibrate_model(model, corpus_folders, output, *, condition: str = "wideba
 
     ``corpus_folders``: folders or manifests as for :func:`train_and_save`; ``condition``: the recordings
     as recorded (``wideband``) or through training's phone line (``telephone``, for recordings made wideband
-    when the model will hear phone calls). Returns the new card (``left_out``: recordings that could not be
-    analysed, their errors shown).
+    when the model will hear phone calls). Returns the new card (its recalibration's ``left_out``: recordings
+    that could not be analysed, their errors shown).
     """
     import json
     import shutil
 
     from .. import __version__
-    from .corpora import load_corpora, targets as add_targets
-    from .store import ToneModel, load_model, model_path
+    from .corpora import TARGETS, load_corpora, targets as add_targets
+    from .store import ToneModel, load_model, model_path, recalibrated
 
     if condition not in CONDITIONS:
         raise ParameterError(f"condition must be one of {', '.join(CONDITIONS)}, not {condition!r}")
@@ -532,7 +531,6 @@ def recalibrate_model(model, corpus_folders, output, *, condition: str = "wideba
     def check(labels, what):
         n_pos, n_neg = int((labels == 1).sum()), int((labels == 0).sum())
         if min(n_pos, n_neg) < MIN_RECALIBRATION:
-            from .corpora import TARGETS
             pos, neg = TARGETS[target]
             raise ParameterError(f"{where}: recalibrating {target} needs at least {MIN_RECALIBRATION} {what} "
                                  f"of each class ({', '.join(pos)} / {', '.join(neg)}); found {n_pos} and {n_neg}")
@@ -553,7 +551,6 @@ def recalibrate_model(model, corpus_folders, output, *, condition: str = "wideba
     if n_speakers < 2:
         warnings.warn(f"{target}: recalibrated on one speaker; the line may fit that voice rather than the "
                       "population (measured with 2 or more, scripts/calibration_limits.py)", stacklevel=2)
-    from .store import recalibrated
     card["recalibration"] = {
         "slope": round(slope, 6), "intercept": round(intercept, 6),
         "data": [str(Path(f).expanduser().resolve()) for f in corpus_folders], "condition": condition,
@@ -561,12 +558,12 @@ def recalibrate_model(model, corpus_folders, output, *, condition: str = "wideba
         "prior": RECALIBRATION_PRIOR, "ece_balanced_before": round(ece(y, p, balanced=True), 4),
         "ece_balanced_after": round(ece(y, recalibrated(p, slope, intercept), balanced=True), 4),
         "measured_on": "the recalibration's own recordings (in-sample)", "tonekit_version": __version__}
+    if reported:   # the recordings left out, as their errors were shown
+        card["recalibration"]["left_out"] = sorted(reported)
     src, output = model_path(model), Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     if not output.exists() or not output.samefile(src):
         shutil.copyfile(src, output)
     card["file"] = output.name
     output.with_suffix(".json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    if reported:
-        card["left_out"] = sorted(reported)
     return card
