@@ -530,6 +530,7 @@ def recalibrate(model, corpus, output, condition, jobs):
 
     \b
     Example:
+        mkdir mymodels
         for t in anger calm warmth; do tonekit recalibrate $t mypeople.csv -o mymodels/$t.skops; done
         tonekit report call.wav --models mymodels
     """
