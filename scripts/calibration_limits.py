@@ -27,7 +27,10 @@ out, on both lines: the cross-corpus protocol of scripts/evaluate.py. The script
   on these corpora, and what stands in the way is how differently the corpora's scores relate to their labels;
 - what ``tonekit recalibrate`` does with a few labelled speakers of a population: per target, line and k (2 and
   4), the line fitted on k speakers of a held-out corpus (20 random sets per corpus) and the even-odds ECE on its
-  other speakers before and after (:func:`few_speaker_rows`).
+  other speakers before and after (:func:`few_speaker_rows`);
+- how firmly that line should hold to the model's own when the set is small (6, 12 or 25 recordings of each
+  class from 2 speakers), for several priors, and the prior nested leave-one-corpus-out picks
+  (:func:`small_set_rows`; how :data:`tonekit.models.train.RECALIBRATION_PRIOR` was chosen).
 
 Usage::
 
@@ -204,6 +207,49 @@ def few_speaker_rows(pred: pd.DataFrame, ks=(2, 4), draws: int = 20, seed: int =
     return out
 
 
+#: The priors :func:`small_set_rows` compares (:func:`tonekit.models.train.calibration_line`'s ``prior``).
+PRIORS = (0.0, 3.0, 10.0, 30.0)
+
+
+def small_set_rows(pred: pd.DataFrame, per_class=(6, 12, 25), priors=PRIORS, draws: int = 20,
+                   seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """How firmly a recalibration from a small set should hold to the model's own line (the choice of
+    :data:`tonekit.models.train.RECALIBRATION_PRIOR`): for each target, line, held-out corpus and ``m`` of
+    ``per_class``, ``draws`` random sets of ``m`` recordings of each class from 2 random speakers of the corpus
+    (seeded; a draw whose speakers have fewer is skipped), the line fitted with each prior, and the even-odds
+    ECE on the corpus's other speakers. Returns the means per target, line and ``m`` (over corpora), and the
+    nested choice: for each held-out corpus, the prior with the lowest mean over the other corpora (every
+    target, line and ``m``), and that corpus's mean with it."""
+    rng = np.random.default_rng(seed)
+    names = [f"prior_{p:g}" for p in priors]
+    rows = []
+    for (t, c, h), g in pred.groupby(["target", "condition", "test"]):
+        speakers = np.array(sorted(g.speaker.unique()))
+        for m in per_class:
+            for _ in range(draws):
+                pick = g.speaker.isin(rng.choice(speakers, 2, replace=False)).to_numpy()
+                fit, rest = g[pick], g[~pick]
+                if min(fit.y.sum(), (1 - fit.y).sum()) < m or rest.y.nunique() < 2:
+                    continue
+                idx = np.r_[rng.choice(np.flatnonzero(fit.y.to_numpy() == 1), m, replace=False),
+                            rng.choice(np.flatnonzero(fit.y.to_numpy() == 0), m, replace=False)]
+                row = {"target": t, "condition": c, "test": h, "per_class": m,
+                       "before": ece(rest.y, rest.p, balanced=True)}
+                for name, prior in zip(names, priors):
+                    slope, intercept = train_line(fit.y.iloc[idx], fit.p.iloc[idx], prior=prior)
+                    row[name] = ece(rest.y, recalibrated(rest.p, slope, intercept), balanced=True)
+                rows.append(row)
+    per = pd.DataFrame(rows).groupby(["target", "condition", "per_class", "test"])[["before", *names]].mean()
+    means = per.groupby(["target", "condition", "per_class"]).mean().reset_index()
+    by_corpus = per.groupby("test").mean()
+    nested = []
+    for h in by_corpus.index:
+        pick = by_corpus.drop(h)[names].mean().idxmin()
+        nested.append({"test": h, "pick": pick, "before": by_corpus.loc[h, "before"],
+                       "with_pick": by_corpus.loc[h, pick]})
+    return means, pd.DataFrame(nested)
+
+
 def held_out_predictions(table: pd.DataFrame, feats: dict, target: str, corpus: str) -> pd.DataFrame:
     """The shipped recipe trained without ``corpus`` (every condition of ``feats`` it trains on) and its
     probabilities on ``corpus``, both lines: columns target, test, condition, y, p."""
@@ -227,6 +273,7 @@ def report(pred: pd.DataFrame) -> tuple[str, pd.DataFrame, pd.DataFrame]:
     per_corpus = corpus_rows(pred)
     bounds = bound_rows(pred)
     few = few_speaker_rows(pred) if "speaker" in pred else None
+    small, nested = small_set_rows(pred) if "speaker" in pred else (None, None)
     text = "\n\n".join([
         "Calibration across corpora (scripts/calibration_limits.py): the shipped recipe trained without each corpus "
         "and tested on it. Per held-out corpus, its calibration line (labels' log-odds on the model's, classes "
@@ -242,8 +289,15 @@ def report(pred: pd.DataFrame) -> tuple[str, pd.DataFrame, pd.DataFrame]:
             "A few labelled speakers of the held-out corpus (what tonekit recalibrate does): the line fitted on k of "
             "its speakers (20 random sets per corpus), even-odds ECE on its other speakers before and after, means "
             "over the corpora (worst_after: the worst corpus's mean):",
-            _md(few, ".3f")])) + "\n"
-    return text, per_corpus, bounds, few
+            _md(few, ".3f"),
+            "A small set (what RECALIBRATION_PRIOR is chosen on): m recordings of each class from 2 speakers of the "
+            "held-out corpus (20 random sets per corpus), the line fitted with each prior, even-odds ECE on the "
+            "corpus's other speakers, means over the corpora:",
+            _md(small, ".3f"),
+            "Nested choice of the prior: for each held-out corpus, the prior with the lowest mean over the other "
+            "corpora (every target, line and m), and the corpus's mean with it:",
+            _md(nested, ".3f")])) + "\n"
+    return text, per_corpus, bounds, few, small, nested
 
 
 def main(argv=None) -> int:
@@ -280,7 +334,7 @@ def main(argv=None) -> int:
     if args.save_predictions:
         Path(args.save_predictions).parent.mkdir(parents=True, exist_ok=True)
         pred.to_parquet(args.save_predictions)
-    text, per_corpus, bounds, few = report(pred)
+    text, per_corpus, bounds, few, small, nested = report(pred)
     print(text)
     if args.out:
         out_path = Path(args.out)
@@ -288,6 +342,8 @@ def main(argv=None) -> int:
         out_path.write_text(json.dumps({"per_corpus": per_corpus.to_dict(orient="records"),
                                         "bounds": bounds.to_dict(orient="records"),
                                         "few_speakers": None if few is None else few.to_dict(orient="records"),
+                                        "small_sets": None if small is None else small.to_dict(orient="records"),
+                                        "prior_nested": None if nested is None else nested.to_dict(orient="records"),
                                         "seconds": round(time.time() - t0, 1)}, indent=1, default=float))
         out_path.with_suffix(".md").write_text(text)
     return 0

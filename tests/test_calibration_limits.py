@@ -116,3 +116,18 @@ def test_a_few_speakers_of_a_corpus_recalibrate_it_for_the_others():
     few = cl.few_speaker_rows(pd.concat(rows, ignore_index=True), ks=(2, 4), draws=5).set_index("k")
     assert list(few.index) == [2, 4] and (few.corpora == 2).all()
     assert (few.before > 0.2).all() and (few.after < 0.05).all()
+
+
+def test_small_sets_compare_priors_and_pick_one_without_the_corpus():
+    rows = []
+    for name, intercept, seed in (("low", -1.5, 11), ("high", 1.5, 12), ("mid", 0.5, 13)):
+        y, z = _group(900, 1.0, intercept, seed)
+        rows.append(pd.DataFrame({"target": "anger", "test": name, "condition": "wideband", "y": y, "p": cl.expit(z),
+                                  "speaker": [f"{name}{i % 6}" for i in range(len(y))]}))
+    means, nested = cl.small_set_rows(pd.concat(rows, ignore_index=True), per_class=(25,), draws=4)
+    names = [f"prior_{p:g}" for p in cl.PRIORS]
+    assert list(means.columns) == ["target", "condition", "per_class", "before", *names]
+    # every prior's line, from 25 recordings of each class, calibrates the corpora better than none
+    assert (means[names].to_numpy() < means[["before"]].to_numpy()).all()
+    assert sorted(nested.test) == ["high", "low", "mid"] and set(nested.pick) <= set(names)
+    assert (nested.with_pick < nested.before).all()

@@ -45,6 +45,9 @@ def test_the_prior_holds_a_few_separated_recordings_near_the_models_own_line():
     assert np.isfinite([a, b]).all() and 1 < a < 10 and abs(b) < 1
     a0, _ = calibration_line(y, p, prior=1e-3)
     assert a0 > 2 * a                                       # without it the slope runs away
+    # scores that rank the labels backwards flatten the line; they never turn the ranking around
+    a1, _ = calibration_line(y, p[::-1], prior=0)
+    assert a1 == pytest.approx(0.01)
     with pytest.raises(ValueError, match="both classes"):
         calibration_line([1, 1], [0.4, 0.6])
 
@@ -106,8 +109,13 @@ def test_recalibrate_model_writes_the_line_of_its_recordings(people, tmp_path):
     from tonekit.models.features import corpus_features
 
     out = tmp_path / "mine" / "anger.skops"
-    card = recalibrate_model("anger", [people], out, cache_dir=tmp_path / "cache")
+    # the shipped model hears these synthetic buzzes backwards (the loud, fast, high ones least angry): the line
+    # flattens to the smallest slope instead of turning the ranking around, and the user is told
+    with pytest.warns(UserWarning, match=r"anger: on these recordings the model ranks anger no better than chance "
+                                         r"\(ROC AUC 0\.00\)"):
+        card = recalibrate_model("anger", [people], out, cache_dir=tmp_path / "cache")
     rec = card["recalibration"]
+    assert rec["slope"] == pytest.approx(0.01)
     # the line is calibration_line of the shipped model's probabilities on these recordings
     table = targets(load_corpora([people]))
     p = load_model("anger").predict_proba(corpus_features(table, "wideband", cache_dir=tmp_path / "cache"))
@@ -124,7 +132,8 @@ def test_recalibrate_model_writes_the_line_of_its_recordings(people, tmp_path):
     q = mine.predict_proba(corpus_features(table, "wideband", cache_dir=tmp_path / "cache"))
     assert q == pytest.approx(recalibrated(p, rec["slope"], rec["intercept"]), abs=1e-6)
     # recalibrating a recalibrated model refits from its own probabilities: the same line, not a second one
-    again = recalibrate_model(out, [people], tmp_path / "again.skops", cache_dir=tmp_path / "cache")
+    with pytest.warns(UserWarning, match="no better than chance"):
+        again = recalibrate_model(out, [people], tmp_path / "again.skops", cache_dir=tmp_path / "cache")
     assert again["recalibration"]["slope"] == rec["slope"]
     assert again["recalibration"]["intercept"] == rec["intercept"]
 
@@ -146,6 +155,7 @@ def test_cli_recalibrate(people, tmp_path):
                            env={"TONEKIT_CACHE": str(tmp_path / "cache")})
     assert r.exit_code == 0, r.output
     rec = load_model(out).card["recalibration"]
+    assert "no better than chance" in r.stderr
     assert r.stderr.strip().splitlines()[-1] == (
         f"wrote {out}: slope {rec['slope']:.3f}, intercept {rec['intercept']:+.3f} from 12 recordings of 2 speakers; "
         f"even-odds ECE on them {rec['ece_balanced_before']:.3f} -> {rec['ece_balanced_after']:.3f}")
@@ -180,7 +190,8 @@ def test_evaluating_on_the_recalibrations_own_recordings_warns(people, tmp_path)
     from tonekit.models.train import evaluate_model
 
     out = tmp_path / "anger.skops"
-    recalibrate_model("anger", [people], out, cache_dir=tmp_path / "cache")
+    with pytest.warns(UserWarning, match="no better than chance"):
+        recalibrate_model("anger", [people], out, cache_dir=tmp_path / "cache")
     with pytest.warns(UserWarning, match=r"people\.csv: the model was recalibrated on these recordings"):
         res = evaluate_model(out, [people], cache_dir=tmp_path / "cache", conditions=("wideband",))
     assert res.n.tolist() == [12]

@@ -280,7 +280,12 @@ def metrics(y_true, prob) -> dict:
 #: How firmly :func:`calibration_line` (as :func:`recalibrate_model` fits it) holds the line to the model's own
 #: (slope 1, intercept 0): a penalty weighing as much as about this many recordings, so that a handful of
 #: recordings cannot swing it, and labels the model separates perfectly do not send the slope to infinity.
-RECALIBRATION_PRIOR = 10.0
+#: Chosen among 0, 3, 10 and 30 by nested leave-one-corpus-out on sets of 6-25 recordings of each class from
+#: 2 speakers of a held-out corpus (3 for every held-out corpus; scripts/calibration_limits.py).
+RECALIBRATION_PRIOR = 3.0
+#: The smallest slope :func:`calibration_line` gives: on recordings the model ranks backwards the line
+#: flattens (every probability near the same value) instead of turning the ranking around.
+MIN_SLOPE = 0.01
 
 
 def calibration_line(y_true, prob, *, prior: float = RECALIBRATION_PRIOR) -> tuple[float, float]:
@@ -289,7 +294,7 @@ def calibration_line(y_true, prob, *, prior: float = RECALIBRATION_PRIOR) -> tup
 
     A logistic regression of ``y_true`` on ``logit(prob)`` whose two parameters are held toward ``(1, 0)`` by
     a penalty ``prior / 2 * ((slope - 1)**2 + intercept**2)``, the recordings weighing ``len(y)`` in all
-    (``prior=0``: the plain maximum-likelihood line).
+    (``prior=0``: the plain maximum-likelihood line). The slope is at least :data:`MIN_SLOPE`.
     """
     from scipy.optimize import minimize
     from scipy.special import expit, logit
@@ -308,7 +313,8 @@ def calibration_line(y_true, prob, *, prior: float = RECALIBRATION_PRIOR) -> tup
         value = (w * np.logaddexp(0.0, np.where(y == 1, -s, s))).sum() + prior / 2 * ((a - 1) ** 2 + b ** 2)
         return value, np.array([(g * z).sum() + prior * (a - 1), g.sum() + prior * b])
 
-    res = minimize(loss, np.array([1.0, 0.0]), jac=True, method="L-BFGS-B")
+    # the slope stays positive: a line that turned the model's ranking around would be another model
+    res = minimize(loss, np.array([1.0, 0.0]), jac=True, method="L-BFGS-B", bounds=[(MIN_SLOPE, None), (None, None)])
     return float(res.x[0]), float(res.x[1])
 
 
@@ -547,6 +553,12 @@ def recalibrate_model(model, corpus_folders, output, *, condition: str = "wideba
     y = table.loc[ok, target].astype(int).to_numpy()
     p = base.predict_proba(X[ok])
     slope, intercept = calibration_line(y, p)
+    auc = roc_auc_score(y, p)
+    if auc <= 0.5:
+        warnings.warn(f"{target}: on these recordings the model ranks {target} no better than chance (ROC AUC "
+                      f"{auc:.2f}), so the recalibrated model gives them all about the same probability "
+                      f"(slope {slope:.2f}); check the labels, or whether these voices are ones the model can "
+                      "read at all", stacklevel=2)
     n_speakers = int(table.loc[ok, "speaker"].nunique())
     if n_speakers < 2:
         warnings.warn(f"{target}: recalibrated on one speaker; the line may fit that voice rather than the "
