@@ -36,7 +36,7 @@ Usage::
 
     python scripts/calibration_limits.py --out results/calibration_limits.json
 
-It fits one model per target and corpus (12; about 3.5 minutes on 2 cores once scripts/evaluate.py has cached the
+It fits one model per target and corpus (12; about 4 minutes on 2 cores once scripts/evaluate.py has cached the
 corpus features). ``--save-predictions FILE.parquet`` keeps the held-out probabilities;
 ``--predictions FILE.parquet`` reads them back instead of fitting.
 """
