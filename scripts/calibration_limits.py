@@ -252,7 +252,7 @@ def small_set_rows(pred: pd.DataFrame, per_class=(6, 12, 25), priors=PRIORS, dra
 
 def held_out_predictions(table: pd.DataFrame, feats: dict, target: str, corpus: str) -> pd.DataFrame:
     """The shipped recipe trained without ``corpus`` (every condition of ``feats`` it trains on) and its
-    probabilities on ``corpus``, both lines: columns target, test, condition, y, p."""
+    probabilities on ``corpus``, both lines: columns target, test, condition, speaker, y, p."""
     lab = table[target].notna().to_numpy()
     test = (table.corpus == corpus).to_numpy() & lab
     train = (table.corpus != corpus).to_numpy() & lab
@@ -269,7 +269,9 @@ def held_out_predictions(table: pd.DataFrame, feats: dict, target: str, corpus: 
                       for c in CONDITIONS], ignore_index=True)
 
 
-def report(pred: pd.DataFrame) -> tuple[str, pd.DataFrame, pd.DataFrame]:
+def report(pred: pd.DataFrame) -> tuple:
+    """``(markdown text, per-corpus lines, bounds, few-speaker rows, small-set rows, nested prior choice)``; the
+    last three are None when the predictions have no speaker column."""
     per_corpus = corpus_rows(pred)
     bounds = bound_rows(pred)
     few = few_speaker_rows(pred) if "speaker" in pred else None
