@@ -184,6 +184,9 @@ def test_a_call_analysed_with_a_recalibrated_model_says_so_and_reads_through_the
     text = render_text(mine, color=False)
     assert "Models recalibrated for this population (tonekit recalibrate): anger slope 0.50, intercept -1.00" in text
     assert "recalibrated" not in render_text(shipped, color=False)
+    from tonekit.report.html import render_html
+    assert "anger slope 0.50, intercept -1.00" in render_html(mine)
+    assert "recalibrated" not in render_html(shipped)
 
 
 def test_evaluating_on_the_recalibrations_own_recordings_warns(people, tmp_path):

@@ -176,6 +176,15 @@ def fmt_text(value) -> str:
     return str(value)
 
 
+def recalibration_text(options) -> str | None:
+    """``"anger slope 0.50, intercept -1.00; ..."``: the lines of the models a call was analysed with that
+    ``tonekit recalibrate`` fitted to a population (the report's ``options["recalibration"]``); None if none."""
+    recal = (options or {}).get("recalibration")
+    if not recal:
+        return None
+    return "; ".join(f"{t} slope {a:.2f}, intercept {b:+.2f}" for t, (a, b) in sorted(recal.items()))
+
+
 def deep_get(mapping, *keys):
     """``mapping[k1][k2]...`` or None when any level is missing or not a dict."""
     for key in keys:

@@ -10,8 +10,8 @@ import html
 import re
 
 from ._common import (ALL_GOOD, CURVES, TIP_ADVICE, curve_stories, deep_get, event_times, fmt_clock, fmt_num,
-                      fmt_percent, fmt_seconds, fmt_signed, fmt_text, fmt_tip, sorted_events,
-                      tips_to_work_on, work_on_sentence)
+                      fmt_percent, fmt_seconds, fmt_signed, fmt_text, fmt_tip, recalibration_text,
+                      sorted_events, tips_to_work_on, work_on_sentence)
 
 _CSS = """
 :root { --ink: #1a1a1a; --muted: #5f5f5f; --rule: #d9d9d9; --band: #f6f6f6; --bad: #b3261e; --good: #1e6b34; }
@@ -168,6 +168,9 @@ def _summary(analysis) -> str:
         ("Caller anger at the end", fmt_num(deep_get(summary, "caller_anger", "end"))),
         ("Change in caller anger", fmt_signed(deep_get(summary, "caller_anger", "change"))),
     ]
+    recal = recalibration_text(analysis.options)
+    if recal:
+        call_rows.append(("Models recalibrated (tonekit recalibrate)", recal))
     call_table = _table(["Call", "Value"], [[_e(k), _e(v)] for k, v in call_rows], numeric=(1,))
 
     entrainment_rows = []

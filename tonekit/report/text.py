@@ -11,7 +11,8 @@ from rich.console import Console
 from rich.text import Text
 
 from ._common import (ALL_GOOD, curve_stories, deep_get, event_times, fmt_clock, fmt_num, fmt_percent,
-                      fmt_seconds, fmt_text, fmt_tip, sorted_events, tips_to_work_on, work_on_sentence)
+                      fmt_seconds, fmt_text, fmt_tip, recalibration_text, sorted_events, tips_to_work_on,
+                      work_on_sentence)
 
 _ENTRAINMENT_FEATURES = (("f0", "pitch"), ("intensity", "loudness"), ("rate", "speaking rate"))
 
@@ -51,10 +52,9 @@ def _call_lines(analysis) -> list[Text]:
                 f"({fmt_seconds((analysis.options or {}).get('long_silence_s', 5.0))} or more; "
                 f"longest pause {fmt_seconds(deep_get(summary, 'silences', 'longest_s'))})")
     lines.append(Text(overlaps))
-    recal = (analysis.options or {}).get("recalibration")
+    recal = recalibration_text(analysis.options)
     if recal:
-        lines.append(Text("Models recalibrated for this population (tonekit recalibrate): " + "; ".join(
-            f"{t} slope {a:.2f}, intercept {b:+.2f}" for t, (a, b) in sorted(recal.items()))))
+        lines.append(Text(f"Models recalibrated for this population (tonekit recalibrate): {recal}"))
     return lines
 
 
