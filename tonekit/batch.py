@@ -7,6 +7,7 @@ boundaries (Praat objects do not pickle).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -109,9 +110,9 @@ def _one(audio: str, out: str, models, options=None) -> tuple[str, str | None]:
 
 
 def _models_made_from(models) -> dict:
-    """The tonekit version and the models (each card's file hash, and its recalibration when it has one: a model
-    recalibrated by ``tonekit recalibrate`` is the same file with another line; the folder's files decide, not its
-    name)."""
+    """The tonekit version and the models: the SHA-256 of each model's card, which holds its file's hash and
+    everything else the analysis reads from it (a recalibration, the population reference); the folder's files
+    decide, not its name."""
     from . import __version__
     from .models.store import TARGET_NAMES, shipped_dir
 
@@ -119,11 +120,8 @@ def _models_made_from(models) -> dict:
     hashes = {}
     for t in TARGET_NAMES:
         try:
-            card = json.loads((folder / f"{t}.json").read_text(encoding="utf-8"))
-            rec = card.get("recalibration")
-            hashes[t] = card.get("sha256") if rec is None else {
-                "sha256": card.get("sha256"), "recalibration": [rec.get("slope"), rec.get("intercept")]}
-        except (OSError, ValueError, AttributeError):
+            hashes[t] = hashlib.sha256((folder / f"{t}.json").read_bytes()).hexdigest()
+        except OSError:
             hashes[t] = None   # loading the models will say what is wrong
     return {"tonekit": __version__, "models": hashes}
 
