@@ -526,13 +526,17 @@ def recalibrate(model, corpus, output, condition, jobs):
     even odds from about 0.11 to about 0.06 on its other speakers (README,
     Recalibrating for your population).
 
-    A folder given to --models needs all three targets' models.
+    A folder given to --models needs all three targets' models. Recalibrate
+    for probabilities read as such (score, tone curves): the report's events
+    use thresholds chosen for the shipped models' probabilities, and on calls
+    of a corpus the models never heard a recalibration did not improve them
+    (README, Recalibrating for your population).
 
     \b
     Example:
         mkdir mymodels
         for t in anger calm warmth; do tonekit recalibrate $t mypeople.csv -o mymodels/$t.skops; done
-        tonekit report call.wav --models mymodels
+        tonekit score recording.wav --models mymodels
     """
     from .models.train import recalibrate_model
 
