@@ -8,9 +8,10 @@ words make no call), models are trained as the shipped ones on the other corpora
 calibration line (:func:`tonekit.models.train.calibration_line`, as ``tonekit recalibrate`` fits it, on the
 recordings as recorded). Calls are simulated from the corpus's other speakers only
 (``simulate_calls.py``), analysed with the models, and their tone events (tips 7, 8, 9) made twice: from
-the windows as scored, and from the same windows with each model's line applied (the matcher re-run, as
-``evaluate_calls.py --rescore`` does; the line changes nothing else an analysis computes). Tips 1 and 12
-and the caller-anger AUC do not depend on it (the line is increasing).
+the windows as scored, and from the same windows with each model's line applied (the matcher re-run on them,
+as ``evaluate_calls.py --rescore`` does: what an analysis with the recalibrated models gives, since the
+events come from the windows). Tips 1 and 12 and the caller-anger AUC do not depend on it (the line is
+increasing).
 
 Usage::
 
