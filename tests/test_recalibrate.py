@@ -215,3 +215,19 @@ def test_cli_recalibrate_leaves_a_bad_recording_out_and_says_so(people, tmp_path
     rec = load_model(out).card["recalibration"]
     assert rec["n"] == 12 and rec["n_speakers"] == 2
     assert len(rec["left_out"]) == 1 and "broken.flac" in rec["left_out"][0]
+
+
+def test_recalibrate_through_the_phone_line(people, tmp_path):
+    from tonekit.models.corpora import load_corpora, targets
+    from tonekit.models.features import corpus_features
+
+    with pytest.raises(ParameterError, match="condition must be one of wideband, telephone, not 'gsm'"):
+        recalibrate_model("anger", [people], tmp_path / "x.skops", condition="gsm", cache_dir=tmp_path / "cache")
+    card = recalibrate_model("calm", [people], tmp_path / "calm.skops", condition="telephone",
+                             cache_dir=tmp_path / "cache")
+    rec = card["recalibration"]
+    table = targets(load_corpora([people]))
+    p = load_model("calm").predict_proba(corpus_features(table, "telephone", cache_dir=tmp_path / "cache"))
+    y = table.calm.astype(int).to_numpy()
+    assert rec["condition"] == "telephone" and card["target"] == "calm"
+    assert (rec["slope"], rec["intercept"]) == pytest.approx(calibration_line(y, p), abs=1e-5)
