@@ -50,6 +50,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -60,7 +61,7 @@ from tonekit.models.corpora import CORPORA_HELP, load_corpora, targets  # noqa: 
 from tonekit.models.features import CONDITIONS, TRAINING_CONDITIONS, corpus_features, default_cache_dir  # noqa: E402
 from tonekit.models.store import TARGET_NAMES  # noqa: E402
 from tonekit.models.store import recalibrated  # noqa: E402
-from tonekit.models.train import DEFAULT_PARAMS, ece, fit_target, metrics  # noqa: E402
+from tonekit.models.train import DEFAULT_PARAMS, balanced_weights, ece, fit_target, metrics  # noqa: E402
 from tonekit.models.train import calibration_line as train_line  # noqa: E402
 
 #: The grid of the common affine map: slopes and intercepts of the log-odds.
@@ -71,17 +72,6 @@ INTERCEPTS = np.round(np.arange(-2.0, 2.001, 0.05), 2)
 def logit(p) -> np.ndarray:
     p = np.clip(np.asarray(p, float), 1e-6, 1 - 1e-6)
     return np.log(p / (1 - p))
-
-
-def expit(z) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.asarray(z, float)))
-
-
-def balanced_weights(y) -> np.ndarray:
-    """Weights giving each class half the total (mean weight 1)."""
-    y = np.asarray(y, int)
-    n_pos = y.sum()
-    return np.where(y == 1, 0.5 / n_pos, 0.5 / (len(y) - n_pos)) * len(y)
 
 
 def calibration_line(y, p) -> tuple[float, float]:

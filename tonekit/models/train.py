@@ -229,6 +229,14 @@ def train_models(table: pd.DataFrame, targets=TARGET_NAMES, *, cache_dir=None, n
 
 # ----------------------------------------------------------------------------- metrics
 
+def balanced_weights(y_true) -> np.ndarray:
+    """Sample weights giving each of the two classes half the total (mean weight 1): even odds, as the models
+    are trained for (:func:`ece` with ``balanced=True``, :func:`calibration_line`)."""
+    y = np.asarray(y_true, int)
+    n_pos = int(y.sum())
+    return np.where(y == 1, 0.5 / max(n_pos, 1), 0.5 / max(len(y) - n_pos, 1)) * len(y)
+
+
 def ece(y_true, prob, *, n_bins: int = 10, balanced: bool = False) -> float:
     """Expected calibration error with equal-width bins (weighted mean |accuracy - confidence|).
 
@@ -244,11 +252,9 @@ def ece(y_true, prob, *, n_bins: int = 10, balanced: bool = False) -> float:
     p = np.asarray(prob, float)
     w = np.ones(len(y))
     if balanced:
-        n_pos = (y == 1).sum()
-        n_neg = len(y) - n_pos
-        if n_pos == 0 or n_neg == 0:
+        if len(np.unique(y)) < 2:
             return float("nan")
-        w = np.where(y == 1, 0.5 / n_pos, 0.5 / n_neg)
+        w = balanced_weights(y)
     w = w / w.sum()
     bins = np.minimum((p * n_bins).astype(int), n_bins - 1)
     err = 0.0
@@ -304,7 +310,7 @@ def calibration_line(y_true, prob, *, prior: float = RECALIBRATION_PRIOR) -> tup
     n_pos = int(y.sum())
     if n_pos == 0 or n_pos == len(y):
         raise ValueError("calibration_line needs labels of both classes")
-    w = np.where(y == 1, 0.5 / n_pos, 0.5 / (len(y) - n_pos)) * len(y)
+    w = balanced_weights(y)
 
     def loss(theta):
         a, b = theta
