@@ -19,8 +19,14 @@ out, on both lines: the cross-corpus protocol of scripts/evaluate.py. The script
     (searched on a grid);
   - ``common isotonic``: one monotone map fitted on every held-out prediction pooled, each corpus and each
     class weighing the same;
+  - ``own slope`` and ``own intercept``: each corpus its own slope (how confident to be there) with one intercept
+    for all, or one slope with each corpus its own intercept (where it is at even odds): which half of the line
+    the corpora disagree on;
   - ``own affine``: each corpus mapped through its own calibration line, what a recalibration that knew the
     corpus could reach.
+
+  Beside them, ``pooled``: the shipped probabilities of all held-out corpora taken as one population (each corpus
+  and class weighing the same), where the corpora's errors in opposite directions cancel.
 
   A recalibration the shipped models could carry is one map for every corpus and call; if the best common map,
   chosen with the answers in hand, leaves the mean above 0.08, no recalibration of these scores meets the target
@@ -106,10 +112,7 @@ def common_affine(groups, slopes=SLOPES, intercepts=INTERCEPTS) -> dict:
     """The one map ``a * z + b`` of the log-odds ``z`` for every group (``[(y, z), ...]``, one per corpus) that
     minimises the mean even-odds ECE, searched on the grid (ties: the smallest slope, then intercept)."""
     slopes, intercepts = np.asarray(slopes, float), np.asarray(intercepts, float)
-    E = np.zeros((len(groups), len(slopes), len(intercepts)))
-    for g, (y, z) in enumerate(groups):
-        for i, a in enumerate(slopes):
-            E[g, i] = balanced_ece_rows(y, expit(a * z[None, :] + intercepts[:, None]))
+    E = ece_grid(groups, slopes, intercepts)
     i, j = np.unravel_index(np.argmin(E.mean(axis=0)), E.shape[1:])
     return {"slope": float(slopes[i]), "intercept": float(intercepts[j]), "mean": float(E[:, i, j].mean()),
             "per_group": E[:, i, j].tolist()}
@@ -138,6 +141,40 @@ def own_affine(groups) -> dict:
     return {"mean": float(np.mean(e)), "per_group": e}
 
 
+def ece_grid(groups, slopes=SLOPES, intercepts=INTERCEPTS) -> np.ndarray:
+    """The even-odds ECE of each group (``[(y, z), ...]``) under every map ``a * z + b`` of the grid: an array
+    (groups, slopes, intercepts)."""
+    slopes, intercepts = np.asarray(slopes, float), np.asarray(intercepts, float)
+    E = np.zeros((len(groups), len(slopes), len(intercepts)))
+    for g, (y, z) in enumerate(groups):
+        for i, a in enumerate(slopes):
+            E[g, i] = balanced_ece_rows(y, expit(a * z[None, :] + intercepts[:, None]))
+    return E
+
+
+def half_oracles(groups, slopes=SLOPES, intercepts=INTERCEPTS) -> dict:
+    """Which half of the calibration line the groups disagree on. ``own_slope``: each group its own slope, one
+    intercept for all (what a recalibration that knew how confident to be on each corpus, and nothing else,
+    could reach); ``own_intercept``: one slope for all, each group its own intercept (knowing only where each
+    corpus is at even odds). Mean even-odds ECE, searched on the grid, fitted on the groups themselves
+    (oracles)."""
+    E = ece_grid(groups, slopes, intercepts)
+    return {"own_slope": float(E.min(axis=1).mean(axis=0).min()),
+            "own_intercept": float(E.min(axis=2).mean(axis=0).min())}
+
+
+def pooled_ece(groups, n_bins: int = 10) -> float:
+    """The even-odds ECE of every group's predictions pooled, each group and each class within it weighing the
+    same: the calibration over the groups taken as one population, where one group's over-confidence can
+    cancel another's under-confidence (so no measure of any one corpus)."""
+    y = np.concatenate([y for y, _ in groups]).astype(float)
+    p = expit(np.concatenate([z for _, z in groups]))
+    w = np.concatenate([balanced_weights(y) / len(y) for y, _ in groups])
+    bins = np.minimum((p * n_bins).astype(int), n_bins - 1)
+    gap = np.bincount(bins, weights=w * (y - p), minlength=n_bins)
+    return float(np.abs(gap).sum() / w.sum())
+
+
 def corpus_rows(pred: pd.DataFrame) -> pd.DataFrame:
     """One row per target, condition and held-out corpus: n, AUC, even-odds ECE, calibration line, even-odds
     point."""
@@ -152,7 +189,8 @@ def corpus_rows(pred: pd.DataFrame) -> pd.DataFrame:
 
 def bound_rows(pred: pd.DataFrame, slopes=SLOPES, intercepts=INTERCEPTS) -> pd.DataFrame:
     """One row per target and condition: the mean even-odds ECE over the held-out corpora as shipped and after
-    the three oracle maps (:func:`common_affine`, :func:`common_isotonic`, :func:`own_affine`), the common affine
+    the oracle maps (:func:`common_affine`, :func:`common_isotonic`, :func:`half_oracles`, :func:`own_affine`),
+    the held-out predictions pooled (:func:`pooled_ece`), the common affine
     map's slope and intercept, and the worst corpus as shipped and under the common affine map."""
     rows = []
     for (t, c), g in pred.groupby(["target", "condition"]):
@@ -162,7 +200,9 @@ def bound_rows(pred: pd.DataFrame, slopes=SLOPES, intercepts=INTERCEPTS) -> pd.D
         aff = common_affine(groups, slopes, intercepts)
         rows.append({"target": t, "condition": c, "shipped": shipped[0],
                      "common_affine": aff["mean"], "common_isotonic": common_isotonic(groups)["mean"],
-                     "own_affine": own_affine(groups)["mean"], "affine_slope": aff["slope"],
+                     **half_oracles(groups, slopes, intercepts),
+                     "own_affine": own_affine(groups)["mean"], "pooled": pooled_ece(groups),
+                     "affine_slope": aff["slope"],
                      "affine_intercept": aff["intercept"],
                      "worst_shipped": f"{names[int(np.argmax(shipped[1]))]} {max(shipped[1]):.3f}",
                      "worst_common_affine": f"{names[int(np.argmax(aff['per_group']))]} {max(aff['per_group']):.3f}"})
@@ -275,7 +315,10 @@ def report(pred: pd.DataFrame) -> tuple:
         "Mean even-odds ECE over the held-out corpora, as shipped and after maps of the log-odds fitted on the "
         "held-out corpora themselves (oracles: bounds, not results). common_affine: the one slope and intercept "
         "for all corpora with the lowest mean; common_isotonic: one monotone map on all corpora pooled; "
-        "own_affine: each corpus through its own calibration line:",
+        "own_slope: each corpus its own slope, one intercept for all; own_intercept: one slope, each corpus its own "
+        "intercept; own_affine: each corpus through its own calibration line. pooled: the held-out predictions of "
+        "all corpora taken as one population (each corpus and class weighing the same), as shipped, where one "
+        "corpus's over-confidence cancels another's under-confidence:",
         _md(bounds, ".3f")]
         + ([] if few is None else [
             "A few labelled speakers of the held-out corpus (what tonekit recalibrate does): the line fitted on k of "

@@ -131,3 +131,27 @@ def test_small_sets_compare_priors_and_pick_one_without_the_corpus():
     assert (means[names].to_numpy() < means[["before"]].to_numpy()).all()
     assert sorted(nested.test) == ["high", "low", "mid"] and set(nested.pick) <= set(names)
     assert (nested.with_pick < nested.before).all()
+
+
+def test_half_oracles_tell_which_half_of_the_line_the_groups_disagree_on():
+    # the same intercept at z = 0, slopes 0.5 and 2: knowing each group's slope fixes both, knowing each
+    # group's intercept does not
+    slopes = [_group(5000, 0.5, 0.0, 14), _group(5000, 2.0, 0.0, 15)]
+    h = cl.half_oracles(slopes)
+    assert h["own_slope"] < 0.03 < h["own_intercept"]
+    # the same slope, intercepts -1.5 and +1.5: the other way round
+    shifts = [_group(5000, 1.0, -1.5, 4), _group(5000, 1.0, 1.5, 5)]
+    h = cl.half_oracles(shifts)
+    assert h["own_intercept"] < 0.03 < h["own_slope"]
+
+
+def test_pooled_ece_lets_opposite_errors_cancel():
+    # even odds at z = 0 in both groups, slopes 0.5 (over-confident) and 2 (under-confident): each group is off,
+    # in opposite directions, and pooled they nearly cancel
+    groups = [_group(10000, 0.5, 0.0, 14), _group(10000, 2.0, 0.0, 15)]
+    each = cl._mean_ece(groups, 1.0, 0.0)[0]
+    assert each > 0.08
+    assert cl.pooled_ece(groups) < 0.25 * each
+    # one group alone: the pooled figure is that group's even-odds ECE
+    y, z = groups[0]
+    assert cl.pooled_ece(groups[:1]) == pytest.approx(cl.ece(y, cl.expit(z), balanced=True), abs=1e-12)
