@@ -88,6 +88,24 @@ def test_demo_with_tip_8_asking_for_a_raised_voice_has_only_the_scripted_events(
         assert any(e.tip == t["tip"] and _overlaps(e, t) for e in a.events.itertuples()), t
 
 
+def test_cli_report_reading_every_piece_with_whisper_has_exactly_the_scripted_events(tmp_path):
+    """``--whisper-every 1``: Whisper reads every 4-s piece of speech (the default reads one in eight): the demo's
+    false tip 8 (the synthetic agent read as angry around the hold) goes, every scripted event stays, and the
+    JSON report records the setting."""
+    out = tmp_path / "r.json"
+    r = CliRunner().invoke(main, ["report", str(DEMO), "--whisper-every", "1", "-o", str(out), "-q"])
+    assert r.exit_code == 0, r.output
+    got = json.loads(out.read_text())
+    assert got["options"]["whisper_every"] == 1
+    events = pd.DataFrame(got["events"])
+    for e in events.itertuples():
+        assert any(e.tip == t["tip"] and _overlaps(e, t) for t in TRUTH["expected_events"]), e
+    for t in TRUTH["expected_events"]:
+        assert any(e.tip == t["tip"] and _overlaps(e, t) for e in events.itertuples()), t
+    r = CliRunner().invoke(main, ["report", str(DEMO), "--whisper-every", "0"])
+    assert r.exit_code == 2 and "x>=1" in r.output
+
+
 def test_demo_caller_calms_down(demo):
     ca = demo.summary["caller_anger"]
     assert ca["start"] > ca["end"] + 0.1
@@ -655,6 +673,12 @@ def test_cli_batch_passes_the_channel_and_thresholds_to_every_call(tmp_path, mon
     for name in ("a.json", "b.json"):
         assert json.loads((tmp_path / "out" / name).read_text())["options"] == {"agent_channel": 1,
                                                                                  "long_silence_s": 8.0}
+    # another Whisper density is another analysis: both calls are made again, with it
+    r = CliRunner().invoke(main, ["batch", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--agent-channel", "1",
+                                  "--set", "long_silence_s=8", "--whisper-every", "1"])
+    assert r.exit_code == 0 and "2 analysed, 0 already done" in r.output, r.output
+    assert json.loads((tmp_path / "out" / "a.json").read_text())["options"] == {
+        "agent_channel": 1, "whisper_every": 1, "long_silence_s": 8.0}
     r = CliRunner().invoke(main, ["batch", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--set", "nope=1"])
     assert r.exit_code == 2 and "unknown option(s) nope" in r.output
 

@@ -60,6 +60,11 @@ _POPULATION_SHARE = click.option("--population-share", type=click.FloatRange(0, 
                                       "the caller's 0.25, the agent's 0; 0: each against their own voice alone; "
                                       "see tonekit.analyze).")
 
+_WHISPER_EVERY = click.option("--whisper-every", type=click.IntRange(min=1), default=None, metavar="N",
+                              help="Read one 4-s piece of each speaker's speech in N with Whisper (default 8, "
+                                   "for speed; 1: every piece, the most accurate, at about half the speed; see "
+                                   "the README's Events on simulated calls).")
+
 
 def call_options(fn):
     """Options that say who is who in a call."""
@@ -73,6 +78,7 @@ def call_options(fn):
         click.option("--quiet", "-q", is_flag=True, help="No progress bar."),
         _SET,
         _POPULATION_SHARE,
+        _WHISPER_EVERY,
     ]
     for o in reversed(opts):
         fn = o(fn)
@@ -122,7 +128,7 @@ def _parse_settings(settings) -> dict:
 
 
 def _analyze(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, settings=(),
-             population_share=None):
+             population_share=None, whisper_every=None):
     from .audio import audio_info
     from .pipeline import analyze
 
@@ -138,7 +144,9 @@ def _analyze(call, agent, caller, turns, agent_label, agent_channel, models_dir,
     try:
         return analyze(call, agent=agent, caller=caller, turns=turns, agent_label=agent_label,
                        agent_channel=agent_channel, models=models_dir, progress=prog,
-                       population_share=population_share, **_parse_settings(settings))
+                       population_share=population_share,
+                       **({"whisper_every": whisper_every} if whisper_every is not None else {}),
+                       **_parse_settings(settings))
     finally:
         prog.close()
 
@@ -172,7 +180,7 @@ def main(debug):
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
 @handle_errors
 def report(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, settings, population_share,
-           fmt, output):
+           whisper_every, fmt, output):
     """The tone report of one call.
 
     \b
@@ -192,7 +200,7 @@ def report(call, agent, caller, turns, agent_label, agent_channel, models_dir, q
     if fmt == "textgrid" and not output:
         raise click.UsageError("--format textgrid needs -o FILE.TextGrid")
     a = _analyze(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, settings,
-                 population_share)
+                 population_share, whisper_every)
     _write_report(a, fmt, output)
 
 
@@ -235,7 +243,7 @@ def _write_report(a, fmt, output):
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="FILE.png, .svg or .pdf")
 @handle_errors
 def plot(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, settings, population_share,
-         output):
+         whisper_every, output):
     """Tone curves of both speakers with the events shaded.
 
     \b
@@ -248,7 +256,7 @@ def plot(call, agent, caller, turns, agent_label, agent_channel, models_dir, qui
         raise click.BadParameter(f"{output}: use a .png, .svg or .pdf file", param_hint="-o")
     _check_output(output, "-o")
     a = _analyze(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, settings,
-                 population_share)
+                 population_share, whisper_every)
     plot_analysis(a, output)
     click.echo(f"wrote {output}", err=True)
 
@@ -396,8 +404,9 @@ def _print_scores(rows, fmt):
 @_AGENT_CHANNEL
 @_SET
 @_POPULATION_SHARE
+@_WHISPER_EVERY
 @handle_errors
-def batch(inputs, outdir, jobs, scheduler, models_dir, agent_channel, settings, population_share):
+def batch(inputs, outdir, jobs, scheduler, models_dir, agent_channel, settings, population_share, whisper_every):
     """Many calls: a JSON report per call in OUTDIR, resumable; failures never stop the rest.
 
     INPUTS are stereo call files or folders (searched for audio files). Each report is
@@ -406,7 +415,7 @@ def batch(inputs, outdir, jobs, scheduler, models_dir, agent_channel, settings, 
     OUTDIR/calls.csv has one row per call reported (talk shares, mean tones, the
     caller's angry time, events per tip): sort it to find the calls to listen to.
     A call is analysed again when its audio, tonekit, the models or the options change;
-    --agent-channel, --set and --population-share apply to every call.
+    --agent-channel, --set, --population-share and --whisper-every apply to every call.
 
     \b
     Example:
@@ -420,6 +429,7 @@ def batch(inputs, outdir, jobs, scheduler, models_dir, agent_channel, settings, 
         load_models(models_dir)   # a model folder that fails its checks stops the batch once, not every call
     options = {**({"agent_channel": agent_channel} if agent_channel else {}),
                **({"population_share": population_share} if population_share is not None else {}),
+               **({"whisper_every": whisper_every} if whisper_every is not None else {}),
                **_parse_settings(settings)}
     ok, failed, skipped = run_batch(inputs, outdir, jobs=jobs, scheduler=scheduler, models=models_dir,
                                     options=options, echo=lambda m: click.echo(m, err=True))
