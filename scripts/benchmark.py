@@ -243,12 +243,23 @@ def resolve_models(models_dir, stub: bool):
         " (use --models DIR, or --stub-models to time the pipeline with stand-in models)", None
 
 
-def analyze_time(path, models) -> float:
+def analyze_time(path, models, **options) -> float:
     import tonekit
 
     t0 = time.perf_counter()
-    tonekit.analyze(str(path), models=models)
+    tonekit.analyze(str(path), models=models, **options)
     return time.perf_counter() - t0
+
+
+def whisper_every_times(path, models, settings, rounds: int = 2) -> dict:
+    """``{n: [seconds per round]}``: :func:`analyze_time` with ``whisper_every=n`` for each ``n`` of ``settings``,
+    the settings interleaved in each round so that they share the machine's load."""
+    out = {n: [] for n in settings}
+    for _ in range(rounds):
+        for n in settings:
+            gc.collect()
+            out[n].append(analyze_time(path, models, whisper_every=n))
+    return out
 
 
 MEMORY_CHILD = r"""
@@ -298,8 +309,17 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--tmp", default=None, help="folder for the synthetic audio (default: a new /tmp folder)")
     ap.add_argument("--keep-audio", action="store_true", help="keep the synthetic audio files")
+    ap.add_argument("--whisper-every", metavar="N,N,...", default=None,
+                    help="also time analyze() on the test call with each of these whisper_every settings, "
+                         "interleaved in 2 rounds (e.g. 8,4,2,1; the default reads one piece in 8)")
     ap.add_argument("--out", metavar="FILE.json", help="write all numbers here")
     args = ap.parse_args(argv)
+    try:
+        densities = [int(n) for n in args.whisper_every.split(",")] if args.whisper_every else []
+    except ValueError:
+        ap.error(f"--whisper-every: {args.whisper_every!r} is not a list of whole numbers such as 8,4,2,1")
+    if any(n < 1 for n in densities):
+        ap.error("--whisper-every: every setting must be 1 or more")
 
     warnings.filterwarnings("ignore")
     tmp = Path(args.tmp or tempfile.mkdtemp(prefix="tonekit-bench-", dir="/tmp"))
@@ -384,6 +404,14 @@ def main(argv=None) -> int:
                 res["analyze"][str(sr)] = {"seconds": t, "rtf": rtf, "target": RTF_TARGET, "pass": rtf >= RTF_TARGET}
                 say(f"analyze, {label} @{sr // 1000} kHz ({mlabel}): {t:.1f} s -> {rtf:.0f}x real time "
                     f"(target >= {RTF_TARGET:.0f}x) {'PASS' if rtf >= RTF_TARGET else 'FAIL'}")
+
+        # 2b. Whisper's density: one piece in N read (analyze(whisper_every=N)), side by side ----------------
+        if models is not None and densities:
+            times = whisper_every_times(main_path, models, densities)
+            res["whisper_every"] = {str(n): {"seconds": ts, "rtf": [dur / t for t in ts]} for n, ts in times.items()}
+            say(f"analyze, {label} @{args.sr // 1000} kHz, by whisper_every (x real time per round, interleaved): "
+                + "; ".join(f"{n}: {' / '.join(f'{dur / t:.0f}x' for t in ts)}" for n, ts in times.items())
+                + f" (target >= {RTF_TARGET:.0f}x with the default)")
 
         # 3. one utterance ------------------------------------------------------------
         if models is not None:

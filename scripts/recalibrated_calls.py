@@ -89,7 +89,8 @@ def tips_table(summaries: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def run(corpora, *, n_calls: int, seed: int, k: int = 2, cache_dir=None, only=None) -> tuple[dict, dict]:
+def run(corpora, *, n_calls: int, seed: int, k: int = 2, cache_dir=None, only=None,
+        whisper_every=None) -> tuple[dict, dict]:
     import dataclasses
 
     import tonekit
@@ -120,7 +121,8 @@ def run(corpora, *, n_calls: int, seed: int, k: int = 2, cache_dir=None, only=No
                 rec = {"call": path.with_suffix("").name, "corpus": corpus, "telephone": truth["telephone"],
                        "duration_s": truth["duration_s"], "timeline": truth.get("timeline", "mixed"), "seconds": 0.0}
                 try:
-                    a = tonekit.analyze(str(path.parent / truth["audio"]), models=models)
+                    a = tonekit.analyze(str(path.parent / truth["audio"]), models=models,
+                                        **({} if whisper_every is None else {"whisper_every": whisper_every}))
                 except Exception as exc:   # one failed call must not stop the run
                     base.append({**rec, "error": f"{type(exc).__name__}: {exc}"})
                     recal.append(base[-1])
@@ -145,10 +147,15 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=20)
     ap.add_argument("--speakers", type=int, default=2, help="labelled speakers per corpus (default %(default)s)")
     ap.add_argument("--only", default=None, help="comma-separated corpora (default: all)")
+    ap.add_argument("--whisper-every", type=int, default=None, metavar="N",
+                    help="analyze(whisper_every=N) (default: its own, one piece in 8)")
     ap.add_argument("--out", default=None, help="writes NAME.md and NAME.json")
     args = ap.parse_args(argv)
+    if args.whisper_every is not None and args.whisper_every < 1:
+        ap.error("--whisper-every must be 1 or more")
     records, lines = run(args.corpora, n_calls=args.n_calls, seed=args.seed, k=args.speakers,
-                         cache_dir=args.cache_dir, only=args.only.split(",") if args.only else None)
+                         cache_dir=args.cache_dir, only=args.only.split(",") if args.only else None,
+                         whisper_every=args.whisper_every)
     summaries = {key: ec.summarise(recs) for key, recs in records.items()}
     pooled = {}
     for which in ("shipped recipe", "recalibrated"):
@@ -159,7 +166,9 @@ def main(argv=None) -> int:
     text = "\n\n".join([
         "Simulated calls of a corpus the models never heard (scripts/recalibrated_calls.py): models trained on the "
         f"other corpora; {args.speakers} speakers of the corpus recalibrate them (as tonekit recalibrate), the calls "
-        f"are voiced by its other speakers ({args.n_calls} per corpus, seed {args.seed}). Tips 7-9, before and after:",
+        f"are voiced by its other speakers ({args.n_calls} per corpus, seed {args.seed}"
+        f"{'' if args.whisper_every is None else f'; analyze(whisper_every={args.whisper_every})'}). Tips 7-9, before "
+        "and after:",
         _md(table, ".2f"),
         "Caller anger per window (ROC AUC; the same before and after: the line is increasing):",
         auc.round(3).to_string(index=False),
