@@ -127,6 +127,11 @@ def _parse_settings(settings) -> dict:
         raise click.BadParameter(str(exc), param_hint="--set") from None
 
 
+def _given(**options) -> dict:
+    """The options the user gave (not None): what :func:`tonekit.analyze` then takes instead of its defaults."""
+    return {k: v for k, v in options.items() if v is not None}
+
+
 def _analyze(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, settings=(),
              population_share=None, whisper_every=None):
     from .audio import audio_info
@@ -144,8 +149,7 @@ def _analyze(call, agent, caller, turns, agent_label, agent_channel, models_dir,
     try:
         return analyze(call, agent=agent, caller=caller, turns=turns, agent_label=agent_label,
                        agent_channel=agent_channel, models=models_dir, progress=prog,
-                       population_share=population_share,
-                       **({"whisper_every": whisper_every} if whisper_every is not None else {}),
+                       population_share=population_share, **_given(whisper_every=whisper_every),
                        **_parse_settings(settings))
     finally:
         prog.close()
@@ -428,8 +432,7 @@ def batch(inputs, outdir, jobs, scheduler, models_dir, agent_channel, settings, 
 
         load_models(models_dir)   # a model folder that fails its checks stops the batch once, not every call
     options = {**({"agent_channel": agent_channel} if agent_channel else {}),
-               **({"population_share": population_share} if population_share is not None else {}),
-               **({"whisper_every": whisper_every} if whisper_every is not None else {}),
+               **_given(population_share=population_share, whisper_every=whisper_every),
                **_parse_settings(settings)}
     ok, failed, skipped = run_batch(inputs, outdir, jobs=jobs, scheduler=scheduler, models=models_dir,
                                     options=options, echo=lambda m: click.echo(m, err=True))
