@@ -299,3 +299,47 @@ def test_same_file_for_both_speakers_and_non_path_sources(tmp_path):
     with pytest.raises(ParameterError, match="source must be a file path, not ndarray"):
         load_call(np.zeros(16000))
     assert issubclass(AudioError, ValueError)   # `except ValueError` catches bad audio too
+
+
+@pytest.mark.parametrize("sr, subtype, kept", [(16000, "PCM_16", True), (44100, "PCM_24", True),
+                                               (8000, "ULAW", True), (16000, "DOUBLE", False)])
+def test_call_reads_a_decoded_copy_sample_for_sample(tmp_path, monkeypatch, sr, subtype, kept):
+    """A call small enough is decoded once and read from memory: every stretch (resampled to the working
+    rate, past the end, both channels) holds exactly the samples read from disk; a format float32 cannot
+    hold exactly (float64), or a file over DECODED_MAX_BYTES (a two-hour call), is read from disk."""
+    import tonekit.audio as audio
+
+    path = tmp_path / "call.wav"
+    y = _tone(sr, dur_s=3.0, f=310.0, channels=2)
+    y[:, 1] += 0.2 * np.sin(2 * np.pi * 97.0 * np.arange(len(y)) / sr)   # the channels differ
+    sf.write(path, y, sr, subtype=subtype)
+    spans = [(0.0, None), (0.25, 1.3), (1.0004, 1.0007), (2.5, 4.0), (3.5, 4.0), (1.0, 0.5)]
+    reads = {}
+    for limit in (audio.DECODED_MAX_BYTES, 0):
+        monkeypatch.setattr(audio, "DECODED_MAX_BYTES", limit)
+        call = load_call(path)
+        reads[limit] = [call.read(spk, a, b) for spk in call.speakers for a, b in spans]
+        assert (call._decoded[str(path)] is not None) == (kept and limit > 0)
+        call.release()
+        assert not call._decoded
+    for got, want in zip(*reads.values()):
+        assert got.dtype == want.dtype == np.float64
+        np.testing.assert_array_equal(got, want)
+    n_work = 16000 if sr >= 16000 else 8000
+    assert len(reads[audio.DECODED_MAX_BYTES][3]) == int(round(1.5 * n_work))   # 2.5-4.0 s, padded past 3 s
+
+
+def test_a_decoded_call_refuses_a_truncated_file_in_one_line(tmp_path):
+    """Decoding the whole file on the first read keeps read_span's refusal of a file cut short, and says
+    where it stops: a FLAC file cut in half (its header still promising 2 s) fails on the first stretch."""
+    path = tmp_path / "call.flac"
+    rng = np.random.default_rng(0)
+    sf.write(path, _tone(16000, dur_s=2.0, channels=2) + 0.01 * rng.standard_normal((32000, 2)), 16000)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    call = load_call(path)
+    with pytest.raises(AudioError) as err:
+        call.read("agent", 0.0, 0.5)
+    got = re.fullmatch(rf"{re.escape(str(path))}: damaged or truncated: the header promises 2\.00 s but the audio "
+                       r"cannot be decoded past (\d\.\d\d) s \(.*\)", str(err.value))
+    assert got and 0.3 < float(got[1]) < 1.2, str(err.value)
