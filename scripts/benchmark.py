@@ -262,25 +262,6 @@ def whisper_every_times(path, models, settings, rounds: int = 2) -> dict:
     return out
 
 
-def decoded_read_times(path, models, rounds: int = 3) -> dict:
-    """``{"decoded": [...], "from disk": [...]}``: :func:`analyze_time` with the call decoded once and read from
-    memory (``tonekit.audio.DECODED_MAX_BYTES`` as shipped) and with every stretch read from the file (0),
-    interleaved in each round so that they share the machine's load."""
-    import tonekit.audio
-
-    shipped = tonekit.audio.DECODED_MAX_BYTES
-    out = {"decoded": [], "from disk": []}
-    try:
-        for _ in range(rounds):
-            for name, limit in (("decoded", shipped), ("from disk", 0)):
-                tonekit.audio.DECODED_MAX_BYTES = limit
-                gc.collect()
-                out[name].append(analyze_time(path, models))
-    finally:
-        tonekit.audio.DECODED_MAX_BYTES = shipped
-    return out
-
-
 MEMORY_CHILD = r"""
 import json, sys, time
 t0 = time.perf_counter()
@@ -331,9 +312,6 @@ def main(argv=None) -> int:
     ap.add_argument("--whisper-every", metavar="N,N,...", default=None,
                     help="also time analyze() on the test call with each of these whisper_every settings, "
                          "interleaved in 2 rounds (e.g. 8,4,2,1; the default reads one piece in 8)")
-    ap.add_argument("--compare-decoded", action="store_true",
-                    help="also time analyze() on the test call decoded once and read from memory against every "
-                         "stretch read from the file, interleaved")
     ap.add_argument("--out", metavar="FILE.json", help="write all numbers here")
     args = ap.parse_args(argv)
     try:
@@ -434,16 +412,6 @@ def main(argv=None) -> int:
             say(f"analyze, {label} @{args.sr // 1000} kHz, by whisper_every (x real time per round, interleaved): "
                 + "; ".join(f"{n}: {' / '.join(f'{dur / t:.0f}x' for t in ts)}" for n, ts in times.items())
                 + f" (target >= {RTF_TARGET:.0f}x with the default)")
-
-        # 2c. reading: the call decoded once against every stretch read from the file, side by side --------
-        if models is not None and args.compare_decoded:
-            times = decoded_read_times(main_path, models)
-            res["decoded_read"] = {k: {"seconds": ts, "rtf": [dur / t for t in ts]} for k, ts in times.items()}
-            res["decoded_read"]["speedup_median"] = float(np.median(times["from disk"]) / np.median(times["decoded"]))
-            say(f"analyze, {label} @{args.sr // 1000} kHz, decoded once / read from the file (x real time per "
-                "round, interleaved): " + "; ".join(f"{k}: {' / '.join(f'{dur / t:.0f}x' for t in ts)}"
-                                                    for k, ts in times.items())
-                + f"; median time ratio {res['decoded_read']['speedup_median']:.2f}")
 
         # 3. one utterance ------------------------------------------------------------
         if models is not None:

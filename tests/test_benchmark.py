@@ -20,16 +20,3 @@ def test_whisper_densities_are_timed_interleaved(monkeypatch):
     got = bench.whisper_every_times("call.wav", object(), [8, 1], rounds=3)
     assert calls == [8, 1, 8, 1, 8, 1]   # each round times every setting, so they share the machine's load
     assert got == {8: [1.0, 1.0, 1.0], 1: [1.0, 1.0, 1.0]}
-
-
-def test_decoded_and_disk_reads_are_timed_interleaved_and_the_limit_restored(monkeypatch):
-    import tonekit.audio
-
-    shipped = tonekit.audio.DECODED_MAX_BYTES
-    seen = []
-    monkeypatch.setattr(bench, "analyze_time",
-                        lambda path, models, **kw: seen.append(tonekit.audio.DECODED_MAX_BYTES) or 2.0)
-    got = bench.decoded_read_times("call.wav", object(), rounds=2)
-    assert seen == [shipped, 0, shipped, 0]
-    assert got == {"decoded": [2.0, 2.0], "from disk": [2.0, 2.0]}
-    assert tonekit.audio.DECODED_MAX_BYTES == shipped

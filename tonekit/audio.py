@@ -3,9 +3,7 @@
 Everything downstream works on float64 arrays at a *working rate*: 16 kHz for
 wideband input, 8 kHz for telephone-band input (anything below 16 kHz). Long
 recordings are never held whole in memory: :class:`Call` reads the stretches
-that are asked for, so a two-hour call stays light (a call of up to
-:data:`DECODED_MAX_BYTES`, about 17 minutes of 16-kHz stereo, is decoded once
-and its stretches read from memory).
+that are asked for, so a two-hour call stays light.
 """
 from __future__ import annotations
 
@@ -152,29 +150,21 @@ def _decodes_to(path, start: int, block_s: float = 0.1) -> int:
             pos += got
 
 
-def _span(frames: int, sr: int, start_s: float, stop_s: float | None) -> tuple[int, int]:
-    """Sample indices ``[start, stop)`` of ``[start_s, stop_s)`` in a file of ``frames`` samples at ``sr``."""
-    start = max(0, int(round(start_s * sr)))
-    stop = frames if stop_s is None else min(frames, int(round(stop_s * sr)))
-    return start, stop
-
-
-def read_span(path, start_s: float = 0.0, stop_s: float | None = None, *, sr_out: int | None = None,
-              dtype: str = "float64") -> np.ndarray:
-    """Samples ``[start_s, stop_s)`` of every channel, as ``(channels, n)`` of ``dtype`` (float64, or
-    float32).
+def read_span(path, start_s: float = 0.0, stop_s: float | None = None, *, sr_out: int | None = None) -> np.ndarray:
+    """Samples ``[start_s, stop_s)`` of every channel, as float64 ``(channels, n)``.
 
     Resampled to ``sr_out`` when given. Raises :class:`AudioError` when the
     file ends before its header says (truncated) or cannot be decoded.
     """
     with _open(path) as fh:
         sr = fh.samplerate
-        start, stop = _span(fh.frames, sr, start_s, stop_s)
+        start = max(0, int(round(start_s * sr)))
+        stop = fh.frames if stop_s is None else min(fh.frames, int(round(stop_s * sr)))
         if start >= fh.frames:   # past the end (the shorter of two speakers' files): nothing to read
-            return np.zeros((fh.channels, 0), dtype)
+            return np.zeros((fh.channels, 0))
         try:
             fh.seek(start)
-            data = fh.read(max(0, stop - start), dtype=dtype, always_2d=True)
+            data = fh.read(max(0, stop - start), dtype="float64", always_2d=True)
         except Exception as exc:
             upto = _decodes_to(path, start)
             raise AudioError(path, f"damaged or truncated: the header promises {fh.frames / sr:.2f} s but the audio "
@@ -323,27 +313,6 @@ def read_rttm(path) -> list[Segment]:
     return sorted(segs, key=lambda s: (s.start_s, s.end_s))
 
 
-#: A file whose samples take at most this many bytes as float32 is decoded once per :class:`Call` and read
-#: from memory: the pipeline reads each stretch of a call several times (speech detection, the frames, each
-#: encoder), and decoding it again each time cost about a tenth of the analysis of a 10-minute call. A
-#: longer file (a two-hour call) is read from disk a stretch at a time, so its memory stays bounded.
-DECODED_MAX_BYTES = 128 * 2**20
-#: Sample formats whose every value float32 holds exactly (a decoded copy reads the same as the file).
-_EXACT_IN_FLOAT32 = frozenset({"PCM_S8", "PCM_U8", "PCM_16", "PCM_24", "ULAW", "ALAW", "FLOAT"})
-
-
-def decoded(path, max_bytes: int | None = None) -> tuple[np.ndarray, int] | None:
-    """``(samples, sr)``: every channel of ``path`` as float32 ``(channels, n)`` and its rate, when its sample
-    format is exact in float32 and it takes at most ``max_bytes`` (default :data:`DECODED_MAX_BYTES`); else
-    None (read it a stretch at a time with :func:`read_span`)."""
-    max_bytes = DECODED_MAX_BYTES if max_bytes is None else max_bytes
-    with _open(path) as fh:
-        sr = fh.samplerate
-        if fh.subtype not in _EXACT_IN_FLOAT32 or fh.frames * fh.channels * 4 > max_bytes:
-            return None
-    return read_span(path, dtype="float32"), sr
-
-
 @dataclass
 class Source:
     """Where one speaker's voice is: a file, its channel, and (for a mono mix) its turns."""
@@ -367,12 +336,6 @@ class Call:
     sr: int
     duration_s: float
     infos: dict = field(default_factory=dict)
-    #: ``{path: (samples, sr) or None}``, the files decoded whole by :meth:`read` (None: read from disk).
-    _decoded: dict = field(default_factory=dict, init=False, repr=False, compare=False)
-
-    def release(self) -> None:
-        """Forget the decoded samples :meth:`read` keeps (the next read decodes again)."""
-        self._decoded.clear()
 
     @property
     def speakers(self) -> list:
@@ -385,19 +348,9 @@ class Call:
                           else f"channel {src.channel}")
 
     def read(self, speaker: str, start_s: float = 0.0, stop_s: float | None = None) -> np.ndarray:
-        """One speaker's signal over ``[start_s, stop_s)`` at the working rate (zeros past its end).
-
-        A file small enough (:data:`DECODED_MAX_BYTES`) is decoded on the first read and kept until
-        :meth:`release`; the samples are the same either way."""
+        """One speaker's signal over ``[start_s, stop_s)`` at the working rate (zeros past its end)."""
         src = self.sources[speaker]
-        if src.path not in self._decoded:
-            self._decoded[src.path] = decoded(src.path)
-        if self._decoded[src.path] is None:
-            y = read_span(src.path, start_s, stop_s, sr_out=self.sr)
-        else:
-            whole, sr_file = self._decoded[src.path]
-            start, stop = _span(whole.shape[1], sr_file, start_s, stop_s)
-            y = resample(whole[:, start:max(start, stop)].astype(np.float64), sr_file, self.sr)
+        y = read_span(src.path, start_s, stop_s, sr_out=self.sr)
         y = y.mean(axis=0) if src.channel is None else y[src.channel]
         want = None if stop_s is None else int(round((stop_s - start_s) * self.sr))
         if want is not None and len(y) < want:

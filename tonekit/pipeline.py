@@ -195,7 +195,6 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
             del parts, scores
         del feats
         wins.append(w)
-    call.release()   # every read is done: the decoded samples need not outlive them
     tick("windows")
     windows = pd.concat(wins, ignore_index=True)[WINDOW_COLUMNS]
     tick("events")
