@@ -33,6 +33,18 @@ def _overlaps(ev, truth, tol=1.0):
     return ev.start_s <= truth["end_s"] + tol and ev.end_s >= truth["start_s"] - tol
 
 
+def _assert_only_scripted(events: pd.DataFrame) -> None:
+    """Each flagged event overlaps an expected event of its tip."""
+    for e in events.itertuples():
+        assert any(e.tip == t["tip"] and _overlaps(e, t) for t in TRUTH["expected_events"]), e
+
+
+def _assert_every_scripted(events: pd.DataFrame) -> None:
+    """Each expected event overlaps a flagged event of its tip."""
+    for t in TRUTH["expected_events"]:
+        assert any(e.tip == t["tip"] and _overlaps(e, t) for e in events.itertuples()), t
+
+
 def test_demo_tables_have_the_contract_columns(demo):
     assert list(demo.windows.columns) == WINDOW_COLUMNS
     assert list(demo.events.columns) == EVENT_COLUMNS
@@ -74,18 +86,15 @@ def test_demo_upbeat_stretch_is_flagged(demo):
                    "(README, The demo)")
 def test_demo_has_only_the_scripted_events(demo):
     """No event the script did not put there (each flagged event overlaps an expected one of its tip)."""
-    for e in demo.events.itertuples():
-        assert any(e.tip == t["tip"] and _overlaps(e, t) for t in TRUTH["expected_events"]), e
+    _assert_only_scripted(demo.events)
 
 
 def test_demo_with_tip_8_asking_for_a_raised_voice_has_only_the_scripted_events():
     """The demo's false tip 8 (agent pitch and loudness not raised) goes with ``mirrored_needs_rise``; the
     scripted events stay (README, The demo)."""
     a = tonekit.analyze(DEMO, mirrored_needs_rise=True)
-    for e in a.events.itertuples():
-        assert any(e.tip == t["tip"] and _overlaps(e, t) for t in TRUTH["expected_events"]), e
-    for t in TRUTH["expected_events"]:
-        assert any(e.tip == t["tip"] and _overlaps(e, t) for e in a.events.itertuples()), t
+    _assert_only_scripted(a.events)
+    _assert_every_scripted(a.events)
 
 
 def test_cli_report_reading_every_piece_with_whisper_has_exactly_the_scripted_events(tmp_path):
@@ -98,10 +107,8 @@ def test_cli_report_reading_every_piece_with_whisper_has_exactly_the_scripted_ev
     got = json.loads(out.read_text())
     assert got["options"]["whisper_every"] == 1
     events = pd.DataFrame(got["events"])
-    for e in events.itertuples():
-        assert any(e.tip == t["tip"] and _overlaps(e, t) for t in TRUTH["expected_events"]), e
-    for t in TRUTH["expected_events"]:
-        assert any(e.tip == t["tip"] and _overlaps(e, t) for e in events.itertuples()), t
+    _assert_only_scripted(events)
+    _assert_every_scripted(events)
     r = CliRunner().invoke(main, ["report", str(DEMO), "--whisper-every", "0"])
     assert r.exit_code == 2 and "x>=1" in r.output
 
@@ -547,10 +554,8 @@ def test_demo_through_a_phone_line_keeps_the_scripted_events(tmp_path, codec):
     path = tmp_path / f"demo_{codec}.wav"
     sf.write(path, line, 8000)
     events = tonekit.analyze(path).events
-    for truth in TRUTH["expected_events"]:
-        assert any(e.tip == truth["tip"] and _overlaps(e, truth) for e in events.itertuples()), truth
-    for e in events.itertuples():
-        assert any(e.tip == t["tip"] and _overlaps(e, t) for t in TRUTH["expected_events"]), e
+    _assert_every_scripted(events)
+    _assert_only_scripted(events)
 
 
 def _inputs(folder: Path, files: dict) -> None:
