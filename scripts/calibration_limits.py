@@ -283,20 +283,28 @@ def small_set_rows(pred: pd.DataFrame, per_class=(6, 12, 25), priors=PRIORS, dra
 def held_out_predictions(table: pd.DataFrame, feats: dict, target: str, corpus: str) -> pd.DataFrame:
     """The shipped recipe trained without ``corpus`` (every condition of ``feats`` it trains on) and its
     probabilities on ``corpus``, both lines: columns target, test, condition, speaker, y, p."""
+    return trained_on(table, feats, target, sorted(set(table.corpus) - {corpus}))
+
+
+def trained_on(table: pd.DataFrame, feats: dict, target: str, train: list) -> pd.DataFrame:
+    """The shipped recipe trained on the corpora ``train`` (every condition of ``feats`` it trains on) and its
+    probabilities on each other corpus, both lines: columns target, test, condition, speaker, y, p."""
     lab = table[target].notna().to_numpy()
-    test = (table.corpus == corpus).to_numpy() & lab
-    train = (table.corpus != corpus).to_numpy() & lab
-    y = table.loc[train, target].astype(int).to_numpy()
+    fit = table.corpus.isin(train).to_numpy() & lab
+    y = table.loc[fit, target].astype(int).to_numpy()
     n = len(TRAINING_CONDITIONS)
-    X = pd.concat([feats[c][train] for c in TRAINING_CONDITIONS], ignore_index=True)
-    model = fit_target(X, np.tile(y, n), corpus=np.tile(table.corpus[train].to_numpy(), n),
-                       groups=np.tile(table.speaker[train].to_numpy(), n), **DEFAULT_PARAMS[target])
+    X = pd.concat([feats[c][fit] for c in TRAINING_CONDITIONS], ignore_index=True)
+    model = fit_target(X, np.tile(y, n), corpus=np.tile(table.corpus[fit].to_numpy(), n),
+                       groups=np.tile(table.speaker[fit].to_numpy(), n), **DEFAULT_PARAMS[target])
     cols = list(model.feature_names_in_)
-    y_test = table.loc[test, target].astype(int).to_numpy()
-    speaker = table.loc[test, "speaker"].to_numpy()
-    return pd.concat([pd.DataFrame({"target": target, "test": corpus, "condition": c, "speaker": speaker,
-                                    "y": y_test, "p": model.predict_proba(feats[c][test][cols])[:, 1]})
-                      for c in CONDITIONS], ignore_index=True)
+    out = []
+    for corpus in sorted(set(table.corpus[lab]) - set(train)):
+        test = (table.corpus == corpus).to_numpy() & lab
+        y_test = table.loc[test, target].astype(int).to_numpy()
+        speaker = table.loc[test, "speaker"].to_numpy()
+        out += [pd.DataFrame({"target": target, "test": corpus, "condition": c, "speaker": speaker, "y": y_test,
+                              "p": model.predict_proba(feats[c][test][cols])[:, 1]}) for c in CONDITIONS]
+    return pd.concat(out, ignore_index=True)
 
 
 def report(pred: pd.DataFrame) -> tuple:
