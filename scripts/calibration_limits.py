@@ -288,7 +288,8 @@ def held_out_predictions(table: pd.DataFrame, feats: dict, target: str, corpus: 
 
 def trained_on(table: pd.DataFrame, feats: dict, target: str, train: list) -> pd.DataFrame:
     """The shipped recipe trained on the corpora ``train`` (every condition of ``feats`` it trains on) and its
-    probabilities on each other corpus, both lines: columns target, test, condition, speaker, y, p."""
+    probabilities on each other corpus, both lines: columns target, test, condition, speaker, y, p (the
+    corpora's recordings labelled for ``target``)."""
     lab = table[target].notna().to_numpy()
     fit = table.corpus.isin(train).to_numpy() & lab
     y = table.loc[fit, target].astype(int).to_numpy()
@@ -298,7 +299,7 @@ def trained_on(table: pd.DataFrame, feats: dict, target: str, train: list) -> pd
                        groups=np.tile(table.speaker[fit].to_numpy(), n), **DEFAULT_PARAMS[target])
     cols = list(model.feature_names_in_)
     out = []
-    for corpus in sorted(set(table.corpus[lab]) - set(train)):
+    for corpus in sorted(set(table.corpus) - set(train)):   # one without labels of the target: no rows
         test = (table.corpus == corpus).to_numpy() & lab
         y_test = table.loc[test, target].astype(int).to_numpy()
         speaker = table.loc[test, "speaker"].to_numpy()

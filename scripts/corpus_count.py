@@ -108,11 +108,12 @@ def main(argv=None) -> int:
         from tqdm import tqdm
 
         table = targets(load_corpora(args.corpora)).reset_index(drop=True)
-        if table.corpus.nunique() < 2:
-            ap.error(f"--corpora: {args.corpora}: at least two corpora are needed, found {table.corpus.nunique()}")
+        labelled = {t: table.groupby("corpus")[t].nunique().loc[lambda n: n == 2].index for t in names}
+        todo = [(t, s) for t in names for s in training_sets(labelled[t])]   # corpora with both classes of t
+        if not todo:
+            ap.error(f"--corpora: {args.corpora}: no two corpora have both classes of {', '.join(names)}")
         feats = {c: corpus_features(table, c, cache_dir=args.cache_dir, n_jobs=args.jobs, progress=True)
                  for c in dict.fromkeys(TRAINING_CONDITIONS + CONDITIONS)}
-        todo = [(t, s) for s in training_sets(table.corpus.unique()) for t in names]
         out = Parallel(n_jobs=args.jobs, return_as="generator")(
             delayed(trained_on)(table, feats, t, list(s)) for t, s in todo)
         pred = pd.concat([p.assign(train="+".join(s)) for (t, s), p in
