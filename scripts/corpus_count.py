@@ -16,7 +16,7 @@ Usage::
 
     python scripts/corpus_count.py --out results/corpus_count.json
 
-It fits 14 models per target with four corpora (42; about 8 minutes on 2 cores once scripts/evaluate.py has
+It fits 14 models per target with four corpora (42; about 7 minutes on 2 cores once scripts/evaluate.py has
 cached the corpus features). ``--save-predictions FILE.parquet`` keeps the held-out probabilities;
 ``--predictions FILE.parquet`` reads them back instead of fitting.
 """
