@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from tonekit.audio import audio_info, load_audio, load_call, read_rttm
+from synth import stereo_call
+
+from tonekit.audio import audio_info, load_audio, load_call, read_rttm, takes_turns
 from tonekit.errors import AudioError, ParameterError
 
 
@@ -129,6 +132,32 @@ def test_single_speaker_file_with_three_channels(tmp_path):
     sf.write(tmp_path / "two.wav", _tone(8000, channels=2), 8000)
     y, _ = load_audio(tmp_path / "two.wav", single_speaker=True)
     assert y.ndim == 1 and np.max(np.abs(y)) == pytest.approx(0.225, abs=1e-3)  # mean of 0.15 and 0.3
+
+
+def test_single_speaker_stereo_that_takes_turns_is_scored_with_a_warning(tmp_path):
+    # two talkers, one per channel, taking turns (with -25 dB crosstalk and line noise): a call, not one voice
+    y, _ = stereo_call(8000, seed=3)
+    sf.write(tmp_path / "call.wav", y.T, 8000)
+    with pytest.warns(UserWarning, match=r"call\.wav: its two channels take turns.*tonekit report"):
+        mixed, _ = load_audio(tmp_path / "call.wav", single_speaker=True)
+    assert mixed.shape == (y.shape[1],)   # still mixed down and returned
+    # one voice on two channels at two levels (6 dB apart), or the same voice panned hard to one side: no warning
+    one = y[0] + 10 ** (-25 / 20) * y[1]
+    for name, pair in {"levels": [one, 0.5 * one], "panned": [one, 0.01 * one]}.items():
+        sf.write(tmp_path / f"{name}.wav", np.stack(pair).T, 8000)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            load_audio(tmp_path / f"{name}.wav", single_speaker=True)
+    assert takes_turns(y, 8000) and not takes_turns(np.stack([one, 0.5 * one]), 8000)
+    # a mono file has no channels to compare
+    sf.write(tmp_path / "mono.wav", y[0], 8000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert load_audio(tmp_path / "mono.wav", single_speaker=True)[0].shape == (y.shape[1],)
+    # a channel reading of a call (mono=False) is what a call is made of: no warning there
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert load_audio(tmp_path / "call.wav", mono=False, single_speaker=True)[0].shape == y.shape
 
 
 def test_call_from_mono_without_turns(tmp_path):

@@ -95,6 +95,21 @@ def test_score_refuses_a_three_channel_file_and_scores_the_rest(mono_file, tmp_p
     assert rows[["anger", "calm", "warmth"]].notna().all(axis=None)
 
 
+def test_score_warns_once_when_a_stereo_file_holds_two_voices_taking_turns(mono_file, tmp_path):
+    # the mono file's voice on channel 0 for its first half, on channel 1 for its second: a call, scored mixed
+    y, sr = sf.read(mono_file)
+    half = len(y) // 2
+    pair = np.zeros((len(y), 2))
+    pair[:half, 0], pair[half:, 1] = y[:half], y[half:]
+    call = tmp_path / "call.wav"
+    sf.write(call, pair, sr)
+    r = CliRunner().invoke(main, ["score", str(call)])
+    assert r.exit_code == 0, r.output
+    assert r.stderr == (f"Warning: {call}: its two channels take turns, as a call's two speakers do; scored as one "
+                        "voice (mixed down). A call's report: tonekit report / tonekit.analyze\n")
+    assert pd.read_csv(io.StringIO(r.stdout))["path"].tolist() == [str(call)]
+
+
 def test_score_embeddings_flag_gives_the_apis_numbers(mono_file):
     import tonekit
 

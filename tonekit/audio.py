@@ -231,8 +231,43 @@ def load_audio(path, *, sr: int | None = None, mono: bool = True, single_speaker
     sr_out = sr or working_rate(info.sr)
     y = read_span(path)
     check_levels(y, path)
+    if single_speaker and mono and y.ndim == 2 and len(y) == 2 and takes_turns(y, info.sr):
+        warnings.warn(f"{path}: its two channels take turns, as a call's two speakers do; scored as one voice "
+                      "(mixed down). A call's report: tonekit report / tonekit.analyze", stacklevel=2)
     y = y.mean(axis=0) if mono else y
     return resample(y, info.sr, sr_out), sr_out
+
+
+#: A stereo file whose channels each are the louder by this much (dB) on a share of its sound
+#: (:func:`takes_turns`) holds two voices, one per channel.
+TURN_TAKING_DB = 12.0
+
+
+def takes_turns(y: np.ndarray, sr: int, *, margin_db: float = TURN_TAKING_DB, share: float = 0.1,
+                frame_s: float = 0.05) -> bool:
+    """Whether the two channels of ``y`` (2, n) take turns: each is ``margin_db`` or more louder than the
+    other on at least ``share`` of the frames where either holds sound (10 dB over its own quiet). Two
+    voices, one per channel, as in a call recording; one voice on two microphones, or panned, keeps one
+    side louder or both alike.
+
+    >>> sr = 8000; t = np.arange(sr) / sr; tone = 0.3 * np.sin(2 * np.pi * 200 * t)
+    >>> quiet = np.zeros(sr)
+    >>> takes_turns(np.stack([np.r_[tone, quiet], np.r_[quiet, tone]]), sr)   # one speaks, then the other
+    True
+    >>> takes_turns(np.stack([np.r_[tone, tone], 0.5 * np.r_[tone, tone]]), sr)   # one voice, two levels
+    False
+    """
+    n = max(1, int(round(frame_s * sr)))
+    m = y.shape[1] // n
+    if m < 20:
+        return False
+    rms = np.sqrt(np.mean(np.square(y[:, :m * n].reshape(2, m, n)), axis=2))
+    db = 20 * np.log10(np.maximum(rms, 1e-10))
+    loud = (db > np.percentile(db, 5, axis=1, keepdims=True) + 10).any(axis=0)
+    if loud.sum() < 20:
+        return False
+    d = db[0, loud] - db[1, loud]
+    return bool(np.mean(d >= margin_db) >= share and np.mean(d <= -margin_db) >= share)
 
 
 def check_single_speaker(info: AudioInfo) -> AudioInfo:

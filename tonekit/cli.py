@@ -28,7 +28,7 @@ def handle_errors(fn):
         debug = click.get_current_context().find_root().params.get("debug", False)
         try:
             with warnings.catch_warnings():
-                warnings.simplefilter("default")
+                warnings.simplefilter("once")   # a message once, however many places say it (a file read twice)
                 warnings.showwarning = lambda m, *a, **k: click.echo(f"Warning: {m}", err=True)
                 return fn(*args, **kwargs)
         except TonekitError as exc:
