@@ -149,3 +149,19 @@ def stereo_call(sr: int = 8000, seed: int = 0, *, crosstalk_db: float = -25.0, n
     y = clean + bleed * clean[::-1]
     y += 10 ** (noise_dbfs / 20) * rng.standard_normal(y.shape)
     return y, truth
+
+
+def hold_music(dur_s: float, sr: int, *, level_dbfs: float = -20.0, seed: int = 0) -> np.ndarray:
+    """Synthetic music on hold: a melody of 0.4-s plucked notes (five harmonics, decaying) drawn from the C
+    major scale over a held C major chord, at ``level_dbfs`` RMS."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(round(dur_s * sr))) / sr
+    out = 0.3 * sum(np.sin(2 * np.pi * f * t) for f in (130.8, 164.8, 196.0))
+    scale = 261.6 * 2 ** (np.array([0, 2, 4, 5, 7, 9, 11, 12]) / 12)
+    note = int(0.4 * sr)
+    for a in range(0, len(t), note):
+        tt = t[a:a + note] - t[a]
+        f = scale[rng.integers(len(scale))]
+        env = np.minimum(1, tt / 0.02) * np.exp(-tt / 0.6)
+        out[a:a + note] += env * sum(np.sin(2 * np.pi * f * h * tt) / h for h in range(1, 6))
+    return out * 10 ** (level_dbfs / 20) / np.sqrt(np.mean(out ** 2))

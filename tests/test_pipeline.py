@@ -89,6 +89,23 @@ def test_demo_has_only_the_scripted_events(demo):
     _assert_only_scripted(demo.events)
 
 
+@pytest.mark.xfail(strict=True, reason="known limit: sound that is not a voice counts as speech, so music played "
+                   "into a channel during a hold hides the hold from tip 12 (no music detector yet; README, How it "
+                   "works)")
+def test_music_on_hold_is_still_a_hold(tmp_path):
+    """The demo with synthetic music on hold on the agent's channel, through the script's 8-s silence."""
+    from synth import hold_music
+
+    hold = next(e for e in TRUTH["expected_events"] if e["kind"] == "long_silence")
+    y, sr = sf.read(DEMO)
+    a, b = int((hold["start_s"] + 0.2) * sr), int((hold["end_s"] - 0.8) * sr)
+    y[a:b, 0] += hold_music((b - a) / sr, sr)
+    path = tmp_path / "demo_music.flac"
+    sf.write(path, y, sr)
+    ev = tonekit.analyze(path).events
+    assert any(e.tip == 12 and _overlaps(e, hold) for e in ev.itertuples())
+
+
 def test_demo_with_tip_8_asking_for_a_raised_voice_has_only_the_scripted_events():
     """The demo's false tip 8 (agent pitch and loudness not raised) goes with ``mirrored_needs_rise``; the
     scripted events stay (README, The demo)."""
