@@ -70,8 +70,11 @@ def curves(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return means, per_corpus
 
 
-def report(pred: pd.DataFrame) -> tuple[str, pd.DataFrame, pd.DataFrame]:
-    means, per_corpus = curves(fit_rows(pred))
+def report(pred: pd.DataFrame) -> tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """``(markdown text, means, per_corpus, fits)``: the tables of :func:`curves` and the rows of
+    :func:`fit_rows`."""
+    fits = fit_rows(pred)
+    means, per_corpus = curves(fits)
     text = "\n\n".join([
         "The shipped recipe trained on k corpora and tested on each corpus left out (scripts/corpus_count.py): per "
         "k, the mean over the held-out corpora of each one's mean over the training sets of k corpora without it. "
@@ -80,7 +83,7 @@ def report(pred: pd.DataFrame) -> tuple[str, pd.DataFrame, pd.DataFrame]:
         _md(means, ".3f"),
         "Per held-out corpus:",
         _md(per_corpus, ".3f")]) + "\n"
-    return text, means, per_corpus
+    return text, means, per_corpus, fits
 
 
 def main(argv=None) -> int:
@@ -121,13 +124,14 @@ def main(argv=None) -> int:
     if args.save_predictions:
         Path(args.save_predictions).parent.mkdir(parents=True, exist_ok=True)
         pred.to_parquet(args.save_predictions)
-    text, means, per_corpus = report(pred)
+    text, means, per_corpus, fits = report(pred)
     print(text)
     if args.out:
         out_path = Path(args.out)
         out_path.parent.mkdir(parents=True, exist_ok=True)
         out_path.write_text(json.dumps({"means": means.to_dict(orient="records"),
                                         "per_corpus": per_corpus.to_dict(orient="records"),
+                                        "fits": fits.to_dict(orient="records"),
                                         "seconds": round(time.time() - t0, 1)}, indent=1, default=float))
         out_path.with_suffix(".md").write_text(text)
     return 0

@@ -60,6 +60,7 @@ def test_main_reads_predictions_and_writes_the_tables(tmp_path, capsys):
     data = json.loads(out.read_text())
     assert [r["k"] for r in data["means"]] == [1]
     assert {r["test"] for r in data["per_corpus"]} == {"a", "b"}
+    assert sorted((r["train"], r["test"]) for r in data["fits"]) == [("a", "b"), ("b", "a")]
     assert "ece_balanced" in out.with_suffix(".md").read_text()
     assert "Per held-out corpus" in capsys.readouterr().out
 
