@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
-"""Speech activity under background noise, with and without the noise-adaptive margin.
+"""Speech activity under background noise, with and without the noise-adaptive margin and the music gate.
 
 Simulated calls (``scripts/simulate_calls.py``, both lines) get noise added to both channels at a
 given signal-to-noise ratio: the noise's level against the channel's speech, its speech being the
 frames tonekit finds on the call without the added noise (the reference). Four noises: white, pink,
 a 50-Hz mains hum with its harmonics, and pink noise that swells and fades (by up to 6 dB, a few
-times a second: traffic, a room's movement). For each, both rules of
+times a second: traffic, a room's movement). For each, three rules of
 :func:`tonekit.activity.detect_activity` are measured against the reference:
 
 - ``fixed``: speech is 10 dB or more above the channel's floor (``noise_adaptive=False``);
-- ``adaptive``: the default, :func:`tonekit.activity.noisy_speech` on top.
+- ``adaptive``: :func:`tonekit.activity.noisy_speech` on top;
+- ``adaptive + music gate``: the default, steady music-like stretches left out too
+  (:func:`tonekit.activity.steady_sound`).
 
 It prints, per noise and SNR, the share of the reference's speech frames found (recall), the share of
 the frames found that are the reference's speech (precision), and per call the long silences (tip 12's,
@@ -48,7 +50,10 @@ from tonekit.match import MatchOptions  # noqa: E402
 from tonekit.models.corpora import CORPORA_HELP  # noqa: E402
 
 SNRS_DB = (20, 15, 10, 5)
-RULES = {"fixed": False, "adaptive": True}
+#: The rules compared: keyword arguments of :func:`tonekit.activity.detect_activity`.
+RULES = {"fixed": {"noise_adaptive": False, "music_gate": False},
+         "adaptive": {"noise_adaptive": True, "music_gate": False},
+         "adaptive + music gate": {}}   # the default
 
 
 def with_noise(y: np.ndarray, sr: int, speech: list, kind: str, snr_db: float, rng) -> np.ndarray:
@@ -65,7 +70,7 @@ def with_noise(y: np.ndarray, sr: int, speech: list, kind: str, snr_db: float, r
 def compare(path: Path, work: Path, rng, long_s: float) -> list[dict]:
     """Rows (noise, SNR, rule, frame counts, long silences) for one call."""
     y, sr = sf.read(path, always_2d=True)
-    ref = detect_activity(load_call(path), noise_adaptive=False)
+    ref = detect_activity(load_call(path), noise_adaptive=False, music_gate=False)
     spk = list(ref.speech)
     ref_long = ref.silences(min_dur_s=long_s)
     rows = []
@@ -74,8 +79,8 @@ def compare(path: Path, work: Path, rng, long_s: float) -> list[dict]:
             noisy = work / "noisy.flac"
             sf.write(noisy, with_noise(y, sr, [ref.speech[s] for s in spk], kind, snr, rng), sr)
             call = load_call(noisy)
-            for rule, adaptive in RULES.items():
-                act = detect_activity(call, noise_adaptive=adaptive)
+            for rule, options in RULES.items():
+                act = detect_activity(call, **options)
                 for s in spk:
                     a, b = act.speech[s], ref.speech[s][: len(act.speech[s])]
                     rows.append({"call": path.stem, "noise": kind, "snr_db": snr, "rule": rule, "speaker": s,

@@ -12,7 +12,8 @@ import soundfile as sf
 
 import tonekit
 from scriptload import load_script
-from tonekit.activity import HOP_S, detect_activity, speech_from_intensity
+from tonekit.activity import (HOP_S, MUSIC_MIN_S, detect_activity, runs, smooth_mask, speech_from_intensity,
+                              steady_sound)
 from tonekit.audio import load_call
 
 ea = load_script("evaluate_activity.py", "tonekit_evaluate_activity")
@@ -152,3 +153,43 @@ def test_a_quiet_call_gets_no_noise_warning():
         warnings.simplefilter("always")
         tonekit.analyze(DEMO)
     assert not [w for w in caught if "over the noise" in str(w.message)]
+
+
+# --------------------------------------------------------------------------- the music gate on real speech
+
+CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("corpus", ["emodb", "nemo"])
+def test_real_speech_without_pauses_is_not_taken_for_music(corpus):
+    """Forty utterances of each of three speakers of a corpus, 50 ms apart: minutes of speech with no pause, the
+    hardest case for the music gate, as recorded, through the phone line and under background noise 5-20 dB
+    down (training's copies). Not a frame is taken for steady sound, while synthetic hold music is."""
+    from synth import hold_music
+
+    from tonekit.augment import noise_copy, telephone_copy
+    from tonekit.features.energy import intensity_db
+    from tonekit.models.corpora import load_corpora
+
+    if not (CORPORA / corpus).is_dir():
+        pytest.skip(f"corpus {corpus} not found at {CORPORA / corpus} (../shared/corpora is absent)")
+    table = load_corpora(CORPORA / corpus)
+    examined = 0.0
+    for n, (_, g) in enumerate(sorted(table.groupby("speaker"))[:3]):
+        parts = [sf.read(p)[0] for p in g.path.sort_values()[:40]]
+        y = np.concatenate([np.r_[x, np.zeros(800)] for x in parts])     # 16 kHz: 50 ms between utterances
+        y = y + 1e-4 * np.random.default_rng(n).standard_normal(len(y))
+        for z, sr in ((y, 16000), telephone_copy(y, 16000, n), noise_copy(y, 16000, n)):
+            x = intensity_db(z, sr)
+            sound = speech_from_intensity(x, other_db=np.zeros(len(x)), noise_adaptive=True)
+            stretches = runs(smooth_mask(sound, fill_gap_s=0.5, min_run_s=0.0))
+            long = [b - a for a, b in stretches if b - a >= MUSIC_MIN_S / HOP_S]
+            examined += sum(long) * HOP_S
+            assert not steady_sound(x, sound, floor=np.percentile(x, 5)).any()
+    assert examined > 120     # minutes of pause-free speech were judged
+    music = np.r_[np.zeros(16000), hold_music(20, 16000), np.zeros(16000)]
+    music += 1e-4 * np.random.default_rng(9).standard_normal(len(music))
+    x = intensity_db(music, 16000)
+    sound = speech_from_intensity(x, other_db=np.zeros(len(x)), noise_adaptive=True)
+    assert steady_sound(x, sound, floor=np.percentile(x, 5))[int(1.5 / HOP_S): int(20.5 / HOP_S)].all()
