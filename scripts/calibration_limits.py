@@ -344,8 +344,10 @@ def report(pred: pd.DataFrame) -> tuple:
     return text, per_corpus, bounds, few, small, nested
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def script_args(description: str) -> argparse.ArgumentParser:
+    """The options this script and scripts/corpus_count.py share: corpora, cache, targets, jobs, and the
+    held-out probabilities read back or kept, and where the tables go."""
+    ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--corpora", default=str(ROOT.parent / "shared" / "corpora"), help=CORPORA_HELP)
     ap.add_argument("--cache-dir", default=str(default_cache_dir()))
     ap.add_argument("--targets", default=",".join(TARGET_NAMES))
@@ -353,8 +355,14 @@ def main(argv=None) -> int:
     ap.add_argument("--predictions", help="read the held-out probabilities from this parquet file instead of fitting")
     ap.add_argument("--save-predictions", help="write the held-out probabilities to this parquet file")
     ap.add_argument("--out", help="write the tables as JSON here (and markdown next to it)")
-    args = ap.parse_args(argv)
-    t0 = time.time()
+    return ap
+
+
+def predictions(ap: argparse.ArgumentParser, args, plan) -> pd.DataFrame:
+    """The held-out probabilities of ``args.targets``: read back from ``--predictions``, or fitted, ``plan(table,
+    names)`` giving the fits as ``(function, arguments)`` (each run with the features of every condition
+    after the table, in ``--jobs`` processes, and returning a table of probabilities); kept in
+    ``--save-predictions``. Bad targets or a missing file end the script with a usage error."""
     names = args.targets.split(",")
     bad = [t for t in names if t not in TARGET_NAMES]
     if bad:
@@ -369,27 +377,39 @@ def main(argv=None) -> int:
         from tqdm import tqdm
 
         table = targets(load_corpora(args.corpora)).reset_index(drop=True)
+        todo = plan(table, names)
         feats = {c: corpus_features(table, c, cache_dir=args.cache_dir, n_jobs=args.jobs, progress=True)
                  for c in dict.fromkeys(TRAINING_CONDITIONS + CONDITIONS)}
-        todo = [(t, h) for t in names for h in sorted(table.corpus.unique())]
-        out = Parallel(n_jobs=args.jobs, return_as="generator")(
-            delayed(held_out_predictions)(table, feats, t, h) for t, h in todo)
+        out = Parallel(n_jobs=args.jobs, return_as="generator")(delayed(fn)(table, feats, *a) for fn, a in todo)
         pred = pd.concat(list(tqdm(out, total=len(todo), desc="fits", file=sys.stderr)), ignore_index=True)
     if args.save_predictions:
         Path(args.save_predictions).parent.mkdir(parents=True, exist_ok=True)
         pred.to_parquet(args.save_predictions)
+    return pred
+
+
+def write_tables(out, tables: dict, text: str, t0: float) -> None:
+    """``tables`` (name -> table or None) as JSON in ``out``, with the seconds since ``t0``, and ``text`` in the
+    markdown file beside it; nothing without ``out``."""
+    if not out:
+        return
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({**{k: None if v is None else v.to_dict(orient="records") for k, v in tables.items()},
+                                "seconds": round(time.time() - t0, 1)}, indent=1, default=float))
+    path.with_suffix(".md").write_text(text)
+
+
+def main(argv=None) -> int:
+    ap = script_args(__doc__.split("\n\n")[0])
+    args = ap.parse_args(argv)
+    t0 = time.time()
+    pred = predictions(ap, args, lambda table, names: [(held_out_predictions, (t, h)) for t in names
+                                                        for h in sorted(table.corpus.unique())])
     text, per_corpus, bounds, few, small, nested = report(pred)
     print(text)
-    if args.out:
-        out_path = Path(args.out)
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        out_path.write_text(json.dumps({"per_corpus": per_corpus.to_dict(orient="records"),
-                                        "bounds": bounds.to_dict(orient="records"),
-                                        "few_speakers": None if few is None else few.to_dict(orient="records"),
-                                        "small_sets": None if small is None else small.to_dict(orient="records"),
-                                        "prior_nested": None if nested is None else nested.to_dict(orient="records"),
-                                        "seconds": round(time.time() - t0, 1)}, indent=1, default=float))
-        out_path.with_suffix(".md").write_text(text)
+    write_tables(args.out, {"per_corpus": per_corpus, "bounds": bounds, "few_speakers": few, "small_sets": small,
+                            "prior_nested": nested}, text, t0)
     return 0
 
 

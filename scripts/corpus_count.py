@@ -22,9 +22,7 @@ cached the corpus features). ``--save-predictions FILE.parquet`` keeps the held-
 """
 from __future__ import annotations
 
-import argparse
 import itertools
-import json
 import sys
 import time
 from pathlib import Path
@@ -35,11 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from calibration_limits import calibration_line, trained_on  # noqa: E402
+from calibration_limits import calibration_line, predictions, script_args, trained_on, write_tables  # noqa: E402
 from evaluate import _md  # noqa: E402
-from tonekit.models.corpora import CORPORA_HELP, load_corpora, targets  # noqa: E402
-from tonekit.models.features import CONDITIONS, TRAINING_CONDITIONS, corpus_features, default_cache_dir  # noqa: E402
-from tonekit.models.store import TARGET_NAMES  # noqa: E402
 from tonekit.models.train import metrics  # noqa: E402
 
 COLUMNS = ["auc", "uar", "ece_balanced", "slope"]
@@ -86,54 +81,29 @@ def report(pred: pd.DataFrame) -> tuple[str, pd.DataFrame, pd.DataFrame, pd.Data
     return text, means, per_corpus, fits
 
 
+def _trained_on(table: pd.DataFrame, feats: dict, target: str, train: tuple) -> pd.DataFrame:
+    """:func:`calibration_limits.trained_on`, each row naming its training set (``emodb+nemo``)."""
+    return trained_on(table, feats, target, list(train)).assign(train="+".join(train))
+
+
+def plan(table: pd.DataFrame, names: list) -> list:
+    """The fits: for each target, every training set of the corpora with both of its classes."""
+    todo = []
+    for t in names:
+        labelled = table.groupby("corpus")[t].nunique().loc[lambda n: n == 2].index
+        todo += [(_trained_on, (t, s)) for s in training_sets(labelled)]
+    if not todo:
+        raise SystemExit(f"corpus_count.py: error: no two corpora have both classes of {', '.join(names)}")
+    return todo
+
+
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--corpora", default=str(ROOT.parent / "shared" / "corpora"), help=CORPORA_HELP)
-    ap.add_argument("--cache-dir", default=str(default_cache_dir()))
-    ap.add_argument("--targets", default=",".join(TARGET_NAMES))
-    ap.add_argument("--jobs", type=int, default=2, help="models fitted at once")
-    ap.add_argument("--predictions", help="read the held-out probabilities from this parquet file instead of fitting")
-    ap.add_argument("--save-predictions", help="write the held-out probabilities to this parquet file")
-    ap.add_argument("--out", help="write the tables as JSON here (and markdown next to it)")
+    ap = script_args(__doc__.split("\n\n")[0])
     args = ap.parse_args(argv)
     t0 = time.time()
-    names = args.targets.split(",")
-    bad = [t for t in names if t not in TARGET_NAMES]
-    if bad:
-        ap.error(f"--targets: {', '.join(bad)} is not a target ({', '.join(TARGET_NAMES)})")
-    if args.predictions and not Path(args.predictions).is_file():
-        ap.error(f"--predictions: {args.predictions}: no such file (write one with --save-predictions)")
-    if args.predictions:
-        pred = pd.read_parquet(args.predictions)
-        pred = pred[pred.target.isin(names)]
-    else:
-        from joblib import Parallel, delayed
-        from tqdm import tqdm
-
-        table = targets(load_corpora(args.corpora)).reset_index(drop=True)
-        labelled = {t: table.groupby("corpus")[t].nunique().loc[lambda n: n == 2].index for t in names}
-        todo = [(t, s) for t in names for s in training_sets(labelled[t])]   # corpora with both classes of t
-        if not todo:
-            ap.error(f"--corpora: {args.corpora}: no two corpora have both classes of {', '.join(names)}")
-        feats = {c: corpus_features(table, c, cache_dir=args.cache_dir, n_jobs=args.jobs, progress=True)
-                 for c in dict.fromkeys(TRAINING_CONDITIONS + CONDITIONS)}
-        out = Parallel(n_jobs=args.jobs, return_as="generator")(
-            delayed(trained_on)(table, feats, t, list(s)) for t, s in todo)
-        pred = pd.concat([p.assign(train="+".join(s)) for (t, s), p in
-                          zip(todo, tqdm(out, total=len(todo), desc="fits", file=sys.stderr))], ignore_index=True)
-    if args.save_predictions:
-        Path(args.save_predictions).parent.mkdir(parents=True, exist_ok=True)
-        pred.to_parquet(args.save_predictions)
-    text, means, per_corpus, fits = report(pred)
+    text, means, per_corpus, fits = report(predictions(ap, args, plan))
     print(text)
-    if args.out:
-        out_path = Path(args.out)
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        out_path.write_text(json.dumps({"means": means.to_dict(orient="records"),
-                                        "per_corpus": per_corpus.to_dict(orient="records"),
-                                        "fits": fits.to_dict(orient="records"),
-                                        "seconds": round(time.time() - t0, 1)}, indent=1, default=float))
-        out_path.with_suffix(".md").write_text(text)
+    write_tables(args.out, {"means": means, "per_corpus": per_corpus, "fits": fits}, text, t0)
     return 0
 
 
