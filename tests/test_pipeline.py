@@ -105,6 +105,7 @@ def test_music_on_hold_is_still_a_hold(tmp_path, demo, channel, side):
     with pytest.warns(UserWarning, match=rf"demo_music.flac: steady sound, not speech, on the {side}'s side "
                                          rf"\(channel {channel}\) at 0:50-0:57 \(music on hold\?\)"):
         got = tonekit.analyze(path)
+    assert got.options["music_gate"] is True     # the default
     found = got.events[got.events.tip == 12]
     assert len(found) == 1
     assert (found.iloc[0].start_s, found.iloc[0].end_s) == pytest.approx((hold["start_s"], hold["end_s"]), abs=0.3)
@@ -113,6 +114,26 @@ def test_music_on_hold_is_still_a_hold(tmp_path, demo, channel, side):
     pd.testing.assert_frame_equal(turns.reset_index(drop=True), demo.turns.reset_index(drop=True))
     inside = got.windows[(got.windows.speaker == side) & (got.windows.start_s >= 51) & (got.windows.end_s <= 57)]
     assert len(inside) and inside[["anger", "calm", "warmth"]].isna().all(axis=None)
+
+
+def test_no_music_gate_takes_the_music_for_speech_again(tmp_path):
+    """``--no-music-gate``: the hold music on the agent's side is speech again (no warning, no tip 12), and the
+    JSON report records the switch; by default it is on."""
+    from synth import hold_music
+
+    hold = next(e for e in TRUTH["expected_events"] if e["kind"] == "long_silence")
+    y, sr = sf.read(DEMO)
+    a, b = int((hold["start_s"] + 0.2) * sr), int((hold["end_s"] - 0.8) * sr)
+    y[a:b, 0] += hold_music((b - a) / sr, sr)
+    path = tmp_path / "demo_music.flac"
+    sf.write(path, y, sr)
+    out = tmp_path / "r.json"
+    r = CliRunner().invoke(main, ["report", str(path), "--no-music-gate", "-o", str(out), "-q"])
+    assert r.exit_code == 0, r.output
+    assert "steady sound" not in r.stderr
+    got = json.loads(out.read_text())
+    assert got["options"]["music_gate"] is False
+    assert not any(e["tip"] == 12 for e in got["events"])
 
 
 def test_demo_with_tip_8_asking_for_a_raised_voice_has_only_the_scripted_events():
@@ -710,6 +731,12 @@ def test_cli_batch_passes_the_channel_and_thresholds_to_every_call(tmp_path, mon
     assert r.exit_code == 0 and "2 analysed, 0 already done" in r.output, r.output
     assert json.loads((tmp_path / "out" / "a.json").read_text())["options"] == {
         "agent_channel": 1, "whisper_every": 1, "long_silence_s": 8.0}
+    # so is one without the music gate
+    r = CliRunner().invoke(main, ["batch", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--agent-channel", "1",
+                                  "--set", "long_silence_s=8", "--whisper-every", "1", "--no-music-gate"])
+    assert r.exit_code == 0 and "2 analysed, 0 already done" in r.output, r.output
+    assert json.loads((tmp_path / "out" / "a.json").read_text())["options"] == {
+        "agent_channel": 1, "whisper_every": 1, "music_gate": False, "long_silence_s": 8.0}
     r = CliRunner().invoke(main, ["batch", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--set", "nope=1"])
     assert r.exit_code == 2 and "unknown option(s) nope" in r.output
 

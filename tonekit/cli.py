@@ -65,6 +65,10 @@ _WHISPER_EVERY = click.option("--whisper-every", type=click.IntRange(min=1), def
                                    "for speed; 1: every piece, the most accurate, at about half the speed; see "
                                    "the README's Events on simulated calls).")
 
+_MUSIC_GATE = click.option("--music-gate/--no-music-gate", default=None,
+                           help="Leave steady, music-like sound (music on hold) out of the speakers' speech, with "
+                                "a warning [default: on]; --no-music-gate takes every loud sound for speech.")
+
 
 def call_options(fn):
     """Options that say who is who in a call."""
@@ -79,6 +83,7 @@ def call_options(fn):
         _SET,
         _POPULATION_SHARE,
         _WHISPER_EVERY,
+        _MUSIC_GATE,
     ]
     for o in reversed(opts):
         fn = o(fn)
@@ -133,7 +138,7 @@ def _given(**options) -> dict:
 
 
 def _analyze(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, settings=(),
-             population_share=None, whisper_every=None):
+             population_share=None, whisper_every=None, music_gate=None):
     from .audio import audio_info
     from .pipeline import analyze
 
@@ -149,7 +154,8 @@ def _analyze(call, agent, caller, turns, agent_label, agent_channel, models_dir,
     try:
         return analyze(call, agent=agent, caller=caller, turns=turns, agent_label=agent_label,
                        agent_channel=agent_channel, models=models_dir, progress=prog,
-                       population_share=population_share, **_given(whisper_every=whisper_every),
+                       population_share=population_share,
+                       **_given(whisper_every=whisper_every, music_gate=music_gate),
                        **_parse_settings(settings))
     finally:
         prog.close()
@@ -184,7 +190,7 @@ def main(debug):
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
 @handle_errors
 def report(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, settings, population_share,
-           whisper_every, fmt, output):
+           whisper_every, music_gate, fmt, output):
     """The tone report of one call.
 
     \b
@@ -204,7 +210,7 @@ def report(call, agent, caller, turns, agent_label, agent_channel, models_dir, q
     if fmt == "textgrid" and not output:
         raise click.UsageError("--format textgrid needs -o FILE.TextGrid")
     a = _analyze(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, settings,
-                 population_share, whisper_every)
+                 population_share, whisper_every, music_gate)
     _write_report(a, fmt, output)
 
 
@@ -247,7 +253,7 @@ def _write_report(a, fmt, output):
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="FILE.png, .svg or .pdf")
 @handle_errors
 def plot(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, settings, population_share,
-         whisper_every, output):
+         whisper_every, music_gate, output):
     """Tone curves of both speakers with the events shaded.
 
     \b
@@ -260,7 +266,7 @@ def plot(call, agent, caller, turns, agent_label, agent_channel, models_dir, qui
         raise click.BadParameter(f"{output}: use a .png, .svg or .pdf file", param_hint="-o")
     _check_output(output, "-o")
     a = _analyze(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, settings,
-                 population_share, whisper_every)
+                 population_share, whisper_every, music_gate)
     plot_analysis(a, output)
     click.echo(f"wrote {output}", err=True)
 
@@ -409,8 +415,10 @@ def _print_scores(rows, fmt):
 @_SET
 @_POPULATION_SHARE
 @_WHISPER_EVERY
+@_MUSIC_GATE
 @handle_errors
-def batch(inputs, outdir, jobs, scheduler, models_dir, agent_channel, settings, population_share, whisper_every):
+def batch(inputs, outdir, jobs, scheduler, models_dir, agent_channel, settings, population_share, whisper_every,
+          music_gate):
     """Many calls: a JSON report per call in OUTDIR, resumable; failures never stop the rest.
 
     INPUTS are stereo call files or folders (searched for audio files). Each report is
@@ -419,7 +427,8 @@ def batch(inputs, outdir, jobs, scheduler, models_dir, agent_channel, settings, 
     OUTDIR/calls.csv has one row per call reported (talk shares, mean tones, the
     caller's angry time, events per tip): sort it to find the calls to listen to.
     A call is analysed again when its audio, tonekit, the models or the options change;
-    --agent-channel, --set, --population-share and --whisper-every apply to every call.
+    --agent-channel, --set, --population-share, --whisper-every and --no-music-gate apply to every
+    call.
 
     \b
     Example:
@@ -432,7 +441,7 @@ def batch(inputs, outdir, jobs, scheduler, models_dir, agent_channel, settings, 
 
         load_models(models_dir)   # a model folder that fails its checks stops the batch once, not every call
     options = {**({"agent_channel": agent_channel} if agent_channel else {}),
-               **_given(population_share=population_share, whisper_every=whisper_every),
+               **_given(population_share=population_share, whisper_every=whisper_every, music_gate=music_gate),
                **_parse_settings(settings)}
     ok, failed, skipped = run_batch(inputs, outdir, jobs=jobs, scheduler=scheduler, models=models_dir,
                                     options=options, echo=lambda m: click.echo(m, err=True))

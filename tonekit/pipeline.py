@@ -87,7 +87,7 @@ def _score_in_chunks(parts, models: dict, chunk: int = 1024) -> pd.DataFrame:
 def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=None, agent_channel: int = 0,
             models=None, win_dur_s: float = 3.0, hop_dur_s: float = 1.0, min_speech_s: float = MIN_SPEECH_S,
             embedding_every: int = EMBEDDING_EVERY, whisper_every: int = WHISPER_EVERY, progress=None,
-            population_share=None, **match_options) -> Analysis:
+            population_share=None, music_gate: bool = True, **match_options) -> Analysis:
     """Analyse a two-speaker call.
 
     Parameters
@@ -126,6 +126,9 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
         0.25 and the agent at 0 (the agent is coached against her own voice; the caller is a stranger who
         may be angry throughout), when the models' card has the population reference, else 0 with a
         warning (an older or hand-made model).
+    music_gate : bool
+        Leave steady, music-like stretches out of the speakers' speech, with a warning (True: music on hold is
+        a hold; :func:`tonekit.activity.steady_sound`). False takes every sound loud enough for speech.
     **match_options
         Thresholds of :class:`tonekit.match.MatchOptions`.
 
@@ -145,7 +148,7 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
     call = load_call(source, agent=agent, caller=caller, turns=turns, agent_label=agent_label,
                      agent_channel=agent_channel)
     tick("activity")
-    act = detect_activity(call)
+    act = detect_activity(call, music_gate=bool(music_gate))
     if not any(m.any() for m in act.speech.values()):
         where = " and ".join(dict.fromkeys(call.describe(s)[0] for s in call.speakers))
         raise AudioError(where, f"no speech found in {call.duration_s:.1f} s of audio (noise, a tone or "
@@ -213,7 +216,7 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
                     options={"win_dur_s": win_dur_s, "hop_dur_s": hop_dur_s, "min_speech_s": min_speech_s,
                              "embedding_every": embedding_every if "emb_" in prefixes else None,
                              "whisper_every": whisper_every if "wsp_" in prefixes else None,
-                             "population_share": shares,
+                             "population_share": shares, "music_gate": bool(music_gate),
                              # the line each recalibrated model applies (tonekit recalibrate); None: as trained
                              "recalibration": _recalibrations(mdl),
                              "working_rate_hz": call.sr, **opts.as_dict()})
