@@ -89,11 +89,8 @@ def test_demo_has_only_the_scripted_events(demo):
     _assert_only_scripted(demo.events)
 
 
-@pytest.mark.parametrize("channel,side", [(0, "agent"), (1, "caller")])
-def test_music_on_hold_is_still_a_hold(tmp_path, demo, channel, side):
-    """The demo with synthetic music on hold (tests/synth.py) in the script's 8-s hold, on either side: the
-    music is left out of that side's speech with a warning, tip 12 finds the hold, the turns around it are
-    the demo's own, and the music gets no tone score."""
+def _demo_with_hold_music(tmp_path, channel: int):
+    """``(the script's hold, a copy of the demo with synthetic hold music on ``channel`` through that hold)``."""
     from synth import hold_music
 
     hold = next(e for e in TRUTH["expected_events"] if e["kind"] == "long_silence")
@@ -102,6 +99,15 @@ def test_music_on_hold_is_still_a_hold(tmp_path, demo, channel, side):
     y[a:b, channel] += hold_music((b - a) / sr, sr)
     path = tmp_path / "demo_music.flac"
     sf.write(path, y, sr)
+    return hold, path
+
+
+@pytest.mark.parametrize("channel,side", [(0, "agent"), (1, "caller")])
+def test_music_on_hold_is_still_a_hold(tmp_path, demo, channel, side):
+    """The demo with synthetic music on hold (tests/synth.py) in the script's 8-s hold, on either side: the
+    music is left out of that side's speech with a warning, tip 12 finds the hold, the turns around it are
+    the demo's own, and the music gets no tone score."""
+    hold, path = _demo_with_hold_music(tmp_path, channel)
     with pytest.warns(UserWarning, match=rf"demo_music.flac: steady sound, not speech, on the {side}'s side "
                                          rf"\(channel {channel}\) at 0:50-0:57 \(music on hold\?\)"):
         got = tonekit.analyze(path)
@@ -119,14 +125,7 @@ def test_music_on_hold_is_still_a_hold(tmp_path, demo, channel, side):
 def test_no_music_gate_takes_the_music_for_speech_again(tmp_path):
     """``--no-music-gate``: the hold music on the agent's side is speech again (no warning, no tip 12), and the
     JSON report records the switch; by default it is on."""
-    from synth import hold_music
-
-    hold = next(e for e in TRUTH["expected_events"] if e["kind"] == "long_silence")
-    y, sr = sf.read(DEMO)
-    a, b = int((hold["start_s"] + 0.2) * sr), int((hold["end_s"] - 0.8) * sr)
-    y[a:b, 0] += hold_music((b - a) / sr, sr)
-    path = tmp_path / "demo_music.flac"
-    sf.write(path, y, sr)
+    _, path = _demo_with_hold_music(tmp_path, 0)
     out = tmp_path / "r.json"
     r = CliRunner().invoke(main, ["report", str(path), "--no-music-gate", "-o", str(out), "-q"])
     assert r.exit_code == 0, r.output

@@ -19,6 +19,7 @@ from scipy.ndimage import binary_closing, binary_dilation, binary_opening, label
 from .analysis import SEGMENT_COLUMNS
 from .audio import Call, judge_levels
 from .errors import AudioError
+from .match import MatchOptions
 from .features.energy import block_power, intensity_from_blocks
 
 HOP_S = 0.01
@@ -161,8 +162,8 @@ NOISY_HEADROOM_DB = 11.0
 
 #: Music on hold (:func:`steady_sound`): sound whose level hardly dips (a share under ``MUSIC_DIPS`` of the
 #: frames of each 1.5-s piece) for ``MUSIC_MIN_S`` or more, inside a stretch with no pause of ``MUSIC_GAP_S``.
-#: ``MUSIC_MIN_S`` is tip 12's shortest hold (:attr:`tonekit.match.MatchOptions.long_silence_s`).
-MUSIC_MIN_S = 5.0
+#: ``MUSIC_MIN_S`` is tip 12's shortest hold by default (:attr:`tonekit.match.MatchOptions.long_silence_s`).
+MUSIC_MIN_S = MatchOptions.long_silence_s
 MUSIC_GAP_S = 0.5
 MUSIC_DIPS = 0.05
 
@@ -179,7 +180,7 @@ def steady_sound(intensity_db: np.ndarray, sound: np.ndarray, *, floor: float, m
     a stretch of ``sound`` without a pause of ``gap_s``, are steady; where they cover ``min_s`` or more in
     a row, that stretch is returned. In the 1.5-s pieces of the corpora's speech (Emo-DB, nEMO and RAVDESS,
     as recorded, through the phone line and under noise 5-20 dB down) the share is 0.03 at the least and
-    0.29-0.49 at the median; in synthetic hold music, under 0.03 (README, How it works).
+    0.29-0.49 at the median; in most synthetic hold music, under 0.03 (README, How it works).
 
     >>> t = np.arange(1200) * HOP_S                         # 12 s
     >>> syllables = 60 + 20 * np.sin(np.pi * (t % 0.25) / 0.25) ** 2 - 20   # 4 a second, 20 dB deep

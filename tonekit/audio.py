@@ -231,7 +231,7 @@ def load_audio(path, *, sr: int | None = None, mono: bool = True, single_speaker
     sr_out = sr or working_rate(info.sr)
     y = read_span(path)
     check_levels(y, path)
-    if single_speaker and mono and y.ndim == 2 and len(y) == 2 and takes_turns(y, info.sr):
+    if single_speaker and mono and len(y) == 2 and takes_turns(y, info.sr):   # y: (channels, samples)
         warnings.warn(f"{path}: its two channels take turns, as a call's two speakers do; scored as one voice "
                       "(mixed down). A call's report: tonekit report / tonekit.analyze", stacklevel=2)
     y = y.mean(axis=0) if mono else y
