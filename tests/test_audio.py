@@ -92,7 +92,13 @@ def test_truncated_file(tmp_path, ext):
 def test_silent_file(tmp_path):
     path = tmp_path / "silent.wav"
     sf.write(path, np.zeros(8000), 16000)
-    assert _expect(path, "silent") == f"{path}: audio is silent (peak -240 dBFS)"
+    assert _expect(path, "silent") == f"{path}: audio is silent (every sample is zero)"
+
+
+def test_nearly_silent_file_names_its_peak(tmp_path):
+    path = tmp_path / "hiss.wav"
+    sf.write(path, _tone(16000, amp=10 ** (-80 / 20)), 16000, subtype="FLOAT")   # a tone 80 dB down
+    assert _expect(path, "silent") == f"{path}: audio is silent (peak -80 dBFS)"
 
 
 def test_badly_clipped_file(tmp_path):

@@ -55,6 +55,23 @@ def test_demo_tables_have_the_contract_columns(demo):
     assert demo.duration_s == pytest.approx(TRUTH["duration_s"], abs=0.01)
 
 
+def _leaves(x, path="summary"):
+    """``(path, value)`` of every leaf of nested dicts and lists."""
+    if isinstance(x, dict):
+        return [leaf for k, v in x.items() for leaf in _leaves(v, f"{path}.{k}")]
+    if isinstance(x, (list, tuple)):
+        return [leaf for i, v in enumerate(x) for leaf in _leaves(v, f"{path}[{i}]")]
+    return [(path, x)]
+
+
+def test_demo_summary_and_options_hold_plain_python_values(demo):
+    """What ``Analysis.summary`` and ``.options`` hold prints as plain numbers, not ``np.float64(56.0)``."""
+    leaves = _leaves(demo.summary) + _leaves(demo.options, "options")
+    assert [(p, type(v).__name__) for p, v in leaves if type(v) not in (float, int, str, bool, type(None))] == []
+    assert demo.summary["caller_angry_spans"] and all(type(t) is float for span in demo.summary["caller_angry_spans"]
+                                                      for t in span)
+
+
 def test_demo_turns_match_the_script(demo):
     """Every scripted turn is found on the right speaker within 0.3 s."""
     for t in TRUTH["turns"]:

@@ -408,7 +408,8 @@ def judge_levels(path, what: str, peak: float, clipped_share: float) -> None:
         Share of samples at full scale.
     """
     if peak <= 10 ** (SILENT_DBFS / 20):
-        raise AudioError(path, f"{what} is silent (peak {20 * np.log10(max(peak, 1e-12)):.0f} dBFS)")
+        raise AudioError(path, f"{what} is silent (every sample is zero)" if peak == 0 else
+                         f"{what} is silent (peak {20 * np.log10(peak):.0f} dBFS)")
     if peak > MAX_PEAK:   # only floating-point samples can go so far: not clipped, but not audio as stored
         raise AudioError(path, f"{what} goes far beyond full scale (peak {peak:.3g}, "
                                f"{20 * np.log10(peak):+.0f} dBFS): a floating-point file must hold samples in -1..1")

@@ -629,7 +629,7 @@ def summarise(duration_s, frames, windows, events, act, turns, overlaps, opts) -
         "silences": {"count": int(counts.get(12, 0)),
                      "longest_s": float((all_sil.end_s - all_sil.start_s).max()) if len(all_sil) else 0.0},
         "caller_anger": ca,
-        "caller_angry_spans": [[round(max(a, 0.0), 2), round(min(b, float(duration_s)), 2)]   # inside the call
+        "caller_angry_spans": [[round(max(float(a), 0.0), 2), round(min(float(b), float(duration_s)), 2)]  # in the call
                                for a, b in caller_angry_spans(windows, opts)],
         "entrainment": entrainment(frames, turns),
         "events_per_tip": {str(t): int(counts.get(t, 0)) for t in (1, 7, 8, 9, 12)},
