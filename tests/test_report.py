@@ -156,6 +156,23 @@ def test_text_events_in_time_order(analysis):
     ]
 
 
+def test_text_events_line_up_whatever_the_tip_and_time(analysis):
+    """Tip 12 beside tip 1, an event within one second beside longer ones: the kinds start in one column."""
+    extra = pd.DataFrame([{"start_s": 50.0, "end_s": 58.1, "tip": 12, "kind": "long_silence", "speaker": "none",
+                           "severity": 0.3, "evidence": "nobody spoke for 8.1 s"},
+                          {"start_s": 43.2, "end_s": 43.8, "tip": 1, "kind": "interruption", "speaker": "agent",
+                           "severity": 0.5, "evidence": "cut in"}])
+    events = pd.concat([analysis.events, extra], ignore_index=True)
+    lines = render_text(dataclasses.replace(analysis, events=events), color=False).splitlines()
+    start = lines.index("Events (5)")
+    shown = lines[start + 1:start + 6]
+    assert [line[:22] for line in shown] == ["  0:12–0:14     tip 1 ", "  0:30–0:36     tip 9 ",
+                                              "  0:33–0:40     tip 8 ", "  0:43 (0.6 s)  tip 1 ",
+                                              "  0:50–0:58     tip 12"]
+    assert {line.index(kind) for line, kind in zip(shown, ("interruption", "upbeat", "escalation", "interruption",
+                                                             "long_silence"))} == {24}
+
+
 def test_text_entrainment_with_missing_values(analysis):
     text = render_text(analysis, color=False)
     assert "  pitch: proximity 0.42, convergence n/a, synchrony 0.31\n" in text

@@ -79,13 +79,15 @@ def _entrainment_lines(analysis) -> list[Text]:
     return lines
 
 
-def event_line(event) -> str:
+def event_line(event, *, times_width: int = 0, tip_width: int = 0) -> str:
     """One event as shown in the text report.
 
     Parameters
     ----------
     event : mapping
         A row of the events table (``start_s, end_s, tip, kind, speaker, severity, evidence``).
+    times_width, tip_width : int, keyword-only
+        Columns to pad the times and the tip number to (characters), so that a list of events lines up.
 
     Returns
     -------
@@ -97,23 +99,27 @@ def event_line(event) -> str:
     >>> event_line({"start_s": 12.0, "end_s": 14.5, "tip": 1, "kind": "interruption",
     ...             "speaker": "agent", "severity": 0.8, "evidence": "Agent cut in."})
     '0:12–0:14  tip 1  interruption (agent, severity 0.80): Agent cut in.'
+    >>> event_line({"start_s": 12.0, "end_s": 14.5, "tip": 1, "kind": "interruption"}, tip_width=2)[:31]
+    '0:12–0:14  tip 1   interruption'
     """
     kind = _terminal_safe(fmt_text(event.get("kind"))) or "n/a"
     speaker = _terminal_safe(fmt_text(event.get("speaker"))) or "n/a"
     evidence = _terminal_safe(fmt_text(event.get("evidence")))
-    line = (f"{event_times(event)}  tip {fmt_tip(event.get('tip'))}  {kind} "
+    line = (f"{event_times(event):<{times_width}}  tip {fmt_tip(event.get('tip')):<{tip_width}}  {kind} "
             f"({speaker}, severity {fmt_num(event.get('severity'))})")
     return f"{line}: {evidence}" if evidence else line
 
 
 def _event_lines(analysis) -> list[Text]:
-    events = sorted_events(analysis.events)
+    events = sorted_events(analysis.events).to_dict(orient="records")
     if len(events) == 0:
         return [Text("  none")]
+    times = [event_times(e) for e in events]
+    widths = {"times_width": max(map(len, times)), "tip_width": max(len(fmt_tip(e.get("tip"))) for e in events)}
     lines = []
-    for event in events.to_dict(orient="records"):
-        line = Text("  " + event_line(event))
-        line.stylize("bold", 2, 2 + len(event_times(event)))
+    for event, when in zip(events, times):
+        line = Text("  " + event_line(event, **widths))
+        line.stylize("bold", 2, 2 + len(when))
         lines.append(line)
     return lines
 
