@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -390,10 +391,34 @@ def test_a_channel_of_line_noise_has_no_speech(tmp_path):
     keep[int(41.5 * sr):int(42.3 * sr)] = True
     y[~keep, 1] = np.random.default_rng(0).normal(0, 0.001, (~keep).sum())
     sf.write(p, y, sr)
-    with pytest.warns(UserWarning, match=r"one_side.wav: only 0\.\d s of speech found for the caller \(channel 1\); "
+    with pytest.warns(UserWarning, match=r"one_side.wav: only 0\.\d\d s of speech found for the caller \(channel 1\); "
                                          r"their tone cannot be scored \(a window needs 1 s\)"):
         tonekit.analyze(p)
     assert not (a.events.tip == 1).any()
+
+
+@pytest.mark.parametrize("start_s,end_s,agent_apart", [(30, 35, 1), (0, 12, 2), (28, 45, None)])
+def test_a_speaker_needs_three_separate_windows_of_speech(tmp_path, start_s, end_s, agent_apart):
+    """Each window is read against the speaker's usual voice in the call; the agent's upbeat turn alone (0:30-0:35,
+    one 3-s window's worth) would be read against itself, and its scores would be the same whatever was said.
+    Fewer than three separate windows with speech: a warning with the count, and no score; three: scored."""
+    y, sr = sf.read(DEMO)
+    p = tmp_path / "piece.wav"
+    sf.write(p, y[int(start_s * sr):int(end_s * sr)], sr)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        got = tonekit.analyze(p)
+    said = [str(w.message) for w in caught if "for the agent" in str(w.message)]
+    agent = got.windows[got.windows.speaker == "agent"]
+    if agent_apart is None:
+        assert said == [] and agent.anger.notna().sum() >= 3
+        return
+    assert said == [f"{p}: too little speech for the agent (channel 0) to read their tone against their usual voice "
+                    f"in the call: it fills {agent_apart} separate 3-s window{'s' * (agent_apart > 1)} (1 s of speech "
+                    "each) of the 3 it takes; their tone is not scored"]
+    assert (agent.speech_s >= 1).any() and agent[["anger", "calm", "warmth"]].isna().all(axis=None)
+    assert np.isnan(got.summary["speakers"]["agent"]["calm_mean"])
+    assert got.summary["speakers"]["agent"]["talk_time_s"] > 3
 
 
 def test_cli_matcher_settings(tmp_path):

@@ -24,7 +24,8 @@ from .models.store import EMBEDDING_PREFIXES, TARGET_NAMES, load_models, shipped
 MIN_SPEECH_S = 1.0
 #: An utterance with less speech (s) than this gets NaN scores (tonekit.score, tonekit.score_speaker).
 MIN_SCORED_SPEECH_S = 0.3
-#: tonekit.score_speaker needs at least this many recordings with speech (the speaker's reference).
+#: The recordings with speech tonekit.score_speaker needs at least (the speaker's reference), and the separate
+#: windows with speech a call speaker needs in tonekit.analyze (their usual voice in the call).
 MIN_REFERENCE = 3
 #: Embed one 1.6-s piece of speech in this many (1: all). The voice encoder costs about 12 ms of one core
 #: per piece; see the README's speed figures for the trade-off.
@@ -156,7 +157,7 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
     for spk, m in act.speech.items():
         if m.sum() * act.hop_s < min_speech_s:
             path, what = call.describe(spk)
-            found = "no speech found" if not m.any() else f"only {m.sum() * act.hop_s:.1f} s of speech found"
+            found = "no speech found" if not m.any() else f"only {_floor_s(m.sum() * act.hop_s)} s of speech found"
             warnings.warn(f"{path}: {found} for the {spk} ({what}); their tone cannot be scored "
                           f"(a window needs {min_speech_s:g} s)", stacklevel=2)
         elif (room := headroom_db(act.intensity_db[spk][:frames_with_audio(call, spk, len(m), act.hop_s)])
@@ -181,6 +182,15 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
         frames[spk] = fr.slim()
         del fr   # the full frame arrays must not outlive this speaker (a two-hour call's peak memory)
         enough = (w["speech_s"] >= min_speech_s).to_numpy()
+        if enough.any() and (apart := separate_windows(w.start_s[enough], w.end_s[enough])) < MIN_REFERENCE:
+            # every window is read against the speaker's usual voice in the call: from one window that is the
+            # window itself, and the scores would be the same whatever was said
+            path, what = call.describe(spk)
+            warnings.warn(f"{path}: too little speech for the {spk} ({what}) to read their tone against their "
+                          f"usual voice in the call: it fills {apart} separate {win_dur_s:g}-s "
+                          f"window{'s' * (apart > 1)} ({min_speech_s:g} s of speech each) of the {MIN_REFERENCE} "
+                          "it takes; their tone is not scored", stacklevel=2)
+            enough = np.zeros_like(enough)
         if enough.any():  # only windows with enough speech are scored
             parts = [feats[enough]]
             for prefix in prefixes:
@@ -220,6 +230,31 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
                              # the line each recalibrated model applies (tonekit recalibrate); None: as trained
                              "recalibration": _recalibrations(mdl),
                              "working_rate_hz": call.sr, **opts.as_dict()})
+
+
+def separate_windows(starts_s, ends_s) -> int:
+    """How many of the windows ``[start, end)`` can be taken without two overlapping (earliest first): how
+    many separate stretches of speech a speaker's usual voice in a call rests on.
+
+    >>> separate_windows([0, 1, 2, 3, 7], [3, 4, 5, 6, 10])
+    3
+    """
+    count, end = 0, -np.inf
+    for a, b in sorted(zip(np.asarray(starts_s, float), np.asarray(ends_s, float))):
+        if a >= end - 1e-9:
+            count, end = count + 1, b
+    return count
+
+
+def _floor_s(seconds: float) -> str:
+    """Seconds rounded down, to two decimals under 1 s and one above: 0.97 s of speech is not shown as the
+    1.0 s it falls short of, nor 0.06 s as none.
+
+    >>> _floor_s(0.97), _floor_s(0.06), _floor_s(2.96)
+    ('0.97', '0.06', '2.9')
+    """
+    digits = 2 if seconds < 1 else 1
+    return f"{np.floor(seconds * 10 ** digits + 1e-6) / 10 ** digits:.{digits}f}"
 
 
 def _recalibrations(models: dict) -> dict | None:
