@@ -193,12 +193,22 @@ def test_cli_refuses_bad_options_before_any_work(mono_file, tmp_path, monkeypatc
               "does not exist"),
              (["report", str(mono_file), "--agent-label", "A"], 1, "--agent-label goes with --turns FILE.rttm"),
              (["score", str(mono_file), "--prior", "anger=0.1", "--prior", "anger=0.2"], 1,
-              "--prior anger is given twice (0.1 and 0.2)")]
+              "--prior anger is given twice (0.1 and 0.2)"),
+             (["features", str(mono_file), "--win-dur", "0", "-o", str(tmp_path / "f.csv")], 2,
+              "Invalid value for '--win-dur': 0 s: give a number of seconds of at least 0.01 (one 10-ms frame)"),
+             (["features", str(mono_file), "--hop-dur", "nan", "-o", str(tmp_path / "f.csv")], 2,
+              "Invalid value for '--hop-dur': nan s: give a number of seconds"),
+             (["features", str(mono_file), "--hop-dur", "4", "-o", str(tmp_path / "f.csv")], 2,
+              "Invalid value for --hop-dur: 4 s is longer than the window (--win-dur 3)"),
+             (["evaluate", "anger", str(mono_file)], 1,
+              f"Error: {mono_file}: not a corpus folder, nor a manifest (a .csv or .tsv file; see "
+              "tonekit.models.corpora.load_manifest)")]
     for args, code, message in cases:
         r = CliRunner().invoke(main, args)
         assert r.exit_code == code, (args, r.output)
         assert message in r.output and "Traceback" not in r.output
     assert not (tmp_path / "m.txt").exists() and not (tmp_path / "out").exists() and not (tmp_path / "nodir").exists()
+    assert not (tmp_path / "f.csv").exists()
 
 
 def test_score_and_batch_go_on_past_an_unreadable_file(mono_file, tmp_path, monkeypatch):

@@ -47,7 +47,8 @@ def test_train_writes_a_loadable_model_with_card(small_corpus, tmp_path, env):
     assert model.card["n_speakers"] == 2
     assert model.card["positive_share"] == 0.5
     # two speakers: said, and written in the card
-    assert "Warning: anger: recordings of only 2 speaker(s); the recalibration's folds cannot be grouped" in r.stderr
+    assert ("Warning: anger: recordings of only 2 speaker(s); the model calibrates its probabilities on speakers it "
+            "did not learn from, and with fewer than 3 it cannot hold any out") in r.stderr
     assert model.card["calibration_folds"] == "stratified, not grouped (fewer than 3 speakers)"
     # score_speaker's weights of the population reference, measured on these two speakers
     shrink = model.card["reference_shrinkage"]
@@ -102,6 +103,20 @@ def test_evaluate_prints_metrics_per_condition(small_corpus, env):
     # these speakers were in the shipped model's training data: the model must separate them well, and says so
     assert all(float(ln.split()[5]) >= 0.9 for ln in lines[1:])
     assert "Warning: emodb: in this model's training data (its card's data), so these figures are not" in r.stderr
+
+
+def test_evaluate_warns_of_training_recordings_listed_in_a_manifest(small_corpus, tmp_path, env):
+    """The small corpus listed in a manifest of another name ("mypeople"), plus one recording of no known corpus's
+    name: the shipped model was trained on Emo-DB's recordings, and the warning says so by their file names."""
+    mine = tmp_path / "take1.flac"
+    shutil.copy(small_corpus / "wav" / "03a01Nc.flac", mine)
+    rows = [f"{small_corpus / 'wav' / (n + '.flac')},{n[:2]},{'angry' if n[5] == 'W' else 'neutral'}" for n in SMALL]
+    manifest = tmp_path / "mypeople.csv"
+    manifest.write_text("path,speaker,emotion\n" + "\n".join(rows + [f"{mine},99,neutral"]) + "\n")
+    r = CliRunner().invoke(main, ["evaluate", "anger", str(manifest), "-j", "1", "--condition", "wideband"], env=env)
+    assert r.exit_code == 0, r.output
+    assert ("Warning: mypeople (12 of its 13 recordings bear emodb file names): in this model's training data (its "
+            "card's data), so these figures are not those of new speakers") in r.stderr
 
 
 def test_evaluate_through_codecs_training_never_heard(small_corpus, env):

@@ -688,8 +688,8 @@ def test_batch_survives_a_worker_process_that_dies(tmp_path, monkeypatch):
 
 
 def test_batch_reports_of_calls_with_the_same_stem_do_not_overwrite(tmp_path, monkeypatch):
-    """Two calls named call.* in different folders get a report each; a call that failed once and then
-    succeeds leaves no stale failures.json."""
+    """Two calls named call.* in different folders get a report each; failures.json spans the runs into the
+    folder, and a call that failed once and then succeeds leaves it (no stale list once nothing fails)."""
     import tonekit.batch as batch
     from batchfakes import fake_one
 
@@ -704,8 +704,18 @@ def test_batch_reports_of_calls_with_the_same_stem_do_not_overwrite(tmp_path, mo
     assert reports == {"a__call.wav.json": str(tmp_path / "in/a/call.wav"),
                        "b__call.flac.json": str(tmp_path / "in/b/call.flac")}
     assert list(json.loads((out / "failures.json").read_text())) == [str(tmp_path / "in/b/other.wav")]
+    # a later run given other calls only: the earlier failure stays listed beside the new one, as calls.csv
+    # keeps the earlier calls
+    (tmp_path / "more").mkdir()
+    (tmp_path / "more/broken.wav").write_bytes(b"bad")
+    assert batch.run_batch([tmp_path / "more"], out, echo=lambda s: None) == (0, 1, 0)
+    assert sorted(json.loads((out / "failures.json").read_text())) == [str(tmp_path / "in/b/other.wav"),
+                                                                       str(tmp_path / "more/broken.wav")]
     (tmp_path / "in/b/other.wav").write_bytes(b"ok now")
     assert batch.run_batch([tmp_path / "in"], out, echo=lambda s: None) == (1, 0, 2)
+    assert list(json.loads((out / "failures.json").read_text())) == [str(tmp_path / "more/broken.wav")]
+    (tmp_path / "more/broken.wav").write_bytes(b"ok now")
+    assert batch.run_batch([tmp_path / "more"], out, echo=lambda s: None) == (1, 0, 0)
     assert (out / "other.json").exists() and not (out / "failures.json").exists()
 
 

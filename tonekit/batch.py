@@ -152,7 +152,8 @@ def run_batch(inputs, outdir, *, jobs: int = 1, scheduler: str | None = None, mo
 
     ``options`` are :func:`tonekit.analyze`'s (``agent_channel``, matcher thresholds...), the same for
     every call. Returns ``(n_ok, n_failed, n_skipped)``; failures are echoed as ``Error: file: problem``
-    and listed in ``outdir/failures.json``. A call that got a new report name (another call of the same
+    and listed in ``outdir/failures.json``, which, like ``calls.csv``, spans the runs into ``outdir``: a
+    call stays listed until a run given it reports it, or its file is gone. A call that got a new report name (another call of the same
     name joined the batch) has its old report removed, so ``calls.csv`` lists it once.
     """
     if jobs < 1:
@@ -191,13 +192,26 @@ def run_batch(inputs, outdir, *, jobs: int = 1, scheduler: str | None = None, mo
         results += _in_processes(todo, reports, models, options, jobs, echo)
     failures = {p: e for p, e in results if e}
     listed = outdir / FAILURES
-    if failures:
-        listed.write_text(json.dumps(failures, indent=2) + "\n")
+    # like calls.csv, the list spans every run into outdir: a call failed earlier and not given this time
+    # stays listed while its file is there; one given this time is listed only if it failed again
+    given = {str(f) for f in files}
+    still = {p: e for p, e in _read_failures(listed).items() if p not in given and Path(p).exists()}
+    if still or failures:
+        listed.write_text(json.dumps({**still, **failures}, indent=2) + "\n")
     elif listed.exists():
-        listed.unlink()   # every input has its report now: an old list would mislead
+        listed.unlink()   # every call has its report now: an old list would mislead
     _update_ledger(outdir, ledger, {reports[Path(p)].name: made[Path(p)] for p, e in results if not e})
     write_overview(outdir)
     return len(results) - len(failures), len(failures), skipped
+
+
+def _read_failures(path: Path) -> dict:
+    """An earlier run's ``failures.json`` (``{}`` when there is none, or it is not such a list)."""
+    try:
+        got = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in got.items()} if isinstance(got, dict) else {}
 
 
 #: The overview's columns: which call, how long, who talked how much, how each side sounded on average,
@@ -238,7 +252,9 @@ def overview_table(outdir) -> pd.DataFrame:
     """One row per call reported in a batch's output folder (:data:`OVERVIEW_COLUMNS`), by report name:
     what a supervisor sorts to find the calls to listen to (most tip 8 events, the angriest callers).
     ``caller_anger_at_start`` / ``_at_end``: the caller's anger score early and late in the call;
-    ``caller_angry_s``: seconds of the call the caller sounded angry; ``tip..._*``: events per tip.
+    ``caller_angry_s``: how long the caller's angry stretches last, in seconds of the call (the summary's
+    ``caller_angry_spans``, what tips 8 and 9 are judged in: the agent's turns and pauses inside a stretch
+    count, so it can exceed the caller's talk time); ``tip..._*``: events per tip.
 
     >>> overview_table("reports").sort_values("tip8_not_calm", ascending=False).head()   # doctest: +SKIP
     """

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 import sys
 import traceback
@@ -271,6 +272,13 @@ def plot(call, agent, caller, turns, agent_label, agent_channel, models_dir, qui
     click.echo(f"wrote {output}", err=True)
 
 
+def _frames_long(ctx, param, value):
+    """A window length or hop in seconds: finite, and at least one 10-ms frame."""
+    if not (math.isfinite(value) and value >= 0.01):
+        raise click.BadParameter(f"{value:g} s: give a number of seconds of at least 0.01 (one 10-ms frame)")
+    return value
+
+
 @main.command()
 @click.argument("audio", type=_INPUT)
 @click.option("--level", type=click.Choice(["frames", "windows"]), default="windows", show_default=True,
@@ -279,8 +287,10 @@ def plot(call, agent, caller, turns, agent_label, agent_channel, models_dir, qui
               help="Treat AUDIO as a two-speaker call (stereo) or one speaker; default: by channel count.")
 @click.option("--agent-channel", type=click.IntRange(0, 1), default=0, show_default=True,
               help="Channel of the agent in a stereo call.")
-@click.option("--win-dur", type=float, default=3.0, show_default=True, help="Window length (s).")
-@click.option("--hop-dur", type=float, default=1.0, show_default=True, help="Window hop (s).")
+@click.option("--win-dur", type=float, default=3.0, show_default=True, callback=_frames_long,
+              help="Window length (s; at least one 10-ms frame).")
+@click.option("--hop-dur", type=float, default=1.0, show_default=True, callback=_frames_long,
+              help="Window hop (s; at least one 10-ms frame, at most --win-dur).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="FILE.csv or .parquet")
 @handle_errors
 def features(audio, level, is_call, agent_channel, win_dur, hop_dur, output):
@@ -300,6 +310,9 @@ def features(audio, level, is_call, agent_channel, win_dur, hop_dur, output):
 
     if Path(output).suffix.lower() not in (".csv", ".parquet"):
         raise click.BadParameter(f"{output}: use a .csv or .parquet file", param_hint="-o")
+    if hop_dur > win_dur:
+        raise click.BadParameter(f"{hop_dur:g} s is longer than the window (--win-dur {win_dur:g})",
+                                 param_hint="--hop-dur")
     _check_output(output, "-o")
     table = extract_features(audio, level=level, call=is_call, agent_channel=agent_channel,
                              win_dur_s=win_dur, hop_dur_s=hop_dur)
@@ -321,7 +334,7 @@ def features(audio, level, is_call, agent_channel, win_dur, hop_dur, output):
                    "models (at least 3 files; see the README).")
 @click.option("--embeddings", is_flag=True,
               help="Each file alone: also use the voice embedding and Whisper, against an average speaker "
-                   "(more accurate, about 5x slower; --same-speaker always uses them).")
+                   "(more accurate, about 6x slower; --same-speaker always uses them).")
 @click.option("--prior", "prior", multiple=True, metavar="TARGET=SHARE",
               help="The share of the class where the files come from (for example anger=0.1; repeatable): "
                    "probabilities for that population instead of at even odds (see the README).")
@@ -423,9 +436,10 @@ def batch(inputs, outdir, jobs, scheduler, models_dir, agent_channel, settings, 
 
     INPUTS are stereo call files or folders (searched for audio files). Each report is
     OUTDIR/<name>.json; calls whose names clash (a/call.wav, b/call.flac) get their folders in
-    the name (a__call.wav.json). Calls failed are listed in OUTDIR/failures.json.
-    OUTDIR/calls.csv has one row per call reported (talk shares, mean tones, the
-    caller's angry time, events per tip): sort it to find the calls to listen to.
+    the name (a__call.wav.json). OUTDIR/failures.json lists the calls whose last try
+    failed, and OUTDIR/calls.csv has one row per call reported (talk shares, mean tones,
+    caller_angry_s: how long the caller's angry stretches last; events per tip), both over
+    every run into OUTDIR: sort calls.csv to find the calls to listen to.
     A call is analysed again when its audio, tonekit, the models or the options change;
     --agent-channel, --set, --population-share, --whisper-every and --no-music-gate apply to every
     call.
@@ -454,7 +468,10 @@ def batch(inputs, outdir, jobs, scheduler, models_dir, agent_channel, settings, 
 
 @main.command()
 @click.argument("corpus", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("--target", type=click.Choice(["anger", "calm", "warmth"]), required=True)
+@click.option("--target", type=click.Choice(["anger", "calm", "warmth"]), required=True,
+              help="What the model tells: anger against every other emotion; calm (neutral, calm, boredom, "
+                   "sadness) against aroused speech (anger, fear, happiness, surprise); warmth (happiness) "
+                   "against every other emotion but surprise.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="MODEL.skops (its card, MODEL.json, is written beside it).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=2, show_default=True,
@@ -586,7 +603,8 @@ def _exit_if_left_out(errors, what: str) -> None:
 
 @main.command()
 @click.option("--html", "html_path", type=click.Path(dir_okay=False), help="Also write the HTML report here.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="The report as text, or as JSON (what `tonekit report --format json` writes).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @handle_errors
 def demo(html_path, fmt, quiet):

@@ -90,6 +90,18 @@ def parse_turev(path) -> dict | None:
 
 _PARSERS = {"emodb": parse_emodb, "ravdess": parse_ravdess, "nemo": parse_nemo, "turev": parse_turev}
 
+def named_like(paths, corpora) -> dict:
+    """How many of ``paths`` bear the file names of each of the known ``corpora`` (their naming convention,
+    as :func:`detect_corpus` reads it); corpora no path matches, or that tonekit does not know, are left out.
+    A manifest listing a corpus's recordings under another corpus name is caught this way.
+
+    >>> named_like(["a/03a01Wa.wav", "b/take1.wav", "c/03-01-05-01-02-01-12.flac"], ["emodb", "turev", "mine"])
+    {'emodb': 1}
+    """
+    counts = {c: sum(_PARSERS[c](p) is not None for p in paths) for c in corpora if c in _PARSERS}
+    return {c: n for c, n in counts.items() if n}
+
+
 # Known defects of the original releases (see SOURCE.txt): exact duplicates to drop.
 _DROP = {"03-01-03-01-02-02-07"}
 
@@ -120,7 +132,9 @@ def load_corpus(folder, corpus: str | None = None) -> pd.DataFrame:
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise ParameterError(f"{folder}: no such corpus folder" if not folder.exists() else f"{folder}: not a folder")
+        raise ParameterError(f"{folder}: no such corpus folder" if not folder.exists() else
+                             f"{folder}: not a corpus folder, nor a manifest (a .csv or .tsv file; see "
+                             "tonekit.models.corpora.load_manifest)")
     corpus = corpus or detect_corpus(folder)
     if corpus not in _PARSERS:
         raise ParameterError(f"unknown corpus {corpus!r}; choose one of {sorted(_PARSERS)}")

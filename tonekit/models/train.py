@@ -387,8 +387,8 @@ def train_and_save(corpus_folders, target: str, output, *, n_jobs: int = 1, prog
 def check_trainable(table: pd.DataFrame, target: str, where: str) -> bool:
     """Refuse, before any feature is computed, data a ``target`` model cannot be trained on: no recording
     of an emotion the target uses, or only one of its two classes. Warn when fewer than 3 speakers
-    have usable recordings: the recalibration's folds cannot then be grouped by speaker, and the
-    probabilities come out over-confident for new voices. Returns whether the folds are grouped."""
+    have usable recordings: the folds the probabilities are calibrated on cannot then be grouped by
+    speaker, and the probabilities come out over-confident for new voices. Returns whether the folds are grouped."""
     from .corpora import TARGETS
 
     pos, neg = TARGETS[target]
@@ -404,9 +404,10 @@ def check_trainable(table: pd.DataFrame, target: str, where: str) -> bool:
                              f"{', '.join(lack)}")
     n = usable.speaker.nunique()
     if n < 3:
-        warnings.warn(f"{target}: recordings of only {n} speaker(s); the recalibration's folds cannot be "
-                      "grouped by speaker, so the probabilities will be over-confident for new voices "
-                      "(train on 3 or more speakers)", stacklevel=2)
+        warnings.warn(f"{target}: recordings of only {n} speaker(s); the model calibrates its probabilities on "
+                      "speakers it did not learn from, and with fewer than 3 it cannot hold any out, so its "
+                      "probabilities will be over-confident for new voices (train on 3 or more speakers)",
+                      stacklevel=2)
     return n >= 3
 
 
@@ -441,6 +442,28 @@ def _embedding_card(X) -> dict | None:
     return out or None
 
 
+def training_overlap(table: pd.DataFrame, card: dict) -> str:
+    """Which of ``table``'s recordings (:func:`~tonekit.models.corpora.load_corpora`) a model with ``card`` was
+    trained on, said for a warning ("" if none): its corpora by name, and those listed under another name (a
+    manifest) that bear the file names of a training corpus.
+
+    >>> t = pd.DataFrame({"corpus": ["emodb", "mine", "mine", "mine"],
+    ...                   "path": ["03a01Fa.wav", "x/03a01Wa.wav", "x/03a02Wa.wav", "x/take1.wav"]})
+    >>> training_overlap(t, {"data": ["emodb", "ravdess"]})
+    'emodb; mine (2 of its 3 recordings bear emodb file names)'
+    """
+    from .corpora import named_like
+
+    data = list(card.get("data") or ())
+    said = [c for c in sorted(set(table.corpus)) if c in data]
+    for corpus, rows in table[~table.corpus.isin(data)].groupby("corpus", sort=True):
+        like = named_like(rows.path, data)
+        if like:
+            said.append(f"{corpus} ({sum(like.values())} of its {len(rows)} recordings bear "
+                        f"{' and '.join(like)} file names)")
+    return "; ".join(said)
+
+
 def evaluate_model(model_path, corpus_folders, *, n_jobs: int = 1, progress: bool = False,
                    cache_dir=None, conditions=CONDITIONS) -> pd.DataFrame:
     """Metrics of a saved model on corpus folders, per corpus and condition (``tonekit evaluate``).
@@ -463,9 +486,9 @@ def evaluate_model(model_path, corpus_folders, *, n_jobs: int = 1, progress: boo
     if table.empty:
         raise ParameterError(f"no recording in {', '.join(map(str, corpus_folders))} has a {model.target} label "
                              f"(see tonekit.models.corpora.TARGETS)")
-    seen = sorted(set(table.corpus) & set(model.card.get("data") or ()))
+    seen = training_overlap(table, model.card)
     if seen:
-        warnings.warn(f"{', '.join(seen)}: in this model's training data (its card's data), so these figures are "
+        warnings.warn(f"{seen}: in this model's training data (its card's data), so these figures are "
                       "not those of new speakers; for an honest measure, evaluate a model trained without it",
                       stacklevel=2)
     fitted_on = set((model.card.get("recalibration") or {}).get("data") or ())
@@ -548,9 +571,9 @@ def recalibrate_model(model, corpus_folders, output, *, condition: str = "wideba
                                  f"of each class ({', '.join(pos)} / {', '.join(neg)}); found {n_pos} and {n_neg}")
 
     check(table[target], "recordings")
-    seen = sorted(set(table.corpus) & set(card.get("data") or ()))
+    seen = training_overlap(table, card)
     if seen:
-        warnings.warn(f"{', '.join(seen)}: in this model's training data (its card's data); a recalibration is "
+        warnings.warn(f"{seen}: in this model's training data (its card's data); a recalibration is "
                       "for a population the model has not heard", stacklevel=2)
     reported = set()
     X = corpus_features(table, condition, cache_dir=cache_dir, n_jobs=n_jobs, progress=progress, reported=reported)
