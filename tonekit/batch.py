@@ -153,8 +153,9 @@ def run_batch(inputs, outdir, *, jobs: int = 1, scheduler: str | None = None, mo
     ``options`` are :func:`tonekit.analyze`'s (``agent_channel``, matcher thresholds...), the same for
     every call. Returns ``(n_ok, n_failed, n_skipped)``; failures are echoed as ``Error: file: problem``
     and listed in ``outdir/failures.json``, which, like ``calls.csv``, spans the runs into ``outdir``: a
-    call stays listed until a run given it reports it, or its file is gone. A call that got a new report name (another call of the same
-    name joined the batch) has its old report removed, so ``calls.csv`` lists it once.
+    call stays listed until a run given it reports it, or its file is gone. A call that got a new report
+    name (another call of the same name joined the batch) has its old report removed, so ``calls.csv``
+    lists it once.
     """
     if jobs < 1:
         raise ParameterError(f"--jobs must be >= 1, not {jobs}")

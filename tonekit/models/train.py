@@ -388,7 +388,8 @@ def check_trainable(table: pd.DataFrame, target: str, where: str) -> bool:
     """Refuse, before any feature is computed, data a ``target`` model cannot be trained on: no recording
     of an emotion the target uses, or only one of its two classes. Warn when fewer than 3 speakers
     have usable recordings: the folds the probabilities are calibrated on cannot then be grouped by
-    speaker, and the probabilities come out over-confident for new voices. Returns whether the folds are grouped."""
+    speaker, and the probabilities come out over-confident for new voices. Returns whether the folds are
+    grouped."""
     from .corpora import TARGETS
 
     pos, neg = TARGETS[target]
