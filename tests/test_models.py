@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -348,8 +349,18 @@ def test_tone_model_picks_its_features_by_name_and_scores_as_its_estimator():
     expected = m.estimator.predict_proba(X)[:, 1]
     shuffled = X[list(reversed(m.features))].assign(extra=1.0)   # other order, one column more
     np.testing.assert_allclose(m.predict_proba(shuffled), expected, rtol=0, atol=1e-12)
-    with pytest.raises(ModelError, match="expects features"):
+    with pytest.raises(ModelError, match=rf"^the feature table for the anger model lacks 1 of its columns "
+                                         rf"\({m.features[0]}\): tonekit.features.windows.model_features makes them all$"):
         m.predict_proba(X.drop(columns=m.features[0]))
+    with pytest.raises(ModelError, match="the feature table for the anger model has no column names: give a pandas "
+                                         "DataFrame whose columns are named as the model's features"):
+        m.predict_proba(X.to_numpy())
+    # a model fitted on a feature this tonekit does not make (another version's): retrain it
+    other = copy.copy(m.estimator)
+    other.feature_names_in_ = np.array(["jitter_ppq9_rel", *m.features[1:]], dtype=object)
+    with pytest.raises(ModelError, match=r"^the anger model expects features this tonekit does not compute "
+                                         r"\(jitter_ppq9_rel\); retrain it with scripts/train_models.py$"):
+        dataclasses.replace(m, estimator=other).predict_proba(X)
     # without the embedding columns a row is scored on its prosodic features alone
     prosody = X[[f for f in m.features if not f.startswith("emb_")]]
     no_emb = X.assign(**{f: np.nan for f in m.features if f.startswith("emb_")})

@@ -122,9 +122,18 @@ class ToneModel:
             raise ModelError(f"the feature table for the {self.target} model has duplicate column names")
         missing = [f for f, i in zip(cols, pos) if i < 0 and not str(f).startswith(EMBEDDING_PREFIXES)]
         if missing:
+            from ..features.windows import MODEL_FEATURES
+
+            some = f"{', '.join(map(str, missing[:3]))}{', ...' if len(missing) > 3 else ''}"
+            if not any(isinstance(c, str) for c in features.columns):
+                raise ModelError(f"the feature table for the {self.target} model has no column names: give a "
+                                 "pandas DataFrame whose columns are named as the model's features (ToneModel."
+                                 "features; tonekit.features.windows.model_features makes them)")
+            if set(missing) <= set(MODEL_FEATURES):
+                raise ModelError(f"the feature table for the {self.target} model lacks {len(missing)} of its "
+                                 f"columns ({some}): tonekit.features.windows.model_features makes them all")
             raise ModelError(f"the {self.target} model expects features this tonekit does not compute "
-                             f"({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}); "
-                             f"retrain it with scripts/train_models.py")
+                             f"({some}); retrain it with scripts/train_models.py")
         have = pos >= 0
         # the model's columns in its fitted order (an embedding not given: NaN there, and the fused model
         # scores those rows without that member)
