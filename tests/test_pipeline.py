@@ -250,6 +250,13 @@ def test_swapped_channels(tmp_path, demo):
     sf.write(tmp_path / "swapped.flac", y[:, ::-1], sr)
     a = tonekit.analyze(tmp_path / "swapped.flac", agent_channel=1)
     pd.testing.assert_frame_equal(a.turns, demo.turns)
+    # the report says which channel was taken for the agent (None where the voices are two files)
+    assert (a.options["agent_channel"], demo.options["agent_channel"], a.options["agent_label"]) == (1, 0, None)
+    sf.write(tmp_path / "agent.flac", y[:, 0], sr)
+    sf.write(tmp_path / "caller.flac", y[:, 1], sr)
+    two = tonekit.analyze(agent=tmp_path / "agent.flac", caller=tmp_path / "caller.flac")
+    assert two.options["agent_channel"] is None
+    pd.testing.assert_frame_equal(two.turns, demo.turns)
 
 
 def test_match_options_are_validated():

@@ -223,13 +223,20 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
     return Analysis(source=call.name, duration_s=round(call.duration_s, 3), speakers=call.speakers,
                     frames=frames_t, windows=windows, events=events, summary=summary,
                     turns=turns_t, overlaps=overlaps, silences=silences,
-                    options={"win_dur_s": win_dur_s, "hop_dur_s": hop_dur_s, "min_speech_s": min_speech_s,
+                    options={"agent_channel": _agent_channel(call), "agent_label": agent_label,
+                             "win_dur_s": win_dur_s, "hop_dur_s": hop_dur_s, "min_speech_s": min_speech_s,
                              "embedding_every": embedding_every if "emb_" in prefixes else None,
                              "whisper_every": whisper_every if "wsp_" in prefixes else None,
                              "population_share": shares, "music_gate": bool(music_gate),
                              # the line each recalibrated model applies (tonekit recalibrate); None: as trained
                              "recalibration": _recalibrations(mdl),
                              "working_rate_hz": call.sr, **opts.as_dict()})
+
+
+def _agent_channel(call) -> int | None:
+    """The channel the agent's voice was read from, in a call of one multi-channel file (else None)."""
+    _, what = call.describe("agent")
+    return int(what.split()[-1]) if what.startswith("channel ") else None
 
 
 def separate_windows(starts_s, ends_s) -> int:
