@@ -535,6 +535,21 @@ def test_curve_trend_names_a_spike_that_came_back(spec_index, start, extreme, en
     assert story.improved is (None if abs(end - start) < 0.15 else end < start)
 
 
+@pytest.mark.parametrize("spec_index,start,other,end,words", [
+    (2, 0.29, 0.95, 0.37, "low at both ends, up to 0.95 at 0:40 between"),   # the demo agent's warmth
+    (2, 0.29, 0.60, 0.37, "stayed low"),                                     # 0.23 above the end: not far
+    (0, 0.80, 0.20, 0.75, "high at both ends, down to 0.20 at 0:40 between"),  # anger fell away and came back
+    (2, 0.29, 0.95, 0.60, "warmed up"),                                      # a trend wins
+])
+def test_curve_trend_names_the_other_way_between_steady_ends(spec_index, start, other, end, words):
+    """A curve steady at its ends that went far the other way in between is not said to have 'stayed'."""
+    from tonekit.report._common import CURVES, CurveStory
+
+    worst = min(start, end) if CURVES[spec_index].extreme == "low" else max(start, end)
+    story = CurveStory(CURVES[spec_index], start, 0.0, worst, 20.0, end, 60.0, other, 40.0)
+    assert story.trend == words
+
+
 def test_plot_of_a_long_call_is_wider_and_keeps_labels_apart(analysis):
     """A 22-minute call gets a 27-inch figure (10 up to 5 minutes, then 1 per minute); events 40 s apart,
     whose labels would need rows of their own at 10 inches (a label takes about 0.4 in: 66 s of a

@@ -77,6 +77,10 @@ class CurveStory:
     extreme_s: float
     end: float
     end_s: float
+    #: The other extreme (lowest anger, highest calm or warmth) and its time: where a curve steady at its
+    #: ends went the other way in between (the demo agent's warmth: low at both ends, 0.95 at 0:40).
+    other: float = float("nan")
+    other_s: float = float("nan")
 
     @property
     def change(self) -> float:
@@ -96,6 +100,13 @@ class CurveStory:
                       else min(self.start, self.end) - self.extreme)
             if beyond >= SPIKE_MIN_CHANGE:
                 return self.spec.spike_words
+        if not is_missing(self.other):
+            beyond = (min(self.start, self.end) - self.other if self.spec.extreme == "peak"
+                      else self.other - max(self.start, self.end))
+            if beyond >= SPIKE_MIN_CHANGE:   # steady at the ends, far the other way in between
+                level = "high" if self.end >= HIGH_LEVEL else "low"
+                way = "down to" if self.spec.extreme == "peak" else "up to"
+                return f"{level} at both ends, {way} {fmt_num(self.other)} at {fmt_clock(self.other_s)} between"
         return "stayed high" if self.end >= HIGH_LEVEL else "stayed low"
 
     @property
@@ -216,12 +227,13 @@ def curve_story(windows: pd.DataFrame, spec: CurveSpec) -> CurveStory:
     if scored.size == 0:
         return CurveStory(spec, nan, nan, nan, nan, nan, nan)
     first, last = scored[0], scored[-1]
-    pick = np.argmax if spec.extreme == "peak" else np.argmin
+    pick, opposite = (np.argmax, np.argmin) if spec.extreme == "peak" else (np.argmin, np.argmax)
     worst = scored[pick(values[scored])]  # first occurrence on ties
+    best = scored[opposite(values[scored])]
     start, end = edge_means(values[scored])
     return CurveStory(spec, start, float(centres_s[first]),
                       float(values[worst]), float(centres_s[worst]),
-                      end, float(centres_s[last]))
+                      end, float(centres_s[last]), float(values[best]), float(centres_s[best]))
 
 
 def curve_stories(analysis) -> list[CurveStory]:
