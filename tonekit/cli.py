@@ -404,8 +404,9 @@ def _print_scores(rows, fmt):
     import io
     import math
 
-    def value(v):
-        return None if v is None or (isinstance(v, float) and not math.isfinite(v)) else v
+    def value(v):   # probabilities to 4 decimals, as in the CSV (the Python API gives them whole)
+        return None if v is None or (isinstance(v, float) and not math.isfinite(v)) else \
+            round(v, 4) if isinstance(v, float) else v
 
     if fmt == "json":
         click.echo(json.dumps([{k: value(v) for k, v in r.items()} for r in rows], indent=2, allow_nan=False))

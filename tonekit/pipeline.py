@@ -382,7 +382,7 @@ def score(path_or_signal, sr=None, *, models=None, baseline=None, embeddings: bo
         from .models.estimators import at_prior
 
         probs = {t: float(at_prior(v, priors[t])) if t in priors and np.isfinite(v) else v for t, v in probs.items()}
-    return {t: round(v, 4) for t, v in probs.items()}
+    return {t: float(v) for t, v in probs.items()}
 
 
 def _even_odds(path_or_signal, sr, *, models, baseline, embeddings) -> dict:
@@ -579,7 +579,7 @@ def score_speaker(sources, sr=None, *, models=None, priors=None) -> pd.DataFrame
 
         for t, v in priors.items():
             s[t] = at_prior(s[t].to_numpy(), v)
-    out.loc[ok, list(TARGET_NAMES)] = s[list(TARGET_NAMES)].round(4).to_numpy()
+    out.loc[ok, list(TARGET_NAMES)] = s[list(TARGET_NAMES)].to_numpy()
     out["error"] = pd.Series(errors, dtype=object)
     return out
 
