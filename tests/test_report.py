@@ -296,7 +296,7 @@ def test_html_metadata_and_events_table(analysis):
 
 def test_html_summary_and_entrainment(analysis):
     page = render_html(analysis)
-    assert ('<tr><td>Pitch (f0)</td><td class="num">0.42</td><td class="num">n/a</td>'
+    assert ('<tr><td>Pitch</td><td class="num">0.42</td><td class="num">n/a</td>'
             '<td class="num">0.31</td></tr>') in page
     assert ('<tr><td>Speaking rate</td><td class="num">0.20</td><td class="num">-0.05</td>'
             '<td class="num">n/a</td></tr>') in page

@@ -25,6 +25,9 @@ HIGH_LEVEL = 0.5
 #: its start and its end went there and came back (a caller who flared up and calmed down again).
 SPIKE_MIN_CHANGE = 2 * TREND_MIN_CHANGE
 
+#: The entrainment measures' features as both reports name them: (summary key, name).
+ENTRAINMENT_FEATURES = (("f0", "pitch"), ("intensity", "loudness"), ("rate", "speaking rate"))
+
 #: The guide's tips, as a supervisor would say them: (title, advice).
 TIP_ADVICE = {
     1: ("Don't interrupt", "let the caller finish before you answer"),

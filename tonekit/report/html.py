@@ -9,9 +9,9 @@ from __future__ import annotations
 import html
 import re
 
-from ._common import (ALL_GOOD, CURVES, TIP_ADVICE, curve_stories, deep_get, event_times, fmt_clock, fmt_num,
-                      fmt_percent, fmt_seconds, fmt_signed, fmt_text, fmt_tip, recalibration_text,
-                      sorted_events, tips_to_work_on, work_on_sentence)
+from ._common import (ALL_GOOD, CURVES, ENTRAINMENT_FEATURES, TIP_ADVICE, curve_stories, deep_get, event_times,
+                      fmt_clock, fmt_num, fmt_percent, fmt_seconds, fmt_signed, fmt_text, fmt_tip,
+                      recalibration_text, sorted_events, tips_to_work_on, work_on_sentence)
 
 _CSS = """
 :root { --ink: #1a1a1a; --muted: #5f5f5f; --rule: #d9d9d9; --band: #f6f6f6; --bad: #b3261e; --good: #1e6b34; }
@@ -174,9 +174,9 @@ def _summary(analysis) -> str:
     call_table = _table(["Call", "Value"], [[_e(k), _e(v)] for k, v in call_rows], numeric=(1,))
 
     entrainment_rows = []
-    for key, name in (("f0", "Pitch (f0)"), ("intensity", "Intensity"), ("rate", "Speaking rate")):
+    for key, name in ENTRAINMENT_FEATURES:
         measures = deep_get(summary, "entrainment", key)
-        entrainment_rows.append([_e(name)] + [_e(fmt_num(deep_get(measures, m)))
+        entrainment_rows.append([_e(name.capitalize())] + [_e(fmt_num(deep_get(measures, m)))
                                               for m in ("proximity", "convergence", "synchrony")])
     entrainment_table = _table(["Feature", "Proximity", "Convergence", "Synchrony"], entrainment_rows,
                                numeric=(1, 2, 3), table_id="entrainment-table")

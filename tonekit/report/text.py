@@ -10,11 +10,10 @@ import unicodedata
 from rich.console import Console
 from rich.text import Text
 
-from ._common import (ALL_GOOD, curve_stories, deep_get, event_times, fmt_clock, fmt_num, fmt_percent,
-                      fmt_seconds, fmt_text, fmt_tip, recalibration_text, sorted_events, tips_to_work_on,
-                      work_on_sentence)
+from ._common import (ALL_GOOD, ENTRAINMENT_FEATURES, curve_stories, deep_get, event_times, fmt_clock, fmt_num,
+                      fmt_percent, fmt_seconds, fmt_text, fmt_tip, recalibration_text, sorted_events,
+                      tips_to_work_on, work_on_sentence)
 
-_ENTRAINMENT_FEATURES = (("f0", "pitch"), ("intensity", "loudness"), ("rate", "speaking rate"))
 
 
 def _terminal_safe(text: str) -> str:
@@ -71,7 +70,7 @@ def _tone_lines(analysis) -> list[Text]:
 
 def _entrainment_lines(analysis) -> list[Text]:
     lines = [Text("  (higher: closer in level, growing closer over the call, rising and falling together)")]
-    for key, name in _ENTRAINMENT_FEATURES:
+    for key, name in ENTRAINMENT_FEATURES:
         measures = deep_get(analysis.summary or {}, "entrainment", key)
         lines.append(Text(f"  {name}: proximity {fmt_num(deep_get(measures, 'proximity'))}, "
                           f"convergence {fmt_num(deep_get(measures, 'convergence'))}, "
