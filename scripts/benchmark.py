@@ -306,7 +306,7 @@ def main(argv=None) -> int:
     ap.add_argument("--models", metavar="DIR", help="folder of models when the shipped ones are missing")
     ap.add_argument("--stub-models", action="store_true",
                     help="if no models load, time analyze() with constant stand-in models")
-    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=1, help="seed of the synthetic calls (default %(default)s)")
     ap.add_argument("--tmp", default=None, help="folder for the synthetic audio (default: a new /tmp folder)")
     ap.add_argument("--keep-audio", action="store_true", help="keep the synthetic audio files")
     ap.add_argument("--whisper-every", metavar="N,N,...", default=None,

@@ -349,8 +349,10 @@ def script_args(description: str) -> argparse.ArgumentParser:
     held-out probabilities read back or kept, and where the tables go."""
     ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--corpora", default=str(ROOT.parent / "shared" / "corpora"), help=CORPORA_HELP)
-    ap.add_argument("--cache-dir", default=str(default_cache_dir()))
-    ap.add_argument("--targets", default=",".join(TARGET_NAMES))
+    ap.add_argument("--cache-dir", default=str(default_cache_dir()),
+                    help="feature cache, reused across runs (default %(default)s)")
+    ap.add_argument("--targets", default=",".join(TARGET_NAMES),
+                    help="targets to run, comma-separated (default %(default)s)")
     ap.add_argument("--jobs", type=int, default=2, help="models fitted at once")
     ap.add_argument("--predictions", help="read the held-out probabilities from this parquet file instead of fitting")
     ap.add_argument("--save-predictions", help="write the held-out probabilities to this parquet file")

@@ -362,8 +362,10 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpora", default=str(Path(__file__).resolve().parents[2] / "shared" / "corpora"),
                     help=CORPORA_HELP)
-    ap.add_argument("--cache-dir", default=str(default_cache_dir()))
-    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--cache-dir", default=str(default_cache_dir()),
+                    help="feature cache, reused across runs (default %(default)s)")
+    ap.add_argument("--jobs", type=int, default=2,
+                    help="worker processes for feature extraction (default %(default)s)")
     ap.add_argument("--baseline", action="store_true", help="also evaluate openSMILE eGeMAPSv02 functionals")
     ap.add_argument("--select", action="store_true", help="compare estimator settings (model selection)")
     ap.add_argument("--reference-mix", action="store_true",
@@ -378,7 +380,8 @@ def main(argv=None):
     ap.add_argument("--copies", choices=sorted(COPY_CONDITIONS),
                     help="compare the shipped recipe with it trained also on these copies of every training "
                          "utterance, on both lines (tonekit.models.features.COPY_CONDITIONS)")
-    ap.add_argument("--targets", default=",".join(TARGET_NAMES))
+    ap.add_argument("--targets", default=",".join(TARGET_NAMES),
+                    help="targets to run, comma-separated (default %(default)s)")
     ap.add_argument("--out", help="write all rows and the summary as JSON here (and markdown next to it)")
     ap.add_argument("--report", metavar="JSON", help="only print the markdown tables of an earlier --out file")
     args = ap.parse_args(argv)

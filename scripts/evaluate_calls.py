@@ -22,7 +22,7 @@ Metrics
 
 Usage
 -----
-    python scripts/evaluate_calls.py --corpora ../shared/corpora --n-calls 48 --out /tmp/eval.md
+    python scripts/evaluate_calls.py --corpora ../shared/corpora --n-calls 48 --out /tmp/eval   # /tmp/eval.md and /tmp/eval.json
     python scripts/evaluate_calls.py --models-dir trained --n-calls 12     # quick: fixed models, no training
 
 The simulated calls go to a temporary folder that is deleted afterwards
@@ -570,7 +570,7 @@ def main(argv=None) -> int:
 
     ap = argparse.ArgumentParser(
         description="Evaluate tonekit's events and caller-anger scores on simulated calls of held-out speakers.",
-        epilog="Example: python scripts/evaluate_calls.py --n-calls 48 --folds 4 --out /tmp/eval_calls.md")
+        epilog="Example: python scripts/evaluate_calls.py --n-calls 48 --folds 4 --out /tmp/eval_calls")
     ap.add_argument("--corpora", default=str(DEFAULT_CORPORA), help="corpus root (default %(default)s)")
     ap.add_argument("--n-calls", type=int, default=48, help=f"calls in all (default %(default)s, at least {MIN_CALLS})")
     ap.add_argument("--folds", type=int, default=4, help="speaker-grouped folds (default %(default)s)")

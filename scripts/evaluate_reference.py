@@ -137,7 +137,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpora", default=str(Path(__file__).resolve().parents[2] / "shared" / "corpora"),
                     help=CORPORA_HELP)
-    ap.add_argument("--cache-dir", default=str(default_cache_dir()))
+    ap.add_argument("--cache-dir", default=str(default_cache_dir()),
+                    help="feature cache, reused across runs (default %(default)s)")
     ap.add_argument("--jobs", type=int, default=2, help="processes for features not cached yet, and for the folds")
     ap.add_argument("--out", help="write rows and summary as JSON here (and markdown next to it)")
     args = ap.parse_args(argv)

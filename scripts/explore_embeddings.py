@@ -218,8 +218,10 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpora", default=str(Path(__file__).resolve().parents[2] / "shared" / "corpora"),
                     help=CORPORA_HELP)
-    ap.add_argument("--cache-dir", default=str(default_cache_dir()))
-    ap.add_argument("--targets", default=",".join(TARGET_NAMES))
+    ap.add_argument("--cache-dir", default=str(default_cache_dir()),
+                    help="feature cache, reused across runs (default %(default)s)")
+    ap.add_argument("--targets", default=",".join(TARGET_NAMES),
+                    help="targets to run, comma-separated (default %(default)s)")
     ap.add_argument("--check-port", type=int, default=0, metavar="N",
                     help="compare the numpy port with the original on N utterances")
     ap.add_argument("--level-blind", action="store_true",

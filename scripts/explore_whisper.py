@@ -357,8 +357,10 @@ def main(argv=None):
                     help="use the output of the encoder's first N layers (default: all; Whisper-base has 6)")
     ap.add_argument("--corpora", default=str(Path(__file__).resolve().parents[2] / "shared" / "corpora"),
                     help=CORPORA_HELP)
-    ap.add_argument("--cache-dir", default=str(default_cache_dir()))
-    ap.add_argument("--targets", default=",".join(TARGET_NAMES))
+    ap.add_argument("--cache-dir", default=str(default_cache_dir()),
+                    help="feature cache, reused across runs (default %(default)s)")
+    ap.add_argument("--targets", default=",".join(TARGET_NAMES),
+                    help="targets to run, comma-separated (default %(default)s)")
     ap.add_argument("--check-port", type=int, default=0, metavar="N",
                     help="only compare the numpy port with CTranslate2 on N utterances (spread over the corpora)")
     ap.add_argument("--out", help="write rows and summary as JSON here (and markdown next to it)")

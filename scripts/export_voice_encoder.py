@@ -52,7 +52,8 @@ def write_npz(path: Path, arrays: dict) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", default=str(ROOT / "trained" / "voice_encoder.npz"))
+    ap.add_argument("--out", default=str(ROOT / "trained" / "voice_encoder.npz"),
+                    help="the npz to write; its card is written beside it (default %(default)s)")
     args = ap.parse_args(argv)
     try:
         import resemblyzer

