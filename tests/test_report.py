@@ -277,7 +277,8 @@ def test_html_is_self_contained(analysis):
     assert "<link" not in page and "<script" not in page and "@import" not in page
     assert not re.search(r"url\(\s*['\"]?(?!#)", page)  # only in-page references such as url(#clip1)
     assert page.count("<svg") == 1 and page.count("</svg>") == 1
-    assert '<svg role="img" aria-label="Tone curves over the call: caller anger, agent calm, agent warmth; ' in page
+    assert ('<svg role="img" aria-label="Tone curves over the call: caller anger, agent calm, agent warmth, '
+            'agent anger; ') in page
     assert page.startswith("<!DOCTYPE html>\n") and page.endswith("</html>\n")
 
 
@@ -343,7 +344,10 @@ def test_plot_draws_curves_speech_and_events(analysis):
     ax = fig.axes[0]
     styles = {line.get_label(): (line.get_linestyle(), line.get_marker()) for line in ax.get_lines()
               if not line.get_label().startswith("_")}
-    assert styles == {"Caller anger": ("-", "o"), "Agent calm": ("--", "s"), "Agent warmth": (":", "^")}
+    assert styles == {"Caller anger": ("-", "o"), "Agent calm": ("--", "s"), "Agent warmth": (":", "^"),
+                      "Agent anger": ("-.", "v")}
+    agent_anger = next(line for line in ax.get_lines() if line.get_label() == "Agent anger")
+    assert set(agent_anger.get_ydata()) == {0.1} and agent_anger.get_linewidth() < 2  # thinner: not a report curve
     anger = next(line for line in ax.get_lines() if line.get_label() == "Caller anger")
     assert anger.get_xdata()[0] == 1.5 and anger.get_xdata()[-1] == 58.5
     assert np.nanmax(anger.get_ydata()) == 0.91

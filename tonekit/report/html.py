@@ -96,9 +96,9 @@ def _metadata(analysis) -> str:
 
 
 def _tone(analysis) -> str:
-    from .plot import plot_svg
+    from .plot import PLOTTED_CURVES, plot_svg
 
-    names = ", ".join(spec.label.lower() for spec in CURVES)
+    names = ", ".join(spec.label.lower() for spec in PLOTTED_CURVES)
     svg = inline_svg(plot_svg(analysis), label=f"Tone curves over the call: {names}; speech bars; events shaded")
     items = []
     for story in curve_stories(analysis):

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
-from ._common import CURVES, fmt_clock, fmt_text, fmt_tip, is_missing, sorted_events
+from ._common import CURVES, CurveSpec, fmt_clock, fmt_text, fmt_tip, is_missing, sorted_events
 
 #: File formats :func:`plot_analysis` writes, by extension.
 PLOT_FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
@@ -25,7 +25,11 @@ CURVE_STYLES = {
     ("caller", "anger"): {"color": "#d62728", "linestyle": "-", "marker": "o"},
     ("agent", "calm"): {"color": "#1f77b4", "linestyle": "--", "marker": "s"},
     ("agent", "warmth"): {"color": "#ff7f0e", "linestyle": ":", "marker": "^"},
+    ("agent", "anger"): {"color": "#8c564b", "linestyle": "-.", "marker": "v", "linewidth": 1.2},
 }
+#: The curves drawn: the reports' three, and the agent's anger, thinner, which tip 8's mirrored anger is
+#: judged on (its evidence quotes it).
+PLOTTED_CURVES = (*CURVES, CurveSpec("agent", "anger", "peak", rise_words="", fall_words=""))
 #: Speech bars: (y position, colour) per speaker, below the 0..1 score range.
 SPEECH_BARS = {"agent": (-0.14, "#4d4d4d"), "caller": (-0.28, "#9a9a9a")}
 SPEECH_BAR_HEIGHT = 0.09
@@ -112,8 +116,8 @@ def _draw(ax, analysis) -> None:
     handles = []
 
     windows = analysis.windows
-    for spec in CURVES:
-        style = CURVE_STYLES[(spec.speaker, spec.measure)]
+    for spec in PLOTTED_CURVES:
+        style = {"linewidth": 2.0, **CURVE_STYLES[(spec.speaker, spec.measure)]}
         label = spec.label
         if windows is None or spec.measure not in windows.columns or not len(windows):
             x_s, y = np.array([]), np.array([])
@@ -125,8 +129,7 @@ def _draw(ax, analysis) -> None:
             order = np.argsort(x_s, kind="stable")
             x_s, y = x_s[order], y[order]
         markevery = max(1, int(np.ceil(len(x_s) / MAX_MARKERS)))
-        (line,) = ax.plot(x_s, y, label=label, linewidth=2.0, markersize=4.5, markevery=markevery,
-                          **style)
+        (line,) = ax.plot(x_s, y, label=label, markersize=4.5, markevery=markevery, **style)
         handles.append(line)
 
     turns = analysis.turns
@@ -182,7 +185,8 @@ def _draw(ax, analysis) -> None:
 
 
 def plot_analysis(analysis, path=None, *, ax=None):
-    """Plot caller anger, agent calm and agent warmth over the call, with who speaks when and the events.
+    """Plot caller anger, agent calm, agent warmth and agent anger over the call, with who speaks when and the
+    events.
 
     Parameters
     ----------
