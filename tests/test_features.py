@@ -13,6 +13,7 @@ from scriptload import load_script
 from synth import vowel
 
 from tonekit.errors import ParameterError
+from tonekit.features.energy import intensity_db
 from tonekit.features.formants import formant_settings, track_formants
 from tonekit.features.pitch import fill_voicing_gaps, pitch_range, track_pitch
 
@@ -176,6 +177,25 @@ def test_speech_activity_without_gate_takes_crosstalk_for_speech(activity, chann
     gated, plain = activity[True][channel], activity[False][channel]
     assert plain <= 0.8
     assert gated - plain >= 0.15
+
+
+@pytest.mark.parametrize("zeros_s", [10.0, 60.0])
+def test_digital_silence_leaves_the_speech_found_as_it_was(zeros_s):
+    """20 s of a line (noise at 50 dB, talk peaking 30 dB over it two seconds in four), then zeros (a
+    recorder's silence, -26 dB on this scale): the same speech frames as without the zeros, and none in them.
+    Before the floor was read on frames with a signal, the zeros became the floor and the line's noise
+    passed for speech."""
+    from tonekit.activity import speech_from_intensity
+
+    t = np.arange(2000) * 0.01
+    talk = (t % 4) < 2
+    syllables = 50 + 30 * np.sin(np.pi * (t % 0.25) / 0.25) ** 2
+    line = np.where(talk, np.maximum(syllables, 50), 50) + np.random.default_rng(1).normal(0, 1, t.size)
+    silent = intensity_db(np.zeros(int(zeros_s * 8000)), 8000)
+    alone = speech_from_intensity(line, noise_adaptive=True)
+    got = speech_from_intensity(np.r_[line, silent], noise_adaptive=True)
+    assert 0.3 < alone.mean() < 0.5 and not alone[~talk].any()
+    assert (got[:t.size] == alone).all() and not got[t.size:].any()
 
 
 def test_stereo_call_truth_has_one_overlap(call_levels):

@@ -259,6 +259,56 @@ def test_swapped_channels(tmp_path, demo):
     pd.testing.assert_frame_equal(two.turns, demo.turns)
 
 
+def _shifted(events: pd.DataFrame, by_s: float) -> list:
+    return [(int(e.tip), round(e.start_s - by_s, 1), round(e.end_s - by_s, 1)) for e in events.itertuples()]
+
+
+def test_digital_silence_is_no_line_noise(tmp_path, demo):
+    """A recorder's zeros (the call padded with 30 s of them at each end, or 60 s of them written during a
+    mute at 0:54) hold no signal: the channels' floors stay the line's, so the speech found is the demo's own
+    to the frame and the events move with the padding; the mute lengthens the scripted hold (tip 12)."""
+    y, sr = sf.read(DEMO)
+    zeros = lambda s: np.zeros((int(s * sr), 2))   # noqa: E731
+    sf.write(tmp_path / "padded.flac", np.r_[zeros(30), y, zeros(30)], sr, subtype="PCM_16")
+    padded = tonekit.analyze(tmp_path / "padded.flac")
+    assert _shifted(padded.events, 30.0) == _shifted(demo.events, 0.0)
+    assert [padded.summary["speakers"][s]["talk_time_s"] for s in ("agent", "caller")] == \
+           [demo.summary["speakers"][s]["talk_time_s"] for s in ("agent", "caller")]
+    turns = padded.turns.assign(start_s=padded.turns.start_s - 30, end_s=padded.turns.end_s - 30)
+    pd.testing.assert_frame_equal(turns, demo.turns, atol=0.011)
+    at = int(54 * sr)
+    sf.write(tmp_path / "muted.flac", np.r_[y[:at], zeros(60), y[at:]], sr, subtype="PCM_16")
+    muted = tonekit.analyze(tmp_path / "muted.flac")
+    hold = muted.events[muted.events.tip == 12]
+    assert len(hold) == 1 and (hold.start_s.iloc[0], hold.end_s.iloc[0]) == pytest.approx((50.2, 118.3), abs=0.3)
+    assert _shifted(muted.events[muted.events.tip.isin([1, 9])], 0.0) == \
+           _shifted(demo.events[demo.events.tip.isin([1, 9])], 0.0)
+
+
+def test_a_dc_offset_is_taken_off(tmp_path, demo):
+    """A DC offset of 0.05 on both channels (-26 dBFS: it filled every pause, and the analysis found 1 s of the
+    agent's speech) is taken off with a warning: the demo's speech and events, to the frame."""
+    y, sr = sf.read(DEMO)
+    sf.write(tmp_path / "dc.flac", y + 0.05, sr, subtype="PCM_16")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        got = tonekit.analyze(tmp_path / "dc.flac")
+    said = sorted(str(w.message) for w in caught if "DC offset" in str(w.message))
+    assert said == [f"{tmp_path / 'dc.flac'}: channel {c} carries a DC offset of +0.050 (-26 dBFS): taken off "
+                    "before analysis" for c in (0, 1)]
+    assert _shifted(got.events, 0.0) == _shifted(demo.events, 0.0)
+    pd.testing.assert_frame_equal(got.turns, demo.turns)
+    # a lone utterance too (tonekit score)
+    one = tmp_path / "agent.wav"
+    piece = y[int(30 * sr):int(36 * sr), 0]
+    piece = piece - piece.mean()    # the demo's own (+0.002, under the warning) is not in the comparison
+    sf.write(one, piece + 0.05, sr, subtype="FLOAT")
+    sf.write(tmp_path / "clean.wav", piece, sr, subtype="FLOAT")
+    with pytest.warns(UserWarning, match=r"agent.wav: carries a DC offset of \+0.050 \(-26 dBFS\): taken off before scoring"):
+        scores = tonekit.score(one)
+    assert scores == pytest.approx(tonekit.score(tmp_path / "clean.wav"), abs=1e-3)
+
+
 def test_match_options_are_validated():
     with pytest.raises(tonekit.ParameterError, match="anger_off"):
         MatchOptions(anger_on=0.4, anger_off=0.6)

@@ -17,12 +17,29 @@ import pandas as pd
 from scipy.ndimage import binary_closing, binary_dilation, binary_opening, label
 
 from .analysis import SEGMENT_COLUMNS
-from .audio import Call, judge_levels
+from .audio import DC_OFFSET_MIN, Call, judge_levels
 from .errors import AudioError
 from .match import MatchOptions
-from .features.energy import block_power, intensity_from_blocks
+from .features.energy import P_REF, block_power, intensity_from_blocks
 
 HOP_S = 0.01
+#: Frames quieter than this (dB re 2e-5: -90 dBFS, the level of 16-bit audio's dither) hold no signal: the
+#: zeros a recorder writes during a hold or a mute, or the silence padding a call. They are left out of a
+#: channel's floor and peak, which would otherwise be the digital silence's, not the line's.
+NO_SIGNAL_DB = float(20 * np.log10(10 ** (-90 / 20) / P_REF))
+
+
+def with_signal(intensity_db: np.ndarray) -> np.ndarray:
+    """The frame levels of a channel that hold a signal (over :data:`NO_SIGNAL_DB`): what its floor and peak
+    are read on. All of them when fewer than 1 s of frames has a signal.
+
+    >>> x = np.r_[np.full(500, -26.0), np.full(400, 40.0), np.full(100, 70.0)]    # 5 s of zeros first
+    >>> float(np.percentile(x, 5)), float(np.percentile(with_signal(x), 5))
+    (-26.0, 40.0)
+    """
+    x = np.asarray(intensity_db, float)
+    keep = x > NO_SIGNAL_DB
+    return x[keep] if keep.sum() >= int(round(1.0 / HOP_S)) else x
 
 
 def runs(mask: np.ndarray) -> np.ndarray:
@@ -95,8 +112,7 @@ def speech_from_intensity(intensity_db: np.ndarray, *, other_db: np.ndarray | No
     x = np.asarray(intensity_db, float)
     if len(x) == 0:
         return np.zeros(0, bool)
-    floor = np.percentile(x, 5)
-    peak = np.percentile(x, 99)
+    floor, peak = np.percentile(with_signal(x), [5, 99])
     if other_db is None and peak - floor < 2 * floor_margin_db:
         # a lone utterance trimmed to its speech has no silence to measure the floor on: judge by the
         # peak alone (never in a call, where a channel with no dynamics is line noise, not speech)
@@ -109,7 +125,7 @@ def speech_from_intensity(intensity_db: np.ndarray, *, other_db: np.ndarray | No
     if other_db is not None and len(other_db) == len(x):
         o = np.asarray(other_db, float)
         rel_self = x - peak
-        rel_other = o - np.percentile(o, 99)
+        rel_other = o - np.percentile(with_signal(o), 99)
         speech &= rel_self > rel_other - crosstalk_db
     return smooth_mask(speech, fill_gap_s=fill_gap_s, min_run_s=min_run_s, hop_s=hop_s)
 
@@ -137,7 +153,8 @@ def noisy_speech(x: np.ndarray, speech: np.ndarray, *, floor: float, peak: float
     """
     speech = np.asarray(speech, bool)
     reach = int(round(0.3 / hop_s))
-    quiet = ~binary_dilation(speech, structure=np.ones(2 * reach + 1, bool))
+    # the noise is read where there is a signal and no speech near: digital silence is no noise
+    quiet = ~binary_dilation(speech, structure=np.ones(2 * reach + 1, bool)) & (x > NO_SIGNAL_DB)
     if quiet.sum() < int(round(1.0 / hop_s)):
         return speech   # too little noise alone to read it
     q5, q50 = np.percentile(x[quiet], [5, 50])
@@ -223,7 +240,7 @@ def headroom_db(intensity_db: np.ndarray) -> float:
     >>> headroom_db(np.r_[np.full(90, 40.0), np.full(10, 70.0)])
     30.0
     """
-    x = np.asarray(intensity_db, float)
+    x = with_signal(intensity_db)
     return float(np.percentile(x, 99) - np.percentile(x, 5)) if len(x) else float("nan")
 
 
@@ -293,7 +310,7 @@ def channel_intensity(call: Call, speaker: str, *, chunk_s: float = 60.0, hop_s:
     """
     hop = int(round(hop_s * call.sr))
     blocks = []
-    peak, clipped, n = 0.0, 0, 0
+    peak, clipped, n, total = 0.0, 0, 0, 0.0
     t = 0.0
     while t < call.duration_s:
         y = call.read(speaker, t, min(t + chunk_s, call.duration_s))
@@ -302,10 +319,18 @@ def channel_intensity(call: Call, speaker: str, *, chunk_s: float = 60.0, hop_s:
             peak = max(peak, float(a.max()))
             clipped += int(np.count_nonzero(a >= 0.999))
             n += len(a)
+            total += float(y.sum())
         blocks.append(block_power(y, hop))
         t += chunk_s
     path, what = call.describe(speaker)
     judge_levels(path, what, peak, clipped / max(n, 1))
+    dc = total / max(n, 1)
+    if abs(dc) >= DC_OFFSET_MIN and not call.dc.get(speaker):
+        # the offset's power would fill every pause: take it off every read of this speaker, and measure again
+        call.dc[speaker] = dc
+        warnings.warn(f"{path}: {what} carries a DC offset of {dc:+.3f} ({20 * np.log10(abs(dc)):.0f} dBFS): "
+                      "taken off before analysis", stacklevel=3)
+        return channel_intensity(call, speaker, chunk_s=chunk_s, hop_s=hop_s)
     return intensity_from_blocks(np.concatenate(blocks) if blocks else np.zeros(0), hop)
 
 
@@ -363,7 +388,8 @@ def detect_activity(call: Call, *, crosstalk_db: float = 12.0, floor_margin_db: 
                                                 crosstalk_db=crosstalk_db, floor_margin_db=floor_margin_db,
                                                 noise_adaptive=noise_adaptive)
         if music_gate:
-            music = steady_sound(levels[s][:end], speech[s][:end], floor=np.percentile(levels[s][:end], 5))
+            floor = np.percentile(with_signal(levels[s][:end]), 5)
+            music = steady_sound(levels[s][:end], speech[s][:end], floor=floor)
             if (music & speech[s][:end]).any():
                 speech[s][:end] &= ~music
                 from .report._common import fmt_clock
@@ -400,7 +426,8 @@ def refuse_same_audio(call: Call, a_db: np.ndarray, b_db: np.ndarray, *, floor_m
     tonekit.errors.AudioError: mix.wav: channel 0 and channel 1 carry the same audio (a mono mix on both?): ...
     """
     a, b = np.asarray(a_db, float), np.asarray(b_db, float)
-    loud = (a > np.percentile(a, 5) + floor_margin_db) | (b > np.percentile(b, 5) + floor_margin_db)
+    loud = ((a > np.percentile(with_signal(a), 5) + floor_margin_db)
+            | (b > np.percentile(with_signal(b), 5) + floor_margin_db))
     d = a[loud] - b[loud]
     if loud.sum() < 20 or np.std(d) >= SAME_AUDIO_DB:
         return

@@ -11,7 +11,7 @@ import pandas as pd
 
 from .activity import NOISY_HEADROOM_DB, detect_activity, frames_with_audio, headroom_db
 from .analysis import WINDOW_COLUMNS, Analysis, edge_means
-from .audio import as_signal, load_audio, load_call
+from .audio import DC_OFFSET_MIN_UTTERANCE, as_signal, load_audio, load_call
 from .errors import AudioError, ParameterError, whole_number
 from .features.embedding import window_embedding_table
 from .features.frames import call_speaker_frames, frames_table, signal_frames
@@ -448,7 +448,13 @@ def _utterance(path_or_signal, sr):
         raise ParameterError(f"expected a file path or a 1-D array of samples, not {type(path_or_signal).__name__}")
     if sr is not None:
         raise ParameterError("sr is only for arrays; a file carries its own rate")
-    return load_audio(path_or_signal, single_speaker=True)
+    y, rate = load_audio(path_or_signal, single_speaker=True)
+    dc = float(np.mean(y)) if len(y) else 0.0
+    if abs(dc) >= DC_OFFSET_MIN_UTTERANCE:   # its power would fill the pauses between the words
+        warnings.warn(f"{path_or_signal}: carries a DC offset of {dc:+.3f} ({20 * np.log10(abs(dc)):.0f} dBFS): "
+                      "taken off before scoring", stacklevel=4)
+        y = y - dc
+    return y, rate
 
 
 def population_weight(n: int, k) -> float:
