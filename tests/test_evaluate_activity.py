@@ -142,7 +142,7 @@ def test_a_call_noisier_than_any_training_copy_is_warned_about(tmp_path):
         tonekit.analyze(path)
     noisy = [str(w.message) for w in caught if "over the noise" in str(w.message)]
     assert len(noisy) == 2 and all(re.fullmatch(
-        rf"{re.escape(str(path))}: the (agent|caller)'s speech \(channel [01]\) stands only \d+ dB over the "
+        rf"{re.escape(str(path))}: the (agent|caller)'s speech \(channel [01]\) stands only \d+\.\d dB over the "
         r"noise, less than in anything the tone models learned from \(11 dB or more\): their tone scores are "
         r"less reliable", m) for m in noisy), noisy
     assert {m.split("'s speech")[0].rsplit(" ", 1)[1] for m in noisy} == {"agent", "caller"}

@@ -274,6 +274,8 @@ def test_digital_silence_is_no_line_noise(tmp_path, demo):
     assert _shifted(padded.events, 30.0) == _shifted(demo.events, 0.0)
     assert [padded.summary["speakers"][s]["talk_time_s"] for s in ("agent", "caller")] == \
            [demo.summary["speakers"][s]["talk_time_s"] for s in ("agent", "caller")]
+    # the padding is no pause of the call's: the longest is still the hold, as tip 12 sees it
+    assert padded.summary["silences"] == pytest.approx(demo.summary["silences"])
     turns = padded.turns.assign(start_s=padded.turns.start_s - 30, end_s=padded.turns.end_s - 30)
     pd.testing.assert_frame_equal(turns, demo.turns, atol=0.011)
     at = int(54 * sr)

@@ -163,7 +163,8 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
         elif (room := headroom_db(act.intensity_db[spk][:frames_with_audio(call, spk, len(m), act.hop_s)])
               ) < NOISY_HEADROOM_DB:
             path, what = call.describe(spk)
-            warnings.warn(f"{path}: the {spk}'s speech ({what}) stands only {room:.0f} dB over the noise, less "
+            room = np.floor(room * 10) / 10   # rounded down: 10.96 dB is not shown as the 11 it falls short of
+            warnings.warn(f"{path}: the {spk}'s speech ({what}) stands only {room:.1f} dB over the noise, less "
                           f"than in anything the tone models learned from ({NOISY_HEADROOM_DB:g} dB or more): "
                           "their tone scores are less reliable", stacklevel=2)
     embedding_every = whole_number("embedding_every", embedding_every, minimum=1)
@@ -667,7 +668,9 @@ def summarise(duration_s, frames, windows, events, act, turns, overlaps, opts) -
         start, end = edge_means(caller.anger)
         ca = {"start": start, "end": end, "change": end - start}
     counts = events.tip.value_counts() if len(events) else pd.Series(dtype=int)
+    # pauses inside the call, as tip 12 counts them: silence before the first word or after the last is not one
     all_sil = act.silences(min_dur_s=0.3)
+    all_sil = all_sil[(all_sil.start_s > 0.0) & (all_sil.end_s < duration_s - 0.05)]
     return {
         "duration_s": float(duration_s),
         "speakers": speakers,
