@@ -327,7 +327,10 @@ def channel_intensity(call: Call, speaker: str, *, chunk_s: float = 60.0, hop_s:
     dc = total / max(n, 1)
     if abs(dc) >= DC_OFFSET_MIN and not call.dc.get(speaker):
         # the offset's power would fill every pause: take it off every read of this speaker, and measure again
-        call.dc[speaker] = dc
+        src = call.sources[speaker]
+        for other, o in call.sources.items():   # a mono mix's speakers share the offset of their one channel
+            if (o.path, o.channel) == (src.path, src.channel):
+                call.dc[other] = dc
         warnings.warn(f"{path}: {what} carries a DC offset of {dc:+.3f} ({20 * np.log10(abs(dc)):.0f} dBFS): "
                       "taken off before analysis", stacklevel=3)
         return channel_intensity(call, speaker, chunk_s=chunk_s, hop_s=hop_s)
