@@ -24,22 +24,44 @@ from .features.energy import P_REF, block_power, intensity_from_blocks
 
 HOP_S = 0.01
 #: Frames quieter than this (dB re 2e-5: -90 dBFS, the level of 16-bit audio's dither) hold no signal: the
-#: zeros a recorder writes during a hold or a mute, or the silence padding a call. They are left out of a
-#: channel's floor and peak, which would otherwise be the digital silence's, not the line's.
+#: zeros a recorder writes during a hold or a mute, or the silence padding a call.
 NO_SIGNAL_DB = float(20 * np.log10(10 ** (-90 / 20) / P_REF))
+#: The line's noise between the words is steady: where a channel also holds digital silence, its frames with a
+#: signal show the noise as a plateau, their 5th and 25th percentiles within this many dB.
+NOISE_PLATEAU_DB = 6.0
 
 
-def with_signal(intensity_db: np.ndarray) -> np.ndarray:
-    """The frame levels of a channel that hold a signal (over :data:`NO_SIGNAL_DB`): what its floor and peak
-    are read on. All of them when fewer than 1 s of frames has a signal.
+def floor_and_peak(intensity_db: np.ndarray, *, floor_margin_db: float = 10.0) -> tuple[float, float]:
+    """A channel's noise floor (5th percentile of its frame levels, dB) and speech peak (99th).
 
-    >>> x = np.r_[np.full(500, -26.0), np.full(400, 40.0), np.full(100, 70.0)]    # 5 s of zeros first
-    >>> float(np.percentile(x, 5)), float(np.percentile(with_signal(x), 5))
-    (-26.0, 40.0)
+    Where the channel also holds digital silence (frames under :data:`NO_SIGNAL_DB`: a call padded with zeros,
+    a mute or a hold written as zeros), both are read on the frames with a signal, if these show the line's
+    steady noise (a plateau: :data:`NOISE_PLATEAU_DB`) with sound ``floor_margin_db`` over it; the zeros would
+    otherwise be the floor, and the line's noise would pass for speech. A channel whose only signal is its
+    speech (the zeros are its pauses) keeps the zeros as its floor.
+
+    >>> rng = np.random.default_rng(0)
+    >>> talk = rng.uniform(45, 80, 400)                                  # 4 s of talk, 45-80 dB
+    >>> line = np.r_[rng.normal(40, 1, 600), talk]                       # after 6 s of the line's noise, 40 dB
+    >>> [round(v) for v in floor_and_peak(line)]
+    [39, 79]
+    >>> [round(v) for v in floor_and_peak(np.r_[np.full(2000, -26.0), line])]    # 20 s of zeros first
+    [39, 79]
+    >>> [round(v) for v in floor_and_peak(np.r_[np.full(2000, -26.0), talk])]    # zeros, then talk alone
+    [-26, 80]
     """
     x = np.asarray(intensity_db, float)
+    if not len(x):
+        return float("nan"), float("nan")
     keep = x > NO_SIGNAL_DB
-    return x[keep] if keep.sum() >= int(round(1.0 / HOP_S)) else x
+    if keep.all() or keep.sum() < int(round(1.0 / HOP_S)):
+        floor, peak = np.percentile(x, [5, 99])
+        return float(floor), float(peak)
+    sig = x[keep]
+    floor, q25, peak = np.percentile(sig, [5, 25, 99])
+    if q25 - floor > NOISE_PLATEAU_DB or (sig > floor + floor_margin_db).mean() < 0.05:
+        floor = np.percentile(x, 5)    # no steady noise under the signal: the zeros are the quiet
+    return float(floor), float(peak)
 
 
 def runs(mask: np.ndarray) -> np.ndarray:
@@ -112,7 +134,7 @@ def speech_from_intensity(intensity_db: np.ndarray, *, other_db: np.ndarray | No
     x = np.asarray(intensity_db, float)
     if len(x) == 0:
         return np.zeros(0, bool)
-    floor, peak = np.percentile(with_signal(x), [5, 99])
+    floor, peak = floor_and_peak(x, floor_margin_db=floor_margin_db)
     if other_db is None and peak - floor < 2 * floor_margin_db:
         # a lone utterance trimmed to its speech has no silence to measure the floor on: judge by the
         # peak alone (never in a call, where a channel with no dynamics is line noise, not speech)
@@ -125,7 +147,7 @@ def speech_from_intensity(intensity_db: np.ndarray, *, other_db: np.ndarray | No
     if other_db is not None and len(other_db) == len(x):
         o = np.asarray(other_db, float)
         rel_self = x - peak
-        rel_other = o - np.percentile(with_signal(o), 99)
+        rel_other = o - floor_and_peak(o)[1]
         speech &= rel_self > rel_other - crosstalk_db
     return smooth_mask(speech, fill_gap_s=fill_gap_s, min_run_s=min_run_s, hop_s=hop_s)
 
@@ -240,8 +262,8 @@ def headroom_db(intensity_db: np.ndarray) -> float:
     >>> headroom_db(np.r_[np.full(90, 40.0), np.full(10, 70.0)])
     30.0
     """
-    x = with_signal(intensity_db)
-    return float(np.percentile(x, 99) - np.percentile(x, 5)) if len(x) else float("nan")
+    floor, peak = floor_and_peak(intensity_db)
+    return peak - floor
 
 
 def segments_table(mask: np.ndarray, speaker: str, *, hop_s: float = HOP_S, min_dur_s: float = 0.0) -> pd.DataFrame:
@@ -391,7 +413,7 @@ def detect_activity(call: Call, *, crosstalk_db: float = 12.0, floor_margin_db: 
                                                 crosstalk_db=crosstalk_db, floor_margin_db=floor_margin_db,
                                                 noise_adaptive=noise_adaptive)
         if music_gate:
-            floor = np.percentile(with_signal(levels[s][:end]), 5)
+            floor = floor_and_peak(levels[s][:end], floor_margin_db=floor_margin_db)[0]
             music = steady_sound(levels[s][:end], speech[s][:end], floor=floor)
             if (music & speech[s][:end]).any():
                 speech[s][:end] &= ~music
@@ -429,8 +451,8 @@ def refuse_same_audio(call: Call, a_db: np.ndarray, b_db: np.ndarray, *, floor_m
     tonekit.errors.AudioError: mix.wav: channel 0 and channel 1 carry the same audio (a mono mix on both?): ...
     """
     a, b = np.asarray(a_db, float), np.asarray(b_db, float)
-    loud = ((a > np.percentile(with_signal(a), 5) + floor_margin_db)
-            | (b > np.percentile(with_signal(b), 5) + floor_margin_db))
+    loud = ((a > floor_and_peak(a, floor_margin_db=floor_margin_db)[0] + floor_margin_db)
+            | (b > floor_and_peak(b, floor_margin_db=floor_margin_db)[0] + floor_margin_db))
     d = a[loud] - b[loud]
     if loud.sum() < 20 or np.std(d) >= SAME_AUDIO_DB:
         return
