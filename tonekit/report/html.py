@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import re
 
-from ._common import (ALL_GOOD, CURVES, ENTRAINMENT_FEATURES, TIP_ADVICE, curve_stories, deep_get, event_times,
+from ._common import (ALL_GOOD, ENTRAINMENT_FEATURES, TIP_ADVICE, curve_stories, deep_get, event_times,
                       fmt_clock, fmt_num, fmt_percent, fmt_seconds, fmt_signed, fmt_text, fmt_tip,
                       recalibration_text, sorted_events, tips_to_work_on, work_on_sentence)
 
