@@ -236,8 +236,8 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
 
 def _agent_channel(call) -> int | None:
     """The channel the agent's voice was read from, in a call of one multi-channel file (else None)."""
-    _, what = call.describe("agent")
-    return int(what.split()[-1]) if what.startswith("channel ") else None
+    src = call.sources["agent"]
+    return src.channel if src.channel is not None and call.infos["agent"].channels > 1 else None
 
 
 def separate_windows(starts_s, ends_s) -> int:
