@@ -17,7 +17,7 @@ import pandas as pd
 from scipy.ndimage import binary_closing, binary_dilation, binary_opening, label
 
 from .analysis import SEGMENT_COLUMNS
-from .audio import DC_OFFSET_MIN, Call, judge_levels
+from .audio import DC_OFFSET_MIN, Call, dc_offset_text, judge_levels
 from .errors import AudioError
 from .match import MatchOptions
 from .features.energy import P_REF, block_power, intensity_from_blocks
@@ -353,8 +353,7 @@ def channel_intensity(call: Call, speaker: str, *, chunk_s: float = 60.0, hop_s:
         for other, o in call.sources.items():   # a mono mix's speakers share the offset of their one channel
             if (o.path, o.channel) == (src.path, src.channel):
                 call.dc[other] = dc
-        warnings.warn(f"{path}: {what} carries a DC offset of {dc:+.3f} ({20 * np.log10(abs(dc)):.0f} dBFS): "
-                      "taken off before analysis", stacklevel=3)
+        warnings.warn(f"{path}: {what} carries {dc_offset_text(dc)}: taken off before analysis", stacklevel=3)
         return channel_intensity(call, speaker, chunk_s=chunk_s, hop_s=hop_s)
     return intensity_from_blocks(np.concatenate(blocks) if blocks else np.zeros(0), hop)
 

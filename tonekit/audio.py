@@ -34,6 +34,15 @@ DC_OFFSET_MIN_UTTERANCE = 1e-2
 SILENT_DBFS = -70.0
 
 
+def dc_offset_text(dc: float) -> str:
+    """A DC offset as the warnings say it.
+
+    >>> dc_offset_text(0.05)
+    'a DC offset of +0.050 (-26 dBFS)'
+    """
+    return f"a DC offset of {dc:+.3f} ({20 * np.log10(abs(dc)):.0f} dBFS)"
+
+
 def working_rate(sr: int) -> int:
     """The rate tonekit analyses at: 16000 for wideband input, 8000 below 16 kHz."""
     return 16000 if sr >= 16000 else 8000

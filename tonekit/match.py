@@ -532,12 +532,26 @@ def interruption_events(speech: dict, hop_s: float, opts: MatchOptions, *, turn_
     return events
 
 
+def inner_silences(silences: pd.DataFrame, duration_s: float | None = None) -> pd.DataFrame:
+    """The rows of a silences table that are pauses of the call: silence before the first word (from 0 s) or
+    after the last (to within 0.05 s of ``duration_s``, when given) is not one.
+
+    >>> t = pd.DataFrame({"start_s": [0.0, 10.0, 80.0], "end_s": [3.0, 18.0, 90.0]})
+    >>> inner_silences(t, 90.0).start_s.tolist()
+    [10.0]
+    """
+    keep = silences.start_s > 0.0
+    if duration_s is not None:
+        keep &= silences.end_s < duration_s - 0.05
+    return silences[keep]
+
+
 def silence_events(silences: pd.DataFrame, opts: MatchOptions, *, duration_s: float | None = None) -> list:
     """Tip 12: nobody speaks for ``long_silence_s`` or more (leading and trailing silence excluded)."""
     events = []
-    for _, r in silences.iterrows():
+    for _, r in inner_silences(silences, duration_s).iterrows():
         dur = r.end_s - r.start_s
-        if dur < opts.long_silence_s or r.start_s <= 0.0 or (duration_s is not None and r.end_s >= duration_s - 0.05):
+        if dur < opts.long_silence_s:
             continue
         events.append(_event(r.start_s, r.end_s, 12, "long_silence", "none", min(1.0, dur / 30.0),
                              f"nobody spoke for {dur:.1f} s (from {_fmt_t(r.start_s)})"))

@@ -11,13 +11,13 @@ import pandas as pd
 
 from .activity import NOISY_HEADROOM_DB, detect_activity, frames_with_audio, headroom_db
 from .analysis import WINDOW_COLUMNS, Analysis, edge_means
-from .audio import DC_OFFSET_MIN_UTTERANCE, as_signal, load_audio, load_call
+from .audio import DC_OFFSET_MIN_UTTERANCE, as_signal, dc_offset_text, load_audio, load_call
 from .errors import AudioError, ParameterError, whole_number
 from .features.embedding import window_embedding_table
 from .features.frames import call_speaker_frames, frames_table, signal_frames
 from .features.windows import (mixed_reference, model_features, segment_functionals, speaker_baseline,
                                speaker_windows)
-from .match import MatchOptions, caller_angry_spans, match
+from .match import MatchOptions, caller_angry_spans, inner_silences, match
 from .models.features import piece_encoder
 from .models.store import EMBEDDING_PREFIXES, TARGET_NAMES, load_models, shipped_dir
 
@@ -163,8 +163,7 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
         elif (room := headroom_db(act.intensity_db[spk][:frames_with_audio(call, spk, len(m), act.hop_s)])
               ) < NOISY_HEADROOM_DB:
             path, what = call.describe(spk)
-            room = np.floor(room * 10) / 10   # rounded down: 10.96 dB is not shown as the 11 it falls short of
-            warnings.warn(f"{path}: the {spk}'s speech ({what}) stands only {room:.1f} dB over the noise, less "
+            warnings.warn(f"{path}: the {spk}'s speech ({what}) stands only {_down(room, 1)} dB over the noise, less "
                           f"than in anything the tone models learned from ({NOISY_HEADROOM_DB:g} dB or more): "
                           "their tone scores are less reliable", stacklevel=2)
     embedding_every = whole_number("embedding_every", embedding_every, minimum=1)
@@ -261,8 +260,13 @@ def _floor_s(seconds: float) -> str:
     >>> _floor_s(0.97), _floor_s(0.06), _floor_s(2.96)
     ('0.97', '0.06', '2.9')
     """
-    digits = 2 if seconds < 1 else 1
-    return f"{np.floor(seconds * 10 ** digits + 1e-6) / 10 ** digits:.{digits}f}"
+    return _down(seconds, 2 if seconds < 1 else 1)
+
+
+def _down(value: float, digits: int) -> str:
+    """``value`` rounded down to ``digits`` decimals, as text: a figure said to fall short of a threshold
+    is never shown as reaching it (``_down(10.96, 1)`` is ``'10.9'``)."""
+    return f"{np.floor(value * 10 ** digits + 1e-6) / 10 ** digits:.{digits}f}"
 
 
 def _recalibrations(models: dict) -> dict | None:
@@ -452,8 +456,7 @@ def _utterance(path_or_signal, sr):
     y, rate = load_audio(path_or_signal, single_speaker=True)
     dc = float(np.mean(y)) if len(y) else 0.0
     if abs(dc) >= DC_OFFSET_MIN_UTTERANCE:   # its power would fill the pauses between the words
-        warnings.warn(f"{path_or_signal}: carries a DC offset of {dc:+.3f} ({20 * np.log10(abs(dc)):.0f} dBFS): "
-                      "taken off before scoring", stacklevel=4)
+        warnings.warn(f"{path_or_signal}: carries {dc_offset_text(dc)}: taken off before scoring", stacklevel=4)
         y = y - dc
     return y, rate
 
@@ -668,9 +671,7 @@ def summarise(duration_s, frames, windows, events, act, turns, overlaps, opts) -
         start, end = edge_means(caller.anger)
         ca = {"start": start, "end": end, "change": end - start}
     counts = events.tip.value_counts() if len(events) else pd.Series(dtype=int)
-    # pauses inside the call, as tip 12 counts them: silence before the first word or after the last is not one
-    all_sil = act.silences(min_dur_s=0.3)
-    all_sil = all_sil[(all_sil.start_s > 0.0) & (all_sil.end_s < duration_s - 0.05)]
+    all_sil = inner_silences(act.silences(min_dur_s=0.3), duration_s)   # the call's pauses, as tip 12 counts them
     return {
         "duration_s": float(duration_s),
         "speakers": speakers,

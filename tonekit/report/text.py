@@ -15,7 +15,6 @@ from ._common import (ALL_GOOD, ENTRAINMENT_FEATURES, curve_stories, deep_get, e
                       tips_to_work_on, work_on_sentence)
 
 
-
 def _terminal_safe(text: str) -> str:
     """Input strings with control characters shown as ``\\x1b``: a file name must not drive the terminal."""
     return "".join(f"\\x{ord(ch):02x}" if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in text)
