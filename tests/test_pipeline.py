@@ -306,7 +306,62 @@ def test_a_channel_whose_pauses_are_zeros_keeps_its_speech(tmp_path, demo):
     assert _shifted(gated.events[gated.events.tip != 8], 0.0) == _shifted(demo.events[demo.events.tip != 8], 0.0)
 
 
+def test_a_quieter_comfort_noise_keeps_the_lines_floor(tmp_path, demo):
+    """A line that goes to comfort noise 15 dB quieter than its own (-70 dBFS, white) for 30 s at each end, or
+    for a minute at 0:54: that noise would be the whole call's floor, and the line's noise would pass for
+    speech (before tonekit.activity.floor_track: 59 overlaps, 71 s of agent talk for 39). Each stretch is
+    judged against its own noise: the speech found is the demo's own within 0.05 s a side, and the events
+    move with the padding; the minute at 0:54 lengthens the scripted hold (tip 12)."""
+    y, sr = sf.read(DEMO)
+    rng = np.random.default_rng(0)
+    comfort = lambda s: 10 ** (-70 / 20) * rng.standard_normal((int(s * sr), 2))   # noqa: E731
+    sf.write(tmp_path / "padded.flac", np.r_[comfort(30), y, comfort(30)], sr, subtype="PCM_16")
+    padded = tonekit.analyze(tmp_path / "padded.flac")
+    assert _shifted(padded.events, 30.0) == _shifted(demo.events, 0.0)
+    for s in ("agent", "caller"):
+        assert padded.summary["speakers"][s]["talk_time_s"] == pytest.approx(
+            demo.summary["speakers"][s]["talk_time_s"], abs=0.05)
+    assert len(padded.overlaps) == len(demo.overlaps)
+    at = int(54 * sr)
+    sf.write(tmp_path / "comfort.flac", np.r_[y[:at], comfort(60), y[at:]], sr, subtype="PCM_16")
+    quiet = tonekit.analyze(tmp_path / "comfort.flac")
+    hold = quiet.events[quiet.events.tip == 12]
+    assert len(hold) == 1 and (hold.start_s.iloc[0], hold.end_s.iloc[0]) == pytest.approx((50.2, 118.3), abs=0.3)
+    assert _shifted(quiet.events[quiet.events.tip.isin([1, 9])], 0.0) == \
+           _shifted(demo.events[demo.events.tip.isin([1, 9])], 0.0)
+
+
+def test_a_louder_noise_for_a_while_is_judged_on_its_own_level(tmp_path):
+    """The caller walks into a street: pink noise at -40 dBFS (15 dB over the line's, about 20 dB under the
+    caller's loudest) on their side from 0:20 to 0:45. Against the call's floor, a third of what was found
+    there was that noise (measured: 64 % speech); against the stretch's own noise, the speech found there is
+    the demo's own (measured: all of it, and 99 % of the demo's), and the agent's side does not change."""
+    from tonekit.activity import HOP_S, detect_activity
+    from tonekit.audio import load_call
+    from tonekit.augment import background_noise
+
+    y, sr = sf.read(DEMO)
+    own = detect_activity(load_call(DEMO))
+    a, b = 20 * sr, 45 * sr
+    y[a:b, 1] += 10 ** (-40 / 20) * background_noise("pink", b - a, sr, np.random.default_rng(1))
+    sf.write(tmp_path / "street.flac", y, sr, subtype="PCM_16")
+    stretch = slice(int(20 / HOP_S), int(45 / HOP_S))
+
+    def found(**options):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            act = detect_activity(load_call(tmp_path / "street.flac"), **options)
+        assert np.array_equal(act.speech["agent"], own.speech["agent"])
+        got, truth = act.speech["caller"][stretch], own.speech["caller"][stretch]
+        return (got & truth).sum() / got.sum(), (got & truth).sum() / truth.sum()
+
+    precision, recall = found()
+    assert precision >= 0.9 and recall >= 0.95
+    assert found(local_floor=False)[0] < 0.7
+
+
 def test_a_dc_offset_is_taken_off(tmp_path, demo):
+
     """A DC offset of 0.05 on both channels (-26 dBFS: it filled every pause, and the analysis found 1 s of the
     agent's speech) is taken off with a warning: the demo's speech and events, to the frame."""
     y, sr = sf.read(DEMO)

@@ -64,6 +64,79 @@ def floor_and_peak(intensity_db: np.ndarray, *, floor_margin_db: float = 10.0) -
     return float(floor), float(peak)
 
 
+#: A stretch of a channel whose own noise stands this many dB or more over the channel's floor gets a floor of
+#: its own (:func:`floor_track`): a line that goes quieter for a while (comfort noise, a hold) would otherwise
+#: lower the floor of the whole call, and the louder noise of the rest of it would pass for speech.
+REGIME_STEP_DB = 6.0
+
+
+def floor_track(intensity_db: np.ndarray, floor: float, *, step_db: float = REGIME_STEP_DB,
+                floor_margin_db: float = 10.0, min_speech_s: float = 1.0, piece_s: float = 1.0,
+                nearest: int = 10, hop_s: float = HOP_S):
+    """The noise floor under each frame of a channel whose noise changes level for a while; else ``floor``.
+
+    ``floor`` is the channel's floor (:func:`floor_and_peak`). The line's noise is read on 1-s pieces (one
+    every 0.1 s): a piece that is noise, or holds a pause of half a second or more, shows a plateau (its 5th
+    and 50th percentiles within :data:`NOISE_PLATEAU_DB`), whose level is its 5th percentile; a piece of
+    speech does not, and is passed over. The noise behind a frame is the quietest of the ``nearest`` plateaus
+    among the pieces that end before it, the noise ahead the quietest of the ``nearest`` among those that
+    start after it, and the frame's own noise is the louder of the two: at a step between two levels of
+    noise, the noise on each side is its own. Where that stands ``step_db`` or more over ``floor``, through a
+    stretch holding ``min_speech_s`` of sound ``floor_margin_db`` over it (speech over the louder noise), it
+    is the frame's floor; elsewhere ``floor`` is: a steady sound with nothing over it, music on hold for
+    instance, is left to :func:`steady_sound`. A channel whose noise keeps its level, or whose floor is
+    digital silence (a noise gate's zeros between the words), gets ``floor`` back, a float.
+
+    >>> rng = np.random.default_rng(0)
+    >>> line = rng.normal(40, 1, 3000)                              # 30 s of the line's noise at 40 dB
+    >>> line[1000:1400] = rng.uniform(45, 80, 400)                   # 4 s of talk at 10 s
+    >>> comfort = rng.normal(25, 1, 6000)                             # a minute of comfort noise at 25 dB
+    >>> x = np.r_[comfort, line]
+    >>> floor, _ = floor_and_peak(x)
+    >>> round(floor)                                                  # the comfort noise's level
+    24
+    >>> f = floor_track(x, floor)
+    >>> round(float(f[:5900].max())), round(float(f[6000:].min()))   # each its own, but 0.6 s before the step
+    (24, 38)
+    >>> floor_track(line, floor_and_peak(line)[0]) == floor_and_peak(line)[0]
+    True
+    """
+    x = np.asarray(intensity_db, float)
+    piece = max(1, int(round(piece_s / hop_s)))
+    step = max(1, piece // 10)
+    if len(x) < 2 * piece or not floor > NO_SIGNAL_DB:
+        return floor
+    v = np.where(x > NO_SIGNAL_DB, x, np.nan)
+    w = np.lib.stride_tricks.sliding_window_view(v, piece)[::step]     # piece j: frames j*step .. j*step+piece
+    enough = np.isfinite(w).sum(axis=1) >= piece // 2
+    if not enough.any():
+        return floor
+    q5, q50 = (np.percentile(w, [5, 50], axis=1) if enough.all() and not np.isnan(v).any()
+               else np.nanpercentile(w[enough], [5, 50], axis=1))
+
+    plateau = np.flatnonzero(enough)[q50 - q5 <= NOISE_PLATEAU_DB]    # the pieces that are noise
+    level = q5[q50 - q5 <= NOISE_PLATEAU_DB]
+    if not len(level):
+        return floor
+    pad = np.full(nearest - 1, np.inf)
+    ahead = np.lib.stride_tricks.sliding_window_view(np.r_[level, pad], nearest).min(axis=1)
+    behind = np.lib.stride_tricks.sliding_window_view(np.r_[pad, level], nearest).min(axis=1)
+    t = np.arange(len(x))
+    k = np.searchsorted(plateau, -(-t // step))                       # the first plateau starting at t or after
+    a = np.where(k < len(level), ahead[np.minimum(k, len(level) - 1)], np.inf)
+    jb = (t + 1 - piece) // step                                      # pieces ending by the frame
+    k = np.searchsorted(plateau, jb, side="right") - 1                # the last plateau among them
+    b = np.where((jb >= 0) & (k >= 0), behind[np.maximum(k, 0)], np.inf)
+    near = np.where(np.isinf(a), b, np.where(np.isinf(b), a, np.maximum(a, b)))
+    raised = np.isfinite(near) & (near >= floor + step_db)
+    for i, j in runs(raised):
+        if (x[i:j] > near[i:j] + floor_margin_db).sum() * hop_s < min_speech_s:
+            raised[i:j] = False   # a steady sound with no speech over it (music on hold): judged as before
+    if not raised.any():
+        return floor
+    return np.where(raised, near, floor)
+
+
 def runs(mask: np.ndarray) -> np.ndarray:
     """Start and end frame indices ``(k, 2)`` of the runs of True in a boolean array."""
     m = np.concatenate([[False], np.asarray(mask, bool), [False]])
@@ -90,7 +163,7 @@ def speech_from_intensity(intensity_db: np.ndarray, *, other_db: np.ndarray | No
                           crosstalk_db: float = 12.0, fill_gap_s: float = 0.25, min_run_s: float = 0.08,
                           noise_adaptive: bool = False, noisy_margin_db: float = 6.0,
                           extend_margin_db: float = 3.0, speech_range_db: float = 18.0,
-                          hop_s: float = HOP_S) -> np.ndarray:
+                          local_floor: bool = False, hop_s: float = HOP_S) -> np.ndarray:
     """Speech frames of one channel, optionally gated against the other channel.
 
     Parameters
@@ -115,6 +188,9 @@ def speech_from_intensity(intensity_db: np.ndarray, *, other_db: np.ndarray | No
         floor gets the same frames either way.
     noisy_margin_db, extend_margin_db, speech_range_db : float
         The noisy channel's margins (see :func:`noisy_speech`).
+    local_floor : bool
+        Where the channel's noise changes level for a while (a line gone quiet with comfort noise), each
+        stretch is judged against its own noise (:func:`floor_track`); what calls use.
 
     Examples
     --------
@@ -139,6 +215,8 @@ def speech_from_intensity(intensity_db: np.ndarray, *, other_db: np.ndarray | No
         # a lone utterance trimmed to its speech has no silence to measure the floor on: judge by the
         # peak alone (never in a call, where a channel with no dynamics is line noise, not speech)
         floor = peak - below_peak_db
+    elif local_floor:
+        floor = floor_track(x, floor, floor_margin_db=floor_margin_db, hop_s=hop_s)
     speech = (x > floor + floor_margin_db) & (x > peak - below_peak_db)
     if noise_adaptive:
         speech = noisy_speech(x, speech, floor=floor, peak=peak, floor_margin_db=floor_margin_db,
@@ -172,6 +250,7 @@ def noisy_speech(x: np.ndarray, speech: np.ndarray, *, floor: float, peak: float
 
     Nothing is ever stricter than ``floor_margin_db`` alone, and a channel whose peak stands
     ``floor_margin_db + speech_range_db`` or more over its floor (a quiet line) keeps ``speech`` as it is.
+    ``floor`` may be a floor per frame (:func:`floor_track`); the noise's ceiling is then read over it.
     """
     speech = np.asarray(speech, bool)
     reach = int(round(0.3 / hop_s))
@@ -179,11 +258,22 @@ def noisy_speech(x: np.ndarray, speech: np.ndarray, *, floor: float, peak: float
     quiet = ~binary_dilation(speech, structure=np.ones(2 * reach + 1, bool)) & (x > NO_SIGNAL_DB)
     if quiet.sum() < int(round(1.0 / hop_s)):
         return speech   # too little noise alone to read it
-    q5, q50 = np.percentile(x[quiet], [5, 50])
-    ceiling = 2 * q50 - q5
-    seed_db = min(floor + floor_margin_db, max(floor + noisy_margin_db, ceiling + extend_margin_db,
-                                               peak - speech_range_db))
-    grow_db = max(floor + extend_margin_db, ceiling, peak - speech_range_db)
+    if np.ndim(floor):   # a floor per frame (floor_track): each level of noise has its own spread
+        rel = x - floor
+        ceiling = np.empty(len(x))
+        lifted = floor > np.min(floor)
+        for part in (lifted, ~lifted):
+            here = quiet & part if (quiet & part).sum() >= int(round(1.0 / hop_s)) else quiet
+            q5, q50 = np.percentile(rel[here], [5, 50])
+            ceiling[part] = floor[part] + 2 * q50 - q5
+    else:
+
+        q5, q50 = np.percentile(x[quiet], [5, 50])
+        ceiling = 2 * q50 - q5
+    seed_db = np.minimum(floor + floor_margin_db, np.maximum(np.maximum(floor + noisy_margin_db,
+                                                                        ceiling + extend_margin_db),
+                                                             peak - speech_range_db))
+    grow_db = np.maximum(np.maximum(floor + extend_margin_db, ceiling), peak - speech_range_db)
     seeds = speech | (x > seed_db)
     parts, n = label(seeds | (x > grow_db))
     keep = np.zeros(n + 1, bool)
@@ -366,14 +456,18 @@ def frames_with_audio(call: Call, speaker: str, n: int, hop_s: float = HOP_S) ->
 
 
 def detect_activity(call: Call, *, crosstalk_db: float = 12.0, floor_margin_db: float = 10.0,
-                    noise_adaptive: bool = True, music_gate: bool = True, chunk_s: float = 60.0) -> Activity:
+                    noise_adaptive: bool = True, music_gate: bool = True, local_floor: bool = True,
+                    chunk_s: float = 60.0) -> Activity:
     """Speech activity of each speaker of a call.
 
     Stereo and two-file calls are gated for crosstalk, and each channel's
     quieter speech is found under steady noise too (``noise_adaptive``, see
     :func:`noisy_speech`; False: the fixed ``floor_margin_db`` alone), and
     steady, music-like stretches are left out of their speech with a warning
-    (``music_gate``, see :func:`steady_sound`: music on hold); a mono mix with
+    (``music_gate``, see :func:`steady_sound`: music on hold); where a
+    channel's noise changes level for a while (comfort noise), each stretch is
+    judged against its own noise (``local_floor``, see :func:`floor_track`);
+    a mono mix with
     RTTM turns keeps each speaker's speech inside that speaker's turns.
 
     Examples
@@ -387,7 +481,7 @@ def detect_activity(call: Call, *, crosstalk_db: float = 12.0, floor_margin_db: 
     mixed = all(call.sources[s].turns is not None for s in spk)
     if mixed:
         x = channel_intensity(call, spk[0], chunk_s=chunk_s)[:n]
-        voice = speech_from_intensity(x, floor_margin_db=floor_margin_db)
+        voice = speech_from_intensity(x, floor_margin_db=floor_margin_db, local_floor=local_floor)
         speech = {}
         for s in spk:
             inside = np.zeros(len(x), bool)
@@ -410,7 +504,7 @@ def detect_activity(call: Call, *, crosstalk_db: float = 12.0, floor_margin_db: 
         speech[s] = np.zeros(n, bool)
         speech[s][:end] = speech_from_intensity(levels[s][:end], other_db=other[0] if other else None,
                                                 crosstalk_db=crosstalk_db, floor_margin_db=floor_margin_db,
-                                                noise_adaptive=noise_adaptive)
+                                                noise_adaptive=noise_adaptive, local_floor=local_floor)
         if music_gate:
             floor = floor_and_peak(levels[s][:end], floor_margin_db=floor_margin_db)[0]
             music = steady_sound(levels[s][:end], speech[s][:end], floor=floor)
