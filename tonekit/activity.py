@@ -414,14 +414,29 @@ class Activity:
         return segments_table(~anyone, "none", hop_s=self.hop_s, min_dur_s=min_dur_s)
 
 
-def channel_intensity(call: Call, speaker: str, *, chunk_s: float = 60.0, hop_s: float = HOP_S) -> np.ndarray:
-    """Intensity per frame of one speaker's signal over the whole call, read in chunks.
+#: Mains hum and rumble lie low: where a channel's floor falls :data:`HUM_DROP_DB` or more once the sound below
+#: this (Hz) is taken off (a 4th-order Butterworth high-pass), its speech is found on the levels above it.
+HUM_HIGHPASS_HZ = 150.0
+HUM_DROP_DB = 6.0
+
+
+def channel_levels(call: Call, speaker: str, *, chunk_s: float = 60.0, hop_s: float = HOP_S,
+                   highpass_hz: float | None = HUM_HIGHPASS_HZ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Intensity per frame of one speaker's signal over the whole call, read in chunks, and the same of the
+    signal above ``highpass_hz`` (None: not computed).
 
     The same pass checks the signal: a silent or badly clipped channel raises
-    :class:`tonekit.errors.AudioError` naming the file and channel.
+    :class:`tonekit.errors.AudioError` naming the file and channel, and a DC offset is taken off every read
+    of the channel from then on, with a warning.
     """
+    from scipy.signal import butter, sosfilt, sosfilt_zi
+
     hop = int(round(hop_s * call.sr))
-    blocks = []
+    high = highpass_hz is not None and highpass_hz < call.sr / 2
+    if high:
+        sos = butter(4, highpass_hz, "highpass", fs=call.sr, output="sos")
+        state = sosfilt_zi(sos) * 0.0
+    blocks, high_blocks = [], []
     peak, clipped, n, total = 0.0, 0, 0, 0.0
     t = 0.0
     while t < call.duration_s:
@@ -433,6 +448,9 @@ def channel_intensity(call: Call, speaker: str, *, chunk_s: float = 60.0, hop_s:
             n += len(a)
             total += float(y.sum())
         blocks.append(block_power(y, hop))
+        if high:
+            z, state = sosfilt(sos, y, zi=state)
+            high_blocks.append(block_power(z, hop))
         t += chunk_s
     path, what = call.describe(speaker)
     judge_levels(path, what, peak, clipped / max(n, 1))
@@ -444,8 +462,33 @@ def channel_intensity(call: Call, speaker: str, *, chunk_s: float = 60.0, hop_s:
             if (o.path, o.channel) == (src.path, src.channel):
                 call.dc[other] = dc
         warnings.warn(f"{path}: {what} carries {dc_offset_text(dc)}: taken off before analysis", stacklevel=3)
-        return channel_intensity(call, speaker, chunk_s=chunk_s, hop_s=hop_s)
-    return intensity_from_blocks(np.concatenate(blocks) if blocks else np.zeros(0), hop)
+        return channel_levels(call, speaker, chunk_s=chunk_s, hop_s=hop_s, highpass_hz=highpass_hz)
+
+    def frames(b):
+        return intensity_from_blocks(np.concatenate(b) if b else np.zeros(0), hop)
+
+    return frames(blocks), (frames(high_blocks) if high else None)
+
+
+def channel_intensity(call: Call, speaker: str, *, chunk_s: float = 60.0, hop_s: float = HOP_S) -> np.ndarray:
+    """Intensity per frame of one speaker's signal over the whole call (:func:`channel_levels`)."""
+    return channel_levels(call, speaker, chunk_s=chunk_s, hop_s=hop_s, highpass_hz=None)[0]
+
+
+def hum_drop_db(intensity_db: np.ndarray, high_db: np.ndarray | None) -> float:
+    """How far a channel's floor falls once the sound below :data:`HUM_HIGHPASS_HZ` is taken off (dB; 0.0
+    without the high-passed levels): mains hum or rumble when :data:`HUM_DROP_DB` or more.
+
+    >>> rng = np.random.default_rng(0)
+    >>> talk = rng.uniform(45, 80, 400)
+    >>> with_hum = np.r_[rng.normal(50, 1, 600), talk]                 # hum at 50 dB under the talk
+    >>> above = np.r_[rng.normal(38, 1, 600), talk - 0.5]             # above 150 Hz: the line's noise at 38
+    >>> round(hum_drop_db(with_hum, above))
+    11
+    """
+    if high_db is None or not len(intensity_db):
+        return 0.0
+    return floor_and_peak(intensity_db)[0] - floor_and_peak(high_db)[0]
 
 
 def frames_with_audio(call: Call, speaker: str, n: int, hop_s: float = HOP_S) -> int:
@@ -457,7 +500,7 @@ def frames_with_audio(call: Call, speaker: str, n: int, hop_s: float = HOP_S) ->
 
 def detect_activity(call: Call, *, crosstalk_db: float = 12.0, floor_margin_db: float = 10.0,
                     noise_adaptive: bool = True, music_gate: bool = True, local_floor: bool = True,
-                    chunk_s: float = 60.0) -> Activity:
+                    hum_filter: bool = True, chunk_s: float = 60.0) -> Activity:
     """Speech activity of each speaker of a call.
 
     Stereo and two-file calls are gated for crosstalk, and each channel's
@@ -467,6 +510,9 @@ def detect_activity(call: Call, *, crosstalk_db: float = 12.0, floor_margin_db: 
     (``music_gate``, see :func:`steady_sound`: music on hold); where a
     channel's noise changes level for a while (comfort noise), each stretch is
     judged against its own noise (``local_floor``, see :func:`floor_track`);
+    where its noise is mostly mains hum or rumble, its speech is found above
+    :data:`HUM_HIGHPASS_HZ`, with a warning (``hum_filter``, see
+    :func:`hum_drop_db`; the levels kept in the result are the whole signal's);
     a mono mix with
     RTTM turns keeps each speaker's speech inside that speaker's turns.
 
@@ -479,9 +525,12 @@ def detect_activity(call: Call, *, crosstalk_db: float = 12.0, floor_margin_db: 
     spk = call.speakers
     n = int(np.ceil(call.duration_s / HOP_S))
     mixed = all(call.sources[s].turns is not None for s in spk)
+    highpass = HUM_HIGHPASS_HZ if hum_filter else None
     if mixed:
-        x = channel_intensity(call, spk[0], chunk_s=chunk_s)[:n]
-        voice = speech_from_intensity(x, floor_margin_db=floor_margin_db, local_floor=local_floor)
+        x, high = channel_levels(call, spk[0], chunk_s=chunk_s, highpass_hz=highpass)
+        x = x[:n]
+        heard = _above_hum(call, spk[0], x, None if high is None else high[:n])
+        voice = speech_from_intensity(heard, floor_margin_db=floor_margin_db, local_floor=local_floor)
         speech = {}
         for s in spk:
             inside = np.zeros(len(x), bool)
@@ -489,10 +538,13 @@ def detect_activity(call: Call, *, crosstalk_db: float = 12.0, floor_margin_db: 
                 inside[int(seg.start_s / HOP_S): int(np.ceil(seg.end_s / HOP_S))] = True
             speech[s] = voice & inside
         return Activity(HOP_S, {s: x for s in spk}, speech)
-    levels = {s: _fit(channel_intensity(call, s, chunk_s=chunk_s), n) for s in spk}
+    both_levels = {s: channel_levels(call, s, chunk_s=chunk_s, highpass_hz=highpass) for s in spk}
+    levels = {s: _fit(x, n) for s, (x, _) in both_levels.items()}
     # two files may differ in length: past the end of its file a side has no audio (read as zeros), and
     # those frames must not be taken for the quiet of its line
     ends = {s: frames_with_audio(call, s, n) for s in spk}
+    heard = {s: _above_hum(call, s, levels[s], None if high is None else _fit(high, n), end=ends[s])
+             for s, (_, high) in both_levels.items()}
     if len(spk) == 2:
         both = min(ends.values())
         refuse_same_audio(call, levels[spk[0]][:both], levels[spk[1]][:both], floor_margin_db=floor_margin_db,
@@ -500,14 +552,14 @@ def detect_activity(call: Call, *, crosstalk_db: float = 12.0, floor_margin_db: 
     speech = {}
     for s in spk:
         end = ends[s]
-        other = [levels[o][:end] for o in spk if o != s]
+        other = [heard[o][:end] for o in spk if o != s]
         speech[s] = np.zeros(n, bool)
-        speech[s][:end] = speech_from_intensity(levels[s][:end], other_db=other[0] if other else None,
+        speech[s][:end] = speech_from_intensity(heard[s][:end], other_db=other[0] if other else None,
                                                 crosstalk_db=crosstalk_db, floor_margin_db=floor_margin_db,
                                                 noise_adaptive=noise_adaptive, local_floor=local_floor)
         if music_gate:
-            floor = floor_and_peak(levels[s][:end], floor_margin_db=floor_margin_db)[0]
-            music = steady_sound(levels[s][:end], speech[s][:end], floor=floor)
+            floor = floor_and_peak(heard[s][:end], floor_margin_db=floor_margin_db)[0]
+            music = steady_sound(heard[s][:end], speech[s][:end], floor=floor)
             if (music & speech[s][:end]).any():
                 speech[s][:end] &= ~music
                 from .report._common import fmt_clock
@@ -563,7 +615,21 @@ def refuse_same_audio(call: Call, a_db: np.ndarray, b_db: np.ndarray, *, floor_m
     raise AudioError(pb, f"carries the same audio as {pa}: the agent and the caller need a file each")
 
 
+def _above_hum(call: Call, speaker: str, x: np.ndarray, high: np.ndarray | None, *, end: int | None = None
+               ) -> np.ndarray:
+    """The levels to find ``speaker``'s speech on: ``high`` (above :data:`HUM_HIGHPASS_HZ`) where the channel's
+    noise is mostly hum or rumble (:func:`hum_drop_db`), with a warning; else ``x``."""
+    drop = hum_drop_db(x[:end], None if high is None else high[:end])
+    if drop < HUM_DROP_DB:
+        return x
+    path, what = call.describe(speaker)
+    warnings.warn(f"{path}: mains hum or rumble on the {speaker}'s side ({what}): its noise is {int(drop)} dB "
+                  f"quieter above {HUM_HIGHPASS_HZ:g} Hz, where its speech is looked for", stacklevel=3)
+    return high
+
+
 def _fit(x: np.ndarray, n: int) -> np.ndarray:
+
     if len(x) >= n:
         return x[:n]
     return np.concatenate([x, np.full(n - len(x), x.min() if len(x) else 0.0)])
