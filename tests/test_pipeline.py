@@ -278,13 +278,18 @@ def test_digital_silence_is_no_line_noise(tmp_path, demo):
     assert padded.summary["silences"] == pytest.approx(demo.summary["silences"])
     turns = padded.turns.assign(start_s=padded.turns.start_s - 30, end_s=padded.turns.end_s - 30)
     pd.testing.assert_frame_equal(turns, demo.turns, atol=0.011)
+    _assert_a_minute_at_0_54_lengthens_the_hold(tmp_path / "muted.flac", demo, y, sr, zeros(60))
+
+
+def _assert_a_minute_at_0_54_lengthens_the_hold(path, demo, y, sr, minute):
+    """``minute`` (a minute of samples on both channels) written into the demo at 0:54, inside its hold:
+    tip 12 then spans 50.2-118.3 s, and tips 1 and 9 are where they were."""
     at = int(54 * sr)
-    sf.write(tmp_path / "muted.flac", np.r_[y[:at], zeros(60), y[at:]], sr, subtype="PCM_16")
-    muted = tonekit.analyze(tmp_path / "muted.flac")
-    hold = muted.events[muted.events.tip == 12]
+    sf.write(path, np.r_[y[:at], minute, y[at:]], sr, subtype="PCM_16")
+    a = tonekit.analyze(path)
+    hold = a.events[a.events.tip == 12]
     assert len(hold) == 1 and (hold.start_s.iloc[0], hold.end_s.iloc[0]) == pytest.approx((50.2, 118.3), abs=0.3)
-    assert _shifted(muted.events[muted.events.tip.isin([1, 9])], 0.0) == \
-           _shifted(demo.events[demo.events.tip.isin([1, 9])], 0.0)
+    assert _shifted(a.events[a.events.tip.isin([1, 9])], 0.0) == _shifted(demo.events[demo.events.tip.isin([1, 9])], 0.0)
 
 
 def test_a_channel_whose_pauses_are_zeros_keeps_its_speech(tmp_path, demo):
@@ -322,13 +327,8 @@ def test_a_quieter_comfort_noise_keeps_the_lines_floor(tmp_path, demo):
         assert padded.summary["speakers"][s]["talk_time_s"] == pytest.approx(
             demo.summary["speakers"][s]["talk_time_s"], abs=0.05)
     assert len(padded.overlaps) == len(demo.overlaps)
-    at = int(54 * sr)
-    sf.write(tmp_path / "comfort.flac", np.r_[y[:at], comfort(60), y[at:]], sr, subtype="PCM_16")
-    quiet = tonekit.analyze(tmp_path / "comfort.flac")
-    hold = quiet.events[quiet.events.tip == 12]
-    assert len(hold) == 1 and (hold.start_s.iloc[0], hold.end_s.iloc[0]) == pytest.approx((50.2, 118.3), abs=0.3)
-    assert _shifted(quiet.events[quiet.events.tip.isin([1, 9])], 0.0) == \
-           _shifted(demo.events[demo.events.tip.isin([1, 9])], 0.0)
+    _assert_a_minute_at_0_54_lengthens_the_hold(tmp_path / "comfort.flac", demo, y, sr, comfort(60))
+
 
 
 def test_a_louder_noise_for_a_while_is_judged_on_its_own_level(tmp_path):
