@@ -113,7 +113,6 @@ def floor_track(intensity_db: np.ndarray, floor: float, *, step_db: float = REGI
         return floor
     q5, q50 = (np.percentile(w, [5, 50], axis=1) if enough.all() and not np.isnan(v).any()
                else np.nanpercentile(w[enough], [5, 50], axis=1))
-
     plateau = np.flatnonzero(enough)[q50 - q5 <= NOISE_PLATEAU_DB]    # the pieces that are noise
     level = q5[q50 - q5 <= NOISE_PLATEAU_DB]
     if not len(level):
@@ -267,7 +266,6 @@ def noisy_speech(x: np.ndarray, speech: np.ndarray, *, floor: float, peak: float
             q5, q50 = np.percentile(rel[here], [5, 50])
             ceiling[part] = floor[part] + 2 * q50 - q5
     else:
-
         q5, q50 = np.percentile(x[quiet], [5, 50])
         ceiling = 2 * q50 - q5
     seed_db = np.minimum(floor + floor_margin_db, np.maximum(np.maximum(floor + noisy_margin_db,
@@ -513,8 +511,8 @@ def detect_activity(call: Call, *, crosstalk_db: float = 12.0, floor_margin_db: 
     where its noise is mostly mains hum or rumble, its speech is found above
     :data:`HUM_HIGHPASS_HZ`, with a warning (``hum_filter``, see
     :func:`hum_drop_db`; the levels kept in the result are the whole signal's);
-    a mono mix with
-    RTTM turns keeps each speaker's speech inside that speaker's turns.
+    a mono mix with RTTM turns keeps each speaker's speech inside that
+    speaker's turns.
 
     Examples
     --------
@@ -543,12 +541,12 @@ def detect_activity(call: Call, *, crosstalk_db: float = 12.0, floor_margin_db: 
     # two files may differ in length: past the end of its file a side has no audio (read as zeros), and
     # those frames must not be taken for the quiet of its line
     ends = {s: frames_with_audio(call, s, n) for s in spk}
-    heard = {s: _above_hum(call, s, levels[s], None if high is None else _fit(high, n), end=ends[s])
-             for s, (_, high) in both_levels.items()}
     if len(spk) == 2:
         both = min(ends.values())
         refuse_same_audio(call, levels[spk[0]][:both], levels[spk[1]][:both], floor_margin_db=floor_margin_db,
                           crosstalk_db=crosstalk_db)
+    heard = {s: _above_hum(call, s, levels[s], None if high is None else _fit(high, n), end=ends[s])
+             for s, (_, high) in both_levels.items()}
     speech = {}
     for s in spk:
         end = ends[s]
@@ -629,7 +627,6 @@ def _above_hum(call: Call, speaker: str, x: np.ndarray, high: np.ndarray | None,
 
 
 def _fit(x: np.ndarray, n: int) -> np.ndarray:
-
     if len(x) >= n:
         return x[:n]
     return np.concatenate([x, np.full(n - len(x), x.min() if len(x) else 0.0)])
