@@ -10,7 +10,7 @@ below the other channel's is bleed, not speech.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -375,11 +375,20 @@ class Activity:
         speaker -> intensity per frame (dB), over the whole call.
     speech : dict
         speaker -> boolean speech mask per frame.
+    tone_speech : dict
+        speaker -> the speech frames their tone is read on, for a speaker whose speech was found above mains
+        hum (:func:`hum_drop_db`): those that also stand out of the whole signal, as the tone models heard
+        speech in training. Every other speaker's tone is read on all their speech (:meth:`tone_mask`).
     """
 
     hop_s: float
     intensity_db: dict
     speech: dict
+    tone_speech: dict = field(default_factory=dict)
+
+    def tone_mask(self, speaker: str) -> np.ndarray:
+        """The frames ``speaker``'s tone is read on (see ``tone_speech``)."""
+        return self.tone_speech.get(speaker, self.speech[speaker])
 
     @property
     def n_frames(self) -> int:
@@ -529,13 +538,18 @@ def detect_activity(call: Call, *, crosstalk_db: float = 12.0, floor_margin_db: 
         x = x[:n]
         heard = _above_hum(call, spk[0], x, None if high is None else high[:n])
         voice = speech_from_intensity(heard, floor_margin_db=floor_margin_db, local_floor=local_floor)
-        speech = {}
+        whole = voice if heard is x else voice & speech_from_intensity(x, floor_margin_db=floor_margin_db,
+                                                                        local_floor=local_floor)
+        speech, tone = {}, {}
         for s in spk:
             inside = np.zeros(len(x), bool)
             for seg in call.sources[s].turns:
                 inside[int(seg.start_s / HOP_S): int(np.ceil(seg.end_s / HOP_S))] = True
             speech[s] = voice & inside
-        return Activity(HOP_S, {s: x for s in spk}, speech)
+            if heard is not x:
+                tone[s] = whole & inside
+        return Activity(HOP_S, {s: x for s in spk}, speech, tone)
+
     both_levels = {s: channel_levels(call, s, chunk_s=chunk_s, highpass_hz=highpass) for s in spk}
     levels = {s: _fit(x, n) for s, (x, _) in both_levels.items()}
     # two files may differ in length: past the end of its file a side has no audio (read as zeros), and
@@ -566,7 +580,17 @@ def detect_activity(call: Call, *, crosstalk_db: float = 12.0, floor_margin_db: 
                 spans = ", ".join(f"{fmt_clock(a * HOP_S)}-{fmt_clock(b * HOP_S)}" for a, b in runs(music))
                 warnings.warn(f"{path}: steady sound, not speech, on the {s}'s side ({what}) at {spans} (music "
                               f"on hold?): left out of the {s}'s speech", stacklevel=2)
-    return Activity(HOP_S, levels, speech)
+    tone = {}
+    for s in spk:
+        if heard[s] is not levels[s]:   # found above the hum: the tone is read where it stands out of it all
+            end = ends[s]
+            other = [levels[o][:end] for o in spk if o != s]
+            tone[s] = speech[s].copy()
+            tone[s][:end] &= speech_from_intensity(levels[s][:end], other_db=other[0] if other else None,
+                                                   crosstalk_db=crosstalk_db, floor_margin_db=floor_margin_db,
+                                                   noise_adaptive=noise_adaptive, local_floor=local_floor)
+    return Activity(HOP_S, levels, speech, tone)
+
 
 
 #: Two channels whose levels differ by less than this (standard deviation of the difference, dB, over

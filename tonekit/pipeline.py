@@ -195,7 +195,7 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
             parts = [feats[enough]]
             for prefix in prefixes:
                 enc = piece_encoder(prefix)
-                emb = window_embedding_table(lambda a, b, s=spk: call.read(s, max(a, 0.0), b), act.speech[spk],
+                emb = window_embedding_table(lambda a, b, s=spk: call.read(s, max(a, 0.0), b), act.tone_mask(spk),
                                              call.sr, w.start_s[enough], w.end_s[enough], every=every[prefix],
                                              reach_s=REACH_S[prefix], encoder=enc,
                                              population=pop_emb.get(prefix), population_share=shares[spk])
@@ -657,7 +657,8 @@ def summarise(duration_s, frames, windows, events, act, turns, overlaps, opts) -
     speakers = {}
     for spk, fr in frames.items():
         w = windows[windows.speaker == spk]
-        talk = float(fr.speech.sum() * fr.hop_s)
+        talk = float(act.speech[spk].sum() * act.hop_s)   # fr.speech: where the tone was read (Activity.tone_mask)
+
         speech_int = fr["intensity_db"][fr.speech]
         speakers[spk] = {
             "talk_time_s": round(talk, 2), "talk_share": round(talk / duration_s, 3) if duration_s else np.nan,

@@ -265,13 +265,15 @@ def signal_frames(y: np.ndarray, sr: int, *, speaker: str = "speaker", hop_s: fl
 
 
 def call_speaker_frames(call, activity, speaker: str, *, formants: bool = True) -> SpeakerFrames:
-    """Frame features of one speaker of a call (see :func:`tonekit.activity.detect_activity`)."""
+    """Frame features of one speaker of a call (see :func:`tonekit.activity.detect_activity`); their ``speech``
+    is the frames the speaker's tone is read on (:meth:`tonekit.activity.Activity.tone_mask`)."""
     def read(a, b):
         a0 = max(a, 0.0)
         y = call.read(speaker, a0, b)
         return np.pad(y, (int(round((a0 - a) * call.sr)), 0)) if a < 0 else y
 
-    return speaker_frames(read, activity.n_frames, call.sr, speech=activity.speech[speaker],
+    return speaker_frames(read, activity.n_frames, call.sr, speech=activity.tone_mask(speaker),
+
                           intensity=activity.intensity_db[speaker], speaker=speaker, formants=formants)
 
 
