@@ -397,7 +397,25 @@ def test_mains_hum_is_heard_past(tmp_path, demo, monkeypatch):
     pd.testing.assert_frame_equal(hum.windows, whole.windows)
 
 
+def test_mains_hum_is_heard_past_across_a_mute(tmp_path, demo):
+    """The same hum, and a mute written as zeros on the caller's side from 0:46 to 1:04: the zeros were the
+    floor of the whole channel, so the hum did not show (the filter never fired, and 25 % of the caller's
+    talk time was found, measured). Floors are compared on the frames with a signal: 96 % is found."""
+    from tonekit.activity import detect_activity
+    from tonekit.audio import load_call
+    from tonekit.augment import background_noise
+
+    y, sr = sf.read(DEMO)
+    y[:, 1] += 10 ** (-30 / 20) * background_noise("hum", len(y), sr, np.random.default_rng(0))
+    y[46 * sr:64 * sr, 1] = 0.0
+    sf.write(tmp_path / "muted_hum.flac", y, sr, subtype="PCM_16")
+    with pytest.warns(UserWarning, match=r"muted_hum.flac: mains hum or rumble on the caller's side"):
+        act = detect_activity(load_call(tmp_path / "muted_hum.flac"))
+    assert act.speech["caller"].sum() * act.hop_s >= 0.95 * demo.summary["speakers"]["caller"]["talk_time_s"]
+
+
 def test_a_dc_offset_is_taken_off(tmp_path, demo):
+
 
 
     """A DC offset of 0.05 on both channels (-26 dBFS: it filled every pause, and the analysis found 1 s of the

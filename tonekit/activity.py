@@ -493,9 +493,12 @@ def hum_drop_db(intensity_db: np.ndarray, high_db: np.ndarray | None) -> float:
     >>> round(hum_drop_db(with_hum, above))
     11
     """
-    if high_db is None or not len(intensity_db):
+    x, h = np.asarray(intensity_db, float), None if high_db is None else np.asarray(high_db, float)
+    signal = x > NO_SIGNAL_DB   # a mute's zeros are no noise, of either kind
+    if h is None or signal.sum() < int(round(1.0 / HOP_S)):
         return 0.0
-    return floor_and_peak(intensity_db)[0] - floor_and_peak(high_db)[0]
+    return float(np.percentile(x[signal], 5) - np.percentile(h[signal], 5))
+
 
 
 def frames_with_audio(call: Call, speaker: str, n: int, hop_s: float = HOP_S) -> int:
