@@ -539,10 +539,12 @@ def detect_activity(call: Call, *, crosstalk_db: float = 12.0, floor_margin_db: 
     if mixed:
         x, high = channel_levels(call, spk[0], chunk_s=chunk_s, highpass_hz=highpass)
         x = x[:n]
-        heard = _above_hum(call, spk[0], x, None if high is None else high[:n])
-        voice = speech_from_intensity(heard, floor_margin_db=floor_margin_db, local_floor=local_floor)
+        heard = _above_hum(call, spk[0], x, None if high is None else high[:n], mix=True)
+        voice = speech_from_intensity(heard, floor_margin_db=floor_margin_db, local_floor=local_floor,
+                                      noise_adaptive=noise_adaptive)
         whole = voice if heard is x else voice & speech_from_intensity(x, floor_margin_db=floor_margin_db,
-                                                                        local_floor=local_floor)
+                                                                        local_floor=local_floor,
+                                                                        noise_adaptive=noise_adaptive)
         speech, tone = {}, {}
         for s in spk:
             inside = np.zeros(len(x), bool)
@@ -640,16 +642,18 @@ def refuse_same_audio(call: Call, a_db: np.ndarray, b_db: np.ndarray, *, floor_m
     raise AudioError(pb, f"carries the same audio as {pa}: the agent and the caller need a file each")
 
 
-def _above_hum(call: Call, speaker: str, x: np.ndarray, high: np.ndarray | None, *, end: int | None = None
-               ) -> np.ndarray:
-    """The levels to find ``speaker``'s speech on: ``high`` (above :data:`HUM_HIGHPASS_HZ`) where the channel's
-    noise is mostly hum or rumble (:func:`hum_drop_db`), with a warning; else ``x``."""
+def _above_hum(call: Call, speaker: str, x: np.ndarray, high: np.ndarray | None, *, end: int | None = None,
+               mix: bool = False) -> np.ndarray:
+    """The levels to find ``speaker``'s speech on (``mix``: both speakers', of a mono mix): ``high`` (above
+    :data:`HUM_HIGHPASS_HZ`) where the channel's noise is mostly hum or rumble (:func:`hum_drop_db`), with a
+    warning; else ``x``."""
     drop = hum_drop_db(x[:end], None if high is None else high[:end])
     if drop < HUM_DROP_DB:
         return x
     path, what = call.describe(speaker)
-    warnings.warn(f"{path}: mains hum or rumble on the {speaker}'s side ({what}): its noise is {int(drop)} dB "
-                  f"quieter above {HUM_HIGHPASS_HZ:g} Hz, where its speech is looked for", stacklevel=3)
+    where = f"in the mix ({what})" if mix else f"on the {speaker}'s side ({what})"
+    warnings.warn(f"{path}: mains hum or rumble {where}: its noise is {int(drop)} dB quieter above "
+                  f"{HUM_HIGHPASS_HZ:g} Hz, where its speech is looked for", stacklevel=3)
     return high
 
 
