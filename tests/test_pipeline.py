@@ -330,7 +330,6 @@ def test_a_quieter_comfort_noise_keeps_the_lines_floor(tmp_path, demo):
     _assert_a_minute_at_0_54_lengthens_the_hold(tmp_path / "comfort.flac", demo, y, sr, comfort(60))
 
 
-
 def test_a_louder_noise_for_a_while_is_judged_on_its_own_level(tmp_path):
     """The caller walks into a street: pink noise at -40 dBFS (15 dB over the line's, about 20 dB under the
     caller's loudest) on their side from 0:20 to 0:45. Against the call's floor, a third of what was found
@@ -442,8 +441,6 @@ def test_a_mono_mix_under_hum(tmp_path, demo):
 
 
 def test_a_dc_offset_is_taken_off(tmp_path, demo):
-
-
 
 
     """A DC offset of 0.05 on both channels (-26 dBFS: it filled every pause, and the analysis found 1 s of the
@@ -978,7 +975,6 @@ def test_batch_re_analyses_a_changed_call_and_drops_superseded_reports(tmp_path,
     assert names == [batch.LEDGER, "call.wav.json", "other.json", "sub__call.wav.json"]
     assert json.loads((out / "call.wav.json").read_text())["source"] == str(tmp_path / "in" / "call.wav")
     assert os.path.isabs(json.loads((out / batch.LEDGER).read_text())["other.json"]["path"])
-
 
 
 def test_cli_batch_passes_the_channel_and_thresholds_to_every_call(tmp_path, monkeypatch):

@@ -500,7 +500,6 @@ def hum_drop_db(intensity_db: np.ndarray, high_db: np.ndarray | None) -> float:
     return float(np.percentile(x[signal], 5) - np.percentile(h[signal], 5))
 
 
-
 def frames_with_audio(call: Call, speaker: str, n: int, hop_s: float = HOP_S) -> int:
     """How many of a call's ``n`` frames hold audio of ``speaker``: all of them, unless the speaker's own file
     (one of two mono files) ends before the call does."""
@@ -595,7 +594,6 @@ def detect_activity(call: Call, *, crosstalk_db: float = 12.0, floor_margin_db: 
                                                    crosstalk_db=crosstalk_db, floor_margin_db=floor_margin_db,
                                                    noise_adaptive=noise_adaptive, local_floor=local_floor)
     return Activity(HOP_S, levels, speech, tone)
-
 
 
 #: Two channels whose levels differ by less than this (standard deviation of the difference, dB, over
