@@ -553,7 +553,6 @@ def detect_activity(call: Call, *, crosstalk_db: float = 12.0, floor_margin_db: 
             if heard is not x:
                 tone[s] = whole & inside
         return Activity(HOP_S, {s: x for s in spk}, speech, tone)
-
     both_levels = {s: channel_levels(call, s, chunk_s=chunk_s, highpass_hz=highpass) for s in spk}
     levels = {s: _fit(x, n) for s, (x, _) in both_levels.items()}
     # two files may differ in length: past the end of its file a side has no audio (read as zeros), and
@@ -565,14 +564,20 @@ def detect_activity(call: Call, *, crosstalk_db: float = 12.0, floor_margin_db: 
                           crosstalk_db=crosstalk_db)
     heard = {s: _above_hum(call, s, levels[s], None if high is None else _fit(high, n), end=ends[s])
              for s, (_, high) in both_levels.items()}
+
+    def found(on: dict, s: str) -> np.ndarray:
+        """``s``'s speech on the levels ``on`` (speaker -> levels), gated against the other side's."""
+        end = ends[s]
+        other = [on[o][:end] for o in spk if o != s]
+        return speech_from_intensity(on[s][:end], other_db=other[0] if other else None, crosstalk_db=crosstalk_db,
+                                     floor_margin_db=floor_margin_db, noise_adaptive=noise_adaptive,
+                                     local_floor=local_floor)
+
     speech = {}
     for s in spk:
         end = ends[s]
-        other = [heard[o][:end] for o in spk if o != s]
         speech[s] = np.zeros(n, bool)
-        speech[s][:end] = speech_from_intensity(heard[s][:end], other_db=other[0] if other else None,
-                                                crosstalk_db=crosstalk_db, floor_margin_db=floor_margin_db,
-                                                noise_adaptive=noise_adaptive, local_floor=local_floor)
+        speech[s][:end] = found(heard, s)
         if music_gate:
             floor = floor_and_peak(heard[s][:end], floor_margin_db=floor_margin_db)[0]
             music = steady_sound(heard[s][:end], speech[s][:end], floor=floor)
@@ -587,13 +592,10 @@ def detect_activity(call: Call, *, crosstalk_db: float = 12.0, floor_margin_db: 
     tone = {}
     for s in spk:
         if heard[s] is not levels[s]:   # found above the hum: the tone is read where it stands out of it all
-            end = ends[s]
-            other = [levels[o][:end] for o in spk if o != s]
             tone[s] = speech[s].copy()
-            tone[s][:end] &= speech_from_intensity(levels[s][:end], other_db=other[0] if other else None,
-                                                   crosstalk_db=crosstalk_db, floor_margin_db=floor_margin_db,
-                                                   noise_adaptive=noise_adaptive, local_floor=local_floor)
+            tone[s][:ends[s]] &= found(levels, s)
     return Activity(HOP_S, levels, speech, tone)
+
 
 
 #: Two channels whose levels differ by less than this (standard deviation of the difference, dB, over
