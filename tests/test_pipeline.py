@@ -441,8 +441,6 @@ def test_a_mono_mix_under_hum(tmp_path, demo):
 
 
 def test_a_dc_offset_is_taken_off(tmp_path, demo):
-
-
     """A DC offset of 0.05 on both channels (-26 dBFS: it filled every pause, and the analysis found 1 s of the
     agent's speech) is taken off with a warning: the demo's speech and events, to the frame."""
     y, sr = sf.read(DEMO)

@@ -597,7 +597,6 @@ def detect_activity(call: Call, *, crosstalk_db: float = 12.0, floor_margin_db: 
     return Activity(HOP_S, levels, speech, tone)
 
 
-
 #: Two channels whose levels differ by less than this (standard deviation of the difference, dB, over
 #: the frames where either holds sound) carry one recording: in a real two-channel call each side is
 #: 12 dB or more above the other's crosstalk whenever it speaks, so the difference swings by tens of dB.

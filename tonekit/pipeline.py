@@ -658,7 +658,6 @@ def summarise(duration_s, frames, windows, events, act, turns, overlaps, opts) -
     for spk, fr in frames.items():
         w = windows[windows.speaker == spk]
         talk = float(act.speech[spk].sum() * act.hop_s)   # fr.speech: where the tone was read (Activity.tone_mask)
-
         speech_int = fr["intensity_db"][fr.speech]
         speakers[spk] = {
             "talk_time_s": round(talk, 2), "talk_share": round(talk / duration_s, 3) if duration_s else np.nan,

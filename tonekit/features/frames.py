@@ -273,7 +273,6 @@ def call_speaker_frames(call, activity, speaker: str, *, formants: bool = True) 
         return np.pad(y, (int(round((a0 - a) * call.sr)), 0)) if a < 0 else y
 
     return speaker_frames(read, activity.n_frames, call.sr, speech=activity.tone_mask(speaker),
-
                           intensity=activity.intensity_db[speaker], speaker=speaker, formants=formants)
 
 
