@@ -413,6 +413,28 @@ def test_mains_hum_is_heard_past_across_a_mute(tmp_path, demo):
     assert act.speech["caller"].sum() * act.hop_s >= 0.95 * demo.summary["speakers"]["caller"]["talk_time_s"]
 
 
+def test_hum_that_starts_halfway_through_the_call(tmp_path, demo):
+    """The same hum on the caller's side from 0:45 on (a headset's cable plugged in halfway): the floor of the
+    whole channel is that of its clean first half, so the hum did not show, the hummed half passed for music on
+    hold, 63 % of the caller's talk time was found and a false hold (tip 12) at 1:04-1:10 (measured). The
+    floors are also compared over the stretch whose noise steps up: 97 % is found, with the hum warning, and
+    the demo's own events."""
+    from tonekit.augment import background_noise
+
+    y, sr = sf.read(DEMO)
+    y[45 * sr:, 1] += 10 ** (-30 / 20) * background_noise("hum", len(y) - 45 * sr, sr, np.random.default_rng(0))
+    sf.write(tmp_path / "late_hum.flac", y, sr, subtype="PCM_16")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        got = tonekit.analyze(tmp_path / "late_hum.flac")
+    said = [str(w.message) for w in caught]
+    assert any(re.match(r".*late_hum.flac: mains hum or rumble on the caller's side \(channel 1\)", m)
+               for m in said), said
+    assert not any("steady sound" in m for m in said), said
+    assert got.summary["speakers"]["caller"]["talk_time_s"] >= 0.95 * demo.summary["speakers"]["caller"]["talk_time_s"]
+    assert _shifted(got.events, 0.0) == _shifted(demo.events, 0.0)
+
+
 def test_a_mono_mix_under_hum(tmp_path, demo):
     """The demo mixed to mono, with the hum on the caller's part and the script's turns as RTTM. The mix's
     speech is looked for above the hum, with a warning that names the mix, and found as in a noisy stereo

@@ -486,18 +486,39 @@ def hum_drop_db(intensity_db: np.ndarray, high_db: np.ndarray | None) -> float:
     """How far a channel's floor falls once the sound below :data:`HUM_HIGHPASS_HZ` is taken off (dB; 0.0
     without the high-passed levels): mains hum or rumble when :data:`HUM_DROP_DB` or more.
 
+    The floors are compared over the whole channel, and over the stretch where its noise stands a step over the
+    rest (:func:`floor_track`), whichever falls further: hum that starts halfway through a call, a headset's
+    cable plugged in, raises the noise of that stretch alone, and the whole channel's floor is that of its clean
+    part.
+
     >>> rng = np.random.default_rng(0)
     >>> talk = rng.uniform(45, 80, 400)
     >>> with_hum = np.r_[rng.normal(50, 1, 600), talk]                 # hum at 50 dB under the talk
     >>> above = np.r_[rng.normal(38, 1, 600), talk - 0.5]             # above 150 Hz: the line's noise at 38
     >>> round(hum_drop_db(with_hum, above))
     11
+    >>> clean = np.r_[rng.normal(38, 1, 3000), talk]                  # 30 s of a clean line first
+    >>> hummed = np.r_[rng.normal(50, 1, 2000), talk]                 # then the hum, for 20 s
+    >>> round(hum_drop_db(np.r_[clean, hummed], np.r_[clean - 0.5, rng.normal(38, 1, 2000), talk - 0.5]))
+    12
+    >>> round(hum_drop_db(np.r_[clean, hummed], np.r_[clean, hummed] - 1.5))   # a louder noise, not hum
+    2
     """
     x, h = np.asarray(intensity_db, float), None if high_db is None else np.asarray(high_db, float)
     signal = x > NO_SIGNAL_DB   # a mute's zeros are no noise, of either kind
-    if h is None or signal.sum() < int(round(1.0 / HOP_S)):
+    second = int(round(1.0 / HOP_S))
+    if h is None or signal.sum() < second:
         return 0.0
-    return float(np.percentile(x[signal], 5) - np.percentile(h[signal], 5))
+    drop = float(np.percentile(x[signal], 5) - np.percentile(h[signal], 5))
+    floor = floor_and_peak(x)[0]
+    track = floor_track(x, floor, min_speech_s=0.0)     # with speech over the hum or not
+    stepped = np.zeros(len(x), bool)
+    for i, j in runs(np.broadcast_to(track > floor, x.shape)):
+        stepped[i + second:j - second] = True              # a step's track starts up to a second early
+    stepped &= signal
+    if stepped.sum() >= second:
+        drop = max(drop, float(np.percentile(x[stepped], 5) - np.percentile(h[stepped], 5)))
+    return drop
 
 
 def frames_with_audio(call: Call, speaker: str, n: int, hop_s: float = HOP_S) -> int:
