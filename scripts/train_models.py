@@ -9,6 +9,12 @@ run that first) and, by what the model knows of the speaker (a lone file,
 sets of k recordings, all of them), by scripts/evaluate_reference.py
 (results/reference.json), the versions, the feature list and the file's SHA-256.
 
+Beside them, trained/utterance_features.json: the features of every 150th corpus recording (31 of them) as
+this run computed them, prosody and the first voice-embedding dimensions (:func:`fingerprint`). The models are
+only reproducible while the code computes the same features; tests/test_models.py recomputes these and fails
+when a change to the shared speech detection or the features moves them (a change of that kind moved 2 of
+the 31 in an earlier release, unnoticed until the models no longer rebuilt byte for byte).
+
 Usage::
 
     python scripts/evaluate.py --baseline --out results/evaluation.json
@@ -44,6 +50,35 @@ def _versions() -> dict:
 
     return {name: version(name) for name in ("tonekit", "numpy", "scipy", "scikit-learn", "skops",
                                               "praat-parselmouth", "soundfile", "soxr", "pandas")}
+
+
+#: Every how many-th recording of the corpus table :func:`fingerprint` keeps, and how many embedding dimensions.
+FINGERPRINT_EVERY = 150
+FINGERPRINT_DIMS = 8
+
+
+def fingerprint(corpora) -> dict:
+    """The features of every :data:`FINGERPRINT_EVERY`-th recording of the corpus table (wideband, as training
+    reads it: :func:`tonekit.models.features.utterance_raw` and the voice embedding's first
+    :data:`FINGERPRINT_DIMS` dimensions), keyed by the path below the corpus root, with the feature versions."""
+    import pandas as pd
+    from threadpoolctl import threadpool_limits
+
+    from tonekit.models.corpora import load_corpora
+    from tonekit.models.features import (EMBEDDING_VERSION, FEATURE_VERSION, utterance_embedding,
+                                         utterance_raw)
+
+    table = load_corpora(corpora)
+    rows = {}
+    with threadpool_limits(1):   # one BLAS thread, as the cache's workers: the embedding's last bits follow it
+        for path, corpus in zip(table.path.iloc[::FINGERPRINT_EVERY], table.corpus.iloc[::FINGERPRINT_EVERY]):
+            emb = utterance_embedding(path, "wideband")
+            key = f"{corpus}/{Path(path).name}"
+            rows[key] = {**{k: float(v) for k, v in utterance_raw(path, "wideband").items()},
+                         **{k: float(emb[k]) for k in list(emb)[:FINGERPRINT_DIMS]}}
+    return {"feature_version": FEATURE_VERSION, "embedding_version": EMBEDDING_VERSION,
+            "every": FINGERPRINT_EVERY, "recordings": len(rows),
+            "features": pd.DataFrame(rows).T.round(9).to_dict(orient="index")}
 
 
 def main(argv=None):
@@ -132,6 +167,9 @@ def main(argv=None):
         # rewrite the card with the extra fields (hash unchanged: it covers the .skops file)
         out.with_suffix(".json").write_text(json.dumps(card, indent=2, default=float) + "\n")
         print(f"{target}: {out} sha256 {card['sha256'][:12]}...", file=sys.stderr)
+    out = Path(args.out_dir) / "utterance_features.json"
+    out.write_text(json.dumps(fingerprint([args.corpora]), indent=1) + "\n")
+    print(f"features of {FINGERPRINT_EVERY}th recordings: {out}", file=sys.stderr)
     return 0
 
 

@@ -198,6 +198,37 @@ def test_digital_silence_leaves_the_speech_found_as_it_was(zeros_s):
     assert (got[:t.size] == alone).all() and not got[t.size:].any()
 
 
+def test_a_lone_utterance_reads_its_floor_on_every_frame_zeros_included():
+    """The same line and 60 s of zeros, read as a lone utterance is (activity.UTTERANCE_SPEECH: what the
+    shipped models' training recordings got; RAVDESS pads its utterances with zeros): the zeros are the floor,
+    so the line's noise, far over them and within 40 dB of the peak, is speech as well, in every frame
+    of the line; read as a call's channel, it is not. signal_frames, which scores a lone file and makes the
+    training features, follows the utterance rule."""
+    from tonekit.activity import UTTERANCE_SPEECH, speech_from_intensity
+    from tonekit.features.frames import signal_frames
+
+    assert UTTERANCE_SPEECH == {"signal_floor": False}
+    t = np.arange(2000) * 0.01
+    talk = (t % 4) < 2
+    syllables = 50 + 30 * np.sin(np.pi * (t % 0.25) / 0.25) ** 2
+    line = np.where(talk, np.maximum(syllables, 50), 50) + np.random.default_rng(1).normal(0, 1, t.size)
+    levels = np.r_[line, intensity_db(np.zeros(60 * 8000), 8000)]
+    utterance = speech_from_intensity(levels, **UTTERANCE_SPEECH)
+    channel = speech_from_intensity(levels)
+    assert utterance[:t.size].all() and not utterance[t.size:].any()
+    assert not channel[:t.size][~talk].any() and 0.3 < channel[:t.size].mean() < 0.5
+
+    sr = 16000
+    rng = np.random.default_rng(2)
+    y = np.r_[np.zeros(sr), 0.003 * rng.standard_normal(sr),                 # zeros, then 1 s of the room
+              0.3 * np.sin(2 * np.pi * 150 * np.arange(sr) / sr), np.zeros(sr)]   # 1 s of a tone, zeros
+    fr = signal_frames(y, sr)
+    assert fr.speech[110:190].all()     # -50 dBFS of the room over the zeros (as a call's channel: its noise)
+    np.testing.assert_array_equal(fr.speech, speech_from_intensity(intensity_db(y, sr, hop_s=fr.hop_s),
+                                                                   **UTTERANCE_SPEECH))
+    assert not speech_from_intensity(intensity_db(y, sr, hop_s=fr.hop_s))[110:190].any()
+
+
 def test_stereo_call_truth_has_one_overlap(call_levels):
     _, truth = call_levels
     both = truth[0] & truth[1]

@@ -369,6 +369,36 @@ def test_tone_model_picks_its_features_by_name_and_scores_as_its_estimator():
     assert np.abs(expected - m.predict_proba(X)).max() > 1e-3    # the embedding counts when it is there
 
 
+@needs_corpora
+def test_corpus_features_are_those_the_shipped_models_were_trained_on(monkeypatch):
+    """scripts/train_models.py keeps the features of every 150th corpus recording as it computed them
+    (trained/utterance_features.json); the code computes the same ones now, or the shipped models would no
+    longer rebuild from the corpora (and the calls' scores drift from training's). Reading the floor of a
+    lone recording on the frames with a signal (as a call's channel), RAVDESS's zero-padded recordings get
+    other speech frames, and other features: the check sees it."""
+    import tonekit.activity
+    from scriptload import load_script
+    from tonekit.models.features import EMBEDDING_VERSION, FEATURE_VERSION
+
+    tm = load_script("train_models.py", "tonekit_train_models")
+    shipped = json.loads((shipped_dir() / "utterance_features.json").read_text())
+    assert (shipped["feature_version"], shipped["embedding_version"]) == (FEATURE_VERSION, EMBEDDING_VERSION)
+
+    def moved(now):
+        assert set(now["features"]) == set(shipped["features"]) and shipped["recordings"] == 31
+        out = []
+        for key, was in shipped["features"].items():
+            a = np.array([was[c] for c in sorted(was)], float)
+            b = np.array([now["features"][key][c] for c in sorted(was)], float)
+            if not np.allclose(a, b, rtol=1e-5, atol=1e-4, equal_nan=True):
+                out.append(key)
+        return out
+
+    assert moved(tm.fingerprint([CORPORA])) == []
+    monkeypatch.setitem(tonekit.activity.UTTERANCE_SPEECH, "signal_floor", True)
+    assert [k.split("/")[0] for k in moved(tm.fingerprint([CORPORA]))] == ["ravdess", "ravdess"]
+
+
 def test_tampered_model_is_refused(tmp_path):
     for f in ("anger.skops", "anger.json"):
         shutil.copy(shipped_dir() / f, tmp_path / f)

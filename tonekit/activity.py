@@ -162,7 +162,8 @@ def speech_from_intensity(intensity_db: np.ndarray, *, other_db: np.ndarray | No
                           crosstalk_db: float = 12.0, fill_gap_s: float = 0.25, min_run_s: float = 0.08,
                           noise_adaptive: bool = False, noisy_margin_db: float = 6.0,
                           extend_margin_db: float = 3.0, speech_range_db: float = 18.0,
-                          local_floor: bool = False, hop_s: float = HOP_S) -> np.ndarray:
+                          local_floor: bool = False, signal_floor: bool = True,
+                          hop_s: float = HOP_S) -> np.ndarray:
     """Speech frames of one channel, optionally gated against the other channel.
 
     Parameters
@@ -190,6 +191,11 @@ def speech_from_intensity(intensity_db: np.ndarray, *, other_db: np.ndarray | No
     local_floor : bool
         Where the channel's noise changes level for a while (a line gone quiet with comfort noise), each
         stretch is judged against its own noise (:func:`floor_track`); what calls use.
+    signal_floor : bool
+        Where the channel also holds digital silence, read its floor and peak on the frames with a signal
+        (:func:`floor_and_peak`; what calls use). False reads them on every frame, zeros included: what a
+        lone utterance gets (:data:`UTTERANCE_SPEECH`), as the shipped models' training recordings did (a
+        corpus's zero padding is the quiet of its recording).
 
     Examples
     --------
@@ -209,7 +215,10 @@ def speech_from_intensity(intensity_db: np.ndarray, *, other_db: np.ndarray | No
     x = np.asarray(intensity_db, float)
     if len(x) == 0:
         return np.zeros(0, bool)
-    floor, peak = floor_and_peak(x, floor_margin_db=floor_margin_db)
+    if signal_floor:
+        floor, peak = floor_and_peak(x, floor_margin_db=floor_margin_db)
+    else:
+        floor, peak = (float(v) for v in np.percentile(x, [5, 99]))
     if other_db is None and peak - floor < 2 * floor_margin_db:
         # a lone utterance trimmed to its speech has no silence to measure the floor on: judge by the
         # peak alone (never in a call, where a channel with no dynamics is line noise, not speech)
@@ -227,6 +236,14 @@ def speech_from_intensity(intensity_db: np.ndarray, *, other_db: np.ndarray | No
         rel_other = o - floor_and_peak(o)[1]
         speech &= rel_self > rel_other - crosstalk_db
     return smooth_mask(speech, fill_gap_s=fill_gap_s, min_run_s=min_run_s, hop_s=hop_s)
+
+
+#: How a lone utterance's speech is found (:func:`speech_from_intensity`'s options) wherever one is read whole:
+#: training's corpus recordings (:mod:`tonekit.models.features`), ``tonekit.score``'s frames and voice
+#: embedding, training's copies. The floor is read on every frame, zeros included, as when the shipped models
+#: were trained: a change here changes their training features, and scripts/train_models.py would no longer
+#: rebuild the shipped files.
+UTTERANCE_SPEECH = {"signal_floor": False}
 
 
 def noisy_speech(x: np.ndarray, speech: np.ndarray, *, floor: float, peak: float, floor_margin_db: float = 10.0,

@@ -168,13 +168,14 @@ def crop_copy(y: np.ndarray, sr: int, seed: int, *, line: bool = False) -> tuple
     Call windows often hold a short turn, and the corpora differ in length (TurEV-DB's single words are about
     1 s, the others' sentences 2-4 s): a model trained on short stretches as well meets fewer feature values
     it never saw. Measured and not shipped (``scripts/select_embedding_c.py --grid 0.001,0.001+crop``)."""
-    from .activity import speech_from_intensity
+    from .activity import UTTERANCE_SPEECH, speech_from_intensity
     from .features.energy import intensity_db
     from .features.frames import HOP_S
 
     rng = np.random.default_rng([seed, 2])
     dur = rng.uniform(*CROP_S)
-    active = np.flatnonzero(speech_from_intensity(intensity_db(np.asarray(y, float), sr, hop_s=HOP_S)))
+    level = intensity_db(np.asarray(y, float), sr, hop_s=HOP_S)
+    active = np.flatnonzero(speech_from_intensity(level, **UTTERANCE_SPEECH))
     if len(active):
         first, last = int(active[0] * HOP_S * sr), min(len(y), int((active[-1] + 1) * HOP_S * sr))
     else:

@@ -492,10 +492,10 @@ def signal_embedding(y: np.ndarray, sr: int, speech: np.ndarray | None = None, *
     enc = encoder or GE2E
     y = np.asarray(y, np.float32)
     if speech is None:
-        from ..activity import speech_from_intensity
+        from ..activity import UTTERANCE_SPEECH, speech_from_intensity
         from .energy import intensity_db
 
-        speech = speech_from_intensity(intensity_db(np.asarray(y, float), sr, hop_s=hop_s))
+        speech = speech_from_intensity(intensity_db(np.asarray(y, float), sr, hop_s=hop_s), **UTTERANCE_SPEECH)
 
     def read(a, b):
         return y[int(round(a * sr)): int(round(b * sr))]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..activity import HOP_S, runs, smooth_mask, speech_from_intensity
+from ..activity import HOP_S, UTTERANCE_SPEECH, runs, smooth_mask, speech_from_intensity
 from ..analysis import FRAME_COLUMNS
 from ..audio import resample
 from .energy import SPECTRAL_NAMES, intensity_db, spectral_frames
@@ -250,7 +250,7 @@ def signal_frames(y: np.ndarray, sr: int, *, speaker: str = "speaker", hop_s: fl
     y = np.asarray(y, float)
     inten = intensity_db(y, sr, hop_s=hop_s)
     n = len(inten)
-    speech = speech_from_intensity(inten)
+    speech = speech_from_intensity(inten, **UTTERANCE_SPEECH)
 
     def read(a, b):
         i, j = int(round(a * sr)), int(round(b * sr))

@@ -29,12 +29,14 @@ from ..features.windows import (FUNCTIONAL_COLUMNS, LEVEL_FEATURES, mixed_refere
                                 segment_functionals, speaker_baseline)
 from .store import EMBEDDING_PREFIXES
 
-#: Bump when the features change, so caches are not reused.
-FEATURE_VERSION = "6"
+#: Bump when the features change, so caches are not reused. 7, 2 and 4 hold the same features as 6, 1 and 3,
+#: those the shipped models were trained on: caches written by the releases in between (83ef82f..) hold other
+#: ones for the recordings with digital silence (:data:`tonekit.activity.UTTERANCE_SPEECH`), and are not read.
+FEATURE_VERSION = "7"
 #: Bump when the embedding recipe (tonekit.features.embedding) changes.
-EMBEDDING_VERSION = "1"
+EMBEDDING_VERSION = "2"
 #: Bump when the Whisper recipe (tonekit.features.whisper) or its shipped weights change.
-WHISPER_VERSION = "3"
+WHISPER_VERSION = "4"
 CONDITIONS = ("wideband", "telephone")
 #: Conditions features can be extracted in: the training ones, and the same telephone line through codecs the
 #: models never hear in training instead of µ-law: ``"gsm"`` (GSM 06.10, mobile) and ``"opus"`` (Opus at about
