@@ -57,6 +57,15 @@ def test_no_common_map_fixes_groups_that_disagree():
     assert common["slope"] < 1   # the best it can do is draw every probability toward 0.5
 
 
+def test_two_gaussians_find_the_line_without_labels():
+    """Unit-variance classes at known means: the two Gaussians fitted to the log-odds alone give the even-odds
+    line the labels would, for a balanced population."""
+    y, z = _group(20000, 3.0, -1.0, 6)
+    a, b = cl.two_gaussian_line(z)
+    assert (a, b) == pytest.approx((3.0, -1.0), abs=0.15)
+    assert cl.ece(y, cl.expit(a * z + b), balanced=True) < 0.02 < cl.ece(y, cl.expit(z), balanced=True)
+
+
 def test_many_rows_of_ece_at_once_are_the_library_ece():
     y, z = _group(700, 1.5, 0.3, 8)
     P = np.stack([cl.expit(a * z + b) for a, b in ((1.0, 0.0), (0.4, -1.0), (2.5, 0.7))])
