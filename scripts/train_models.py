@@ -10,7 +10,8 @@ sets of k recordings, all of them), by scripts/evaluate_reference.py
 (results/reference.json), the versions, the feature list and the file's SHA-256.
 
 Beside them, trained/utterance_features.json: the features of every 150th corpus recording (31 of them) as
-this run computed them, prosody and the first voice-embedding dimensions (:func:`fingerprint`). The models are
+this run computed them, prosody in every training condition and the embeddings' first dimensions
+(:func:`fingerprint`). The models are
 only reproducible while the code computes the same features; tests/test_models.py recomputes these and fails
 when a change to the shared speech detection or the features moves them (a change of that kind moved 2 of
 the 31 in an earlier release, unnoticed until the models no longer rebuilt byte for byte).
@@ -58,27 +59,41 @@ FINGERPRINT_DIMS = 8
 
 
 def fingerprint(corpora) -> dict:
-    """The features of every :data:`FINGERPRINT_EVERY`-th recording of the corpus table (wideband, as training
-    reads it: :func:`tonekit.models.features.utterance_raw` and the voice embedding's first
-    :data:`FINGERPRINT_DIMS` dimensions), keyed by the path below the corpus root, with the feature versions."""
+    """The features of every :data:`FINGERPRINT_EVERY`-th recording of the corpus table as training reads them,
+    keyed by the path below the corpus root: the prosody (:func:`tonekit.models.features.utterance_raw`) in
+    every training condition (as recorded, through the phone line, and both with background noise), the first
+    :data:`FINGERPRINT_DIMS` dimensions of the voice embedding (as recorded and through the noisy line) and of
+    Whisper's (as recorded); with the feature versions. Columns ``condition:feature``."""
     import pandas as pd
     from threadpoolctl import threadpool_limits
 
     from tonekit.models.corpora import load_corpora
-    from tonekit.models.features import (EMBEDDING_VERSION, FEATURE_VERSION, utterance_embedding,
-                                         utterance_raw)
+    from tonekit.models.features import (EMBEDDING_VERSION, FEATURE_VERSION, TRAINING_CONDITIONS,
+                                         WHISPER_VERSION, utterance_embedding, utterance_raw)
+
+    def first(values: dict) -> dict:
+        return {k: values[k] for k in list(values)[:FINGERPRINT_DIMS]}
 
     table = load_corpora(corpora)
     rows = {}
-    with threadpool_limits(1):   # one BLAS thread, as the cache's workers: the embedding's last bits follow it
+    with threadpool_limits(1):   # one BLAS thread, as the cache's workers: the embeddings' last bits follow it
         for path, corpus in zip(table.path.iloc[::FINGERPRINT_EVERY], table.corpus.iloc[::FINGERPRINT_EVERY]):
-            emb = utterance_embedding(path, "wideband")
-            key = f"{corpus}/{Path(path).name}"
-            rows[key] = {**{k: float(v) for k, v in utterance_raw(path, "wideband").items()},
-                         **{k: float(emb[k]) for k in list(emb)[:FINGERPRINT_DIMS]}}
+            parts = {c: utterance_raw(path, c) for c in TRAINING_CONDITIONS}
+            for c in ("wideband", "noise-telephone"):
+                parts[c] = {**parts[c], **first(utterance_embedding(path, c))}
+            parts["wideband"].update(first(utterance_embedding(path, "wideband", encoder="wsp_")))
+            rows[f"{corpus}/{Path(path).name}"] = {f"{c}:{k}": float(v) for c, d in parts.items()
+                                                   for k, v in d.items()}
     return {"feature_version": FEATURE_VERSION, "embedding_version": EMBEDDING_VERSION,
-            "every": FINGERPRINT_EVERY, "recordings": len(rows),
-            "features": pd.DataFrame(rows).T.round(9).to_dict(orient="index")}
+            "whisper_version": WHISPER_VERSION, "every": FINGERPRINT_EVERY, "recordings": len(rows),
+            "features": pd.DataFrame(rows).T.round(6).to_dict(orient="index")}
+
+
+def fingerprint_json(fp: dict) -> str:
+    """:func:`fingerprint`'s result as JSON text, one recording a line."""
+    head = {k: v for k, v in fp.items() if k != "features"}
+    rows = ",\n".join(f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in fp["features"].items())
+    return json.dumps(head, indent=1)[:-2] + ',\n "features": {\n' + rows + "\n }\n}\n"
 
 
 def main(argv=None):
@@ -168,7 +183,7 @@ def main(argv=None):
         out.with_suffix(".json").write_text(json.dumps(card, indent=2, default=float) + "\n")
         print(f"{target}: {out} sha256 {card['sha256'][:12]}...", file=sys.stderr)
     out = Path(args.out_dir) / "utterance_features.json"
-    out.write_text(json.dumps(fingerprint([args.corpora]), indent=1) + "\n")
+    out.write_text(fingerprint_json(fingerprint([args.corpora])))
     print(f"features of {FINGERPRINT_EVERY}th recordings: {out}", file=sys.stderr)
     return 0
 

@@ -372,17 +372,21 @@ def test_tone_model_picks_its_features_by_name_and_scores_as_its_estimator():
 @needs_corpora
 def test_corpus_features_are_those_the_shipped_models_were_trained_on(monkeypatch):
     """scripts/train_models.py keeps the features of every 150th corpus recording as it computed them
-    (trained/utterance_features.json); the code computes the same ones now, or the shipped models would no
+    (trained/utterance_features.json: prosody in the four training conditions, the embeddings' first
+    dimensions); the code computes the same ones now, or the shipped models would no
     longer rebuild from the corpora (and the calls' scores drift from training's). Reading the floor of a
     lone recording on the frames with a signal (as a call's channel), RAVDESS's zero-padded recordings get
     other speech frames, and other features: the check sees it."""
     import tonekit.activity
     from scriptload import load_script
-    from tonekit.models.features import EMBEDDING_VERSION, FEATURE_VERSION
+    from tonekit.models.features import EMBEDDING_VERSION, FEATURE_VERSION, WHISPER_VERSION
 
     tm = load_script("train_models.py", "tonekit_train_models")
-    shipped = json.loads((shipped_dir() / "utterance_features.json").read_text())
-    assert (shipped["feature_version"], shipped["embedding_version"]) == (FEATURE_VERSION, EMBEDDING_VERSION)
+    text = (shipped_dir() / "utterance_features.json").read_text()
+    shipped = json.loads(text)
+    assert (shipped["feature_version"], shipped["embedding_version"], shipped["whisper_version"]) == \
+           (FEATURE_VERSION, EMBEDDING_VERSION, WHISPER_VERSION)
+    assert tm.fingerprint_json(shipped) == text   # the file is the script's own writing
 
     def moved(now):
         assert set(now["features"]) == set(shipped["features"]) and shipped["recordings"] == 31
