@@ -233,14 +233,15 @@ def unlabelled_rows(pred: pd.DataFrame, shares=(None, 0.1), seed: int = 0) -> pd
     rows = []
     for (t, c, h), g in pred.groupby(["target", "condition", "test"]):
         for share in shares:
+            sub = g
             if share is not None:
                 pos, neg = g[g.y == 1], g[g.y == 0]
                 keep = int(round(share / (1 - share) * len(neg)))
-                g = pd.concat([pos.sample(min(keep, len(pos)), random_state=seed), neg])
-            y, z = g.y.to_numpy(), logit(g.p)
+                sub = pd.concat([pos.sample(min(keep, len(pos)), random_state=seed), neg])
+            y, z = sub.y.to_numpy(), logit(sub.p)
             a, b = two_gaussian_line(z, seed)
             rows.append({"target": t, "condition": c, "share": "as is" if share is None else f"{share:g}",
-                         "test": h, "shipped": ece(y, g.p, balanced=True),
+                         "test": h, "shipped": ece(y, sub.p, balanced=True),
                          "two_gaussians": ece(y, expit(a * z + b), balanced=True),
                          "their_slope": ece(y, expit(a * z), balanced=True)})
     out = pd.DataFrame(rows)
@@ -456,8 +457,8 @@ def main(argv=None) -> int:
                                                         for h in sorted(table.corpus.unique())])
     text, per_corpus, bounds, unlabelled, few, small, nested = report(pred)
     print(text)
-    write_tables(args.out, {"per_corpus": per_corpus, "bounds": bounds, "unlabelled": unlabelled, "few_speakers": few,
-                            "small_sets": small, "prior_nested": nested}, text, t0)
+    write_tables(args.out, {"per_corpus": per_corpus, "bounds": bounds, "unlabelled": unlabelled,
+                            "few_speakers": few, "small_sets": small, "prior_nested": nested}, text, t0)
     return 0
 
 
