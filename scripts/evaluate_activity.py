@@ -3,9 +3,11 @@
 
 Simulated calls (``scripts/simulate_calls.py``, both lines) get noise added to both channels at a
 given signal-to-noise ratio: the noise's level against the channel's speech, its speech being the
-frames tonekit finds on the call without the added noise (the reference). Four noises: white, pink,
-a 50-Hz mains hum with its harmonics, and pink noise that swells and fades (by up to 6 dB, a few
-times a second: traffic, a room's movement). For each, three rules of
+frames tonekit finds on the call without the added noise (the reference). Five noises: white, pink,
+a 50-Hz mains hum with its harmonics, pink noise that swells and fades (by up to 6 dB, a few
+times a second: traffic, a room's movement), and the same hum from half-way through the call on
+(:data:`LATE_HUM`: a headset's cable plugged in, where the floor of the whole channel is that of its
+clean half; the ratio is the hum's while it sounds). For each, three rules of
 :func:`tonekit.activity.detect_activity` are measured against the reference:
 
 - ``fixed``: speech is 10 dB or more above the channel's floor (``noise_adaptive=False``);
@@ -50,6 +52,10 @@ from tonekit.match import MatchOptions  # noqa: E402
 from tonekit.models.corpora import CORPORA_HELP  # noqa: E402
 
 SNRS_DB = (20, 15, 10, 5)
+#: The mains hum of :func:`tonekit.augment.background_noise` from half-way through the call on.
+LATE_HUM = "hum from half-way"
+#: The noises compared.
+KINDS = NOISE_KINDS + (LATE_HUM,)
 #: The rules compared: keyword arguments of :func:`tonekit.activity.detect_activity`.
 RULES = {"fixed": {"noise_adaptive": False, "music_gate": False},
          "adaptive": {"noise_adaptive": True, "music_gate": False},
@@ -58,12 +64,16 @@ RULES = {"fixed": {"noise_adaptive": False, "music_gate": False},
 
 def with_noise(y: np.ndarray, sr: int, speech: list, kind: str, snr_db: float, rng) -> np.ndarray:
     """``y`` (samples x channels) with noise added to each channel, ``snr_db`` below the RMS of that channel's
-    speech frames (``speech[ch]``, on the 10-ms grid)."""
+    speech frames (``speech[ch]``, on the 10-ms grid); ``kind`` one of :data:`KINDS` (:data:`LATE_HUM`: silent
+    over the first half, at that ratio over the second)."""
     out = y.copy()
     for ch in range(y.shape[1]):
         frame = np.minimum((np.arange(len(y)) / sr / HOP_S).astype(int), len(speech[ch]) - 1)
         level = np.sqrt(np.mean(y[speech[ch][frame], ch] ** 2))
-        out[:, ch] += background_noise(kind, len(y), sr, rng) * level * 10 ** (-snr_db / 20)
+        noise = background_noise("hum" if kind == LATE_HUM else kind, len(y), sr, rng)
+        if kind == LATE_HUM:
+            noise[: len(y) // 2] = 0.0
+        out[:, ch] += noise * level * 10 ** (-snr_db / 20)
     return np.clip(out, -1.0, 1.0)
 
 
@@ -74,7 +84,7 @@ def compare(path: Path, work: Path, rng, long_s: float) -> list[dict]:
     spk = list(ref.speech)
     ref_long = ref.silences(min_dur_s=long_s)
     rows = []
-    for kind in NOISE_KINDS:
+    for kind in KINDS:   # the hums draw nothing from rng: the other noises are those of the runs before them
         for snr in SNRS_DB:
             noisy = work / "noisy.flac"
             sf.write(noisy, with_noise(y, sr, [ref.speech[s] for s in spk], kind, snr, rng), sr)

@@ -37,6 +37,18 @@ def test_noise_is_added_at_the_asked_ratio_to_each_channels_speech():
     assert np.sqrt(np.mean(added[:, 1] ** 2)) == pytest.approx(0.4 * 10 ** -0.5, rel=0.01)
 
 
+def test_late_hum_is_silent_over_the_first_half():
+    """The hum from half-way: nothing added over the first half, and over the second the whole hum's level
+    (10 dB below the speech's 0.4 RMS: 0.126)."""
+    sr = 8000
+    t = np.arange(2 * sr) / sr
+    y = np.column_stack([0.4 * np.sqrt(2) * np.sin(2 * np.pi * 300 * t)] * 2)
+    speech = [np.ones(int(2 / HOP_S), bool)] * 2
+    added = ea.with_noise(y, sr, speech, ea.LATE_HUM, 10, np.random.default_rng(1)) - y
+    assert not added[:sr].any()
+    assert np.sqrt(np.mean(added[sr:, 0] ** 2)) == pytest.approx(0.4 * 10 ** -0.5, rel=0.02)
+
+
 def test_long_silences_false_and_missed():
     import pandas as pd
     ref = pd.DataFrame({"start_s": [10.0, 40.0], "end_s": [18.0, 46.0]})
