@@ -23,6 +23,13 @@ from .match import MatchOptions
 from .features.energy import P_REF, block_power, intensity_from_blocks
 
 HOP_S = 0.01
+
+
+def frames_of(seconds: float, hop_s: float = HOP_S) -> int:
+    """How many frames of ``hop_s`` make ``seconds`` (rounded)."""
+    return int(round(seconds / hop_s))
+
+
 #: Frames quieter than this (dB re 2e-5: -90 dBFS, the level of 16-bit audio's dither) hold no signal: the
 #: zeros a recorder writes during a hold or a mute, or the silence padding a call.
 NO_SIGNAL_DB = float(20 * np.log10(10 ** (-90 / 20) / P_REF))
@@ -54,7 +61,7 @@ def floor_and_peak(intensity_db: np.ndarray, *, floor_margin_db: float = 10.0) -
     if not len(x):
         return float("nan"), float("nan")
     keep = x > NO_SIGNAL_DB
-    if keep.all() or keep.sum() < int(round(1.0 / HOP_S)):
+    if keep.all() or keep.sum() < frames_of(1.0):
         floor, peak = np.percentile(x, [5, 99])
         return float(floor), float(peak)
     sig = x[keep]
@@ -102,7 +109,7 @@ def floor_track(intensity_db: np.ndarray, floor: float, *, step_db: float = REGI
     True
     """
     x = np.asarray(intensity_db, float)
-    piece = max(1, int(round(piece_s / hop_s)))
+    piece = max(1, frames_of(piece_s, hop_s))
     step = max(1, piece // 10)
     if len(x) < 2 * piece or not floor > NO_SIGNAL_DB:
         return floor
@@ -147,11 +154,11 @@ def smooth_mask(mask: np.ndarray, *, fill_gap_s: float = 0.25, min_run_s: float 
                 hop_s: float = HOP_S) -> np.ndarray:
     """Close pauses shorter than ``fill_gap_s`` and drop blips shorter than ``min_run_s``."""
     m = np.asarray(mask, bool).copy()
-    gap = int(round(fill_gap_s / hop_s))
+    gap = frames_of(fill_gap_s, hop_s)
     if gap > 0:
         padded = np.pad(m, gap)
         m = binary_closing(padded, structure=np.ones(gap + 1, bool))[gap:-gap]
-    short = int(round(min_run_s / hop_s))
+    short = frames_of(min_run_s, hop_s)
     if short > 1:
         m = binary_opening(m, structure=np.ones(short, bool))
     return m
@@ -269,17 +276,17 @@ def noisy_speech(x: np.ndarray, speech: np.ndarray, *, floor: float, peak: float
     ``floor`` may be a floor per frame (:func:`floor_track`); the noise's ceiling is then read over it.
     """
     speech = np.asarray(speech, bool)
-    reach = int(round(0.3 / hop_s))
+    reach = frames_of(0.3, hop_s)
     # the noise is read where there is a signal and no speech near: digital silence is no noise
     quiet = ~binary_dilation(speech, structure=np.ones(2 * reach + 1, bool)) & (x > NO_SIGNAL_DB)
-    if quiet.sum() < int(round(1.0 / hop_s)):
+    if quiet.sum() < frames_of(1.0, hop_s):
         return speech   # too little noise alone to read it
     if np.ndim(floor):   # a floor per frame (floor_track): each level of noise has its own spread
         rel = x - floor
         ceiling = np.empty(len(x))
         lifted = floor > np.min(floor)
         for part in (lifted, ~lifted):
-            here = quiet & part if (quiet & part).sum() >= int(round(1.0 / hop_s)) else quiet
+            here = quiet & part if (quiet & part).sum() >= frames_of(1.0, hop_s) else quiet
             q5, q50 = np.percentile(rel[here], [5, 50])
             ceiling[part] = floor[part] + 2 * q50 - q5
     else:
@@ -341,7 +348,7 @@ def steady_sound(intensity_db: np.ndarray, sound: np.ndarray, *, floor: float, m
     """
     x = np.asarray(intensity_db, float)
     out = np.zeros(len(x), bool)
-    piece = max(1, int(round(piece_s / hop_s)))
+    piece = max(1, frames_of(piece_s, hop_s))
     step = max(1, piece // 3)
     closed = smooth_mask(sound, fill_gap_s=gap_s, min_run_s=0.0, hop_s=hop_s)
     for a, b in runs(closed):
@@ -523,7 +530,7 @@ def hum_drop_db(intensity_db: np.ndarray, high_db: np.ndarray | None) -> float:
     """
     x, h = np.asarray(intensity_db, float), None if high_db is None else np.asarray(high_db, float)
     signal = x > NO_SIGNAL_DB   # a mute's zeros are no noise, of either kind
-    second = int(round(1.0 / HOP_S))
+    second = frames_of(1.0)
     if h is None or signal.sum() < second:
         return 0.0
     drop = float(np.percentile(x[signal], 5) - np.percentile(h[signal], 5))
