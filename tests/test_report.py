@@ -527,7 +527,7 @@ def test_html_renders_in_headless_chromium(analysis, tmp_path):
     (0, 0.34, 0.91, 0.21, "flared up, then calmed down"),   # anger peaks far above both ends
     (0, 0.34, 0.60, 0.21, "stayed low"),                    # a peak 0.26 above the start: not a flare-up
     (0, 0.40, 0.91, 0.21, "calmed down"),                   # the end is 0.19 below the start: a trend wins
-    (1, 0.80, 0.10, 0.75, "tensed up, then calmed again"),  # calm dips far below both ends
+    (1, 0.80, 0.10, 0.75, "lost calm, then found it again"),  # calm dips far below both ends
     (2, 0.60, 0.35, 0.60, "stayed high"),                   # warmth dips 0.25: not a spike
     (2, 0.60, 0.25, 0.55, "cooled, then warmed up again"),
 ])

@@ -54,12 +54,14 @@ class CurveSpec:
         return f"{self.speaker.capitalize()} {self.measure}"
 
 
-#: The three curves supervisors read, in the order they are shown.
+#: The three curves supervisors read, in the order they are shown. A falling calm is "less calm", not
+#: "tenser": calm's other class holds happiness and surprise as well as anger and fear (DESIGN section 3),
+#: so an agent who brightens up reads less calm too.
 CURVES = (
     CurveSpec("caller", "anger", "peak", rise_words="grew angrier", fall_words="calmed down",
               spike_words="flared up, then calmed down"),
-    CurveSpec("agent", "calm", "low", rise_words="grew calmer", fall_words="grew tenser",
-              spike_words="tensed up, then calmed again"),
+    CurveSpec("agent", "calm", "low", rise_words="grew calmer", fall_words="grew less calm",
+              spike_words="lost calm, then found it again"),
     CurveSpec("agent", "warmth", "low", rise_words="warmed up", fall_words="cooled down",
               spike_words="cooled, then warmed up again"),
 )
