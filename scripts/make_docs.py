@@ -26,7 +26,7 @@ def main(argv=None):
     docs.mkdir(exist_ok=True)
     a = tonekit.analyze(tonekit.demo_path())
     report = render_text(a, color=False)
-    (docs / "demo_report.txt").write_text(report + "\n", encoding="utf-8")
+    (docs / "demo_report.txt").write_text(report.rstrip("\n") + "\n", encoding="utf-8")   # as `tonekit demo` prints it
     a.plot(docs / "demo_plot.png")
     readme = ROOT / "README.md"
     text = readme.read_text(encoding="utf-8")

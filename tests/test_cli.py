@@ -248,3 +248,17 @@ def test_an_output_that_is_a_folder_is_refused_before_any_work(mono_file, tmp_pa
     res = CliRunner().invoke(main, ["features", str(mono_file), "-o", f"{tmp_path / 'new.csv'}/"])
     assert res.exit_code == 2
     assert "a folder; give a file name" in res.output
+
+
+def test_demo_prints_the_report_the_docs_show():
+    """``tonekit demo`` prints docs/demo_report.txt (the README's demo block, written by scripts/make_docs.py)
+    to the character, ending in one newline."""
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parents[1] / "docs" / "demo_report.txt"
+    res = CliRunner().invoke(main, ["demo", "--quiet"])
+    assert res.exit_code == 0
+    assert res.stdout == docs.read_text(encoding="utf-8")
+    assert res.stdout.endswith(".\n") and "grew less calm" in res.stdout
+    readme = (docs.parents[1] / "README.md").read_text(encoding="utf-8")
+    assert f"```\n{res.stdout}```\n" in readme

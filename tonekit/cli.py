@@ -167,7 +167,7 @@ def _emit(text: str, output):
         Path(output).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
         click.echo(f"wrote {output}", err=True)
     else:
-        click.echo(text)
+        click.echo(text, nl=not text.endswith("\n"))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
