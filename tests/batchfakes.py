@@ -17,5 +17,5 @@ def fake_one(audio, out, models, options=None):
         os._exit(137)
     if data == b"bad":
         return audio, f"{audio}: not a readable audio file"
-    Path(out).write_text(json.dumps({"source": audio, "options": options}))
+    Path(out).write_text(json.dumps({"tonekit_version": "fake", "source": audio, "options": options}))
     return audio, None

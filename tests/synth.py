@@ -165,3 +165,18 @@ def hold_music(dur_s: float, sr: int, *, level_dbfs: float = -20.0, seed: int = 
         env = np.minimum(1, tt / 0.02) * np.exp(-tt / 0.6)
         out[a:a + note] += env * sum(np.sin(2 * np.pi * f * h * tt) / h for h in range(1, 6))
     return out * 10 ** (level_dbfs / 20) / np.sqrt(np.mean(out ** 2))
+
+
+#: Call-progress tones: (frequencies in Hz, seconds on, seconds off; None: steady).
+PROGRESS_TONES = {"ringback_fr": ((440.0,), 1.5, 3.5), "ringback_us": ((440.0, 480.0), 2.0, 4.0),
+                  "busy_eu": ((425.0,), 0.5, 0.5), "busy_us": ((480.0, 620.0), 0.5, 0.5),
+                  "dial_us": ((350.0, 440.0), None, None)}
+
+
+def progress_tone(kind: str, dur_s: float, sr: int, *, level_dbfs: float = -20.0) -> np.ndarray:
+    """A call-progress tone of :data:`PROGRESS_TONES` (the sum of its sines, in its cadence), ``level_dbfs`` RMS
+    while it sounds."""
+    freqs, on, off = PROGRESS_TONES[kind]
+    t = np.arange(int(round(dur_s * sr))) / sr
+    y = sum(np.sin(2 * np.pi * f * t) for f in freqs) * np.sqrt(2 / len(freqs)) * 10 ** (level_dbfs / 20)
+    return y if on is None else y * ((t % (on + off)) < on)

@@ -199,8 +199,19 @@ def test_read_rttm(tmp_path):
     assert segs[1].duration_s == pytest.approx(0.5)
 
 
+def test_read_rttm_reads_past_comments_and_other_nist_records(tmp_path):
+    """NIST's RTTM also holds comments (``;;``) and records such as SPKR-INFO: the turns are the SPEAKER lines."""
+    path = tmp_path / "turns.rttm"
+    path.write_text(";; made by a diariser\nSPKR-INFO mix 1 <NA> <NA> <NA> unknown A <NA> <NA>\n"
+                    "SPKR-INFO mix 1 <NA> <NA> <NA> unknown B <NA> <NA>\n" + RTTM
+                    + "NON-SPEECH mix 1 3.0 0.5 <NA> <NA> <NA> <NA> <NA>\n")
+    assert [(s.start_s, s.end_s, s.label) for s in read_rttm(path)] == [(0.0, 1.5, "A"), (1.2, 1.7, "B"),
+                                                                         (2.0, 3.0, "B")]
+
+
 @pytest.mark.parametrize("text, problem", [
     ("SPEAKER mix 1 0.0 1.0 <NA>\n", "line 1 is not an RTTM SPEAKER line"),
+    ("SPEAKERS mix 1 0.0 1.0 <NA> <NA> A\n", "line 1 is not an RTTM SPEAKER line"),
     ("SPEAKER mix 1 zero 1.0 <NA> <NA> A\n", "line 1: start and duration must be numbers"),
     ("SPEAKER mix 1 0.0 -1.0 <NA> <NA> A\n", "line 1: negative start or duration"),
     ("SPEAKER mix 1 0.0 inf <NA> <NA> A\n", "line 1: start and duration must be finite numbers, not 0.0 and inf"),
@@ -334,3 +345,80 @@ def test_same_file_for_both_speakers_and_non_path_sources(tmp_path):
     with pytest.raises(ParameterError, match="source must be a file path, not ndarray"):
         load_call(np.zeros(16000))
     assert issubclass(AudioError, ValueError)   # `except ValueError` catches bad audio too
+
+
+def test_a_pipe_or_a_device_is_not_an_audio_file(tmp_path):
+    import os
+
+    fifo = tmp_path / "pipe.wav"
+    os.mkfifo(fifo)
+    device = tmp_path / "zero.wav"
+    device.symlink_to("/dev/zero")
+    for path in (fifo, device):
+        with pytest.raises(AudioError) as err:
+            audio_info(path)
+        assert str(err.value) == f"{path}: not a regular file (a pipe or a device?)"
+
+
+@pytest.mark.parametrize("subtype", ["VORBIS", "OPUS"])
+def test_an_ogg_file_cut_short_is_refused(tmp_path, subtype):
+    """libsndfile reads the pages an Ogg file holds without a word; the last page's end-of-stream flag says
+    whether the stream was finished."""
+    y = 0.1 * np.random.default_rng(0).standard_normal(16000 * 10)
+    whole = tmp_path / "whole.ogg"
+    sf.write(whole, y, 16000, format="OGG", subtype=subtype)
+    assert audio_info(whole).duration_s == pytest.approx(10.0, abs=0.05)
+    cut = tmp_path / "cut.ogg"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with pytest.raises(AudioError, match=r"cut.ogg: truncated: the Ogg stream stops without its end, after "
+                                         r"[345]\.\d\d s$"):
+        audio_info(cut)
+
+
+def test_two_files_of_different_lengths_or_rates_are_named(tmp_path):
+    """The shorter side is silent after its end, and a lower rate sets both sides' rate: each is said."""
+    agent, caller, narrow = tmp_path / "agent.wav", tmp_path / "caller.wav", tmp_path / "narrow.wav"
+    sf.write(agent, _tone(16000, dur_s=30.0), 16000)
+    sf.write(caller, _tone(16000, dur_s=5.0), 16000)
+    sf.write(narrow, _tone(8000, dur_s=30.0), 8000)
+    with pytest.warns(UserWarning) as caught:
+        call = load_call(agent=agent, caller=caller)
+    assert [str(w.message) for w in caught] == [f"{caller}: the caller's file lasts 5.0 s, the agent's 30.0 s: the "
+                                               "caller's side is silent from 0:05 on"]
+    assert call.duration_s == 30.0
+    with pytest.warns(UserWarning) as caught:
+        call = load_call(agent=agent, caller=narrow)
+    assert [str(w.message) for w in caught] == [f"{agent}: the agent's file is at 16000 Hz, the caller's at 8000 Hz: "
+                                               "both are analysed at 8000 Hz"]
+    assert call.sr == 8000
+    same = tmp_path / "same.wav"
+    sf.write(same, _tone(16000, dur_s=30.5), 16000)     # half a second longer: no word
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_call(agent=agent, caller=same)
+
+
+def test_a_channel_of_a_constant_level_holds_no_sound(tmp_path):
+    """Every sample 0.3: the offset is taken off (a warning), and the channel is refused for what it is."""
+    from tonekit.activity import detect_activity
+
+    path = tmp_path / "dc.wav"
+    y = np.column_stack([_tone(16000, dur_s=3.0), np.full(48000, 0.3)])
+    sf.write(path, y, 16000)
+    with pytest.warns(UserWarning, match="channel 1 carries a DC offset of"), pytest.raises(AudioError) as err:
+        detect_activity(load_call(path))
+    assert str(err.value) == f"{path}: channel 1 holds no sound, only a DC offset of +0.300 (-10 dBFS)"
+
+
+def test_the_clipped_share_of_the_shorter_file_is_its_own(tmp_path):
+    """A 4-s caller file clipped on 25 % of its samples, beside a 30-s agent file: 25 %, not a share of 30 s."""
+    from tonekit.activity import detect_activity
+
+    agent, caller = tmp_path / "agent.wav", tmp_path / "caller.wav"
+    sf.write(agent, _tone(16000, dur_s=30.0), 16000)
+    y = _tone(16000, dur_s=4.0)
+    y[::4] = 1.0
+    sf.write(caller, y, 16000, subtype="FLOAT")
+    with pytest.warns(UserWarning, match="silent from 0:04"), pytest.raises(AudioError) as err:
+        detect_activity(load_call(agent=agent, caller=caller))
+    assert str(err.value) == f"{caller}: audio is clipped (25.0 % of samples at full scale)"

@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
-from synth import syllable_train
+from synth import progress_tone, syllable_train
 from tonekit import __version__
 from tonekit.cli import main
 
@@ -157,13 +157,17 @@ def test_score_reports_folders_noise_and_short_files_and_quotes_paths(mono_file,
     sf.write(short, np.r_[np.zeros(16000), y[8000:11200], np.zeros(16000)], 16000)
     good = tmp_path / 'take 1, "calm".wav'
     shutil.copy(mono_file, good)
-    files = [str(folder), str(noise), str(good), str(short)]
+    tone = tmp_path / "ringback.wav"
+    sf.write(tone, progress_tone("ringback_fr", 6.0, 16000), 16000)
+    files = [str(folder), str(noise), str(good), str(short), str(tone)]
     for fmt in ("json", "csv"):
         r = CliRunner().invoke(main, ["score", *files, "--format", fmt])
         assert r.exit_code == 1
         assert r.stderr.splitlines() == [f"Error: {folder}: is a folder, not an audio file",
                                          f"Error: {noise}: no voiced speech found (noise only?)",
-                                         f"Error: {short}: less than 0.3 s of speech"]
+                                         f"Error: {short}: less than 0.3 s of speech",
+                                         f"Error: {tone}: a steady tone, not speech (a ringback, busy or dial tone, "
+                                         "or a test tone?)"]
         rows = json.loads(r.stdout) if fmt == "json" else pd.read_csv(io.StringIO(r.stdout)).to_dict("records")
         assert [row["path"] for row in rows] == [str(good)]
         assert all(0 <= rows[0][t] <= 1 for t in ("anger", "calm", "warmth"))
@@ -262,3 +266,34 @@ def test_demo_prints_the_report_the_docs_show():
     assert res.stdout.endswith(".\n") and "grew less calm" in res.stdout
     readme = (docs.parents[1] / "README.md").read_text(encoding="utf-8")
     assert f"```\n{res.stdout}```\n" in readme
+
+
+def test_a_file_name_with_a_line_break_keeps_its_error_on_one_line(tmp_path, mono_file):
+    bad = tmp_path / "monday\ncall.wav"
+    bad.write_bytes(b"")
+    for args in (["report", str(bad)], ["score", str(bad), str(mono_file)]):
+        res = CliRunner().invoke(main, args)
+        assert res.exit_code == 1
+        assert f"Error: {tmp_path}/monday\\ncall.wav: empty file (0 bytes)\n" in res.stderr
+        assert "monday\ncall" not in res.stderr
+
+
+def test_an_output_that_cannot_be_written_or_names_another_form_is_refused_before_any_work(mono_file, tmp_path,
+                                                                                           monkeypatch):
+    import tempfile
+
+    import tonekit.pipeline
+
+    monkeypatch.setattr(tonekit.pipeline, "analyze", lambda *a, **k: pytest.fail("analysed before refusing"))
+    res = CliRunner().invoke(main, ["report", str(mono_file), "-o", str(tmp_path / "r.json"), "--format", "textgrid"])
+    assert res.exit_code == 2
+    assert "r.json: its extension names the json form, but --format asks for textgrid: change one of them" in res.output
+
+    def refused(*a, **k):
+        raise PermissionError(13, "Permission denied")
+    monkeypatch.setattr(tempfile, "NamedTemporaryFile", refused)
+    for cmd in (["report", str(mono_file)], ["plot", str(mono_file)], ["features", str(mono_file)]):
+        out = tmp_path / {"report": "r.json", "plot": "p.png", "features": "f.csv"}[cmd[0]]
+        res = CliRunner().invoke(main, cmd + ["-o", str(out)])
+        assert res.exit_code == 2, cmd
+        assert f"{out}: the folder {tmp_path} cannot be written (Permission denied)" in res.output, cmd

@@ -205,3 +205,45 @@ def test_real_speech_without_pauses_is_not_taken_for_music(corpus):
     x = intensity_db(music, 16000)
     sound = speech_from_intensity(x, other_db=np.zeros(len(x)), noise_adaptive=True)
     assert steady_sound(x, sound, floor=np.percentile(x, 5))[int(1.5 / HOP_S): int(20.5 / HOP_S)].all()
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("corpus", ["emodb", "nemo", "ravdess", "turev"])
+def test_real_speech_is_not_taken_for_call_progress_tones(corpus):
+    """Forty utterances of each of three speakers of a corpus, 50 ms apart (a speaker's steadiest vowels can
+    come back within a cadence), as recorded, through the phone line and under background noise: not a frame
+    is taken for a ringback, busy or dial tone, while the same tones between them are, through the line too."""
+    from synth import PROGRESS_TONES, progress_tone
+
+    from tonekit.activity import pure_tones, tonal_frames
+    from tonekit.augment import noise_copy, telephone_copy
+    from tonekit.features.energy import intensity_db
+    from tonekit.models.corpora import load_corpora
+
+    if not (CORPORA / corpus).is_dir():
+        pytest.skip(f"corpus {corpus} not found at {CORPORA / corpus} (../shared/corpora is absent)")
+    table = load_corpora(CORPORA / corpus)
+    examined = 0.0
+    for n, (_, g) in enumerate(sorted(table.groupby("speaker"))[:3]):
+        parts = [sf.read(p)[0] for p in g.path.sort_values()[:40]]
+        y = np.concatenate([np.r_[x, np.zeros(800)] for x in parts])     # 16 kHz: 50 ms between utterances
+        y = y + 1e-4 * np.random.default_rng(n).standard_normal(len(y))
+        for z, sr in ((y, 16000), telephone_copy(y, 16000, n), noise_copy(y, 16000, n)):
+            x = intensity_db(z, sr)
+            share, hz = (v[:len(x)] for v in tonal_frames(z, sr))
+            examined += (share >= 0.9).sum() * HOP_S
+            assert not pure_tones(share, hz, x).any()
+    assert examined > 5     # seconds of frames as pure as a tone's were judged
+    # the tones themselves, 6 s each, 1 s apart, through the phone line
+    tones = [progress_tone(kind, 6.0, 16000) for kind in PROGRESS_TONES]
+    y = np.concatenate([np.r_[np.zeros(16000), t] for t in tones] + [np.zeros(16000)])
+    y += 1e-4 * np.random.default_rng(9).standard_normal(len(y))
+    z, sr = telephone_copy(y, 16000, 9)
+    x = intensity_db(z, sr)
+    share, hz = (v[:len(x)] for v in tonal_frames(z, sr))
+    found = pure_tones(share, hz, x)
+    for i, t in enumerate(tones):
+        a = int(round((1 + 7 * i) / HOP_S))
+        sounding = np.abs(t).reshape(-1, 160).max(axis=1) > 0       # the tone's own 10-ms frames
+        inside = sounding[5:-5] & (np.convolve(sounding, np.ones(11), "same")[5:-5] == 11)
+        assert found[a + 5: a + 600 - 5][inside].all(), list(PROGRESS_TONES)[i]

@@ -97,15 +97,18 @@ def test_noise_option_parses_kind_and_ratio():
 
 
 def test_noise_is_added_in_place_at_the_asked_ratio(tmp_path):
-    """A stereo 8-kHz µ-law call: each side speaks (a tone) over its own second, silent otherwise; white noise
-    10 dB under each side's speech is added in place, and the file keeps its rate and encoding."""
+    """A stereo 8-kHz µ-law call: each side speaks (a sung tone, with vibrato: a steady one would be taken for a
+    ringback) over its own second, silent otherwise; white noise 10 dB under each side's speech is added in
+    place, and the file keeps its rate and encoding."""
     import numpy as np
     import soundfile as sf
 
     sr = 8000
     t = np.arange(3 * sr) / sr
-    y = np.column_stack([np.where(t < 1, 0.2 * np.sqrt(2) * np.sin(2 * np.pi * 220 * t), 0.0),
-                         np.where((t >= 1.5) & (t < 2.5), 0.05 * np.sqrt(2) * np.sin(2 * np.pi * 140 * t), 0.0)])
+
+    def sung(f0):   # +-5 % vibrato at 5 Hz
+        return np.sqrt(2) * np.sin(2 * np.pi * np.cumsum(f0 * (1 + 0.05 * np.sin(2 * np.pi * 5 * t))) / sr)
+    y = np.column_stack([np.where(t < 1, 0.2 * sung(220), 0.0), np.where((t >= 1.5) & (t < 2.5), 0.05 * sung(140), 0.0)])
     path = tmp_path / "call.wav"
     sf.write(path, y, sr, subtype="ULAW")
     before, _ = sf.read(path, always_2d=True)

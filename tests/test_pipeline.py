@@ -880,6 +880,47 @@ def test_demo_through_a_phone_line_keeps_the_scripted_events(tmp_path, codec):
     _assert_only_scripted(events)
 
 
+@pytest.mark.parametrize("kind,side,where,codec,span", [
+    ("ringback_fr", "caller", "start", None, "0:00-0:06"),   # a callback: the caller's phone rang first
+    ("busy_us", "caller", "end", "mulaw", "1:30-1:35"),      # the caller hung up
+    ("dial_us", "agent", "end", "gsm", "1:30-1:34"),
+])
+def test_call_progress_tones_are_not_speech(tmp_path, demo, kind, side, where, codec, span):
+    """The demo with a ringback (10 s) before it, or a busy or dial tone (6 s, 4 s) after it, on one side
+    (tests/synth.py), as recorded or through a phone line: the tone is left out of that side's speech with a
+    warning naming it, and the call keeps the demo's turns and events (moved by the ringback's 10 s)."""
+    from synth import progress_tone
+
+    y, sr = sf.read(DEMO)
+    channel = 0 if side == "agent" else 1
+    dur_s = {"ringback_fr": 10.0, "busy_us": 6.0, "dial_us": 4.0}[kind]
+    extra = np.zeros((int(dur_s * sr), 2))
+    extra[:, channel] = progress_tone(kind, dur_s, sr)
+    if codec is not None:   # the call and the tone each through the line (the tone at the line's level)
+        from tonekit.augment import telephone_copy
+
+        def line(x):
+            return np.column_stack([telephone_copy(x[:, c], sr, seed=c, codec=codec)[0] if x[:, c].any()
+                                    else np.zeros(len(x) // 2) for c in range(2)])
+        y, extra, sr = line(y), line(extra), 8000
+        sf.write(tmp_path / "demo_line.wav", y, sr)
+        demo = tonekit.analyze(tmp_path / "demo_line.wav")
+    y = np.r_[extra, y] if where == "start" else np.r_[y, extra]
+    shift = dur_s if where == "start" else 0.0
+    path = tmp_path / f"demo_{kind}.wav"
+    sf.write(path, y, sr)
+    with pytest.warns(UserWarning, match=rf"demo_{kind}.wav: steady tones, not speech, on the {side}'s side "
+                                         rf"\(channel {channel}\) at {span} \(ringback, busy or dial tone\?\)"):
+        got = tonekit.analyze(path)
+    turns = got.turns[got.turns.end_s - got.turns.start_s >= 0.1].reset_index(drop=True)
+    mine = demo.turns[demo.turns.end_s - demo.turns.start_s >= 0.1].reset_index(drop=True)
+    assert list(turns.speaker) == list(mine.speaker)
+    assert np.abs(turns[["start_s", "end_s"]].to_numpy() - shift - mine[["start_s", "end_s"]].to_numpy()).max() < 0.1
+    assert list(zip(got.events.tip, got.events.kind)) == list(zip(demo.events.tip, demo.events.kind))
+    assert np.abs(got.events[["start_s", "end_s"]].to_numpy() - shift
+                  - demo.events[["start_s", "end_s"]].to_numpy()).max() < 0.3
+
+
 def _inputs(folder: Path, files: dict) -> None:
     for rel, data in files.items():
         (folder / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -1063,4 +1104,44 @@ def test_batch_tells_of_a_folder_without_calls(tmp_path, monkeypatch):
     (tmp_path / "empty" / "notes.txt").write_text("no audio here")
     said = []
     assert batch.run_batch([tmp_path / "in", tmp_path / "empty"], tmp_path / "out", echo=said.append) == (1, 0, 0)
-    assert f"Warning: {tmp_path / 'empty'}: no audio files in this folder (.flac, .mp3, .ogg, .wav)" in said
+    assert (f"Warning: {tmp_path / 'empty'}: no audio files in this folder (.wav, .flac, .ogg, .mp3 or another "
+            "form tonekit reads)") in said
+
+
+def test_batch_analyses_again_what_is_not_a_whole_report(tmp_path, monkeypatch):
+    """A file in a report's place that is cut short or is something else is no report: its call is analysed
+    again, with a warning, instead of counting as done and dropping out of calls.csv."""
+    import tonekit.batch as batch
+    from batchfakes import fake_one
+
+    monkeypatch.setattr(batch, "_one", fake_one)
+    _inputs(tmp_path / "in", {"a.wav": b"ok", "b.wav": b"ok", "c.aiff": b"ok"})
+    out = tmp_path / "out"
+    assert batch.run_batch([tmp_path / "in"], out, echo=lambda s: None) == (3, 0, 0)   # .aiff found too
+    whole = (out / "a.json").read_text()
+    (out / "a.json").write_text(whole[: len(whole) // 2])
+    (out / "b.json").write_text("[]")
+    said = []
+    assert batch.run_batch([tmp_path / "in"], out, echo=said.append) == (2, 0, 1)
+    assert [m for m in said if m.startswith("Warning")] == [
+        f"Warning: {out / name}.json: not a whole tonekit report: {tmp_path / 'in' / name}.wav is analysed again"
+        for name in ("a", "b")]
+    assert (out / "a.json").read_text() == whole
+
+
+def test_batch_into_a_folder_it_cannot_write_stops_before_any_call(tmp_path, monkeypatch):
+    import tempfile
+
+    import tonekit.batch as batch
+    from batchfakes import fake_one
+
+    def refused(*a, **k):
+        raise PermissionError(13, "Permission denied")
+    analysed = []
+    monkeypatch.setattr(batch, "_one", lambda *a: analysed.append(a) or fake_one(*a))
+    monkeypatch.setattr(tempfile, "NamedTemporaryFile", refused)
+    _inputs(tmp_path / "in", {"a.wav": b"ok"})
+    with pytest.raises(tonekit.errors.ParameterError) as err:
+        batch.run_batch([tmp_path / "in"], tmp_path / "out", echo=lambda s: None)
+    assert str(err.value) == f"{tmp_path / 'out'}: the output folder cannot be written (Permission denied)"
+    assert analysed == []

@@ -78,6 +78,8 @@ def _open(path) -> sf.SoundFile:
             raise AudioError(path, "no such file")
         if path.is_dir():
             raise AudioError(path, "is a folder, not an audio file")
+        if not path.is_file():   # a pipe, a device (/dev/zero), a socket: no length to check, or none at all
+            raise AudioError(path, "not a regular file (a pipe or a device?)")
         if path.stat().st_size == 0:
             raise AudioError(path, "empty file (0 bytes)")
     except PermissionError:   # a folder on the way that may not be entered
@@ -106,6 +108,20 @@ def _declared_wav_data_bytes(fh: sf.SoundFile):
     return declared
 
 
+def _ogg_unfinished(path) -> bool:
+    """Whether an Ogg file stops before its stream's end: its last page lacks the end-of-stream flag (a file
+    cut short; libsndfile reads what is there without a word). Pages are at most 65307 bytes long."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        f.seek(max(0, size - 65307 - 27))
+        tail = f.read()
+    at = tail.rfind(b"OggS")
+    if at < 0 or at + 27 > len(tail):
+        return True
+    header_type = tail[at + 5]
+    return not header_type & 0x04
+
+
 def _bytes_per_frame_guess(fh: sf.SoundFile) -> int:
     """Bytes per sample of a WAV subtype (for the message only)."""
     return {"PCM_U8": 1, "PCM_S8": 1, "ULAW": 1, "ALAW": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4,
@@ -130,6 +146,9 @@ def audio_info(path) -> AudioInfo:
     with _open(path) as fh:
         info = AudioInfo(str(path), int(fh.samplerate), int(fh.channels), int(fh.frames))
         declared = _declared_wav_data_bytes(fh)
+        ogg = fh.format == "OGG"
+    if ogg and _ogg_unfinished(path):
+        raise AudioError(path, f"truncated: the Ogg stream stops without its end, after {info.duration_s:.2f} s")
     if declared is not None and info.sr > 0:
         # libsndfile silently shortens a cut-off WAV to the bytes present; its header still says more
         promised = declared / max(1, fh.channels * _bytes_per_frame_guess(fh)) / info.sr
@@ -335,8 +354,14 @@ class Segment:
         return self.end_s - self.start_s
 
 
+#: The record types of NIST's RTTM besides SPEAKER: read past, as are comments (``;;``, ``#``).
+RTTM_OTHER_TYPES = frozenset({"SEGMENT", "NOSCORE", "NO_RT_METADATA", "LEXEME", "NON-LEX", "NON-SPEECH", "FILLER",
+                              "IP", "SU", "CB", "A/P", "SPKR-INFO", "EDITABLE"})
+
+
 def read_rttm(path) -> list[Segment]:
-    """Speaker turns from an RTTM file (``SPEAKER file 1 start dur <NA> <NA> label ...``)."""
+    """Speaker turns from an RTTM file (``SPEAKER file 1 start dur <NA> <NA> label ...``); comments and the
+    other record types of NIST's RTTM (:data:`RTTM_OTHER_TYPES`, such as ``SPKR-INFO``) are read past."""
     segs = []
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
@@ -344,7 +369,7 @@ def read_rttm(path) -> list[Segment]:
         raise AudioError(path, f"cannot read RTTM turns ({exc.__class__.__name__})") from None
     for n, line in enumerate(lines, 1):
         parts = line.split()
-        if not parts or parts[0].startswith("#"):
+        if not parts or parts[0].startswith(("#", ";;")) or parts[0] in RTTM_OTHER_TYPES:
             continue
         if parts[0] != "SPEAKER" or len(parts) < 8:
             raise AudioError(path, f"line {n} is not an RTTM SPEAKER line")
@@ -449,6 +474,11 @@ def _same_file(a, b) -> bool:
         return False
 
 
+#: Two speakers' files whose lengths differ by more than this (s) get a warning: the shorter side is silent
+#: after its end, which may be meant (one side hung up) or not (files of two different calls).
+LENGTH_MISMATCH_S = 1.0
+
+
 def load_call(source=None, *, agent=None, caller=None, turns=None, agent_label: str | None = None,
               agent_channel: int = 0, single: bool = False) -> Call:
     """Open a call and decide who is who.
@@ -499,8 +529,19 @@ def load_call(source=None, *, agent=None, caller=None, turns=None, agent_label: 
         for who, info in infos.items():
             if info.channels != 1:
                 raise AudioError(info.path, f"the {who} file must be mono, it has {info.channels} channels")
+        (short, s_info), (long_, l_info) = sorted(infos.items(), key=lambda kv: kv[1].duration_s)
+        if l_info.duration_s - s_info.duration_s > LENGTH_MISMATCH_S:
+            m, sec = divmod(int(s_info.duration_s), 60)
+            warnings.warn(f"{s_info.path}: the {short}'s file lasts {s_info.duration_s:.1f} s, the {long_}'s "
+                          f"{l_info.duration_s:.1f} s: the {short}'s side is silent from {m}:{sec:02d} on",
+                          stacklevel=2)
         srs = {i.sr for i in infos.values()}
         sr_in = min(srs)
+        if len(srs) > 1:
+            low = next(who for who, i in infos.items() if i.sr == sr_in)
+            high = next(who for who in infos if who != low)
+            warnings.warn(f"{infos[high].path}: the {high}'s file is at {infos[high].sr} Hz, the {low}'s at "
+                          f"{sr_in} Hz: both are analysed at {working_rate(sr_in)} Hz", stacklevel=2)
         return Call(f"agent={Path(agent).name},caller={Path(caller).name}",
                     {"agent": Source(str(agent), 0), "caller": Source(str(caller), 0)},
                     sr_in, working_rate(sr_in), max(i.duration_s for i in infos.values()), infos)

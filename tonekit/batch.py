@@ -15,12 +15,14 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import ParameterError, TonekitError
+from .errors import ParameterError, TonekitError, one_line, writable_problem
 
 if TYPE_CHECKING:
     import pandas as pd
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
+#: The files a folder given to the batch holds calls in: every form tonekit reads (libsndfile's).
+AUDIO_SUFFIXES = (".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".aifc", ".au",
+                  ".snd", ".caf", ".w64", ".rf64")
 
 #: The list of the calls that failed, in the output folder; no call's report takes this name.
 FAILURES = "failures.json"
@@ -51,7 +53,8 @@ def collect_inputs(inputs, echo=None) -> list[Path]:
             if echo is not None and not os.access(p, os.R_OK | os.X_OK):
                 echo(f"Warning: {p}: permission denied: the folder cannot be read, no call taken from it")
             elif echo is not None and not found:
-                echo(f"Warning: {p}: no audio files in this folder ({', '.join(sorted(AUDIO_SUFFIXES))})")
+                echo(f"Warning: {p}: no audio files in this folder (.wav, .flac, .ogg, .mp3 or another form "
+                     "tonekit reads)")
             out += found
         else:
             out.append(p)
@@ -160,7 +163,13 @@ def run_batch(inputs, outdir, *, jobs: int = 1, scheduler: str | None = None, mo
     if jobs < 1:
         raise ParameterError(f"--jobs must be >= 1, not {jobs}")
     outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ParameterError(f"{outdir}: the output folder cannot be made ({exc.strerror or exc})") from None
+    problem = writable_problem(outdir / LEDGER)
+    if problem:   # before any call is analysed: every report would fail to be written
+        raise ParameterError(f"{outdir}: {problem.replace(f'the folder {outdir}', 'the output folder')}")
     files = collect_inputs(inputs, echo)
     if not files:
         raise ParameterError("no audio files found in the inputs")
@@ -168,8 +177,16 @@ def run_batch(inputs, outdir, *, jobs: int = 1, scheduler: str | None = None, mo
     ledger = _read_ledger(outdir)
     models_made = _models_made_from(models)
     made = {f: _made_from(f, models_made, options) for f in files}
-    # a report with no ledger entry (an older batch) counts as done; one made otherwise does not
-    todo = [f for f in files if not reports[f].exists() or ledger.get(reports[f].name, made[f]) != made[f]]
+    # a report with no ledger entry (an older batch) counts as done; one made otherwise does not, nor a file
+    # in a report's place that is not one (cut short, or something else)
+    todo = []
+    for f in files:
+        r = reports[f]
+        if r.exists() and not is_report_file(r):
+            echo(f"Warning: {one_line(r)}: not a whole tonekit report: {one_line(f)} is analysed again")
+        elif r.exists() and ledger.get(r.name, made[f]) == made[f]:
+            continue
+        todo.append(f)
     skipped = len(files) - len(todo)
     results = []
     if scheduler:
@@ -204,6 +221,20 @@ def run_batch(inputs, outdir, *, jobs: int = 1, scheduler: str | None = None, mo
     _update_ledger(outdir, ledger, {reports[Path(p)].name: made[Path(p)] for p, e in results if not e})
     write_overview(outdir)
     return len(results) - len(failures), len(failures), skipped
+
+
+def is_report_file(path) -> bool:
+    """Whether ``path`` holds a whole JSON report (:meth:`tonekit.Analysis.to_json`): it opens with its
+    ``tonekit_version`` key and ends with its closing brace (read at both ends, not parsed: a batch may hold
+    thousands)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(200)
+            f.seek(max(0, f.seek(0, 2) - 16))
+            tail = f.read()
+    except OSError:
+        return False
+    return head.lstrip().startswith(b'{') and b'"tonekit_version"' in head and tail.rstrip().endswith(b"}")
 
 
 def _read_failures(path: Path) -> dict:
@@ -331,4 +362,4 @@ def _in_processes(todo, reports, models, options, jobs: int, echo) -> list:
 
 def _echo_result(res, echo):
     path, err = res
-    echo(f"Error: {err}" if err else f"done: {path}")
+    echo(f"Error: {one_line(err)}" if err else f"done: {one_line(path)}")

@@ -13,13 +13,13 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import ParameterError, TonekitError
+from .errors import ParameterError, TonekitError, one_line, writable_problem
 
 
 def _fail(exc: Exception, debug: bool):
     if debug:
         traceback.print_exc()
-    raise click.ClickException(str(exc))
+    raise click.ClickException(one_line(exc))
 
 
 def handle_errors(fn):
@@ -41,8 +41,8 @@ def handle_errors(fn):
         except Exception as exc:   # a bug of ours: still one line (and the traceback with --debug)
             if debug:
                 raise
-            raise click.ClickException(f"unexpected {type(exc).__name__}: {exc} (run with --debug for the "
-                                       "traceback, and please report it)") from None
+            raise click.ClickException(one_line(f"unexpected {type(exc).__name__}: {exc} (run with --debug for "
+                                                "the traceback, and please report it)")) from None
     return wrapper
 
 
@@ -203,6 +203,10 @@ def report(call, agent, caller, turns, agent_label, agent_channel, models_dir, q
     """
     if output:
         _check_output(output, "-o")
+    named = _FORMAT_BY_SUFFIX.get(Path(output).suffix.lower()) if output else None
+    if fmt is not None and named is not None and named != fmt:
+        raise click.BadParameter(f"{output}: its extension names the {named} form, but --format asks for {fmt}: "
+                                 "change one of them", param_hint="-o")
     if fmt is None and output and Path(output).suffix and Path(output).suffix.lower() not in _FORMAT_BY_SUFFIX:
         raise click.BadParameter(f"{output}: no report form goes by {Path(output).suffix}: use .txt, .json, .html "
                                  "or .TextGrid, or name the form with --format", param_hint="-o")
@@ -220,12 +224,17 @@ _FORMAT_BY_SUFFIX = {".txt": "text", ".json": "json", ".html": "html", ".htm": "
 
 
 def _check_output(output, hint: str) -> None:
-    """Refuse, before any work, an output file whose folder does not exist (or is not a folder)."""
+    """Refuse, before any work, an output file whose folder does not exist (or is not a folder), or that
+    cannot be written there."""
     if str(output).endswith(("/", os.sep)) or Path(output).expanduser().is_dir():
         raise click.BadParameter(f"{output}: a folder; give a file name", param_hint=hint)
-    folder = Path(output).expanduser().parent
+    path = Path(output).expanduser()
+    folder = path.parent
     if not folder.is_dir():
         raise click.BadParameter(f"{output}: the folder {folder} does not exist", param_hint=hint)
+    problem = writable_problem(path)
+    if problem:
+        raise click.BadParameter(f"{output}: {problem}", param_hint=hint)
 
 
 def _write_report(a, fmt, output):
@@ -378,7 +387,7 @@ def score(audio, fmt, models_dir, same_speaker, embeddings, prior):
     if same_speaker:
         for r in score_speaker(list(audio), models=models, priors=priors).to_dict(orient="records"):
             if isinstance(r["error"], str):
-                click.echo(f"Error: {r['error']}", err=True)
+                click.echo(f"Error: {one_line(r['error'])}", err=True)
                 failed += 1
             else:
                 rows.append({k: r[k] for k in ("path", "anger", "calm", "warmth")})
@@ -387,10 +396,10 @@ def score(audio, fmt, models_dir, same_speaker, embeddings, prior):
             try:
                 rows.append({"path": p, **score_one(p, models=models, embeddings=embeddings, priors=priors)})
             except TonekitError as exc:
-                click.echo(f"Error: {exc}", err=True)
+                click.echo(f"Error: {one_line(exc)}", err=True)
                 failed += 1
             except Exception as exc:   # one file must not lose the others' rows
-                click.echo(f"Error: {p}: unexpected {type(exc).__name__}: {exc}", err=True)
+                click.echo(f"Error: {one_line(f'{p}: unexpected {type(exc).__name__}: {exc}')}", err=True)
                 failed += 1
     _print_scores(rows, fmt)
     if failed:

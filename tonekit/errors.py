@@ -6,6 +6,37 @@ file is involved, the file, so the command line can print it as one line.
 from __future__ import annotations
 
 
+def one_line(text) -> str:
+    r"""``text`` as one line: line breaks and other control characters shown as escapes (a file name may hold
+    them, and an error is one line).
+
+    >>> print(one_line("calls/monday\ncall.wav: empty file"))
+    calls/monday\ncall.wav: empty file
+    """
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
+def writable_problem(path) -> str | None:
+    """Why a file cannot be written at ``path`` (its folder exists), or None: found by trying, in the folder
+    a hidden file made and removed at once, the file itself opened to append (nothing written), for
+    permissions, read-only mounts and root's capabilities alike."""
+    import tempfile
+    from pathlib import Path
+
+    path = Path(path)
+    try:
+        if path.exists():
+            with open(path, "ab"):
+                pass
+        else:
+            with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".tonekit-", delete=True):
+                pass
+    except OSError as exc:
+        what = "the file" if path.exists() else f"the folder {path.parent}"
+        return f"{what} cannot be written ({exc.strerror or type(exc).__name__})"
+    return None
+
+
 class TonekitError(Exception):
     """Base class of all tonekit errors."""
 
@@ -28,7 +59,7 @@ class AudioError(TonekitError, ValueError):
     def __init__(self, path, problem: str):
         self.path = None if path is None else str(path)
         self.problem = problem
-        super().__init__(f"{self.path}: {problem}" if self.path else problem)
+        super().__init__(f"{one_line(self.path)}: {problem}" if self.path else problem)
 
 
 class ModelError(TonekitError):
@@ -56,5 +87,5 @@ def run_script(main, argv=None) -> int:
     try:
         return main(argv)
     except TonekitError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
+        print(f"Error: {one_line(exc)}", file=sys.stderr)
         return 1

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .activity import NOISY_HEADROOM_DB, detect_activity, frames_with_audio, headroom_db
+from .activity import (HOP_S, NOISY_HEADROOM_DB, detect_activity, frames_with_audio, headroom_db, pure_tones,
+                       tonal_frames)
 from .analysis import WINDOW_COLUMNS, Analysis, edge_means
 from .audio import DC_OFFSET_MIN_UTTERANCE, as_signal, dc_offset_text, load_audio, load_call
 from .errors import AudioError, ParameterError, whole_number
@@ -372,13 +373,15 @@ def score(path_or_signal, sr=None, *, models=None, baseline=None, embeddings: bo
     balanced accuracy is then the prior itself, not 0.5.
 
     Raises :class:`~tonekit.errors.AudioError` for a recording that cannot be
-    read, has less than 0.3 s of speech, or has no voiced speech (noise).
+    read, has less than 0.3 s of speech, has no voiced speech (noise), or
+    whose speech is a steady tone (a ringback, a test tone).
 
     Examples
     --------
     >>> import numpy as np, tonekit
     >>> sr = 16000; t = np.arange(2 * sr) / sr
-    >>> sorted(tonekit.score(0.1 * np.sin(2 * np.pi * 140 * t), sr))   # doctest: +SKIP
+    >>> hum = 0.1 * np.sin(2 * np.pi * 140 * t) * (1 + 0.5 * np.sin(2 * np.pi * 4 * t))   # 4 "syllables" a second
+    >>> sorted(tonekit.score(hum, sr))   # doctest: +SKIP
     ['anger', 'calm', 'warmth']
     """
     priors = checked_priors(priors)
@@ -401,7 +404,7 @@ def _even_odds(path_or_signal, sr, *, models, baseline, embeddings) -> dict:
         if not baseline:
             baseline = speaker_baseline(raw, min_speech_s=0.0)
     feats = model_features(raw, baseline)
-    problem = _unscorable(raw, fr)
+    problem = _unscorable(raw, fr, y, sr)
     if problem:
         raise AudioError(None if isinstance(path_or_signal, np.ndarray) else path_or_signal, problem)
     if not embeddings:
@@ -435,12 +438,22 @@ def _even_odds(path_or_signal, sr, *, models, baseline, embeddings) -> dict:
 MIN_VOICED_FRAMES = 5
 
 
-def _unscorable(raw: pd.DataFrame, fr) -> str | None:
-    """Why an utterance's functionals cannot be scored (too little speech, or speech with no voice), or None."""
+def _unscorable(raw: pd.DataFrame, fr, y: np.ndarray, sr: int) -> str | None:
+    """Why an utterance (its functionals, frames and signal) cannot be scored (too little speech, speech with no
+    voice, or a steady tone: a ringback or a test tone passes for voiced speech), or None."""
     if raw["speech_s"].iloc[0] < MIN_SCORED_SPEECH_S:
         return f"less than {MIN_SCORED_SPEECH_S} s of speech"
     if int(np.count_nonzero(fr.voiced & fr.speech)) < MIN_VOICED_FRAMES:
         return "no voiced speech found (noise only?)"
+    from .features.energy import intensity_db
+
+    level = intensity_db(y, sr)
+    share, hz = tonal_frames(y, sr)
+    n = min(len(level), len(share), len(fr.speech))
+    speech = np.asarray(fr.speech[:n], bool)
+    left = speech & ~pure_tones(share[:n], hz[:n], level[:n])
+    if left.sum() < speech.sum() and left.sum() * HOP_S < MIN_SCORED_SPEECH_S:
+        return "a steady tone, not speech (a ringback, busy or dial tone, or a test tone?)"
     return None
 
 
@@ -551,7 +564,7 @@ def score_speaker(sources, sr=None, *, models=None, priors=None) -> pd.DataFrame
             y, rate = _utterance(src, sr)
             fr = signal_frames(y, rate)
             raw = segment_functionals(fr, [(0, fr.n_frames)])
-            problem = _unscorable(raw, fr)
+            problem = _unscorable(raw, fr, y, rate)
             if problem:
                 raise AudioError(names[i], problem)
             # the same recipe as training (tonekit.models.features.utterance_embedding)
