@@ -172,6 +172,23 @@ def test_a_quiet_call_gets_no_noise_warning():
 CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 
 
+def _speech_run_together(corpus: str):
+    """``(signal, rate)`` of forty utterances of each of a corpus's first three speakers, 50 ms apart, as
+    recorded, through the phone line and under background noise 5-20 dB down (training's copies); skips the
+    test when the corpus is absent."""
+    from tonekit.augment import noise_copy, telephone_copy
+    from tonekit.models.corpora import load_corpora
+
+    if not (CORPORA / corpus).is_dir():
+        pytest.skip(f"corpus {corpus} not found at {CORPORA / corpus} (../shared/corpora is absent)")
+    table = load_corpora(CORPORA / corpus)
+    for n, (_, g) in enumerate(sorted(table.groupby("speaker"))[:3]):
+        parts = [sf.read(p)[0] for p in g.path.sort_values()[:40]]
+        y = np.concatenate([np.r_[x, np.zeros(800)] for x in parts])     # 16 kHz: 50 ms between utterances
+        y = y + 1e-4 * np.random.default_rng(n).standard_normal(len(y))
+        yield from ((y, 16000), telephone_copy(y, 16000, n), noise_copy(y, 16000, n))
+
+
 @pytest.mark.corpus
 @pytest.mark.parametrize("corpus", ["emodb", "nemo"])
 def test_real_speech_without_pauses_is_not_taken_for_music(corpus):
@@ -180,25 +197,16 @@ def test_real_speech_without_pauses_is_not_taken_for_music(corpus):
     down (training's copies). Not a frame is taken for steady sound, while synthetic hold music is."""
     from synth import hold_music
 
-    from tonekit.augment import noise_copy, telephone_copy
     from tonekit.features.energy import intensity_db
-    from tonekit.models.corpora import load_corpora
 
-    if not (CORPORA / corpus).is_dir():
-        pytest.skip(f"corpus {corpus} not found at {CORPORA / corpus} (../shared/corpora is absent)")
-    table = load_corpora(CORPORA / corpus)
     examined = 0.0
-    for n, (_, g) in enumerate(sorted(table.groupby("speaker"))[:3]):
-        parts = [sf.read(p)[0] for p in g.path.sort_values()[:40]]
-        y = np.concatenate([np.r_[x, np.zeros(800)] for x in parts])     # 16 kHz: 50 ms between utterances
-        y = y + 1e-4 * np.random.default_rng(n).standard_normal(len(y))
-        for z, sr in ((y, 16000), telephone_copy(y, 16000, n), noise_copy(y, 16000, n)):
-            x = intensity_db(z, sr)
-            sound = speech_from_intensity(x, other_db=np.zeros(len(x)), noise_adaptive=True)
-            stretches = runs(smooth_mask(sound, fill_gap_s=0.5, min_run_s=0.0))
-            long = [b - a for a, b in stretches if b - a >= MUSIC_MIN_S / HOP_S]
-            examined += sum(long) * HOP_S
-            assert not steady_sound(x, sound, floor=np.percentile(x, 5)).any()
+    for z, sr in _speech_run_together(corpus):
+        x = intensity_db(z, sr)
+        sound = speech_from_intensity(x, other_db=np.zeros(len(x)), noise_adaptive=True)
+        stretches = runs(smooth_mask(sound, fill_gap_s=0.5, min_run_s=0.0))
+        long = [b - a for a, b in stretches if b - a >= MUSIC_MIN_S / HOP_S]
+        examined += sum(long) * HOP_S
+        assert not steady_sound(x, sound, floor=np.percentile(x, 5)).any()
     assert examined > 120     # minutes of pause-free speech were judged
     music = np.r_[np.zeros(16000), hold_music(20, 16000), np.zeros(16000)]
     music += 1e-4 * np.random.default_rng(9).standard_normal(len(music))
@@ -216,23 +224,15 @@ def test_real_speech_is_not_taken_for_call_progress_tones(corpus):
     from synth import PROGRESS_TONES, progress_tone
 
     from tonekit.activity import pure_tones, tonal_frames
-    from tonekit.augment import noise_copy, telephone_copy
+    from tonekit.augment import telephone_copy
     from tonekit.features.energy import intensity_db
-    from tonekit.models.corpora import load_corpora
 
-    if not (CORPORA / corpus).is_dir():
-        pytest.skip(f"corpus {corpus} not found at {CORPORA / corpus} (../shared/corpora is absent)")
-    table = load_corpora(CORPORA / corpus)
     examined = 0.0
-    for n, (_, g) in enumerate(sorted(table.groupby("speaker"))[:3]):
-        parts = [sf.read(p)[0] for p in g.path.sort_values()[:40]]
-        y = np.concatenate([np.r_[x, np.zeros(800)] for x in parts])     # 16 kHz: 50 ms between utterances
-        y = y + 1e-4 * np.random.default_rng(n).standard_normal(len(y))
-        for z, sr in ((y, 16000), telephone_copy(y, 16000, n), noise_copy(y, 16000, n)):
-            x = intensity_db(z, sr)
-            share, hz = (v[:len(x)] for v in tonal_frames(z, sr))
-            examined += (share >= 0.9).sum() * HOP_S
-            assert not pure_tones(share, hz, x).any()
+    for z, sr in _speech_run_together(corpus):
+        x = intensity_db(z, sr)
+        share, hz = (v[:len(x)] for v in tonal_frames(z, sr))
+        examined += (share >= 0.9).sum() * HOP_S
+        assert not pure_tones(share, hz, x).any()
     assert examined > 5     # seconds of frames as pure as a tone's were judged
     # the tones themselves, 6 s each, 1 s apart, through the phone line
     tones = [progress_tone(kind, 6.0, 16000) for kind in PROGRESS_TONES]
