@@ -669,7 +669,7 @@ def _screened_tonal_frames(y: np.ndarray, sr: int, hop: int) -> tuple[np.ndarray
     that a first look every :data:`PURE_TONE_SCREEN_S` finds (:data:`PURE_TONE_SCREEN_RUN`); elsewhere share 0
     and hz NaN."""
     n = int(np.ceil(len(y) / hop))
-    share, hz = np.zeros(n), np.full(n, np.nan)
+    share, hz = np.zeros(n, np.float32), np.full(n, np.nan, np.float32)   # kept for the whole call: half the bytes
     if not len(y):
         return share, hz
     coarse_share, coarse_hz = tonal_frames(y, sr, hop_s=PURE_TONE_SCREEN_S)
