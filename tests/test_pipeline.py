@@ -921,6 +921,51 @@ def test_call_progress_tones_are_not_speech(tmp_path, demo, kind, side, where, c
                   - demo.events[["start_s", "end_s"]].to_numpy()).max() < 0.3
 
 
+@pytest.mark.parametrize("source,ms,loss_db,two_files", [
+    ("agent", 60, 15, False),   # a hybrid's echo: the agent's voice back on the caller's channel
+    ("agent", 200, 10, True),   # a VoIP line's, louder and later, on the caller's own file
+    ("caller", 30, 20, False),
+])
+def test_line_echo_is_not_the_other_sides_speech(tmp_path, demo, monkeypatch, source, ms, loss_db, two_files):
+    """One side's voice coming back on the other's channel, late and quieter (line echo), passed for that
+    side's speech (the caller's talk time up to 57 s for 27, 25-31 overlaps for 1: measured with the echo
+    gate off, below). Now the echo is named in a warning, and the call keeps the demo's talk times,
+    overlaps and events."""
+    import functools
+
+    import tonekit.pipeline
+
+    y, sr = sf.read(DEMO)
+    src = 0 if source == "agent" else 1
+    dst, other = 1 - src, "caller" if source == "agent" else "agent"
+    d = int(ms / 1000 * sr)
+    y[d:, dst] += y[:-d, src] * 10 ** (-loss_db / 20)
+    if two_files:
+        sf.write(tmp_path / "agent.wav", y[:, 0], sr)
+        sf.write(tmp_path / "caller.wav", y[:, 1], sr)
+        source_kw = {"agent": tmp_path / "agent.wav", "caller": tmp_path / "caller.wav"}
+        where = re.escape(f"{tmp_path / 'caller.wav'}: the agent's voice comes back on the caller's side (audio)")
+    else:
+        sf.write(tmp_path / "echo.flac", y, sr)
+        source_kw = {"source": tmp_path / "echo.flac"}
+        where = rf".*echo.flac: the {source}'s voice comes back on the {other}'s side \(channel {dst}\)"
+    with pytest.warns(UserWarning, match=where + r" \d+ ms later, \d+ dB down \(line echo\): left out of the "
+                                              rf"{other}'s speech"):
+        got = tonekit.analyze(**source_kw)
+    for s in ("agent", "caller"):
+        assert got.summary["speakers"][s]["talk_time_s"] == pytest.approx(demo.summary["speakers"][s]["talk_time_s"],
+                                                                           abs=0.1)
+    assert got.summary["overlaps"]["count"] == demo.summary["overlaps"]["count"]
+    assert list(zip(got.events.tip, got.events.kind)) == list(zip(demo.events.tip, demo.events.kind))
+    assert np.abs(got.events.start_s.to_numpy() - demo.events.start_s.to_numpy()).max() < 0.3
+    monkeypatch.setattr(tonekit.pipeline, "detect_activity",
+                        functools.partial(tonekit.pipeline.detect_activity, echo_gate=False))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        off = tonekit.analyze(**source_kw)
+    assert off.summary["speakers"][other]["talk_time_s"] > 1.4 * demo.summary["speakers"][other]["talk_time_s"]
+
+
 def _inputs(folder: Path, files: dict) -> None:
     for rel, data in files.items():
         (folder / rel).parent.mkdir(parents=True, exist_ok=True)

@@ -743,7 +743,8 @@ def frames_with_audio(call: Call, speaker: str, n: int, hop_s: float = HOP_S) ->
 
 def detect_activity(call: Call, *, crosstalk_db: float = 12.0, floor_margin_db: float = 10.0,
                     noise_adaptive: bool = True, music_gate: bool = True, local_floor: bool = True,
-                    hum_filter: bool = True, progress_tones: bool = True, chunk_s: float = 60.0) -> Activity:
+                    hum_filter: bool = True, progress_tones: bool = True, echo_gate: bool = True,
+                    chunk_s: float = 60.0) -> Activity:
     """Speech activity of each speaker of a call.
 
     Stereo and two-file calls are gated for crosstalk, and each channel's
@@ -757,7 +758,9 @@ def detect_activity(call: Call, *, crosstalk_db: float = 12.0, floor_margin_db: 
     :data:`HUM_HIGHPASS_HZ`, with a warning (``hum_filter``, see
     :func:`hum_drop_db`; the levels kept in the result are the whole signal's);
     call-progress tones (ringback, busy or dial tone) are left out of
-    speech, with a warning (``progress_tones``, see :func:`pure_tones`);
+    speech, with a warning (``progress_tones``, see :func:`pure_tones`), and
+    so is one side's voice coming back on the other's channel late (line
+    echo; ``echo_gate``, see :func:`echo_path`);
     a mono mix with RTTM turns keeps each speaker's speech inside that
     speaker's turns.
 
@@ -801,6 +804,9 @@ def detect_activity(call: Call, *, crosstalk_db: float = 12.0, floor_margin_db: 
                           crosstalk_db=crosstalk_db)
     heard = {s: _above_hum(call, s, levels[s], None if high is None else _fit(high, n), end=ends[s])
              for s, (_, high) in both_levels.items()}
+    hummed = {s: heard[s] is not levels[s] for s in spk}
+    if echo_gate and len(spk) == 2:
+        _leave_out_echo(call, heard, ends, floor_margin_db)
 
     def found(on: dict, s: str) -> np.ndarray:
         """``s``'s speech on the levels ``on`` (speaker -> levels), gated against the other side's."""
@@ -810,7 +816,6 @@ def detect_activity(call: Call, *, crosstalk_db: float = 12.0, floor_margin_db: 
                                      floor_margin_db=floor_margin_db, noise_adaptive=noise_adaptive,
                                      local_floor=local_floor)
 
-    hummed = {s: heard[s] is not levels[s] for s in spk}
     speech = {}
     for s in spk:
         speech[s] = np.zeros(n, bool)
@@ -854,6 +859,68 @@ def detect_activity(call: Call, *, crosstalk_db: float = 12.0, floor_margin_db: 
             tone[s] = speech[s].copy()
             tone[s][:ends[s]] &= found(levels, s)
     return Activity(HOP_S, levels, speech, tone)
+
+
+#: Line echo: one side's voice coming back on the other's channel some time later (a hybrid's or a speakerphone's
+#: echo the line did not cancel). It is found as the lag, from :data:`ECHO_MIN_LAG_S` to :data:`ECHO_MAX_LAG_S`,
+#: at which a channel's level follows the other side's best over the frames where that side speaks loudly
+#: (Pearson correlation :data:`ECHO_MIN_R` or more); the echo's loss is the median level difference there.
+#: Crosstalk at the recorder comes at once (lag 0) and is left to the crosstalk gate. Of the 124 variants of
+#: the demo in the activity audit, only the one with an echo (15 dB down, 60 ms late: r 0.71) has such a lag
+#: with r over 0.5 (README, How it works).
+ECHO_MIN_R = 0.6
+ECHO_MIN_LAG_S = 0.02
+ECHO_MAX_LAG_S = 0.5
+#: A frame of the echoing channel is the echo when it stands less than this (dB) over the echo predicted from
+#: the other side's level then.
+ECHO_MARGIN_DB = 6.0
+#: The other side "speaks loudly" this far (dB) or more over its floor, for the echo's fit.
+ECHO_LOUD_DB = 15.0
+
+
+def echo_path(x_db: np.ndarray, other_db: np.ndarray, *, hop_s: float = HOP_S) -> tuple[int, float] | None:
+    """``(lag in frames, loss in dB)`` of the other side's echo in a channel's levels (:data:`ECHO_MIN_R`), or
+    None.
+
+    >>> rng = np.random.default_rng(0)
+    >>> talk = np.repeat(rng.uniform(30, 80, 300), 10)            # the agent: 30 s of levels
+    >>> caller = np.maximum(np.r_[np.full(6, 30.0), talk[:-6] - 15], 30 + rng.normal(0, 1, talk.size))
+    >>> lag, loss = echo_path(caller, talk)                        # the agent 60 ms later, 15 dB down
+    >>> lag, round(loss)
+    (6, 15)
+    >>> echo_path(np.maximum(talk - 15, 30.0), talk) is None     # at once: crosstalk, not echo
+    True
+    """
+    x, o = np.asarray(x_db, float), np.asarray(other_db, float)
+    n = min(len(x), len(o))
+    x, o = x[:n], o[:n]
+    loud = (o > floor_and_peak(o)[0] + ECHO_LOUD_DB) & (o > NO_SIGNAL_DB)
+    rs = {}
+    for lag in range(0, frames_of(ECHO_MAX_LAG_S, hop_s) + 1):
+        m = loud[:n - lag]
+        if m.sum() < frames_of(2.0, hop_s):
+            break
+        a, b = x[lag:][m], o[:n - lag][m]
+        if a.std() > 0 and b.std() > 0:
+            rs[lag] = float(np.corrcoef(a, b)[0, 1])
+    if not rs:
+        return None
+    lag = max(rs, key=rs.get)
+    if rs[lag] < ECHO_MIN_R or lag < frames_of(ECHO_MIN_LAG_S, hop_s):
+        return None
+    m = loud[:n - lag]
+    return lag, float(np.median(o[:n - lag][m] - x[lag:][m]))
+
+
+def echo_frames(x_db: np.ndarray, other_db: np.ndarray, path: tuple[int, float]) -> np.ndarray:
+    """The frames of a channel that are the other side's echo (``path``: :func:`echo_path`'s): no more than
+    :data:`ECHO_MARGIN_DB` over the echo the other side's level predicts."""
+    lag, loss = path
+    x, o = np.asarray(x_db, float), np.asarray(other_db, float)
+    predicted = np.full(len(x), -np.inf)
+    k = min(len(x) - lag, len(o))
+    predicted[lag:lag + k] = o[:k] - loss
+    return x < predicted + ECHO_MARGIN_DB
 
 
 #: Two channels whose levels differ by less than this (standard deviation of the difference, dB, over
@@ -913,6 +980,28 @@ def _above_hum(call: Call, speaker: str, x: np.ndarray, high: np.ndarray | None,
     warnings.warn(f"{path}: mains hum or rumble {where}: its noise is {int(drop)} dB quieter above "
                   f"{HUM_HIGHPASS_HZ:g} Hz, where its speech is looked for", stacklevel=3)
     return high
+
+
+def _leave_out_echo(call: Call, heard: dict, ends: dict, floor_margin_db: float) -> None:
+    """Where a side's channel carries the other side's echo (:func:`echo_path`), its echo frames are heard as
+    its line's quiet (``heard`` is changed), with a warning."""
+    a, b = call.speakers
+    paths = {}
+    for s, o in ((a, b), (b, a)):
+        both = min(ends[s], ends[o])
+        paths[s] = echo_path(heard[s][:both], heard[o][:both])
+    for s, o in ((a, b), (b, a)):
+        if paths[s] is None:
+            continue
+        end = ends[s]
+        echo = echo_frames(heard[s][:end], heard[o][:end], paths[s])
+        x = heard[s] = heard[s].copy()
+        floor = floor_and_peak(x[:end], floor_margin_db=floor_margin_db)[0]
+        x[:end][echo] = np.minimum(x[:end][echo], floor)
+        path, what = call.describe(s)
+        lag, loss = paths[s]
+        warnings.warn(f"{path}: the {o}'s voice comes back on the {s}'s side ({what}) {1000 * lag * HOP_S:.0f} ms "
+                      f"later, {loss:.0f} dB down (line echo): left out of the {s}'s speech", stacklevel=3)
 
 
 def _fit(x: np.ndarray, n: int) -> np.ndarray:
