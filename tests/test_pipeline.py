@@ -215,7 +215,9 @@ def test_two_mono_files_of_different_lengths(tmp_path, demo, cut_s):
     y, sr = sf.read(DEMO)
     sf.write(tmp_path / "agent.wav", y[: int(cut_s * sr), 0], sr)
     sf.write(tmp_path / "caller.wav", y[:, 1], sr)
-    a = tonekit.analyze(agent=tmp_path / "agent.wav", caller=tmp_path / "caller.wav")
+    with pytest.warns(UserWarning, match=rf"agent.wav: the agent's file lasts {cut_s:.1f} s, the caller's 90.2 s: "
+                                         rf"the agent's side is silent from 0:{int(cut_s):02d} on"):
+        a = tonekit.analyze(agent=tmp_path / "agent.wav", caller=tmp_path / "caller.wav")
     got = a.turns[a.turns.speaker == "agent"][["start_s", "end_s"]].to_numpy()
     want = demo.turns[(demo.turns.speaker == "agent") & (demo.turns.end_s < cut_s)][["start_s", "end_s"]].to_numpy()
     assert got[: len(want)] == pytest.approx(want, abs=0.011)
