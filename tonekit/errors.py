@@ -32,7 +32,7 @@ def writable_problem(path) -> str | None:
             with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".tonekit-", delete=True):
                 pass
     except OSError as exc:
-        what = "the file" if path.exists() else f"the folder {path.parent}"
+        what = f"the file {path.name}" if path.exists() else f"the folder {path.parent}"
         return f"{what} cannot be written ({exc.strerror or type(exc).__name__})"
     return None
 
