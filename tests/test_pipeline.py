@@ -923,6 +923,26 @@ def test_call_progress_tones_are_not_speech(tmp_path, demo, kind, side, where, c
                   - demo.events[["start_s", "end_s"]].to_numpy()).max() < 0.3
 
 
+def test_a_recording_beep_that_recurs_is_not_speech(tmp_path, demo):
+    """A 0.4-s beep at 1400 Hz every 15 s on the caller's channel (a recorder's warning beep): too short and too
+    far apart for a cadence, it sounds at one frequency and level again and again. The beeps in the caller's
+    pauses are left out of the caller's speech (they had added 1.7 s of talk and 3 overlaps); the call keeps
+    the demo's talk times and events."""
+    y, sr = sf.read(DEMO)
+    beep = 0.1 * np.sin(2 * np.pi * 1400 * np.arange(int(0.4 * sr)) / sr)
+    for at in range(5, 90, 15):
+        y[int(at * sr): int(at * sr) + len(beep), 1] += beep
+    sf.write(tmp_path / "beeps.flac", y, sr)
+    with pytest.warns(UserWarning, match=r"beeps.flac: steady tones, not speech, on the caller's side \(channel 1\) "
+                                         r"at 0:04-0:05, 0:34-0:35, 0:49-0:50, 1:19-1:20 "):
+        got = tonekit.analyze(tmp_path / "beeps.flac")
+    for s in ("agent", "caller"):
+        assert got.summary["speakers"][s]["talk_time_s"] == pytest.approx(demo.summary["speakers"][s]["talk_time_s"],
+                                                                           abs=0.1)
+    assert got.summary["overlaps"]["count"] == demo.summary["overlaps"]["count"]
+    assert list(zip(got.events.tip, got.events.kind)) == list(zip(demo.events.tip, demo.events.kind))
+
+
 @pytest.mark.parametrize("source,ms,loss_db,two_files", [
     ("agent", 60, 15, False),   # a hybrid's echo: the agent's voice back on the caller's channel
     ("agent", 200, 10, True),   # a VoIP line's, louder and later, on the caller's own file

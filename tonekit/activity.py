@@ -377,13 +377,19 @@ def steady_sound(intensity_db: np.ndarray, sound: np.ndarray, *, floor: float, m
 #: :data:`PURE_TONE_CADENCE_S` or less, as ringback and busy tones do. Through a µ-law or GSM line a tone holds
 #: 0.06-1.1 Hz and 0.04-0.7 dB. In the four corpora's 4504 utterances, as recorded and through the phone line,
 #: 339 tonal stretches last 0.25 s; one of them is as steady (0.5 Hz, 0.7 dB, 0.25 s), but none lasts 1 s or
-#: comes back, and no frame of speech is taken for a tone (README, How it works).
+#: comes back, and no frame of speech is taken for a tone, nor when each speaker's utterances run together
+#: (README, How it works).
 PURE_TONE_SHARE = 0.9
 PURE_TONE_MIN_S = 0.25
 PURE_TONE_FREQ_STD_HZ = 1.2
 PURE_TONE_LEVEL_STD_DB = 1.0
 PURE_TONE_LONG_S = 1.0
 PURE_TONE_SAME_HZ = 5.0
+#: A beep that recurs further apart than a cadence (a recording's warning beep, every 15 s) is a tone when it
+#: sounds this many times or more in the call at one frequency and level (within :data:`PURE_TONE_SAME_HZ` and
+#: :data:`PURE_TONE_SAME_DB`).
+PURE_TONE_RECURRING = 3
+PURE_TONE_SAME_DB = 3.0
 #: Tones that pause for up to this long (s) come back in a cadence: a ringback's (1.5 s on, 3.5 s off in France),
 #: a busy tone's (0.5 s on, 0.5 s off); the warning names them as one span.
 PURE_TONE_CADENCE_S = 4.0
@@ -478,8 +484,8 @@ def pure_tones(share: np.ndarray, hz: np.ndarray, intensity_db: np.ndarray, *, f
     """Frames of call-progress tones (True there), from :func:`tonal_frames` and the frames' levels (dB): runs of
     :data:`PURE_TONE_SHARE` tonal frames, cut where the frequency jumps (:data:`PURE_TONE_JUMP_HZ`), that last
     :data:`PURE_TONE_MIN_S` with their frequency and level steady (inside the run's edges), and that last
-    :data:`PURE_TONE_LONG_S` or come back at their frequency within :data:`PURE_TONE_CADENCE_S`; each widened
-    by :data:`PURE_TONE_EDGE_S`. Given the channel's floor (``floor_db``: a level, or one per frame, as
+    :data:`PURE_TONE_LONG_S`, come back at their frequency within :data:`PURE_TONE_CADENCE_S`, or sound
+    :data:`PURE_TONE_RECURRING` times at one frequency and level; each widened by :data:`PURE_TONE_EDGE_S`. Given the channel's floor (``floor_db``: a level, or one per frame, as
     :func:`floor_track` gives), a tone must also stand :data:`PURE_TONE_OVER_FLOOR_DB` over it: mains hum is
     as steady, but it is the channel's noise, and where it starts partway through a call it raises the floor.
 
@@ -489,6 +495,9 @@ def pure_tones(share: np.ndarray, hz: np.ndarray, intensity_db: np.ndarray, *, f
     175
     >>> int(pure_tones(share[:100], hz[:100], level[:100]).sum())   # one 0.5-s burst alone: not enough
     0
+    >>> beeps = np.tile(np.r_[np.zeros(100), np.ones(40), np.zeros(1360)], 3).astype(bool)   # 0.4 s every 15 s
+    >>> int(pure_tones(np.where(beeps, 0.99, 0.3), np.where(beeps, 1400.0, 900.0), np.where(beeps, 60.0, 30.0)).sum())
+    150
     >>> int(pure_tones(share, np.where(on, np.linspace(200, 260, 300), 900.0), level).sum())  # a gliding pitch
     0
     """
@@ -506,13 +515,14 @@ def pure_tones(share: np.ndarray, hz: np.ndarray, intensity_db: np.ndarray, *, f
                                                                + PURE_TONE_OVER_FLOOR_DB):
                 continue
             if np.std(hz[inner]) <= PURE_TONE_FREQ_STD_HZ and np.std(x[inner]) <= PURE_TONE_LEVEL_STD_DB:
-                steady.append((c, d, float(np.median(hz[inner]))))
+                steady.append((c, d, float(np.median(hz[inner])), float(np.median(x[inner]))))
     out = np.zeros(len(share), bool)
     long_, cadence = frames_of(PURE_TONE_LONG_S, hop_s), frames_of(PURE_TONE_CADENCE_S, hop_s)
-    for i, (c, d, f) in enumerate(steady):
-        again = any(abs(f - g) <= PURE_TONE_SAME_HZ and (0 < c - d2 <= cadence or 0 < c2 - d <= cadence)
-                    for j, (c2, d2, g) in enumerate(steady) if j != i)
-        if d - c >= long_ or again:
+    for i, (c, d, f, level) in enumerate(steady):
+        same = [(c2, d2) for j, (c2, d2, g, level2) in enumerate(steady)
+                if j != i and abs(f - g) <= PURE_TONE_SAME_HZ and abs(level - level2) <= PURE_TONE_SAME_DB]
+        again = any(0 < c - d2 <= cadence or 0 < c2 - d <= cadence for c2, d2 in same)
+        if d - c >= long_ or again or len(same) + 1 >= PURE_TONE_RECURRING:
             out[c:d] = True
     if out.any() and edge:
         out = binary_dilation(out, iterations=edge)
