@@ -485,9 +485,10 @@ def pure_tones(share: np.ndarray, hz: np.ndarray, intensity_db: np.ndarray, *, f
     :data:`PURE_TONE_SHARE` tonal frames, cut where the frequency jumps (:data:`PURE_TONE_JUMP_HZ`), that last
     :data:`PURE_TONE_MIN_S` with their frequency and level steady (inside the run's edges), and that last
     :data:`PURE_TONE_LONG_S`, come back at their frequency within :data:`PURE_TONE_CADENCE_S`, or sound
-    :data:`PURE_TONE_RECURRING` times at one frequency and level; each widened by :data:`PURE_TONE_EDGE_S`. Given the channel's floor (``floor_db``: a level, or one per frame, as
-    :func:`floor_track` gives), a tone must also stand :data:`PURE_TONE_OVER_FLOOR_DB` over it: mains hum is
-    as steady, but it is the channel's noise, and where it starts partway through a call it raises the floor.
+    :data:`PURE_TONE_RECURRING` times at one frequency and level; each widened by :data:`PURE_TONE_EDGE_S`.
+    Given the channel's floor (``floor_db``: a level, or one per frame, as :func:`floor_track` gives), a tone
+    must also stand :data:`PURE_TONE_OVER_FLOOR_DB` over it: mains hum is as steady, but it is the channel's
+    noise, and where it starts partway through a call it raises the floor.
 
     >>> on = np.tile(np.r_[np.ones(50), np.zeros(50)], 3).astype(bool)   # a busy tone: 0.5 s on, 0.5 s off
     >>> share, hz, level = np.where(on, 0.99, 0.3), np.where(on, 425.0, 900.0), np.where(on, 60.0, 30.0)
@@ -831,21 +832,18 @@ def detect_activity(call: Call, *, crosstalk_db: float = 12.0, floor_margin_db: 
         speech[s] = np.zeros(n, bool)
         speech[s][:ends[s]] = found(heard, s)
     if progress_tones:
-        beeps = {}
+        beeps, floors = {}, {}
         for s in spk:
             x = heard[s][:ends[s]]
-            floor = floor_track(x, floor_and_peak(x, floor_margin_db=floor_margin_db)[0],
-                                floor_margin_db=floor_margin_db)
+            floors[s] = floor_and_peak(x, floor_margin_db=floor_margin_db)[0]
+            floor = floor_track(x, floors[s], floor_margin_db=floor_margin_db)
             beeps[s] = pure_tones(*(_fit(v, n)[:ends[s]] for v in read[s][2]), x, floor_db=floor) & speech[s][:ends[s]]
         if any(t.any() for t in beeps.values()):
             for s, t in beeps.items():
                 if not t.any():
                     continue
                 # the tones' frames are heard as the line's quiet: what speech is left is found again below
-                end = ends[s]
-                heard[s] = heard[s].copy()
-                floor = floor_and_peak(heard[s][:end], floor_margin_db=floor_margin_db)[0]
-                heard[s][:end][t] = np.minimum(heard[s][:end][t], floor)
+                _heard_as_quiet(heard, s, ends[s], t, floors[s])
                 path, what = call.describe(s)
                 spans = clock_spans(t, join_gap_s=PURE_TONE_CADENCE_S)
                 warnings.warn(f"{path}: steady tones, not speech, on the {s}'s side ({what}) at {spans} "
@@ -994,24 +992,27 @@ def _above_hum(call: Call, speaker: str, x: np.ndarray, high: np.ndarray | None,
 
 def _leave_out_echo(call: Call, heard: dict, ends: dict, floor_margin_db: float) -> None:
     """Where a side's channel carries the other side's echo (:func:`echo_path`), its echo frames are heard as
-    its line's quiet (``heard`` is changed), with a warning."""
+    its line's quiet (``heard`` is changed), with a warning. Both sides' echo is found on the levels as they
+    were, before either is changed."""
     a, b = call.speakers
-    paths = {}
+    found = {}
     for s, o in ((a, b), (b, a)):
         both = min(ends[s], ends[o])
-        paths[s] = echo_path(heard[s][:both], heard[o][:both])
-    for s, o in ((a, b), (b, a)):
-        if paths[s] is None:
-            continue
-        end = ends[s]
-        echo = echo_frames(heard[s][:end], heard[o][:end], paths[s])
-        x = heard[s] = heard[s].copy()
-        floor = floor_and_peak(x[:end], floor_margin_db=floor_margin_db)[0]
-        x[:end][echo] = np.minimum(x[:end][echo], floor)
+        path = echo_path(heard[s][:both], heard[o][:both])
+        if path is not None:
+            found[s] = (o, path, echo_frames(heard[s][:ends[s]], heard[o][:ends[s]], path))
+    for s, (o, (lag, loss), echo) in found.items():
+        _heard_as_quiet(heard, s, ends[s], echo, floor_and_peak(heard[s][:ends[s]], floor_margin_db=floor_margin_db)[0])
         path, what = call.describe(s)
-        lag, loss = paths[s]
         warnings.warn(f"{path}: the {o}'s voice comes back on the {s}'s side ({what}) {1000 * lag * HOP_S:.0f} ms "
                       f"later, {loss:.0f} dB down (line echo): left out of the {s}'s speech", stacklevel=3)
+
+
+def _heard_as_quiet(heard: dict, s: str, end: int, frames: np.ndarray, floor: float) -> None:
+    """``s``'s ``frames`` (a mask of its first ``end`` frames) brought down to its line's ``floor`` in ``heard``
+    (on a copy of its levels: the levels kept in the result stay the signal's)."""
+    x = heard[s] = heard[s].copy()
+    x[:end][frames] = np.minimum(x[:end][frames], floor)
 
 
 def _fit(x: np.ndarray, n: int) -> np.ndarray:

@@ -445,9 +445,7 @@ def _unscorable(raw: pd.DataFrame, fr, y: np.ndarray, sr: int) -> str | None:
         return f"less than {MIN_SCORED_SPEECH_S} s of speech"
     if int(np.count_nonzero(fr.voiced & fr.speech)) < MIN_VOICED_FRAMES:
         return "no voiced speech found (noise only?)"
-    from .features.energy import intensity_db
-
-    level = intensity_db(y, sr)
+    level = fr["intensity_db"]   # the frames' own levels (signal_frames read them on the same 10-ms grid)
     share, hz = tonal_frames(y, sr)
     n = min(len(level), len(share), len(fr.speech))
     speech = np.asarray(fr.speech[:n], bool)
