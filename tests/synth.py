@@ -180,3 +180,17 @@ def progress_tone(kind: str, dur_s: float, sr: int, *, level_dbfs: float = -20.0
     t = np.arange(int(round(dur_s * sr))) / sr
     y = sum(np.sin(2 * np.pi * f * t) for f in freqs) * np.sqrt(2 / len(freqs)) * 10 ** (level_dbfs / 20)
     return y if on is None else y * ((t % (on + off)) < on)
+
+
+def key_tones(keys: str, sr: int, *, on_s: float = 0.1, off_s: float = 0.1, level_dbfs: float = -20.0) -> np.ndarray:
+    """A keypad's tones (DTMF, ITU-T Q.23) for each key of ``keys`` (``tonekit.activity.DTMF_KEYS``): its row's
+    and column's sines together for ``on_s``, then ``off_s`` of silence; ``level_dbfs`` RMS while a key sounds."""
+    from tonekit.activity import DTMF_HIGH_HZ, DTMF_KEYS, DTMF_LOW_HZ
+
+    t = np.arange(int(round(on_s * sr))) / sr
+    out = []
+    for key in keys:
+        row, col = divmod(DTMF_KEYS.index(key), 4)
+        out += [(np.sin(2 * np.pi * DTMF_LOW_HZ[row] * t) + np.sin(2 * np.pi * DTMF_HIGH_HZ[col] * t))
+                * 10 ** (level_dbfs / 20), np.zeros(int(round(off_s * sr)))]
+    return np.concatenate(out) if out else np.zeros(0)

@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
-from synth import progress_tone, syllable_train
+from synth import key_tones, progress_tone, syllable_train
 from tonekit import __version__
 from tonekit.cli import main
 
@@ -143,8 +143,9 @@ def test_score_prior_option_gives_the_apis_numbers_and_rejects_bad_shares(mono_f
 
 
 def test_score_reports_folders_noise_and_short_files_and_quotes_paths(mono_file, tmp_path):
-    """A folder, noise with no voice and 0.2 s of voice each get one error line; the good file (its name has a
-    comma and a quote) is still scored, in strict JSON and in CSV that parses back to the same path."""
+    """A folder, noise with no voice, 0.2 s of voice, a ringback and a keypad's tones each get one error line;
+    the good file (its name has a comma and a quote) is still scored, in strict JSON and in CSV that parses back
+    to the same path."""
     import json
     import shutil
 
@@ -159,7 +160,9 @@ def test_score_reports_folders_noise_and_short_files_and_quotes_paths(mono_file,
     shutil.copy(mono_file, good)
     tone = tmp_path / "ringback.wav"
     sf.write(tone, progress_tone("ringback_fr", 6.0, 16000), 16000)
-    files = [str(folder), str(noise), str(good), str(short), str(tone)]
+    keys = tmp_path / "keys.wav"
+    sf.write(keys, np.r_[np.zeros(8000), key_tones("0612345789", 16000)], 16000)
+    files = [str(folder), str(noise), str(good), str(short), str(tone), str(keys)]
     for fmt in ("json", "csv"):
         r = CliRunner().invoke(main, ["score", *files, "--format", fmt])
         assert r.exit_code == 1
@@ -167,7 +170,8 @@ def test_score_reports_folders_noise_and_short_files_and_quotes_paths(mono_file,
                                          f"Error: {noise}: no voiced speech found (noise only?)",
                                          f"Error: {short}: less than 0.3 s of speech",
                                          f"Error: {tone}: a steady tone, not speech (a ringback, busy or dial tone, "
-                                         "or a test tone?)"]
+                                         "or a test tone?)",
+                                         f"Error: {keys}: key tones (DTMF), not speech (keypad presses?)"]
         rows = json.loads(r.stdout) if fmt == "json" else pd.read_csv(io.StringIO(r.stdout)).to_dict("records")
         assert [row["path"] for row in rows] == [str(good)]
         assert all(0 <= rows[0][t] <= 1 for t in ("anger", "calm", "warmth"))

@@ -220,10 +220,11 @@ def test_real_speech_without_pauses_is_not_taken_for_music(corpus):
 def test_real_speech_is_not_taken_for_call_progress_tones(corpus):
     """Forty utterances of each of three speakers of a corpus, 50 ms apart (a speaker's steadiest vowels can
     come back within a cadence), as recorded, through the phone line and under background noise: not a frame
-    is taken for a ringback, busy or dial tone, while the same tones between them are, through the line too."""
-    from synth import PROGRESS_TONES, progress_tone
+    is taken for a ringback, busy or dial tone, nor for a key's tones (DTMF), while the same tones are, through
+    the line too."""
+    from synth import PROGRESS_TONES, key_tones, progress_tone
 
-    from tonekit.activity import pure_tones, tonal_frames
+    from tonekit.activity import DTMF_KEYS, dtmf_frames, key_presses, pure_tones, tonal_frames
     from tonekit.augment import telephone_copy
     from tonekit.features.energy import intensity_db
 
@@ -233,7 +234,18 @@ def test_real_speech_is_not_taken_for_call_progress_tones(corpus):
         share, hz = (v[:len(x)] for v in tonal_frames(z, sr))
         examined += (share >= 0.9).sum() * HOP_S
         assert not pure_tones(share, hz, x).any()
+        assert not key_presses(dtmf_frames(z, sr)[:len(x)], x).any()
     assert examined > 5     # seconds of frames as pure as a tone's were judged
+    # every key for 50 ms, 50 ms apart, through the phone line: each found as itself
+    y = np.r_[np.zeros(8000), key_tones(DTMF_KEYS, 16000, on_s=0.05, off_s=0.05), np.zeros(8000)]
+    z, sr = telephone_copy(y + 1e-4 * np.random.default_rng(9).standard_normal(len(y)), 16000, 9)
+    keys = dtmf_frames(z, sr)
+    x = intensity_db(z, sr)
+    pressed = key_presses(keys[:len(x)], x)
+    for i, key in enumerate(DTMF_KEYS):
+        a = 50 + 10 * i
+        assert {DTMF_KEYS[k] for k in keys[a: a + 10] if k >= 0} == {key}
+        assert pressed[a + 1: a + 4].all()
     # the tones themselves, 6 s each, 1 s apart, through the phone line
     tones = [progress_tone(kind, 6.0, 16000) for kind in PROGRESS_TONES]
     y = np.concatenate([np.r_[np.zeros(16000), t] for t in tones] + [np.zeros(16000)])
@@ -247,3 +259,33 @@ def test_real_speech_is_not_taken_for_call_progress_tones(corpus):
         sounding = np.abs(t).reshape(-1, 160).max(axis=1) > 0       # the tone's own 10-ms frames
         inside = sounding[5:-5] & (np.convolve(sounding, np.ones(11), "same")[5:-5] == 11)
         assert found[a + 5: a + 600 - 5][inside].all(), list(PROGRESS_TONES)[i]
+
+
+@pytest.mark.parametrize("sr", [8000, 16000])
+def test_key_tones_are_read_as_their_keys_within_the_standards_tolerance(sr):
+    """Each of the 16 keys, 0.1 s of its two sines, is read as itself with its frequencies off by 1 % (ITU-T
+    Q.24 asks a receiver to take 1.5 %), and with its weaker tone 6 dB down (twist); off by 3 % (Q.24: refuse
+    3.5 %), 15 dB down, or with the two sines of two different rows, it is no key. A key of 40 ms is a press,
+    a click of 15 ms is not."""
+    from tonekit.activity import DTMF_HIGH_HZ, DTMF_KEYS, DTMF_LOW_HZ, dtmf_frames, key_presses
+
+    t = np.arange(int(0.1 * sr)) / sr
+
+    def read(f_low, f_high, twist_db=0.0):
+        y = np.sin(2 * np.pi * f_low * t) + 10 ** (-twist_db / 20) * np.sin(2 * np.pi * f_high * t)
+        keys = dtmf_frames(np.r_[np.zeros(sr // 4), 0.1 * y, np.zeros(sr // 4)], sr)
+        return {DTMF_KEYS[k] for k in keys if k >= 0}
+
+    for i, key in enumerate(DTMF_KEYS):
+        lo, hi = DTMF_LOW_HZ[i // 4], DTMF_HIGH_HZ[i % 4]
+        assert read(lo * 1.01, hi * 0.99) == {key}
+        assert read(lo, hi, twist_db=6.0) == {key}
+        assert read(lo * 1.03, hi) == set() and read(lo, hi * 0.97) == set()
+        assert read(lo, hi, twist_db=15.0) == set()
+    assert read(DTMF_LOW_HZ[0], DTMF_LOW_HZ[2]) == set()
+    for dur_s, pressed in ((0.04, True), (0.015, False)):
+        n = int(dur_s * sr)
+        y = np.sin(2 * np.pi * DTMF_LOW_HZ[1] * t[:n]) + np.sin(2 * np.pi * DTMF_HIGH_HZ[1] * t[:n])
+        y = np.r_[np.zeros(sr // 4), 0.1 * y, np.zeros(sr // 4)]
+        keys = dtmf_frames(y, sr)
+        assert key_presses(keys, np.full(len(keys), 60.0)).any() == pressed

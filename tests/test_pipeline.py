@@ -943,6 +943,45 @@ def test_a_recording_beep_that_recurs_is_not_speech(tmp_path, demo):
     assert list(zip(got.events.tip, got.events.kind)) == list(zip(demo.events.tip, demo.events.kind))
 
 
+@pytest.mark.parametrize("codec", [None, "mulaw", "gsm"])
+def test_key_tones_in_the_hold_are_not_speech(tmp_path, demo, monkeypatch, codec):
+    """The caller keys in ten digits (DTMF, 0.1 s on, 0.1 s off) during the demo's hold, as recorded or through
+    a phone line: the key tones are left out of the caller's speech with a warning, and the call keeps its talk
+    times, overlaps and events. Without the check (below) they were caller talk: about 2 s of it, and the hold
+    was no longer a long silence."""
+    import tonekit.activity
+    from synth import key_tones
+
+    y, sr = sf.read(DEMO)
+    keys = key_tones("0612345789", sr)
+    at = int(51.5 * sr)
+    y[at: at + len(keys), 1] += keys
+    if codec is not None:
+        from tonekit.augment import telephone_copy
+
+        def line(x):
+            return np.column_stack([telephone_copy(x[:, c], sr, seed=c, codec=codec)[0] for c in range(2)])
+        sf.write(tmp_path / "demo_line.wav", line(sf.read(DEMO)[0]), 8000)
+        demo = tonekit.analyze(tmp_path / "demo_line.wav")
+        y, sr = line(y), 8000
+    path = tmp_path / "keys.wav"
+    sf.write(path, y, sr)
+    with pytest.warns(UserWarning, match=r"keys.wav: key tones \(DTMF\), not speech, on the caller's side "
+                                         r"\(channel 1\) at 0:51-0:53 \(keypad presses\?\): left out of the caller's"):
+        got = tonekit.analyze(path)
+    for s in ("agent", "caller"):
+        assert got.summary["speakers"][s]["talk_time_s"] == pytest.approx(demo.summary["speakers"][s]["talk_time_s"],
+                                                                           abs=0.1)
+    assert got.summary["overlaps"]["count"] == demo.summary["overlaps"]["count"]
+    assert list(zip(got.events.tip, got.events.kind)) == list(zip(demo.events.tip, demo.events.kind))
+    assert np.abs(got.events.start_s.to_numpy() - demo.events.start_s.to_numpy()).max() < 0.3
+    monkeypatch.setattr(tonekit.activity, "key_presses", lambda keys, x, **kw: np.zeros(len(keys), bool))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        off = tonekit.analyze(path)
+    assert off.summary["speakers"]["caller"]["talk_time_s"] > demo.summary["speakers"]["caller"]["talk_time_s"] + 1.5
+
+
 @pytest.mark.parametrize("source,ms,loss_db,two_files", [
     ("agent", 60, 15, False),   # a hybrid's echo: the agent's voice back on the caller's channel
     ("agent", 200, 10, True),   # a VoIP line's, louder and later, on the caller's own file

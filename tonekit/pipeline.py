@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .activity import (HOP_S, NOISY_HEADROOM_DB, detect_activity, frames_with_audio, headroom_db, pure_tones,
-                       tonal_frames)
+from .activity import (HOP_S, NOISY_HEADROOM_DB, detect_activity, frames_with_audio, headroom_db, key_presses,
+                       pure_tones, tonal_frames)
 from .analysis import WINDOW_COLUMNS, Analysis, edge_means
 from .audio import DC_OFFSET_MIN_UTTERANCE, as_signal, dc_offset_text, load_audio, load_call
 from .errors import AudioError, ParameterError, whole_number
@@ -374,7 +374,8 @@ def score(path_or_signal, sr=None, *, models=None, baseline=None, embeddings: bo
 
     Raises :class:`~tonekit.errors.AudioError` for a recording that cannot be
     read, has less than 0.3 s of speech, has no voiced speech (noise), or
-    whose speech is a steady tone (a ringback, a test tone).
+    whose speech is a steady tone (a ringback, a test tone) or a keypad's
+    tones (DTMF).
 
     Examples
     --------
@@ -440,17 +441,22 @@ MIN_VOICED_FRAMES = 5
 
 def _unscorable(raw: pd.DataFrame, fr, y: np.ndarray, sr: int) -> str | None:
     """Why an utterance (its functionals, frames and signal) cannot be scored (too little speech, speech with no
-    voice, or a steady tone: a ringback or a test tone passes for voiced speech), or None."""
+    voice, or a steady tone or key tones: a ringback, a test tone or a keypad's tones pass for voiced speech),
+    or None."""
     if raw["speech_s"].iloc[0] < MIN_SCORED_SPEECH_S:
         return f"less than {MIN_SCORED_SPEECH_S} s of speech"
     if int(np.count_nonzero(fr.voiced & fr.speech)) < MIN_VOICED_FRAMES:
         return "no voiced speech found (noise only?)"
     level = fr["intensity_db"]   # the frames' own levels (signal_frames read them on the same 10-ms grid)
-    share, hz = tonal_frames(y, sr)
+    share, hz, keys = tonal_frames(y, sr, keys=True)
     n = min(len(level), len(share), len(fr.speech))
     speech = np.asarray(fr.speech[:n], bool)
-    left = speech & ~pure_tones(share[:n], hz[:n], level[:n])
+    steady = speech & pure_tones(share[:n], hz[:n], level[:n])
+    pressed = speech & key_presses(keys[:n], level[:n])
+    left = speech & ~steady & ~pressed
     if left.sum() < speech.sum() and left.sum() * HOP_S < MIN_SCORED_SPEECH_S:
+        if pressed.sum() > steady.sum():
+            return "key tones (DTMF), not speech (keypad presses?)"
         return "a steady tone, not speech (a ringback, busy or dial tone, or a test tone?)"
     return None
 
