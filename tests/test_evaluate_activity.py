@@ -217,6 +217,33 @@ def test_real_speech_without_pauses_is_not_taken_for_music(corpus):
 
 @pytest.mark.corpus
 @pytest.mark.parametrize("corpus", ["emodb", "nemo", "ravdess", "turev"])
+def test_real_speech_gated_to_itself_keeps_its_floor(corpus, monkeypatch):
+    """Three speakers' utterances run together (as recorded, through the phone line, under noise), every
+    sample outside the speech found on them set to zero (a gate that keeps the speech and the short pauses it
+    bridges): the floor of zeros between talk spurts (tonekit.activity.GATED_PLATEAU_DB) is not taken, so the
+    speech found is what it was without that reading, frame for frame."""
+    import tonekit.activity as activity
+    from tonekit.features.energy import intensity_db
+
+    def found(x):
+        return speech_from_intensity(x, noise_adaptive=True, local_floor=True)
+
+    flat = 0
+    for z, sr in _speech_run_together(corpus):
+        speech = found(intensity_db(z, sr))
+        keep = np.r_[np.repeat(speech, sr // 100), np.zeros(len(z), bool)][:len(z)]
+        x = intensity_db(np.where(keep, z, 0.0), sr)
+        sig = x[x > activity.NO_SIGNAL_DB]
+        flat += np.subtract(*np.percentile(sig, [10, 2])) <= activity.GATED_PLATEAU_DB
+        with monkeypatch.context() as m:
+            m.setattr(activity, "GATED_PLATEAU_DB", -np.inf)
+            before = found(x)
+        np.testing.assert_array_equal(found(x), before)
+    assert flat >= 2     # gated speech whose bottom is as flat as a gated line's noise was judged
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("corpus", ["emodb", "nemo", "ravdess", "turev"])
 def test_real_speech_is_not_taken_for_call_progress_tones(corpus):
     """Forty utterances of each of three speakers of a corpus, 50 ms apart (a speaker's steadiest vowels can
     come back within a cadence), as recorded, through the phone line and under background noise: not a frame

@@ -265,6 +265,17 @@ def _shifted(events: pd.DataFrame, by_s: float) -> list:
     return [(int(e.tip), round(e.start_s - by_s, 1), round(e.end_s - by_s, 1)) for e in events.itertuples()]
 
 
+def _assert_the_demos_timeline(got, demo) -> None:
+    """``got`` has ``demo``'s talk times (within 0.1 s a side), overlaps and events (their tips and kinds, each
+    starting within 0.3 s)."""
+    for s in ("agent", "caller"):
+        assert got.summary["speakers"][s]["talk_time_s"] == pytest.approx(demo.summary["speakers"][s]["talk_time_s"],
+                                                                           abs=0.1)
+    assert got.summary["overlaps"]["count"] == demo.summary["overlaps"]["count"]
+    assert list(zip(got.events.tip, got.events.kind)) == list(zip(demo.events.tip, demo.events.kind))
+    assert np.abs(got.events.start_s.to_numpy() - demo.events.start_s.to_numpy()).max() < 0.3
+
+
 def test_digital_silence_is_no_line_noise(tmp_path, demo):
     """A recorder's zeros (the call padded with 30 s of them at each end, or 60 s of them written during a
     mute at 0:54) hold no signal: the channels' floors stay the line's, so the speech found is the demo's own
@@ -311,6 +322,25 @@ def test_a_channel_whose_pauses_are_zeros_keeps_its_speech(tmp_path, demo):
         assert gated.summary["speakers"][s]["talk_time_s"] == pytest.approx(
             demo.summary["speakers"][s]["talk_time_s"], rel=0.02)
     assert _shifted(gated.events[gated.events.tip != 8], 0.0) == _shifted(demo.events[demo.events.tip != 8], 0.0)
+
+
+def test_zeros_between_talk_spurts_are_not_the_lines_floor(tmp_path, demo):
+    """Silence suppression (a softphone's noise gate or a line's DTX) that writes zeros between the turns and
+    keeps the line's noise inside them (the pauses between words and sentences, 50 ms around each turn): the
+    zeros were the floor, and the noise inside the turns passed for speech (43.5 s of agent talk for 38.6,
+    30.5 s of caller talk for 27.2). The noise at the bottom of the frames with a signal is the floor now: each
+    side's talk time is the demo's within 0.1 s, with its overlaps and events."""
+    y, sr = sf.read(DEMO)
+    truth = json.loads(DEMO.with_suffix(".json").read_text())
+    for ch, spk in ((0, "agent"), (1, "caller")):
+        spurts = np.zeros(len(y), bool)
+        for turn in truth["turns"]:
+            if turn["speaker"] == spk:
+                spurts[int((turn["start_s"] - 0.05) * sr): int((turn["end_s"] + 0.05) * sr)] = True
+        y[~spurts, ch] = 0.0
+    sf.write(tmp_path / "dtx.flac", y, sr, subtype="PCM_16")
+    got = tonekit.analyze(tmp_path / "dtx.flac")
+    _assert_the_demos_timeline(got, demo)
 
 
 def test_a_quieter_comfort_noise_keeps_the_lines_floor(tmp_path, demo):
@@ -936,11 +966,7 @@ def test_a_recording_beep_that_recurs_is_not_speech(tmp_path, demo):
     with pytest.warns(UserWarning, match=r"beeps.flac: steady tones, not speech, on the caller's side \(channel 1\) "
                                          r"at 0:04-0:05, 0:34-0:35, 0:49-0:50, 1:19-1:20 "):
         got = tonekit.analyze(tmp_path / "beeps.flac")
-    for s in ("agent", "caller"):
-        assert got.summary["speakers"][s]["talk_time_s"] == pytest.approx(demo.summary["speakers"][s]["talk_time_s"],
-                                                                           abs=0.1)
-    assert got.summary["overlaps"]["count"] == demo.summary["overlaps"]["count"]
-    assert list(zip(got.events.tip, got.events.kind)) == list(zip(demo.events.tip, demo.events.kind))
+    _assert_the_demos_timeline(got, demo)
 
 
 @pytest.mark.parametrize("codec", [None, "mulaw", "gsm"])
@@ -969,12 +995,7 @@ def test_key_tones_in_the_hold_are_not_speech(tmp_path, demo, monkeypatch, codec
     with pytest.warns(UserWarning, match=r"keys.wav: key tones \(DTMF\), not speech, on the caller's side "
                                          r"\(channel 1\) at 0:51-0:53 \(keypad presses\?\): left out of the caller's"):
         got = tonekit.analyze(path)
-    for s in ("agent", "caller"):
-        assert got.summary["speakers"][s]["talk_time_s"] == pytest.approx(demo.summary["speakers"][s]["talk_time_s"],
-                                                                           abs=0.1)
-    assert got.summary["overlaps"]["count"] == demo.summary["overlaps"]["count"]
-    assert list(zip(got.events.tip, got.events.kind)) == list(zip(demo.events.tip, demo.events.kind))
-    assert np.abs(got.events.start_s.to_numpy() - demo.events.start_s.to_numpy()).max() < 0.3
+    _assert_the_demos_timeline(got, demo)
     monkeypatch.setattr(tonekit.activity, "key_presses", lambda keys, x, **kw: np.zeros(len(keys), bool))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -1013,12 +1034,7 @@ def test_line_echo_is_not_the_other_sides_speech(tmp_path, demo, monkeypatch, so
     with pytest.warns(UserWarning, match=where + r" \d+ ms later, \d+ dB down \(line echo\): left out of the "
                                               rf"{other}'s speech"):
         got = tonekit.analyze(**source_kw)
-    for s in ("agent", "caller"):
-        assert got.summary["speakers"][s]["talk_time_s"] == pytest.approx(demo.summary["speakers"][s]["talk_time_s"],
-                                                                           abs=0.1)
-    assert got.summary["overlaps"]["count"] == demo.summary["overlaps"]["count"]
-    assert list(zip(got.events.tip, got.events.kind)) == list(zip(demo.events.tip, demo.events.kind))
-    assert np.abs(got.events.start_s.to_numpy() - demo.events.start_s.to_numpy()).max() < 0.3
+    _assert_the_demos_timeline(got, demo)
     monkeypatch.setattr(tonekit.pipeline, "detect_activity",
                         functools.partial(tonekit.pipeline.detect_activity, echo_gate=False))
     with warnings.catch_warnings():

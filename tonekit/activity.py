@@ -36,16 +36,26 @@ NO_SIGNAL_DB = float(20 * np.log10(10 ** (-90 / 20) / P_REF))
 #: The line's noise between the words is steady: where a channel also holds digital silence, its frames with a
 #: signal show the noise as a plateau, their 5th and 25th percentiles within this many dB.
 NOISE_PLATEAU_DB = 6.0
+#: A noise gate or a line's silence suppression (DTX) writes zeros between talk spurts and keeps the line's
+#: noise inside them (the pauses between words and sentences): the noise is then the bottom of the frames with a
+#: signal, flat (their 2nd and 10th percentiles within :data:`GATED_PLATEAU_DB`) and far under the speech (their
+#: median :data:`GATED_BELOW_DB` or more over the 10th percentile). A gate that keeps only the speech, and the
+#: short pauses it bridges, can leave a bottom as flat but nearer the speech: of three speakers' 40 utterances run
+#: together in each corpus (wideband, phone line, noise), gated to the speech found on them, 14 of 36 are that
+#: flat, their median 0.4-13.1 dB over it; the demo gated around its turns, 19 and 24 dB.
+GATED_PLATEAU_DB = 2.5
+GATED_BELOW_DB = 16.0
 
 
 def floor_and_peak(intensity_db: np.ndarray, *, floor_margin_db: float = 10.0) -> tuple[float, float]:
     """A channel's noise floor (5th percentile of its frame levels, dB) and speech peak (99th).
 
     Where the channel also holds digital silence (frames under :data:`NO_SIGNAL_DB`: a call padded with zeros,
-    a mute or a hold written as zeros), both are read on the frames with a signal, if these show the line's
-    steady noise (a plateau: :data:`NOISE_PLATEAU_DB`) with sound ``floor_margin_db`` over it; the zeros would
-    otherwise be the floor, and the line's noise would pass for speech. A channel whose only signal is its
-    speech (the zeros are its pauses) keeps the zeros as its floor.
+    a mute or a hold written as zeros, a noise gate's or silence suppression's zeros between talk spurts), both
+    are read on the frames with a signal, if these show the line's steady noise (a plateau:
+    :data:`NOISE_PLATEAU_DB`, or at their bottom, far under the speech: :data:`GATED_PLATEAU_DB`) with sound
+    ``floor_margin_db`` over it; the zeros would otherwise be the floor, and the line's noise would pass for
+    speech. A channel whose only signal is its speech (the zeros are its pauses) keeps the zeros as its floor.
 
     >>> rng = np.random.default_rng(0)
     >>> talk = rng.uniform(45, 80, 400)                                  # 4 s of talk, 45-80 dB
@@ -56,6 +66,9 @@ def floor_and_peak(intensity_db: np.ndarray, *, floor_margin_db: float = 10.0) -
     [39, 79]
     >>> [round(v) for v in floor_and_peak(np.r_[np.full(2000, -26.0), talk])]    # zeros, then talk alone
     [-26, 80]
+    >>> spurts = np.r_[np.full(300, -26.0), rng.normal(40, 0.5, 60), talk[:240], np.full(300, -26.0)]
+    >>> [round(v) for v in floor_and_peak(np.tile(spurts, 5))]   # zeros between spurts that keep the noise
+    [40, 80]
     """
     x = np.asarray(intensity_db, float)
     if not len(x):
@@ -65,8 +78,10 @@ def floor_and_peak(intensity_db: np.ndarray, *, floor_margin_db: float = 10.0) -
         floor, peak = np.percentile(x, [5, 99])
         return float(floor), float(peak)
     sig = x[keep]
-    floor, q25, peak = np.percentile(sig, [5, 25, 99])
-    if q25 - floor > NOISE_PLATEAU_DB or (sig > floor + floor_margin_db).mean() < 0.05:
+    q2, floor, q10, q25, q50, peak = np.percentile(sig, [2, 5, 10, 25, 50, 99])
+    gated = q10 - q2 <= GATED_PLATEAU_DB and q50 - q10 >= GATED_BELOW_DB   # zeros between spurts of speech
+    plateau = q25 - floor <= NOISE_PLATEAU_DB or gated
+    if not plateau or (sig > floor + floor_margin_db).mean() < 0.05:
         floor = np.percentile(x, 5)    # no steady noise under the signal: the zeros are the quiet
     return float(floor), float(peak)
 
