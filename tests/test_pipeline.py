@@ -494,9 +494,25 @@ def test_a_mono_mix_under_hum(tmp_path, demo):
            _shifted(demo.events[demo.events.tip.isin([1, 12])], 0.0)
 
 
+def test_a_call_that_fails_still_shows_its_warnings(monkeypatch):
+    """analyze records what is warned of while a call is read (its notes) and gives it again as it came, also
+    when the call then fails."""
+    import tonekit.pipeline
+
+    def warns_then_fails(*args, **kwargs):
+        warnings.warn("call.wav: channel 1 carries a DC offset", stacklevel=2)
+        raise tonekit.AudioError("call.wav", "no speech found")
+
+    monkeypatch.setattr(tonekit.pipeline, "_analyze", warns_then_fails)
+    with pytest.warns(UserWarning, match="call.wav: channel 1 carries a DC offset"):
+        with pytest.raises(tonekit.AudioError, match="no speech found"):
+            tonekit.analyze("call.wav")
+
+
 def test_a_dc_offset_is_taken_off(tmp_path, demo):
     """A DC offset of 0.05 on both channels (-26 dBFS: it filled every pause, and the analysis found 1 s of the
-    agent's speech) is taken off with a warning: the demo's speech and events, to the frame."""
+    agent's speech) is taken off with a warning: the demo's speech and events, to the frame. The warnings are
+    the reports' notes on the audio (the demo has none)."""
     y, sr = sf.read(DEMO)
     sf.write(tmp_path / "dc.flac", y + 0.05, sr, subtype="PCM_16")
     with warnings.catch_warnings(record=True) as caught:
@@ -506,6 +522,17 @@ def test_a_dc_offset_is_taken_off(tmp_path, demo):
     assert said == [f"{tmp_path / 'dc.flac'}: channel {c} carries a DC offset of +0.050 (-26 dBFS): taken off "
                     "before analysis" for c in (0, 1)]
     assert _shifted(got.events, 0.0) == _shifted(demo.events, 0.0)
+    # the reports carry the warnings as notes on the audio: the JSON, the text and HTML reports, the batch's overview
+    from tonekit.batch import overview_row
+    from tonekit.report import render_html, render_text
+
+    assert sorted(got.warnings) == said and json.loads(got.to_json())["warnings"] == got.warnings
+    assert render_text(got, color=False).split("Notes on the audio\n")[1].splitlines() == [f"  • {n}"
+                                                                                          for n in got.warnings]
+    page = render_html(got)
+    assert '<h2>Notes on the audio</h2>' in page and page.count("carries a DC offset of +0.050") == 2
+    assert overview_row(got.to_dict(), "dc.json")["notes"] == " | ".join(got.warnings)
+    assert demo.warnings == [] and "Notes on the audio" not in render_text(demo, color=False) + render_html(demo)
     pd.testing.assert_frame_equal(got.turns, demo.turns)
     # a lone utterance too (tonekit score)
     one = tmp_path / "agent.wav"

@@ -75,6 +75,10 @@ class Analysis:
     summary : dict
         Talk times, interruptions, silences, caller anger at start and end,
         entrainment, counts of events per tip.
+    warnings : list of str
+        What :func:`tonekit.analyze` warned of while reading the call (music on
+        hold, tones, line echo, hum, noise, clipping ...), each once: the
+        report's notes on its audio.
     """
 
     source: str
@@ -88,6 +92,7 @@ class Analysis:
     overlaps: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SEGMENT_COLUMNS))
     silences: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SEGMENT_COLUMNS))
     options: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """The JSON report of DESIGN section 4 as a dict."""
@@ -103,6 +108,7 @@ class Analysis:
             "summary": _plain(self.summary),
             "turns": records(self.turns),
             "options": _plain(self.options),
+            "warnings": list(self.warnings),
         }
 
     def to_json(self, path=None, *, indent: int | None = 2) -> str:

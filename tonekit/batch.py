@@ -252,7 +252,7 @@ OVERVIEW_COLUMNS = ["report", "path", "duration_s", "agent_talk_share", "caller_
                     "agent_calm_mean", "agent_warmth_mean", "caller_anger_mean", "caller_anger_at_start",
                     "caller_anger_at_end", "caller_angry_s", "interruptions", "overlap_s", "longest_silence_s",
                     "tip1_interruptions", "tip7_no_smile", "tip8_not_calm", "tip9_tone_mismatch",
-                    "tip12_long_silences"]
+                    "tip12_long_silences", "notes"]
 
 #: The overview's event-count column of each tip.
 TIP_COLUMNS = {"1": "tip1_interruptions", "7": "tip7_no_smile", "8": "tip8_not_calm", "9": "tip9_tone_mismatch",
@@ -277,6 +277,7 @@ def overview_row(report: dict, name: str) -> dict:
             row[f"{who}_{t}_mean"] = (spk.get(who) or {}).get(f"{t}_mean")
     for tip, col in TIP_COLUMNS.items():
         row[col] = tips.get(tip, 0)
+    row["notes"] = " | ".join(str(n) for n in report.get("warnings") or [])
     return {k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}
 
 
@@ -286,7 +287,9 @@ def overview_table(outdir) -> pd.DataFrame:
     ``caller_anger_at_start`` / ``_at_end``: the caller's anger score early and late in the call;
     ``caller_angry_s``: how long the caller's angry stretches last, in seconds of the call (the summary's
     ``caller_angry_spans``, what tips 8 and 9 are judged in: the agent's turns and pauses inside a stretch
-    count, so it can exceed the caller's talk time); ``tip..._*``: events per tip.
+    count, so it can exceed the caller's talk time); ``tip..._*``: events per tip; ``notes``: what the analysis
+    warned of in the call's audio (music on hold, tones, line echo, noise ...), joined by `` | ``, empty for
+    none.
 
     >>> overview_table("reports").sort_values("tip8_not_calm", ascending=False).head()   # doctest: +SKIP
     """

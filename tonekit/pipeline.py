@@ -144,6 +144,38 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
     >>> a = tonekit.analyze(tonekit.demo_path())            # doctest: +SKIP
     >>> a.events[["start_s", "tip", "kind"]]                 # doctest: +SKIP
     """
+    heard = []
+    try:
+        with warnings.catch_warnings(record=True) as heard:
+            warnings.simplefilter("always")
+            result = _analyze(source, agent=agent, caller=caller, turns=turns, agent_label=agent_label,
+                              agent_channel=agent_channel, models=models, win_dur_s=win_dur_s,
+                              hop_dur_s=hop_dur_s, min_speech_s=min_speech_s, embedding_every=embedding_every,
+                              whisper_every=whisper_every, progress=progress, population_share=population_share,
+                              music_gate=music_gate, **match_options)
+    finally:   # a call that fails still shows what was said before it failed
+        notes = _told(heard)
+    result.warnings = notes
+    return result
+
+
+def _told(heard: list) -> list[str]:
+    """The warnings recorded while a call was analysed, given again as they came (the caller's filters decide
+    what is shown), and tonekit's own (UserWarning: what the audio holds and what was done about it) as the
+    report's notes, each once."""
+    notes = []
+    for w in heard:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+        if w.category is UserWarning and str(w.message) not in notes:
+            notes.append(str(w.message))
+    return notes
+
+
+def _analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=None, agent_channel: int = 0,
+             models=None, win_dur_s: float = 3.0, hop_dur_s: float = 1.0, min_speech_s: float = MIN_SPEECH_S,
+             embedding_every: int = EMBEDDING_EVERY, whisper_every: int = WHISPER_EVERY, progress=None,
+             population_share=None, music_gate: bool = True, **match_options) -> Analysis:
+    """:func:`analyze`, its warnings given as they come."""
     opts = MatchOptions.from_kwargs(**match_options)
     tick = progress or (lambda step: None)
     mdl = _models(models)

@@ -121,6 +121,15 @@ def _work_on(analysis) -> str:
     return f'<section id="work">\n<h2>What to work on</h2>\n{body}\n</section>'
 
 
+def _notes(analysis) -> str:
+    """The analysis's warnings on its audio as a section, or nothing."""
+    notes = getattr(analysis, "warnings", None) or []
+    if not notes:
+        return ""
+    items = "\n".join(f"<li>{_e(fmt_text(n))}</li>" for n in notes)
+    return f'<section id="notes">\n<h2>Notes on the audio</h2>\n<ul class="notes">\n{items}\n</ul>\n</section>'
+
+
 def _events(analysis) -> str:
     events = sorted_events(analysis.events)
     rows = []
@@ -236,6 +245,7 @@ def render_html(analysis) -> str:
         _work_on(analysis),
         _events(analysis),
         _summary(analysis),
+        _notes(analysis),
         "</main>",
         f"<footer>Made with tonekit {_e(_tonekit_version())}. This page loads nothing from the network.</footer>",
         "</body>",

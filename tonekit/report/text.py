@@ -129,6 +129,14 @@ def _work_on_lines(analysis) -> list[Text]:
     return [Text("  • " + work_on_sentence(*tip)) for tip in tips]
 
 
+def _note_lines(analysis) -> list[Text]:
+    """The analysis's warnings on its audio (music on hold, tones, echo, noise ...), or nothing."""
+    notes = getattr(analysis, "warnings", None) or []
+    if not notes:
+        return []
+    return [Text(""), _heading("Notes on the audio")] + [Text("  • " + _terminal_safe(fmt_text(n))) for n in notes]
+
+
 def render_text(analysis, *, color: bool | None = None, width: int | None = None) -> str:
     """The tone report of one call for a terminal.
 
@@ -148,7 +156,8 @@ def render_text(analysis, *, color: bool | None = None, width: int | None = None
     str
         The report, ending with a newline: call length and talk times, each
         speaker's tone at the start, worst point and end, entrainment, the
-        events in time order and what to work on, tip by tip.
+        events in time order and what to work on, tip by tip; then what was
+        found in the audio and left out of the speech (notes), if anything.
 
     Examples
     --------
@@ -167,6 +176,7 @@ def render_text(analysis, *, color: bool | None = None, width: int | None = None
     n_events = 0 if analysis.events is None else len(analysis.events)
     lines += [Text(""), _heading(f"Events ({n_events})")] + _event_lines(analysis)
     lines += [Text(""), _heading("What to work on")] + _work_on_lines(analysis)
+    lines += _note_lines(analysis)
 
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=color, no_color=not color,
