@@ -163,9 +163,16 @@ def _told(heard: list) -> list[str]:
     """The warnings recorded while a call was analysed, given again as they came (the caller's filters decide
     what is shown), and tonekit's own (UserWarning: what the audio holds and what was done about it) as the
     report's notes, each once."""
+    import sys
+
     notes = []
+    by_file = {getattr(m, "__file__", None): m for m in list(sys.modules.values())}
     for w in heard:
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+        # given again from where it was said, with that module's registry: the filters act as they would have
+        mod = by_file.get(w.filename)
+        registry = None if mod is None else mod.__dict__.setdefault("__warningregistry__", {})
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source,
+                               module=None if mod is None else mod.__name__, registry=registry)
         if w.category is UserWarning and str(w.message) not in notes:
             notes.append(str(w.message))
     return notes
