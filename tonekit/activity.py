@@ -554,8 +554,8 @@ def dtmf_frames(y: np.ndarray, sr: int, *, hop_s: float = HOP_S) -> np.ndarray:
 def dtmf_keys(share: np.ndarray, f1: np.ndarray, f2: np.ndarray, ratio: np.ndarray, *,
               tolerance: float = DTMF_TOLERANCE, min_share: float = DTMF_SHARE) -> np.ndarray:
     """The keypad key (``4 * row + column``: :data:`DTMF_KEYS`) of frames whose two strongest peaks, at ``f1``
-    and ``f2`` (Hz; the second's power ``ratio`` times the first's) and holding ``share`` of the band's power,
-    (``min_share`` or more) are a key's tone pair (:data:`DTMF_LOW_HZ`, :data:`DTMF_HIGH_HZ`, within
+    and ``f2`` (Hz; the second's power ``ratio`` times the first's) and holding ``share`` of the band's power
+    (``min_share`` or more), are a key's tone pair (:data:`DTMF_LOW_HZ`, :data:`DTMF_HIGH_HZ`, within
     ``tolerance``); -1 elsewhere.
 
     >>> DTMF_KEYS[int(dtmf_keys(np.array([0.99]), np.array([1340.0]), np.array([772.0]), np.array([0.5]))[0])]
@@ -974,13 +974,13 @@ def detect_activity(call: Call, *, crosstalk_db: float = 12.0, floor_margin_db: 
         if any(t.any() for t in beeps.values()) or any(t.any() for t in pressed.values()):
             for s in spk:
                 # the tones' frames are heard as the line's quiet: what speech is left is found again below
-                for t, kind in ((beeps[s], "steady tones"), (pressed[s], "key tones (DTMF)")):
+                for t, kind, why in ((beeps[s], "steady tones", "ringback, busy or dial tone?"),
+                                     (pressed[s], "key tones (DTMF)", "keypad presses?")):
                     if not t.any():
                         continue
                     _heard_as_quiet(heard, s, ends[s], t, floors[s])
                     path, what = call.describe(s)
                     spans = clock_spans(t, join_gap_s=PURE_TONE_CADENCE_S)
-                    why = "ringback, busy or dial tone?" if t is beeps[s] else "keypad presses?"
                     warnings.warn(f"{path}: {kind}, not speech, on the {s}'s side ({what}) at {spans} ({why}): "
                                   f"left out of the {s}'s speech", stacklevel=2)
             for s in spk:

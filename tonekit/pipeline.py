@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -163,8 +164,6 @@ def _told(heard: list) -> list[str]:
     """The warnings recorded while a call was analysed, given again as they came (the caller's filters decide
     what is shown), and tonekit's own (UserWarning: what the audio holds and what was done about it) as the
     report's notes, each once."""
-    import sys
-
     notes = []
     by_file = {getattr(m, "__file__", None): m for m in list(sys.modules.values())}
     for w in heard:
