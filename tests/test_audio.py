@@ -422,3 +422,28 @@ def test_the_clipped_share_of_the_shorter_file_is_its_own(tmp_path):
     with pytest.warns(UserWarning, match="silent from 0:04"), pytest.raises(AudioError) as err:
         detect_activity(load_call(agent=agent, caller=caller))
     assert str(err.value) == f"{caller}: audio is clipped (25.0 % of samples at full scale)"
+
+
+# 5 % of samples at full scale is refused (limit 2 %), not merely warned about
+def test_five_percent_clipped_is_refused(tmp_path):
+    from tonekit.audio import load_audio
+
+    y = 0.5 * np.sin(2 * np.pi * 200 * np.arange(16000) / 16000)
+    y[::20] = 1.0
+    path = tmp_path / "clip5.wav"
+    sf.write(path, y, 16000, subtype="FLOAT")
+    with pytest.raises(AudioError, match=r"is clipped \(5\.0 % of samples at full scale\)"):
+        load_audio(path)
+
+
+# a signal with NaN is refused, not scored
+def test_a_signal_with_nan_is_refused():
+    import tonekit
+    from tonekit.audio import as_signal
+
+    y = 0.1 * np.sin(2 * np.pi * 140 * np.arange(32000) / 16000)
+    y[1000] = np.nan
+    with pytest.raises(AudioError, match="not finite"):
+        as_signal(y, 16000)
+    with pytest.raises(AudioError, match="not finite"):
+        tonekit.score(y, 16000)

@@ -273,3 +273,48 @@ def test_snapped_event_states_its_narrowed_length():
     assert e["evidence"] == "agent warmth 0.21 and smile cue -3.0 % for 10 s"
     other = {**ev, "tip": 8, "kind": "mirrored_anger", "evidence": "agent anger 0.84 while caller anger 0.87"}
     assert snapped_to_speech([other], turns)[0]["evidence"] == other["evidence"]
+
+
+# an overlap of exactly interruption_min_overlap_s (0.5 s) is an interruption
+def test_interruption_needs_at_least_not_more_than_the_minimum_overlap():
+    caller = [(0.0, 10.0)]
+    ev = interruption_events(activity(20, [(9.5, 14.0)], caller).speech, HOP, MatchOptions())
+    assert [(e["start_s"], e["end_s"]) for e in ev] == [(9.5, 10.0)]
+    assert interruption_events(activity(20, [(9.6, 14.0)], caller).speech, HOP, MatchOptions()) == []
+
+
+# a silence of exactly long_silence_s is a hold
+def test_silence_of_exactly_long_silence_s_is_flagged():
+    act = activity(30, [(0, 10), (15, 30)], [])
+    ev = silence_events(act.silences(min_dur_s=1.0), MatchOptions(), duration_s=30)
+    assert [(e["start_s"], e["end_s"]) for e in ev] == [(10.0, 15.0)]
+
+
+# on a telephone-band call the agent needs anger 0.10 (not 0.05) over warmth to count as angry
+def test_narrowband_call_asks_a_wider_valence_margin():
+    tone = {"anger": 0.70, "calm": 0.05, "warmth": 0.62}      # anger leads warmth by 0.08
+    calm = {**tone, "calm": 0.8}                              # the same anger and warmth, but calm
+    w = windows_table(60, agent={(0, 20): calm, (20, 40): tone, (40, 60): calm}, caller={(0, 50): ANGRY})
+    assert kinds(match(w, activity(60, [], []), duration_s=60)) == [(8, "mirrored_anger")]
+    assert kinds(match(w, activity(60, [], []), duration_s=60, narrowband=True)) == [(9, "upbeat_vs_angry")]
+
+
+# escalation (tip 8) needs pitch AND loudness raised while the caller is angry
+@pytest.mark.parametrize("pitch_st, loud_db, expected", [(4.0, 5.0, [(8, "escalation")]), (4.0, 0.0, []),
+                                                         (0.0, 5.0, [])])
+def test_escalation_needs_pitch_and_loudness_raised(pitch_st, loud_db, expected):
+    raised = {**CALM, "f0_st_mean": pitch_st, "intensity_db_mean": loud_db}
+    w = windows_table(60, agent={(0, 20): CALM, (20, 40): raised, (40, 60): CALM}, caller={(0, 50): ANGRY})
+    ev = match(w, activity(60, [], []), duration_s=60)
+    assert kinds(ev) == expected
+    if expected:
+        assert ev.start_s.iloc[0] == pytest.approx(20, abs=2) and ev.end_s.iloc[0] == pytest.approx(40, abs=2)
+
+
+# tip 7 needs the smile cue low too: a cold-warmth agent whose formants are raised (smiling) is not flagged
+def test_no_smile_is_not_flagged_when_the_smile_cue_is_high():
+    cold = {"anger": 0.1, "calm": 0.8, "warmth": 0.1}
+    w = windows_table(80, agent={(0, 80): cold}, caller={(0, 80): CALM})
+    assert kinds(match(w, activity(80, [], []), duration_s=80)) == [(7, "no_smile")]
+    w.loc[w.speaker == "agent", "smile_cue"] = np.where(w[w.speaker == "agent"].speech_s > 0, 4.0, np.nan)
+    assert kinds(match(w, activity(80, [], []), duration_s=80)) == []

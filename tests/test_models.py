@@ -1071,3 +1071,23 @@ def test_log_odds_average_of_members_known_answer():
     assert load_model(shipped_dir() / "anger.skops").estimator.average == "log-odds"
     with pytest.raises(ValueError, match="average must be one of"):
         FusedToneClassifier(average="median").fit(np.c_[np.arange(8.0)], np.arange(8) % 2)
+
+
+# a card without a sha256 (or with an empty one) does not vouch for its file
+@pytest.mark.parametrize("value", ["drop", None, ""])
+def test_a_card_without_a_hash_is_refused(tmp_path, value):
+    import json
+    import shutil
+
+    from tonekit.errors import ModelError
+    from tonekit.models.store import load_model, shipped_dir
+
+    shutil.copy(shipped_dir() / "anger.skops", tmp_path / "anger.skops")
+    card = json.loads((shipped_dir() / "anger.json").read_text())
+    if value == "drop":
+        del card["sha256"]
+    else:
+        card["sha256"] = value
+    (tmp_path / "anger.json").write_text(json.dumps(card))
+    with pytest.raises(ModelError, match="does not match its model card"):
+        load_model(tmp_path / "anger.skops")
