@@ -1197,6 +1197,38 @@ def test_batch_re_analyses_a_changed_call_and_drops_superseded_reports(tmp_path,
     assert os.path.isabs(json.loads((out / batch.LEDGER).read_text())["other.json"]["path"])
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_batch_cut_short_leaves_no_report_without_its_entry(tmp_path, monkeypatch, jobs):
+    """A run stopped after its reports were written but before its ledger (Ctrl-C, a killed job): each report's
+    entry was journaled as it came, so the next run with other options analyses those calls again, and the
+    one after that skips them."""
+    import tonekit.batch as batch
+    from batchfakes import fake_one
+
+    monkeypatch.setattr(batch, "_one", fake_one)
+    _inputs(tmp_path / "in", {"a.wav": b"ok", "b.wav": b"ok"})
+    out = tmp_path / "out"
+    run = lambda **kw: batch.run_batch([tmp_path / "in"], out, echo=lambda s: None, jobs=jobs, **kw)  # noqa: E731
+
+    def cut(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(batch, "_update_ledger", cut)
+        with pytest.raises(KeyboardInterrupt):
+            run(options={"long_silence_s": 5.0})
+    assert sorted(p.name for p in out.glob("*.json")) == ["a.json", "b.json"]   # reports, no ledger
+    assert run(options={"long_silence_s": 5.0}) == (0, 0, 2)    # the journal vouches for them
+    assert not (out / batch.JOURNAL).exists()                  # folded into the ledger
+    with monkeypatch.context() as m:
+        m.setattr(batch, "_update_ledger", cut)
+        with pytest.raises(KeyboardInterrupt):
+            run(options={"long_silence_s": 50.0})
+    assert run(options={"long_silence_s": 100.0}) == (2, 0, 0)
+    assert all(json.loads((out / f"{c}.json").read_text())["options"] == {"long_silence_s": 100.0} for c in "ab")
+    assert run(options={"long_silence_s": 100.0}) == (0, 0, 2)
+
+
 def test_cli_batch_passes_the_channel_and_thresholds_to_every_call(tmp_path, monkeypatch):
     import tonekit.batch as batch
     from batchfakes import fake_one

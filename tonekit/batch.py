@@ -34,6 +34,10 @@ OVERVIEW = "calls.csv"
 #: the models' file hashes and the options), so a later run re-analyses a call when any of them changed.
 LEDGER = ".tonekit-batch.json"
 
+#: Each report's ledger entry, one JSON line as soon as the report is written, so that a run cut short (Ctrl-C,
+#: a killed job) leaves no report without its entry; the next run folds it into the ledger.
+JOURNAL = ".tonekit-batch.journal"
+
 #: Why a call has no report when its worker process died under it.
 DIED = "the worker process analysing it died (out of memory, or a crash in native code)"
 
@@ -141,11 +145,29 @@ def _made_from(audio: Path, models_made: dict, options) -> dict:
 
 
 def _read_ledger(outdir: Path) -> dict:
+    """The ledger, with the entries a run cut short journaled after it (a line cut short is left out)."""
     try:
         ledger = json.loads((outdir / LEDGER).read_text(encoding="utf-8"))
-        return ledger if isinstance(ledger, dict) else {}
+        ledger = ledger if isinstance(ledger, dict) else {}
     except (OSError, ValueError):
-        return {}
+        ledger = {}
+    try:
+        lines = (outdir / JOURNAL).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        try:
+            name, made = json.loads(line)
+        except (ValueError, TypeError):
+            continue
+        ledger[str(name)] = made
+    return ledger
+
+
+def _journal(outdir: Path, name: str, made: dict) -> None:
+    """Append one report's ledger entry to the journal (one line, one write)."""
+    with open(outdir / JOURNAL, "a", encoding="utf-8") as f:
+        f.write(json.dumps([name, made], sort_keys=True) + "\n")
 
 
 def run_batch(inputs, outdir, *, jobs: int = 1, scheduler: str | None = None, models=None, options=None,
@@ -178,7 +200,8 @@ def run_batch(inputs, outdir, *, jobs: int = 1, scheduler: str | None = None, mo
     models_made = _models_made_from(models)
     made = {f: _made_from(f, models_made, options) for f in files}
     # a report with no ledger entry (an older batch) counts as done; one made otherwise does not, nor a file
-    # in a report's place that is not one (cut short, or something else)
+    # in a report's place that is not one (cut short, or something else); a run cut short has journaled the
+    # entry of each report it wrote, so its reports are judged like any other
     todo = []
     for f in files:
         r = reports[f]
@@ -189,6 +212,12 @@ def run_batch(inputs, outdir, *, jobs: int = 1, scheduler: str | None = None, mo
         todo.append(f)
     skipped = len(files) - len(todo)
     results = []
+
+    def record(res):
+        results.append(res)
+        if not res[1]:
+            _journal(outdir, reports[Path(res[0])].name, made[Path(res[0])])
+        _echo_result(res, echo)
     if scheduler:
         try:
             from dask.distributed import Client
@@ -198,16 +227,15 @@ def run_batch(inputs, outdir, *, jobs: int = 1, scheduler: str | None = None, mo
             futs = [client.submit(_one, str(f), str(reports[f]), models, options, pure=False) for f in todo]
             for f, fut in zip(todo, futs):
                 try:
-                    results.append(fut.result())
+                    res = fut.result()
                 except Exception as exc:   # a worker lost or killed: this call failed, the others go on
-                    results.append((str(f), f"{f}: the Dask worker failed ({type(exc).__name__}: {exc})"))
-                _echo_result(results[-1], echo)
+                    res = (str(f), f"{f}: the Dask worker failed ({type(exc).__name__}: {exc})")
+                record(res)
     elif jobs == 1:
         for f in todo:
-            results.append(_one(str(f), str(reports[f]), models, options))
-            _echo_result(results[-1], echo)
+            record(_one(str(f), str(reports[f]), models, options))
     else:
-        results += _in_processes(todo, reports, models, options, jobs, echo)
+        _in_processes(todo, reports, models, options, jobs, record)
     failures = {p: e for p, e in results if e}
     listed = outdir / FAILURES
     # like calls.csv, the list spans every run into outdir: a call failed earlier and not given this time
@@ -336,31 +364,31 @@ def _update_ledger(outdir: Path, ledger: dict, new: dict) -> None:
     tmp = outdir / (LEDGER + ".part")
     tmp.write_text(json.dumps(ledger, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     tmp.replace(outdir / LEDGER)
+    (outdir / JOURNAL).unlink(missing_ok=True)   # folded in
 
 
-def _in_processes(todo, reports, models, options, jobs: int, echo) -> list:
-    """``_one`` of every call in ``jobs`` worker processes. A worker that dies (killed for memory, a
-    crash in native code) breaks the whole pool, and every call still running or waiting fails with it:
-    those calls are tried again each in a pool of its own, so only the call that kills its worker
-    fails."""
-    results, broken = [], []
+def _in_processes(todo, reports, models, options, jobs: int, record) -> None:
+    """``_one`` of every call in ``jobs`` worker processes, each result handed to ``record`` as it comes. A
+    worker that dies (killed for memory, a crash in native code) breaks the whole pool, and every call still
+    running or waiting fails with it: those calls are tried again each in a pool of its own, so only the call
+    that kills its worker fails."""
+    broken = []
     with ProcessPoolExecutor(max_workers=jobs) as ex:
         futs = {ex.submit(_one, str(f), str(reports[f]), models, options): f for f in todo}
         for fut in as_completed(futs):
             try:
-                results.append(fut.result())
+                res = fut.result()
             except BrokenProcessPool:
                 broken.append(futs[fut])
                 continue
-            _echo_result(results[-1], echo)
+            record(res)
     for f in sorted(broken, key=todo.index):
         try:
             with ProcessPoolExecutor(max_workers=1) as ex:
-                results.append(ex.submit(_one, str(f), str(reports[f]), models, options).result())
+                res = ex.submit(_one, str(f), str(reports[f]), models, options).result()
         except BrokenProcessPool:
-            results.append((str(f), f"{f}: {DIED}"))
-        _echo_result(results[-1], echo)
-    return results
+            res = (str(f), f"{f}: {DIED}")
+        record(res)
 
 
 def _echo_result(res, echo):
