@@ -318,3 +318,32 @@ def test_no_smile_is_not_flagged_when_the_smile_cue_is_high():
     assert kinds(match(w, activity(80, [], []), duration_s=80)) == [(7, "no_smile")]
     w.loc[w.speaker == "agent", "smile_cue"] = np.where(w[w.speaker == "agent"].speech_s > 0, 4.0, np.nan)
     assert kinds(match(w, activity(80, [], []), duration_s=80)) == []
+
+
+@pytest.mark.parametrize("win_s, hop_s", [(3.0, 1.0), (3.0, 0.3), (1.0, 0.1)])
+def test_each_window_lands_on_its_own_grid_slot(win_s, hop_s):
+    """Windows placed as speaker_windows places them (on the 10-ms frame grid, so centres like 1.7999999...):
+    each window's value is read at its own centre, for any hop, not one slot later."""
+    from tonekit.match import _grid, _track
+
+    step = round(hop_s / HOP)
+    starts = np.arange(0, round(60 / HOP), step) * HOP
+    w = pd.DataFrame({"speaker": "agent", "start_s": starts, "end_s": starts + win_s, "speech_s": 2.0,
+                      "anger": np.arange(len(starts), dtype=float)})
+    grid = _grid(w)
+    assert len(grid) == len(starts)
+    np.testing.assert_array_equal(_track(w, "agent", grid, "anger"), np.arange(len(starts)))
+
+
+def test_min_speech_s_is_what_the_matcher_reads_too():
+    """Caller windows of 0.7 s of speech, scored angry (as analyze(min_speech_s=0.5) scores them), with an
+    angry agent: read with min_speech_s=0.5 they make the caller angry and the agent's anger a tip 8;
+    with the default 1 s they are not read: no angry caller, so no tip 8."""
+    from tonekit.match import caller_angry_spans
+
+    w = windows_table(60, agent={(0, 20): CALM, (20, 40): ANGRY, (40, 60): CALM}, caller={(0, 50): ANGRY})
+    w.loc[w.speaker == "caller", "speech_s"] = np.where(w[w.speaker == "caller"].speech_s > 0, 0.7, 0.0)
+    assert kinds(match(w, activity(60, [], []), duration_s=60, min_speech_s=0.5)) == [(8, "mirrored_anger")]
+    assert caller_angry_spans(w, MatchOptions(), min_speech_s=0.5)
+    assert (8, "mirrored_anger") not in kinds(match(w, activity(60, [], []), duration_s=60))
+    assert caller_angry_spans(w, MatchOptions()) == []

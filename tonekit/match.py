@@ -301,13 +301,41 @@ def intervals_mask(times: np.ndarray, spans, *, pad_s: float = 0.0, before_s: fl
     return m
 
 
-def _track(windows: pd.DataFrame, speaker: str, grid: np.ndarray, column: str, min_speech_s: float = 1.0):
+#: A window needs this much speech (s) for the matcher to read it (``tonekit.analyze``'s ``min_speech_s``, the
+#: speech a window needs to be scored).
+MIN_SPEECH_S = 1.0
+
+#: The window columns the matcher reads.
+TRACK_COLUMNS = ("anger", "calm", "warmth", "f0_st_mean", "intensity_db_mean", "smile_cue")
+
+
+def _readable(windows: pd.DataFrame, min_speech_s: float) -> pd.DataFrame:
+    """``windows`` with what the matcher reads blanked (NaN) in windows of less than ``min_speech_s`` of speech."""
+    short = (windows.speech_s < min_speech_s).to_numpy()
+    if not short.any():
+        return windows
+    windows = windows.copy()
+    cols = [c for c in TRACK_COLUMNS if c in windows]
+    windows[cols] = windows[cols].astype(float)
+    windows.loc[short, cols] = np.nan
+    return windows
+
+
+def _grid(windows: pd.DataFrame) -> np.ndarray:
+    """The matcher's time grid: every window centre (s), rounded to the millisecond."""
+    return np.unique(_centres(windows))
+
+
+def _centres(windows: pd.DataFrame) -> np.ndarray:
+    return ((windows.start_s + windows.end_s) / 2).round(3).to_numpy()
+
+
+def _track(windows: pd.DataFrame, speaker: str, grid: np.ndarray, column: str):
+    """One speaker's ``column`` on ``grid`` (NaN where that speaker has no window there)."""
     w = windows[windows.speaker == speaker]
-    centre = ((w.start_s + w.end_s) / 2).to_numpy()
-    vals = w[column].to_numpy(float).copy()
-    vals[w.speech_s.to_numpy() < min_speech_s] = np.nan
+    vals = w[column].to_numpy(float)
     out = np.full(len(grid), np.nan)
-    idx = np.searchsorted(grid, centre)
+    idx = np.searchsorted(grid, _centres(w))   # centres rounded as the grid is: each lands on its own
     ok = idx < len(grid)
     out[idx[ok]] = vals[ok]
     return out
@@ -337,12 +365,14 @@ def _fmt_t(t: float) -> str:
 
 # ----------------------------------------------------------------------------- rules
 
-def caller_angry_spans(windows: pd.DataFrame, opts: MatchOptions) -> list:
+def caller_angry_spans(windows: pd.DataFrame, opts: MatchOptions, *, min_speech_s: float = MIN_SPEECH_S) -> list:
     """Stretches where the caller sounds angry: hysteresis on caller anger averaged over ``caller_window_s``,
-    each starting once the caller's recent speech sounds angry (``caller_onset_s``)."""
+    each starting once the caller's recent speech sounds angry (``caller_onset_s``); windows with less than
+    ``min_speech_s`` of speech are not read."""
     if windows.empty:
         return []
-    grid = np.unique(((windows.start_s + windows.end_s) / 2).round(3).to_numpy())
+    windows = _readable(windows, min_speech_s)
+    grid = _grid(windows)
     return _angry_spans(windows, grid, _caller_anger(windows, grid, opts), _half(windows), opts)
 
 
@@ -388,10 +418,12 @@ def _half(windows):
     return float(((windows.end_s - windows.start_s).median()) / 2) if len(windows) else 1.5
 
 
-def tone_events(windows: pd.DataFrame, opts: MatchOptions, *, narrowband: bool = False, turns=None) -> list:
+def tone_events(windows: pd.DataFrame, opts: MatchOptions, *, narrowband: bool = False, turns=None,
+                min_speech_s: float = MIN_SPEECH_S) -> list:
     """Tips 7, 8 and 9 from the window table (``narrowband``: a telephone-band call), each narrowed to the
-    agent's ``turns`` inside it (a turns table) when ``opts.snap_to_speech``."""
-    events = _tone_events(windows, opts, narrowband)
+    agent's ``turns`` inside it (a turns table) when ``opts.snap_to_speech``; windows with less than
+    ``min_speech_s`` of speech are not read."""
+    events = _tone_events(_readable(windows, min_speech_s), opts, narrowband)
     if opts.snap_to_speech and turns is not None:
         events = snapped_to_speech(events, turns)
     return events
@@ -400,11 +432,10 @@ def tone_events(windows: pd.DataFrame, opts: MatchOptions, *, narrowband: bool =
 def _tone_events(windows: pd.DataFrame, opts: MatchOptions, narrowband: bool) -> list:
     if windows.empty or not {"agent", "caller"} <= set(windows.speaker):
         return []
-    grid = np.unique(((windows.start_s + windows.end_s) / 2).round(3).to_numpy())
+    grid = _grid(windows)
     half = _half(windows)
     k = opts.smooth_windows
-    raw = {c: _track(windows, "agent", grid, c)
-           for c in ("anger", "calm", "warmth", "f0_st_mean", "intensity_db_mean", "smile_cue")}
+    raw = {c: _track(windows, "agent", grid, c) for c in TRACK_COLUMNS}
     tr = {c: _smooth(v, k) for c, v in raw.items()}
     c_anger = _caller_anger(windows, grid, opts)
     angry = _angry_spans(windows, grid, c_anger, half, opts)
@@ -584,13 +615,14 @@ def snapped_to_speech(events: list, turns: pd.DataFrame) -> list:
 
 
 def match(windows: pd.DataFrame, activity, opts: MatchOptions | None = None, *,
-          duration_s: float | None = None, narrowband: bool = False) -> pd.DataFrame:
+          duration_s: float | None = None, narrowband: bool = False, min_speech_s: float = MIN_SPEECH_S) -> pd.DataFrame:
     """All events of a call, in time order (DESIGN section 3 ``events`` table).
 
-    ``narrowband`` says the call was analysed at 8 kHz (telephone band).
+    ``narrowband`` says the call was analysed at 8 kHz (telephone band); a window needs ``min_speech_s`` of
+    speech to be read (as it needs it to be scored: ``tonekit.analyze``'s ``min_speech_s``).
     """
     opts = opts or MatchOptions()
-    ev = tone_events(windows, opts, narrowband=narrowband, turns=activity.turns())
+    ev = tone_events(windows, opts, narrowband=narrowband, turns=activity.turns(), min_speech_s=min_speech_s)
     ev += interruption_events(activity.speech, activity.hop_s, opts)
     ev += silence_events(activity.silences(min_dur_s=opts.long_silence_s), opts, duration_s=duration_s)
     table = pd.DataFrame(ev, columns=EVENT_COLUMNS)

@@ -19,12 +19,12 @@ from .features.embedding import window_embedding_table
 from .features.frames import call_speaker_frames, frames_table, signal_frames
 from .features.windows import (mixed_reference, model_features, segment_functionals, speaker_baseline,
                                speaker_windows)
-from .match import MatchOptions, caller_angry_spans, inner_silences, match
+from .match import MIN_SPEECH_S, MatchOptions, caller_angry_spans, inner_silences, match
 from .models.features import piece_encoder
 from .models.store import EMBEDDING_PREFIXES, TARGET_NAMES, load_models, shipped_dir
 
-MIN_SPEECH_S = 1.0
-#: An utterance with less speech (s) than this gets NaN scores (tonekit.score, tonekit.score_speaker).
+#: An utterance with less speech (s) than this is not scored: tonekit.score refuses it (AudioError),
+#: tonekit.score_speaker gives it NaN scores and says why in its ``error`` column.
 MIN_SCORED_SPEECH_S = 0.3
 #: The recordings with speech tonekit.score_speaker needs at least (the speaker's reference), and the separate
 #: windows with speech a call speaker needs in tonekit.analyze (their usual voice in the call).
@@ -105,7 +105,8 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
     win_dur_s, hop_dur_s : float
         Analysis windows (3 s every 1 s).
     min_speech_s : float
-        A window needs this much speech (s) to be scored.
+        A window needs this much speech (s) to be scored, and to be read by the matcher (events, and the
+        summary's caller_angry_spans).
     embedding_every : int
         Models with a voice-embedding member (the shipped ones) get each
         window's embedding from one 1.6-s piece of speech in ``embedding_every``
@@ -250,12 +251,14 @@ def _analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=No
     tick("windows")
     windows = pd.concat(wins, ignore_index=True)[WINDOW_COLUMNS]
     tick("events")
-    events = match(windows, act, opts, duration_s=call.duration_s, narrowband=call.sr < 16000)
+    events = match(windows, act, opts, duration_s=call.duration_s, narrowband=call.sr < 16000,
+                   min_speech_s=min_speech_s)
     turns_t = act.turns()
     overlaps = act.overlaps()
     silences = act.silences()
     tick("summary")
-    summary = summarise(call.duration_s, frames, windows, events, act, turns_t, overlaps, opts)
+    summary = summarise(call.duration_s, frames, windows, events, act, turns_t, overlaps, opts,
+                        min_speech_s=min_speech_s)
     tick("tables")
     frames_t = frames_table(frames)
     del frames, act  # a two-hour call's frame arrays are not needed past this point
@@ -707,8 +710,9 @@ def entrainment(frames: dict, turns: pd.DataFrame) -> dict:
     return out
 
 
-def summarise(duration_s, frames, windows, events, act, turns, overlaps, opts) -> dict:
-    """The summary dict of an :class:`Analysis`."""
+def summarise(duration_s, frames, windows, events, act, turns, overlaps, opts, *,
+              min_speech_s: float = MIN_SPEECH_S) -> dict:
+    """The summary dict of an :class:`Analysis` (``min_speech_s``: the speech a window needs to be read)."""
     speakers = {}
     for spk, fr in frames.items():
         w = windows[windows.speaker == spk]
@@ -737,7 +741,7 @@ def summarise(duration_s, frames, windows, events, act, turns, overlaps, opts) -
                      "longest_s": float((all_sil.end_s - all_sil.start_s).max()) if len(all_sil) else 0.0},
         "caller_anger": ca,
         "caller_angry_spans": [[round(max(float(a), 0.0), 2), round(min(float(b), float(duration_s)), 2)]  # in the call
-                               for a, b in caller_angry_spans(windows, opts)],
+                               for a, b in caller_angry_spans(windows, opts, min_speech_s=min_speech_s)],
         "entrainment": entrainment(frames, turns),
         "events_per_tip": {str(t): int(counts.get(t, 0)) for t in (1, 7, 8, 9, 12)},
     }
