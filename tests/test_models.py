@@ -496,6 +496,25 @@ def test_score_signal_gives_probabilities():
     assert tonekit.score(list(y), sr) == s   # a list of samples is a signal too, not a path
 
 
+@pytest.mark.parametrize("as_type", [np.asarray, list, tuple])
+def test_a_signal_too_short_to_score_is_refused_without_its_samples_in_the_message(as_type):
+    """0.25 s of hum between 1 s of silence: the same short message whether the samples come as an array, a
+    list or a tuple (a list was once taken for a path and printed whole), and score_speaker names it
+    ``<array 0>``."""
+    from tonekit.errors import AudioError
+
+    sr = 16000
+    y = np.r_[np.zeros(sr), 0.1 * np.sin(2 * np.pi * 140 * np.arange(sr // 4) / sr), np.zeros(sr)]
+    with pytest.raises(AudioError) as err:
+        tonekit.score(as_type(y), sr)
+    assert str(err.value) == "less than 0.3 s of speech"
+    t = np.arange(2 * sr) / sr
+    hums = [as_type(0.1 * np.sin(2 * np.pi * f0 * t) * (1 + 0.5 * np.sin(2 * np.pi * 4 * t))) for f0 in (130, 140, 150)]
+    table = tonekit.score_speaker([*hums, as_type(y)], sr=sr)
+    assert table.path.tolist() == [f"<array {i}>" for i in range(4)]
+    assert table.error.tolist()[3] == "<array 3>: less than 0.3 s of speech" and table.error.isna()[:3].all()
+
+
 def test_score_priors_move_each_target_to_its_population():
     from tonekit.models.estimators import at_prior
 

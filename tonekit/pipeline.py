@@ -448,7 +448,7 @@ def _even_odds(path_or_signal, sr, *, models, baseline, embeddings) -> dict:
     feats = model_features(raw, baseline)
     problem = _unscorable(raw, fr, y, sr)
     if problem:
-        raise AudioError(None if isinstance(path_or_signal, np.ndarray) else path_or_signal, problem)
+        raise AudioError(path_or_signal if isinstance(path_or_signal, (str, os.PathLike)) else None, problem)
     if not embeddings:
         s = score_features(feats, mdl)
         return {t: float(s[t].iloc[0]) for t in TARGET_NAMES}
@@ -602,7 +602,7 @@ def score_speaker(sources, sr=None, *, models=None, priors=None) -> pd.DataFrame
     priors = checked_priors(priors)
     mdl = _models(models)
     prefixes = _embedding_prefixes(mdl)
-    names = [f"<array {i}>" if isinstance(x, np.ndarray) else str(x) for i, x in enumerate(sources)]
+    names = [str(x) if isinstance(x, (str, os.PathLike)) else f"<array {i}>" for i, x in enumerate(sources)]
     raws, embs, errors = [], {p: [] for p in prefixes}, [None] * len(sources)   # raws, embs: good sources only
     for i, src in enumerate(sources):
         try:
