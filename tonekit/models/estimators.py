@@ -274,8 +274,6 @@ class ToneClassifier(_ToneBase):
         if len(self.classes_) < 2:
             raise ValueError(f"y has {len(self.classes_)} class; ToneClassifier needs at least 2")
         self.pipeline_ = self._make(self._calibration_cv(y, groups))
-        if self.kind != "logreg":
-            np.random.seed(self.random_state)  # SVC's Platt scaling is deterministic; keep folds stable
         sw = _class_balanced(y, _check_sample_weight(sample_weight, X), self.classes_, self.class_weight)
         self.pipeline_.fit(X, y, scale__sample_weight=sw, clf__sample_weight=sw)
         return self
