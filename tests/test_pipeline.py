@@ -1336,3 +1336,43 @@ def test_batch_into_a_folder_it_cannot_write_stops_before_any_call(tmp_path, mon
         batch.run_batch([tmp_path / "in"], tmp_path / "out", echo=lambda s: None)
     assert str(err.value) == f"{tmp_path / 'out'}: the output folder cannot be written (Permission denied)"
     assert analysed == []
+
+
+def test_turn_values_read_the_turns_own_frames():
+    """A turn at 0.29-0.80 s (times on the 10-ms grid, as turns are) is frames 29-79: its mean loudness is
+    theirs alone (int(0.29 / 0.01) is 28, one frame early, which had pulled the mean down)."""
+    from tonekit.pipeline import _turn_values
+
+    n = 100
+    level = np.full(n, 40.0)
+    level[29:80] = 70.0
+
+    class Frames(dict):   # what _turn_values reads of SpeakerFrames
+        hop_s, n_frames, nuclei, speech = 0.01, n, np.array([40, 60]), np.ones(n, bool)
+
+    fr = Frames(f0_hz=np.where(level > 50, 200.0, np.nan), intensity_db=level)
+    turns = pd.DataFrame({"start_s": [29 * 0.01], "end_s": [80 * 0.01]})
+    got = _turn_values(fr, turns).iloc[0]
+    assert got.intensity == 70.0 and got.f0 == pytest.approx(12 * np.log2(2))
+    assert got.rate == pytest.approx(2 / 0.51)
+
+
+def test_rttm_turns_start_on_their_own_frame(tmp_path):
+    """A mono mix of steady voiced sound with RTTM turns A 2.28-3.01 s and B 3.01-4.01 s: each side's speech
+    starts on its turn's own frame (228, 301), not one early (int(2.28 / 0.01) is 227), and A's ends where
+    B's begins."""
+    from tonekit.activity import detect_activity
+    from tonekit.audio import load_call
+
+    sr = 16000
+    t = np.arange(6 * sr) / sr
+    y = 0.1 * np.sin(2 * np.pi * 140 * t) * (1 + 0.5 * np.sin(2 * np.pi * 4 * t))
+    y[: 2 * sr] = 0.001 * np.random.default_rng(0).standard_normal(2 * sr)   # a room before the talk
+    y[5 * sr:] = 0.001 * np.random.default_rng(1).standard_normal(sr)
+    sf.write(tmp_path / "mix.wav", y, sr)
+    rttm = tmp_path / "turns.rttm"
+    rttm.write_text("SPEAKER mix 1 2.28 0.73 <NA> <NA> A <NA> <NA>\nSPEAKER mix 1 3.01 1.00 <NA> <NA> B <NA> <NA>\n")
+    act = detect_activity(load_call(tmp_path / "mix.wav", turns=rttm, agent_label="A"))
+    agent, caller = act.speech["agent"], act.speech["caller"]
+    assert np.flatnonzero(agent)[[0, -1]].tolist() == [228, 300]
+    assert np.flatnonzero(caller)[[0, -1]].tolist() == [301, 400]

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .activity import (HOP_S, NOISY_HEADROOM_DB, detect_activity, frames_with_audio, headroom_db, key_presses,
-                       pure_tones, tonal_frames)
+from .activity import (HOP_S, NOISY_HEADROOM_DB, detect_activity, frames_of, frames_with_audio, headroom_db,
+                       key_presses, pure_tones, tonal_frames)
 from .analysis import WINDOW_COLUMNS, Analysis, edge_means
 from .audio import DC_OFFSET_MIN_UTTERANCE, as_signal, dc_offset_text, load_audio, load_call
 from .errors import AudioError, ParameterError, whole_number
@@ -661,7 +661,7 @@ def _turn_values(fr, turns: pd.DataFrame) -> pd.DataFrame:
     nuc[fr.nuclei] = True
     rows = []
     for _, t in turns.iterrows():
-        a, b = int(t.start_s / hop), int(t.end_s / hop)
+        a, b = frames_of(t.start_s, hop), frames_of(t.end_s, hop)   # the turn's own frames (times are on the grid)
         sp = fr.speech[a:b]
         f0 = fr["f0_hz"][a:b]
         f0 = f0[np.isfinite(f0)]
