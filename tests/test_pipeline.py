@@ -1376,3 +1376,52 @@ def test_rttm_turns_start_on_their_own_frame(tmp_path):
     agent, caller = act.speech["agent"], act.speech["caller"]
     assert np.flatnonzero(agent)[[0, -1]].tolist() == [228, 300]
     assert np.flatnonzero(caller)[[0, -1]].tolist() == [301, 400]
+
+
+def test_a_praat_failure_names_the_file_and_the_side(tmp_path, monkeypatch):
+    """Praat's pitch analysis failing (here made to) is one error naming the call's file and the side, for a
+    call, and the file for tonekit.score (STYLE: Praat's errors carry the file and the speaker)."""
+    import parselmouth
+
+    from tonekit.errors import AudioError
+
+    def fail(*args, **kwargs):
+        raise parselmouth.PraatError("Sound too strange.")
+
+    monkeypatch.setattr(parselmouth.Sound, "to_pitch_ac", fail)
+    with pytest.raises(AudioError) as err:
+        tonekit.analyze(DEMO)
+    assert str(err.value) == (f"{DEMO}: Praat pitch analysis failed: Sound too strange. "
+                              "(the agent's side, channel 0)")
+    sr = 16000
+    t = np.arange(2 * sr) / sr
+    sf.write(tmp_path / "hum.wav", 0.1 * np.sin(2 * np.pi * 140 * t) * (1 + 0.5 * np.sin(2 * np.pi * 4 * t)), sr)
+    with pytest.raises(AudioError, match=rf"^{re.escape(str(tmp_path / 'hum.wav'))}: Praat pitch analysis failed"):
+        tonekit.score(tmp_path / "hum.wav")
+
+
+def test_a_failed_glottal_pulse_step_is_said_not_swallowed(monkeypatch):
+    """Praat failing on the pulses of voiced speech: a warning says jitter and shimmer go unmeasured, and the
+    pitch track stands; a signal with nothing voiced has no pulses, without a warning."""
+    import parselmouth
+
+    from tonekit.features.pitch import track_pitch
+
+    sr = 16000
+    y = 0.1 * np.sin(2 * np.pi * 150 * np.arange(sr) / sr)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(track_pitch(np.zeros(sr), sr, pulses=True)[3]) == 0
+        assert len(track_pitch(y, sr, pulses=True)[3]) > 100
+    call = parselmouth.praat.call
+
+    def failing(obj, command, *args):
+        if command == "To PointProcess (cc)":
+            raise parselmouth.PraatError("Out of memory.")
+        return call(obj, command, *args)
+
+    monkeypatch.setattr(parselmouth.praat, "call", failing)
+    with pytest.warns(UserWarning, match=r"Praat glottal pulse analysis failed \(Out of memory.\): jitter and "
+                                         r"shimmer are not measured there"):
+        _, f0, _, pulses = track_pitch(y, sr, pulses=True)
+    assert len(pulses) == 0 and np.nanmedian(f0) == pytest.approx(150, rel=0.01)

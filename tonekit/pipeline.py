@@ -215,7 +215,13 @@ def _analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=No
     frames, wins = {}, []
     for spk in call.speakers:
         # one speaker at a time, slimmed once its windows are taken: long calls stay light
-        fr = call_speaker_frames(call, act, spk)
+        try:
+            fr = call_speaker_frames(call, act, spk)
+        except AudioError as exc:   # a Praat analysis that failed knows no file: name it, and the side
+            if exc.path is not None:
+                raise
+            path, what = call.describe(spk)
+            raise AudioError(path, f"{exc.problem} (the {spk}'s side, {what})") from None
         tick(f"frames:{spk}")
         w, feats = speaker_windows(fr, win_dur_s=win_dur_s, hop_dur_s=hop_dur_s, min_speech_s=min_speech_s,
                                    population=pop_base, population_share=shares[spk])
@@ -439,7 +445,12 @@ def _even_odds(path_or_signal, sr, *, models, baseline, embeddings) -> dict:
     """:func:`score`'s probabilities at even odds, unrounded."""
     mdl = _models(models)
     y, sr = _utterance(path_or_signal, sr)
-    fr = signal_frames(y, sr)
+    try:
+        fr = signal_frames(y, sr)
+    except AudioError as exc:   # a Praat analysis that failed knows no file: name it
+        if exc.path is not None or not isinstance(path_or_signal, (str, os.PathLike)):
+            raise
+        raise AudioError(path_or_signal, exc.problem) from None
     raw = segment_functionals(fr, [(0, fr.n_frames)])
     if baseline is None:
         baseline = next(iter(mdl.values())).card.get("population_baseline")
@@ -614,8 +625,8 @@ def score_speaker(sources, sr=None, *, models=None, priors=None) -> pd.DataFrame
                 raise AudioError(names[i], problem)
             # the same recipe as training (tonekit.models.features.utterance_embedding)
             e = {p: signal_embedding(y, rate, fr.speech, encoder=piece_encoder(p)) for p in prefixes}
-        except TonekitError as exc:
-            errors[i] = str(exc)
+        except TonekitError as exc:   # named by its source (a Praat analysis that failed knows none)
+            errors[i] = f"{names[i]}: {exc.problem}" if getattr(exc, "path", "") is None else str(exc)
             continue
         raws.append(raw)
         for p in prefixes:

@@ -5,6 +5,8 @@ frames as NaN.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import parselmouth
 
@@ -77,8 +79,13 @@ def track_pitch(y: np.ndarray, sr: int, *, floor_hz: float = 75.0, ceiling_hz: f
         return np.asarray(pitch.xs()), f0, strength
     try:
         points = parselmouth.praat.call([snd, pitch], "To PointProcess (cc)")
-        pulse_times = parselmouth.praat.call(points, "To Matrix").values[0].astype(np.float64)
-    except parselmouth.PraatError:
+        if parselmouth.praat.call(points, "Get number of points") == 0:   # nothing voiced: no pulses
+            pulse_times = np.zeros(0)
+        else:
+            pulse_times = parselmouth.praat.call(points, "To Matrix").values[0].astype(np.float64)
+    except parselmouth.PraatError as exc:   # not worth the call: jitter and shimmer go unmeasured, said so
+        warnings.warn(f"Praat glottal pulse analysis failed ({str(exc).strip().splitlines()[0]}): jitter and "
+                      "shimmer are not measured there", stacklevel=2)
         pulse_times = np.zeros(0)
     return np.asarray(pitch.xs()), f0, strength, pulse_times
 
