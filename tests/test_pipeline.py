@@ -663,6 +663,15 @@ def test_overview_row_of_a_known_report():
                              "tip12_long_silences")] == [2, 0, 1, 0, 1]
     assert row["caller_anger_at_start"] == 0.7
     assert (row["agent_calm_mean"], row["caller_anger_mean"], row["caller_talk_share"]) == (0.7, 0.6, 0.35)
+    # a side never scored (null means in the report): what depends on its tone is empty, not 0
+    report["summary"]["speakers"]["caller"]["anger_mean"] = None
+    report["summary"]["caller_angry_spans"] = []
+    row = overview_row(report, "c.json")
+    assert row["caller_angry_s"] is None and row["tip8_not_calm"] == 1
+    report["summary"]["speakers"]["agent"]["anger_mean"] = None
+    row = overview_row(report, "c.json")
+    assert [row[c] for c in ("tip1_interruptions", "tip7_no_smile", "tip8_not_calm", "tip9_tone_mismatch",
+                             "tip12_long_silences")] == [2, None, None, None, 1]
 
 
 def test_cli_textgrid_opens_in_praat(tmp_path):

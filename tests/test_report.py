@@ -571,3 +571,29 @@ def test_plot_of_a_long_call_is_wider_and_keeps_labels_apart(analysis):
     rows = {round(t.get_position()[1], 3) for t in fig.axes[0].texts}
     assert len(fig.axes[0].texts) == 4 and len(rows) == 1
     assert plot_analysis(analysis).get_size_inches()[0] == 10.0
+
+
+def test_a_call_whose_tone_was_not_scored_is_not_called_all_good(tmp_path):
+    """The demo's first 10 s: too little speech on either side for a tone score. The reports do not say
+    "Nothing to work on" (tips 7-9 were never judged), they say what was found and what could not be judged."""
+    import warnings
+
+    import soundfile as sf
+
+    import tonekit
+    from tonekit.report._common import ALL_GOOD
+
+    y, sr = sf.read(tonekit.demo_path())
+    sf.write(tmp_path / "short.flac", y[: 10 * sr], sr)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = tonekit.analyze(tmp_path / "short.flac")
+    assert pd.isna(a.summary["speakers"]["agent"]["anger_mean"]) and a.events.empty
+    text = render_text(a)
+    assert ALL_GOOD not in text
+    assert "No interruptions or long holds were found." in text
+    assert "The agent's tone could not be scored (too little speech), so tips 7, 8 and 9" in text
+    html = render_html(a)
+    assert ALL_GOOD not in html and '<p class="unjudged">The agent&#x27;s tone could not be scored' in html
+    full = tonekit.analyze(tonekit.demo_path())
+    assert "Nothing to work on" not in render_text(full) and "could not be scored" not in render_text(full)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -305,8 +306,19 @@ def overview_row(report: dict, name: str) -> dict:
             row[f"{who}_{t}_mean"] = (spk.get(who) or {}).get(f"{t}_mean")
     for tip, col in TIP_COLUMNS.items():
         row[col] = tips.get(tip, 0)
+    # what could not be measured is empty, not 0: a caller never scored is not a calm one, and tips 7-9 are
+    # not judged of an agent never scored
+    if not _measured(row["caller_anger_mean"]):
+        row["caller_angry_s"] = None
+    if not _measured(row["agent_anger_mean"]):
+        for tip in ("7", "8", "9"):
+            row[TIP_COLUMNS[tip]] = None
     row["notes"] = " | ".join(str(n) for n in report.get("warnings") or [])
     return {k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}
+
+
+def _measured(v) -> bool:
+    return isinstance(v, (int, float)) and math.isfinite(v)
 
 
 def overview_table(outdir) -> pd.DataFrame:

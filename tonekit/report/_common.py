@@ -290,3 +290,30 @@ def work_on_sentence(tip: int, title: str, advice: str, times: list[str]) -> str
 
 ALL_GOOD = ("Nothing to work on: no interruptions, missing smiles, loss of calm, tone mismatches "
             "or long holds were found.")
+
+
+def _scored(analysis, speaker: str) -> bool:
+    v = deep_get(analysis.summary, "speakers", speaker, "anger_mean")
+    return isinstance(v, (int, float)) and math.isfinite(v)
+
+
+def not_judged(analysis) -> str | None:
+    """Which tone tips could not be judged because a side's tone was not scored (too little speech), or None:
+    finding none of them is then not a good sign, only no sign."""
+    if not _scored(analysis, "agent"):
+        return ("The agent's tone could not be scored (too little speech), so tips 7, 8 and 9 (smile, calm, "
+                "tone) were not judged.")
+    if not _scored(analysis, "caller"):
+        return ("The caller's tone could not be scored (too little speech), so tips 8 and 9, judged against "
+                "the caller's anger, were not judged.")
+    return None
+
+
+def nothing_found(analysis) -> str:
+    """What to say when no tip is to be worked on: :data:`ALL_GOOD`, or, when a side's tone was not scored,
+    only what was judged."""
+    if not _scored(analysis, "agent"):
+        return "No interruptions or long holds were found."
+    if not _scored(analysis, "caller"):
+        return "No interruptions, missing smiles or long holds were found."
+    return ALL_GOOD

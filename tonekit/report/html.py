@@ -9,9 +9,9 @@ from __future__ import annotations
 import html
 import re
 
-from ._common import (ALL_GOOD, ENTRAINMENT_FEATURES, TIP_ADVICE, curve_stories, deep_get, event_times,
-                      fmt_clock, fmt_num, fmt_percent, fmt_seconds, fmt_signed, fmt_text, fmt_tip,
-                      recalibration_text, sorted_events, tips_to_work_on, work_on_sentence)
+from ._common import (ENTRAINMENT_FEATURES, TIP_ADVICE, curve_stories, deep_get, event_times,
+                      fmt_clock, fmt_num, fmt_percent, fmt_seconds, fmt_signed, fmt_text, fmt_tip, not_judged,
+                      nothing_found, recalibration_text, sorted_events, tips_to_work_on, work_on_sentence)
 
 _CSS = """
 :root { --ink: #1a1a1a; --muted: #5f5f5f; --rule: #d9d9d9; --band: #f6f6f6; --bad: #b3261e; --good: #1e6b34; }
@@ -116,8 +116,12 @@ def _tone(analysis) -> str:
 
 def _work_on(analysis) -> str:
     tips = tips_to_work_on(analysis.events)
-    body = (f'<p class="none">{_e(ALL_GOOD)}</p>' if not tips else
+    unjudged = not_judged(analysis)
+    body = (f'<p class="{"unjudged" if unjudged else "none"}">{_e(nothing_found(analysis))}</p>' if not tips else
             '<ul class="work">\n' + "\n".join(f"<li>{_e(work_on_sentence(*tip))}</li>" for tip in tips) + "\n</ul>")
+    if unjudged:
+        body += f'\n<p class="unjudged">{_e(unjudged)}</p>'
+
     return f'<section id="work">\n<h2>What to work on</h2>\n{body}\n</section>'
 
 

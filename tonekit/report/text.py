@@ -10,9 +10,9 @@ import unicodedata
 from rich.console import Console
 from rich.text import Text
 
-from ._common import (ALL_GOOD, ENTRAINMENT_FEATURES, curve_stories, deep_get, event_times, fmt_clock, fmt_num,
-                      fmt_percent, fmt_seconds, fmt_text, fmt_tip, recalibration_text, sorted_events,
-                      tips_to_work_on, work_on_sentence)
+from ._common import (ENTRAINMENT_FEATURES, curve_stories, deep_get, event_times, fmt_clock, fmt_num,
+                      fmt_percent, fmt_seconds, fmt_text, fmt_tip, not_judged, nothing_found, recalibration_text,
+                      sorted_events, tips_to_work_on, work_on_sentence)
 
 
 def _terminal_safe(text: str) -> str:
@@ -124,9 +124,12 @@ def _event_lines(analysis) -> list[Text]:
 
 def _work_on_lines(analysis) -> list[Text]:
     tips = tips_to_work_on(analysis.events)
+    unjudged = not_judged(analysis)
     if not tips:
-        return [Text("  " + ALL_GOOD, style="green")]
-    return [Text("  • " + work_on_sentence(*tip)) for tip in tips]
+        lines = [Text("  " + nothing_found(analysis), style=None if unjudged else "green")]
+    else:
+        lines = [Text("  • " + work_on_sentence(*tip)) for tip in tips]
+    return lines + ([Text("  " + unjudged)] if unjudged else [])
 
 
 def _note_lines(analysis) -> list[Text]:
