@@ -301,3 +301,26 @@ def test_an_output_that_cannot_be_written_or_names_another_form_is_refused_befor
         res = CliRunner().invoke(main, cmd + ["-o", str(out)])
         assert res.exit_code == 2, cmd
         assert f"{out}: the folder {tmp_path} cannot be written (Permission denied)" in res.output, cmd
+
+
+@pytest.mark.parametrize("args, line", [
+    (["plot", "call.flac", "-o", "x.jpg"],
+     "Error: Invalid value for -o: x.jpg: use a .png, .svg or .pdf file (see 'tonekit plot --help')"),
+    (["report", "--bogus"], "Error: No such option '--bogus' (see 'tonekit report --help')"),
+    (["score"], "Error: Missing argument 'AUDIO...' (see 'tonekit score --help')"),
+    (["scor"], "Error: No such command 'scor'. Did you mean 'score'? (see 'tonekit --help')"),
+    (["report", "call.flac", "--set", "long_silence_s"],
+     "Error: Invalid value for --set: 'long_silence_s': use NAME=NUMBER, e.g. long_silence_s=8 "
+     "(see 'tonekit report --help')"),
+])
+def test_a_usage_error_is_one_line_with_where_to_look(tmp_path, args, line):
+    """DESIGN: an error is one line on stderr; a bad option or argument too, with the help to read, exit 2."""
+    sf.write(tmp_path / "call.flac", np.zeros((16000, 2)), 16000)
+    res = CliRunner().invoke(main, [str(tmp_path / a) if a == "call.flac" else a for a in args], prog_name="tonekit")
+    assert res.exit_code == 2
+    assert res.output.splitlines() == [line]
+
+
+def test_bare_tonekit_still_shows_its_help():
+    res = CliRunner().invoke(main, [], prog_name="tonekit")
+    assert "Usage: tonekit [OPTIONS] COMMAND [ARGS]..." in res.output and "Commands:" in res.output

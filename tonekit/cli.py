@@ -170,7 +170,43 @@ def _emit(text: str, output):
         click.echo(text, nl=not text.endswith("\n"))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _UsageLine(click.ClickException):
+    """A usage error (a bad option or argument) shown as every tonekit error is, on one line, with where to
+    look: ``Error: Invalid value for -o: x.jpg: use a .png, .svg or .pdf file (see 'tonekit plot --help')``."""
+
+    exit_code = 2
+
+    def __init__(self, err: click.UsageError):
+        super().__init__(err.format_message())
+        self.path = err.ctx.command_path if err.ctx is not None else "tonekit"
+
+    def show(self, file=None):
+        click.echo(f"Error: {one_line(self.message).rstrip('.')} (see '{self.path} --help')", file=file,
+                   err=file is None)
+
+
+class _Tonekit(click.Group):
+    """The command group; its usage errors, and its commands', take one line (DESIGN: one line ``Error: ...``).
+    A bare ``tonekit`` still shows the help."""
+
+    def make_context(self, *args, **kwargs):
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as err:
+            raise _UsageLine(err) from None
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as err:
+            raise _UsageLine(err) from None
+
+
+@click.group(cls=_Tonekit, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="tonekit")
 @click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
 def main(debug):
