@@ -673,6 +673,7 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
+    _tonekit()   # this source tree's tonekit first, even where another is installed (pip install .)
     from tonekit.errors import run_script
 
     sys.exit(run_script(main))

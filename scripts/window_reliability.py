@@ -9,7 +9,7 @@ seconds of speech in the window:
 - caller anger with evaluate_calls.py's own labels (inside a scripted angry stretch: 1; well
   outside: 0): ROC AUC, and the mean score of each class;
 - each target on both speakers' windows whose speech is one utterance's emotion for at least 80 %
-  (that emotion's label of DESIGN section 3): ROC AUC and mean score of each class.
+  (that emotion's label for the target): ROC AUC and mean score of each class.
 
 A lower AUC with the same class means says the short windows are noisier, not biased. With each, the
 balanced accuracy of the matcher's threshold 0.5 (UAR) and the calibration error at even odds

@@ -68,7 +68,7 @@ class Analysis:
     speakers : list of str
         ``["agent", "caller"]`` for a call.
     frames, windows, events : pandas.DataFrame
-        The tables of DESIGN section 3.
+        The public tables (README: Python).
     turns, overlaps, silences : pandas.DataFrame
         Who speaks when: ``speaker, start_s, end_s`` (overlaps and silences
         have ``speaker`` set to ``"both"`` and ``"none"``).
@@ -95,7 +95,7 @@ class Analysis:
     warnings: list = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        """The JSON report of DESIGN section 4 as a dict."""
+        """The JSON report as a dict."""
         from . import __version__
 
         return {

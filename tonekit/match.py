@@ -615,8 +615,9 @@ def snapped_to_speech(events: list, turns: pd.DataFrame) -> list:
 
 
 def match(windows: pd.DataFrame, activity, opts: MatchOptions | None = None, *,
-          duration_s: float | None = None, narrowband: bool = False, min_speech_s: float = MIN_SPEECH_S) -> pd.DataFrame:
-    """All events of a call, in time order (DESIGN section 3 ``events`` table).
+          duration_s: float | None = None, narrowband: bool = False,
+          min_speech_s: float = MIN_SPEECH_S) -> pd.DataFrame:
+    """All events of a call, in time order (the ``events`` table, README: Python).
 
     ``narrowband`` says the call was analysed at 8 kHz (telephone band); a window needs ``min_speech_s`` of
     speech to be read (as it needs it to be scored: ``tonekit.analyze``'s ``min_speech_s``).

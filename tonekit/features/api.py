@@ -11,7 +11,7 @@ from .windows import speaker_windows
 
 def extract_features(path, *, level: str = "windows", call: bool | None = None, agent_channel: int = 0,
                      win_dur_s: float = 3.0, hop_dur_s: float = 1.0) -> pd.DataFrame:
-    """Frames or windows (DESIGN section 3) of a call or a single-speaker file.
+    """Frames or windows (the public tables) of a call or a single-speaker file.
 
     Parameters
     ----------

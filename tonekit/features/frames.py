@@ -86,7 +86,7 @@ class SpeakerFrames:
         return np.arange(self.n_frames) * self.hop_s
 
     def table(self, speakers=None) -> pd.DataFrame:
-        """The public frames table (DESIGN section 3 columns; measures as float32, which holds them exactly
+        """The public frames table (the public columns; measures as float32, which holds them exactly
         enough and halves the memory of a long call). ``speakers``: the categories of the speaker column."""
         cats = list(speakers) if speakers is not None else [self.speaker]
         return pd.DataFrame({

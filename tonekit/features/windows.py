@@ -222,7 +222,7 @@ def speaker_windows(fr: SpeakerFrames, *, win_dur_s: float = 3.0, hop_dur_s: flo
     Returns
     -------
     windows : pd.DataFrame
-        DESIGN section 3 window columns; ``anger``, ``calm``, ``warmth`` NaN
+        The window columns (README: Python); ``anger``, ``calm``, ``warmth`` NaN
         (filled by :func:`tonekit.models.score_windows`).
     features : pd.DataFrame
         :data:`MODEL_FEATURES` per window, normalised to the speaker's baseline in this call.

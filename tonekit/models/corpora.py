@@ -34,7 +34,7 @@ EMOTIONS = ("neutral", "calm", "happiness", "sadness", "anger", "fear", "disgust
 CORPORA_HELP = ("corpus root (holding emodb, ravdess, nemo, turev), one corpus folder or a CSV manifest; "
                 "default %(default)s")
 
-#: The label mapping of DESIGN section 3: target -> (positive, negative); others are left out.
+#: The label mapping of the tone targets (README: Models): target -> (positive, negative); others are left out.
 TARGETS = {
     "anger": (("anger",), ("neutral", "calm", "happiness", "sadness", "fear", "disgust", "surprise", "boredom")),
     "calm": (("neutral", "calm", "boredom", "sadness"), ("anger", "fear", "happiness", "surprise")),

@@ -55,7 +55,7 @@ class CurveSpec:
 
 
 #: The three curves supervisors read, in the order they are shown. A falling calm is "less calm", not
-#: "tenser": calm's other class holds happiness and surprise as well as anger and fear (DESIGN section 3),
+#: "tenser": calm's other class holds happiness and surprise as well as anger and fear (README: Models),
 #: so an agent who brightens up reads less calm too.
 CURVES = (
     CurveSpec("caller", "anger", "peak", rise_words="grew angrier", fall_words="calmed down",
