@@ -943,19 +943,25 @@ def test_default_population_share_is_the_callers_alone(demo):
 
 
 @pytest.mark.parametrize("codec", ["mulaw", "gsm"])
-def test_demo_through_a_phone_line_keeps_the_scripted_events(tmp_path, codec):
+@pytest.mark.parametrize("draw", [0, 1])
+def test_demo_through_a_phone_line_keeps_the_scripted_events(tmp_path, codec, draw):
     """The demo call through a fixed line (µ-law, as in training) and a mobile one (GSM 06.10, never heard in
-    training), each channel at 8 kHz with its line's level and noise: every scripted event is still found, and
-    nothing else."""
+    training), each channel at 8 kHz with its line's level and noise (two draws of them): every scripted event
+    is still found, and nothing else but the known false tip 8 by the hold (README, The demo: 3 of 12 draws
+    give the script alone, scripts/demo_lines.py); draw 0 gives it alone."""
     from tonekit.augment import telephone_copy
 
     y, sr = sf.read(DEMO)
-    line = np.column_stack([telephone_copy(y[:, c], sr, seed=c, codec=codec)[0] for c in range(2)])
+    line = np.column_stack([telephone_copy(y[:, c], sr, seed=2 * draw + c, codec=codec)[0] for c in range(2)])
     path = tmp_path / f"demo_{codec}.wav"
     sf.write(path, line, 8000)
     events = tonekit.analyze(path).events
     _assert_every_scripted(events)
-    _assert_only_scripted(events)
+    extra = [e for e in events.itertuples()
+             if not any(e.tip == t["tip"] and _overlaps(e, t) for t in TRUTH["expected_events"])]
+    assert all(e.tip == 8 and 49 <= e.start_s <= 59 for e in extra), extra
+    if draw == 0:
+        assert extra == []
 
 
 @pytest.mark.parametrize("kind,side,where,codec,span", [
