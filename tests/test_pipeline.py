@@ -1136,6 +1136,45 @@ def test_batch_survives_a_worker_process_that_dies(tmp_path, monkeypatch):
     assert sum(s.startswith("done: ") for s in said) == 3 and sum(s.startswith("Error: ") for s in said) == 2
 
 
+@pytest.mark.parametrize("names", [["a/b/call.flac", "a__b/call.flac"],
+                                   ["a/call.wav", "b/call.wav", "a__call.wav.wav"],
+                                   [".tonekit-batch.wav", "failures.wav", "x/.tonekit-batch.journal.wav"],
+                                   ["Call.wav", "call.wav"]])
+def test_batch_gives_every_call_its_own_report_whatever_the_names(tmp_path, monkeypatch, names):
+    """Names that still meet once the clashing stems are spelled out (a/b/call and a__b/call), names of the
+    batch's own files (its ledger, journal, failure list), names that differ only in case: every call gets a
+    report of its own, its source inside, and the ledger stays the batch's."""
+    import tonekit.batch as batch
+    from batchfakes import fake_one
+
+    monkeypatch.setattr(batch, "_one", fake_one)
+    _inputs(tmp_path / "in", {n: b"ok" for n in names})
+    out = tmp_path / "out"
+    assert batch.run_batch([tmp_path / "in"], out, echo=lambda s: None) == (len(names), 0, 0)
+    own = {batch.LEDGER.lower(), "failures.json"}
+    reports = [p for p in out.glob("*.json") if p.name.lower() not in own]
+    assert sorted(json.loads(p.read_text())["source"] for p in reports) == sorted(str(tmp_path / "in" / n)
+                                                                                for n in names)
+    assert len({p.name.lower() for p in reports}) == len(names)
+    assert isinstance(json.loads((out / batch.LEDGER).read_text()), dict)
+    assert batch.run_batch([tmp_path / "in"], out, echo=lambda s: None) == (0, 0, len(names))   # all done
+
+
+def test_batch_takes_a_call_named_twice_once(tmp_path, monkeypatch):
+    """The same file as a relative and an absolute path, and through a symlink: one call, one report."""
+    import tonekit.batch as batch
+    from batchfakes import fake_one
+
+    monkeypatch.setattr(batch, "_one", fake_one)
+    _inputs(tmp_path / "in", {"call.wav": b"ok"})
+    (tmp_path / "link.wav").symlink_to(tmp_path / "in" / "call.wav")
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "out"
+    assert batch.run_batch(["in/call.wav", tmp_path / "in" / "call.wav", "link.wav"], out,
+                           echo=lambda s: None) == (1, 0, 0)
+    assert [p.name for p in out.glob("*.json") if p.name != batch.LEDGER] == ["call.json"]
+
+
 def test_batch_reports_of_calls_with_the_same_stem_do_not_overwrite(tmp_path, monkeypatch):
     """Two calls named call.* in different folders get a report each; failures.json spans the runs into the
     folder, and a call that failed once and then succeeds leaves it (no stale list once nothing fails)."""

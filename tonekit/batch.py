@@ -63,14 +63,30 @@ def collect_inputs(inputs, echo=None) -> list[Path]:
             out += found
         else:
             out.append(p)
-    return list(dict.fromkeys(out))
+    # one call once, however it is named (a relative and an absolute path, a symlink): the first name given
+    seen, unique = set(), []
+    for p in out:
+        try:
+            key = os.path.realpath(p)
+        except (OSError, ValueError):   # a symlink loop, a name the system refuses: its analysis says why
+            key = str(p)
+        if key not in seen:
+            seen.add(key)
+            unique.append(p)
+    return unique
 
 
 def report_path(outdir: Path, audio: Path) -> Path:
     """``OUTDIR/<stem>.json``: the report of a call whose file stem no other call of the batch shares
-    (``failures.wav`` gets ``failures.wav.json``: ``failures.json`` is the list of failed calls)."""
+    (``failures.wav`` gets ``failures.wav.json``, ``.tonekit-batch.wav`` ``.tonekit-batch.wav.json``: those
+    names are the batch's own files)."""
     name = f"{audio.stem}.json"
-    return Path(outdir) / (audio.name + ".json" if name == FAILURES else name)
+    return Path(outdir) / (audio.name + ".json" if name.lower() in _RESERVED else name)
+
+
+#: The batch's own files in OUTDIR, which no report may take (compared in lower case, for file systems that
+#: ignore case).
+_RESERVED = {FAILURES.lower(), LEDGER.lower(), JOURNAL.lower()}
 
 
 def report_paths(outdir: Path, files) -> dict:
@@ -97,6 +113,17 @@ def report_paths(outdir: Path, files) -> dict:
         root = Path(os.path.commonpath([str(f.parent) for f in full]))
         for f, a in zip(group, full):
             out[f] = Path(outdir) / ("__".join(a.relative_to(root).parts) + ".json")
+    # names can still meet (a/b/call.wav and a__b/call.wav both make a__b__call.wav.json; Call.wav and
+    # call.wav on a file system that ignores case) or take one of the batch's own: those calls' reports get
+    # the first 8 hex digits of their path's SHA-1 as well, so none overwrites another
+    taken = defaultdict(list)
+    for f, r in out.items():
+        taken[r.name.lower()].append(f)
+    for name, group in taken.items():
+        if len(group) > 1 or name in _RESERVED:
+            for f in group:
+                tag = hashlib.sha1(os.path.abspath(f).encode("utf-8", "surrogateescape")).hexdigest()[:8]
+                out[f] = out[f].with_name(f"{out[f].name[:-len('.json')]}.{tag}.json")
     return out
 
 
