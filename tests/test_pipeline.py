@@ -871,6 +871,12 @@ def test_score_speaker_uses_the_speakers_own_reference(tmp_path):
         tonekit.score_speaker([paths[0], bad, paths[1]])
     with pytest.raises(ParameterError, match="list of recordings"):
         tonekit.score_speaker(str(paths[0]))
+    # one recording named three times (once through a symlink) is one sample of the voice, not three
+    (tmp_path / "again.wav").symlink_to(paths[0])
+    with pytest.raises(ParameterError, match=r"needs at least 3 different ones with speech, to measure the "
+                                             r"speaker's usual voice; 3 were given, but only 1 different file$"):
+        tonekit.score_speaker([paths[0], str(paths[0]), tmp_path / "again.wav"])
+    assert len(tonekit.score_speaker([*paths, paths[0]])) == 4   # a repeat beside three different ones is scored
 
 
 def test_population_share_moves_only_the_models_reference():

@@ -632,6 +632,12 @@ def score_speaker(sources, sr=None, *, models=None, priors=None) -> pd.DataFrame
         for p in prefixes:
             embs[p].append(e[p])
     ok = np.array([e is None for e in errors])
+    distinct = len({os.path.realpath(x) if isinstance(x, (str, os.PathLike)) else i
+                    for i, x in enumerate(sources) if errors[i] is None})
+    if distinct < len(raws) and distinct < MIN_REFERENCE:   # one recording named thrice is one voice sample
+        raise ParameterError(f"scoring recordings as one speaker's needs at least {MIN_REFERENCE} different ones "
+                             f"with speech, to measure the speaker's usual voice; {len(raws)} were given, but "
+                             f"only {distinct} different file{'s' * (distinct != 1)}")
     if len(raws) < MIN_REFERENCE:
         why = "; ".join(e for e in errors if e)
         raise ParameterError(f"scoring recordings as one speaker's needs at least {MIN_REFERENCE} with speech, to "
