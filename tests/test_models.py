@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -1126,4 +1127,41 @@ def test_a_card_without_a_hash_is_refused(tmp_path, value):
         card["sha256"] = value
     (tmp_path / "anger.json").write_text(json.dumps(card))
     with pytest.raises(ModelError, match="does not match its model card"):
+        load_model(tmp_path / "anger.skops")
+
+
+def test_a_card_that_is_not_an_object_is_refused_by_name(tmp_path):
+    shutil.copy(shipped_dir() / "anger.skops", tmp_path / "anger.skops")
+    (tmp_path / "anger.json").write_text("[1, 2]")
+    with pytest.raises(ModelError, match=rf"^{re.escape(str(tmp_path / 'anger.json'))}: not a model card "
+                                         r"\(a JSON object .*\), but a JSON list$"):
+        load_model(tmp_path / "anger.skops")
+
+
+def test_a_model_in_the_wrong_place_of_a_folder_is_refused(tmp_path):
+    """A folder whose anger.skops is the calm model (file and card copied under anger's name): refused, not
+    used to score anger with calm's probabilities."""
+    for t in ("anger", "calm", "warmth"):
+        src = "calm" if t == "anger" else t
+        for ext in ("skops", "json"):
+            shutil.copy(shipped_dir() / f"{src}.{ext}", tmp_path / f"{t}.{ext}")
+    with pytest.raises(ModelError, match=r"anger\.skops: holds the calm model \(its card's target\), not the "
+                                         r"anger one"):
+        load_models(tmp_path)
+
+
+def test_a_model_whose_schema_would_fill_the_memory_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    """A crafted file whose schema.json unpacks past MAX_SCHEMA_BYTES (lowered here to the shipped schema's
+    size less one byte), even with a card vouching for its hash: refused by size, nothing read."""
+    import tonekit.models.store as store
+
+    shutil.copy(shipped_dir() / "anger.skops", tmp_path / "anger.skops")
+    shutil.copy(shipped_dir() / "anger.json", tmp_path / "anger.json")
+    import zipfile
+
+    size = zipfile.ZipFile(tmp_path / "anger.skops").getinfo("schema.json").file_size
+    monkeypatch.setattr(store, "MAX_SCHEMA_BYTES", size - 1)
+    monkeypatch.setattr(zipfile.ZipFile, "read", lambda *a, **k: pytest.fail("the schema was read"))
+    with pytest.raises(ModelError, match=r"anger\.skops: its schema unpacks to \d+ MB, more than any tone "
+                                         r"model's"):
         load_model(tmp_path / "anger.skops")

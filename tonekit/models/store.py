@@ -50,6 +50,11 @@ TRUSTED_TYPES = [
 MODEL_CLASSES = ("ToneClassifier", "FusedToneClassifier")
 
 
+#: The most a model file's schema may unpack to (the shipped models' are 0.9 MB): a file whose schema is larger
+#: is refused before it is read, so a crafted file cannot fill the memory on the way to being refused.
+MAX_SCHEMA_BYTES = 64 * 2**20
+
+
 def types_in(path) -> set:
     """Every type, function and class a skops file names (``module.name``), read from its schema without
     loading anything. skops's own ``get_untrusted_types`` leaves out what skops trusts by default (any
@@ -57,6 +62,10 @@ def types_in(path) -> set:
     import zipfile
 
     with zipfile.ZipFile(path) as z:
+        size = z.getinfo("schema.json").file_size
+        if size > MAX_SCHEMA_BYTES:   # read only what a model's schema can be (a tone model's is under 1 MB)
+            raise ModelError(f"{path}: its schema unpacks to {size / 2**20:.0f} MB, more than any tone model's "
+                             f"({MAX_SCHEMA_BYTES / 2**20:.0f} MB); refusing to load")
         schema = json.loads(z.read("schema.json"))
     found = set()
 
@@ -270,9 +279,17 @@ def checked_card(path, what: str = "model") -> dict:
         raise ModelError(f"{path}: {what} card {card_path.name} not found")
     try:
         card = json.loads(card_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
+        raise ModelError(f"{card_path}: unreadable {what} card ({exc.strerror or type(exc).__name__})") from None
+    except ValueError as exc:
         raise ModelError(f"{card_path}: unreadable {what} card ({exc})") from None
-    digest = sha256(path)
+    if not isinstance(card, dict):
+        raise ModelError(f"{card_path}: not a {what} card (a JSON object of the model's facts, as tonekit train "
+                         f"writes), but a JSON {type(card).__name__}")
+    try:
+        digest = sha256(path)
+    except OSError as exc:
+        raise ModelError(f"{path}: the {what} file cannot be read ({exc.strerror or type(exc).__name__})") from None
     if card.get("sha256") != digest:
         raise ModelError(f"{path}: file hash {digest[:12]}... does not match its {what} card; refusing to load")
     return card
@@ -307,6 +324,8 @@ def load_model(path) -> ToneModel:
     _check_recalibration(card, card_path)
     try:
         named = types_in(path)
+    except ModelError:
+        raise
     except Exception as exc:
         raise ModelError(f"{path}: not a skops model file ({type(exc).__name__})") from None
     bad = sorted(named - set(TRUSTED_TYPES))
@@ -336,4 +355,10 @@ def shipped_dir() -> Path:
 def load_models(folder=None, targets=TARGET_NAMES) -> dict:
     """The models of a folder (default: the shipped ones) as ``{target: ToneModel}``."""
     folder = Path(folder) if folder is not None else shipped_dir()
-    return {t: load_model(folder / f"{t}.skops") for t in targets}
+    models = {}
+    for t in targets:
+        m = models[t] = load_model(folder / f"{t}.skops")
+        if m.target != t:   # a file renamed into the wrong place would score one tone as another
+            raise ModelError(f"{folder / f'{t}.skops'}: holds the {m.target} model (its card's target), not the {t} "
+                             f"one; a models folder holds anger.skops, calm.skops and warmth.skops, each its own")
+    return models
