@@ -324,3 +324,44 @@ def test_a_usage_error_is_one_line_with_where_to_look(tmp_path, args, line):
 def test_bare_tonekit_still_shows_its_help():
     res = CliRunner().invoke(main, [], prog_name="tonekit")
     assert "Usage: tonekit [OPTIONS] COMMAND [ARGS]..." in res.output and "Commands:" in res.output
+
+
+@pytest.mark.parametrize("cmd", [["report", "{f}", "--format", "text", "-o", "{f}"],
+                                 ["features", "{f}", "-o", "{f}.csv", "--level", "windows"],
+                                 ["report", "--agent", "{f}", "--caller", "{f}2", "-o", "{f}2"]])
+def test_an_output_that_is_an_input_is_refused_and_the_input_kept(tmp_path, mono_file, cmd):
+    """tonekit report call.flac -o call.flac had written the report over the audio. The output may be none of
+    the command's inputs (compared as real paths); the input is untouched, exit 2, one line."""
+    f = tmp_path / "call.wav"
+    f.write_bytes(mono_file.read_bytes())
+    (tmp_path / "call.wav2").write_bytes(mono_file.read_bytes())
+    if cmd[0] == "features":   # the same file under the output's name, through a symlink
+        (tmp_path / "call.wav.csv").symlink_to(f)
+    before = f.read_bytes()
+    res = CliRunner().invoke(main, [a.format(f=f) for a in cmd], prog_name="tonekit")
+    assert res.exit_code == 2
+    assert "that is an input of this command; writing there would destroy it" in res.output
+    assert len(res.output.splitlines()) == 1
+    assert f.read_bytes() == before and (tmp_path / "call.wav2").read_bytes() == before
+
+
+def test_a_write_that_fails_names_the_file_and_leaves_no_half_file(tmp_path, monkeypatch):
+    """A full disk while writing the demo's report: one line naming the output, exit 1, no report and no
+    partial file left beside it."""
+    import errno
+    import pathlib
+
+    import tonekit
+
+    real = pathlib.Path.write_text
+
+    def full(self, text, *args, **kwargs):
+        real(self, text[: len(text) // 2], *args, **kwargs)   # half of it lands, then the disk is full
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pathlib.Path, "write_text", full)
+    out = tmp_path / "r.json"
+    res = CliRunner().invoke(main, ["report", tonekit.demo_path(), "-o", str(out), "-q"])
+    assert res.exit_code == 1
+    assert res.output.strip().splitlines() == [f"Error: {out}: cannot be written (No space left on device)"]
+    assert list(tmp_path.iterdir()) == []

@@ -164,10 +164,27 @@ def _analyze(call, agent, caller, turns, agent_label, agent_channel, models_dir,
 
 def _emit(text: str, output):
     if output:
-        Path(output).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        _write_file(output, lambda tmp: Path(tmp).write_text(text if text.endswith("\n") else text + "\n",
+                                                             encoding="utf-8"))
         click.echo(f"wrote {output}", err=True)
     else:
         click.echo(text, nl=not text.endswith("\n"))
+
+
+def _write_file(output, write) -> None:
+    """``write(tmp)`` to a hidden file beside ``output`` (same extension), then put in its place: a write that
+    fails (a full disk) leaves no half file and names ``output`` in one line."""
+    path = Path(output).expanduser()
+    tmp = path.with_name(f".{path.stem}.part{path.suffix}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        raise TonekitError(f"{output}: cannot be written ({exc.strerror or type(exc).__name__})") from None
 
 
 class _UsageLine(click.ClickException):
@@ -238,7 +255,7 @@ def report(call, agent, caller, turns, agent_label, agent_channel, models_dir, q
         tonekit report call.flac -o call.html
     """
     if output:
-        _check_output(output, "-o")
+        _check_output(output, "-o", inputs=(call, agent, caller, turns))
     named = _FORMAT_BY_SUFFIX.get(Path(output).suffix.lower()) if output else None
     if fmt is not None and named is not None and named != fmt:
         raise click.BadParameter(f"{output}: its extension names the {named} form, but --format asks for {fmt}: "
@@ -259,12 +276,16 @@ def report(call, agent, caller, turns, agent_label, agent_channel, models_dir, q
 _FORMAT_BY_SUFFIX = {".txt": "text", ".json": "json", ".html": "html", ".htm": "html", ".textgrid": "textgrid"}
 
 
-def _check_output(output, hint: str) -> None:
-    """Refuse, before any work, an output file whose folder does not exist (or is not a folder), or that
-    cannot be written there."""
+def _check_output(output, hint: str, inputs=()) -> None:
+    """Refuse, before any work, an output file whose folder does not exist (or is not a folder), that
+    cannot be written there, or that is one of the ``inputs`` (the call, its sides' files, its turns)."""
     if str(output).endswith(("/", os.sep)) or Path(output).expanduser().is_dir():
         raise click.BadParameter(f"{output}: a folder; give a file name", param_hint=hint)
     path = Path(output).expanduser()
+    for given in inputs:
+        if given and os.path.realpath(path) == os.path.realpath(Path(given).expanduser()):
+            raise click.BadParameter(f"{output}: that is an input of this command; writing there would destroy "
+                                     "it: give another file name", param_hint=hint)
     folder = path.parent
     if not folder.is_dir():
         raise click.BadParameter(f"{output}: the folder {folder} does not exist", param_hint=hint)
@@ -285,7 +306,7 @@ def _write_report(a, fmt, output):
 
         if not output:
             raise click.UsageError("--format textgrid needs -o FILE.TextGrid")
-        to_textgrid(a, output)
+        _write_file(output, lambda tmp: to_textgrid(a, tmp))
         click.echo(f"wrote {output}", err=True)
     else:
         from .report.text import render_text
@@ -310,10 +331,10 @@ def plot(call, agent, caller, turns, agent_label, agent_channel, models_dir, qui
 
     if Path(output).suffix.lower() not in (".png", ".svg", ".pdf"):
         raise click.BadParameter(f"{output}: use a .png, .svg or .pdf file", param_hint="-o")
-    _check_output(output, "-o")
+    _check_output(output, "-o", inputs=(call, agent, caller, turns))
     a = _analyze(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, settings,
                  population_share, whisper_every, music_gate)
-    plot_analysis(a, output)
+    _write_file(output, lambda tmp: plot_analysis(a, tmp))
     click.echo(f"wrote {output}", err=True)
 
 
@@ -358,10 +379,10 @@ def features(audio, level, is_call, agent_channel, win_dur, hop_dur, output):
     if hop_dur > win_dur:
         raise click.BadParameter(f"{hop_dur:g} s is longer than the window (--win-dur {win_dur:g})",
                                  param_hint="--hop-dur")
-    _check_output(output, "-o")
+    _check_output(output, "-o", inputs=(audio,))
     table = extract_features(audio, level=level, call=is_call, agent_channel=agent_channel,
                              win_dur_s=win_dur, hop_dur_s=hop_dur)
-    write_table(table, output)
+    _write_file(output, lambda tmp: write_table(table, tmp))
     click.echo(f"wrote {len(table)} row{'' if len(table) == 1 else 's'} to {output}", err=True)
 
 
