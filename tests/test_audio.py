@@ -447,3 +447,41 @@ def test_a_signal_with_nan_is_refused():
         as_signal(y, 16000)
     with pytest.raises(AudioError, match="not finite"):
         tonekit.score(y, 16000)
+
+
+@pytest.mark.parametrize("sr", [0, 1, -5, 4000.0, 200000, 16000.5, "16000", True])
+def test_load_audio_refuses_an_output_rate_out_of_range(tmp_path, sr):
+    path = tmp_path / "a.wav"
+    sf.write(path, 0.1 * np.sin(2 * np.pi * 150 * np.arange(16000) / 16000), 16000)
+    with pytest.raises(ParameterError, match=r"sr must be a whole number of Hz from 8000 to 96000"):
+        load_audio(path, sr=sr)
+    assert load_audio(path, sr=8000.0)[1] == 8000
+
+
+def test_a_single_speaker_recording_past_ten_minutes_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    """tonekit.score and training read a recording whole: 11 minutes (8 kHz, zeros) is refused by its header's
+    length, in one line, before a sample is read (a 2-hour file had taken 2 GB to be found silent)."""
+    import tonekit.audio as audio
+
+    path = tmp_path / "long.wav"
+    sf.write(path, np.zeros(11 * 60 * 8000, dtype=np.int16), 8000, subtype="PCM_16")
+    monkeypatch.setattr(audio, "read_span", lambda *a, **k: pytest.fail("read before refusing"))
+    with pytest.raises(AudioError) as err:
+        load_audio(path, single_speaker=True)
+    assert str(err.value) == (f"{path}: 11 minutes of audio: a single-speaker recording is read whole, up to 10 "
+                              "minutes; cut it, or for a call use tonekit report (read in blocks)")
+
+
+def test_running_out_of_memory_is_not_called_a_damaged_file(tmp_path, monkeypatch):
+    import soundfile
+
+    path = tmp_path / "a.wav"
+    sf.write(path, np.zeros((16000, 2)), 16000)
+
+    def no_memory(self, *args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(soundfile.SoundFile, "read", no_memory)
+    with pytest.raises(AudioError) as err:
+        load_audio(path)
+    assert str(err.value) == f"{path}: not enough memory to read 1 s of 2 channels at 16000 Hz whole"

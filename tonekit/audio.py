@@ -199,6 +199,9 @@ def read_span(path, start_s: float = 0.0, stop_s: float | None = None, *, sr_out
         try:
             fh.seek(start)
             data = fh.read(max(0, stop - start), dtype="float64", always_2d=True)
+        except MemoryError:
+            raise AudioError(path, f"not enough memory to read {(stop - start) / sr:.0f} s of {fh.channels} "
+                                   f"channel{'s' * (fh.channels > 1)} at {sr} Hz whole") from None
         except Exception as exc:
             upto = _decodes_to(path, start)
             raise AudioError(path, f"damaged or truncated: the header promises {fh.frames / sr:.2f} s but the audio "
@@ -235,6 +238,11 @@ def check_levels(y: np.ndarray, path=None, *, what: str = "audio") -> None:
     judge_levels(path, what, peak, share)
 
 
+#: The longest single-speaker recording (s) tonekit.score, tonekit train and evaluate read: they read it whole
+#: (a 10-minute 96 kHz stereo file is 0.9 GB as float64 before it is mixed down); calls are read in blocks.
+MAX_UTTERANCE_S = 600.0
+
+
 def load_audio(path, *, sr: int | None = None, mono: bool = True, single_speaker: bool = False):
     """Read a whole (short) file, checked, as float64 at its working rate.
 
@@ -248,7 +256,8 @@ def load_audio(path, *, sr: int | None = None, mono: bool = True, single_speaker
         Mix channels down (default); otherwise return ``(channels, n)``.
     single_speaker : bool
         The file holds one voice: refuse three or more channels
-        (:func:`check_single_speaker`).
+        (:func:`check_single_speaker`), and more than
+        :data:`MAX_UTTERANCE_S` of audio (it is read whole).
 
     Returns
     -------
@@ -259,9 +268,18 @@ def load_audio(path, *, sr: int | None = None, mono: bool = True, single_speaker
     --------
     >>> y, sr = load_audio("data/demo_call.flac", mono=False)   # doctest: +SKIP
     """
+    if sr is not None:
+        if isinstance(sr, bool) or not (isinstance(sr, (int, float, np.integer, np.floating))
+                                        and float(sr).is_integer() and MIN_SR <= sr <= MAX_SR):
+            raise ParameterError(f"sr must be a whole number of Hz from {MIN_SR} to {MAX_SR}, not {sr!r}")
+        sr = int(sr)
     info = audio_info(path)
     if single_speaker:
         check_single_speaker(info)
+        if info.duration_s > MAX_UTTERANCE_S:   # read whole: a long recording would fill the memory first
+            raise AudioError(path, f"{info.duration_s / 60:.0f} minutes of audio: a single-speaker recording is read "
+                                   f"whole, up to {MAX_UTTERANCE_S / 60:.0f} minutes; cut it, or for a call use "
+                                   "tonekit report (read in blocks)")
     sr_out = sr or working_rate(info.sr)
     y = read_span(path)
     check_levels(y, path)
