@@ -78,6 +78,29 @@ def test_train_refuses_data_without_both_classes_before_any_work(small_corpus, t
     assert not cache.exists() and not (tmp_path / "m.skops").exists()
 
 
+def test_train_says_so_when_the_readable_recordings_hold_one_class(small_corpus, tmp_path, env):
+    """Every angry recording of the manifest is unreadable (text under an audio name): each is warned of, and
+    training stops with one line naming the data and the class that went missing (it had failed in
+    scikit-learn's words: "y has 1 class; FusedToneClassifier needs at least 2")."""
+    rows = ["path,speaker,emotion"]
+    for n in SMALL:
+        if n[5] == "W":
+            bad = tmp_path / f"{n}.flac"
+            bad.write_text("not audio")
+            rows.append(f"{bad},{n[:2]},anger")
+        else:
+            rows.append(f"{small_corpus / 'wav' / (n + '.flac')},{n[:2]},neutral")
+    manifest = tmp_path / "mine.csv"
+    manifest.write_text("\n".join(rows) + "\n")
+    r = CliRunner().invoke(main, ["train", str(manifest), "--target", "anger", "-o", str(tmp_path / "m.skops"),
+                                  "-j", "1"], env=env)
+    assert r.exit_code == 1
+    assert r.stderr.strip().splitlines()[-1] == (
+        f"Error: {manifest}: once the 6 recording(s) that could not be used are left out (above), none of anger "
+        "remains; the anger model needs both of its classes")
+    assert not (tmp_path / "m.skops").exists()
+
+
 def test_evaluate_with_nothing_readable_is_an_error(tmp_path, env):
     """Every listed recording fails to load: each says why, then one error; no empty table, no exit 0."""
     for name in ("a.flac", "b.flac"):

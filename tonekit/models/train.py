@@ -368,6 +368,13 @@ def train_and_save(corpus_folders, target: str, output, *, n_jobs: int = 1, prog
     reported = set()   # each bad recording's warning once, over every pass of the features
     X, y, groups, corpus = training_set(table, target, cache_dir=cache_dir, n_jobs=n_jobs, progress=progress,
                                         reported=reported)
+    if len(np.unique(y)) < 2:   # the recordings of one class were all left out (unreadable, no speech)
+        from .corpora import TARGETS
+
+        lack = TARGETS[target][0 if len(y) and np.all(y == 0) else 1]
+        raise ParameterError(f"{', '.join(str(f) for f in corpus_folders)}: once the {len(reported)} recording(s) "
+                             f"that could not be used are left out (above), none of {', '.join(lack)} remains; the "
+                             f"{target} model needs both of its classes")
     est = fit_target(X, y, corpus=corpus, groups=groups, **params)
     embedding = _embedding_card(X)
     card = {"target": target, "tonekit_version": __version__, "sklearn_version": sklearn.__version__,
