@@ -485,3 +485,14 @@ def test_running_out_of_memory_is_not_called_a_damaged_file(tmp_path, monkeypatc
     with pytest.raises(AudioError) as err:
         load_audio(path)
     assert str(err.value) == f"{path}: not enough memory to read 1 s of 2 channels at 16000 Hz whole"
+
+
+def test_a_broken_or_looping_symlink_is_named_as_such(tmp_path):
+    (tmp_path / "loop.wav").symlink_to(tmp_path / "loop.wav")
+    (tmp_path / "gone.wav").symlink_to(tmp_path / "nowhere.wav")
+    for name, target in (("loop.wav", tmp_path / "loop.wav"), ("gone.wav", tmp_path / "nowhere.wav")):
+        with pytest.raises(AudioError) as err:
+            load_audio(tmp_path / name)
+        assert str(err.value) == f"{tmp_path / name}: a symbolic link to {target}, which does not lead to a file"
+    with pytest.raises(AudioError, match=r"nowhere\.wav: no such file$"):
+        load_audio(tmp_path / "nowhere.wav")

@@ -75,6 +75,8 @@ def _open(path) -> sf.SoundFile:
     path = Path(path)
     try:
         if not path.exists():
+            if path.is_symlink():   # the link is there, what it points to is not (or it points round in a loop)
+                raise AudioError(path, f"a symbolic link to {os.readlink(path)}, which does not lead to a file")
             raise AudioError(path, "no such file")
         if path.is_dir():
             raise AudioError(path, "is a folder, not an audio file")
