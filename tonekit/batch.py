@@ -246,6 +246,7 @@ def run_batch(inputs, outdir, *, jobs: int = 1, scheduler: str | None = None, mo
         if not res[1]:
             _journal(outdir, reports[Path(res[0])].name, made[Path(res[0])])
         _echo_result(res, echo)
+
     if scheduler:
         try:
             from dask.distributed import Client

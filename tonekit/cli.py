@@ -203,8 +203,8 @@ class _UsageLine(click.ClickException):
 
 
 class _Tonekit(click.Group):
-    """The command group; its usage errors, and its commands', take one line, as every tonekit error does (``Error: ...``).
-    A bare ``tonekit`` still shows the help."""
+    """The command group; its usage errors, and its commands', take one line, as every tonekit error does
+    (``Error: ...``). A bare ``tonekit`` still shows the help."""
 
     def make_context(self, *args, **kwargs):
         try:
