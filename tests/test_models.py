@@ -1165,3 +1165,15 @@ def test_a_model_whose_schema_would_fill_the_memory_is_refused_before_it_is_read
     with pytest.raises(ModelError, match=r"anger\.skops: its schema unpacks to \d+ MB, more than any tone "
                                          r"model's"):
         load_model(tmp_path / "anger.skops")
+
+
+def test_a_models_folder_missing_a_target_or_missing_itself_is_named(tmp_path):
+    for ext in ("skops", "json"):
+        shutil.copy(shipped_dir() / f"anger.{ext}", tmp_path / f"anger.{ext}")
+    with pytest.raises(ModelError, match=rf"^{re.escape(str(tmp_path / 'calm.skops'))}: model file not found; a "
+                                         r"models folder holds all three targets' models, anger\.skops, calm\.skops "
+                                         r"and warmth\.skops"):
+        load_models(tmp_path)
+    with pytest.raises(ModelError, match=rf"^{re.escape(str(tmp_path / 'nowhere'))}: no such folder of models$"):
+        load_models(tmp_path / "nowhere")
+    assert load_models(tmp_path, targets=("anger",))["anger"].target == "anger"

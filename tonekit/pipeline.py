@@ -1,6 +1,7 @@
 """The whole pipeline: audio -> activity -> frames -> windows -> scores -> events -> Analysis."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import warnings
@@ -183,6 +184,14 @@ def _analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=No
              embedding_every: int = EMBEDDING_EVERY, whisper_every: int = WHISPER_EVERY, progress=None,
              population_share=None, music_gate: bool = True, **match_options) -> Analysis:
     """:func:`analyze`, its warnings given as they come."""
+    thresholds = sorted(f.name for f in dataclasses.fields(MatchOptions))
+    unknown = sorted(set(match_options) - set(thresholds))
+    if unknown:   # a keyword analyze does not take: say what it takes, its own and the matcher's
+        import inspect
+
+        own = [p for p, v in inspect.signature(analyze).parameters.items() if v.kind == v.KEYWORD_ONLY]
+        raise ParameterError(f"analyze() got unknown keyword(s) {', '.join(unknown)}; it takes {', '.join(own)}, "
+                             f"and the matcher's thresholds {', '.join(thresholds)}")
     opts = MatchOptions.from_kwargs(**match_options)
     tick = progress or (lambda step: None)
     mdl = _models(models)

@@ -354,9 +354,16 @@ def shipped_dir() -> Path:
 
 def load_models(folder=None, targets=TARGET_NAMES) -> dict:
     """The models of a folder (default: the shipped ones) as ``{target: ToneModel}``."""
-    folder = Path(folder) if folder is not None else shipped_dir()
+    folder_given = folder is not None
+    folder = Path(folder) if folder_given else shipped_dir()
+    if folder_given and not folder.is_dir():
+        raise ModelError(f"{folder}: no such folder of models")
     models = {}
     for t in targets:
+        if folder_given and not (folder / f"{t}.skops").is_file():
+            raise ModelError(f"{folder / f'{t}.skops'}: model file not found; a models folder holds all three "
+                             "targets' models, anger.skops, calm.skops and warmth.skops, each with its .json card "
+                             "(tonekit train or tonekit recalibrate writes them)")
         m = models[t] = load_model(folder / f"{t}.skops")
         if m.target != t:   # a file renamed into the wrong place would score one tone as another
             raise ModelError(f"{folder / f'{t}.skops'}: holds the {m.target} model (its card's target), not the {t} "
