@@ -6,7 +6,9 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile as sf
 from click.testing import CliRunner
 
 from tonekit.cli import main
@@ -99,6 +101,35 @@ def test_train_says_so_when_the_readable_recordings_hold_one_class(small_corpus,
         f"Error: {manifest}: once the 6 recording(s) that could not be used are left out (above), none of anger "
         "remains; the anger model needs both of its classes")
     assert not (tmp_path / "m.skops").exists()
+
+
+def test_a_recording_of_noise_alone_is_left_out_of_training_and_evaluation(small_corpus, tmp_path, env):
+    """A manifest of the small corpus plus 2 s of hiss labelled angry: tonekit score refuses the hiss (no voiced
+    speech), so training and evaluation leave it out of every condition, with one warning, instead of
+    learning it as anger (it had been four rows of the training set, and one of evaluate's n)."""
+    rng = np.random.default_rng(0)
+    hiss = tmp_path / "hiss.wav"
+    sf.write(hiss, 0.05 * rng.standard_normal(2 * 16000), 16000)
+    r = CliRunner().invoke(main, ["score", str(hiss)])
+    assert r.exit_code == 1 and "no voiced speech found (noise only?)" in r.stderr
+    rows = ["path,speaker,emotion"] + [f"{small_corpus / 'wav' / (n + '.flac')},{n[:2]},"
+                                       f"{'anger' if n[5] == 'W' else 'neutral'}" for n in SMALL]
+    manifest = tmp_path / "mine.csv"
+    manifest.write_text("\n".join(rows + [f"{hiss},03,anger"]) + "\n")
+    out = tmp_path / "anger.skops"
+    r = CliRunner().invoke(main, ["train", str(manifest), "--target", "anger", "-o", str(out), "-j", "1"], env=env)
+    assert r.exit_code == 1, r.output   # written, with a recording left out: as for a file that cannot be read
+    assert "Warning: 1 recording could not be analysed and was left out of training" in r.stderr
+    warned = [ln for ln in r.stderr.splitlines() if "hiss.wav" in ln]
+    assert warned == [f"Warning: {hiss}: no voiced speech found (noise only?): left out, as tonekit score "
+                      "refuses it"]
+    assert load_model(out).card["n_train"] == 4 * len(SMALL)
+    r = CliRunner().invoke(main, ["evaluate", str(out), str(manifest), "-j", "1", "--condition", "telephone"],
+                           env=env)
+    assert r.exit_code == 1
+    assert f"Warning: {hiss}: no voiced speech found (noise only?): left out, as tonekit score refuses it" in r.stderr
+    row = r.stdout[r.stdout.index("target "):].splitlines()[1].split()
+    assert row[:4] == ["anger", "mine", "telephone", str(len(SMALL))]
 
 
 def test_evaluate_with_nothing_readable_is_an_error(tmp_path, env):

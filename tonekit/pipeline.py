@@ -18,8 +18,8 @@ from .audio import DC_OFFSET_MIN_UTTERANCE, as_signal, dc_offset_text, load_audi
 from .errors import AudioError, ParameterError, whole_number
 from .features.embedding import window_embedding_table
 from .features.frames import call_speaker_frames, frames_table, signal_frames
-from .features.windows import (mixed_reference, model_features, segment_functionals, speaker_baseline,
-                               speaker_windows)
+from .features.windows import (MIN_VOICED_FRAMES, mixed_reference, model_features, segment_functionals,
+                               speaker_baseline, speaker_windows)
 from .match import MIN_SPEECH_S, MatchOptions, caller_angry_spans, inner_silences, match
 from .models.features import piece_encoder
 from .models.store import EMBEDDING_PREFIXES, TARGET_NAMES, load_models, shipped_dir
@@ -494,10 +494,6 @@ def _even_odds(path_or_signal, sr, *, models, baseline, embeddings) -> dict:
     return {t: out.get(t, float("nan")) for t in TARGET_NAMES}
 
 
-#: A recording whose speech has fewer voiced frames than this (10 ms each) is not scored: noise, hiss or
-#: breath has none. Real speech has more: the shortest voiced part of a corpus utterance is 0.09 s as
-#: recorded; through the phone line, 4 of 4,523 single words (TurEV-DB) fall under 0.05 s, 2 of them to none.
-MIN_VOICED_FRAMES = 5
 
 
 def _unscorable(raw: pd.DataFrame, fr, y: np.ndarray, sr: int) -> str | None:

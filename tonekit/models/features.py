@@ -26,7 +26,7 @@ from ..augment import crop_copy, noise_copy, pitch_copy, telephone_copy
 from ..errors import TonekitError
 from ..features.frames import signal_frames
 from ..features.windows import (FUNCTIONAL_COLUMNS, LEVEL_FEATURES, mixed_reference, model_features,
-                                segment_functionals, speaker_baseline)
+                                segment_functionals, speaker_baseline, unvoiced)
 from .store import EMBEDDING_PREFIXES
 
 #: Bump when the features change, so caches are not reused. 7, 2 and 4 hold the same features as 6, 1 and 3,
@@ -370,13 +370,31 @@ def corpus_features(table: pd.DataFrame, condition: str = "wideband", *, embeddi
     kwargs.setdefault("reported", set())   # a file that cannot be read is reported once, not once per pass
     raw = raw_features(table["path"], condition, **kwargs)
     raw.index = table.index
+    # a recording with no voiced speech as recorded (noise, hiss: what tonekit.score refuses) is left out of
+    # every condition, as a file that cannot be read is; no corpus utterance is one (MIN_VOICED_FRAMES)
+    wide = raw if condition == "wideband" else raw_features(table["path"], "wideband", **kwargs)
+    noise = unvoiced(wide).to_numpy()
+    for path in table["path"][noise]:
+        _report(kwargs["reported"], f"{path}: no voiced speech found (noise only?): left out, as tonekit score "
+                                    "refuses it")
+    raw.loc[noise, :] = np.nan
     feats = normalised_features(table, raw, population=pop.get("baseline"), shares=shares)
     parts = [feats]
     for prefix in embedding_prefixes(embedding):
         emb = raw_embeddings(table["path"], condition, encoder=prefix, **kwargs)
         emb.index = table.index
+        emb.loc[noise, :] = np.nan
         parts.append(relative_embeddings(table, emb, population=pop.get(prefix), shares=shares))
     return pd.concat(parts, axis=1)
+
+
+def _report(reported: set, message: str) -> None:
+    """A warning line on stderr, once per message (as :func:`cached_rows` reports a file it cannot read)."""
+    import sys
+
+    if message not in reported:
+        print(f"Warning: {message}", file=sys.stderr)
+        reported.add(message)
 
 
 __all__ = ["FEATURE_VERSION", "EMBEDDING_VERSION", "WHISPER_VERSION", "EMBEDDING_PREFIXES", "CONDITIONS",
