@@ -255,6 +255,29 @@ def test_text_wraps_at_width(analysis):
     assert max(len(line) for line in render_text(analysis, color=False).splitlines()) > 100
 
 
+def test_wrapped_events_and_tips_hang_under_their_text(analysis):
+    """On a narrow terminal an event's text goes on under its own start (past its times and tip), a tip's
+    under its words (past the bullet): the columns of times stay clear to scan. Nothing is lost."""
+    import re
+
+    wide = render_text(analysis, color=False).splitlines()
+    narrow = render_text(analysis, color=False, width=60).splitlines()
+    events = [ln for ln in wide if re.match(r"  \d+:\d\d–\d+:\d\d  tip ", ln)]
+    assert events and any(len(ln) > 60 for ln in events)
+    lead = len(re.match(r"( +\S+ +tip \S+ +)", events[0]).group(1))
+    i = narrow.index(next(ln for ln in narrow if ln.startswith(events[0][:lead])))
+    block = [narrow[i]] + [ln for ln in narrow[i + 1:i + 4] if ln.startswith(" " * lead) and ln[lead] != " "]
+    assert len(block) > 1 and all(len(ln) <= 60 for ln in block)
+    assert " ".join(ln.strip() for ln in block) == events[0].strip()
+    tips = [ln for ln in narrow if ln.startswith("  • ")]
+    for t in tips:
+        after = narrow[narrow.index(t) + 1]
+        if not after.startswith(("  • ", "")) or after.startswith("    "):
+            assert after.startswith("    ") and after[4] != " "
+    assert " ".join(re.sub(r"\s+", " ", ln).strip() for ln in wide if ln.strip()).split() == \
+        " ".join(re.sub(r"\s+", " ", ln).strip() for ln in narrow if ln.strip()).split()
+
+
 # ---------------------------------------------------------------- html
 
 def test_html_escapes_input_strings(analysis):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import sys
 import unicodedata
@@ -186,5 +187,30 @@ def render_text(analysis, *, color: bool | None = None, width: int | None = None
                       color_system="standard" if color else None, width=width or 10_000,
                       highlight=False, emoji=False, markup=False, legacy_windows=False)
     for line in lines:
-        console.print(line, soft_wrap=width is None)
+        if width is None:
+            console.print(line, soft_wrap=True)
+            continue
+        for part in _hanging(line, console, width):
+            console.print(part, soft_wrap=True)
     return "\n".join(row.rstrip() for row in buffer.getvalue().splitlines()) + "\n"
+
+
+#: The lead of an item line that its wrapped continuation lines are indented to: a list item's bullet, or an
+#: event's times and tip (so the text of an event or a tip stands in a column of its own).
+_LEAD = re.compile(r"^( +(?:• |\S+ +tip \S+ +)?)")
+
+
+def _hanging(line: Text, console, width: int) -> list:
+    """``line`` wrapped at ``width`` with its continuation lines indented under its text (a hanging indent);
+    a line that fits, or has no lead, as it is."""
+    if len(line.plain) <= width:
+        return [line]
+    lead = _LEAD.match(line.plain)
+    indent = len(lead.group(1)) if lead else 0
+    if indent == 0 or indent > width // 2:
+        return list(line.wrap(console, width))
+    first = line.wrap(console, width)[0]
+    cut = len(first.plain.rstrip())   # the first row at full width; the rest below the lead, narrower
+    rest = line[cut:]
+    rest = rest[len(rest.plain) - len(rest.plain.lstrip()):]
+    return [first] + [Text(" " * indent) + part for part in rest.wrap(console, width - indent)]
