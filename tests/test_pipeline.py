@@ -1487,3 +1487,38 @@ def test_a_failed_glottal_pulse_step_is_said_not_swallowed(monkeypatch):
                                          r"shimmer are not measured there"):
         _, f0, _, pulses = track_pitch(y, sr, pulses=True)
     assert len(pulses) == 0 and np.nanmedian(f0) == pytest.approx(150, rel=0.01)
+
+
+def test_entrainment_known_answer():
+    """Six alternating 1-s turns, agent and caller each at 1, 2 and 3 semitones (and dB, and syllables a
+    second) in their first, second and third turn. Adjacent pairs (A1 C1, C1 A2, A2 C2, C2 A3, A3 C3) differ
+    by 0, 1, 0, 1, 0 (mean 0.4), all agent-caller pairs by 8/9 on average: proximity 8/9 - 0.4; synchrony is
+    the correlation of the pairs' first and second values (1 1 2 2 3 against 1 2 2 3 3); convergence that of
+    -|difference| with the pairs' times (1, 2, 3, 4, 5 s)."""
+    from tonekit.pipeline import entrainment
+
+    n = 600
+
+    class Frames(dict):
+        hop_s, n_frames = 0.01, n
+
+    frames = {}
+    for spk, first in (("agent", 0), ("caller", 1)):
+        f0, level, nuclei = np.full(n, np.nan), np.full(n, 40.0), []
+        for k in range(3):
+            a = (2 * k + first) * 100
+            f0[a:a + 100] = 100 * 2 ** ((k + 1) / 12)
+            level[a:a + 100] = 60.0 + k + 1
+            nuclei += list(a + 5 + np.arange(k + 1) * 90 // (k + 1))   # k + 1 syllables in the 1-s turn
+        fr = Frames(f0_hz=f0, intensity_db=level)
+        fr.speech, fr.nuclei = level > 50, np.array(nuclei)
+        frames[spk] = fr
+    turns = pd.DataFrame({"speaker": ["agent", "caller"] * 3, "start_s": np.arange(6.0),
+                          "end_s": np.arange(6.0) + 1})
+    got = entrainment(frames, turns)
+    a, b = np.array([1, 1, 2, 2, 3.0]), np.array([1, 2, 2, 3, 3.0])
+    for f, shift in (("f0", 0.0), ("intensity", 60.0), ("rate", 0.0)):
+        assert got[f]["proximity"] == pytest.approx(8 / 9 - 0.4, abs=1e-9), f
+        assert got[f]["synchrony"] == pytest.approx(np.corrcoef(a + shift, b + shift)[0, 1], abs=1e-9), f
+        assert got[f]["convergence"] == pytest.approx(np.corrcoef(np.arange(1, 6), -np.abs(a - b))[0, 1],
+                                                      abs=1e-9), f
