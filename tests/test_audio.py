@@ -496,3 +496,30 @@ def test_a_broken_or_looping_symlink_is_named_as_such(tmp_path):
         assert str(err.value) == f"{tmp_path / name}: a symbolic link to {target}, which does not lead to a file"
     with pytest.raises(AudioError, match=r"nowhere\.wav: no such file$"):
         load_audio(tmp_path / "nowhere.wav")
+
+
+def test_a_damaged_mp3_is_one_line_without_the_decoders_own_notes(tmp_path):
+    """libmpg123 writes its notes on a cut or garbled MP3 ("Xing stream size off ...", "Illegal Audio-MPEG-Header
+    ...") straight to the process's stderr: they are kept off it, and tonekit's one line stays alone (a real
+    process: the notes go to file descriptor 2, past Python)."""
+    import subprocess
+    import sys
+
+    if "MP3" not in sf.available_formats():
+        pytest.skip("this libsndfile writes no MP3")
+    sr = 16000
+    t = np.arange(20 * sr) / sr
+    sf.write(tmp_path / "whole.mp3", 0.1 * np.sin(2 * np.pi * 150 * t) * (1 + 0.5 * np.sin(2 * np.pi * 4 * t)), sr)
+    data = (tmp_path / "whole.mp3").read_bytes()
+    (tmp_path / "cut.mp3").write_bytes(data[: len(data) // 2])
+    (tmp_path / "garbled.mp3").write_bytes(data[:20000] + bytes(range(256)) * 40 + data[30000:])
+    code = ("import sys, warnings; warnings.simplefilter('ignore'); from tonekit.audio import load_audio\n"
+            "for p in sys.argv[1:]:\n"
+            "    try: load_audio(p)\n"
+            "    except Exception as e: print(e, file=sys.stderr)\n")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "cut.mp3"), str(tmp_path / "garbled.mp3")],
+                         capture_output=True, text=True, timeout=120)
+    lines = out.stderr.splitlines()
+    assert len(lines) == 2, out.stderr
+    assert lines[0].startswith(f"{tmp_path / 'cut.mp3'}: truncated") or "damaged or truncated" in lines[0]
+    assert lines[1].startswith(f"{tmp_path / 'garbled.mp3'}: ")

@@ -7,7 +7,9 @@ that are asked for, so a two-hour call stays light.
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,6 +73,30 @@ class AudioInfo:
         return self.n_samples / self.sr
 
 
+@contextlib.contextmanager
+def _decoder_quiet(path):
+    """Keep an MP3 decoder's own notes off the terminal while ``path`` is opened or read (libmpg123 writes
+    "Xing stream size off by more than 1% ..." straight to the process's stderr for a file cut short, before
+    tonekit's one line says what is wrong). Other forms, and a stderr that is no file, are left alone."""
+    if Path(path).suffix.lower() != ".mp3":
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):
+        yield
+        return
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def _open(path) -> sf.SoundFile:
     path = Path(path)
     try:
@@ -89,7 +115,8 @@ def _open(path) -> sf.SoundFile:
     if not os.access(path, os.R_OK):
         raise AudioError(path, "permission denied (the file cannot be read)")
     try:
-        return sf.SoundFile(str(path))
+        with _decoder_quiet(path):
+            return sf.SoundFile(str(path))
     except Exception as exc:  # libsndfile says "Format not recognised", "Error in WAV file" ...
         msg = str(exc).split(":")[-1].strip() or type(exc).__name__
         raise AudioError(path, f"not a readable audio file ({msg})") from None
@@ -170,7 +197,7 @@ def audio_info(path) -> AudioInfo:
 def _decodes_to(path, start: int, block_s: float = 0.1) -> int:
     """The frame up to which a file decodes from ``start``, in ``block_s`` steps (to say where a damaged
     or cut-off compressed file breaks)."""
-    with _open(path) as fh:
+    with _open(path) as fh, _decoder_quiet(path):
         try:
             fh.seek(start)
         except Exception:   # a file that cannot even seek there (cut short, or rewritten while read)
@@ -199,8 +226,9 @@ def read_span(path, start_s: float = 0.0, stop_s: float | None = None, *, sr_out
         if start >= fh.frames:   # past the end (the shorter of two speakers' files): nothing to read
             return np.zeros((fh.channels, 0))
         try:
-            fh.seek(start)
-            data = fh.read(max(0, stop - start), dtype="float64", always_2d=True)
+            with _decoder_quiet(path):
+                fh.seek(start)
+                data = fh.read(max(0, stop - start), dtype="float64", always_2d=True)
         except MemoryError:
             raise AudioError(path, f"not enough memory to read {(stop - start) / sr:.0f} s of {fh.channels} "
                                    f"channel{'s' * (fh.channels > 1)} at {sr} Hz whole") from None
