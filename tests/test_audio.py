@@ -523,3 +523,15 @@ def test_a_damaged_mp3_is_one_line_without_the_decoders_own_notes(tmp_path):
     assert len(lines) == 2, out.stderr
     assert lines[0].startswith(f"{tmp_path / 'cut.mp3'}: truncated") or "damaged or truncated" in lines[0]
     assert lines[1].startswith(f"{tmp_path / 'garbled.mp3'}: ")
+
+
+def test_a_header_with_a_thousand_channels_is_named_for_them(tmp_path):
+    """A WAV header claiming 1000 channels over 32 kB of data: refused for its channels, not as 1 ms of audio."""
+    import struct
+
+    data = b"\x00\x01" * 16000
+    head = (b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVEfmt "
+            + struct.pack("<IHHIIHH", 16, 1, 1000, 16000, 16000 * 2000, 2000, 16) + b"data" + struct.pack("<I", len(data)))
+    (tmp_path / "odd.wav").write_bytes(head + data)
+    with pytest.raises(AudioError, match=r"odd\.wav: its header says 1000 channels: a call has 2 and a voice 1"):
+        audio_info(tmp_path / "odd.wav")

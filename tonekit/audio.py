@@ -22,6 +22,9 @@ from .errors import AudioError, ParameterError, whole_number
 
 MIN_SR = 8000
 MAX_SR = 96000
+#: More channels than this is no recording tonekit reads (a call has 2; three to eight are refused with their
+#: own reason where a call or a voice is read).
+MAX_CHANNELS = 8
 #: A file is refused as clipped when more than this share of its samples sit at full scale.
 CLIP_REFUSE_SHARE = 0.02
 #: ... and a warning is given above this share.
@@ -183,6 +186,9 @@ def audio_info(path) -> AudioInfo:
         promised = declared / max(1, fh.channels * _bytes_per_frame_guess(fh)) / info.sr
         raise AudioError(path, f"truncated: the header promises {promised:.2f} s "
                                f"but the data end at {info.duration_s:.2f} s")
+    if info.channels > MAX_CHANNELS:   # before its length, which such a header makes nonsense of
+        raise AudioError(path, f"its header says {info.channels} channels: a call has 2 and a voice 1 (a damaged "
+                               "header, or a multitrack recording: export the two speakers' channels)")
     if info.sr < MIN_SR:
         raise AudioError(path, f"sampling rate {info.sr} Hz is below the {MIN_SR} Hz minimum")
     if info.sr > MAX_SR:
