@@ -32,7 +32,8 @@ table.compact { width: auto; min-width: 50%; }
 th, td { text-align: left; padding: .3em .6em; border-bottom: 1px solid var(--rule); vertical-align: top; }
 th { background: var(--band); font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-td.time { white-space: nowrap; font-variant-numeric: tabular-nums; }
+.time { white-space: nowrap; font-variant-numeric: tabular-nums; }
+.scroll { overflow-x: auto; }
 .good { color: var(--good); }
 .bad { color: var(--bad); font-weight: 600; }
 ul.tone li, ul.work li { margin: .2em 0; }
@@ -83,7 +84,9 @@ def _table(headers, rows, *, numeric=(), table_id=None, compact=True) -> str:
     head = "".join(f'<th{cls(i)} scope="col">{_e(h)}</th>' for i, h in enumerate(headers))
     body = "\n".join("<tr>" + "".join(f"<td{cls(i)}>{cell}</td>" for i, cell in enumerate(row)) + "</tr>"
                      for row in rows)
-    return f"<table{attr}>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
+    # a table scrolls sideways within its box on a narrow screen, rather than running off the page
+    return (f'<div class="scroll"><table{attr}>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n'
+            '</table></div>')
 
 
 def _metadata(analysis) -> str:

@@ -19,13 +19,14 @@ from ._common import CURVES, CurveSpec, fmt_clock, fmt_text, fmt_tip, is_missing
 #: File formats :func:`plot_analysis` writes, by extension.
 PLOT_FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 
-#: How each curve of ``_common.CURVES`` is drawn: distinct colours, line styles
-#: and markers, so the plot reads in black and white too.
+#: How each curve of ``_common.CURVES`` is drawn: colours of the Okabe-Ito palette, which stay apart with
+#: every common colour-vision deficiency (the caller's and the agent's anger, which tip 8 compares, most of
+#: all), and distinct line styles and markers, so the plot reads in black and white too.
 CURVE_STYLES = {
-    ("caller", "anger"): {"color": "#d62728", "linestyle": "-", "marker": "o"},
-    ("agent", "calm"): {"color": "#1f77b4", "linestyle": "--", "marker": "s"},
-    ("agent", "warmth"): {"color": "#ff7f0e", "linestyle": ":", "marker": "^"},
-    ("agent", "anger"): {"color": "#8c564b", "linestyle": "-.", "marker": "v", "linewidth": 1.2},
+    ("caller", "anger"): {"color": "#d55e00", "linestyle": "-", "marker": "o"},
+    ("agent", "calm"): {"color": "#0072b2", "linestyle": "--", "marker": "s"},
+    ("agent", "warmth"): {"color": "#e69f00", "linestyle": ":", "marker": "^"},
+    ("agent", "anger"): {"color": "#cc79a7", "linestyle": "-.", "marker": "v", "linewidth": 1.2},
 }
 #: The curves drawn: the reports' three, and the agent's anger, thinner, which tip 8's mirrored anger is
 #: judged on (its evidence quotes it).
@@ -160,8 +161,10 @@ def _draw(ax, analysis) -> None:
         for (start_s, end_s, tip), level in zip(
                 zip(starts_s[valid], ends_s[valid], events["tip"][valid]), levels):
             tip_number = None if is_missing(tip) else int(float(tip))
-            ax.axvspan(start_s, end_s, facecolor=EVENT_COLOR, alpha=0.15, edgecolor=EVENT_COLOR,
+            ax.axvspan(start_s, end_s, facecolor=EVENT_COLOR, alpha=0.18, edgecolor=EVENT_COLOR,
                        hatch=EVENT_HATCHES.get(tip_number, "++"), linewidth=0.0, zorder=0)
+            for x_s in (start_s, end_s):   # its edges drawn: two events side by side stay two
+                ax.axvline(x_s, color=EVENT_COLOR, linewidth=0.6, alpha=0.7, zorder=0)
             ax.text(start_s, 1.01 + 0.05 * level, f"tip {fmt_tip(tip)}", transform=label_transform,
                     fontsize=7.5, ha="left", va="bottom", clip_on=False, parse_math=False)
         handles.append(Patch(facecolor=EVENT_COLOR, alpha=0.3, hatch="//", label="event (tip)"))
@@ -170,13 +173,15 @@ def _draw(ax, analysis) -> None:
     ax.set_ylim(-0.36, 1.05)
     ax.set_yticks([0, 0.25, 0.5, 0.75, 1.0] + [y for y, _ in SPEECH_BARS.values()])
     ax.set_yticklabels(["0", "0.25", "0.5", "0.75", "1"] + [f"{s} speech" for s in SPEECH_BARS])
-    for level in (0.25, 0.5, 0.75, 1.0):  # a grid for the scores only, not through the speech bars
+    for level in (0.25, 0.75, 1.0):  # a grid for the scores only, not through the speech bars
         ax.axhline(level, color="#eeeeee", linewidth=0.8, zorder=0)
+    # even odds, where a score says more yes than no (the matcher's anger thresholds sit about it)
+    ax.axhline(0.5, color="#8a8a8a", linewidth=0.9, linestyle=(0, (4, 3)), zorder=0)
     ax.axhline(0, color="#bbbbbb", linewidth=0.8, zorder=0)
     ax.xaxis.set_major_locator(MultipleLocator(_tick_step_s(duration_s)))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x_s, _pos: fmt_clock(x_s)))
     ax.set_xlabel("time in the call (m:ss)")
-    ax.set_ylabel("score (0..1)")
+    ax.set_ylabel("score (0 not at all, 1 clearly)")
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, fontsize=8,
               frameon=False)
     levels_used = 1 + max(levels, default=0)
