@@ -669,7 +669,7 @@ def test_overview_row_of_a_known_report():
     report["summary"]["speakers"]["caller"]["anger_mean"] = None
     report["summary"]["caller_angry_spans"] = []
     row = overview_row(report, "c.json")
-    assert row["caller_angry_s"] is None and row["tip8_not_calm"] == 1
+    assert row["caller_angry_s"] is None and row["tip8_not_calm"] is None and row["tip7_no_smile"] == 0
     report["summary"]["speakers"]["agent"]["anger_mean"] = None
     row = overview_row(report, "c.json")
     assert [row[c] for c in ("tip1_interruptions", "tip7_no_smile", "tip8_not_calm", "tip9_tone_mismatch",
@@ -1522,3 +1522,22 @@ def test_entrainment_known_answer():
         assert got[f]["synchrony"] == pytest.approx(np.corrcoef(a + shift, b + shift)[0, 1], abs=1e-9), f
         assert got[f]["convergence"] == pytest.approx(np.corrcoef(np.arange(1, 6), -np.abs(a - b))[0, 1],
                                                       abs=1e-9), f
+
+
+def test_calls_csv_counts_stay_whole_numbers_beside_empty_ones(tmp_path):
+    """One call judged (tip 8: 1), one whose agent was never scored (tips 7-9 empty): the counts read 1 and
+    0, not 1.0, and the unjudged ones are empty."""
+    from tonekit.batch import write_overview
+
+    for name, agent in (("a", 0.2), ("b", None)):
+        (tmp_path / f"{name}.json").write_text(json.dumps({
+            "tonekit_version": "x", "source": f"{name}.wav", "duration_s": 60.0,
+            "summary": {"speakers": {"agent": {"anger_mean": agent}, "caller": {"anger_mean": 0.5}},
+                        "interruptions": {"count": 2},
+                        "events_per_tip": {"1": 2, "7": 0, "8": 1 if agent else None, "9": 0 if agent else None,
+                                           "12": 0}}}))
+    lines = write_overview(tmp_path).read_text().splitlines()
+    head = lines[0].split(",")
+    rows = [dict(zip(head, ln.split(","))) for ln in lines[1:]]
+    assert [(r["tip1_interruptions"], r["tip7_no_smile"], r["tip8_not_calm"], r["tip9_tone_mismatch"])
+            for r in rows] == [("2", "0", "1", "0"), ("2", "", "", "")]

@@ -618,5 +618,9 @@ def test_a_call_whose_tone_was_not_scored_is_not_called_all_good(tmp_path):
     assert "The agent's tone could not be scored (too little speech), so tips 7, 8 and 9" in text
     html = render_html(a)
     assert ALL_GOOD not in html and '<p class="unjudged">The agent&#x27;s tone could not be scored' in html
+    assert '<p class="none">No events.</p>' not in html and "No events found, but not every tip could" in html
+    assert a.summary["events_per_tip"] == {"1": 0, "7": None, "8": None, "9": None, "12": 0}   # JSON null
+    assert '<td>8 — Stay calm</td><td class="num">n/a</td>' in html
     full = tonekit.analyze(tonekit.demo_path())
     assert "Nothing to work on" not in render_text(full) and "could not be scored" not in render_text(full)
+    assert full.summary["events_per_tip"] == {"1": 1, "7": 0, "8": 1, "9": 1, "12": 1}

@@ -335,9 +335,11 @@ def overview_row(report: dict, name: str) -> dict:
     for tip, col in TIP_COLUMNS.items():
         row[col] = tips.get(tip, 0)
     # what could not be measured is empty, not 0: a caller never scored is not a calm one, and tips 7-9 are
-    # not judged of an agent never scored
-    if not _measured(row["caller_anger_mean"]):
+    # not judged of an agent never scored, nor 8 and 9 of an agent whose caller was never scored
+    if not _measured(row["caller_anger_mean"]):   # tips 8 and 9 are judged against the caller's anger
         row["caller_angry_s"] = None
+        for tip in ("8", "9"):
+            row[TIP_COLUMNS[tip]] = None
     if not _measured(row["agent_anger_mean"]):
         for tip in ("7", "8", "9"):
             row[TIP_COLUMNS[tip]] = None
@@ -377,7 +379,9 @@ def overview_table(outdir) -> pd.DataFrame:
             if isinstance(made, dict) and made.get("path"):
                 row["path"] = made["path"]   # the audio's full path, where the report has only its name
             rows.append(row)
-    return pd.DataFrame(rows, columns=OVERVIEW_COLUMNS)
+    table = pd.DataFrame(rows, columns=OVERVIEW_COLUMNS)
+    # counts stay whole numbers where some are empty (not judged): 1, not 1.0
+    return table.astype({c: "Int64" for c in ("interruptions", *TIP_COLUMNS.values())})
 
 
 def write_overview(outdir) -> Path | None:

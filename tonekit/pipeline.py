@@ -765,5 +765,14 @@ def summarise(duration_s, frames, windows, events, act, turns, overlaps, opts, *
         "caller_angry_spans": [[round(max(float(a), 0.0), 2), round(min(float(b), float(duration_s)), 2)]  # in the call
                                for a, b in caller_angry_spans(windows, opts, min_speech_s=min_speech_s)],
         "entrainment": entrainment(frames, turns),
-        "events_per_tip": {str(t): int(counts.get(t, 0)) for t in (1, 7, 8, 9, 12)},
+        "events_per_tip": _events_per_tip(counts, speakers),
     }
+
+
+def _events_per_tip(counts, speakers: dict) -> dict:
+    """Events per tip, None for a tip not judged: tips 7-9 when the agent's tone was never scored, 8 and 9
+    (judged against the caller's anger) when the caller's was not (too little speech): none found is then no
+    sign either way, not a good one."""
+    scored = {s: np.isfinite(speakers.get(s, {}).get("anger_mean", np.nan)) for s in ("agent", "caller")}
+    unjudged = {7, 8, 9} if not scored["agent"] else {8, 9} if not scored["caller"] else set()
+    return {str(t): None if t in unjudged else int(counts.get(t, 0)) for t in (1, 7, 8, 9, 12)}

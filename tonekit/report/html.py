@@ -147,7 +147,8 @@ def _events(analysis) -> str:
                      _e(fmt_text(event.get("evidence")))])
     table = _table(["Time", "Tip", "Kind", "Speaker", "Severity", "Evidence"], rows, numeric=(1, 4),
                    table_id="events-table", compact=False)
-    note = "" if rows else '<p class="none">No events.</p>'
+    note = "" if rows else ('<p class="unjudged">No events found, but not every tip could be judged (What to work on)'
+                            '.</p>' if not_judged(analysis) else '<p class="none">No events.</p>')
     return f'<section id="events">\n<h2>Events ({len(rows)})</h2>\n{table}\n{note}</section>'
 
 
