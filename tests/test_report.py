@@ -180,11 +180,13 @@ def test_text_entrainment_with_missing_values(analysis):
 
 
 def test_text_what_to_work_on_only_tips_with_events(analysis):
+    """The tips to work on, after the events and before the finer entrainment measures."""
     lines = render_text(analysis, color=False).splitlines()
+    assert lines.index("What to work on") < lines.index("Entrainment (agent and caller)")
     start = lines.index("What to work on")
-    assert lines[start + 1:] == [
+    assert lines[start + 1:lines.index("Entrainment (agent and caller)") - 1] == [
         "  • Tip 1 — Don't interrupt: let the caller finish before you answer (once: 0:12).",
-        "  • Tip 8 — Stay calm: keep your voice even and low, even when the caller is not (once: 0:33).",
+        "  • Tip 8 — Stay calm: keep a calm, even voice, even when the caller is not (once: 0:33).",
         "  • Tip 9 — Adapt your tone: match the caller's mood instead of sounding upbeat to an upset caller "
         "(once: 0:30).",
     ]
@@ -194,7 +196,7 @@ def test_text_positive_line_without_events(analysis):
     calm_call = dataclasses.replace(analysis, events=pd.DataFrame(columns=EVENT_COLUMNS))
     lines = render_text(calm_call, color=False).splitlines()
     assert lines[lines.index("Events (0)") + 1] == "  none"
-    assert lines[lines.index("What to work on") + 1:] == [
+    assert lines[lines.index("What to work on") + 1:lines.index("Entrainment (agent and caller)") - 1] == [
         "  Nothing to work on: no interruptions, missing smiles, loss of calm, tone mismatches or long holds "
         "were found."]
 

@@ -32,7 +32,7 @@ ENTRAINMENT_FEATURES = (("f0", "pitch"), ("intensity", "loudness"), ("rate", "sp
 TIP_ADVICE = {
     1: ("Don't interrupt", "let the caller finish before you answer"),
     7: ("Smile", "a smile can be heard: keep your voice bright and friendly"),
-    8: ("Stay calm", "keep your voice even and low, even when the caller is not"),
+    8: ("Stay calm", "keep a calm, even voice, even when the caller is not"),
     9: ("Adapt your tone", "match the caller's mood instead of sounding upbeat to an upset caller"),
     12: ("Avoid hold", "avoid long silences and holds; say what you are doing"),
 }
@@ -293,7 +293,11 @@ ALL_GOOD = ("Nothing to work on: no interruptions, missing smiles, loss of calm,
 
 
 def _scored(analysis, speaker: str) -> bool:
-    v = deep_get(analysis.summary, "speakers", speaker, "anger_mean")
+    """Whether ``speaker``'s tone was scored (a summary that does not say counts as scored)."""
+    side = deep_get(analysis.summary, "speakers", speaker)
+    if not isinstance(side, dict) or "anger_mean" not in side:
+        return True
+    v = side["anger_mean"]
     return isinstance(v, (int, float)) and math.isfinite(v)
 
 

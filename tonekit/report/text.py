@@ -159,8 +159,8 @@ def render_text(analysis, *, color: bool | None = None, width: int | None = None
     -------
     str
         The report, ending with a newline: call length and talk times, each
-        speaker's tone at the start, worst point and end, entrainment, the
-        events in time order and what to work on, tip by tip; then what was
+        speaker's tone at the start, worst point and end, the events in time
+        order and what to work on, tip by tip; then entrainment, and what was
         found in the audio and left out of the speech (notes), if anything.
 
     Examples
@@ -176,10 +176,11 @@ def render_text(analysis, *, color: bool | None = None, width: int | None = None
     lines = [Text(f"tonekit report: {_terminal_safe(fmt_text(analysis.source))}", style="bold")]
     lines += _call_lines(analysis)
     lines += [Text(""), _heading("Tone over the call")] + _tone_lines(analysis)
-    lines += [Text(""), _heading("Entrainment (agent and caller)")] + _entrainment_lines(analysis)
     n_events = 0 if analysis.events is None else len(analysis.events)
     lines += [Text(""), _heading(f"Events ({n_events})")] + _event_lines(analysis)
     lines += [Text(""), _heading("What to work on")] + _work_on_lines(analysis)
+    # the finer measure, after what a supervisor acts on
+    lines += [Text(""), _heading("Entrainment (agent and caller)")] + _entrainment_lines(analysis)
     lines += _note_lines(analysis)
 
     buffer = io.StringIO()
