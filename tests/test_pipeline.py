@@ -1541,3 +1541,21 @@ def test_calls_csv_counts_stay_whole_numbers_beside_empty_ones(tmp_path):
     rows = [dict(zip(head, ln.split(","))) for ln in lines[1:]]
     assert [(r["tip1_interruptions"], r["tip7_no_smile"], r["tip8_not_calm"], r["tip9_tone_mismatch"])
             for r in rows] == [("2", "0", "1", "0"), ("2", "", "", "")]
+
+
+def test_demo_in_short_names_the_angry_caller_and_the_moments_to_hear(demo):
+    """The report's opening lines on the demo: the caller's angry span (the script's angry caller, who calms
+    down), the start of each event to listen back to with its tips, and the tip judged and clean (7)."""
+    from tonekit.report._common import in_short
+    from tonekit.report.html import render_html
+    from tonekit.report.text import render_text
+
+    lines = in_short(demo)
+    assert lines == ["Caller angry 0:05–0:56 (51 s); calmed down by the end.",
+                     "Listen back to 0:21 (tip 1), 0:30 (tip 9) and 0:50 (tips 8 and 12).",
+                     "No event of tip 7 (smile)."]
+    text = render_text(demo, color=False).splitlines()
+    assert text[text.index("In short") + 1:text.index("In short") + 4] == ["  " + ln for ln in lines]
+    assert text.index("In short") < text.index("Tone over the call")
+    html = render_html(demo)
+    assert '<section id="in-short">' in html and html.index('id="in-short"') < html.index('id="tone"')

@@ -617,6 +617,8 @@ def test_a_call_whose_tone_was_not_scored_is_not_called_all_good(tmp_path):
     text = render_text(a)
     assert ALL_GOOD not in text
     assert "No interruptions or long holds were found." in text
+    assert "  Caller's tone not scored (too little speech).\n  No moment to listen back to: no event found.\n" \
+        "  No event of tip 1 (don't interrupt) or tip 12 (avoid hold).\n" in text
     assert "The agent's tone could not be scored (too little speech), so tips 7, 8 and 9" in text
     html = render_html(a)
     assert ALL_GOOD not in html and '<p class="unjudged">The agent&#x27;s tone could not be scored' in html

@@ -321,3 +321,50 @@ def nothing_found(analysis) -> str:
     if not _scored(analysis, "caller"):
         return "No interruptions, missing smiles or long holds were found."
     return ALL_GOOD
+
+
+def in_short(analysis) -> list[str]:
+    """The call at a glance, for a supervisor with half a minute: when the caller sounded angry and how the
+    call ended, the moments to listen back to (with their tips), and the tips judged and clean.
+
+    >>> from types import SimpleNamespace
+    >>> ev = pd.DataFrame({"start_s": [21.7, 50.0, 50.2], "end_s": [23.2, 60.0, 58.3], "tip": [1, 8, 12]})
+    >>> a = SimpleNamespace(windows=None, events=ev, summary={"caller_angry_spans": [[5.0, 56.0]],
+    ...     "events_per_tip": {"1": 1, "7": 0, "8": 1, "9": 0, "12": 1}})
+    >>> for line in in_short(a): print(line)
+    Caller angry 0:05–0:56 (51 s).
+    Listen back to 0:21 (tip 1) and 0:50 (tips 8 and 12).
+    No event of tip 7 (smile) or tip 9 (adapt your tone).
+    """
+    summary = analysis.summary or {}
+    lines = []
+    if not _scored(analysis, "caller"):
+        lines.append("Caller's tone not scored (too little speech).")
+    else:
+        spans = [s for s in deep_get(summary, "caller_angry_spans") or [] if len(s) == 2]
+        if spans:
+            shown = ", ".join(f"{fmt_clock(a)}–{fmt_clock(b)}" for a, b in spans[:3]) + (", …" if len(spans) > 3 else "")
+            story = curve_story(analysis.windows, CURVES[0])
+            end = f"; {story.trend} by the end" if story.improved is not None else ""
+            lines.append(f"Caller angry {shown} ({sum(b - a for a, b in spans):.0f} s){end}.")
+        else:
+            lines.append("Caller not heard as angry.")
+    moments: dict[str, list[str]] = {}
+    for event in sorted_events(analysis.events).to_dict(orient="records"):
+        moments.setdefault(fmt_clock(event.get("start_s")), [])
+        tip = fmt_tip(event.get("tip"))
+        if tip not in moments[fmt_clock(event.get("start_s"))]:
+            moments[fmt_clock(event.get("start_s"))].append(tip)
+    if moments:
+        parts = [f"{when} (tip{'s' * (len(tips) > 1)} {' and '.join(tips)})" for when, tips in moments.items()]
+        lines.append("Listen back to " + (", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1
+                                          else parts[0]) + ".")
+    else:
+        lines.append("No moment to listen back to: no event found.")
+    per_tip = deep_get(summary, "events_per_tip")
+    clean = [f"tip {t} ({TIP_ADVICE[t][0].lower()})" for t in TIP_ADVICE
+             if isinstance(per_tip, dict) and per_tip.get(str(t)) == 0]
+    if clean:
+        lines.append("No event of " + (", ".join(clean[:-1]) + " or " + clean[-1] if len(clean) > 1 else clean[0])
+                     + ".")
+    return lines

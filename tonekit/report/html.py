@@ -10,8 +10,8 @@ import html
 import re
 
 from ._common import (ENTRAINMENT_FEATURES, TIP_ADVICE, curve_stories, deep_get, event_times,
-                      fmt_clock, fmt_num, fmt_percent, fmt_seconds, fmt_signed, fmt_text, fmt_tip, not_judged,
-                      nothing_found, recalibration_text, sorted_events, tips_to_work_on, work_on_sentence)
+                      fmt_clock, fmt_num, fmt_percent, fmt_seconds, fmt_signed, fmt_text, fmt_tip, in_short,
+                      not_judged, nothing_found, recalibration_text, sorted_events, tips_to_work_on, work_on_sentence)
 
 _CSS = """
 :root { --ink: #1a1a1a; --muted: #5f5f5f; --rule: #d9d9d9; --band: #f6f6f6; --bad: #b3261e; --good: #1e6b34; }
@@ -115,6 +115,11 @@ def _tone(analysis) -> str:
             f"Bars below: who speaks when. Shaded, hatched stretches: events, labelled by tip."
             f"</figcaption>\n</figure>\n"
             f'<ul class="tone">\n' + "\n".join(items) + "\n</ul>\n</section>")
+
+
+def _in_short(analysis) -> str:
+    items = "\n".join(f"<li>{_e(line)}</li>" for line in in_short(analysis))
+    return f'<section id="in-short">\n<h2>In short</h2>\n<ul class="short">\n{items}\n</ul>\n</section>'
 
 
 def _work_on(analysis) -> str:
@@ -249,6 +254,7 @@ def render_html(analysis) -> str:
         "<body>",
         f"<header>\n<h1>Tone report</h1>\n{_metadata(analysis)}\n</header>",
         "<main>",
+        _in_short(analysis),
         _tone(analysis),
         _work_on(analysis),
         _events(analysis),

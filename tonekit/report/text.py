@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.text import Text
 
 from ._common import (ENTRAINMENT_FEATURES, curve_stories, deep_get, event_times, fmt_clock, fmt_num,
-                      fmt_percent, fmt_seconds, fmt_text, fmt_tip, not_judged, nothing_found, recalibration_text,
+                      fmt_percent, fmt_seconds, fmt_text, fmt_tip, in_short, not_judged, nothing_found, recalibration_text,
                       sorted_events, tips_to_work_on, work_on_sentence)
 
 
@@ -175,6 +175,7 @@ def render_text(analysis, *, color: bool | None = None, width: int | None = None
         width = shutil.get_terminal_size().columns
     lines = [Text(f"tonekit report: {_terminal_safe(fmt_text(analysis.source))}", style="bold")]
     lines += _call_lines(analysis)
+    lines += [Text(""), _heading("In short")] + [Text("  " + line) for line in in_short(analysis)]
     lines += [Text(""), _heading("Tone over the call")] + _tone_lines(analysis)
     n_events = 0 if analysis.events is None else len(analysis.events)
     lines += [Text(""), _heading(f"Events ({n_events})")] + _event_lines(analysis)
