@@ -267,7 +267,8 @@ def test_demo_prints_the_report_the_docs_show():
     res = CliRunner().invoke(main, ["demo", "--quiet"])
     assert res.exit_code == 0
     assert res.stdout == docs.read_text(encoding="utf-8")
-    assert res.stdout.endswith(".\n") and "grew less calm" in res.stdout
+    assert res.stdout.endswith("synchrony 0.02\n") and not res.stdout.endswith("\n\n")
+    assert "grew less calm" in res.stdout
     readme = (docs.parents[1] / "README.md").read_text(encoding="utf-8")
     assert f"```\n{res.stdout}```\n" in readme
 
