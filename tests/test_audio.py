@@ -531,7 +531,8 @@ def test_a_header_with_a_thousand_channels_is_named_for_them(tmp_path):
 
     data = b"\x00\x01" * 16000
     head = (b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVEfmt "
-            + struct.pack("<IHHIIHH", 16, 1, 1000, 16000, 16000 * 2000, 2000, 16) + b"data" + struct.pack("<I", len(data)))
+            + struct.pack("<IHHIIHH", 16, 1, 1000, 16000, 16000 * 2000, 2000, 16)
+            + b"data" + struct.pack("<I", len(data)))
     (tmp_path / "odd.wav").write_bytes(head + data)
     with pytest.raises(AudioError, match=r"odd\.wav: its header says 1000 channels: a call has 2 and a voice 1"):
         audio_info(tmp_path / "odd.wav")

@@ -385,7 +385,8 @@ def test_smile_cue_known_answer_ignores_f1():
     base = pd.Series({"ln_f1": np.log(500), "ln_f2": np.log(1500), "ln_f3": np.log(2500), "ln_centroid": np.log(1200)})
     raw = pd.DataFrame([{"ln_f1": base.ln_f1 - 0.10, "ln_f2": base.ln_f2 + 0.06, "ln_f3": base.ln_f3 + 0.03,
                          "ln_centroid": base.ln_centroid + 0.06},
-                        {"ln_f1": base.ln_f1, "ln_f2": np.nan, "ln_f3": np.nan, "ln_centroid": base.ln_centroid - 0.02}])
+                        {"ln_f1": base.ln_f1, "ln_f2": np.nan, "ln_f3": np.nan,
+                         "ln_centroid": base.ln_centroid - 0.02}])
     assert smile_cue(raw, base).tolist() == pytest.approx([5.0, -2.0])
 
 
@@ -414,7 +415,8 @@ def test_speaker_baseline_leaves_out_windows_with_little_speech():
     assert (base["f0_st_median"], base["int_mean"]) == (12.0, 62.0)
 
 
-# fast speech (8-12 syllables a second; 12 is past natural rates but inside the 16.7/s the 60-ms gap allows) still counts every syllable
+# fast speech (8-12 syllables a second; 12 is past natural rates but inside the 16.7/s the 60-ms gap allows)
+# still counts every syllable
 @pytest.mark.parametrize("rate", [8, 10, 12])
 def test_fast_syllable_trains_count_every_syllable(rate):
     from synth import syllable_train

@@ -343,7 +343,8 @@ def in_short(analysis) -> list[str]:
     else:
         spans = [s for s in deep_get(summary, "caller_angry_spans") or [] if len(s) == 2]
         if spans:
-            shown = ", ".join(f"{fmt_clock(a)}–{fmt_clock(b)}" for a, b in spans[:3]) + (", …" if len(spans) > 3 else "")
+            shown = ", ".join(f"{fmt_clock(a)}–{fmt_clock(b)}" for a, b in spans[:3])
+            shown += ", …" if len(spans) > 3 else ""
             story = curve_story(analysis.windows, CURVES[0])
             end = f"; {story.trend} by the end" if story.improved is not None else ""
             lines.append(f"Caller angry {shown} ({sum(b - a for a, b in spans):.0f} s){end}.")

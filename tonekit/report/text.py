@@ -12,8 +12,8 @@ from rich.console import Console
 from rich.text import Text
 
 from ._common import (ENTRAINMENT_FEATURES, curve_stories, deep_get, event_times, fmt_clock, fmt_num,
-                      fmt_percent, fmt_seconds, fmt_text, fmt_tip, in_short, not_judged, nothing_found, recalibration_text,
-                      sorted_events, tips_to_work_on, work_on_sentence)
+                      fmt_percent, fmt_seconds, fmt_text, fmt_tip, in_short, not_judged, nothing_found,
+                      recalibration_text, sorted_events, tips_to_work_on, work_on_sentence)
 
 
 def _terminal_safe(text: str) -> str:
