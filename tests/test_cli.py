@@ -366,3 +366,33 @@ def test_a_write_that_fails_names_the_file_and_leaves_no_half_file(tmp_path, mon
     assert res.exit_code == 1
     assert res.output.strip().splitlines() == [f"Error: {out}: cannot be written (No space left on device)"]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_warning_is_said_once_in_the_report_or_on_stderr(tmp_path, monkeypatch):
+    """The demo's first 10 s (too little speech on either side): printed on stdout, the report's notes hold
+    the two warnings and stderr does not repeat them; written with -o, stderr says them; and when the call
+    fails after a warning, the warning still comes, before the error."""
+    import warnings as _warnings
+
+    import tonekit
+    import tonekit.pipeline
+
+    y, sr = sf.read(tonekit.demo_path())
+    short = tmp_path / "short.flac"
+    sf.write(short, y[: 10 * sr], sr)
+    res = CliRunner().invoke(main, ["report", str(short)])
+    assert res.exit_code == 0
+    notes = res.stdout[res.stdout.index("Notes on the audio"):]
+    assert notes.count("too little speech for the") == 2 and "Warning:" not in res.stderr
+    res = CliRunner().invoke(main, ["report", str(short), "-o", str(tmp_path / "r.txt")])
+    assert res.exit_code == 0 and res.stderr.count("Warning: ") == 2
+
+    def warn_then_fail(*args, **kwargs):
+        _warnings.warn(f"{short}: steady sound, not speech, on the caller's side", UserWarning)
+        raise tonekit.AudioError(short, "no speech found")
+
+    monkeypatch.setattr(tonekit.pipeline, "analyze", warn_then_fail)
+    res = CliRunner().invoke(main, ["report", str(short)])
+    assert res.exit_code == 1
+    assert res.stderr.splitlines() == [f"Warning: {short}: steady sound, not speech, on the caller's side",
+                                       f"Error: {short}: no speech found"]

@@ -139,7 +139,26 @@ def _given(**options) -> dict:
 
 
 def _analyze(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, settings=(),
-             population_share=None, whisper_every=None, music_gate=None):
+             population_share=None, whisper_every=None, music_gate=None, in_report=False):
+    """:func:`tonekit.analyze` from the command's options, with a progress bar on a long call. Its warnings
+    are echoed as they come, except with ``in_report`` (a report printed on stdout, whose "Notes on the
+    audio" hold them): then they are said once, in the report, or on stderr if the call then fails."""
+    if not in_report:
+        return _analyze_call(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, settings,
+                             population_share, whisper_every, music_gate)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            return _analyze_call(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet,
+                                 settings, population_share, whisper_every, music_gate)
+        except TonekitError:
+            for w in dict.fromkeys(str(w.message) for w in caught):
+                click.echo(f"Warning: {w}", err=True)
+            raise
+
+
+def _analyze_call(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, settings=(),
+                  population_share=None, whisper_every=None, music_gate=None):
     from .audio import audio_info
     from .pipeline import analyze
 
@@ -268,7 +287,7 @@ def report(call, agent, caller, turns, agent_label, agent_channel, models_dir, q
     if fmt == "textgrid" and not output:
         raise click.UsageError("--format textgrid needs -o FILE.TextGrid")
     a = _analyze(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, settings,
-                 population_share, whisper_every, music_gate)
+                 population_share, whisper_every, music_gate, in_report=output is None)
     _write_report(a, fmt, output)
 
 
@@ -685,7 +704,7 @@ def demo(html_path, fmt, quiet):
 
     if html_path:
         _check_output(html_path, "--html")
-    a = _analyze(demo_path(), None, None, None, None, 0, None, quiet)
+    a = _analyze(demo_path(), None, None, None, None, 0, None, quiet, in_report=True)
     _write_report(a, fmt, None)
     if html_path:
         _write_report(a, "html", html_path)
