@@ -149,10 +149,12 @@ def test_text_events_in_time_order(analysis):
     lines = render_text(analysis, color=False).splitlines()
     start = lines.index("Events (3)")
     assert lines[start + 1:start + 4] == [
-        "  0:12–0:14  tip 1  interruption (agent, severity 0.80): agent started 2.5 s before the caller finished",
-        "  0:30–0:36  tip 9  upbeat_vs_angry (agent, severity 0.70): "
+        "  0:12–0:14  tip 1  talked over the caller (agent, severity 0.80): agent started 2.5 s before the caller "
+        "finished",
+        "  0:30–0:36  tip 9  upbeat to an angry caller (agent, severity 0.70): "
         "caller anger 0.86 while agent warmth 0.91 and pitch +3.2 st",
-        "  0:33–0:40  tip 8  escalation (agent, severity 0.55): agent intensity +6.1 dB and rate +1.2 syl/s over 7 s",
+        "  0:33–0:40  tip 8  raised voice with the caller (agent, severity 0.55): agent intensity +6.1 dB and rate "
+        "+1.2 syl/s over 7 s",
     ]
 
 
@@ -169,8 +171,8 @@ def test_text_events_line_up_whatever_the_tip_and_time(analysis):
     assert [line[:22] for line in shown] == ["  0:12–0:14     tip 1 ", "  0:30–0:36     tip 9 ",
                                               "  0:33–0:40     tip 8 ", "  0:43 (0.6 s)  tip 1 ",
                                               "  0:50–0:58     tip 12"]
-    assert {line.index(kind) for line, kind in zip(shown, ("interruption", "upbeat", "escalation", "interruption",
-                                                             "long_silence"))} == {24}
+    assert {line.index(kind) for line, kind in zip(shown, ("talked over", "upbeat", "raised voice", "talked over",
+                                                             "long silence"))} == {24}
 
 
 def test_text_entrainment_with_missing_values(analysis):
@@ -315,8 +317,8 @@ def test_html_metadata_and_events_table(analysis):
     assert f"<dt>tonekit version</dt><dd>{tonekit.__version__}</dd>" in page
     rows = re.findall(r"<tr><td><span class=\"time\">([^<]*)</span></td><td class=\"num\">(\d+)</td><td>([^<]*)</td>",
                       page)
-    assert rows == [("0:12–0:14", "1", "interruption"), ("0:30–0:36", "9", "upbeat_vs_angry"),
-                    ("0:33–0:40", "8", "escalation")]
+    assert rows == [("0:12–0:14", "1", "talked over the caller"), ("0:30–0:36", "9", "upbeat to an angry caller"),
+                    ("0:33–0:40", "8", "raised voice with the caller")]
     assert "<h2>Events (3)</h2>" in page
 
 
@@ -538,7 +540,7 @@ def test_html_renders_in_headless_chromium(analysis, tmp_path):
     events_table = dom[dom.index('<table id="events-table">'):]
     events_table = events_table[:events_table.index("</table>")]
     assert events_table.count("<tr>") == 4  # header and three events
-    assert "upbeat_vs_angry" in events_table
+    assert "upbeat to an angry caller" in events_table
     assert "&lt;script&gt;alert(1)&lt;/script&gt;.wav" in dom and "<script" not in dom
 
     # The page has no script, so any console message from it (an error, a blocked load) is a bug.

@@ -38,6 +38,24 @@ TIP_ADVICE = {
 }
 
 
+#: What each event kind (the events table's ``kind``) says in plain words, as the text and HTML reports show it
+#: (the JSON report and the tables keep the kinds themselves).
+KIND_LABELS = {
+    "interruption": "talked over the caller",
+    "no_smile": "no smile heard",
+    "mirrored_anger": "sounded angry back",
+    "escalation": "raised voice with the caller",
+    "upbeat_vs_angry": "upbeat to an angry caller",
+    "long_silence": "long silence",
+}
+
+
+def kind_label(kind) -> str:
+    """An event kind in plain words (an unknown kind as it is; missing, ``""``)."""
+    text = fmt_text(kind)
+    return KIND_LABELS.get(text, text)
+
+
 @dataclass(frozen=True)
 class CurveSpec:
     """One tone curve shown in the reports: a score of one speaker."""

@@ -9,9 +9,9 @@ from __future__ import annotations
 import html
 import re
 
-from ._common import (ENTRAINMENT_FEATURES, TIP_ADVICE, curve_stories, deep_get, event_times,
-                      fmt_clock, fmt_num, fmt_percent, fmt_seconds, fmt_signed, fmt_text, fmt_tip, in_short,
-                      not_judged, nothing_found, recalibration_text, sorted_events, tips_to_work_on, work_on_sentence)
+from ._common import (ENTRAINMENT_FEATURES, TIP_ADVICE, curve_stories, deep_get, event_times, fmt_clock, fmt_num,
+                      fmt_percent, fmt_seconds, fmt_signed, fmt_text, fmt_tip, in_short, kind_label, not_judged,
+                      nothing_found, recalibration_text, sorted_events, tips_to_work_on, work_on_sentence)
 
 _CSS = """
 :root { --ink: #1a1a1a; --muted: #5f5f5f; --rule: #d9d9d9; --band: #f6f6f6; --bad: #b3261e; --good: #1e6b34; }
@@ -147,7 +147,7 @@ def _events(analysis) -> str:
     rows = []
     for event in events.to_dict(orient="records"):
         rows.append([f'<span class="time">{_e(event_times(event))}</span>',
-                     _e(fmt_tip(event.get("tip"))), _e(fmt_text(event.get("kind"))),
+                     _e(fmt_tip(event.get("tip"))), _e(kind_label(event.get("kind"))),
                      _e(fmt_text(event.get("speaker"))), _e(fmt_num(event.get("severity"))),
                      _e(fmt_text(event.get("evidence")))])
     table = _table(["Time", "Tip", "Kind", "Speaker", "Severity", "Evidence"], rows, numeric=(1, 4),

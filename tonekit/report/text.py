@@ -12,8 +12,8 @@ from rich.console import Console
 from rich.text import Text
 
 from ._common import (ENTRAINMENT_FEATURES, curve_stories, deep_get, event_times, fmt_clock, fmt_num,
-                      fmt_percent, fmt_seconds, fmt_text, fmt_tip, in_short, not_judged, nothing_found,
-                      recalibration_text, sorted_events, tips_to_work_on, work_on_sentence)
+                      fmt_percent, fmt_seconds, fmt_text, fmt_tip, in_short, kind_label, not_judged,
+                      nothing_found, recalibration_text, sorted_events, tips_to_work_on, work_on_sentence)
 
 
 def _terminal_safe(text: str) -> str:
@@ -91,17 +91,17 @@ def event_line(event, *, times_width: int = 0, tip_width: int = 0) -> str:
     Returns
     -------
     str
-        ``m:ss–m:ss  tip N  kind (speaker, severity s): evidence``.
+        ``m:ss–m:ss  tip N  kind in words (speaker, severity s): evidence`` (:data:`KIND_LABELS`).
 
     Examples
     --------
     >>> event_line({"start_s": 12.0, "end_s": 14.5, "tip": 1, "kind": "interruption",
     ...             "speaker": "agent", "severity": 0.8, "evidence": "Agent cut in."})
-    '0:12–0:14  tip 1  interruption (agent, severity 0.80): Agent cut in.'
-    >>> event_line({"start_s": 12.0, "end_s": 14.5, "tip": 1, "kind": "interruption"}, tip_width=2)[:31]
-    '0:12–0:14  tip 1   interruption'
+    '0:12–0:14  tip 1  talked over the caller (agent, severity 0.80): Agent cut in.'
+    >>> event_line({"start_s": 12.0, "end_s": 14.5, "tip": 1, "kind": "interruption"}, tip_width=2)[:41]
+    '0:12–0:14  tip 1   talked over the caller'
     """
-    kind = _terminal_safe(fmt_text(event.get("kind"))) or "n/a"
+    kind = _terminal_safe(kind_label(event.get("kind"))) or "n/a"
     speaker = _terminal_safe(fmt_text(event.get("speaker"))) or "n/a"
     evidence = _terminal_safe(fmt_text(event.get("evidence")))
     line = (f"{event_times(event):<{times_width}}  tip {fmt_tip(event.get('tip')):<{tip_width}}  {kind} "
