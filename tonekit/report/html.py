@@ -102,7 +102,10 @@ def _tone(analysis) -> str:
     from .plot import PLOTTED_CURVES, plot_svg
 
     names = ", ".join(spec.label.lower() for spec in PLOTTED_CURVES)
-    svg = inline_svg(plot_svg(analysis), label=f"Tone curves over the call: {names}; speech bars; events shaded")
+    # the label tells what the chart shows: the curves' stories and the moments shaded, not only its parts
+    stories = "; ".join(story.sentence() for story in curve_stories(analysis))
+    svg = inline_svg(plot_svg(analysis), label=f"Tone curves over the call ({names}), speech bars and events "
+                                               f"shaded. {stories}. {' '.join(in_short(analysis)[1:2])}")
     items = []
     for story in curve_stories(analysis):
         sentence = _e(story.sentence())
