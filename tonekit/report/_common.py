@@ -370,10 +370,9 @@ def in_short(analysis) -> list[str]:
             lines.append("Caller not heard as angry.")
     moments: dict[str, list[str]] = {}
     for event in sorted_events(analysis.events).to_dict(orient="records"):
-        moments.setdefault(fmt_clock(event.get("start_s")), [])
-        tip = fmt_tip(event.get("tip"))
-        if tip not in moments[fmt_clock(event.get("start_s"))]:
-            moments[fmt_clock(event.get("start_s"))].append(tip)
+        tips = moments.setdefault(fmt_clock(event.get("start_s")), [])
+        if fmt_tip(event.get("tip")) not in tips:
+            tips.append(fmt_tip(event.get("tip")))
     if moments:
         parts = [f"{when} (tip{'s' * (len(tips) > 1)} {' and '.join(tips)})" for when, tips in moments.items()]
         lines.append("Listen back to " + (", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1
