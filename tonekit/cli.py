@@ -1,6 +1,7 @@
 """The ``tonekit`` command line."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import math
@@ -143,42 +144,44 @@ def _analyze(call, agent, caller, turns, agent_label, agent_channel, models_dir,
     """:func:`tonekit.analyze` from the command's options, with a progress bar on a long call. Its warnings
     are echoed as they come, except with ``in_report`` (a report printed on stdout, whose "Notes on the
     audio" hold them): then they are said once, in the report, or on stderr if the call then fails."""
-    if not in_report:
-        return _analyze_call(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, settings,
-                             population_share, whisper_every, music_gate)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            return _analyze_call(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet,
-                                 settings, population_share, whisper_every, music_gate)
-        except TonekitError:
-            for w in dict.fromkeys(str(w.message) for w in caught):
-                click.echo(f"Warning: {w}", err=True)
-            raise
-
-
-def _analyze_call(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, settings=(),
-                  population_share=None, whisper_every=None, music_gate=None):
     from .audio import audio_info
     from .pipeline import analyze
 
     if call is None and agent is None and caller is None:
         raise click.UsageError("give a CALL file, or --agent and --caller files")
-    long_call = True
-    if call is not None:
+    with _warnings_held(in_report):
+        long_call = True
+        if call is not None:
+            try:
+                long_call = audio_info(call).duration_s > 60
+            except TonekitError:
+                long_call = False
+        prog = _Progress(not quiet and long_call)
         try:
-            long_call = audio_info(call).duration_s > 60
+            return analyze(call, agent=agent, caller=caller, turns=turns, agent_label=agent_label,
+                           agent_channel=agent_channel, models=models_dir, progress=prog,
+                           population_share=population_share,
+                           **_given(whisper_every=whisper_every, music_gate=music_gate),
+                           **_parse_settings(settings))
+        finally:
+            prog.close()
+
+
+@contextlib.contextmanager
+def _warnings_held(hold: bool):
+    """With ``hold``, the warnings said inside are kept back (the report will hold them), and echoed once
+    each only if a tonekit error ends the block; without, they go their usual way."""
+    if not hold:
+        yield
+        return
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
         except TonekitError:
-            long_call = False
-    prog = _Progress(not quiet and long_call)
-    try:
-        return analyze(call, agent=agent, caller=caller, turns=turns, agent_label=agent_label,
-                       agent_channel=agent_channel, models=models_dir, progress=prog,
-                       population_share=population_share,
-                       **_given(whisper_every=whisper_every, music_gate=music_gate),
-                       **_parse_settings(settings))
-    finally:
-        prog.close()
+            for message in dict.fromkeys(str(w.message) for w in caught):
+                click.echo(f"Warning: {message}", err=True)
+            raise
 
 
 def _emit(text: str, output):

@@ -182,10 +182,7 @@ def cached_rows(cache_file, paths, extract, *, n_jobs: int = 1, progress: bool =
             results = tqdm(results, total=len(todo), desc=desc, file=sys.stderr)
         for (row, err), (p, k) in zip(results, todo):   # results first: its end closes the bar at 100 %
             if err:
-                if reported is None or err not in reported:
-                    print(f"Warning: {err}", file=sys.stderr)
-                if reported is not None:
-                    reported.add(err)
+                _report(set() if reported is None else reported, err)
                 continue
             rows.append(row)
             idx.append(k)
@@ -389,7 +386,8 @@ def corpus_features(table: pd.DataFrame, condition: str = "wideband", *, embeddi
 
 
 def _report(reported: set, message: str) -> None:
-    """A warning line on stderr, once per message (as :func:`cached_rows` reports a file it cannot read)."""
+    """A warning line on stderr, once per message (``reported``: the messages already shown, shared by several
+    passes over the same files)."""
     import sys
 
     if message not in reported:
