@@ -298,7 +298,9 @@ def test_digital_silence_is_no_line_noise(tmp_path, demo):
     assert [padded.summary["speakers"][s]["talk_time_s"] for s in ("agent", "caller")] == \
            [demo.summary["speakers"][s]["talk_time_s"] for s in ("agent", "caller")]
     # the padding is no pause of the call's: the longest is still the hold, as tip 12 sees it
-    assert padded.summary["silences"] == pytest.approx(demo.summary["silences"])
+    keys = ("count", "longest_s", "total_s")                  # its share is of the longer call
+    assert ({k: padded.summary["silences"][k] for k in keys}
+            == pytest.approx({k: demo.summary["silences"][k] for k in keys}))
     turns = padded.turns.assign(start_s=padded.turns.start_s - 30, end_s=padded.turns.end_s - 30)
     pd.testing.assert_frame_equal(turns, demo.turns, atol=0.011)
     _assert_a_minute_at_0_54_lengthens_the_hold(tmp_path / "muted.flac", demo, y, sr, zeros(60))
@@ -638,6 +640,7 @@ def test_cli_batch_survives_a_bad_file(tmp_path, demo):
     assert {1, 9, 12} <= set(counts.index)
     assert over.duration_s[0] == pytest.approx(TRUTH["duration_s"], abs=0.01)
     assert over.longest_silence_s[0] == pytest.approx(8.0, abs=0.3)   # the scripted hold, 0:50-0:58
+    assert over.pause_share[0] == pytest.approx(demo.summary["silences"]["share"], abs=1e-3)
     assert f"(overview: {tmp_path / 'out' / 'calls.csv'})" in r.stderr
     fails = json.loads((tmp_path / "out" / "failures.json").read_text())
     assert list(fails) == [str(bad)]
@@ -1559,3 +1562,37 @@ def test_demo_in_short_names_the_angry_caller_and_the_moments_to_hear(demo):
     assert text.index("In short") < text.index("Tone over the call")
     html = render_html(demo)
     assert '<section id="in-short">' in html and html.index('id="in-short"') < html.index('id="tone"')
+
+
+def test_summary_counts_the_pauses_between_turns(tmp_path):
+    """summary["silences"]: total_s and share are the call's pauses (nobody speaks), not the silence before
+    the first word or after the last. Known timeline (tests/synth.py syllables): agent 0.5-3.5 s, caller
+    5.5-8.5 s, agent 11.5-14.5 s, caller 16.5-19.5 s in a 20-s call, each turn's last syllable ending
+    0.08 s before its 3 s are up: pauses of 2.08, 3.08 and 2.08 s, 7.24 s in all; the text report shows them
+    on its talk-time line."""
+    from synth import syllable_train
+
+    sr, total = 16000, 20.0
+    y = np.zeros((int(total * sr), 2))
+    for ch, start, f0 in ((0, 0.5, 120.0), (1, 5.5, 210.0), (0, 11.5, 120.0), (1, 16.5, 210.0)):
+        seg, _, mask = syllable_train(5.0, 3.0, sr, f0_hz=f0, lead_s=0.0, rng=np.random.default_rng(int(start)),
+                                      level=0.5)
+        assert mask.sum() * 0.01 == pytest.approx(2.92, abs=0.02)   # speech from the first burst to the last
+        i = int(start * sr)
+        y[i: i + len(seg), ch] += seg
+    y += 10 ** (-60 / 20) * np.random.default_rng(0).standard_normal(y.shape)
+    path = tmp_path / "turns.wav"
+    sf.write(path, y, sr)
+    a = tonekit.analyze(path)
+    sil = a.summary["silences"]
+    assert sil["total_s"] == pytest.approx(7.24, abs=0.3)
+    assert sil["share"] == pytest.approx(sil["total_s"] / a.duration_s, abs=1e-3)
+    assert sil["longest_s"] == pytest.approx(3.08, abs=0.2)
+    assert sil["count"] == 0                                   # none as long as tip 12's 5 s
+    r = CliRunner().invoke(main, ["report", str(path), "-q"])
+    assert r.exit_code == 0, r.output
+    line = next(ln for ln in r.output.splitlines() if ln.startswith("Talk time"))
+    assert re.search(r"pauses 0:0[67] \([67]\.\d s, 3[3-7]%\)", line), line
+    from tonekit.report.html import render_html
+
+    assert re.search(r"Pauses in all \(nobody speaks\)</td><td[^>]*>[67]\.\d s \(3[3-7]%\)", render_html(a))

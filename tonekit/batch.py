@@ -308,7 +308,7 @@ def _read_failures(path: Path) -> dict:
 OVERVIEW_COLUMNS = ["report", "path", "duration_s", "agent_talk_share", "caller_talk_share", "agent_anger_mean",
                     "agent_calm_mean", "agent_warmth_mean", "caller_anger_mean", "caller_anger_at_start",
                     "caller_anger_at_end", "caller_angry_s", "interruptions", "overlap_s", "longest_silence_s",
-                    "tip1_interruptions", "tip7_no_smile", "tip8_not_calm", "tip9_tone_mismatch",
+                    "pause_share", "tip1_interruptions", "tip7_no_smile", "tip8_not_calm", "tip9_tone_mismatch",
                     "tip12_long_silences", "notes"]
 
 #: The overview's event-count column of each tip.
@@ -327,7 +327,8 @@ def overview_row(report: dict, name: str) -> dict:
            "caller_angry_s": round(sum(b - a for a, b in s.get("caller_angry_spans") or []), 2),
            "interruptions": (s.get("interruptions") or {}).get("count"),
            "overlap_s": (s.get("overlaps") or {}).get("total_s"),
-           "longest_silence_s": (s.get("silences") or {}).get("longest_s")}
+           "longest_silence_s": (s.get("silences") or {}).get("longest_s"),
+           "pause_share": (s.get("silences") or {}).get("share")}   # None in reports of an earlier release
     for who in ("agent", "caller"):
         row[f"{who}_talk_share"] = (spk.get(who) or {}).get("talk_share")
         for t in ("anger", "calm", "warmth") if who == "agent" else ("anger",):

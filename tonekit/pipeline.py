@@ -753,6 +753,7 @@ def summarise(duration_s, frames, windows, events, act, turns, overlaps, opts, *
         ca = {"start": start, "end": end, "change": end - start}
     counts = events.tip.value_counts() if len(events) else pd.Series(dtype=int)
     all_sil = inner_silences(act.silences(min_dur_s=0.3), duration_s)   # the call's pauses, as tip 12 counts them
+    pause_s = float((all_sil.end_s - all_sil.start_s).sum()) if len(all_sil) else 0.0
     return {
         "duration_s": float(duration_s),
         "speakers": speakers,
@@ -760,7 +761,10 @@ def summarise(duration_s, frames, windows, events, act, turns, overlaps, opts, *
                      "total_s": float((overlaps.end_s - overlaps.start_s).sum()) if len(overlaps) else 0.0},
         "interruptions": {"count": int(counts.get(1, 0))},
         "silences": {"count": int(counts.get(12, 0)),
-                     "longest_s": float((all_sil.end_s - all_sil.start_s).max()) if len(all_sil) else 0.0},
+                     "longest_s": float((all_sil.end_s - all_sil.start_s).max()) if len(all_sil) else 0.0,
+                     # dead air: the call's pauses (nobody speaks for 0.3 s or more, before the last word)
+                     "total_s": round(pause_s, 2),
+                     "share": round(pause_s / duration_s, 3) if duration_s else np.nan},
         "caller_anger": ca,
         "caller_angry_spans": [[round(max(float(a), 0.0), 2), round(min(float(b), float(duration_s)), 2)]  # in the call
                                for a, b in caller_angry_spans(windows, opts, min_speech_s=min_speech_s)],

@@ -10,8 +10,9 @@ import html
 import re
 
 from ._common import (ENTRAINMENT_FEATURES, TIP_ADVICE, curve_stories, deep_get, event_times, fmt_clock, fmt_num,
-                      fmt_percent, fmt_seconds, fmt_signed, fmt_text, fmt_tip, in_short, kind_label, not_judged,
-                      nothing_found, recalibration_text, sorted_events, tips_to_work_on, work_on_sentence)
+                      fmt_percent, fmt_seconds, fmt_signed, fmt_text, fmt_tip, in_short, is_missing, kind_label,
+                      not_judged, nothing_found, recalibration_text, sorted_events, tips_to_work_on,
+                      work_on_sentence)
 
 _CSS = """
 :root { --ink: #1a1a1a; --muted: #5f5f5f; --rule: #d9d9d9; --band: #f6f6f6; --bad: #b3261e; --good: #1e6b34; }
@@ -193,6 +194,10 @@ def _summary(analysis) -> str:
         ("Caller anger at the end", fmt_num(deep_get(summary, "caller_anger", "end"))),
         ("Change in caller anger", fmt_signed(deep_get(summary, "caller_anger", "change"))),
     ]
+    pause_s = deep_get(summary, "silences", "total_s")
+    if not is_missing(pause_s):   # reports of an earlier release have no such line
+        call_rows.insert(4, ("Pauses in all (nobody speaks)",
+                             f"{fmt_seconds(pause_s)} ({fmt_percent(deep_get(summary, 'silences', 'share'))})"))
     recal = recalibration_text(analysis.options)
     if recal:
         call_rows.append(("Models recalibrated (tonekit recalibrate)", recal))

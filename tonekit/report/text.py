@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.text import Text
 
 from ._common import (ENTRAINMENT_FEATURES, curve_stories, deep_get, event_times, fmt_clock, fmt_num,
-                      fmt_percent, fmt_seconds, fmt_text, fmt_tip, in_short, kind_label, not_judged,
+                      fmt_percent, fmt_seconds, fmt_text, fmt_tip, in_short, is_missing, kind_label, not_judged,
                       nothing_found, recalibration_text, sorted_events, tips_to_work_on, work_on_sentence)
 
 
@@ -43,6 +43,10 @@ def _call_lines(analysis) -> list[Text]:
         talk_s = deep_get(summary, "speakers", speaker, "talk_time_s")
         share = deep_get(summary, "speakers", speaker, "talk_share")
         talk.append(f"{speaker} {fmt_clock(talk_s)} ({fmt_seconds(talk_s)}, {fmt_percent(share)})")
+    pause_s = deep_get(summary, "silences", "total_s")
+    if talk and not is_missing(pause_s):
+        talk.append(f"pauses {fmt_clock(pause_s)} ({fmt_seconds(pause_s)}, "
+                    f"{fmt_percent(deep_get(summary, 'silences', 'share'))})")
     lines.append(Text("Talk time: " + ("; ".join(talk) if talk else "n/a")))
     overlaps = (f"Overlaps {fmt_tip(deep_get(summary, 'overlaps', 'count'))} "
                 f"({fmt_seconds(deep_get(summary, 'overlaps', 'total_s'))}), "
