@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Regenerate the README's demo material: docs/demo_report.txt, docs/demo_plot.png and the report in README.md.
+"""Regenerate the README's demo material: docs/demo_report.txt, docs/demo_plot.png and the report in README.md
+(in English, and the first lines of the French one, :data:`FRENCH_LINES`).
 
 Usage::
 
@@ -17,6 +18,9 @@ sys.path.insert(0, str(ROOT))
 import tonekit  # noqa: E402
 from tonekit.report.text import render_text  # noqa: E402
 
+#: How many lines of the French demo report the README shows (Reports in French).
+FRENCH_LINES = 9
+
 
 def main(argv=None):
     import argparse
@@ -33,8 +37,12 @@ def main(argv=None):
     block = re.compile(r"(```\n)tonekit report: demo_call\.flac\n.*?(```)", re.DOTALL)
     if not block.search(text):
         raise SystemExit("README.md has no demo report block (```, then 'tonekit report: demo_call.flac')")
-    readme.write_text(block.sub(lambda m: m.group(1) + report.rstrip("\n") + "\n" + m.group(2), text, count=1),
-                      encoding="utf-8")
+    text = block.sub(lambda m: m.group(1) + report.rstrip("\n") + "\n" + m.group(2), text, count=1)
+    french = "\n".join(render_text(a, color=False, lang="fr").splitlines()[:FRENCH_LINES])
+    block = re.compile(r"(```\n)rapport tonekit : demo_call\.flac\n.*?(```)", re.DOTALL)
+    if not block.search(text):
+        raise SystemExit("README.md has no French demo report block (```, then 'rapport tonekit : demo_call.flac')")
+    readme.write_text(block.sub(lambda m: m.group(1) + french + "\n" + m.group(2), text, count=1), encoding="utf-8")
     print(f"wrote {docs / 'demo_report.txt'}, {docs / 'demo_plot.png'} and the demo report in {readme}")
 
 

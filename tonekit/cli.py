@@ -258,15 +258,27 @@ def main(debug):
     """
 
 
+def lang_option(fn):
+    """``--lang en|fr``: the language of the text and HTML reports and of the plot (also ``$TONEKIT_LANG``)."""
+    from .report._lang import LANGUAGES
+
+    return click.option("--lang", type=click.Choice(LANGUAGES), default="en", show_default=True,
+                        envvar="TONEKIT_LANG", show_envvar=True,
+                        help="Language of the text and HTML reports and of the plot: English or French (the "
+                             "JSON and TextGrid forms keep their English keys, and notes on the audio stay "
+                             "English).")(fn)
+
+
 @main.command()
 @click.argument("call", required=False, type=_INPUT)
 @call_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "html", "textgrid"]), default=None,
               help="The report's form [default: from -o's extension (.json, .html, .TextGrid), else text].")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
+@lang_option
 @handle_errors
 def report(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, settings, population_share,
-           whisper_every, music_gate, fmt, output):
+           whisper_every, music_gate, fmt, output, lang):
     """The tone report of one call.
 
     \b
@@ -275,6 +287,7 @@ def report(call, agent, caller, turns, agent_label, agent_channel, models_dir, q
         tonekit report call.flac --set long_silence_s=8 --set no_smile_min_s=30
         tonekit report --agent agent.wav --caller caller.wav -o report.json
         tonekit report call.flac -o call.html
+        tonekit report call.flac --lang fr
     """
     if output:
         _check_output(output, "-o", inputs=(call, agent, caller, turns))
@@ -291,7 +304,7 @@ def report(call, agent, caller, turns, agent_label, agent_channel, models_dir, q
         raise click.UsageError("--format textgrid needs -o FILE.TextGrid")
     a = _analyze(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, settings,
                  population_share, whisper_every, music_gate, in_report=output is None)
-    _write_report(a, fmt, output)
+    _write_report(a, fmt, output, lang)
 
 
 #: ``tonekit report -o FILE`` without ``--format``: the form its extension names.
@@ -316,13 +329,13 @@ def _check_output(output, hint: str, inputs=()) -> None:
         raise click.BadParameter(f"{output}: {problem}", param_hint=hint)
 
 
-def _write_report(a, fmt, output):
+def _write_report(a, fmt, output, lang="en"):
     if fmt == "json":
         _emit(a.to_json(), output)
     elif fmt == "html":
         from .report.html import render_html
 
-        _emit(render_html(a), output)
+        _emit(render_html(a, lang=lang), output)
     elif fmt == "textgrid":
         from .report.export import to_textgrid
 
@@ -333,16 +346,17 @@ def _write_report(a, fmt, output):
     else:
         from .report.text import render_text
 
-        _emit(render_text(a, color=None if not output else False), output)
+        _emit(render_text(a, color=None if not output else False, lang=lang), output)
 
 
 @main.command()
 @click.argument("call", required=False, type=_INPUT)
 @call_options
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="FILE.png, .svg or .pdf")
+@lang_option
 @handle_errors
 def plot(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, settings, population_share,
-         whisper_every, music_gate, output):
+         whisper_every, music_gate, output, lang):
     """Tone curves of both speakers with the events shaded.
 
     \b
@@ -356,7 +370,7 @@ def plot(call, agent, caller, turns, agent_label, agent_channel, models_dir, qui
     _check_output(output, "-o", inputs=(call, agent, caller, turns))
     a = _analyze(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, settings,
                  population_share, whisper_every, music_gate)
-    _write_file(output, lambda tmp: plot_analysis(a, tmp))
+    _write_file(output, lambda tmp: plot_analysis(a, tmp, lang=lang))
     click.echo(f"wrote {output}", err=True)
 
 
@@ -695,22 +709,24 @@ def _exit_if_left_out(errors, what: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="The report as text, or as JSON (what `tonekit report --format json` writes).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@lang_option
 @handle_errors
-def demo(html_path, fmt, quiet):
+def demo(html_path, fmt, quiet, lang):
     """The report of the bundled demo call.
 
     \b
     Example:
         tonekit demo --html demo.html
+        tonekit demo --lang fr
     """
     from . import demo_path
 
     if html_path:
         _check_output(html_path, "--html")
     a = _analyze(demo_path(), None, None, None, None, 0, None, quiet, in_report=True)
-    _write_report(a, fmt, None)
+    _write_report(a, fmt, None, lang)
     if html_path:
-        _write_report(a, "html", html_path)
+        _write_report(a, "html", html_path, lang)
 
 
 if __name__ == "__main__":

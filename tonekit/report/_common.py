@@ -1,7 +1,8 @@
 """What the text and HTML reports share: number formatting, tone curves, tip advice.
 
 Nothing here draws or styles anything; it only turns an ``Analysis`` into
-plain values and phrases, so both reports say exactly the same thing.
+plain values and phrases, so both reports say exactly the same thing, in the
+language they are rendered in (:mod:`tonekit.report._lang`).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..analysis import edge_means
+from ._lang import decimal, t
 
 MISSING = "n/a"
 
@@ -53,7 +55,7 @@ KIND_LABELS = {
 def kind_label(kind) -> str:
     """An event kind in plain words (an unknown kind as it is; missing, ``""``)."""
     text = fmt_text(kind)
-    return KIND_LABELS.get(text, text)
+    return t(KIND_LABELS[text]) if text in KIND_LABELS else text
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ class CurveSpec:
 
     @property
     def label(self) -> str:
-        return f"{self.speaker.capitalize()} {self.measure}"
+        return t(f"{self.speaker.capitalize()} {self.measure}")
 
 
 #: The three curves supervisors read, in the order they are shown. A falling calm is "less calm", not
@@ -115,22 +117,23 @@ class CurveStory:
         if is_missing(self.start) or is_missing(self.end):
             return MISSING
         if self.change >= TREND_MIN_CHANGE:
-            return self.spec.rise_words
+            return t(self.spec.rise_words)
         if self.change <= -TREND_MIN_CHANGE:
-            return self.spec.fall_words
+            return t(self.spec.fall_words)
         if self.spec.spike_words and not is_missing(self.extreme):
             beyond = (self.extreme - max(self.start, self.end) if self.spec.extreme == "peak"
                       else min(self.start, self.end) - self.extreme)
             if beyond >= SPIKE_MIN_CHANGE:
-                return self.spec.spike_words
+                return t(self.spec.spike_words)
         if not is_missing(self.other):
             beyond = (min(self.start, self.end) - self.other if self.spec.extreme == "peak"
                       else self.other - max(self.start, self.end))
             if beyond >= SPIKE_MIN_CHANGE:   # steady at the ends, far the other way in between
-                level = "high" if self.end >= HIGH_LEVEL else "low"
-                way = "down to" if self.spec.extreme == "peak" else "up to"
-                return f"{level} at both ends, {way} {fmt_num(self.other)} at {fmt_clock(self.other_s)} between"
-        return "stayed high" if self.end >= HIGH_LEVEL else "stayed low"
+                level = t("high" if self.end >= HIGH_LEVEL else "low")
+                way = t("down to" if self.spec.extreme == "peak" else "up to")
+                return t("{level} at both ends, {way} {value} at {time} between", level=level, way=way,
+                         value=fmt_num(self.other), time=fmt_clock(self.other_s))
+        return t("stayed high" if self.end >= HIGH_LEVEL else "stayed low")
 
     @property
     def improved(self) -> bool | None:
@@ -144,10 +147,11 @@ class CurveStory:
     def sentence(self) -> str:
         """E.g. ``Caller anger: 0.82 at the start, peak 0.91 at 0:42, 0.21 at the end — calmed down``."""
         if is_missing(self.start):
-            return f"{self.spec.label}: {MISSING} (too little speech to score)"
-        return (f"{self.spec.label}: {fmt_num(self.start)} at the start, "
-                f"{self.spec.extreme} {fmt_num(self.extreme)} at {fmt_clock(self.extreme_s)}, "
-                f"{fmt_num(self.end)} at the end — {self.trend}")
+            return t("{label}: n/a (too little speech to score)", label=self.spec.label)
+        return t("{label}: {start} at the start, {extreme} {value} at {time}, {end} at the end — {trend}",
+                 label=self.spec.label, start=fmt_num(self.start),
+                 extreme=t(self.spec.extreme, key=f"extreme {self.spec.extreme}"), value=fmt_num(self.extreme),
+                 time=fmt_clock(self.extreme_s), end=fmt_num(self.end), trend=self.trend)
 
 
 def is_missing(value) -> bool:
@@ -162,18 +166,18 @@ def is_missing(value) -> bool:
 
 
 def fmt_num(value, digits: int = 2) -> str:
-    """``0.8213 -> "0.82"``; missing values -> ``"n/a"``."""
-    return MISSING if is_missing(value) else f"{float(value):.{digits}f}"
+    """``0.8213 -> "0.82"`` (``"0,82"`` in French); missing values -> ``"n/a"``."""
+    return t(MISSING) if is_missing(value) else decimal(f"{float(value):.{digits}f}")
 
 
 def fmt_signed(value, digits: int = 2) -> str:
     """``0.5 -> "+0.50"``; missing values -> ``"n/a"``."""
-    return MISSING if is_missing(value) else f"{float(value):+.{digits}f}"
+    return t(MISSING) if is_missing(value) else decimal(f"{float(value):+.{digits}f}")
 
 
 def fmt_percent(share) -> str:
-    """A share in 0..1 as ``"42%"``; missing -> ``"n/a"``."""
-    return MISSING if is_missing(share) else f"{100 * float(share):.0f}%"
+    """A share in 0..1 as ``"42%"`` (``"42 %"`` in French); missing -> ``"n/a"``."""
+    return t(MISSING) if is_missing(share) else t("{percent}%", percent=f"{100 * float(share):.0f}")
 
 
 def fmt_clock(seconds) -> str:
@@ -183,7 +187,7 @@ def fmt_clock(seconds) -> str:
     '1:02'
     """
     if is_missing(seconds):
-        return MISSING
+        return t(MISSING)
     # The epsilon keeps 59.99999999 (sums of hops) from showing as 0:59.
     total = max(0, math.floor(float(seconds) + 1e-6))
     minutes, secs = divmod(total, 60)
@@ -192,13 +196,13 @@ def fmt_clock(seconds) -> str:
 
 def fmt_seconds(seconds, digits: int = 1) -> str:
     """``60 -> "60.0 s"``; missing -> ``"n/a"``."""
-    return MISSING if is_missing(seconds) else f"{float(seconds):.{digits}f} s"
+    return t(MISSING) if is_missing(seconds) else decimal(f"{float(seconds):.{digits}f}") + " s"
 
 
 def fmt_tip(tip) -> str:
     """Tip numbers arrive as int or float (a column with NaN); show ``9`` not ``9.0``."""
     if is_missing(tip):
-        return MISSING
+        return t(MISSING)
     value = float(tip)
     return str(int(value)) if value.is_integer() else str(tip)
 
@@ -216,7 +220,8 @@ def recalibration_text(options) -> str | None:
     recal = (options or {}).get("recalibration")
     if not recal:
         return None
-    return "; ".join(f"{t} slope {a:.2f}, intercept {b:+.2f}" for t, (a, b) in sorted(recal.items()))
+    return "; ".join(t("{target} slope {slope}, intercept {intercept}", target=t(target), slope=fmt_num(a),
+                       intercept=fmt_signed(b)) for target, (a, b) in sorted(recal.items()))
 
 
 def deep_get(mapping, *keys):
@@ -279,7 +284,7 @@ def event_times(event) -> str:
     '12:23 (0.6 s)'
     """
     start, end = fmt_clock(event.get("start_s")), fmt_clock(event.get("end_s"))
-    if start == end and start != fmt_clock(None):
+    if start == end and start != t(MISSING):
         return f"{start} ({fmt_seconds(float(event['end_s']) - float(event['start_s']))})"
     return f"{start}–{end}"
 
@@ -294,7 +299,7 @@ def tips_to_work_on(events: pd.DataFrame | None) -> list[tuple[int, str, str, li
     for tip, (title, advice) in TIP_ADVICE.items():
         rows = events[tips == tip]
         if len(rows):
-            out.append((tip, title, advice, [fmt_clock(s) for s in rows.get("start_s", [])]))
+            out.append((tip, t(title), t(advice), [fmt_clock(s) for s in rows.get("start_s", [])]))
     return out
 
 
@@ -302,8 +307,9 @@ def work_on_sentence(tip: int, title: str, advice: str, times: list[str]) -> str
     """E.g. ``Tip 1 — Don't interrupt: let the caller finish before you answer (2 times: 0:12, 0:40).``"""
     count = len(times)
     shown = ", ".join(times[:5]) + (", …" if count > 5 else "")
-    what = "once" if count == 1 else f"{count} times"
-    return f"Tip {tip} — {title}: {advice} ({what}: {shown})."
+    what = t("once") if count == 1 else t("{count} times", count=count)
+    return t("Tip {tip} — {title}: {advice} ({what}: {times}).", tip=tip, title=title, advice=advice, what=what,
+             times=shown)
 
 
 ALL_GOOD = ("Nothing to work on: no interruptions, missing smiles, loss of calm, tone mismatches "
@@ -323,11 +329,11 @@ def not_judged(analysis) -> str | None:
     """Which tone tips could not be judged because a side's tone was not scored (too little speech), or None:
     finding none of them is then not a good sign, only no sign."""
     if not _scored(analysis, "agent"):
-        return ("The agent's tone could not be scored (too little speech), so tips 7, 8 and 9 (smile, calm, "
-                "tone) were not judged.")
+        return t("The agent's tone could not be scored (too little speech), so tips 7, 8 and 9 (smile, calm, "
+                 "tone) were not judged.")
     if not _scored(analysis, "caller"):
-        return ("The caller's tone could not be scored (too little speech), so tips 8 and 9, judged against "
-                "the caller's anger, were not judged.")
+        return t("The caller's tone could not be scored (too little speech), so tips 8 and 9, judged against "
+                 "the caller's anger, were not judged.")
     return None
 
 
@@ -335,10 +341,10 @@ def nothing_found(analysis) -> str:
     """What to say when no tip is to be worked on: :data:`ALL_GOOD`, or, when a side's tone was not scored,
     only what was judged."""
     if not _scored(analysis, "agent"):
-        return "No interruptions or long holds were found."
+        return t("No interruptions or long holds were found.")
     if not _scored(analysis, "caller"):
-        return "No interruptions, missing smiles or long holds were found."
-    return ALL_GOOD
+        return t("No interruptions, missing smiles or long holds were found.")
+    return t(ALL_GOOD)
 
 
 def in_short(analysis) -> list[str]:
@@ -357,32 +363,38 @@ def in_short(analysis) -> list[str]:
     summary = analysis.summary or {}
     lines = []
     if not _scored(analysis, "caller"):
-        lines.append("Caller's tone not scored (too little speech).")
+        lines.append(t("Caller's tone not scored (too little speech)."))
     else:
         spans = [s for s in deep_get(summary, "caller_angry_spans") or [] if len(s) == 2]
         if spans:
             shown = ", ".join(f"{fmt_clock(a)}–{fmt_clock(b)}" for a, b in spans[:3])
             shown += ", …" if len(spans) > 3 else ""
             story = curve_story(analysis.windows, CURVES[0])
-            end = f"; {story.trend} by the end" if story.improved is not None else ""
-            lines.append(f"Caller angry {shown} ({sum(b - a for a, b in spans):.0f} s){end}.")
+            end = t("; {trend} by the end", trend=story.trend) if story.improved is not None else ""
+            lines.append(t("Caller angry {spans} ({seconds} s){end}.", spans=shown,
+                           seconds=f"{sum(b - a for a, b in spans):.0f}", end=end))
         else:
-            lines.append("Caller not heard as angry.")
+            lines.append(t("Caller not heard as angry."))
     moments: dict[str, list[str]] = {}
     for event in sorted_events(analysis.events).to_dict(orient="records"):
         tips = moments.setdefault(fmt_clock(event.get("start_s")), [])
         if fmt_tip(event.get("tip")) not in tips:
             tips.append(fmt_tip(event.get("tip")))
     if moments:
-        parts = [f"{when} (tip{'s' * (len(tips) > 1)} {' and '.join(tips)})" for when, tips in moments.items()]
-        lines.append("Listen back to " + (", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1
-                                          else parts[0]) + ".")
+        parts = [t("{when} ({tips})", when=when, tips=t("tips {tips}", tips=_listed(tips, " and ")) if len(tips) > 1
+                   else t("tip {tip}", tip=tips[0])) for when, tips in moments.items()]
+        lines.append(t("Listen back to {moments}.", moments=_listed(parts, " and ")))
     else:
-        lines.append("No moment to listen back to: no event found.")
+        lines.append(t("No moment to listen back to: no event found."))
     per_tip = deep_get(summary, "events_per_tip")
-    clean = [f"tip {t} ({TIP_ADVICE[t][0].lower()})" for t in TIP_ADVICE
-             if isinstance(per_tip, dict) and per_tip.get(str(t)) == 0]
+    clean = [t("{tip} ({title})", key="clean tip", tip=t("tip {tip}", tip=tip), title=t(TIP_ADVICE[tip][0]).lower())
+             for tip in TIP_ADVICE if isinstance(per_tip, dict) and per_tip.get(str(tip)) == 0]
     if clean:
-        lines.append("No event of " + (", ".join(clean[:-1]) + " or " + clean[-1] if len(clean) > 1 else clean[0])
-                     + ".")
+        lines.append(t("No event of {tips}.", tips=_listed(clean, " or ")))
     return lines
+
+
+def _listed(items: list, last: str) -> str:
+    """``a, b and c`` (``last`` the joining word, in English with its spaces; said in the report's language)."""
+    items = [str(i) for i in items]
+    return ", ".join(items[:-1]) + t(last) + items[-1] if len(items) > 1 else items[0]

@@ -13,6 +13,7 @@ from ._common import (ENTRAINMENT_FEATURES, TIP_ADVICE, curve_stories, deep_get,
                       fmt_percent, fmt_seconds, fmt_signed, fmt_text, fmt_tip, in_short, is_missing, kind_label,
                       not_judged, nothing_found, recalibration_text, sorted_events, tips_to_work_on,
                       work_on_sentence)
+from ._lang import evidence, language, speaker_name, t
 
 _CSS = """
 :root { --ink: #1a1a1a; --muted: #5f5f5f; --rule: #d9d9d9; --band: #f6f6f6; --bad: #b3261e; --good: #1e6b34; }
@@ -94,9 +95,9 @@ def _metadata(analysis) -> str:
     duration_s = analysis.duration_s
     items = [("Source", fmt_text(analysis.source)),
              ("Duration", f"{fmt_clock(duration_s)} ({fmt_seconds(duration_s)})"),
-             ("Speakers", ", ".join(fmt_text(s) for s in analysis.speakers or []) or "n/a"),
+             ("Speakers", ", ".join(speaker_name(fmt_text(s)) for s in analysis.speakers or []) or t("n/a")),
              ("tonekit version", _tonekit_version())]
-    return '<dl class="meta">\n' + "\n".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in items) + "\n</dl>"
+    return '<dl class="meta">\n' + "\n".join(f"<dt>{_e(t(k))}</dt><dd>{_e(v)}</dd>" for k, v in items) + "\n</dl>"
 
 
 def _tone(analysis) -> str:
@@ -105,8 +106,9 @@ def _tone(analysis) -> str:
     names = ", ".join(spec.label.lower() for spec in PLOTTED_CURVES)
     # the label tells what the chart shows: the curves' stories and the moments shaded, not only its parts
     stories = "; ".join(story.sentence() for story in curve_stories(analysis))
-    svg = inline_svg(plot_svg(analysis), label=f"Tone curves over the call ({names}), speech bars and events "
-                                               f"shaded. {stories}. {' '.join(in_short(analysis)[1:2])}")
+    svg = inline_svg(plot_svg(analysis), label=t("Tone curves over the call ({names}), speech bars and events "
+                                                 "shaded. {stories}. {moments}", names=names, stories=stories,
+                                                 moments=" ".join(in_short(analysis)[1:2])))
     items = []
     for story in curve_stories(analysis):
         sentence = _e(story.sentence())
@@ -114,16 +116,16 @@ def _tone(analysis) -> str:
             css = "good" if story.improved else "bad"
             sentence = sentence.replace(_e(story.trend), f'<span class="{css}">{_e(story.trend)}</span>')
         items.append(f"<li>{sentence}</li>")
-    return (f'<section id="tone">\n<h2>Tone over the call</h2>\n<figure>\n{svg}\n'
-            f"<figcaption>Scores at the centre of each analysis window (0 = not at all, 1 = clearly). "
-            f"Bars below: who speaks when. Shaded, hatched stretches: events, labelled by tip."
-            f"</figcaption>\n</figure>\n"
+    caption = t("Scores at the centre of each analysis window (0 = not at all, 1 = clearly). Bars below: who "
+                "speaks when. Shaded, hatched stretches: events, labelled by tip.")
+    return (f'<section id="tone">\n<h2>{_e(t("Tone over the call"))}</h2>\n<figure>\n{svg}\n'
+            f"<figcaption>{_e(caption)}</figcaption>\n</figure>\n"
             f'<ul class="tone">\n' + "\n".join(items) + "\n</ul>\n</section>")
 
 
 def _in_short(analysis) -> str:
     items = "\n".join(f"<li>{_e(line)}</li>" for line in in_short(analysis))
-    return f'<section id="in-short">\n<h2>In short</h2>\n<ul class="short">\n{items}\n</ul>\n</section>'
+    return f'<section id="in-short">\n<h2>{_e(t("In short"))}</h2>\n<ul class="short">\n{items}\n</ul>\n</section>'
 
 
 def _work_on(analysis) -> str:
@@ -134,7 +136,7 @@ def _work_on(analysis) -> str:
     if unjudged:
         body += f'\n<p class="unjudged">{_e(unjudged)}</p>'
 
-    return f'<section id="work">\n<h2>What to work on</h2>\n{body}\n</section>'
+    return f'<section id="work">\n<h2>{_e(t("What to work on"))}</h2>\n{body}\n</section>'
 
 
 def _notes(analysis) -> str:
@@ -143,7 +145,8 @@ def _notes(analysis) -> str:
     if not notes:
         return ""
     items = "\n".join(f"<li>{_e(fmt_text(n))}</li>" for n in notes)
-    return f'<section id="notes">\n<h2>Notes on the audio</h2>\n<ul class="notes">\n{items}\n</ul>\n</section>'
+    return (f'<section id="notes">\n<h2>{_e(t("Notes on the audio"))}</h2>\n<ul class="notes">\n{items}\n</ul>\n'
+            '</section>')
 
 
 def _events(analysis) -> str:
@@ -152,13 +155,14 @@ def _events(analysis) -> str:
     for event in events.to_dict(orient="records"):
         rows.append([f'<span class="time">{_e(event_times(event))}</span>',
                      _e(fmt_tip(event.get("tip"))), _e(kind_label(event.get("kind"))),
-                     _e(fmt_text(event.get("speaker"))), _e(fmt_num(event.get("severity"))),
-                     _e(fmt_text(event.get("evidence")))])
-    table = _table(["Time", "Tip", "Kind", "Speaker", "Severity", "Evidence"], rows, numeric=(1, 4),
-                   table_id="events-table", compact=False)
-    note = "" if rows else ('<p class="unjudged">No events found, but not every tip could be judged (What to work on)'
-                            '.</p>' if not_judged(analysis) else '<p class="none">No events.</p>')
-    return f'<section id="events">\n<h2>Events ({len(rows)})</h2>\n{table}\n{note}</section>'
+                     _e(speaker_name(fmt_text(event.get("speaker")))), _e(fmt_num(event.get("severity"))),
+                     _e(evidence(fmt_text(event.get("evidence"))))])
+    table = _table([t(h) for h in ("Time", "Tip", "Kind", "Speaker", "Severity", "Evidence")], rows,
+                   numeric=(1, 4), table_id="events-table", compact=False)
+    note = "" if rows else (
+        f'<p class="unjudged">{_e(t("No events found, but not every tip could be judged (What to work on)."))}</p>'
+        if not_judged(analysis) else f'<p class="none">{_e(t("No events."))}</p>')
+    return f'<section id="events">\n<h2>{_e(t("Events ({count})", count=len(rows)))}</h2>\n{table}\n{note}</section>'
 
 
 def _summary(analysis) -> str:
@@ -169,7 +173,7 @@ def _summary(analysis) -> str:
         ("Talk share", lambda s: fmt_percent(s.get("talk_share"))),
         ("Median pitch", lambda s: f"{fmt_num(s.get('f0_hz_median'), 0)} Hz"),
         ("Median intensity", lambda s: f"{fmt_num(s.get('intensity_db_median'), 1)} dB"),
-        ("Speaking rate", lambda s: f"{fmt_num(s.get('rate_syl_s_mean'), 1)} syl/s"),
+        ("Speaking rate", lambda s: f"{fmt_num(s.get('rate_syl_s_mean'), 1)} {t('syl/s')}"),
         ("Mean anger", lambda s: fmt_num(s.get("anger_mean"))),
         ("Mean calm", lambda s: fmt_num(s.get("calm_mean"))),
         ("Mean warmth", lambda s: fmt_num(s.get("warmth_mean"))),
@@ -180,9 +184,10 @@ def _summary(analysis) -> str:
         for speaker in speakers:
             stats = deep_get(summary, "speakers", speaker)
             text = show(stats if isinstance(stats, dict) else {})
-            cells.append(_e("n/a" if text.startswith("n/a") else text))
-        rows.append([_e(name)] + cells)
-    speakers_table = _table(["Measure"] + speakers, rows, numeric=tuple(range(1, len(speakers) + 1)))
+            cells.append(_e(t("n/a") if text.startswith(t("n/a")) else text))
+        rows.append([_e(t(name))] + cells)
+    speakers_table = _table([t("Measure")] + [speaker_name(s) for s in speakers], rows,
+                            numeric=tuple(range(1, len(speakers) + 1)))
 
     call_rows = [
         ("Overlaps", f"{fmt_tip(deep_get(summary, 'overlaps', 'count'))} "
@@ -201,30 +206,30 @@ def _summary(analysis) -> str:
     recal = recalibration_text(analysis.options)
     if recal:
         call_rows.append(("Models recalibrated (tonekit recalibrate)", recal))
-    call_table = _table(["Call", "Value"], [[_e(k), _e(v)] for k, v in call_rows], numeric=(1,))
+    call_table = _table([t("Call"), t("Value")], [[_e(t(k)), _e(v)] for k, v in call_rows], numeric=(1,))
 
     entrainment_rows = []
     for key, name in ENTRAINMENT_FEATURES:
         measures = deep_get(summary, "entrainment", key)
-        entrainment_rows.append([_e(name.capitalize())] + [_e(fmt_num(deep_get(measures, m)))
-                                              for m in ("proximity", "convergence", "synchrony")])
-    entrainment_table = _table(["Feature", "Proximity", "Convergence", "Synchrony"], entrainment_rows,
-                               numeric=(1, 2, 3), table_id="entrainment-table")
+        entrainment_rows.append([_e(t(name).capitalize())] + [_e(fmt_num(deep_get(measures, m)))
+                                                              for m in ("proximity", "convergence", "synchrony")])
+    entrainment_table = _table([t(h) for h in ("Feature", "Proximity", "Convergence", "Synchrony")],
+                               entrainment_rows, numeric=(1, 2, 3), table_id="entrainment-table")
 
     per_tip = deep_get(summary, "events_per_tip")
     per_tip = per_tip if isinstance(per_tip, dict) else {}
-    tip_rows = [[_e(f"{tip} — {title}"), _e(fmt_tip(per_tip.get(str(tip), per_tip.get(tip))))]
+    tip_rows = [[_e(f"{tip} — {t(title)}"), _e(fmt_tip(per_tip.get(str(tip), per_tip.get(tip))))]
                 for tip, (title, _advice) in TIP_ADVICE.items()]
-    tips_table = _table(["Tip", "Events"], tip_rows, numeric=(1,))
+    tips_table = _table([t("Tip"), t("Events")], tip_rows, numeric=(1,))
+    about = t("How much the two voices move together: proximity (close in level), convergence (getting closer "
+              "over the call), synchrony (rising and falling together).")
+    return (f'<section id="summary">\n<h2>{_e(t("Summary"))}</h2>\n'
+            f"<h3>{_e(t('Speakers'))}</h3>\n{speakers_table}\n<h3>{_e(t('Call'))}</h3>\n{call_table}\n"
+            f"<h3>{_e(t('Entrainment'))}</h3>\n<p>{_e(about)}</p>\n{entrainment_table}\n"
+            f"<h3>{_e(t('Events per tip'))}</h3>\n{tips_table}\n</section>")
 
-    return ('<section id="summary">\n<h2>Summary</h2>\n'
-            f"<h3>Speakers</h3>\n{speakers_table}\n<h3>Call</h3>\n{call_table}\n"
-            "<h3>Entrainment</h3>\n<p>How much the two voices move together: proximity (close in "
-            "level), convergence (getting closer over the call), synchrony (rising and falling "
-            f"together).</p>\n{entrainment_table}\n<h3>Events per tip</h3>\n{tips_table}\n</section>")
 
-
-def render_html(analysis) -> str:
+def render_html(analysis, *, lang: str = "en") -> str:
     """The tone report of one call as one self-contained, offline HTML page.
 
     Holds the call's metadata (source, duration, tonekit version), the tone
@@ -237,6 +242,9 @@ def render_html(analysis) -> str:
     ----------
     analysis : tonekit.Analysis
         The analysed call.
+    lang : {"en", "fr"}, keyword-only
+        The report's language: English, or French (decimal commas; the notes
+        on the audio stay in English).
 
     Returns
     -------
@@ -249,28 +257,31 @@ def render_html(analysis) -> str:
     >>> Path("call.html").write_text(render_html(analysis), encoding="utf-8")  # doctest: +SKIP
     """
     source = fmt_text(analysis.source)
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>Tone report: {_e(source)}</title>",
-        f"<style>{_CSS}</style>",
-        "</head>",
-        "<body>",
-        f"<header>\n<h1>Tone report</h1>\n{_metadata(analysis)}\n</header>",
-        "<main>",
-        _in_short(analysis),
-        _tone(analysis),
-        _work_on(analysis),
-        _events(analysis),
-        _summary(analysis),
-        _notes(analysis),
-        "</main>",
-        f"<footer>Made with tonekit {_e(_tonekit_version())}. This page loads nothing from the network.</footer>",
-        "</body>",
-        "</html>",
-    ]
+    with language(lang):
+        footer = t("Made with tonekit {version}. This page loads nothing from the network.",
+                   version=_tonekit_version())
+        parts = [
+            "<!DOCTYPE html>",
+            f'<html lang="{lang}">',
+            "<head>",
+            '<meta charset="utf-8">',
+            f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{_e(t('Tone report: {source}', source=source))}</title>",
+            f"<style>{_CSS}</style>",
+            "</head>",
+            "<body>",
+            f"<header>\n<h1>{_e(t('Tone report'))}</h1>\n{_metadata(analysis)}\n</header>",
+            "<main>",
+            _in_short(analysis),
+            _tone(analysis),
+            _work_on(analysis),
+            _events(analysis),
+            _summary(analysis),
+            _notes(analysis),
+            "</main>",
+            f"<footer>{_e(footer)}</footer>",
+            "</body>",
+            "</html>",
+        ]
     return "\n".join(parts) + "\n"

@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..errors import ParameterError
 from ._common import CURVES, CurveSpec, fmt_clock, fmt_text, fmt_tip, is_missing, sorted_events
+from ._lang import decimal, language, speaker_name, t
 
 #: File formats :func:`plot_analysis` writes, by extension.
 PLOT_FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
@@ -143,7 +144,7 @@ def _draw(ax, analysis) -> None:
                 if not (is_missing(start_s) or is_missing(end_s)) and end_s > start_s:
                     spans.append((float(start_s), float(end_s - start_s)))
         ax.broken_barh(spans, (y_bar - SPEECH_BAR_HEIGHT / 2, SPEECH_BAR_HEIGHT), facecolors=colour)
-        handles.append(Patch(facecolor=colour, label=f"{speaker} speaking"))
+        handles.append(Patch(facecolor=colour, label=t("{speaker} speaking", speaker=speaker_name(speaker))))
 
     events = sorted_events(analysis.events)
     levels: list[int] = []
@@ -156,7 +157,9 @@ def _draw(ax, analysis) -> None:
         ends_s = np.where(ends_s - starts_s < min_width_s, starts_s + min_width_s, ends_s)
         valid = np.isfinite(starts_s) & np.isfinite(ends_s)
         width_in = float(ax.figure.get_size_inches()[0] * ax.get_position().width) or BASE_WIDTH_IN
-        label_ends_s = starts_s[valid] + LABEL_WIDTH_IN / width_in * duration_s
+        # a label in another language is wider in proportion ("conseil 12")
+        label_in = LABEL_WIDTH_IN * len(t("tip {tip}", tip=12)) / len("tip 12")
+        label_ends_s = starts_s[valid] + label_in / width_in * duration_s
         levels = _event_levels(starts_s[valid], label_ends_s, max_levels=MAX_LABEL_ROWS)
         for (start_s, end_s, tip), level in zip(
                 zip(starts_s[valid], ends_s[valid], events["tip"][valid]), levels):
@@ -165,14 +168,15 @@ def _draw(ax, analysis) -> None:
                        hatch=EVENT_HATCHES.get(tip_number, "++"), linewidth=0.0, zorder=0)
             for x_s in (start_s, end_s):   # its edges drawn: two events side by side stay two
                 ax.axvline(x_s, color=EVENT_COLOR, linewidth=0.6, alpha=0.7, zorder=0)
-            ax.text(start_s, 1.01 + 0.05 * level, f"tip {fmt_tip(tip)}", transform=label_transform,
+            ax.text(start_s, 1.01 + 0.05 * level, t("tip {tip}", tip=fmt_tip(tip)), transform=label_transform,
                     fontsize=7.5, ha="left", va="bottom", clip_on=False, parse_math=False)
-        handles.append(Patch(facecolor=EVENT_COLOR, alpha=0.3, hatch="//", label="event (tip)"))
+        handles.append(Patch(facecolor=EVENT_COLOR, alpha=0.3, hatch="//", label=t("event (tip)")))
 
     ax.set_xlim(0, duration_s)
     ax.set_ylim(-0.36, 1.05)
     ax.set_yticks([0, 0.25, 0.5, 0.75, 1.0] + [y for y, _ in SPEECH_BARS.values()])
-    ax.set_yticklabels(["0", "0.25", "0.5", "0.75", "1"] + [f"{s} speech" for s in SPEECH_BARS])
+    ax.set_yticklabels([decimal(v) for v in ("0", "0.25", "0.5", "0.75", "1")]
+                       + [t("{speaker} speech", speaker=speaker_name(s)) for s in SPEECH_BARS])
     for level in (0.25, 0.75, 1.0):  # a grid for the scores only, not through the speech bars
         ax.axhline(level, color="#eeeeee", linewidth=0.8, zorder=0)
     # even odds, where a score says more yes than no (the matcher's anger thresholds sit about it)
@@ -180,8 +184,8 @@ def _draw(ax, analysis) -> None:
     ax.axhline(0, color="#bbbbbb", linewidth=0.8, zorder=0)
     ax.xaxis.set_major_locator(MultipleLocator(_tick_step_s(duration_s)))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x_s, _pos: fmt_clock(x_s)))
-    ax.set_xlabel("time in the call (m:ss)")
-    ax.set_ylabel("score (0 not at all, 1 clearly)")
+    ax.set_xlabel(t("time in the call (m:ss)"))
+    ax.set_ylabel(t("score (0 not at all, 1 clearly)"))
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, fontsize=8,
               frameon=False)
     levels_used = 1 + max(levels, default=0)
@@ -189,7 +193,7 @@ def _draw(ax, analysis) -> None:
                  pad=6 + 12 * levels_used)
 
 
-def plot_analysis(analysis, path=None, *, ax=None):
+def plot_analysis(analysis, path=None, *, ax=None, lang: str | None = None):
     """Plot caller anger, agent calm, agent warmth and agent anger over the call, with who speaks when and the
     events.
 
@@ -202,6 +206,9 @@ def plot_analysis(analysis, path=None, *, ax=None):
         (``.png``, ``.svg`` or ``.pdf``).
     ax : matplotlib.axes.Axes, optional, keyword-only
         Draw into these axes instead of a new figure.
+    lang : {"en", "fr"} or None, keyword-only
+        The labels' language: English, or French; None: the language of the
+        report being rendered (English outside one).
 
     Returns
     -------
@@ -227,7 +234,8 @@ def plot_analysis(analysis, path=None, *, ax=None):
         ax = fig.add_subplot()
     else:
         fig = ax.figure
-    _draw(ax, analysis)
+    with language(lang):
+        _draw(ax, analysis)
     if path is not None:
         _save(fig, path, fmt)
     return fig
@@ -242,7 +250,7 @@ def _save(fig, target, fmt: str) -> None:
         fig.savefig(target, format=fmt, dpi=PNG_DPI, metadata=metadata)
 
 
-def plot_svg(analysis) -> str:
+def plot_svg(analysis, *, lang: str | None = None) -> str:
     """The plot of :func:`plot_analysis` as an SVG document (text is drawn as paths, no fonts needed).
 
     Parameters
@@ -261,7 +269,7 @@ def plot_svg(analysis) -> str:
     >>> svg.lstrip().startswith("<?xml")  # doctest: +SKIP
     True
     """
-    fig = plot_analysis(analysis)
+    fig = plot_analysis(analysis, lang=lang)
     buffer = io.StringIO()
     _save(fig, buffer, "svg")
     return buffer.getvalue()

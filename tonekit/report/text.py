@@ -14,6 +14,7 @@ from rich.text import Text
 from ._common import (ENTRAINMENT_FEATURES, curve_stories, deep_get, event_times, fmt_clock, fmt_num,
                       fmt_percent, fmt_seconds, fmt_text, fmt_tip, in_short, is_missing, kind_label, not_judged,
                       nothing_found, recalibration_text, sorted_events, tips_to_work_on, work_on_sentence)
+from ._lang import evidence, language, speaker_name, t
 
 
 def _terminal_safe(text: str) -> str:
@@ -37,27 +38,29 @@ def _heading(title: str) -> Text:
 def _call_lines(analysis) -> list[Text]:
     summary = analysis.summary or {}
     duration_s = analysis.duration_s if analysis.duration_s is not None else summary.get("duration_s")
-    lines = [Text(f"Call length {fmt_clock(duration_s)} ({fmt_seconds(duration_s)})")]
+    lines = [Text(t("Call length {clock} ({seconds})", clock=fmt_clock(duration_s), seconds=fmt_seconds(duration_s)))]
     talk = []
     for speaker in analysis.speakers or []:
         talk_s = deep_get(summary, "speakers", speaker, "talk_time_s")
         share = deep_get(summary, "speakers", speaker, "talk_share")
-        talk.append(f"{speaker} {fmt_clock(talk_s)} ({fmt_seconds(talk_s)}, {fmt_percent(share)})")
+        talk.append(t("{speaker} {clock} ({seconds}, {share})", speaker=speaker_name(speaker),
+                      clock=fmt_clock(talk_s), seconds=fmt_seconds(talk_s), share=fmt_percent(share)))
     pause_s = deep_get(summary, "silences", "total_s")
     if talk and not is_missing(pause_s):
-        talk.append(f"pauses {fmt_clock(pause_s)} ({fmt_seconds(pause_s)}, "
-                    f"{fmt_percent(deep_get(summary, 'silences', 'share'))})")
-    lines.append(Text("Talk time: " + ("; ".join(talk) if talk else "n/a")))
-    overlaps = (f"Overlaps {fmt_tip(deep_get(summary, 'overlaps', 'count'))} "
-                f"({fmt_seconds(deep_get(summary, 'overlaps', 'total_s'))}), "
-                f"interruptions {fmt_tip(deep_get(summary, 'interruptions', 'count'))}, "
-                f"long silences {fmt_tip(deep_get(summary, 'silences', 'count'))} "
-                f"({fmt_seconds((analysis.options or {}).get('long_silence_s', 5.0))} or more; "
-                f"longest pause {fmt_seconds(deep_get(summary, 'silences', 'longest_s'))})")
-    lines.append(Text(overlaps))
+        talk.append(t("pauses {clock} ({seconds}, {share})", clock=fmt_clock(pause_s), seconds=fmt_seconds(pause_s),
+                      share=fmt_percent(deep_get(summary, "silences", "share"))))
+    lines.append(Text(t("Talk time: {talk}", talk=t("; ").join(talk) if talk else t("n/a"))))
+    lines.append(Text(t("Overlaps {count} ({seconds}), interruptions {interruptions}, long silences {silences} "
+                        "({long} or more; longest pause {longest})",
+                        count=fmt_tip(deep_get(summary, "overlaps", "count")),
+                        seconds=fmt_seconds(deep_get(summary, "overlaps", "total_s")),
+                        interruptions=fmt_tip(deep_get(summary, "interruptions", "count")),
+                        silences=fmt_tip(deep_get(summary, "silences", "count")),
+                        long=fmt_seconds((analysis.options or {}).get("long_silence_s", 5.0)),
+                        longest=fmt_seconds(deep_get(summary, "silences", "longest_s")))))
     recal = recalibration_text(analysis.options)
     if recal:
-        lines.append(Text(f"Models recalibrated for this population (tonekit recalibrate): {recal}"))
+        lines.append(Text(t("Models recalibrated for this population (tonekit recalibrate): {recal}", recal=recal)))
     return lines
 
 
@@ -73,12 +76,13 @@ def _tone_lines(analysis) -> list[Text]:
 
 
 def _entrainment_lines(analysis) -> list[Text]:
-    lines = [Text("  (higher: closer in level, growing closer over the call, rising and falling together)")]
+    lines = [Text("  " + t("(higher: closer in level, growing closer over the call, rising and falling together)"))]
     for key, name in ENTRAINMENT_FEATURES:
         measures = deep_get(analysis.summary or {}, "entrainment", key)
-        lines.append(Text(f"  {name}: proximity {fmt_num(deep_get(measures, 'proximity'))}, "
-                          f"convergence {fmt_num(deep_get(measures, 'convergence'))}, "
-                          f"synchrony {fmt_num(deep_get(measures, 'synchrony'))}"))
+        lines.append(Text("  " + t("{name}: proximity {proximity}, convergence {convergence}, synchrony {synchrony}",
+                                   name=t(name), proximity=fmt_num(deep_get(measures, "proximity")),
+                                   convergence=fmt_num(deep_get(measures, "convergence")),
+                                   synchrony=fmt_num(deep_get(measures, "synchrony")))))
     return lines
 
 
@@ -105,18 +109,19 @@ def event_line(event, *, times_width: int = 0, tip_width: int = 0) -> str:
     >>> event_line({"start_s": 12.0, "end_s": 14.5, "tip": 1, "kind": "interruption"}, tip_width=2)[:41]
     '0:12–0:14  tip 1   talked over the caller'
     """
-    kind = _terminal_safe(kind_label(event.get("kind"))) or "n/a"
-    speaker = _terminal_safe(fmt_text(event.get("speaker"))) or "n/a"
-    evidence = _terminal_safe(fmt_text(event.get("evidence")))
-    line = (f"{event_times(event):<{times_width}}  tip {fmt_tip(event.get('tip')):<{tip_width}}  {kind} "
-            f"({speaker}, severity {fmt_num(event.get('severity'))})")
-    return f"{line}: {evidence}" if evidence else line
+    kind = _terminal_safe(kind_label(event.get("kind"))) or t("n/a")
+    speaker = _terminal_safe(speaker_name(fmt_text(event.get("speaker")))) or t("n/a")
+    said = _terminal_safe(evidence(fmt_text(event.get("evidence"))))
+    line = t("{times}  tip {tip}  {kind} ({speaker}, severity {severity})",
+             times=f"{event_times(event):<{times_width}}", tip=f"{fmt_tip(event.get('tip')):<{tip_width}}",
+             kind=kind, speaker=speaker, severity=fmt_num(event.get("severity")))
+    return t("{line}: {evidence}", line=line, evidence=said) if said else line
 
 
 def _event_lines(analysis) -> list[Text]:
     events = sorted_events(analysis.events).to_dict(orient="records")
     if len(events) == 0:
-        return [Text("  none")]
+        return [Text("  " + t("none", key="no events"))]
     times = [event_times(e) for e in events]
     widths = {"times_width": max(map(len, times)), "tip_width": max(len(fmt_tip(e.get("tip"))) for e in events)}
     lines = []
@@ -142,10 +147,10 @@ def _note_lines(analysis) -> list[Text]:
     notes = getattr(analysis, "warnings", None) or []
     if not notes:
         return []
-    return [Text(""), _heading("Notes on the audio")] + [Text("  • " + _terminal_safe(fmt_text(n))) for n in notes]
+    return [Text(""), _heading(t("Notes on the audio"))] + [Text("  • " + _terminal_safe(fmt_text(n))) for n in notes]
 
 
-def render_text(analysis, *, color: bool | None = None, width: int | None = None) -> str:
+def render_text(analysis, *, color: bool | None = None, width: int | None = None, lang: str = "en") -> str:
     """The tone report of one call for a terminal.
 
     Parameters
@@ -158,6 +163,9 @@ def render_text(analysis, *, color: bool | None = None, width: int | None = None
     width : int or None, keyword-only
         Wrap lines at this many characters. None: no wrapping for plain text,
         the terminal's width for colour.
+    lang : {"en", "fr"}, keyword-only
+        The report's language: English, or French (decimal commas; the
+        notes on the audio stay in English).
 
     Returns
     -------
@@ -177,16 +185,17 @@ def render_text(analysis, *, color: bool | None = None, width: int | None = None
     color = _use_color(color)
     if width is None and color:
         width = shutil.get_terminal_size().columns
-    lines = [Text(f"tonekit report: {_terminal_safe(fmt_text(analysis.source))}", style="bold")]
-    lines += _call_lines(analysis)
-    lines += [Text(""), _heading("In short")] + [Text("  " + line) for line in in_short(analysis)]
-    lines += [Text(""), _heading("Tone over the call")] + _tone_lines(analysis)
-    n_events = 0 if analysis.events is None else len(analysis.events)
-    lines += [Text(""), _heading(f"Events ({n_events})")] + _event_lines(analysis)
-    lines += [Text(""), _heading("What to work on")] + _work_on_lines(analysis)
-    # the finer measure, after what a supervisor acts on
-    lines += [Text(""), _heading("Entrainment (agent and caller)")] + _entrainment_lines(analysis)
-    lines += _note_lines(analysis)
+    with language(lang):
+        lines = [Text(t("tonekit report: {source}", source=_terminal_safe(fmt_text(analysis.source))), style="bold")]
+        lines += _call_lines(analysis)
+        lines += [Text(""), _heading(t("In short"))] + [Text("  " + line) for line in in_short(analysis)]
+        lines += [Text(""), _heading(t("Tone over the call"))] + _tone_lines(analysis)
+        n_events = 0 if analysis.events is None else len(analysis.events)
+        lines += [Text(""), _heading(t("Events ({count})", count=n_events))] + _event_lines(analysis)
+        lines += [Text(""), _heading(t("What to work on"))] + _work_on_lines(analysis)
+        # the finer measure, after what a supervisor acts on
+        lines += [Text(""), _heading(t("Entrainment (agent and caller)"))] + _entrainment_lines(analysis)
+        lines += _note_lines(analysis)
 
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=color, no_color=not color,
@@ -202,8 +211,8 @@ def render_text(analysis, *, color: bool | None = None, width: int | None = None
 
 
 #: The lead of an item line that its wrapped continuation lines are indented to: a list item's bullet, or an
-#: event's times and tip (so the text of an event or a tip stands in a column of its own).
-_LEAD = re.compile(r"^( +(?:• |\S+ +tip \S+ +)?)")
+#: event's times and tip, in either language (so the text of an event or a tip stands in a column of its own).
+_LEAD = re.compile(r"^( +(?:• |\S+ +(?:tip|conseil) \S+ +)?)")
 
 
 def _hanging(line: Text, console, width: int) -> list:

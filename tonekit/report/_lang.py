@@ -1,0 +1,252 @@
+"""The language the text and HTML reports and the plot speak: English (the default) or French.
+
+The reports write every phrase in English through :func:`t`, which looks it up in the French catalogue when the
+report is rendered in French (:func:`language`). Numbers follow the language too (:func:`decimal`: ``0,69`` in
+French). The tables, the JSON report and the exports keep their English keys and kinds in every language: they
+are data, read by programs. The notes on the audio (the analysis's warnings) stay in English.
+
+>>> with language("fr"):
+...     t("tip {tip}", tip=8)
+'conseil 8'
+>>> t("tip {tip}", tip=8)
+'tip 8'
+"""
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from ..errors import ParameterError
+
+#: The languages the reports are written in.
+LANGUAGES = ("en", "fr")
+
+_current: ContextVar[str] = ContextVar("tonekit_report_language", default="en")
+
+
+@contextmanager
+def language(lang: str | None):
+    """Render the reports inside the ``with`` block in ``lang`` (one of :data:`LANGUAGES`; None: the language
+    already in force, English outside any such block)."""
+    lang = _current.get() if lang is None else lang
+    if lang not in LANGUAGES:
+        raise ParameterError(f"report language must be one of {', '.join(LANGUAGES)}, got {lang!r}")
+    token = _current.set(lang)
+    try:
+        yield lang
+    finally:
+        _current.reset(token)
+
+
+def current() -> str:
+    """The language reports are being rendered in."""
+    return _current.get()
+
+
+def t(text: str, *, key: str | None = None, **values) -> str:
+    """``text`` (an English phrase, a :meth:`str.format` template when ``values`` are given) in the current
+    language; a phrase the catalogue lacks stays English. ``key``: the catalogue's entry, where one English
+    word needs different words in another language by where it stands."""
+    if _current.get() == "fr":
+        text = FR.get(key or text, text)
+    return text.format(**values) if values else text
+
+
+def decimal(formatted: str) -> str:
+    """A number formatted the English way, in the current language (``"0.69"`` -> ``"0,69"`` in French)."""
+    return formatted.replace(".", ",") if _current.get() == "fr" else formatted
+
+
+def speaker_name(speaker: str) -> str:
+    """``agent``, ``caller`` (or ``none``, an event of nobody's) as the reports name them."""
+    return t(speaker) if speaker in ("agent", "caller", "none") else speaker
+
+
+#: The French catalogue: English phrase -> French phrase, the same placeholders.
+FR = {
+    # speakers
+    "agent": "secrétaire", "caller": "appelant", "none": "personne",
+    # the guide's tips: (title, advice)
+    "tip {tip}": "conseil {tip}",
+    "tips {tips}": "conseils {tips}",
+    "Don't interrupt": "Ne pas interrompre",
+    "let the caller finish before you answer": "laissez l'appelant finir avant de répondre",
+    "Smile": "Sourire",
+    "a smile can be heard: keep your voice bright and friendly": "un sourire s'entend : gardez une voix claire "
+                                                                 "et aimable",
+    "Stay calm": "Rester calme",
+    "keep a calm, even voice, even when the caller is not": "gardez une voix calme et posée, même quand l'appelant "
+                                                            "ne l'est pas",
+    "Adapt your tone": "Adapter son ton",
+    "match the caller's mood instead of sounding upbeat to an upset caller": "accordez-vous à l'humeur de "
+                                                                             "l'appelant au lieu d'adopter un ton "
+                                                                             "enjoué face à un appelant contrarié",
+    "Avoid hold": "Éviter l'attente",
+    "avoid long silences and holds; say what you are doing": "évitez les longs silences et les mises en attente ; "
+                                                              "dites ce que vous faites",
+    # event kinds
+    "talked over the caller": "a parlé en même temps que l'appelant",
+    "no smile heard": "aucun sourire entendu",
+    "sounded angry back": "a répondu sur un ton irrité",
+    "raised voice with the caller": "a haussé le ton avec l'appelant",
+    "upbeat to an angry caller": "ton enjoué face à un appelant en colère",
+    "long silence": "long silence",
+    # tone curves
+    "Caller anger": "Colère de l'appelant", "Agent calm": "Calme de la secrétaire",
+    "Agent warmth": "Chaleur de la secrétaire", "Agent anger": "Colère de la secrétaire",
+    "anger": "colère", "calm": "calme", "warmth": "chaleur",
+    "extreme peak": "pic", "extreme low": "au plus bas",
+    "{percent}%": "{percent} %",
+    # (how a curve went: said of the caller, "l'appelant", or in words that fit any agent)
+    "grew angrier": "de plus en plus en colère", "calmed down": "s'est calmé",
+    "flared up, then calmed down": "s'est emporté, puis calmé",
+    "grew calmer": "de plus en plus calme", "grew less calm": "de moins en moins calme",
+    "lost calm, then found it again": "a perdu son calme, puis l'a retrouvé",
+    "warmed up": "a gagné en chaleur", "cooled down": "a perdu en chaleur",
+    "cooled, then warmed up again": "a perdu en chaleur, puis en a regagné",
+    "{level} at both ends, {way} {value} at {time} between": "niveau {level} aux deux bouts, {way} {value} à "
+                                                             "{time} entre les deux",
+    "high": "élevé", "low": "bas", "down to": "descendu à", "up to": "monté à",
+    "stayed high": "niveau resté élevé", "stayed low": "niveau resté bas",
+    "n/a": "n.d.",
+    "{label}: n/a (too little speech to score)": "{label} : n.d. (trop peu de parole pour l'évaluer)",
+    "{label}: {start} at the start, {extreme} {value} at {time}, {end} at the end — {trend}":
+        "{label} : {start} au début, {extreme} {value} à {time}, {end} à la fin — {trend}",
+    # what to work on, in short
+    "once": "une fois", "{count} times": "{count} fois",
+    "Tip {tip} — {title}: {advice} ({what}: {times}).": "Conseil {tip} — {title} : {advice} ({what}, à {times}).",
+    "Nothing to work on: no interruptions, missing smiles, loss of calm, tone mismatches or long holds were found.":
+        "Rien à travailler : ni interruption, ni sourire absent, ni perte de calme, ni ton décalé, ni longue "
+        "attente.",
+    "The agent's tone could not be scored (too little speech), so tips 7, 8 and 9 (smile, calm, tone) were not "
+    "judged.": "Le ton de la secrétaire n'a pas pu être évalué (trop peu de parole) : les conseils 7, 8 et 9 "
+               "(sourire, calme, ton) n'ont pas été jugés.",
+    "The caller's tone could not be scored (too little speech), so tips 8 and 9, judged against the caller's "
+    "anger, were not judged.": "Le ton de l'appelant n'a pas pu être évalué (trop peu de parole) : les conseils "
+                               "8 et 9, jugés d'après sa colère, n'ont pas été jugés.",
+    "No interruptions or long holds were found.": "Ni interruption, ni longue attente.",
+    "No interruptions, missing smiles or long holds were found.": "Ni interruption, ni sourire absent, ni longue "
+                                                                  "attente.",
+    "Caller's tone not scored (too little speech).": "Ton de l'appelant non évalué (trop peu de parole).",
+    "; {trend} by the end": " ; {trend} à la fin",
+    "Caller angry {spans} ({seconds} s){end}.": "Appelant en colère {spans} ({seconds} s){end}.",
+    "Caller not heard as angry.": "Appelant jamais entendu en colère.",
+    "{when} ({tips})": "{when} ({tips})",
+    " and ": " et ", " or ": " ou ",
+    "Listen back to {moments}.": "À réécouter : {moments}.",
+    "No moment to listen back to: no event found.": "Rien à réécouter : aucun événement.",
+    "No event of {tips}.": "Aucun événement pour {tips}.", "; ": " ; ",
+    "clean tip": "le {tip} ({title})",
+    "{target} slope {slope}, intercept {intercept}": "{target} pente {slope}, ordonnée {intercept}",
+    # the text report
+    "tonekit report: {source}": "rapport tonekit : {source}",
+    "Call length {clock} ({seconds})": "Durée de l'appel {clock} ({seconds})",
+    "{speaker} {clock} ({seconds}, {share})": "{speaker} {clock} ({seconds}, {share})",
+    "pauses {clock} ({seconds}, {share})": "pauses {clock} ({seconds}, {share})",
+    "Talk time: {talk}": "Temps de parole : {talk}",
+    "Overlaps {count} ({seconds}), interruptions {interruptions}, long silences {silences} ({long} or more; "
+    "longest pause {longest})": "Chevauchements {count} ({seconds}), interruptions {interruptions}, longs silences "
+                                "{silences} ({long} ou plus ; plus longue pause {longest})",
+    "Models recalibrated for this population (tonekit recalibrate): {recal}":
+        "Modèles recalibrés pour cette population (tonekit recalibrate) : {recal}",
+    "In short": "En bref",
+    "Tone over the call": "Le ton au fil de l'appel",
+    "Events ({count})": "Événements ({count})",
+    "What to work on": "À travailler",
+    "Entrainment (agent and caller)": "Synchronisation (secrétaire et appelant)",
+    "(higher: closer in level, growing closer over the call, rising and falling together)":
+        "(plus haut : niveaux plus proches, qui se rapprochent au fil de l'appel, montent et descendent ensemble)",
+    "{name}: proximity {proximity}, convergence {convergence}, synchrony {synchrony}":
+        "{name} : proximité {proximity}, convergence {convergence}, synchronie {synchrony}",
+    "pitch": "hauteur", "loudness": "intensité", "speaking rate": "débit",
+    "{times}  tip {tip}  {kind} ({speaker}, severity {severity})":
+        "{times}  conseil {tip}  {kind} ({speaker}, gravité {severity})",
+    "no events": "aucun", "{line}: {evidence}": "{line} : {evidence}",
+    "Notes on the audio": "Remarques sur l'audio (en anglais)",
+    # the HTML report
+    "Tone report": "Rapport de ton",
+    "Tone report: {source}": "Rapport de ton : {source}",
+    "Source": "Source", "Duration": "Durée", "Speakers": "Interlocuteurs", "tonekit version": "Version de tonekit",
+    "Tone curves over the call ({names}), speech bars and events shaded. {stories}. {moments}":
+        "Courbes de ton au fil de l'appel ({names}), barres de parole et événements ombrés. {stories}. {moments}",
+    "Scores at the centre of each analysis window (0 = not at all, 1 = clearly). Bars below: who speaks when. "
+    "Shaded, hatched stretches: events, labelled by tip.":
+        "Scores au centre de chaque fenêtre d'analyse (0 = pas du tout, 1 = nettement). Barres du bas : qui parle "
+        "quand. Passages ombrés et hachurés : événements, marqués par conseil.",
+    "Time": "Moment", "Tip": "Conseil", "Kind": "Type", "Speaker": "Interlocuteur", "Severity": "Gravité",
+    "Evidence": "Indices",
+    "No events found, but not every tip could be judged (What to work on).":
+        "Aucun événement, mais tous les conseils n'ont pas pu être jugés (À travailler).",
+    "No events.": "Aucun événement.",
+    "Talk time": "Temps de parole", "Talk share": "Part de parole", "Median pitch": "Hauteur médiane",
+    "Median intensity": "Intensité médiane", "Speaking rate": "Débit", "Mean anger": "Colère moyenne",
+    "Mean calm": "Calme moyen", "Mean warmth": "Chaleur moyenne", "Measure": "Mesure",
+    "syl/s": "syl/s",
+    "Overlaps": "Chevauchements", "Interruptions": "Interruptions", "Long silences": "Longs silences",
+    "Longest pause": "Plus longue pause", "Pauses in all (nobody speaks)": "Pauses en tout (personne ne parle)",
+    "Caller anger at the start": "Colère de l'appelant au début",
+    "Caller anger at the end": "Colère de l'appelant à la fin",
+    "Change in caller anger": "Évolution de la colère de l'appelant",
+    "Models recalibrated (tonekit recalibrate)": "Modèles recalibrés (tonekit recalibrate)",
+    "Call": "Appel", "Value": "Valeur", "Feature": "Mesure", "Proximity": "Proximité",
+    "Convergence": "Convergence", "Synchrony": "Synchronie", "Events": "Événements",
+    "Summary": "Résumé", "Entrainment": "Synchronisation", "Events per tip": "Événements par conseil",
+    "How much the two voices move together: proximity (close in level), convergence (getting closer over the "
+    "call), synchrony (rising and falling together).":
+        "À quel point les deux voix bougent ensemble : proximité (niveaux proches), convergence (qui se "
+        "rapprochent au fil de l'appel), synchronie (montent et descendent ensemble).",
+    "Made with tonekit {version}. This page loads nothing from the network.":
+        "Produit avec tonekit {version}. Cette page ne charge rien depuis le réseau.",
+    # the plot
+    "{speaker} speaking": "{speaker} parle",
+    "event (tip)": "événement (conseil)",
+    "{speaker} speech": "parole {speaker}",
+    "time in the call (m:ss)": "moment de l'appel (m:ss)",
+    "score (0 not at all, 1 clearly)": "score (0 pas du tout, 1 nettement)",
+}
+
+
+# ----------------------------------------------------------------------------- evidence
+
+#: The matcher's evidence sentences (tonekit.match) and their French: an English pattern, its French template.
+_EVIDENCE_FR = [
+    (re.compile(r"^agent anger (?P<a>\S+) while caller anger (?P<c>\S+); agent pitch (?P<p>\S+) st, "
+                r"loudness (?P<l>\S+) dB$"),
+     "colère de la secrétaire {a} alors que celle de l'appelant est de {c} ; hauteur de sa voix {p} {p_st}, "
+     "intensité {l} dB"),
+    (re.compile(r"^caller anger (?P<c>\S+) while agent warmth (?P<w>\S+) and pitch (?P<p>\S+) st$"),
+     "colère de l'appelant {c} alors que la chaleur de la secrétaire est de {w} et la hauteur de sa voix "
+     "{p} {p_st}"),
+    (re.compile(r"^agent pitch (?P<p>\S+) st and loudness (?P<l>\S+) dB above usual while caller anger "
+                r"(?P<c>\S+)$"),
+     "hauteur de voix de la secrétaire {p} {p_st} et intensité {l} dB au-dessus de l'habitude, alors que la "
+     "colère de l'appelant est de {c}"),
+    (re.compile(r"^agent warmth (?P<w>\S+) and smile cue (?P<s>\S+) % for (?P<d>\d+) s$"),
+     "chaleur de la secrétaire {w} et indice de sourire {s} % pendant {d} s"),
+    (re.compile(r"^agent started at (?P<t>\d+:\d\d) while the caller was speaking; they talked over each other "
+                r"for (?P<d>\S+) s$"),
+     "la secrétaire a commencé à {t} pendant que l'appelant parlait ; ils ont parlé en même temps pendant {d} s"),
+    (re.compile(r"^nobody spoke for (?P<d>\S+) s \(from (?P<t>\d+:\d\d)\)$"),
+     "personne n'a parlé pendant {d} s (à partir de {t})"),
+]
+
+_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
+
+
+def evidence(text: str) -> str:
+    """An event's evidence sentence in the current language (one the matcher did not write stays as it is)."""
+    if _current.get() != "fr":
+        return text
+    for pattern, french in _EVIDENCE_FR:
+        m = pattern.match(text)
+        if m:
+            found = m.groupdict()
+            # a French unit is singular below 2 ("-0,3 demi-ton", "2,5 demi-tons")
+            units = {"p_st": "demi-ton" if _NUMBER.match(found.get("p", "")) and abs(float(found["p"])) < 2
+                     else "demi-tons"}
+            return french.format(**units, **{k: decimal(v) if _NUMBER.match(v) else v for k, v in found.items()})
+    return text
+
+
+__all__ = ["LANGUAGES", "language", "current", "t", "decimal", "speaker_name", "evidence"]
