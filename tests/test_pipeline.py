@@ -201,6 +201,57 @@ def test_json_report_schema(demo):
     assert d["summary"]["silences"]["longest_s"] == pytest.approx(8.0, abs=0.4)
 
 
+def test_a_saved_json_report_reads_back_into_the_same_reports(demo, tmp_path):
+    """Analysis.from_json: the demo's JSON report read back gives the same text report to the character, the
+    same HTML around its chart (whose curves are drawn from the report's 4-decimal numbers) and the same
+    tables; `tonekit report` and `tonekit plot` show a saved report in either language without analysing
+    the call again, and refuse the options that would need it analysed."""
+    from tonekit.analysis import Analysis
+    from tonekit.report import render_html, render_text
+
+    path = tmp_path / "demo.json"
+    demo.to_json(path)
+    back = Analysis.from_json(path)
+    assert render_text(back, color=False) == render_text(demo, color=False)
+    assert render_text(back, color=False, lang="fr") == render_text(demo, color=False, lang="fr")
+    chartless = lambda page: re.sub(r"<svg.*?</svg>", "", page, flags=re.S)   # noqa: E731
+    assert chartless(render_html(back)) == chartless(render_html(demo))
+    pd.testing.assert_frame_equal(back.events, demo.events.reset_index(drop=True), check_dtype=False, atol=1e-4)
+    pd.testing.assert_frame_equal(back.windows[WINDOW_COLUMNS], demo.windows.reset_index(drop=True),
+                                  check_dtype=False, atol=1e-4)
+    assert back.summary["events_per_tip"] == demo.summary["events_per_tip"] and back.warnings == demo.warnings
+    assert back.frames.empty and list(back.frames.columns) == list(demo.frames.columns)
+
+    r = CliRunner().invoke(main, ["report", str(path), "--lang", "fr"])
+    assert r.exit_code == 0 and r.output == render_text(demo, color=False, lang="fr"), r.output
+    r = CliRunner().invoke(main, ["plot", str(path), "-o", str(tmp_path / "demo.png")])
+    assert r.exit_code == 0 and (tmp_path / "demo.png").read_bytes()[:4] == b"\x89PNG"
+    r = CliRunner().invoke(main, ["report", str(path), "--set", "long_silence_s=3", "--agent-channel", "1"])
+    assert r.exit_code == 2 and "saved JSON report" in r.output and "--agent-channel, --set would need" in r.output
+
+
+@pytest.mark.parametrize("content, problem", [
+    (b'{"windows": []}', "no 'tonekit_version', 'duration_s', 'events', 'summary'"),
+    (b"[1, 2]", "no 'tonekit_version'"),
+    (b"{not json", "not JSON"),
+    (b"\xff\xfe\x00", "not UTF-8 text"),
+    (b'{"tonekit_version": "0.1.0", "duration_s": 9, "windows": [{"speaker": "agent", "anger": "high"}], '
+     b'"events": [], "summary": {}}', "ValueError"),
+    (b'{"tonekit_version": "0.1.0", "duration_s": 9, "windows": {}, "events": [], "summary": {}}',
+     "a table is not a list of objects"),
+    (b'{"tonekit_version": "0.1.0", "duration_s": 9, "windows": [], "events": [], "summary": []}',
+     "its summary is not an object"),
+])
+def test_a_file_that_is_no_json_report_is_named_in_one_line(tmp_path, content, problem):
+    path = tmp_path / "r.json"
+    path.write_bytes(content)
+    with pytest.raises(tonekit.TonekitError, match=re.escape(f"{path}: not a tonekit JSON report")) as err:
+        tonekit.Analysis.from_json(path)
+    assert problem in str(err.value)
+    r = CliRunner().invoke(main, ["report", str(path)])
+    assert r.exit_code == 1 and r.output.count("\n") == 1 and f"Error: {path}: not a tonekit JSON report" in r.output
+
+
 def test_entrainment_is_reported(demo):
     ent = demo.summary["entrainment"]
     assert set(ent) == {"f0", "intensity", "rate"}

@@ -55,6 +55,29 @@ def records(table: pd.DataFrame) -> list[dict]:
     return [_plain(r) for r in table.to_dict(orient="records")]
 
 
+def _table(rows, columns, *, text=()) -> pd.DataFrame:
+    """A table of a JSON report (a list of objects) with at least ``columns``: the ``text`` ones as they are,
+    every other one numeric (null: NaN)."""
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise TypeError("a table is not a list of objects")
+    table = pd.DataFrame(rows)
+    table = table.reindex(columns=list(columns) + [c for c in table.columns if c not in columns])
+    for c in table.columns:
+        if c not in text:
+            table[c] = pd.to_numeric(table[c], errors="raise").astype(float)
+    return table
+
+
+def _nan(value):
+    """A JSON report's summary with its nulls NaN again, as :func:`tonekit.analyze` gives it (a tip not judged,
+    ``events_per_tip``'s null, stays None)."""
+    if isinstance(value, dict):
+        return {k: (v if k == "events_per_tip" else _nan(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_nan(v) for v in value]
+    return float("nan") if value is None else value
+
+
 @dataclass
 class Analysis:
     """Everything tonekit found in one call.
@@ -118,6 +141,52 @@ class Analysis:
             with open(path, "w", encoding="utf-8") as fh:
                 fh.write(text + "\n")
         return text
+
+    @classmethod
+    def from_json(cls, source) -> "Analysis":
+        """An analysis read back from its JSON report (:meth:`to_json`, ``tonekit report --format json``, ``tonekit
+        batch``): a path, or the report as a dict. It holds what the report holds: everything the text and HTML
+        reports and the plot show (windows, events, turns, summary, options, warnings), no frames, and numbers
+        as the report rounds them (4 decimals).
+
+        Raises :class:`tonekit.errors.TonekitError` naming the file when it is not such a report.
+
+        >>> a = Analysis.from_json("reports/call.json")     # doctest: +SKIP
+        >>> print(render_text(a, lang="fr"))                  # doctest: +SKIP
+        """
+        from .errors import TonekitError
+
+        name = "report" if isinstance(source, dict) else str(source)
+        if isinstance(source, dict):
+            report = source
+        else:
+            try:
+                with open(source, encoding="utf-8") as fh:
+                    report = json.load(fh)
+            except UnicodeDecodeError:
+                raise TonekitError(f"{name}: not a tonekit JSON report (not UTF-8 text)") from None
+            except ValueError as exc:
+                raise TonekitError(f"{name}: not a tonekit JSON report (not JSON: {exc})") from None
+            except OSError as exc:
+                raise TonekitError(f"{name}: cannot be read ({exc.strerror or type(exc).__name__})") from None
+        needed = ("tonekit_version", "duration_s", "windows", "events", "summary")
+        missing = [k for k in needed if not isinstance(report, dict) or k not in report]
+        if missing:
+            raise TonekitError(f"{name}: not a tonekit JSON report (no {', '.join(repr(k) for k in missing)})")
+        try:
+            windows = _table(report["windows"], WINDOW_COLUMNS, text=("speaker",))
+            events = _table(report["events"], EVENT_COLUMNS, text=("kind", "speaker", "evidence"))
+            turns = _table(report.get("turns") or [], SEGMENT_COLUMNS, text=("speaker",))
+            duration_s = float(report["duration_s"]) if report["duration_s"] is not None else float("nan")
+        except (TypeError, ValueError, KeyError) as exc:
+            raise TonekitError(f"{name}: not a tonekit JSON report ({type(exc).__name__}: {exc})") from None
+        if not isinstance(report["summary"], dict):
+            raise TonekitError(f"{name}: not a tonekit JSON report (its summary is not an object)")
+        return cls(source=str(report.get("source") or name), duration_s=duration_s,
+                   speakers=list(report.get("speakers") or ["agent", "caller"]),
+                   frames=pd.DataFrame(columns=FRAME_COLUMNS), windows=windows, events=events,
+                   summary=_nan(report["summary"]), turns=turns, options=dict(report.get("options") or {}),
+                   warnings=[str(w) for w in report.get("warnings") or []])
 
     def plot(self, path=None, **kwargs):
         """Tone curves of both speakers with events shaded; returns the matplotlib Figure.

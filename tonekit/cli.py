@@ -149,6 +149,18 @@ def _analyze(call, agent, caller, turns, agent_label, agent_channel, models_dir,
 
     if call is None and agent is None and caller is None:
         raise click.UsageError("give a CALL file, or --agent and --caller files")
+    if call is not None and Path(call).suffix.lower() == ".json":   # a saved report: shown, not analysed again
+        given = {"--agent": agent, "--caller": caller, "--turns": turns, "--agent-label": agent_label,
+                 "--agent-channel": agent_channel or None, "--models": models_dir, "--set": settings or None,
+                 "--population-share": population_share, "--whisper-every": whisper_every,
+                 "--music-gate/--no-music-gate": music_gate}
+        used = [name for name, value in given.items() if value is not None]
+        if used:
+            raise click.UsageError(f"{call} is a saved JSON report, shown as it was made: {', '.join(used)} "
+                                   "would need the call analysed again (give its audio instead)")
+        from .analysis import Analysis
+
+        return Analysis.from_json(call)
     with _warnings_held(in_report):
         long_call = True
         if call is not None:
