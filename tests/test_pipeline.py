@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -1647,3 +1648,86 @@ def test_summary_counts_the_pauses_between_turns(tmp_path):
     from tonekit.report.html import render_html
 
     assert re.search(r"Pauses in all \(nobody speaks\)</td><td[^>]*>[67]\.\d s \(3[3-7]%\)", render_html(a))
+
+
+def _demo_reports(folder: Path, demo) -> None:
+    """Three reports in ``folder``: the demo's (a.json: tips 1, 8, 9 and 12), the demo's without its tone
+    events (b.json: tips 1 and 12), and one whose tone could not be judged (c.json: tips 7-9 not judged)."""
+    folder.mkdir()
+    report = json.loads(demo.to_json())
+    (folder / "a.json").write_text(json.dumps(report))
+    calm = copy.deepcopy(report)
+    calm["events"] = [e for e in calm["events"] if e["tip"] in (1, 12)]
+    calm["summary"]["events_per_tip"].update({"8": 0, "9": 0})
+    (folder / "b.json").write_text(json.dumps(calm))
+    unjudged = copy.deepcopy(calm)
+    unjudged["summary"]["events_per_tip"].update({"7": None, "8": None, "9": None})
+    (folder / "c.json").write_text(json.dumps(unjudged))
+
+
+def test_batch_pages_overview_and_one_page_per_call(tmp_path, demo):
+    """write_pages (tonekit batch --html): a page per report, the same as `tonekit report --format html` of it,
+    and calls.html listing the calls with the most tone events first, each linking to its page, an unjudged
+    tip's count empty; pages are made again only when stale (report newer, other language), a report that
+    cannot be shown is said and listed without a link, and a page whose report is gone goes."""
+    from tonekit.analysis import Analysis
+    from tonekit.batch import write_pages
+    from tonekit.report.html import render_html
+
+    out = tmp_path / "out"
+    _demo_reports(out, demo)
+    said = []
+    page = write_pages(out, echo=said.append)
+    assert page == out / "calls.html" and said == []
+    assert sorted(p.name for p in (out / "html").iterdir()) == ["a.html", "b.html", "c.html"]
+    assert (out / "html/a.html").read_text(encoding="utf-8") == render_html(Analysis.from_json(out / "a.json"))
+    rows = re.findall(r'<tr><td><a href="(html/\w\.html)" title="demo_call.flac">(\w)</a></td>(.*?)</tr>',
+                      page.read_text(encoding="utf-8"))
+    assert [(href, name) for href, name, _ in rows] == [("html/a.html", "a"), ("html/b.html", "b"),
+                                                         ("html/c.html", "c")]
+    cells = lambda rest: re.findall(r"<td[^>]*>(.*?)</td>", rest)   # noqa: E731
+    assert cells(rows[0][2])[3:8] == ["1", "0", "1", "1", "1"]       # tips 1, 7, 8, 9, 12 of the demo
+    assert cells(rows[2][2])[3:8] == ["1", "n/a", "n/a", "n/a", "1"]   # tips 7-9 not judged
+    # fresh pages stay as they are; a newer report, or another language, makes them again
+    before = {p.name: p.stat().st_mtime_ns for p in (out / "html").iterdir()}
+    write_pages(out)
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "html").iterdir()} == before
+    os.utime(out / "b.json", ns=(before["b.html"] + 10**9, before["b.html"] + 10**9))
+    write_pages(out)
+    after = {p.name: p.stat().st_mtime_ns for p in (out / "html").iterdir()}
+    assert [n for n in before if after[n] != before[n]] == ["b.html"]
+    write_pages(out, lang="fr")
+    assert all('<html lang="fr">' in p.read_text(encoding="utf-8") for p in (out / "html").iterdir())
+    assert "tonekit batch : 3 appels" in (out / "calls.html").read_text(encoding="utf-8")
+    # a report that cannot be shown; a report gone
+    broken = json.loads((out / "a.json").read_text())
+    broken["windows"] = [{"speaker": "agent", "anger": "high"}]
+    (out / "a.json").write_text(json.dumps(broken))
+    (out / "c.json").unlink()
+    write_pages(out, lang="fr", echo=said.append)
+    assert len(said) == 1 and said[0].startswith(f"Warning: {out / 'a.json'}: no page made (")
+    assert sorted(p.name for p in (out / "html").iterdir()) == ["b.html"]
+    listed = (out / "calls.html").read_text(encoding="utf-8")
+    assert '<td><span title="demo_call.flac">a</span></td>' in listed and 'href="html/b.html"' in listed
+    assert ">c<" not in listed
+
+
+def test_cli_batch_html(tmp_path, monkeypatch, demo):
+    """`tonekit batch --html --lang fr`: the reports, then the pages in French, said on the last line; the
+    language is checked before any call is analysed."""
+    import tonekit.batch as batch
+
+    def demo_one(audio, out, models, options=None):
+        Path(out).write_text(demo.to_json())
+        return audio, None
+
+    monkeypatch.setattr(batch, "_one", demo_one)
+    _inputs(tmp_path / "in", {"x.wav": b"1", "y.wav": b"2"})
+    r = CliRunner().invoke(main, ["batch", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--html",
+                                  "--lang", "fr"])
+    assert r.exit_code == 0, r.output
+    assert r.stderr.strip().splitlines()[-1].endswith(f"(pages: {tmp_path / 'out' / 'calls.html'})")
+    assert sorted(p.name for p in (tmp_path / "out/html").iterdir()) == ["x.html", "y.html"]
+    assert "Rapport de ton" in (tmp_path / "out/html/x.html").read_text(encoding="utf-8")
+    r = CliRunner().invoke(main, ["batch", str(tmp_path / "in"), "-o", str(tmp_path / "out2"), "--lang", "de"])
+    assert r.exit_code == 2 and not (tmp_path / "out2").exists()

@@ -89,7 +89,7 @@ class _Recording(dict):
 
 
 def test_every_phrase_the_reports_say_is_in_the_french_catalogue(monkeypatch):
-    """Rendering French reports (and plots) of calls that reach every branch (curves that rise, fall, flare up,
+    """Rendering French reports (plots, a batch's overview page) of calls that reach every branch (curves that rise, fall, flare up,
     stay or turn around between their ends; a side unscored; nothing found; recalibrated models; notes on the
     audio; no windows at all) looks up only phrases the catalogue holds, and every phrase it holds."""
     recording = _Recording(_lang.FR)
@@ -148,6 +148,12 @@ def test_every_phrase_the_reports_say_is_in_the_french_catalogue(monkeypatch):
         render_html(a, lang="fr")
     for a in calls[:2]:
         plot_analysis(a, lang="fr")
+    from tonekit.batch import OVERVIEW_COLUMNS
+    from tonekit.report.html import render_overview
+
+    overview = pd.DataFrame([{"report": "call.json", "path": "/calls/call.wav", "duration_s": 61.0}],
+                            columns=OVERVIEW_COLUMNS)
+    render_overview(overview, pages={"call.json": "html/call.html"}, lang="fr")
     assert recording.missing == set()
     assert set(recording) - recording.used == set()   # and no phrase left in it that nothing says
 

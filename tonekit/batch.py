@@ -39,6 +39,11 @@ LEDGER = ".tonekit-batch.json"
 #: a killed job) leaves no report without its entry; the next run folds it into the ledger.
 JOURNAL = ".tonekit-batch.journal"
 
+#: ``tonekit batch --html``: each call's HTML report in this folder of OUTDIR (``html/<report name>.html``) ...
+PAGES = "html"
+#: ... and the overview page in OUTDIR, one row per call linking to its page (:func:`write_pages`).
+OVERVIEW_PAGE = "calls.html"
+
 #: Why a call has no report when its worker process died under it.
 DIED = "the worker process analysing it died (out of memory, or a crash in native code)"
 
@@ -395,6 +400,67 @@ def write_overview(outdir) -> Path | None:
     table.to_csv(tmp, index=False)
     tmp.replace(out)
     return out
+
+
+def write_pages(outdir, *, lang: str = "en", echo=print) -> Path | None:
+    """``tonekit batch --html``: the HTML report of every call reported in ``outdir`` (``outdir/html/``, rendered
+    from its JSON report, :meth:`tonekit.Analysis.from_json`) and the overview page ``outdir/calls.html``; the
+    overview's path, or None when the folder holds no report.
+
+    A page is rendered again only when its report is newer, or it was made in another language or by another
+    tonekit version; a page whose report is gone is removed. A report that cannot be shown is said on ``echo``
+    and listed without a link; the other pages are made.
+    """
+    from . import __version__
+    from .analysis import Analysis
+    from .report._lang import language
+    from .report.html import render_html, render_overview
+
+    with language(lang):   # checked before any page is written
+        pass
+    outdir = Path(outdir)
+    table = overview_table(outdir)
+    if table.empty:
+        return None
+    folder = outdir / PAGES
+    folder.mkdir(exist_ok=True)
+    stamp = f'<html lang="{lang}">'.encode(), f'<meta name="generator" content="tonekit {__version__}">'.encode()
+    links = {}
+    for name in table.report:
+        report, page = outdir / name, folder / f"{Path(name).stem}.html"
+        if not _fresh(page, report, stamp):
+            try:
+                html = render_html(Analysis.from_json(report), lang=lang)
+            except Exception as exc:   # one report that cannot be shown must not stop the others' pages
+                echo(f"Warning: {one_line(report)}: no page made ({one_line(exc)})")
+                continue
+            _write_text(page, html)
+        links[name] = f"{PAGES}/{page.name}"
+    for old in folder.glob("*.html"):
+        if old.name not in {Path(link).name for link in links.values()}:
+            old.unlink()
+    out = outdir / OVERVIEW_PAGE
+    _write_text(out, render_overview(table, pages=links, lang=lang))
+    return out
+
+
+def _fresh(page: Path, report: Path, stamp: tuple) -> bool:
+    """Whether ``page`` is there, no older than ``report``, and holds each of ``stamp``'s marks in its head."""
+    try:
+        if page.stat().st_mtime_ns < report.stat().st_mtime_ns:
+            return False
+        with open(page, "rb") as f:
+            head = f.read(1024)
+    except OSError:
+        return False
+    return all(mark in head for mark in stamp)
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write ``path`` whole or not at all (a ``.part`` file renamed over it)."""
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
 
 
 def _update_ledger(outdir: Path, ledger: dict, new: dict) -> None:

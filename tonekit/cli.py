@@ -544,9 +544,13 @@ def _print_scores(rows, fmt):
 @_POPULATION_SHARE
 @_WHISPER_EVERY
 @_MUSIC_GATE
+@click.option("--html", "pages", is_flag=True,
+              help="Also an HTML report of every call reported (OUTDIR/html/) and an overview page linking them, "
+                   "the calls to listen to first at the top (OUTDIR/calls.html).")
+@lang_option
 @handle_errors
 def batch(inputs, outdir, jobs, scheduler, models_dir, agent_channel, settings, population_share, whisper_every,
-          music_gate):
+          music_gate, pages, lang):
     """Many calls: a JSON report per call in OUTDIR, resumable; failures never stop the rest.
 
     INPUTS are stereo call files or folders (searched for audio files). Each report is
@@ -554,7 +558,8 @@ def batch(inputs, outdir, jobs, scheduler, models_dir, agent_channel, settings, 
     the name (a__call.wav.json). OUTDIR/failures.json lists the calls whose last try
     failed, and OUTDIR/calls.csv has one row per call reported (talk shares, mean tones,
     caller_angry_s: how long the caller's angry stretches last; events per tip), both over
-    every run into OUTDIR: sort calls.csv to find the calls to listen to.
+    every run into OUTDIR: sort calls.csv to find the calls to listen to, or open
+    OUTDIR/calls.html (--html), which lists them in that order with a page for each.
     A call is analysed again when its audio, tonekit, the models or the options change;
     --agent-channel, --set, --population-share, --whisper-every and --no-music-gate apply to every
     call.
@@ -562,8 +567,9 @@ def batch(inputs, outdir, jobs, scheduler, models_dir, agent_channel, settings, 
     \b
     Example:
         tonekit batch calls/ -o reports/ --jobs 2
+        tonekit batch calls/ -o reports/ --html --lang fr
     """
-    from .batch import OVERVIEW, run_batch
+    from .batch import OVERVIEW, run_batch, write_pages
 
     if models_dir is not None:
         from .models.store import load_models
@@ -575,8 +581,10 @@ def batch(inputs, outdir, jobs, scheduler, models_dir, agent_channel, settings, 
     ok, failed, skipped = run_batch(inputs, outdir, jobs=jobs, scheduler=scheduler, models=models_dir,
                                     options=options, echo=lambda m: click.echo(m, err=True))
     overview = Path(outdir) / OVERVIEW
+    page = write_pages(outdir, lang=lang, echo=lambda m: click.echo(m, err=True)) if pages else None
     click.echo(f"{ok} analysed, {skipped} already done, {failed} failed -> {outdir}"
-               f"{f' (overview: {overview})' if overview.exists() else ''}", err=True)
+               f"{f' (overview: {overview})' if overview.exists() else ''}"
+               f"{f' (pages: {page})' if page else ''}", err=True)
     if failed:
         sys.exit(1)
 

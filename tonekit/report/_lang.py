@@ -198,6 +198,15 @@ FR = {
         "rapprochent au fil de l'appel), synchronie (montent et descendent ensemble).",
     "Made with tonekit {version}. This page loads nothing from the network.":
         "Produit avec tonekit {version}. Cette page ne charge rien depuis le réseau.",
+    # the overview page of a batch
+    "Length": "Durée", "Caller angry (s)": "Appelant en colère (s)", "Tip 1": "Conseil 1", "Tip 7": "Conseil 7",
+    "Tip 8": "Conseil 8", "Tip 9": "Conseil 9", "Tip 12": "Conseil 12", "Notes": "Remarques",
+    "tonekit batch: {count} calls": "tonekit batch : {count} appels",
+    "Calls with the most tone events first (tips 8 and 9, then 7), then the longest angry caller. A count of n/a: "
+    "that tip could not be judged (a side's tone was not scored).":
+        "Les appels qui ont le plus d'événements de ton d'abord (conseils 8 et 9, puis 7), puis ceux où l'appelant "
+        "est en colère le plus longtemps. Un nombre n.d. : ce conseil n'a pas pu être jugé (le ton d'un "
+        "interlocuteur n'a pas été évalué).",
     # the plot
     "{speaker} speaking": "{speaker} parle",
     "event (tip)": "événement (conseil)",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+from pathlib import Path
 
 from ._common import (ENTRAINMENT_FEATURES, TIP_ADVICE, curve_stories, deep_get, event_times, fmt_clock, fmt_num,
                       fmt_percent, fmt_seconds, fmt_signed, fmt_text, fmt_tip, in_short, is_missing, kind_label,
@@ -267,6 +268,7 @@ def render_html(analysis, *, lang: str = "en") -> str:
             '<meta charset="utf-8">',
             f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f'<meta name="generator" content="tonekit {_e(_tonekit_version())}">',
             f"<title>{_e(t('Tone report: {source}', source=source))}</title>",
             f"<style>{_CSS}</style>",
             "</head>",
@@ -283,5 +285,83 @@ def render_html(analysis, *, lang: str = "en") -> str:
             f"<footer>{_e(footer)}</footer>",
             "</body>",
             "</html>",
+        ]
+    return "\n".join(parts) + "\n"
+
+
+#: The overview page's columns after the call's name: (the overview table's column, heading, how it is shown).
+_OVERVIEW_COLUMNS = (
+    ("duration_s", "Length", lambda v: fmt_clock(v)),
+    ("caller_angry_s", "Caller angry (s)", lambda v: fmt_num(v, 0)),
+    ("caller_anger_at_start", "Caller anger", None),   # with its end: "0.69 → 0.33"
+    ("tip1_interruptions", "Tip 1", fmt_tip),
+    ("tip7_no_smile", "Tip 7", fmt_tip),
+    ("tip8_not_calm", "Tip 8", fmt_tip),
+    ("tip9_tone_mismatch", "Tip 9", fmt_tip),
+    ("tip12_long_silences", "Tip 12", fmt_tip),
+)
+
+
+def overview_order(table):
+    """The overview's rows in the order a supervisor listens: most tone events (tips 8 and 9, then 7), then the
+    longest angry caller, then by name."""
+    import pandas as pd
+
+    def count(column):
+        return pd.to_numeric(table[column], errors="coerce").fillna(0)
+
+    keys = table.assign(_tone=count("tip8_not_calm") + count("tip9_tone_mismatch"), _smile=count("tip7_no_smile"),
+                        _angry=pd.to_numeric(table["caller_angry_s"], errors="coerce").fillna(0))
+    keys = keys.sort_values(["_tone", "_smile", "_angry", "report"], ascending=[False, False, False, True],
+                            kind="stable")
+    return table.loc[keys.index]
+
+
+def _value(value):
+    """A cell of the overview table, None where it is empty."""
+    import pandas as pd
+
+    return None if value is None or value is pd.NA else value
+
+
+def render_overview(table, *, pages: dict, lang: str = "en") -> str:
+    """The overview page of a batch (``tonekit batch --html``): one row per call of ``table``
+    (:func:`tonekit.batch.overview_table`), in :func:`overview_order`, each linking to its page.
+
+    ``pages`` maps a report's name (the table's ``report``) to its page's address relative to the overview
+    (a call without a page is listed without a link). Self-contained and offline, like :func:`render_html`.
+    """
+    with language(lang):
+        rows = []
+        for row in overview_order(table).to_dict(orient="records"):
+            # the report's name, unique in the batch (the audio's stem: call.json for call.wav), the audio's path
+            # on hovering
+            shown, path = _e(Path(row["report"]).stem), _e(fmt_text(row.get("path")))
+            link = pages.get(row["report"])
+            cells = [f'<a href="{_e(link)}" title="{path}">{shown}</a>' if link
+                     else f'<span title="{path}">{shown}</span>']
+            for column, _heading, show in _OVERVIEW_COLUMNS:
+                value = _value(row.get(column))
+                cells.append(_e(f"{fmt_num(value)} → {fmt_num(_value(row.get('caller_anger_at_end')))}"
+                                if show is None else show(value)))
+            notes = fmt_text(row.get("notes"))
+            cells.append(_e(notes))
+            rows.append(cells)
+        headers = [t("Call")] + [t(h) for _c, h, _s in _OVERVIEW_COLUMNS] + [t("Notes")]
+        table_html = _table(headers, rows, numeric=tuple(range(1, len(_OVERVIEW_COLUMNS) + 1)),
+                            table_id="calls-table", compact=False)
+        title = t("tonekit batch: {count} calls", count=len(rows))
+        about = t("Calls with the most tone events first (tips 8 and 9, then 7), then the longest angry caller. "
+                  "A count of n/a: that tip could not be judged (a side's tone was not scored).")
+        footer = t("Made with tonekit {version}. This page loads nothing from the network.",
+                   version=_tonekit_version())
+        parts = [
+            "<!DOCTYPE html>", f'<html lang="{lang}">', "<head>", '<meta charset="utf-8">',
+            f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f'<meta name="generator" content="tonekit {_e(_tonekit_version())}">',
+            f"<title>{_e(title)}</title>", f"<style>{_CSS}</style>", "</head>", "<body>",
+            f"<header>\n<h1>{_e(title)}</h1>\n<p>{_e(about)}</p>\n</header>",
+            f"<main>\n{table_html}\n</main>", f"<footer>{_e(footer)}</footer>", "</body>", "</html>",
         ]
     return "\n".join(parts) + "\n"
