@@ -1676,6 +1676,9 @@ def test_batch_pages_overview_and_one_page_per_call(tmp_path, demo):
 
     out = tmp_path / "out"
     _demo_reports(out, demo)
+    with pytest.raises(tonekit.ParameterError, match="one of en, fr, got 'de'"):
+        write_pages(out, lang="de")
+    assert not (out / "html").exists() and not (out / "calls.html").exists()
     said = []
     page = write_pages(out, echo=said.append)
     assert page == out / "calls.html" and said == []

@@ -413,11 +413,10 @@ def write_pages(outdir, *, lang: str = "en", echo=print) -> Path | None:
     """
     from . import __version__
     from .analysis import Analysis
-    from .report._lang import language
+    from .report._lang import checked
     from .report.html import render_html, render_overview
 
-    with language(lang):   # checked before any page is written
-        pass
+    checked(lang)   # before any page is written
     outdir = Path(outdir)
     table = overview_table(outdir)
     if table.empty:

@@ -29,14 +29,19 @@ _current: ContextVar[str] = ContextVar("tonekit_report_language", default="en")
 def language(lang: str | None):
     """Render the reports inside the ``with`` block in ``lang`` (one of :data:`LANGUAGES`; None: the language
     already in force, English outside any such block)."""
-    lang = _current.get() if lang is None else lang
-    if lang not in LANGUAGES:
-        raise ParameterError(f"report language must be one of {', '.join(LANGUAGES)}, got {lang!r}")
+    lang = _current.get() if lang is None else checked(lang)
     token = _current.set(lang)
     try:
         yield lang
     finally:
         _current.reset(token)
+
+
+def checked(lang) -> str:
+    """``lang`` when it is one of :data:`LANGUAGES`; else :class:`~tonekit.errors.ParameterError`."""
+    if lang not in LANGUAGES:
+        raise ParameterError(f"report language must be one of {', '.join(LANGUAGES)}, got {lang!r}")
+    return lang
 
 
 def current() -> str:
@@ -258,4 +263,4 @@ def evidence(text: str) -> str:
     return text
 
 
-__all__ = ["LANGUAGES", "language", "current", "t", "decimal", "speaker_name", "evidence"]
+__all__ = ["LANGUAGES", "language", "checked", "current", "t", "decimal", "speaker_name", "evidence"]
