@@ -300,6 +300,7 @@ def report(call, agent, caller, turns, agent_label, agent_channel, models_dir, q
         tonekit report --agent agent.wav --caller caller.wav -o report.json
         tonekit report call.flac -o call.html
         tonekit report call.flac --lang fr
+        tonekit report reports/call.json -o call.html   (a saved JSON report, shown again)
     """
     if output:
         _check_output(output, "-o", inputs=(call, agent, caller, turns))
