@@ -1712,7 +1712,12 @@ def test_batch_pages_overview_and_one_page_per_call(tmp_path, demo):
     assert sorted(p.name for p in (out / "html").iterdir()) == ["b.html"]
     listed = (out / "calls.html").read_text(encoding="utf-8")
     assert '<td><span title="demo_call.flac">a</span></td>' in listed and 'href="html/b.html"' in listed
-    assert ">c<" not in listed
+    assert ">c<" not in listed and "failed" not in listed
+    # the calls of failures.json, after the table
+    (out / "failures.json").write_text(json.dumps({"/calls/x.wav": "/calls/x.wav: empty file"}))
+    write_pages(out)
+    listed = (out / "calls.html").read_text(encoding="utf-8")
+    assert '<h2>Not analysed (1)</h2>\n<ul class="notes">\n<li>/calls/x.wav: empty file</li>' in listed
 
 
 def test_cli_batch_html(tmp_path, monkeypatch, demo):

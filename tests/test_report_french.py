@@ -153,7 +153,8 @@ def test_every_phrase_the_reports_say_is_in_the_french_catalogue(monkeypatch):
 
     overview = pd.DataFrame([{"report": "call.json", "path": "/calls/call.wav", "duration_s": 61.0}],
                             columns=OVERVIEW_COLUMNS)
-    render_overview(overview, pages={"call.json": "html/call.html"}, lang="fr")
+    render_overview(overview, pages={"call.json": "html/call.html"}, failures={"/calls/x.wav": "x: empty"},
+                    lang="fr")
     assert recording.missing == set()
     assert set(recording) - recording.used == set()   # and no phrase left in it that nothing says
 

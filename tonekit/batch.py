@@ -404,8 +404,8 @@ def write_overview(outdir) -> Path | None:
 
 def write_pages(outdir, *, lang: str = "en", echo=print) -> Path | None:
     """``tonekit batch --html``: the HTML report of every call reported in ``outdir`` (``outdir/html/``, rendered
-    from its JSON report, :meth:`tonekit.Analysis.from_json`) and the overview page ``outdir/calls.html``; the
-    overview's path, or None when the folder holds no report.
+    from its JSON report, :meth:`tonekit.Analysis.from_json`) and the overview page ``outdir/calls.html`` (the
+    calls of ``failures.json`` listed after them); the overview's path, or None when the folder holds no report.
 
     A page is rendered again only when its report is newer, or it was made in another language or by another
     tonekit version; a page whose report is gone is removed. A report that cannot be shown is said on ``echo``
@@ -439,7 +439,7 @@ def write_pages(outdir, *, lang: str = "en", echo=print) -> Path | None:
         if old.name not in {Path(link).name for link in links.values()}:
             old.unlink()
     out = outdir / OVERVIEW_PAGE
-    _write_text(out, render_overview(table, pages=links, lang=lang))
+    _write_text(out, render_overview(table, pages=links, failures=_read_failures(outdir / FAILURES), lang=lang))
     return out
 
 

@@ -324,12 +324,14 @@ def _value(value):
     return None if value is None or value is pd.NA else value
 
 
-def render_overview(table, *, pages: dict, lang: str = "en") -> str:
+def render_overview(table, *, pages: dict, failures: dict | None = None, lang: str = "en") -> str:
     """The overview page of a batch (``tonekit batch --html``): one row per call of ``table``
     (:func:`tonekit.batch.overview_table`), in :func:`overview_order`, each linking to its page.
 
     ``pages`` maps a report's name (the table's ``report``) to its page's address relative to the overview
-    (a call without a page is listed without a link). Self-contained and offline, like :func:`render_html`.
+    (a call without a page is listed without a link); ``failures`` (``{path: error}``, a batch's
+    ``failures.json``), the calls with no report, are listed after them with their errors (in English, as the
+    command line says them). Self-contained and offline, like :func:`render_html`.
     """
     with language(lang):
         rows = []
@@ -355,6 +357,11 @@ def render_overview(table, *, pages: dict, lang: str = "en") -> str:
                   "A count of n/a: that tip could not be judged (a side's tone was not scored).")
         footer = t("Made with tonekit {version}. This page loads nothing from the network.",
                    version=_tonekit_version())
+        failed = ""
+        if failures:
+            items = "\n".join(f"<li>{_e(error)}</li>" for _path, error in sorted(failures.items()))
+            failed = (f'<section id="failed">\n<h2>{_e(t("Not analysed ({count})", count=len(failures)))}</h2>\n'
+                      f'<ul class="notes">\n{items}\n</ul>\n</section>\n')
         parts = [
             "<!DOCTYPE html>", f'<html lang="{lang}">', "<head>", '<meta charset="utf-8">',
             f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
@@ -362,6 +369,6 @@ def render_overview(table, *, pages: dict, lang: str = "en") -> str:
             f'<meta name="generator" content="tonekit {_e(_tonekit_version())}">',
             f"<title>{_e(title)}</title>", f"<style>{_CSS}</style>", "</head>", "<body>",
             f"<header>\n<h1>{_e(title)}</h1>\n<p>{_e(about)}</p>\n</header>",
-            f"<main>\n{table_html}\n</main>", f"<footer>{_e(footer)}</footer>", "</body>", "</html>",
+            f"<main>\n{table_html}\n{failed}</main>", f"<footer>{_e(footer)}</footer>", "</body>", "</html>",
         ]
     return "\n".join(parts) + "\n"
