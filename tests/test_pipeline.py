@@ -1683,7 +1683,9 @@ def test_batch_pages_overview_and_one_page_per_call(tmp_path, demo):
     page = write_pages(out, echo=said.append)
     assert page == out / "calls.html" and said == []
     assert sorted(p.name for p in (out / "html").iterdir()) == ["a.html", "b.html", "c.html"]
-    assert (out / "html/a.html").read_text(encoding="utf-8") == render_html(Analysis.from_json(out / "a.json"))
+    assert (out / "html/a.html").read_text(encoding="utf-8") == render_html(Analysis.from_json(out / "a.json"),
+                                                                         back="../calls.html")
+    assert '<nav><a href="../calls.html">← All calls</a></nav>' in (out / "html/a.html").read_text(encoding="utf-8")
     rows = re.findall(r'<tr><td><a href="(html/\w\.html)" title="demo_call.flac">(\w)</a></td>(.*?)</tr>',
                       page.read_text(encoding="utf-8"))
     assert [(href, name) for href, name, _ in rows] == [("html/a.html", "a"), ("html/b.html", "b"),

@@ -145,7 +145,7 @@ def test_every_phrase_the_reports_say_is_in_the_french_catalogue(monkeypatch):
     ]
     for a in calls:
         render_text(a, color=False, lang="fr")
-        render_html(a, lang="fr")
+        render_html(a, lang="fr", back="../calls.html")
     for a in calls[:2]:
         plot_analysis(a, lang="fr")
     from tonekit.batch import OVERVIEW_COLUMNS

@@ -429,7 +429,7 @@ def write_pages(outdir, *, lang: str = "en", echo=print) -> Path | None:
         report, page = outdir / name, folder / f"{Path(name).stem}.html"
         if not _fresh(page, report, stamp):
             try:
-                html = render_html(Analysis.from_json(report), lang=lang)
+                html = render_html(Analysis.from_json(report), lang=lang, back=f"../{OVERVIEW_PAGE}")
             except Exception as exc:   # one report that cannot be shown must not stop the others' pages
                 echo(f"Warning: {one_line(report)}: no page made ({one_line(exc)})")
                 continue

@@ -206,7 +206,7 @@ FR = {
     # the overview page of a batch
     "Length": "Durée", "Caller angry (s)": "Appelant en colère (s)", "Tip 1": "Conseil 1", "Tip 7": "Conseil 7",
     "Tip 8": "Conseil 8", "Tip 9": "Conseil 9", "Tip 12": "Conseil 12", "Notes": "Remarques",
-    "Not analysed ({count})": "Non analysés ({count})",
+    "Not analysed ({count})": "Non analysés ({count})", "← All calls": "← Tous les appels",
     "tonekit batch: {count} calls": "tonekit batch : {count} appels",
     "Calls with the most tone events first (tips 8 and 9, then 7), then the longest angry caller. A count of n/a: "
     "that tip could not be judged (a side's tone was not scored).":

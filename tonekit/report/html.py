@@ -230,7 +230,7 @@ def _summary(analysis) -> str:
             f"<h3>{_e(t('Events per tip'))}</h3>\n{tips_table}\n</section>")
 
 
-def render_html(analysis, *, lang: str = "en") -> str:
+def render_html(analysis, *, lang: str = "en", back: str | None = None) -> str:
     """The tone report of one call as one self-contained, offline HTML page.
 
     Holds the call's metadata (source, duration, tonekit version), the tone
@@ -246,6 +246,9 @@ def render_html(analysis, *, lang: str = "en") -> str:
     lang : {"en", "fr"}, keyword-only
         The report's language: English, or French (decimal commas; the notes
         on the audio stay in English).
+    back : str, optional, keyword-only
+        The address of a page to link back to at the top (a batch's overview,
+        ``tonekit batch --html``).
 
     Returns
     -------
@@ -273,6 +276,7 @@ def render_html(analysis, *, lang: str = "en") -> str:
             f"<style>{_CSS}</style>",
             "</head>",
             "<body>",
+            *([f'<nav><a href="{_e(back)}">{_e(t("← All calls"))}</a></nav>'] if back else []),
             f"<header>\n<h1>{_e(t('Tone report'))}</h1>\n{_metadata(analysis)}\n</header>",
             "<main>",
             _in_short(analysis),
