@@ -269,3 +269,57 @@ def test_readme_shows_the_demos_french_report_as_it_is(demo_analysis):
     shown = re.search(r"```\n(rapport tonekit : demo_call\.flac\n.*?)```", readme, re.S).group(1).splitlines()
     assert len(shown) == 9
     assert render_text(demo_analysis, color=False, lang="fr").splitlines()[:9] == shown
+
+
+#: A value for every field of tonekit.notes' templates (numbers as the call sites format them).
+_FIELDS = {"path": "calls/c 1.wav", "what": "channel 1", "dc": "+0.050", "dbfs": "-26", "side": "caller",
+           "other": "agent", "spans": "0:50-0:58, 1:10-1:12", "db": "12", "hz": "150", "ms": "180",
+           "percent": "0.15", "seconds": "42.5", "other_seconds": "90.2", "time": "0:42", "other_hz": "8000",
+           "rate": "8000", "name": "mix.wav", "duration": "60.0", "need": "1", "count": "1", "window": "3",
+           "windows": "window", "reference": "3"}
+
+
+def test_every_note_reads_back_and_is_said_in_french():
+    """Each warning template of tonekit.notes gives back its fields (parse), and its French names the side,
+    the channel and the numbers the French way, with nothing of the English template left."""
+    import string
+
+    from tonekit.notes import NOTES, note, parse
+    from tonekit.report._lang import NOTES_FR, note_text
+
+    assert set(NOTES_FR) == set(NOTES)
+    for key, template in NOTES.items():
+        fields = {f for _, f, _, _ in string.Formatter().parse(template) if f}
+        english = note(key, **{f: _FIELDS[f] for f in fields})
+        assert parse(english) == (key, {f: _FIELDS[f] for f in fields})
+        assert note_text(english) == english   # English outside a French report
+        with language("fr"):
+            french = note_text(english)
+        assert french.startswith("calls/c 1.wav : ") and "{" not in french, french
+        for english_word in ("side", "speech", "found", "channel", "caller", "agent"):
+            assert english_word not in french, (key, french)
+        if "seconds" in fields:
+            assert "42,5 s" in french
+    with language("fr"):
+        assert note_text(note("echo", **_FIELDS)) == (
+            "calls/c 1.wav : la voix de la secrétaire revient côté appelant (canal 1) 180 ms plus tard, 12 dB plus "
+            "bas (écho de ligne) : écartée de sa parole")
+        assert note_text(note("clipped", **{**_FIELDS, "what": "audio"})) == (
+            "calls/c 1.wav : l'audio est légèrement écrêté (0,15 % des échantillons à pleine échelle)")
+        assert note_text("something tonekit did not write: 0.5") == "something tonekit did not write: 0.5"
+
+
+def test_the_demo_with_music_on_hold_has_its_note_in_french(tmp_path):
+    """The demo with synthetic music in its hold (test_pipeline's helper): the note as the pipeline warns of it,
+    said in French in the French report."""
+    from test_pipeline import _demo_with_hold_music
+
+    _, path = _demo_with_hold_music(tmp_path, 1)
+    with pytest.warns(UserWarning, match="music on hold"):
+        a = tonekit.analyze(path)
+    english = [n for n in a.warnings if "music on hold" in n]
+    assert len(english) == 1
+    text = render_text(a, color=False, lang="fr")
+    assert "Remarques sur l'audio" in text and "music on hold" not in text
+    assert re.search(r"son continu, pas de la parole, côté appelant \(canal 1\) à 0:\d\d-0:\d\d \(musique "
+                     r"d'attente \?\) : écarté de sa parole", text), text

@@ -19,6 +19,7 @@ from scipy.ndimage import binary_closing, binary_dilation, binary_opening, label
 from .analysis import SEGMENT_COLUMNS
 from .audio import DC_OFFSET_MIN, SILENT_DBFS, Call, dc_offset_text, judge_levels
 from .errors import AudioError
+from .notes import note
 from .match import MatchOptions
 from .features.energy import P_REF, block_power, intensity_from_blocks
 
@@ -786,7 +787,8 @@ def channel_levels(call: Call, speaker: str, *, chunk_s: float = 60.0, hop_s: fl
         for other, o in call.sources.items():   # a mono mix's speakers share the offset of their one channel
             if (o.path, o.channel) == (src.path, src.channel):
                 call.dc[other] = dc
-        warnings.warn(f"{path}: {what} carries {dc_offset_text(dc)}: taken off before analysis", stacklevel=3)
+        warnings.warn(note("dc_offset", path=path, what=what, dc=f"{dc:+.3f}", dbfs=f"{20 * np.log10(abs(dc)):.0f}"),
+                      stacklevel=3)
         return channel_levels(call, speaker, chunk_s=chunk_s, hop_s=hop_s, highpass_hz=highpass_hz, tones=tones)
 
     def frames(b):
@@ -975,15 +977,13 @@ def detect_activity(call: Call, *, crosstalk_db: float = 12.0, floor_margin_db: 
         if any(t.any() for t in beeps.values()) or any(t.any() for t in pressed.values()):
             for s in spk:
                 # the tones' frames are heard as the line's quiet: what speech is left is found again below
-                for t, kind, why in ((beeps[s], "steady tones", "ringback, busy or dial tone?"),
-                                     (pressed[s], "key tones (DTMF)", "keypad presses?")):
+                for t, kind in ((beeps[s], "tones"), (pressed[s], "keys")):
                     if not t.any():
                         continue
                     _heard_as_quiet(heard, s, ends[s], t, floors[s])
                     path, what = call.describe(s)
                     spans = clock_spans(t, join_gap_s=PURE_TONE_CADENCE_S)
-                    warnings.warn(f"{path}: {kind}, not speech, on the {s}'s side ({what}) at {spans} ({why}): "
-                                  f"left out of the {s}'s speech", stacklevel=2)
+                    warnings.warn(note(kind, path=path, side=s, what=what, spans=spans), stacklevel=2)
             for s in spk:
                 speech[s][:ends[s]] = found(heard, s)
     for s in spk:
@@ -995,8 +995,7 @@ def detect_activity(call: Call, *, crosstalk_db: float = 12.0, floor_margin_db: 
                 speech[s][:end] &= ~music
                 path, what = call.describe(s)
                 spans = clock_spans(music)
-                warnings.warn(f"{path}: steady sound, not speech, on the {s}'s side ({what}) at {spans} (music "
-                              f"on hold?): left out of the {s}'s speech", stacklevel=2)
+                warnings.warn(note("music", path=path, side=s, what=what, spans=spans), stacklevel=2)
     tone = {}
     for s in spk:
         if hummed[s]:   # found above the hum: the tone is read where it stands out of it all
@@ -1120,9 +1119,8 @@ def _above_hum(call: Call, speaker: str, x: np.ndarray, high: np.ndarray | None,
     if drop < HUM_DROP_DB:
         return x
     path, what = call.describe(speaker)
-    where = f"in the mix ({what})" if mix else f"on the {speaker}'s side ({what})"
-    warnings.warn(f"{path}: mains hum or rumble {where}: its noise is {int(drop)} dB quieter above "
-                  f"{HUM_HIGHPASS_HZ:g} Hz, where its speech is looked for", stacklevel=3)
+    warnings.warn(note("hum_mix" if mix else "hum", path=path, side=speaker, what=what, db=f"{int(drop)}",
+                       hz=f"{HUM_HIGHPASS_HZ:g}"), stacklevel=3)
     return high
 
 
@@ -1140,8 +1138,8 @@ def _leave_out_echo(call: Call, heard: dict, ends: dict, floor_margin_db: float)
     for s, (o, (lag, loss), echo) in found.items():
         _heard_as_quiet(heard, s, ends[s], echo, floor_and_peak(heard[s][:ends[s]], floor_margin_db=floor_margin_db)[0])
         path, what = call.describe(s)
-        warnings.warn(f"{path}: the {o}'s voice comes back on the {s}'s side ({what}) {1000 * lag * HOP_S:.0f} ms "
-                      f"later, {loss:.0f} dB down (line echo): left out of the {s}'s speech", stacklevel=3)
+        warnings.warn(note("echo", path=path, other=o, side=s, what=what, ms=f"{1000 * lag * HOP_S:.0f}",
+                           db=f"{loss:.0f}"), stacklevel=3)
 
 
 def _heard_as_quiet(heard: dict, s: str, end: int, frames: np.ndarray, floor: float) -> None:

@@ -19,6 +19,7 @@ import soundfile as sf
 import soxr
 
 from .errors import AudioError, ParameterError, whole_number
+from .notes import note
 
 MIN_SR = 8000
 MAX_SR = 96000
@@ -517,8 +518,7 @@ def judge_levels(path, what: str, peak: float, clipped_share: float) -> None:
     if clipped_share > CLIP_REFUSE_SHARE:
         raise AudioError(path, f"{what} is clipped ({100 * clipped_share:.1f} % of samples at full scale)")
     if clipped_share > CLIP_WARN_SHARE:
-        warnings.warn(f"{path}: {what} is slightly clipped ({100 * clipped_share:.2f} % of samples at full scale)",
-                      stacklevel=3)
+        warnings.warn(note("clipped", path=path, what=what, percent=f"{100 * clipped_share:.2f}"), stacklevel=3)
 
 
 def _same_file(a, b) -> bool:
@@ -586,16 +586,16 @@ def load_call(source=None, *, agent=None, caller=None, turns=None, agent_label: 
         (short, s_info), (long_, l_info) = sorted(infos.items(), key=lambda kv: kv[1].duration_s)
         if l_info.duration_s - s_info.duration_s > LENGTH_MISMATCH_S:
             m, sec = divmod(int(s_info.duration_s), 60)
-            warnings.warn(f"{s_info.path}: the {short}'s file lasts {s_info.duration_s:.1f} s, the {long_}'s "
-                          f"{l_info.duration_s:.1f} s: the {short}'s side is silent from {m}:{sec:02d} on",
+            warnings.warn(note("short_file", path=s_info.path, side=short, seconds=f"{s_info.duration_s:.1f}",
+                               other=long_, other_seconds=f"{l_info.duration_s:.1f}", time=f"{m}:{sec:02d}"),
                           stacklevel=2)
         srs = {i.sr for i in infos.values()}
         sr_in = min(srs)
         if len(srs) > 1:
             low = next(who for who, i in infos.items() if i.sr == sr_in)
             high = next(who for who in infos if who != low)
-            warnings.warn(f"{infos[high].path}: the {high}'s file is at {infos[high].sr} Hz, the {low}'s at "
-                          f"{sr_in} Hz: both are analysed at {working_rate(sr_in)} Hz", stacklevel=2)
+            warnings.warn(note("rates", path=infos[high].path, side=high, hz=infos[high].sr, other=low,
+                               other_hz=sr_in, rate=working_rate(sr_in)), stacklevel=2)
         return Call(f"agent={Path(agent).name},caller={Path(caller).name}",
                     {"agent": Source(str(agent), 0), "caller": Source(str(caller), 0)},
                     sr_in, working_rate(sr_in), max(i.duration_s for i in infos.values()), infos)
@@ -621,8 +621,8 @@ def load_call(source=None, *, agent=None, caller=None, turns=None, agent_label: 
         caller_label = next(lab for lab in labels if lab != agent_label)
         last = max(seg.end_s for seg in segs)
         if last > info.duration_s + 1.0:
-            warnings.warn(f"{turns}: turns run to {last:.1f} s but {name} lasts {info.duration_s:.1f} s "
-                          "(the turns of another recording?)", stacklevel=2)
+            warnings.warn(note("turns", path=turns, seconds=f"{last:.1f}", name=name,
+                               duration=f"{info.duration_s:.1f}"), stacklevel=2)
         return Call(name, {"agent": Source(str(source), None, [s for s in segs if s.label == agent_label]),
                            "caller": Source(str(source), None, [s for s in segs if s.label == caller_label])},
                     info.sr, working_rate(info.sr), info.duration_s, {"agent": info, "caller": info})

@@ -277,8 +277,7 @@ def lang_option(fn):
     return click.option("--lang", type=click.Choice(LANGUAGES), default="en", show_default=True,
                         envvar="TONEKIT_LANG", show_envvar=True,
                         help="Language of the text and HTML reports and of the plot: English or French (the "
-                             "JSON and TextGrid forms keep their English keys, and notes on the audio stay "
-                             "English).")(fn)
+                             "JSON and TextGrid forms keep their English keys).")(fn)
 
 
 @main.command()

@@ -16,6 +16,7 @@ from .activity import (HOP_S, NOISY_HEADROOM_DB, detect_activity, frames_of, fra
 from .analysis import WINDOW_COLUMNS, Analysis, edge_means
 from .audio import DC_OFFSET_MIN_UTTERANCE, as_signal, dc_offset_text, load_audio, load_call
 from .errors import AudioError, ParameterError, whole_number
+from .notes import note
 from .features.embedding import window_embedding_table
 from .features.frames import call_speaker_frames, frames_table, signal_frames
 from .features.windows import (MIN_VOICED_FRAMES, mixed_reference, model_features, segment_functionals,
@@ -206,15 +207,14 @@ def _analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=No
     for spk, m in act.speech.items():
         if m.sum() * act.hop_s < min_speech_s:
             path, what = call.describe(spk)
-            found = "no speech found" if not m.any() else f"only {_floor_s(m.sum() * act.hop_s)} s of speech found"
-            warnings.warn(f"{path}: {found} for the {spk} ({what}); their tone cannot be scored "
-                          f"(a window needs {min_speech_s:g} s)", stacklevel=2)
+            warnings.warn(note("little_speech", seconds=f"{_floor_s(m.sum() * act.hop_s)}", path=path, side=spk,
+                               what=what, need=f"{min_speech_s:g}") if m.any() else
+                          note("no_speech", path=path, side=spk, what=what, need=f"{min_speech_s:g}"), stacklevel=2)
         elif (room := headroom_db(act.intensity_db[spk][:frames_with_audio(call, spk, len(m), act.hop_s)])
               ) < NOISY_HEADROOM_DB:
             path, what = call.describe(spk)
-            warnings.warn(f"{path}: the {spk}'s speech ({what}) stands only {_down(room, 1)} dB over the noise, less "
-                          f"than in anything the tone models learned from ({NOISY_HEADROOM_DB:g} dB or more): "
-                          "their tone scores are less reliable", stacklevel=2)
+            warnings.warn(note("noisy", path=path, side=spk, what=what, db=f"{_down(room, 1)}",
+                               need=f"{NOISY_HEADROOM_DB:g}"), stacklevel=2)
     embedding_every = whole_number("embedding_every", embedding_every, minimum=1)
     whisper_every = whole_number("whisper_every", whisper_every, minimum=1)
     prefixes = _embedding_prefixes(mdl)
@@ -241,10 +241,9 @@ def _analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=No
             # every window is read against the speaker's usual voice in the call: from one window that is the
             # window itself, and the scores would be the same whatever was said
             path, what = call.describe(spk)
-            warnings.warn(f"{path}: too little speech for the {spk} ({what}) to read their tone against their "
-                          f"usual voice in the call: it fills {apart} separate {win_dur_s:g}-s "
-                          f"window{'s' * (apart > 1)} ({min_speech_s:g} s of speech each) of the {MIN_REFERENCE} "
-                          "it takes; their tone is not scored", stacklevel=2)
+            warnings.warn(note("no_reference", path=path, side=spk, what=what, count=apart, window=f"{win_dur_s:g}",
+                               windows="windows" if apart > 1 else "window", need=f"{min_speech_s:g}",
+                               reference=MIN_REFERENCE), stacklevel=2)
             enough = np.zeros_like(enough)
         if enough.any():  # only windows with enough speech are scored
             parts = [feats[enough]]

@@ -3,7 +3,8 @@
 The reports write every phrase in English through :func:`t`, which looks it up in the French catalogue when the
 report is rendered in French (:func:`language`). Numbers follow the language too (:func:`decimal`: ``0,69`` in
 French). The tables, the JSON report and the exports keep their English keys and kinds in every language: they
-are data, read by programs. The notes on the audio (the analysis's warnings) stay in English.
+are data, read by programs. The notes on the audio (the analysis's warnings, :mod:`tonekit.notes`) are said in French
+too; a warning written otherwise stays English.
 
 >>> with language("fr"):
 ...     t("tip {tip}", tip=8)
@@ -168,7 +169,7 @@ FR = {
     "{times}  tip {tip}  {kind} ({speaker}, severity {severity})":
         "{times}  conseil {tip}  {kind} ({speaker}, gravité {severity})",
     "no events": "aucun", "{line}: {evidence}": "{line} : {evidence}",
-    "Notes on the audio": "Remarques sur l'audio (en anglais)",
+    "Notes on the audio": "Remarques sur l'audio",
     # the HTML report
     "Tone report": "Rapport de ton",
     "Tone report: {source}": "Rapport de ton : {source}",
@@ -264,4 +265,75 @@ def evidence(text: str) -> str:
     return text
 
 
-__all__ = ["LANGUAGES", "language", "checked", "current", "t", "decimal", "speaker_name", "evidence"]
+# ----------------------------------------------------------------------------- notes on the audio
+
+#: The French of each warning of :data:`tonekit.notes.NOTES`. Fields: as in English, numbers with decimal
+#: commas; ``side``/``other`` as "secrétaire"/"appelant", ``side_de``/``other_de`` "de la secrétaire"/"de
+#: l'appelant", ``side_le`` "la secrétaire"/"l'appelant"; ``what`` "audio"/"canal N", ``what_le`` "l'audio"/"le
+#: canal N"; ``windows`` "fenêtre(s)".
+NOTES_FR = {
+    "dc_offset": "{path} : {what_le} porte une composante continue de {dc} ({dbfs} dBFS) : retirée avant l'analyse",
+    "tones": "{path} : tonalités continues, pas de la parole, côté {side} ({what}) à {spans} (retour d'appel, "
+             "occupé ou tonalité ?) : écartées de sa parole",
+    "keys": "{path} : tonalités de touches (DTMF), pas de la parole, côté {side} ({what}) à {spans} (touches du "
+            "clavier ?) : écartées de sa parole",
+    "music": "{path} : son continu, pas de la parole, côté {side} ({what}) à {spans} (musique d'attente ?) : "
+             "écarté de sa parole",
+    "hum": "{path} : ronflement du secteur ou grondement côté {side} ({what}) : son bruit est {db} dB plus faible "
+           "au-dessus de {hz} Hz, où sa parole est cherchée",
+    "hum_mix": "{path} : ronflement du secteur ou grondement dans le mélange ({what}) : son bruit est {db} dB plus "
+               "faible au-dessus de {hz} Hz, où la parole est cherchée",
+    "echo": "{path} : la voix {other_de} revient côté {side} ({what}) {ms} ms plus tard, {db} dB plus bas (écho de "
+            "ligne) : écartée de sa parole",
+    "clipped": "{path} : {what_le} est légèrement écrêté ({percent} % des échantillons à pleine échelle)",
+    "short_file": "{path} : le fichier {side_de} dure {seconds} s, celui {other_de} {other_seconds} s : le côté "
+                  "{side} est muet à partir de {time}",
+    "rates": "{path} : le fichier {side_de} est à {hz} Hz, celui {other_de} à {other_hz} Hz : les deux sont "
+             "analysés à {rate} Hz",
+    "turns": "{path} : les tours de parole vont jusqu'à {seconds} s mais {name} dure {duration} s (les tours d'un "
+             "autre enregistrement ?)",
+    "no_speech": "{path} : aucune parole trouvée pour {side_le} ({what}) : son ton ne peut pas être évalué (une "
+                 "fenêtre demande {need} s)",
+    "little_speech": "{path} : seulement {seconds} s de parole trouvées pour {side_le} ({what}) : son ton ne peut pas "
+                     "être évalué (une fenêtre demande {need} s)",
+    "noisy": "{path} : la parole {side_de} ({what}) ne dépasse le bruit que de {db} dB, moins que dans tout ce dont "
+             "les modèles de ton ont appris ({need} dB ou plus) : ses scores de ton sont moins fiables",
+    "no_reference": "{path} : trop peu de parole pour {side_le} ({what}) pour lire son ton par rapport à sa voix "
+                    "habituelle dans l'appel : elle remplit {count} des {reference} {windows} de {window} s "
+                    "distinctes qu'il faut ({need} s de parole chacune) ; son ton n'est pas évalué",
+}
+
+_SIDES = {"agent": ("secrétaire", "de la secrétaire", "la secrétaire"),
+          "caller": ("appelant", "de l'appelant", "l'appelant")}
+
+
+def _what(what: str) -> tuple[str, str]:
+    """``audio`` / ``channel N`` in French, bare and with its article."""
+    m = re.fullmatch(r"channel (\d+)", what)
+    return (f"canal {m.group(1)}", f"le canal {m.group(1)}") if m else (("audio", "l'audio") if what == "audio"
+                                                                        else (what, what))
+
+
+def note_text(text: str) -> str:
+    """A warning on a call's audio (:mod:`tonekit.notes`) in the current language; one not written from those
+    templates stays as it is."""
+    from ..notes import parse
+
+    if _current.get() != "fr":
+        return text
+    found = parse(text)
+    if found is None:
+        return text
+    key, fields = found
+    values = {k: decimal(v) if _NUMBER.match(v) and k != "path" else v for k, v in fields.items()}
+    for role in ("side", "other"):
+        if fields.get(role) in _SIDES:
+            values[role], values[f"{role}_de"], values[f"{role}_le"] = _SIDES[fields[role]]
+    if "what" in fields:
+        values["what"], values["what_le"] = _what(fields["what"])
+    if "windows" in fields:
+        values["windows"] = "fenêtres" if fields["windows"] == "windows" else "fenêtre"
+    return NOTES_FR[key].format(**values)
+
+
+__all__ = ["LANGUAGES", "language", "checked", "current", "t", "decimal", "speaker_name", "evidence", "note_text"]

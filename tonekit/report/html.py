@@ -14,7 +14,7 @@ from ._common import (ENTRAINMENT_FEATURES, TIP_ADVICE, curve_stories, deep_get,
                       fmt_percent, fmt_seconds, fmt_signed, fmt_text, fmt_tip, in_short, is_missing, kind_label,
                       not_judged, nothing_found, recalibration_text, sorted_events, tips_to_work_on,
                       work_on_sentence)
-from ._lang import evidence, language, speaker_name, t
+from ._lang import evidence, language, note_text, speaker_name, t
 
 _CSS = """
 :root { --ink: #1a1a1a; --muted: #5f5f5f; --rule: #d9d9d9; --band: #f6f6f6; --bad: #b3261e; --good: #1e6b34; }
@@ -145,7 +145,7 @@ def _notes(analysis) -> str:
     notes = getattr(analysis, "warnings", None) or []
     if not notes:
         return ""
-    items = "\n".join(f"<li>{_e(fmt_text(n))}</li>" for n in notes)
+    items = "\n".join(f"<li>{_e(note_text(fmt_text(n)))}</li>" for n in notes)
     return (f'<section id="notes">\n<h2>{_e(t("Notes on the audio"))}</h2>\n<ul class="notes">\n{items}\n</ul>\n'
             '</section>')
 
@@ -244,8 +244,7 @@ def render_html(analysis, *, lang: str = "en", back: str | None = None) -> str:
     analysis : tonekit.Analysis
         The analysed call.
     lang : {"en", "fr"}, keyword-only
-        The report's language: English, or French (decimal commas; the notes
-        on the audio stay in English).
+        The report's language: English, or French (decimal commas).
     back : str, optional, keyword-only
         The address of a page to link back to at the top (a batch's overview,
         ``tonekit batch --html``).
@@ -350,8 +349,8 @@ def render_overview(table, *, pages: dict, failures: dict | None = None, lang: s
                 value = _value(row.get(column))
                 cells.append(_e(f"{fmt_num(value)} → {fmt_num(_value(row.get('caller_anger_at_end')))}"
                                 if show is None else show(value)))
-            notes = fmt_text(row.get("notes"))
-            cells.append(_e(notes))
+            notes = fmt_text(row.get("notes"))   # the call's warnings, joined by " | " (tonekit.batch)
+            cells.append(_e(" | ".join(note_text(n) for n in notes.split(" | ")) if notes else ""))
             rows.append(cells)
         headers = [t("Call")] + [t(h) for _c, h, _s in _OVERVIEW_COLUMNS] + [t("Notes")]
         table_html = _table(headers, rows, numeric=tuple(range(1, len(_OVERVIEW_COLUMNS) + 1)),

@@ -14,7 +14,7 @@ from rich.text import Text
 from ._common import (ENTRAINMENT_FEATURES, curve_stories, deep_get, event_times, fmt_clock, fmt_num,
                       fmt_percent, fmt_seconds, fmt_text, fmt_tip, in_short, is_missing, kind_label, not_judged,
                       nothing_found, recalibration_text, sorted_events, tips_to_work_on, work_on_sentence)
-from ._lang import evidence, language, speaker_name, t
+from ._lang import evidence, language, note_text, speaker_name, t
 
 
 def _terminal_safe(text: str) -> str:
@@ -147,7 +147,8 @@ def _note_lines(analysis) -> list[Text]:
     notes = getattr(analysis, "warnings", None) or []
     if not notes:
         return []
-    return [Text(""), _heading(t("Notes on the audio"))] + [Text("  • " + _terminal_safe(fmt_text(n))) for n in notes]
+    return [Text(""), _heading(t("Notes on the audio"))] + [Text("  • " + _terminal_safe(note_text(fmt_text(n))))
+                                                         for n in notes]
 
 
 def render_text(analysis, *, color: bool | None = None, width: int | None = None, lang: str = "en") -> str:
@@ -164,8 +165,7 @@ def render_text(analysis, *, color: bool | None = None, width: int | None = None
         Wrap lines at this many characters. None: no wrapping for plain text,
         the terminal's width for colour.
     lang : {"en", "fr"}, keyword-only
-        The report's language: English, or French (decimal commas; the
-        notes on the audio stay in English).
+        The report's language: English, or French (decimal commas).
 
     Returns
     -------
