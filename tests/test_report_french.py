@@ -89,9 +89,10 @@ class _Recording(dict):
 
 
 def test_every_phrase_the_reports_say_is_in_the_french_catalogue(monkeypatch):
-    """Rendering French reports (plots, a batch's overview page) of calls that reach every branch (curves that rise, fall, flare up,
-    stay or turn around between their ends; a side unscored; nothing found; recalibrated models; notes on the
-    audio; no windows at all) looks up only phrases the catalogue holds, and every phrase it holds."""
+    """Rendering French reports (plots, a batch's overview page) of calls that reach every branch (curves that
+    rise, fall, flare up, stay or turn around between their ends; a side unscored; nothing found; recalibrated
+    models; notes on the audio; no windows at all) looks up only phrases the catalogue holds, and every phrase it
+    holds."""
     recording = _Recording(_lang.FR)
     monkeypatch.setattr(_lang, "FR", recording)
     unscored = _summary()
@@ -183,6 +184,26 @@ def test_evidence_in_french(english, french):
     with language("fr"):
         assert evidence(english) == french
     assert evidence(english) == english
+
+
+def test_every_kinds_evidence_reads_back_and_has_its_french():
+    import string
+
+    from tonekit.match import EVIDENCE
+    from tonekit.notes import parse
+    from tonekit.report._lang import EVIDENCE_FR
+
+    assert set(EVIDENCE_FR) == set(EVIDENCE)
+    sample = {"anger": "0.72", "caller_anger": "0.39", "pitch": "+2.5", "loudness": "-1.1", "warmth": "0.74",
+              "smile": "-1.5", "seconds": "31", "time": "12:05"}
+    for kind, template in EVIDENCE.items():
+        fields = {f for _, f, _, _ in string.Formatter().parse(template) if f}
+        english = template.format(**{f: sample[f] for f in fields})
+        assert parse(english, EVIDENCE) == (kind, {f: sample[f] for f in fields})
+        with language("fr"):
+            french = evidence(english)
+        assert "{" not in french and "agent" not in french and not re.search(r"\d\.\d", french), french
+        assert "2,5 demi-tons" in french if "pitch" in fields else True
 
 
 def test_every_evidence_the_demo_gets_is_said_in_french(demo_analysis):

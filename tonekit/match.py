@@ -354,6 +354,20 @@ def _mean(x, m):
     return float(np.mean(v)) if len(v) else np.nan
 
 
+#: Each event kind's evidence sentence, its numbers formatted by the rule that flags it; what the reports show, and
+#: what the French reports read back (tonekit.report._lang).
+EVIDENCE = {
+    "mirrored_anger": "agent anger {anger} while caller anger {caller_anger}; agent pitch {pitch} st, loudness "
+                      "{loudness} dB",
+    "upbeat_vs_angry": "caller anger {caller_anger} while agent warmth {warmth} and pitch {pitch} st",
+    "escalation": "agent pitch {pitch} st and loudness {loudness} dB above usual while caller anger {caller_anger}",
+    "no_smile": "agent warmth {warmth} and smile cue {smile} % for {seconds} s",
+    "interruption": "agent started at {time} while the caller was speaking; they talked over each other for "
+                    "{seconds} s",
+    "long_silence": "nobody spoke for {seconds} s (from {time})",
+}
+
+
 def _event(start, end, tip, kind, speaker, severity, evidence):
     return {"start_s": round(float(start), 2), "end_s": round(float(end), 2), "tip": int(tip), "kind": kind,
             "speaker": speaker, "severity": round(float(np.clip(severity, 0, 1)), 3), "evidence": evidence}
@@ -486,19 +500,23 @@ def _tone_events(windows: pd.DataFrame, opts: MatchOptions, narrowband: bool) ->
                                                  _running_mean(raw["intensity_db_mean"], n_val), opts)
     emit(mirrored, 8, "mirrored_anger",
          lambda m: (_mean(tr["anger"], m),
-                    f"agent anger {_mean(tr['anger'], m):.2f} while caller anger {ca(m):.2f}; "
-                    f"agent pitch {_mean(tr['f0_st_mean'], m):+.1f} st, loudness {_mean(tr['intensity_db_mean'], m):+.1f} dB"))
+                    EVIDENCE["mirrored_anger"].format(anger=f"{_mean(tr['anger'], m):.2f}",
+                                                      caller_anger=f"{ca(m):.2f}",
+                                                      pitch=f"{_mean(tr['f0_st_mean'], m):+.1f}",
+                                                      loudness=f"{_mean(tr['intensity_db_mean'], m):+.1f}")))
     emit(upbeat, 9, "upbeat_vs_angry",
          lambda m: (_mean(tr["warmth"], m),
-                    f"caller anger {ca(m):.2f} while agent warmth {_mean(tr['warmth'], m):.2f} "
-                    f"and pitch {_mean(tr['f0_st_mean'], m):+.1f} st"))
+                    EVIDENCE["upbeat_vs_angry"].format(caller_anger=f"{ca(m):.2f}",
+                                                       warmth=f"{_mean(tr['warmth'], m):.2f}",
+                                                       pitch=f"{_mean(tr['f0_st_mean'], m):+.1f}")))
     raised = (tr["f0_st_mean"] >= opts.escalation_st) & (tr["intensity_db_mean"] >= opts.escalation_db)
     escal = raised & ctx & ~mirrored & ~upbeat
     emit(escal, 8, "escalation",
          lambda m: (min(1.0, max(_mean(tr["f0_st_mean"], m) / (2 * opts.escalation_st),
                                  _mean(tr["intensity_db_mean"], m) / (2 * opts.escalation_db))),
-                    f"agent pitch {_mean(tr['f0_st_mean'], m):+.1f} st and loudness "
-                    f"{_mean(tr['intensity_db_mean'], m):+.1f} dB above usual while caller anger {ca(m):.2f}"))
+                    EVIDENCE["escalation"].format(pitch=f"{_mean(tr['f0_st_mean'], m):+.1f}",
+                                                  loudness=f"{_mean(tr['intensity_db_mean'], m):+.1f}",
+                                                  caller_anger=f"{ca(m):.2f}")))
     speaking = np.isfinite(tr["warmth"])
     n_cold = _n_windows(opts.no_smile_window_s, hop)
     avg = {c: np.where(speaking, _running_mean(raw[c], n_cold), np.nan)
@@ -517,8 +535,9 @@ def _tone_events(windows: pd.DataFrame, opts: MatchOptions, narrowband: bool) ->
             continue
         m = (grid >= a) & (grid <= b)
         events.append(_event(a, b, 7, "no_smile", "agent", 1.0 - _mean(tr["warmth"], m),
-                             f"agent warmth {_mean(tr['warmth'], m):.2f} and smile cue "
-                             f"{_mean(tr['smile_cue'], m):+.1f} % for {b - a:.0f} s"))
+                             EVIDENCE["no_smile"].format(warmth=f"{_mean(tr['warmth'], m):.2f}",
+                                                         smile=f"{_mean(tr['smile_cue'], m):+.1f}",
+                                                         seconds=f"{b - a:.0f}")))
     return events
 
 
@@ -558,8 +577,7 @@ def interruption_events(speech: dict, hop_s: float, opts: MatchOptions, *, turn_
         if end - first >= need:
             s, e = (a + first) * hop_s, (a + end) * hop_s
             events.append(_event(s, e, 1, "interruption", "agent", min(1.0, dur / 3.0),
-                                 f"agent started at {_fmt_t(s)} while the caller was speaking; "
-                                 f"they talked over each other for {dur:.1f} s"))
+                                 EVIDENCE["interruption"].format(time=_fmt_t(s), seconds=f"{dur:.1f}")))
     return events
 
 
@@ -585,7 +603,7 @@ def silence_events(silences: pd.DataFrame, opts: MatchOptions, *, duration_s: fl
         if dur < opts.long_silence_s:
             continue
         events.append(_event(r.start_s, r.end_s, 12, "long_silence", "none", min(1.0, dur / 30.0),
-                             f"nobody spoke for {dur:.1f} s (from {_fmt_t(r.start_s)})"))
+                             EVIDENCE["long_silence"].format(seconds=f"{dur:.1f}", time=_fmt_t(r.start_s))))
     return events
 
 

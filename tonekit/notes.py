@@ -9,6 +9,7 @@ Each template's fields are strings, numbers already formatted; ``side`` and ``ot
 """
 from __future__ import annotations
 
+import functools
 import re
 
 NOTES = {
@@ -48,7 +49,7 @@ def note(key: str, **values) -> str:
     return NOTES[key].format(**values)
 
 
-def _pattern(template: str) -> re.Pattern:
+def pattern(template: str) -> re.Pattern:
     """A regular expression that reads a template's fields back out of its text (a field used twice must hold
     the same text twice)."""
     out, seen, pos = [], set(), 0
@@ -62,20 +63,23 @@ def _pattern(template: str) -> re.Pattern:
     return re.compile("".join(out), re.S)
 
 
-_PATTERNS = {key: _pattern(template) for key, template in NOTES.items()}
+@functools.lru_cache(maxsize=None)
+def _patterns(templates: tuple) -> tuple:
+    return tuple((key, pattern(template)) for key, template in templates)
 
 
-def parse(text: str) -> tuple[str, dict] | None:
-    """``(key, fields)`` of a warning written from :data:`NOTES`, or None for any other text.
+def parse(text: str, templates: dict = NOTES) -> tuple[str, dict] | None:
+    """``(key, fields)`` of a text written from one of ``templates`` (a warning of :data:`NOTES` by default; the
+    matcher's evidence, :data:`tonekit.match.EVIDENCE`), or None for any other text.
 
     >>> parse("call.wav: channel 1 is slightly clipped (0.15 % of samples at full scale)")
     ('clipped', {'path': 'call.wav', 'what': 'channel 1', 'percent': '0.15'})
     """
-    for key, pattern in _PATTERNS.items():
-        m = pattern.fullmatch(text)
+    for key, compiled in _patterns(tuple(templates.items())):
+        m = compiled.fullmatch(text)
         if m:
             return key, m.groupdict()
     return None
 
 
-__all__ = ["NOTES", "note", "parse"]
+__all__ = ["NOTES", "note", "parse", "pattern"]

@@ -225,44 +225,40 @@ FR = {
 
 # ----------------------------------------------------------------------------- evidence
 
-#: The matcher's evidence sentences (tonekit.match) and their French: an English pattern, its French template.
-_EVIDENCE_FR = [
-    (re.compile(r"^agent anger (?P<a>\S+) while caller anger (?P<c>\S+); agent pitch (?P<p>\S+) st, "
-                r"loudness (?P<l>\S+) dB$"),
-     "colère de la secrétaire {a} alors que celle de l'appelant est de {c} ; hauteur de sa voix {p} {p_st}, "
-     "intensité {l} dB"),
-    (re.compile(r"^caller anger (?P<c>\S+) while agent warmth (?P<w>\S+) and pitch (?P<p>\S+) st$"),
-     "colère de l'appelant {c} alors que la chaleur de la secrétaire est de {w} et la hauteur de sa voix "
-     "{p} {p_st}"),
-    (re.compile(r"^agent pitch (?P<p>\S+) st and loudness (?P<l>\S+) dB above usual while caller anger "
-                r"(?P<c>\S+)$"),
-     "hauteur de voix de la secrétaire {p} {p_st} et intensité {l} dB au-dessus de l'habitude, alors que la "
-     "colère de l'appelant est de {c}"),
-    (re.compile(r"^agent warmth (?P<w>\S+) and smile cue (?P<s>\S+) % for (?P<d>\d+) s$"),
-     "chaleur de la secrétaire {w} et indice de sourire {s} % pendant {d} s"),
-    (re.compile(r"^agent started at (?P<t>\d+:\d\d) while the caller was speaking; they talked over each other "
-                r"for (?P<d>\S+) s$"),
-     "la secrétaire a commencé à {t} pendant que l'appelant parlait ; ils ont parlé en même temps pendant {d} s"),
-    (re.compile(r"^nobody spoke for (?P<d>\S+) s \(from (?P<t>\d+:\d\d)\)$"),
-     "personne n'a parlé pendant {d} s (à partir de {t})"),
-]
+#: The French of the matcher's evidence sentence of each event kind (:data:`tonekit.match.EVIDENCE`); ``pitch_st``
+#: is "demi-ton" or "demi-tons" by the pitch change.
+EVIDENCE_FR = {
+    "mirrored_anger": "colère de la secrétaire {anger} alors que celle de l'appelant est de {caller_anger} ; hauteur "
+                      "de sa voix {pitch} {pitch_st}, intensité {loudness} dB",
+    "upbeat_vs_angry": "colère de l'appelant {caller_anger} alors que la chaleur de la secrétaire est de {warmth} et "
+                       "la hauteur de sa voix {pitch} {pitch_st}",
+    "escalation": "hauteur de voix de la secrétaire {pitch} {pitch_st} et intensité {loudness} dB au-dessus de "
+                  "l'habitude, alors que la colère de l'appelant est de {caller_anger}",
+    "no_smile": "chaleur de la secrétaire {warmth} et indice de sourire {smile} % pendant {seconds} s",
+    "interruption": "la secrétaire a commencé à {time} pendant que l'appelant parlait ; ils ont parlé en même temps "
+                    "pendant {seconds} s",
+    "long_silence": "personne n'a parlé pendant {seconds} s (à partir de {time})",
+}
 
 _NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
 
 
 def evidence(text: str) -> str:
     """An event's evidence sentence in the current language (one the matcher did not write stays as it is)."""
+    from ..match import EVIDENCE
+    from ..notes import parse
+
     if _current.get() != "fr":
         return text
-    for pattern, french in _EVIDENCE_FR:
-        m = pattern.match(text)
-        if m:
-            found = m.groupdict()
-            # a French unit is singular below 2 ("-0,3 demi-ton", "2,5 demi-tons")
-            units = {"p_st": "demi-ton" if _NUMBER.match(found.get("p", "")) and abs(float(found["p"])) < 2
-                     else "demi-tons"}
-            return french.format(**units, **{k: decimal(v) if _NUMBER.match(v) else v for k, v in found.items()})
-    return text
+    found = parse(text, EVIDENCE)
+    if found is None:
+        return text
+    kind, fields = found
+    values = {k: decimal(v) if _NUMBER.match(v) else v for k, v in fields.items()}
+    pitch = fields.get("pitch", "")
+    # a French unit is singular below 2 ("-0,3 demi-ton", "2,5 demi-tons")
+    values["pitch_st"] = "demi-ton" if _NUMBER.match(pitch) and abs(float(pitch)) < 2 else "demi-tons"
+    return EVIDENCE_FR[kind].format(**values)
 
 
 # ----------------------------------------------------------------------------- notes on the audio
