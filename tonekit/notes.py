@@ -41,6 +41,9 @@ NOTES = {
     "no_reference": "{path}: too little speech for the {side} ({what}) to read their tone against their usual voice "
                     "in the call: it fills {count} separate {window}-s {windows} ({need} s of speech each) of the "
                     "{reference} it takes; their tone is not scored",
+    "no_population": "the model card has no {missing} (an older or hand-made model): each speaker is read against "
+                     "their own voice alone (population_share=0)",
+    "no_pulses": "Praat glottal pulse analysis failed ({error}): jitter and shimmer are not measured there",
 }
 
 

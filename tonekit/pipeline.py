@@ -351,8 +351,7 @@ def _population(models: dict, prefixes, share, speakers) -> tuple:
     if share is None:
         share = dict(POPULATION_SHARES)
         if missing:
-            warnings.warn(f"the model card has no {', '.join(missing)} (an older or hand-made model): each "
-                          f"speaker is read against their own voice alone (population_share=0)", stacklevel=3)
+            warnings.warn(note("no_population", missing=", ".join(missing)), stacklevel=3)
             share = 0.0
     if isinstance(share, Mapping):
         unknown = sorted(map(repr, set(share) - set(speakers)))

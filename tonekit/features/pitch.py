@@ -11,6 +11,7 @@ import numpy as np
 import parselmouth
 
 from ..errors import AudioError, ParameterError
+from ..notes import note
 
 #: Search range of the first, speaker-agnostic pass (Hz).
 WIDE_FLOOR_HZ = 60.0
@@ -84,8 +85,7 @@ def track_pitch(y: np.ndarray, sr: int, *, floor_hz: float = 75.0, ceiling_hz: f
         else:
             pulse_times = parselmouth.praat.call(points, "To Matrix").values[0].astype(np.float64)
     except parselmouth.PraatError as exc:   # not worth the call: jitter and shimmer go unmeasured, said so
-        warnings.warn(f"Praat glottal pulse analysis failed ({str(exc).strip().splitlines()[0]}): jitter and "
-                      "shimmer are not measured there", stacklevel=2)
+        warnings.warn(note("no_pulses", error=str(exc).strip().splitlines()[0]), stacklevel=2)
         pulse_times = np.zeros(0)
     return np.asarray(pitch.xs()), f0, strength, pulse_times
 

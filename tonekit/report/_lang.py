@@ -297,6 +297,10 @@ NOTES_FR = {
     "no_reference": "{path} : trop peu de parole pour {side_le} ({what}) pour lire son ton par rapport à sa voix "
                     "habituelle dans l'appel : elle remplit {count} des {reference} {windows} de {window} s "
                     "distinctes qu'il faut ({need} s de parole chacune) ; son ton n'est pas évalué",
+    "no_population": "la fiche du modèle n'a pas de {missing} (un modèle ancien ou fait main) : chaque "
+                     "interlocuteur est lu par rapport à sa seule voix (population_share=0)",
+    "no_pulses": "l'analyse des impulsions glottiques de Praat a échoué ({error}) : jitter et shimmer n'y sont pas "
+                 "mesurés",
 }
 
 _SIDES = {"agent": ("secrétaire", "de la secrétaire", "la secrétaire"),
