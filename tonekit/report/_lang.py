@@ -266,7 +266,7 @@ def evidence(text: str) -> str:
 #: The French of each warning of :data:`tonekit.notes.NOTES`. Fields: as in English, numbers with decimal
 #: commas; ``side``/``other`` as "secrétaire"/"appelant", ``side_de``/``other_de`` "de la secrétaire"/"de
 #: l'appelant", ``side_le`` "la secrétaire"/"l'appelant"; ``what`` "audio"/"canal N", ``what_le`` "l'audio"/"le
-#: canal N"; ``windows`` "fenêtre(s)".
+#: canal N".
 NOTES_FR = {
     "dc_offset": "{path} : {what_le} porte une composante continue de {dc} ({dbfs} dBFS) : retirée avant l'analyse",
     "tones": "{path} : tonalités continues, pas de la parole, côté {side} ({what}) à {spans} (retour d'appel, "
@@ -295,7 +295,7 @@ NOTES_FR = {
     "noisy": "{path} : la parole {side_de} ({what}) ne dépasse le bruit que de {db} dB, moins que dans tout ce dont "
              "les modèles de ton ont appris ({need} dB ou plus) : ses scores de ton sont moins fiables",
     "no_reference": "{path} : trop peu de parole pour {side_le} ({what}) pour lire son ton par rapport à sa voix "
-                    "habituelle dans l'appel : elle remplit {count} des {reference} {windows} de {window} s "
+                    "habituelle dans l'appel : elle remplit {count} des {reference} fenêtres de {window} s "
                     "distinctes qu'il faut ({need} s de parole chacune) ; son ton n'est pas évalué",
     "no_population": "la fiche du modèle n'a pas de {missing} (un modèle ancien ou fait main) : chaque "
                      "interlocuteur est lu par rapport à sa seule voix (population_share=0)",
@@ -331,8 +331,6 @@ def note_text(text: str) -> str:
             values[role], values[f"{role}_de"], values[f"{role}_le"] = _SIDES[fields[role]]
     if "what" in fields:
         values["what"], values["what_le"] = _what(fields["what"])
-    if "windows" in fields:
-        values["windows"] = "fenêtres" if fields["windows"] == "windows" else "fenêtre"
     return NOTES_FR[key].format(**values)
 
 
