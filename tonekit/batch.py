@@ -139,9 +139,7 @@ def _one(audio: str, out: str, models, options=None) -> tuple[str, str | None]:
 
     try:
         a = analyze(audio, models=models, **(options or {}))
-        tmp = Path(out).with_suffix(".json.part")
-        a.to_json(tmp)
-        tmp.replace(out)
+        _written(Path(out), a.to_json)
         return audio, None
     except TonekitError as exc:
         return audio, str(exc)
@@ -396,9 +394,7 @@ def write_overview(outdir) -> Path | None:
     if table.empty:
         return None
     out = Path(outdir) / OVERVIEW
-    tmp = out.with_suffix(".csv.part")
-    table.to_csv(tmp, index=False)
-    tmp.replace(out)
+    _written(out, lambda tmp: table.to_csv(tmp, index=False))
     return out
 
 
@@ -455,11 +451,16 @@ def _fresh(page: Path, report: Path, stamp: tuple) -> bool:
     return all(mark in head for mark in stamp)
 
 
-def _write_text(path: Path, text: str) -> None:
-    """Write ``path`` whole or not at all (a ``.part`` file renamed over it)."""
+def _written(path: Path, write) -> None:
+    """``write(tmp)`` to ``path`` plus ``.part``, then put in its place: a file of the batch is there whole or
+    not at all."""
     tmp = path.with_name(path.name + ".part")
-    tmp.write_text(text, encoding="utf-8")
+    write(tmp)
     tmp.replace(path)
+
+
+def _write_text(path: Path, text: str) -> None:
+    _written(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def _update_ledger(outdir: Path, ledger: dict, new: dict) -> None:
@@ -471,9 +472,7 @@ def _update_ledger(outdir: Path, ledger: dict, new: dict) -> None:
             (outdir / name).unlink(missing_ok=True)
             del ledger[name]
     ledger.update(new)
-    tmp = outdir / (LEDGER + ".part")
-    tmp.write_text(json.dumps(ledger, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    tmp.replace(outdir / LEDGER)
+    _write_text(outdir / LEDGER, json.dumps(ledger, indent=1, sort_keys=True) + "\n")
     (outdir / JOURNAL).unlink(missing_ok=True)   # folded in
 
 
