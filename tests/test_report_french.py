@@ -156,6 +156,7 @@ def test_every_phrase_the_reports_say_is_in_the_french_catalogue(monkeypatch):
                             columns=OVERVIEW_COLUMNS)
     render_overview(overview, pages={"call.json": "html/call.html"}, failures={"/calls/x.wav": "x: empty"},
                     lang="fr")
+    render_overview(pd.concat([overview, overview.assign(report="other.json")]), pages={}, lang="fr")
     assert recording.missing == set()
     assert set(recording) - recording.used == set()   # and no phrase left in it that nothing says
 
@@ -346,3 +347,34 @@ def test_the_demo_with_music_on_hold_has_its_note_in_french(tmp_path):
     assert "Remarques sur l'audio" in text and "music on hold" not in text
     assert re.search(r"son continu, pas de la parole, côté appelant \(canal 1\) à 0:\d\d-0:\d\d \(musique "
                      r"d'attente \?\) : écarté de sa parole", text), text
+
+
+@pytest.mark.browser
+def test_french_page_and_batch_overview_render_in_headless_chromium(tmp_path):
+    """The French HTML report and a batch's overview page open in a real browser: their accented text arrives
+    whole (UTF-8), the overview's link is there, and neither page logs anything."""
+    from test_report import CHROMIUM, _chromium
+
+    from tonekit.batch import OVERVIEW_COLUMNS
+    from tonekit.report.html import render_overview
+
+    if not CHROMIUM.exists():
+        pytest.skip("needs /usr/bin/chromium (Debian package 'chromium'); .ci/run installs it")
+    page = tmp_path / "report.html"
+    page.write_text(render_html(_analysis(), lang="fr", back="calls.html"), encoding="utf-8")
+    overview = tmp_path / "calls.html"
+    table = pd.DataFrame([{"report": "appel-été.json", "path": "/appels/appel-été.wav", "duration_s": 61.0,
+                           "tip8_not_calm": 2}], columns=OVERVIEW_COLUMNS)
+    overview.write_text(render_overview(table, pages={"appel-été.json": "report.html"},
+                                        failures={"/appels/x.wav": "/appels/x.wav: empty file"}, lang="fr"),
+                        encoding="utf-8")
+    for html, expected in ((page, ["Rapport de ton", "Événements (3)", "Conseil 9 — Adapter son ton",
+                                   "← Tous les appels"]),
+                           (overview, ["tonekit batch : 1 appel<", "appel-été", "Non analysés (1)"])):
+        dump = _chromium(tmp_path, html.stem, "--dump-dom", html.as_uri())
+        assert dump.returncode == 0, dump.stderr[-2000:]
+        for text in expected:
+            assert text in dump.stdout, text
+        messages = [line for line in dump.stderr.splitlines()
+                    if "Uncaught" in line or re.search(r"CONSOLE[:(]", line) or html.as_uri() in line]
+        assert messages == []

@@ -209,6 +209,7 @@ FR = {
     "Tip 8": "Conseil 8", "Tip 9": "Conseil 9", "Tip 12": "Conseil 12", "Notes": "Remarques",
     "Not analysed ({count})": "Non analysés ({count})", "← All calls": "← Tous les appels",
     "tonekit batch: {count} calls": "tonekit batch : {count} appels",
+    "tonekit batch: {count} call": "tonekit batch : {count} appel",
     "Calls with the most tone events first (tips 8 and 9, then 7), then the longest angry caller. A count of n/a: "
     "that tip could not be judged (a side's tone was not scored).":
         "Les appels qui ont le plus d'événements de ton d'abord (conseils 8 et 9, puis 7), puis ceux où l'appelant "

@@ -355,7 +355,8 @@ def render_overview(table, *, pages: dict, failures: dict | None = None, lang: s
         headers = [t("Call")] + [t(h) for _c, h, _s in _OVERVIEW_COLUMNS] + [t("Notes")]
         table_html = _table(headers, rows, numeric=tuple(range(1, len(_OVERVIEW_COLUMNS) + 1)),
                             table_id="calls-table", compact=False)
-        title = t("tonekit batch: {count} calls", count=len(rows))
+        title = t("tonekit batch: {count} call" if len(rows) == 1 else "tonekit batch: {count} calls",
+                  count=len(rows))
         about = t("Calls with the most tone events first (tips 8 and 9, then 7), then the longest angry caller. "
                   "A count of n/a: that tip could not be judged (a side's tone was not scored).")
         footer = t("Made with tonekit {version}. This page loads nothing from the network.",
