@@ -202,7 +202,7 @@ def _journal(outdir: Path, name: str, made: dict) -> None:
 
 
 def run_batch(inputs, outdir, *, jobs: int = 1, scheduler: str | None = None, models=None, options=None,
-              echo=print):
+              echo=print, pages: str | None = None):
     """Analyse many calls into ``outdir``; a call whose report is there, made from the same audio (path,
     size, modification time) by the same tonekit version, models (by their hashes) and options, is skipped.
 
@@ -211,8 +211,13 @@ def run_batch(inputs, outdir, *, jobs: int = 1, scheduler: str | None = None, mo
     and listed in ``outdir/failures.json``, which, like ``calls.csv``, spans the runs into ``outdir``: a
     call stays listed until a run given it reports it, or its file is gone. A call that got a new report
     name (another call of the same name joined the batch) has its old report removed, so ``calls.csv``
-    lists it once.
+    lists it once. ``pages`` (a language, ``"en"`` or ``"fr"``): then :func:`write_pages` too, from the same
+    reading of the reports as ``calls.csv``.
     """
+    if pages is not None:
+        from .report._lang import checked
+
+        checked(pages)   # before any call
     if jobs < 1:
         raise ParameterError(f"--jobs must be >= 1, not {jobs}")
     outdir = Path(outdir)
@@ -279,7 +284,10 @@ def run_batch(inputs, outdir, *, jobs: int = 1, scheduler: str | None = None, mo
     elif listed.exists():
         listed.unlink()   # every call has its report now: an old list would mislead
     _update_ledger(outdir, ledger, {reports[Path(p)].name: made[Path(p)] for p, e in results if not e})
-    write_overview(outdir)
+    table = overview_table(outdir)
+    write_overview(outdir, table)
+    if pages is not None:
+        write_pages(outdir, lang=pages, echo=echo, table=table)
     return len(results) - len(failures), len(failures), skipped
 
 
@@ -388,9 +396,10 @@ def overview_table(outdir) -> pd.DataFrame:
     return table.astype({c: "Int64" for c in ("interruptions", *TIP_COLUMNS.values())})
 
 
-def write_overview(outdir) -> Path | None:
-    """Write ``OUTDIR/calls.csv`` (:func:`overview_table`) when the folder holds any report; its path or None."""
-    table = overview_table(outdir)
+def write_overview(outdir, table=None) -> Path | None:
+    """Write ``OUTDIR/calls.csv`` (``table``, by default :func:`overview_table`) when the folder holds any report;
+    its path or None."""
+    table = overview_table(outdir) if table is None else table
     if table.empty:
         return None
     out = Path(outdir) / OVERVIEW
@@ -398,12 +407,13 @@ def write_overview(outdir) -> Path | None:
     return out
 
 
-def write_pages(outdir, *, lang: str = "en", echo=print) -> Path | None:
+def write_pages(outdir, *, lang: str = "en", echo=print, table=None) -> Path | None:
     """``tonekit batch --html``: the HTML report of every call reported in ``outdir`` (``outdir/html/``, rendered
     from its JSON report, :meth:`tonekit.Analysis.from_json`) and the overview page ``outdir/calls.html`` (the
     calls of ``failures.json`` listed after them); the overview's path, or None when the folder holds no report.
 
-    A page is rendered again only when its report is newer, or it was made in another language or by another
+    ``table``: the folder's :func:`overview_table`, when it has just been read. A page is rendered again only when
+    its report is newer, or it was made in another language or by another
     tonekit version; a page whose report is gone is removed. A report that cannot be shown is said on ``echo``
     and listed without a link; the other pages are made.
     """
@@ -414,7 +424,7 @@ def write_pages(outdir, *, lang: str = "en", echo=print) -> Path | None:
 
     checked(lang)   # before any page is written
     outdir = Path(outdir)
-    table = overview_table(outdir)
+    table = overview_table(outdir) if table is None else table
     if table.empty:
         return None
     folder = outdir / PAGES

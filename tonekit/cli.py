@@ -569,7 +569,7 @@ def batch(inputs, outdir, jobs, scheduler, models_dir, agent_channel, settings, 
         tonekit batch calls/ -o reports/ --jobs 2
         tonekit batch calls/ -o reports/ --html --lang fr
     """
-    from .batch import OVERVIEW, run_batch, write_pages
+    from .batch import OVERVIEW, OVERVIEW_PAGE, run_batch
 
     if models_dir is not None:
         from .models.store import load_models
@@ -579,9 +579,10 @@ def batch(inputs, outdir, jobs, scheduler, models_dir, agent_channel, settings, 
                **_given(population_share=population_share, whisper_every=whisper_every, music_gate=music_gate),
                **_parse_settings(settings)}
     ok, failed, skipped = run_batch(inputs, outdir, jobs=jobs, scheduler=scheduler, models=models_dir,
-                                    options=options, echo=lambda m: click.echo(m, err=True))
+                                    options=options, echo=lambda m: click.echo(m, err=True),
+                                    pages=lang if pages else None)
     overview = Path(outdir) / OVERVIEW
-    page = write_pages(outdir, lang=lang, echo=lambda m: click.echo(m, err=True)) if pages else None
+    page = Path(outdir) / OVERVIEW_PAGE if pages and (Path(outdir) / OVERVIEW_PAGE).exists() else None
     click.echo(f"{ok} analysed, {skipped} already done, {failed} failed -> {outdir}"
                f"{f' (overview: {overview})' if overview.exists() else ''}"
                f"{f' (pages: {page})' if page else ''}", err=True)

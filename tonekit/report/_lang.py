@@ -244,22 +244,33 @@ EVIDENCE_FR = {
 _NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
 
 
-def evidence(text: str) -> str:
-    """An event's evidence sentence in the current language (one the matcher did not write stays as it is)."""
-    from ..match import EVIDENCE
+def _said_again(text: str, templates: dict, french: dict, words) -> str:
+    """``text``, written from one of ``templates`` (English), in the current language: in French, the same
+    template's entry of ``french`` filled with its fields, numbers with decimal commas (a path as it is) and the
+    words ``words(fields)`` gives; a text written otherwise, or English, as it is."""
     from ..notes import parse
 
     if _current.get() != "fr":
         return text
-    found = parse(text, EVIDENCE)
+    found = parse(text, templates)
     if found is None:
         return text
-    kind, fields = found
-    values = {k: decimal(v) if _NUMBER.match(v) else v for k, v in fields.items()}
+    key, fields = found
+    values = {k: decimal(v) if _NUMBER.match(v) and k != "path" else v for k, v in fields.items()}
+    return french[key].format(**{**values, **words(fields)})
+
+
+def _pitch_unit(fields: dict) -> dict:
+    """A French unit is singular below 2 ("-0,3 demi-ton", "2,5 demi-tons")."""
     pitch = fields.get("pitch", "")
-    # a French unit is singular below 2 ("-0,3 demi-ton", "2,5 demi-tons")
-    values["pitch_st"] = "demi-ton" if _NUMBER.match(pitch) and abs(float(pitch)) < 2 else "demi-tons"
-    return EVIDENCE_FR[kind].format(**values)
+    return {"pitch_st": "demi-ton" if _NUMBER.match(pitch) and abs(float(pitch)) < 2 else "demi-tons"}
+
+
+def evidence(text: str) -> str:
+    """An event's evidence sentence in the current language (one the matcher did not write stays as it is)."""
+    from ..match import EVIDENCE
+
+    return _said_again(text, EVIDENCE, EVIDENCE_FR, _pitch_unit)
 
 
 # ----------------------------------------------------------------------------- notes on the audio
@@ -315,24 +326,23 @@ def _what(what: str) -> tuple[str, str]:
                                                                         else (what, what))
 
 
+def _note_words(fields: dict) -> dict:
+    """The sides and the channel of a note, as the French templates name them."""
+    words = {}
+    for role in ("side", "other"):
+        if fields.get(role) in _SIDES:
+            words[role], words[f"{role}_de"], words[f"{role}_le"] = _SIDES[fields[role]]
+    if "what" in fields:
+        words["what"], words["what_le"] = _what(fields["what"])
+    return words
+
+
 def note_text(text: str) -> str:
     """A warning on a call's audio (:mod:`tonekit.notes`) in the current language; one not written from those
     templates stays as it is."""
-    from ..notes import parse
+    from ..notes import NOTES
 
-    if _current.get() != "fr":
-        return text
-    found = parse(text)
-    if found is None:
-        return text
-    key, fields = found
-    values = {k: decimal(v) if _NUMBER.match(v) and k != "path" else v for k, v in fields.items()}
-    for role in ("side", "other"):
-        if fields.get(role) in _SIDES:
-            values[role], values[f"{role}_de"], values[f"{role}_le"] = _SIDES[fields[role]]
-    if "what" in fields:
-        values["what"], values["what_le"] = _what(fields["what"])
-    return NOTES_FR[key].format(**values)
+    return _said_again(text, NOTES, NOTES_FR, _note_words)
 
 
 __all__ = ["LANGUAGES", "language", "checked", "current", "t", "decimal", "speaker_name", "evidence", "note_text"]

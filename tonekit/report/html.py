@@ -259,22 +259,8 @@ def render_html(analysis, *, lang: str = "en", back: str | None = None) -> str:
     >>> from pathlib import Path
     >>> Path("call.html").write_text(render_html(analysis), encoding="utf-8")  # doctest: +SKIP
     """
-    source = fmt_text(analysis.source)
     with language(lang):
-        footer = t("Made with tonekit {version}. This page loads nothing from the network.",
-                   version=_tonekit_version())
-        parts = [
-            "<!DOCTYPE html>",
-            f'<html lang="{lang}">',
-            "<head>",
-            '<meta charset="utf-8">',
-            f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
-            '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            f'<meta name="generator" content="tonekit {_e(_tonekit_version())}">',
-            f"<title>{_e(t('Tone report: {source}', source=source))}</title>",
-            f"<style>{_CSS}</style>",
-            "</head>",
-            "<body>",
+        return _document(lang, t("Tone report: {source}", source=fmt_text(analysis.source)), [
             *([f'<nav><a href="{_e(back)}">{_e(t("← All calls"))}</a></nav>'] if back else []),
             f"<header>\n<h1>{_e(t('Tone report'))}</h1>\n{_metadata(analysis)}\n</header>",
             "<main>",
@@ -285,23 +271,40 @@ def render_html(analysis, *, lang: str = "en", back: str | None = None) -> str:
             _summary(analysis),
             _notes(analysis),
             "</main>",
-            f"<footer>{_e(footer)}</footer>",
-            "</body>",
-            "</html>",
-        ]
-    return "\n".join(parts) + "\n"
+        ])
 
 
-#: The overview page's columns after the call's name: (the overview table's column, heading, how it is shown).
+def _document(lang: str, title: str, body: list) -> str:
+    """A whole page: the head (charset, the Content-Security-Policy, the generator, ``title``, the styles), the
+    ``body`` parts one per line, and the footer, in the current language."""
+    footer = t("Made with tonekit {version}. This page loads nothing from the network.", version=_tonekit_version())
+    return "\n".join([
+        "<!DOCTYPE html>",
+        f'<html lang="{lang}">',
+        "<head>",
+        '<meta charset="utf-8">',
+        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f'<meta name="generator" content="tonekit {_e(_tonekit_version())}">',
+        f"<title>{_e(title)}</title>",
+        f"<style>{_CSS}</style>",
+        "</head>",
+        "<body>",
+        *body,
+        f"<footer>{_e(footer)}</footer>",
+        "</body>",
+        "</html>",
+    ]) + "\n"
+
+
+#: The overview page's columns after the call's name: (heading, the cell of a row of the overview table).
 _OVERVIEW_COLUMNS = (
-    ("duration_s", "Length", lambda v: fmt_clock(v)),
-    ("caller_angry_s", "Caller angry (s)", lambda v: fmt_num(v, 0)),
-    ("caller_anger_at_start", "Caller anger", None),   # with its end: "0.69 → 0.33"
-    ("tip1_interruptions", "Tip 1", fmt_tip),
-    ("tip7_no_smile", "Tip 7", fmt_tip),
-    ("tip8_not_calm", "Tip 8", fmt_tip),
-    ("tip9_tone_mismatch", "Tip 9", fmt_tip),
-    ("tip12_long_silences", "Tip 12", fmt_tip),
+    ("Length", lambda r: fmt_clock(r.get("duration_s"))),
+    ("Caller angry (s)", lambda r: fmt_num(r.get("caller_angry_s"), 0)),
+    ("Caller anger", lambda r: f"{fmt_num(r.get('caller_anger_at_start'))} → {fmt_num(r.get('caller_anger_at_end'))}"),
+    *((f"Tip {tip}", lambda r, c=column: fmt_tip(r.get(c))) for tip, column in
+      ((1, "tip1_interruptions"), (7, "tip7_no_smile"), (8, "tip8_not_calm"), (9, "tip9_tone_mismatch"),
+       (12, "tip12_long_silences"))),
 )
 
 
@@ -318,13 +321,6 @@ def overview_order(table):
     keys = keys.sort_values(["_tone", "_smile", "_angry", "report"], ascending=[False, False, False, True],
                             kind="stable")
     return table.loc[keys.index]
-
-
-def _value(value):
-    """A cell of the overview table, None where it is empty."""
-    import pandas as pd
-
-    return None if value is None or value is pd.NA else value
 
 
 def render_overview(table, *, pages: dict, failures: dict | None = None, lang: str = "en") -> str:
@@ -345,34 +341,21 @@ def render_overview(table, *, pages: dict, failures: dict | None = None, lang: s
             link = pages.get(row["report"])
             cells = [f'<a href="{_e(link)}" title="{path}">{shown}</a>' if link
                      else f'<span title="{path}">{shown}</span>']
-            for column, _heading, show in _OVERVIEW_COLUMNS:
-                value = _value(row.get(column))
-                cells.append(_e(f"{fmt_num(value)} → {fmt_num(_value(row.get('caller_anger_at_end')))}"
-                                if show is None else show(value)))
+            cells += [_e(show(row)) for _heading, show in _OVERVIEW_COLUMNS]
             notes = fmt_text(row.get("notes"))   # the call's warnings, joined by " | " (tonekit.batch)
             cells.append(_e(" | ".join(note_text(n) for n in notes.split(" | ")) if notes else ""))
             rows.append(cells)
-        headers = [t("Call")] + [t(h) for _c, h, _s in _OVERVIEW_COLUMNS] + [t("Notes")]
+        headers = [t("Call")] + [t(heading) for heading, _show in _OVERVIEW_COLUMNS] + [t("Notes")]
         table_html = _table(headers, rows, numeric=tuple(range(1, len(_OVERVIEW_COLUMNS) + 1)),
                             table_id="calls-table", compact=False)
         title = t("tonekit batch: {count} call" if len(rows) == 1 else "tonekit batch: {count} calls",
                   count=len(rows))
         about = t("Calls with the most tone events first (tips 8 and 9, then 7), then the longest angry caller. "
                   "A count of n/a: that tip could not be judged (a side's tone was not scored).")
-        footer = t("Made with tonekit {version}. This page loads nothing from the network.",
-                   version=_tonekit_version())
         failed = ""
         if failures:
             items = "\n".join(f"<li>{_e(error)}</li>" for _path, error in sorted(failures.items()))
             failed = (f'<section id="failed">\n<h2>{_e(t("Not analysed ({count})", count=len(failures)))}</h2>\n'
                       f'<ul class="notes">\n{items}\n</ul>\n</section>\n')
-        parts = [
-            "<!DOCTYPE html>", f'<html lang="{lang}">', "<head>", '<meta charset="utf-8">',
-            f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
-            '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            f'<meta name="generator" content="tonekit {_e(_tonekit_version())}">',
-            f"<title>{_e(title)}</title>", f"<style>{_CSS}</style>", "</head>", "<body>",
-            f"<header>\n<h1>{_e(title)}</h1>\n<p>{_e(about)}</p>\n</header>",
-            f"<main>\n{table_html}\n{failed}</main>", f"<footer>{_e(footer)}</footer>", "</body>", "</html>",
-        ]
-    return "\n".join(parts) + "\n"
+        return _document(lang, title, [f"<header>\n<h1>{_e(title)}</h1>\n<p>{_e(about)}</p>\n</header>",
+                                       f"<main>\n{table_html}\n{failed}</main>"])
