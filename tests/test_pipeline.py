@@ -217,7 +217,9 @@ def test_a_saved_json_report_reads_back_into_the_same_reports(demo, tmp_path):
     assert render_text(back, color=False, lang="fr") == render_text(demo, color=False, lang="fr")
     chartless = lambda page: re.sub(r"<svg.*?</svg>", "", page, flags=re.S)   # noqa: E731
     assert chartless(render_html(back)) == chartless(render_html(demo))
-    pd.testing.assert_frame_equal(back.events, demo.events.reset_index(drop=True), check_dtype=False, atol=1e-4)
+    pd.testing.assert_frame_equal(back.events, demo.events.reset_index(drop=True), atol=1e-4)   # tip stays whole
+    assert Analysis.from_json(demo.to_json()).to_json() == back.to_json() == demo.to_json()   # text, file: same
+    assert Analysis.from_json({**demo.to_dict(), "events": []}).events.dtypes.to_dict() == demo.events.dtypes.to_dict()
     pd.testing.assert_frame_equal(back.windows[WINDOW_COLUMNS], demo.windows.reset_index(drop=True),
                                   check_dtype=False, atol=1e-4)
     assert back.summary["events_per_tip"] == demo.summary["events_per_tip"] and back.warnings == demo.warnings

@@ -13,6 +13,21 @@ WINDOW_COLUMNS = ["speaker", "start_s", "end_s", "speech_s", "f0_st_mean", "f0_s
 FRAME_COLUMNS = ["speaker", "time_s", "f0_hz", "intensity_db", "f1_hz", "f2_hz", "f3_hz", "voiced", "speech"]
 EVENT_COLUMNS = ["start_s", "end_s", "tip", "kind", "speaker", "severity", "evidence"]
 SEGMENT_COLUMNS = ["speaker", "start_s", "end_s"]
+#: The events table's columns that hold text, and the one that holds whole numbers (the rest are floats).
+EVENT_TEXT, EVENT_INTEGER = ("kind", "speaker", "evidence"), ("tip",)
+
+
+def events_table(rows) -> pd.DataFrame:
+    """The ``events`` table of ``rows`` (dicts, or tuples in :data:`EVENT_COLUMNS` order), with the same column types
+    whether it has rows or none: ``tip`` whole numbers, ``kind``, ``speaker`` and ``evidence`` text, times and
+    severity floats.
+
+    >>> events_table([]).dtypes["tip"], events_table([]).dtypes["severity"]
+    (dtype('int64'), dtype('float64'))
+    """
+    table = pd.DataFrame(list(rows), columns=EVENT_COLUMNS)
+    return table.astype({c: "int64" if c in EVENT_INTEGER else "str" if c in EVENT_TEXT else "float64"
+                         for c in EVENT_COLUMNS})
 
 
 def _plain(value):
@@ -55,16 +70,18 @@ def records(table: pd.DataFrame) -> list[dict]:
     return [_plain(r) for r in table.to_dict(orient="records")]
 
 
-def _table(rows, columns, *, text=()) -> pd.DataFrame:
-    """A table of a JSON report (a list of objects) with at least ``columns``: the ``text`` ones as they are,
-    every other one numeric (null: NaN)."""
+def _table(rows, columns, *, text=(), integer=()) -> pd.DataFrame:
+    """A table of a JSON report (a list of objects) with at least ``columns``: the ``text`` ones as text, the
+    ``integer`` ones whole numbers, every other one numeric (null: NaN)."""
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
         raise TypeError("a table is not a list of objects")
     table = pd.DataFrame(rows)
     table = table.reindex(columns=list(columns) + [c for c in table.columns if c not in columns])
     for c in table.columns:
-        if c not in text:
-            table[c] = pd.to_numeric(table[c], errors="raise").astype(float)
+        if c in text:
+            table[c] = table[c].astype("str") if table.empty else table[c]
+        else:
+            table[c] = pd.to_numeric(table[c], errors="raise").astype("int64" if c in integer else float)
     return table
 
 
@@ -145,7 +162,7 @@ class Analysis:
     @classmethod
     def from_json(cls, source) -> "Analysis":
         """An analysis read back from its JSON report (:meth:`to_json`, ``tonekit report --format json``, ``tonekit
-        batch``): a path, or the report as a dict. It holds what the report holds: everything the text and HTML
+        batch``): a path, the report as a dict, or its JSON text (what :meth:`to_json` returns). It holds what the report holds: everything the text and HTML
         reports and the plot show (windows, events, turns, summary, options, warnings), no frames, and numbers
         as the report rounds them (4 decimals).
 
@@ -156,13 +173,17 @@ class Analysis:
         """
         from .errors import TonekitError
 
-        name = "report" if isinstance(source, dict) else str(source)
+        text = isinstance(source, str) and source.lstrip().startswith("{")   # to_json()'s text, not a path
+        name = "report" if isinstance(source, dict) or text else str(source)
         if isinstance(source, dict):
             report = source
         else:
             try:
-                with open(source, encoding="utf-8") as fh:
-                    report = json.load(fh)
+                if text:
+                    report = json.loads(source)
+                else:
+                    with open(source, encoding="utf-8") as fh:
+                        report = json.load(fh)
             except UnicodeDecodeError:
                 raise TonekitError(f"{name}: not a tonekit JSON report (not UTF-8 text)") from None
             except ValueError as exc:
@@ -175,7 +196,7 @@ class Analysis:
             raise TonekitError(f"{name}: not a tonekit JSON report (no {', '.join(repr(k) for k in missing)})")
         try:
             windows = _table(report["windows"], WINDOW_COLUMNS, text=("speaker",))
-            events = _table(report["events"], EVENT_COLUMNS, text=("kind", "speaker", "evidence"))
+            events = _table(report["events"], EVENT_COLUMNS, text=EVENT_TEXT, integer=EVENT_INTEGER)
             turns = _table(report.get("turns") or [], SEGMENT_COLUMNS, text=("speaker",))
             duration_s = float(report["duration_s"]) if report["duration_s"] is not None else float("nan")
         except (TypeError, ValueError, KeyError) as exc:

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 import pandas as pd
 
-from .analysis import EVENT_COLUMNS
+from .analysis import events_table
 from .errors import ParameterError, whole_number
 
 
@@ -644,5 +644,4 @@ def match(windows: pd.DataFrame, activity, opts: MatchOptions | None = None, *,
     ev = tone_events(windows, opts, narrowband=narrowband, turns=activity.turns(), min_speech_s=min_speech_s)
     ev += interruption_events(activity.speech, activity.hop_s, opts)
     ev += silence_events(activity.silences(min_dur_s=opts.long_silence_s), opts, duration_s=duration_s)
-    table = pd.DataFrame(ev, columns=EVENT_COLUMNS)
-    return table.sort_values(["start_s", "tip"]).reset_index(drop=True)
+    return events_table(ev).sort_values(["start_s", "tip"]).reset_index(drop=True)
