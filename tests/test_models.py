@@ -550,6 +550,28 @@ def test_score_priors_move_each_target_to_its_population():
         tonekit.score(y, sr, priors={"anger": 1})
 
 
+def test_score_takes_a_baseline_by_name_and_refuses_one_that_is_not():
+    """A baseline is the speaker's functionals by name: the utterance's own gives every relative feature 0, the
+    training speakers' average (the default) does not, and a baseline without the names (an array, a partial
+    dict, a table) is refused instead of scoring every file alike on imputed features."""
+    from tonekit.features.frames import signal_frames
+    from tonekit.features.windows import segment_functionals, speaker_baseline
+
+    sr = 16000
+    t = np.arange(2 * sr) / sr
+    y = 0.1 * np.sin(2 * np.pi * 140 * t) * (1 + 0.5 * np.sin(2 * np.pi * 4 * t))
+    fr = signal_frames(y, sr)
+    raw = segment_functionals(fr, [(0, fr.n_frames)])
+    own = speaker_baseline(raw, min_speech_s=0.0)
+    assert tonekit.score(y, sr, baseline=own) == tonekit.score(y, sr, baseline=own.to_dict())
+    assert tonekit.score(y, sr, baseline=own) != tonekit.score(y, sr)
+    for bad, problem in [(own.to_numpy(), "not ndarray"), ("oops", "not str"), (raw, "not a table"),
+                         ({"f0_st_median": 3.0}, "baseline lacks"), (own.drop(own.index[5]), "lacks 1 of the"),
+                         (own.astype(object).replace({own.iloc[0]: "x"}), "must be a number")]:
+        with pytest.raises(ParameterError, match=problem):
+            tonekit.score(y, sr, baseline=bad)
+
+
 def test_score_array_needs_rate():
     with pytest.raises(ParameterError, match="sr"):
         tonekit.score(np.zeros(100))

@@ -183,6 +183,36 @@ def speaker_baseline(raw: pd.DataFrame, *, min_speech_s: float = 1.0) -> pd.Seri
     return use[RAW_FEATURES].median(skipna=True)
 
 
+def checked_baseline(baseline, names) -> pd.Series:
+    """A speaker's baseline (a Series or a mapping of raw functionals by name, NaN where not measured) as floats in
+    the order of ``names``; ParameterError when it is not one, or lacks any of ``names`` (a baseline read by
+    position, or with a name misspelt, would shift every feature silently).
+
+    >>> checked_baseline({"a": 1, "b": None}, ["b", "a"]).tolist()
+    [nan, 1.0]
+    >>> checked_baseline([1.0, 2.0], ["a", "b"])
+    Traceback (most recent call last):
+    tonekit.errors.ParameterError: baseline must be a pandas Series or a dict of functionals by name (e.g. \
+speaker_baseline(segment_functionals(...))), not list
+    """
+    if isinstance(baseline, pd.DataFrame):
+        raise ParameterError("baseline must be one value per functional, not a table: take each column's median "
+                             "(speaker_baseline(table))")
+    if not isinstance(baseline, (pd.Series, dict)):
+        raise ParameterError("baseline must be a pandas Series or a dict of functionals by name (e.g. "
+                             f"speaker_baseline(segment_functionals(...))), not {type(baseline).__name__}")
+    base = pd.Series(baseline, dtype=object)
+    missing = [n for n in names if n not in base.index]
+    if missing:
+        raise ParameterError(f"baseline lacks {len(missing)} of the {len(names)} functionals the models read "
+                             f"({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}); "
+                             "speaker_baseline(segment_functionals(...)) gives them all")
+    try:
+        return pd.to_numeric(base.reindex(names), errors="raise").astype(float)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(f"baseline: every functional must be a number ({exc})") from None
+
+
 def model_features(raw: pd.DataFrame, baseline) -> pd.DataFrame:
     """The tone models' inputs (:data:`MODEL_FEATURES`): functionals minus the speaker's baseline.
 
@@ -191,8 +221,7 @@ def model_features(raw: pd.DataFrame, baseline) -> pd.DataFrame:
     than absolute values (in our leave-one-corpus-out checks).
     """
     names = [n[:-4] for n in MODEL_FEATURES]
-    base = pd.Series(baseline).reindex(names).astype(float)
-    out = raw[names] - base.to_numpy()[None, :]
+    out = raw[names] - checked_baseline(baseline, names).to_numpy()[None, :]
     out.columns = list(MODEL_FEATURES)
     return out
 
