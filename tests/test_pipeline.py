@@ -624,6 +624,43 @@ def test_match_options_are_validated():
     assert MatchOptions.from_kwargs(long_silence_s=np.float32(8), valence_per_stretch=np.bool_(False)).long_silence_s == 8
 
 
+@pytest.mark.parametrize("options, problem", [
+    ({"min_speech_s": 0}, "min_speech_s must be more than 0 and at most the window (win_dur_s, 3 s), not 0.0"),
+    ({"min_speech_s": 5}, "min_speech_s must be more than 0 and at most the window (win_dur_s, 3 s), not 5.0"),
+    ({"win_dur_s": "3"}, None),   # a number in a string is a number
+    ({"win_dur_s": "three"}, "win_dur_s, hop_dur_s and min_speech_s must be numbers (seconds), not 'three', 1.0"),
+    ({"hop_dur_s": 0}, "win_dur_s and hop_dur_s must be finite and at least one frame (0.01 s), got 3.0 and 0.0"),
+    ({"win_dur_s": 2, "hop_dur_s": 3}, "hop_dur_s (3.0) must not exceed win_dur_s (2.0)"),
+    ({"whisper_every": 0}, "whisper_every must be a whole number >= 1, not 0"),
+    ({"progress": 1}, "progress must be a function of the step's name, not int"),
+    ({"agent_channel": True}, "agent_channel must be 0 or 1, not True"),
+    ({"agent_channel": 1.0}, "agent_channel must be 0 or 1, not 1.0"),
+])
+def test_analysis_options_are_checked_before_the_audio_is_read(tmp_path, options, problem):
+    """A window that needs no speech would score silence (NaN means too little speech), one that needs more than
+    it holds would score nothing; each bad option is named before any audio is read (the file is not there)."""
+    missing = tmp_path / "not_there.flac"
+    with pytest.raises(tonekit.TonekitError) as err:
+        tonekit.analyze(missing, **options)
+    if problem is None:
+        assert isinstance(err.value, tonekit.AudioError) and "not_there.flac" in str(err.value)
+    else:
+        assert isinstance(err.value, tonekit.ParameterError) and str(err.value).startswith(problem), str(err.value)
+
+
+def test_agent_channel_goes_with_a_stereo_call_only(tmp_path):
+    y, sr = sf.read(DEMO)
+    sf.write(tmp_path / "agent.flac", y[:, 0], sr)
+    sf.write(tmp_path / "caller.flac", y[:, 1], sr)
+    with pytest.raises(tonekit.ParameterError, match=r"agent_channel \(--agent-channel\) is for a stereo call file, "
+                                                    "not for --agent/--caller files"):
+        tonekit.load_call(agent=tmp_path / "agent.flac", caller=tmp_path / "caller.flac", agent_channel=1)
+    with pytest.raises(tonekit.ParameterError, match="not for a single-speaker file"):
+        tonekit.load_call(tmp_path / "agent.flac", single=True, agent_channel=1)
+    with pytest.raises(tonekit.ParameterError, match="single=True takes one file"):
+        tonekit.load_call(agent=tmp_path / "agent.flac", caller=tmp_path / "caller.flac", single=True)
+
+
 def test_cli_report_json(tmp_path):
     out = tmp_path / "r.json"
     r = CliRunner().invoke(main, ["report", str(DEMO), "--format", "json", "-o", str(out), "-q"])

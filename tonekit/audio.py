@@ -569,10 +569,16 @@ def load_call(source=None, *, agent=None, caller=None, turns=None, agent_label: 
             raise ParameterError(f"{name} must be a file path, not {type(value).__name__}{hint}")
     if agent_label is not None and turns is None:
         raise ParameterError("--agent-label goes with --turns FILE.rttm (the labels of a mono mix's turns)")
-    if agent_channel not in (0, 1):
+    if type(agent_channel) not in (int, np.int64, np.int32) or agent_channel not in (0, 1):   # not True, not 1.0
         raise ParameterError(f"agent_channel must be 0 or 1, not {agent_channel!r}")
     if (agent is None) != (caller is None):
         raise ParameterError("give both --agent and --caller files, or neither")
+    if agent_channel and (agent is not None or turns is not None or single):   # it would be ignored
+        raise ParameterError("agent_channel (--agent-channel) is for a stereo call file, not for "
+                             + ("--agent/--caller files" if agent is not None else "a mono mix with --turns"
+                                if turns is not None else "a single-speaker file"))
+    if single and (agent is not None or turns is not None):
+        raise ParameterError("single=True takes one file, without --agent/--caller files or --turns")
     if agent is not None:
         if source is not None:
             raise ParameterError("give either a call file or --agent/--caller files, not both")

@@ -20,7 +20,7 @@ from .notes import note
 from .features.embedding import window_embedding_table
 from .features.frames import call_speaker_frames, frames_table, signal_frames
 from .features.windows import (MIN_VOICED_FRAMES, mixed_reference, model_features, segment_functionals,
-                               speaker_baseline, speaker_windows)
+                               speaker_baseline, speaker_windows, window_ranges)
 from .match import MIN_SPEECH_S, MatchOptions, caller_angry_spans, inner_silences, match
 from .models.features import piece_encoder
 from .models.store import EMBEDDING_PREFIXES, TARGET_NAMES, load_models, shipped_dir
@@ -163,6 +163,28 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
     return result
 
 
+def checked_windows(win_dur_s, hop_dur_s, min_speech_s) -> tuple[float, float, float]:
+    """:func:`analyze`'s window options as floats; ParameterError unless the windows are at least a frame long, the
+    hop no longer than a window, and a window's speech needed more than none and no more than the window.
+
+    >>> checked_windows(3, 1, 1.5)
+    (3.0, 1.0, 1.5)
+    >>> checked_windows(3, 1, 0)
+    Traceback (most recent call last):
+    tonekit.errors.ParameterError: min_speech_s must be more than 0 and at most the window (win_dur_s, 3 s), not 0.0
+    """
+    try:
+        win, hop, need = (float(v) for v in (win_dur_s, hop_dur_s, min_speech_s))
+    except (TypeError, ValueError):
+        raise ParameterError("win_dur_s, hop_dur_s and min_speech_s must be numbers (seconds), not "
+                             f"{win_dur_s!r}, {hop_dur_s!r} and {min_speech_s!r}") from None
+    window_ranges(0, HOP_S, win_dur_s=win, hop_dur_s=hop)   # its own checks of the two
+    if not 0 < need <= win:   # none would score windows without speech; more than the window, none at all
+        raise ParameterError(f"min_speech_s must be more than 0 and at most the window (win_dur_s, {win:g} s), "
+                             f"not {need!r}")
+    return win, hop, need
+
+
 def _told(heard: list) -> list[str]:
     """The warnings recorded while a call was analysed, given again as they came (the caller's filters decide
     what is shown), and tonekit's own (UserWarning: what the audio holds and what was done about it) as the
@@ -194,6 +216,12 @@ def _analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=No
         raise ParameterError(f"analyze() got unknown keyword(s) {', '.join(unknown)}; it takes {', '.join(own)}, "
                              f"and the matcher's thresholds {', '.join(thresholds)}")
     opts = MatchOptions.from_kwargs(**match_options)
+    # the options are checked before any audio is read: a long call must not be half analysed to learn of a typo
+    win_dur_s, hop_dur_s, min_speech_s = checked_windows(win_dur_s, hop_dur_s, min_speech_s)
+    embedding_every = whole_number("embedding_every", embedding_every, minimum=1)
+    whisper_every = whole_number("whisper_every", whisper_every, minimum=1)
+    if progress is not None and not callable(progress):
+        raise ParameterError(f"progress must be a function of the step's name, not {type(progress).__name__}")
     tick = progress or (lambda step: None)
     mdl = _models(models)
     call = load_call(source, agent=agent, caller=caller, turns=turns, agent_label=agent_label,
@@ -215,8 +243,6 @@ def _analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=No
             path, what = call.describe(spk)
             warnings.warn(note("noisy", path=path, side=spk, what=what, db=f"{_down(room, 1)}",
                                need=f"{NOISY_HEADROOM_DB:g}"), stacklevel=2)
-    embedding_every = whole_number("embedding_every", embedding_every, minimum=1)
-    whisper_every = whole_number("whisper_every", whisper_every, minimum=1)
     prefixes = _embedding_prefixes(mdl)
     pop_base, pop_emb, shares = _population(mdl, prefixes, population_share, call.speakers)
     every = {"emb_": embedding_every, "wsp_": whisper_every}
