@@ -226,6 +226,34 @@ def test_corpus_naming_is_told_by_the_files_before_the_folder_name(tmp_path):
     assert detect_corpus(other) == "emodb"
 
 
+def test_a_corpus_folder_with_files_of_another_naming_is_refused_not_shrunk(tmp_path):
+    """Emo-DB's files beside RAVDESS's, or a stray take, are named with the folder instead of left out unseen (the
+    files decide the convention: here RAVDESS's, 5 of 6); a parent of corpus folders is expanded, and the one
+    RAVDESS duplicate of the original release is left out without a word."""
+    from tonekit.models.corpora import load_corpora, load_corpus
+
+    mixed = tmp_path / "mine"
+    mixed.mkdir()
+    for name in ("03-01-05-01-01-01-01.flac", "03-01-01-01-01-01-02.flac", "03-01-03-02-02-01-03.flac",
+                 "03-01-04-01-01-01-04.flac", "03-01-02-01-01-01-05.flac", "03a01Wa.flac"):
+        (mixed / name).write_bytes(b"")
+    with pytest.raises(ParameterError, match=re.escape(f"{mixed}: 1 of its 6 audio files do not follow the ravdess "
+                                                       "naming (such as 03a01Wa.flac)")):
+        load_corpus(mixed)
+    (mixed / "03a01Wa.flac").unlink()
+    (mixed / "03-01-03-01-02-02-07.flac").write_bytes(b"")   # the release's duplicate
+    assert load_corpus(mixed).emotion.tolist() == ["neutral", "calm", "happiness", "sadness", "anger"]
+    emodb = tmp_path / "corpora" / "emodb"
+    emodb.mkdir(parents=True)
+    (emodb / "03a01Wa.flac").write_bytes(b"")
+    mixed.rename(tmp_path / "corpora" / "ravdess")
+    assert load_corpora(tmp_path / "corpora").corpus.tolist() == ["emodb"] + ["ravdess"] * 5
+    with pytest.raises(ParameterError, match=re.escape("1 of its 6 audio files do not follow the ravdess naming (such as corpora/emodb/03a01Wa")):
+        load_corpora(tmp_path)   # the folder above: not a corpus, nor a folder of corpora
+    with pytest.raises(ParameterError, match="no corpus folders or manifests given"):
+        load_corpora([])
+
+
 def test_target_mapping():
     import pandas as pd
 

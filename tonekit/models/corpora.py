@@ -129,6 +129,11 @@ def load_corpus(folder, corpus: str | None = None) -> pd.DataFrame:
         A folder laid out like the original corpus (audio anywhere below it).
     corpus : {"emodb", "ravdess", "nemo", "turev"}, optional
         The naming convention; detected from the folder when omitted.
+
+    Every audio file below the folder must follow the convention: a file that does not is refused with the
+    folder, rather than left out, so that a stray recording or a second corpus in the folder cannot shrink the
+    data unseen (as a manifest's rows are checked). The known duplicates of the original releases are left
+    out (RAVDESS ``03-01-03-01-02-02-07``, per its SOURCE.txt: 1079 rows of its 1080 files).
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -139,15 +144,21 @@ def load_corpus(folder, corpus: str | None = None) -> pd.DataFrame:
     if corpus not in _PARSERS:
         raise ParameterError(f"unknown corpus {corpus!r}; choose one of {sorted(_PARSERS)}")
     parse = _PARSERS[corpus]
-    rows = []
+    rows, strays = [], []
     for f in _audio_files(folder):
         if f.stem in _DROP:
             continue
         lab = parse(f)
-        if lab is not None:
+        if lab is None:
+            strays.append(f)
+        else:
             rows.append({"path": str(f), "corpus": corpus, **lab})
     if not rows:
         raise ParameterError(f"{folder}: no {corpus} audio files found")
+    if strays:
+        raise ParameterError(f"{folder}: {len(strays)} of its {len(strays) + len(rows)} audio files do not follow the "
+                             f"{corpus} naming (such as {strays[0].relative_to(folder)}): move them out, give each "
+                             "corpus's own folder (or the folder holding them), or list the files in a manifest")
     return pd.DataFrame(rows, columns=["path", "corpus", "speaker", "emotion", "intensity"])
 
 
@@ -290,6 +301,9 @@ def load_corpora(folders) -> pd.DataFrame:
     """
     if isinstance(folders, (str, Path)):
         folders = [folders]
+    folders = list(folders)
+    if not folders:
+        raise ParameterError("no corpus folders or manifests given")
     tables = []
     for folder in folders:
         folder = Path(folder)
