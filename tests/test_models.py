@@ -605,6 +605,23 @@ def test_score_array_needs_rate():
         tonekit.score(np.zeros(100))
 
 
+def test_score_takes_one_channel_in_any_shape_and_refuses_two_or_flags():
+    """A column (soundfile's always_2d) or a row is one channel and scores as the 1-D signal; two channels are
+    refused with what to do; a boolean array is no audio; embeddings and models are checked, not taken truthy."""
+    sr = 16000
+    t = np.arange(2 * sr) / sr
+    y = 0.1 * np.sin(2 * np.pi * 140 * t) * (1 + 0.5 * np.sin(2 * np.pi * 4 * t))
+    assert tonekit.score(y[:, None], sr) == tonekit.score(y[None, :], sr) == tonekit.score(y, sr)
+    with pytest.raises(ParameterError, match=re.escape("got shape (32000, 2): mix the channels down")):
+        tonekit.score(np.c_[y, y], sr)
+    with pytest.raises(ParameterError, match="a signal must be an array of real numbers, not of bool"):
+        tonekit.score(y > 0, sr)
+    with pytest.raises(ParameterError, match="embeddings must be True or False, not 'no'"):
+        tonekit.score(y, sr, embeddings="no")
+    with pytest.raises(ParameterError, match=r"models must map some of anger, calm, warmth to their ToneModel, not {}"):
+        tonekit.score(y, sr, models={})
+
+
 @needs_corpora
 @pytest.mark.corpus
 def test_anger_on_held_out_emodb_speakers(tmp_path):

@@ -375,7 +375,7 @@ def check_single_speaker(info: AudioInfo) -> AudioInfo:
 def as_signal(y, sr) -> tuple[np.ndarray, int]:
     """Validate an in-memory mono signal (float samples in -1..1) and bring it to its working rate."""
     raw = np.asarray(y)
-    if raw.dtype.kind not in "fiub":
+    if raw.dtype.kind not in "fiu":
         raise ParameterError(f"a signal must be an array of real numbers, not of {raw.dtype}")
     y = raw.astype(np.float64)
     if sr is None:
@@ -383,8 +383,12 @@ def as_signal(y, sr) -> tuple[np.ndarray, int]:
     sr = whole_number("sr", sr, minimum=1)
     if not MIN_SR <= sr <= MAX_SR:
         raise ParameterError(f"sr={sr} Hz is outside {MIN_SR}..{MAX_SR} Hz")
+    if y.ndim == 2 and 1 in y.shape:   # one channel as a column (soundfile's always_2d) or a row
+        y = y.reshape(-1)
     if y.ndim != 1:
-        raise ParameterError(f"expected a mono signal (1-D array), got shape {y.shape}")
+        raise ParameterError(f"expected a mono signal (1-D array), got shape {y.shape}"
+                             + (": mix the channels down (y.mean(axis=1)) or take one (y[:, 0])"
+                                if y.ndim == 2 else ""))
     if not np.isfinite(y).all():
         raise AudioError(None, "audio buffer is not finite everywhere")
     if y.size and np.max(np.abs(y)) > MAX_PEAK:

@@ -48,6 +48,9 @@ def _models(models):
     per process and kept while its files are unchanged (checking a model file's hash and types costs about
     0.1 s, more than scoring an utterance)."""
     if isinstance(models, dict):
+        if not models or set(models) - set(TARGET_NAMES):
+            raise ParameterError(f"models must map some of {', '.join(TARGET_NAMES)} to their ToneModel, not "
+                                 f"{{{', '.join(map(repr, models))}}}")
         return models
     folder = Path(models) if models is not None else shipped_dir()
     try:
@@ -466,6 +469,8 @@ def score(path_or_signal, sr=None, *, models=None, baseline=None, embeddings: bo
     ['anger', 'calm', 'warmth']
     """
     priors = checked_priors(priors)
+    if not isinstance(embeddings, (bool, np.bool_)):
+        raise ParameterError(f"embeddings must be True or False, not {embeddings!r}")
     probs = _even_odds(path_or_signal, sr, models=models, baseline=baseline, embeddings=embeddings)
     if priors:
         from .models.estimators import at_prior
