@@ -227,7 +227,10 @@ class ToneClassifier(_ToneBase):
         "balanced" weighs classes equally, so 0.5 is the threshold that
         balances recall of both classes (what unweighted average recall rewards).
     random_state : int
-        Seed for the SVM's internal calibration split.
+        Not used: every fit is deterministic (the SVM's calibration folds are
+        not shuffled, and no solver draws numbers), whatever numpy's global
+        state. Taken so that :class:`FusedToneClassifier`, whose folds it
+        seeds, and parameter searches can set it on either.
 
     Examples
     --------
