@@ -672,8 +672,14 @@ def test_cli_report_json(tmp_path):
     r = CliRunner().invoke(main, ["report", str(DEMO), "-o", str(out), "-q", "--population-share", "0.5"])
     assert r.exit_code == 0, r.output
     assert json.loads(out.read_text())["options"]["population_share"] == {"agent": 0.5, "caller": 0.5}
-    r = CliRunner().invoke(main, ["report", str(DEMO), "--population-share", "2"])
-    assert r.exit_code == 2 and "0<=x<=1" in r.output
+    r = CliRunner().invoke(main, ["report", str(DEMO), "-o", str(out), "-q", "--population-share", "caller=0.5"])
+    assert r.exit_code == 0, r.output   # each speaker's own share; one left out gets 0
+    assert json.loads(out.read_text())["options"]["population_share"] == {"agent": 0.0, "caller": 0.5}
+    for bad, problem in [("2", "'2': a share is within 0..1"), ("caller=0.5,agent=-1", "a share is within 0..1"),
+                         ("bob=0.2", "use a share S within 0..1 for both speakers, or caller=S,agent=S"),
+                         ("caller=0.1,caller=0.2", "or caller=S,agent=S")]:
+        r = CliRunner().invoke(main, ["report", str(DEMO), "--population-share", bad])
+        assert r.exit_code == 2 and problem in r.output, r.output
 
 
 def test_cli_report_on_a_mono_file_is_one_line_error(tmp_path):

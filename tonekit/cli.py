@@ -57,15 +57,42 @@ _MODELS = click.option("--models", "models_dir", type=click.Path(file_okay=False
                        help="Folder of tone models (default: the shipped ones).")
 _SET = click.option("--set", "settings", multiple=True, metavar="NAME=VALUE",
                     help="A matcher threshold, e.g. --set long_silence_s=8 (see tonekit.match.MatchOptions).")
-_POPULATION_SHARE = click.option("--population-share", type=click.FloatRange(0, 1), default=None, metavar="S",
-                                 help="The training speakers' share of both speakers' reference voice (default: "
-                                      "the caller's 0.25, the agent's 0; 0: each against their own voice alone; "
-                                      "see tonekit.analyze).")
+class _Share(click.ParamType):
+    """``--population-share``: ``S`` for both speakers, or ``caller=S,agent=S`` (a speaker left out gets 0), each
+    S within 0..1; tonekit.analyze's ``population_share``."""
+
+    name = "share"
+
+    def convert(self, value, param, ctx):
+        if not isinstance(value, str):
+            return value
+        try:
+            if "=" not in value:
+                share = float(value)
+            else:
+                share = {}
+                for part in value.split(","):
+                    who, _, v = part.partition("=")
+                    if who.strip() not in ("agent", "caller") or who.strip() in share:
+                        raise ValueError
+                    share[who.strip()] = float(v)
+        except ValueError:
+            self.fail(f"{value!r}: use a share S within 0..1 for both speakers, or caller=S,agent=S", param, ctx)
+        if not all(0 <= v <= 1 for v in (share.values() if isinstance(share, dict) else [share])):
+            self.fail(f"{value!r}: a share is within 0..1", param, ctx)
+        return share
+
+
+_POPULATION_SHARE = click.option("--population-share", type=_Share(), default=None, metavar="S|caller=S,agent=S",
+                                 help="The training speakers' share of the speakers' reference voice: one share "
+                                      "for both, or each one's (a speaker left out gets 0). Default: the caller's "
+                                      "0.25, the agent's 0 (caller=0.25,agent=0); 0: each against their own voice "
+                                      "alone; see tonekit.analyze.")
 
 _WHISPER_EVERY = click.option("--whisper-every", type=click.IntRange(min=1), default=None, metavar="N",
                               help="Read one 4-s piece of each speaker's speech in N with Whisper (default 8, "
-                                   "for speed; 1: every piece, the most accurate, at about half the speed; see "
-                                   "the README's Events on simulated calls).")
+                                   "for speed; 1: every piece, the most accurate, at a little under half the "
+                                   "speed; see the README's Events on simulated calls).")
 
 _MUSIC_GATE = click.option("--music-gate/--no-music-gate", default=None,
                            help="Leave steady, music-like sound (music on hold) out of the speakers' speech, with "

@@ -121,7 +121,7 @@ def analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=Non
         The same for the Whisper member: one 4-s piece in ``whisper_every``,
         gathered within 3 s of a window. 1 reads every piece: the caller's
         anger is ranked far better (on simulated calls, ROC AUC per window
-        0.997 against 0.959 with the default 8) at about half the speed
+        0.997 against 0.959 with the default 8) at a little under half the speed
         (README, Whisper reading every piece).
     progress : callable, optional
         Called with a short step name as work proceeds.
