@@ -575,7 +575,9 @@ def main(argv=None) -> int:
     ap.add_argument("--n-calls", type=int, default=48, help=f"calls in all (default %(default)s, at least {MIN_CALLS})")
     ap.add_argument("--folds", type=int, default=4, help="speaker-grouped folds (default %(default)s)")
     ap.add_argument("--seed", type=int, default=0, help="random seed for folds and calls (default %(default)s)")
-    ap.add_argument("--cache-dir", default=str(Path.home() / ".cache" / "tonekit"),
+    from tonekit.models.features import default_cache_dir
+
+    ap.add_argument("--cache-dir", default=str(default_cache_dir()),
                     help="feature cache for training (default %(default)s)")
     ap.add_argument("--models-dir", default=None,
                     help="use the models in this folder for every call instead of training per fold (quick run)")

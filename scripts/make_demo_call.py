@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import tempfile
 from contextlib import contextmanager
@@ -468,6 +469,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR,
                         help=f"folder for demo_call.flac and demo_call.json (default: {DEFAULT_OUT_DIR})")
     args = parser.parse_args(argv)
+    if shutil.which("espeak-ng") is None:   # a system program, not a Python package
+        parser.exit(1, "Error: espeak-ng: not found; it speaks the demo's lines (Debian/Ubuntu: apt install "
+                       "espeak-ng; the bundled demo was made with 1.51)\n")
     flac_path, json_path = make_demo_call(args.out_dir)
     truth = json.loads(json_path.read_text(encoding="utf-8"))
     print(f"wrote {flac_path} ({flac_path.stat().st_size / 1e6:.2f} MB, "
