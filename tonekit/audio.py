@@ -581,6 +581,8 @@ def load_call(source=None, *, agent=None, caller=None, turns=None, agent_label: 
         raise ParameterError("agent_channel (--agent-channel) is for a stereo call file, not for "
                              + ("--agent/--caller files" if agent is not None else "a mono mix with --turns"
                                 if turns is not None else "a single-speaker file"))
+    if turns is not None and agent is not None:   # the turns would be ignored
+        raise ParameterError("--turns goes with a mono mix of both voices, not with --agent/--caller files")
     if single and (agent is not None or turns is not None):
         raise ParameterError("single=True takes one file, without --agent/--caller files or --turns")
     if agent is not None:
