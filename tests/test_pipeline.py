@@ -1395,6 +1395,129 @@ def test_batch_cut_short_leaves_no_report_without_its_entry(tmp_path, monkeypatc
     assert run(options={"long_silence_s": 100.0}) == (0, 0, 2)
 
 
+def test_batch_without_a_record_of_a_report_makes_it_again(tmp_path, monkeypatch):
+    """A report the batch has no record of (its ledger lost, or written by a worker after its batch was stopped)
+    may have been made with other options: it is made again, not counted as done."""
+    import tonekit.batch as batch
+    from batchfakes import fake_one
+
+    monkeypatch.setattr(batch, "_one", fake_one)
+    _inputs(tmp_path / "in", {"a.wav": b"ok", "b.wav": b"ok"})
+    out = tmp_path / "out"
+    run = lambda **kw: batch.run_batch([tmp_path / "in"], out, echo=lambda s: None, **kw)  # noqa: E731
+    assert run(options={"long_silence_s": 0.5}) == (2, 0, 0)
+    (out / batch.LEDGER).unlink()
+    assert run() == (2, 0, 0)
+    assert not any(json.loads((out / f"{c}.json").read_text())["options"] for c in "ab")   # made anew
+    assert run() == (0, 0, 2)
+
+
+def test_batch_failures_are_listed_by_full_path_from_any_folder(tmp_path, monkeypatch):
+    """The same broken call given by a relative path, then by its full path, then from another folder is one
+    entry of failures.json; mended, it leaves the list; a call whose last try failed is not in calls.csv with
+    the report of its earlier audio."""
+    import tonekit.batch as batch
+    from batchfakes import fake_one
+
+    monkeypatch.setattr(batch, "_one", fake_one)
+    _inputs(tmp_path / "in", {"a.wav": b"ok", "b.wav": b"ok"})
+    out = tmp_path / "out"
+    monkeypatch.chdir(tmp_path)
+    assert batch.run_batch(["in"], out, echo=lambda s: None) == (2, 0, 0)
+    (tmp_path / "in" / "b.wav").write_bytes(b"bad")
+    assert batch.run_batch(["in"], out, echo=lambda s: None) == (0, 1, 1)
+    listed = lambda: json.loads((out / "failures.json").read_text())  # noqa: E731
+    assert listed() == {str(tmp_path / "in/b.wav"): "in/b.wav: not a readable audio file"}
+    assert pd.read_csv(out / "calls.csv").report.tolist() == ["a.json"]   # b.json is of the audio before
+    assert batch.run_batch([tmp_path / "in"], out, echo=lambda s: None) == (0, 1, 1)
+    assert list(listed()) == [str(tmp_path / "in/b.wav")]
+    monkeypatch.chdir(tmp_path / "in")
+    assert batch.run_batch([tmp_path / "in/a.wav"], out, echo=lambda s: None) == (0, 0, 1)
+    assert list(listed()) == [str(tmp_path / "in/b.wav")]   # not given, still broken: still listed
+    (tmp_path / "in" / "b.wav").write_bytes(b"ok again")
+    assert batch.run_batch(["b.wav"], out, echo=lambda s: None) == (1, 0, 0)
+    assert not (out / "failures.json").exists()
+    assert pd.read_csv(out / "calls.csv").report.tolist() == ["a.json", "b.json"]
+
+
+def test_batch_stopped_by_ctrl_c_stops_its_workers_and_keeps_what_was_done(tmp_path, monkeypatch):
+    """Ctrl-C in a batch of 2 workers: the calls not started are not run (the workers do not go on alone), the
+    workers end, the reports done are recorded (calls.csv, the ledger), and the next run makes the rest."""
+    import multiprocessing
+    import time
+
+    import tonekit.batch as batch
+    from batchfakes import fake_one
+
+    monkeypatch.setattr(batch, "_one", fake_one)
+    _inputs(tmp_path / "in", {f"c{i}.wav": b"slow0.5" for i in range(8)})
+    out = tmp_path / "out"
+    as_completed = batch.as_completed
+
+    def first_then_ctrl_c(futures):   # Ctrl-C as the first call's result comes in
+        for fut in as_completed(futures):
+            yield fut
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch, "as_completed", first_then_ctrl_c)
+    t0 = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        batch.run_batch([tmp_path / "in"], out, jobs=2, echo=lambda s: None)
+    assert time.monotonic() - t0 < 3.5      # not the 2 s the 8 calls would take on 2 workers, and more
+    assert not multiprocessing.active_children()
+    time.sleep(1.0)                          # nobody goes on writing reports
+    made = sorted(p.name for p in out.glob("c*.json"))
+    assert 1 <= len(made) <= 2, made         # the one recorded, and at most its twin finishing with it
+    assert len(pd.read_csv(out / "calls.csv")) == len(made)
+    ledger = json.loads((out / batch.LEDGER).read_text())
+    assert len(ledger) == 1 and set(ledger) <= set(made)   # the one recorded
+    monkeypatch.setattr(batch, "as_completed", as_completed)
+    assert batch.run_batch([tmp_path / "in"], out, jobs=2, echo=lambda s: None) == (7, 0, 1)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the processes' parents in /proc")
+def test_batch_workers_end_when_their_batch_is_killed(tmp_path):
+    """kill -9 of a batch leaves no worker behind, analysing calls nobody records or waiting forever."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    _inputs(tmp_path / "in", {f"c{i}.wav": b"slow3" for i in range(6)})
+    script = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+              "import tonekit.batch as batch, batchfakes\n"
+              "batch._one = batchfakes.fake_one\n"
+              f"batch.run_batch([{str(tmp_path / 'in')!r}], {str(tmp_path / 'out')!r}, jobs=2)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script])
+
+    def children():
+        kids = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == proc.pid:
+                kids.append(int(stat.parent.name))
+        return kids
+
+    deadline = time.monotonic() + 60
+    while len(children()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    workers = children()
+    assert len(workers) >= 2, "the batch's workers never started"
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 10
+    alive = workers
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.2)
+        alive = [w for w in workers if Path(f"/proc/{w}").exists()
+                 and Path(f"/proc/{w}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"]
+    assert not alive, f"workers {alive} outlived their batch"
+
+
 def test_cli_batch_passes_the_channel_and_thresholds_to_every_call(tmp_path, monkeypatch):
     import tonekit.batch as batch
     from batchfakes import fake_one

@@ -11,6 +11,8 @@ import hashlib
 import json
 import math
 import os
+import signal
+import threading
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -235,15 +237,16 @@ def run_batch(inputs, outdir, *, jobs: int = 1, scheduler: str | None = None, mo
     ledger = _read_ledger(outdir)
     models_made = _models_made_from(models)
     made = {f: _made_from(f, models_made, options) for f in files}
-    # a report with no ledger entry (an older batch) counts as done; one made otherwise does not, nor a file
-    # in a report's place that is not one (cut short, or something else); a run cut short has journaled the
-    # entry of each report it wrote, so its reports are judged like any other
+    # a report counts as done when its ledger entry says it was made as this run would make it; one without an
+    # entry (a worker's last report before its batch was killed, a ledger lost) is made again, as is a file in
+    # a report's place that is not one (cut short, or something else); a run cut short has journaled the entry
+    # of each report it wrote, so its reports are judged like any other
     todo = []
     for f in files:
         r = reports[f]
         if r.exists() and not is_report_file(r):
             echo(f"Warning: {one_line(r)}: not a whole tonekit report: {one_line(f)} is analysed again")
-        elif r.exists() and ledger.get(r.name, made[f]) == made[f]:
+        elif r.exists() and ledger.get(r.name) == made[f]:
             continue
         todo.append(f)
     skipped = len(files) - len(todo)
@@ -255,40 +258,58 @@ def run_batch(inputs, outdir, *, jobs: int = 1, scheduler: str | None = None, mo
             _journal(outdir, reports[Path(res[0])].name, made[Path(res[0])])
         _echo_result(res, echo)
 
-    if scheduler:
+    try:
+        if scheduler:
+            _on_dask(scheduler, todo, reports, models, options, record)
+        elif jobs == 1:
+            for f in todo:
+                record(_one(str(f), str(reports[f]), models, options))
+        else:
+            _in_processes(todo, reports, models, options, jobs, record)
+    finally:   # stopped part-way (Ctrl-C) too: what was done is listed, the ledger and the overview kept
+        failures = {p: e for p, e in results if e}
+        _list_failures(outdir / FAILURES, files, failures)
+        _update_ledger(outdir, ledger, {reports[Path(p)].name: made[Path(p)] for p, e in results if not e})
+        table = overview_table(outdir)
+        write_overview(outdir, table)
+        if pages is not None:
+            write_pages(outdir, lang=pages, echo=echo, table=table)
+    return len(results) - len(failures), len(failures), skipped
+
+
+def _list_failures(listed: Path, files, failures: dict) -> None:
+    """Write ``failures.json``, by each call's full path (the same call given from another folder, or by another
+    path, is one entry). Like calls.csv, the list spans every run into the folder: a call failed earlier and not
+    given this time stays listed while its file is there; one given this time is listed only if it failed
+    again."""
+    failures = {os.path.abspath(p): e for p, e in failures.items()}
+    given = {os.path.abspath(f) for f in files}
+    still = {p: e for p, e in _read_failures(listed).items() if os.path.isabs(p) and p not in given and
+             Path(p).exists()}   # (a relative path of an older list: relative to where that run ran; gone)
+    if still or failures:
+        _write_text(listed, json.dumps({**still, **failures}, indent=2) + "\n")
+    elif listed.exists():
+        listed.unlink()   # every call has its report now: an old list would mislead
+
+
+def _on_dask(scheduler, todo, reports, models, options, record) -> None:
+    """``_one`` of every call on a Dask cluster; a call whose worker is lost fails alone."""
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise ParameterError("--scheduler needs dask: pip install 'tonekit[dask]'") from None
+    with Client(scheduler) as client:
+        futs = [client.submit(_one, str(f), str(reports[f]), models, options, pure=False) for f in todo]
         try:
-            from dask.distributed import Client
-        except ImportError:
-            raise ParameterError("--scheduler needs dask: pip install 'tonekit[dask]'") from None
-        with Client(scheduler) as client:
-            futs = [client.submit(_one, str(f), str(reports[f]), models, options, pure=False) for f in todo]
             for f, fut in zip(todo, futs):
                 try:
                     res = fut.result()
                 except Exception as exc:   # a worker lost or killed: this call failed, the others go on
                     res = (str(f), f"{f}: the Dask worker failed ({type(exc).__name__}: {exc})")
                 record(res)
-    elif jobs == 1:
-        for f in todo:
-            record(_one(str(f), str(reports[f]), models, options))
-    else:
-        _in_processes(todo, reports, models, options, jobs, record)
-    failures = {p: e for p, e in results if e}
-    listed = outdir / FAILURES
-    # like calls.csv, the list spans every run into outdir: a call failed earlier and not given this time
-    # stays listed while its file is there; one given this time is listed only if it failed again
-    given = {str(f) for f in files}
-    still = {p: e for p, e in _read_failures(listed).items() if p not in given and Path(p).exists()}
-    if still or failures:
-        listed.write_text(json.dumps({**still, **failures}, indent=2) + "\n")
-    elif listed.exists():
-        listed.unlink()   # every call has its report now: an old list would mislead
-    _update_ledger(outdir, ledger, {reports[Path(p)].name: made[Path(p)] for p, e in results if not e})
-    table = overview_table(outdir)
-    write_overview(outdir, table)
-    if pages is not None:
-        write_pages(outdir, lang=pages, echo=echo, table=table)
-    return len(results) - len(failures), len(failures), skipped
+        except BaseException:   # Ctrl-C: the calls not started are not run
+            client.cancel(futs)
+            raise
 
 
 def is_report_file(path) -> bool:
@@ -364,7 +385,8 @@ def _measured(v) -> bool:
 
 
 def overview_table(outdir) -> pd.DataFrame:
-    """One row per call reported in a batch's output folder (:data:`OVERVIEW_COLUMNS`), by report name:
+    """One row per call reported in a batch's output folder (:data:`OVERVIEW_COLUMNS`), by report name (not the
+    calls of ``failures.json``, whose last try failed, though an earlier report of theirs is there):
     what a supervisor sorts to find the calls to listen to (most tip 8 events, the angriest callers).
     ``caller_anger_at_start`` / ``_at_end``: the caller's anger score early and late in the call;
     ``caller_angry_s``: how long the caller's angry stretches last, in seconds of the call (the summary's
@@ -378,16 +400,17 @@ def overview_table(outdir) -> pd.DataFrame:
     import pandas as pd
 
     rows, ledger = [], _read_ledger(Path(outdir))
+    failed = set(_read_failures(Path(outdir) / FAILURES))
     for path in sorted(Path(outdir).glob("*.json")):
-        if path.name == FAILURES:
-            continue
+        made = ledger.get(path.name)
+        if path.name == FAILURES or (isinstance(made, dict) and made.get("path") in failed):
+            continue   # (a call that failed when last given: its earlier report is of audio no longer there)
         try:
             report = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue   # not a report (or being written): the overview lists finished reports only
         if isinstance(report, dict) and "summary" in report and "tonekit_version" in report:
             row = overview_row(report, path.name)
-            made = ledger.get(path.name)
             if isinstance(made, dict) and made.get("path"):
                 row["path"] = made["path"]   # the audio's full path, where the report has only its name
             rows.append(row)
@@ -492,7 +515,7 @@ def _in_processes(todo, reports, models, options, jobs: int, record) -> None:
     running or waiting fails with it: those calls are tried again each in a pool of its own, so only the call
     that kills its worker fails."""
     broken = []
-    with ProcessPoolExecutor(max_workers=jobs) as ex:
+    with _workers(jobs) as ex:
         futs = {ex.submit(_one, str(f), str(reports[f]), models, options): f for f in todo}
         for fut in as_completed(futs):
             try:
@@ -503,11 +526,49 @@ def _in_processes(todo, reports, models, options, jobs: int, record) -> None:
             record(res)
     for f in sorted(broken, key=todo.index):
         try:
-            with ProcessPoolExecutor(max_workers=1) as ex:
+            with _workers(1) as ex:
                 res = ex.submit(_one, str(f), str(reports[f]), models, options).result()
         except BrokenProcessPool:
             res = (str(f), f"{f}: {DIED}")
         record(res)
+
+
+class _workers:
+    """A pool of ``jobs`` worker processes that ends with its batch. Leaving it by an exception (Ctrl-C, which
+    the workers themselves ignore: the batch decides) cancels the calls not started and stops the workers at
+    once, instead of letting them finish every queued call unrecorded; a worker whose batch is killed
+    outright (``kill -9``) stops by itself within a second or two (:func:`_worker_start`)."""
+
+    def __init__(self, jobs: int):
+        self.pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_start, initargs=(os.getpid(),))
+
+    def __enter__(self):
+        return self.pool
+
+    def __exit__(self, kind, exc, tb):
+        if kind is None:
+            self.pool.shutdown(wait=True)
+            return False
+        workers = list((getattr(self.pool, "_processes", None) or {}).values())
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        for w in workers:
+            w.terminate()
+        for w in workers:
+            w.join(timeout=5)
+        return False
+
+
+def _worker_start(batch_pid: int) -> None:
+    """A worker's first step: Ctrl-C reaches the whole process group, and only the batch acts on it; the worker
+    ends itself once its batch is gone (killed without a chance to stop it)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch():
+        while os.getppid() == batch_pid:
+            threading.Event().wait(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="tonekit-batch-watch").start()
 
 
 def _echo_result(res, echo):
