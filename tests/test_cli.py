@@ -258,6 +258,30 @@ def test_an_output_that_is_a_folder_is_refused_before_any_work(mono_file, tmp_pa
     assert "a folder; give a file name" in res.output
 
 
+def test_an_output_that_is_a_pipe_is_written_into_not_replaced(mono_file, tmp_path):
+    """-o a named pipe (or /dev/stdout, a device): the reader gets the table, and the pipe stays a pipe (it used to
+    be replaced by a file, and the check that it can be written gave its reader an empty read); -o under a file
+    says that it is a file."""
+    import os
+    import stat
+    import threading
+
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no named pipes here")
+    pipe = tmp_path / "rows.csv"
+    os.mkfifo(pipe)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(pipe.read_text()))
+    reader.start()
+    res = CliRunner().invoke(main, ["features", str(mono_file), "-o", str(pipe)])
+    reader.join(timeout=60)
+    assert res.exit_code == 0, res.output
+    assert got and got[0].startswith("speaker,start_s,end_s") and stat.S_ISFIFO(os.stat(pipe).st_mode)
+    (tmp_path / "a.csv").write_text("x")
+    res = CliRunner().invoke(main, ["features", str(mono_file), "-o", str(tmp_path / "a.csv" / "b.csv")])
+    assert res.exit_code == 2 and "a.csv is a file, not a folder" in res.output
+
+
 def test_demo_prints_the_report_the_docs_show():
     """``tonekit demo`` prints docs/demo_report.txt (the README's demo block, written by scripts/make_docs.py)
     to the character, ending in one newline."""

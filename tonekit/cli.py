@@ -234,10 +234,14 @@ def _emit(text: str, output):
 
 def _write_file(output, write) -> None:
     """``write(tmp)`` to a hidden file beside ``output`` (same extension), then put in its place: a write that
-    fails (a full disk) leaves no half file and names ``output`` in one line."""
+    fails (a full disk) leaves no half file and names ``output`` in one line. An ``output`` that is there and is
+    not a file (``/dev/stdout``, a named pipe, a device) is written to as it is: replacing it would destroy it."""
     path = Path(output).expanduser()
     tmp = path.with_name(f".{path.stem}.part{path.suffix}")
     try:
+        if path.exists() and not path.is_file():
+            write(path)
+            return
         write(tmp)
         os.replace(tmp, path)
     except OSError as exc:
@@ -362,7 +366,8 @@ def _check_output(output, hint: str, inputs=()) -> None:
                                      "it: give another file name", param_hint=hint)
     folder = path.parent
     if not folder.is_dir():
-        raise click.BadParameter(f"{output}: the folder {folder} does not exist", param_hint=hint)
+        raise click.BadParameter(f"{output}: {folder} is a file, not a folder" if folder.exists() else
+                                 f"{output}: the folder {folder} does not exist", param_hint=hint)
     problem = writable_problem(path)
     if problem:
         raise click.BadParameter(f"{output}: {problem}", param_hint=hint)

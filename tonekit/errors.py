@@ -19,13 +19,18 @@ def one_line(text) -> str:
 def writable_problem(path) -> str | None:
     """Why a file cannot be written at ``path`` (its folder exists), or None: found by trying, in the folder
     a hidden file made and removed at once, the file itself opened to append (nothing written), for
-    permissions, read-only mounts and root's capabilities alike."""
+    permissions, read-only mounts and root's capabilities alike; a pipe or a device by its permissions only."""
     import tempfile
     from pathlib import Path
 
+    import os
+
     path = Path(path)
     try:
-        if path.exists():
+        if path.exists() and not path.is_file():   # a pipe, a device, /dev/stdout: opening it is a use of it
+            if not os.access(path, os.W_OK):
+                raise PermissionError(13, "Permission denied")
+        elif path.exists():
             with open(path, "ab"):
                 pass
         else:
