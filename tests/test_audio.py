@@ -247,6 +247,14 @@ def test_load_call_mono_with_turns(tmp_path):
         load_call(audio, turns=turns, agent_label="B")
     with pytest.raises(ParameterError, match="--agent-label goes with --turns"):
         load_call(audio, agent_label="B")
+    # turns that all miss the audio, or last nothing, are the turns' fault, said of the turns file
+    turns.write_text("SPEAKER mix 1 100.0 5.0 <NA> <NA> A <NA> <NA>\nSPEAKER mix 1 110.0 5.0 <NA> <NA> B <NA> <NA>\n")
+    with pytest.raises(AudioError, match=re.escape(f"{turns}: no turn falls inside mix.wav (0-3.0 s; the turns start "
+                                                   "at 100.0 s): the turns of another recording?")):
+        load_call(audio, turns=turns, agent_label="B")
+    turns.write_text("SPEAKER mix 1 0.5 0 <NA> <NA> A <NA> <NA>\nSPEAKER mix 1 1.0 0 <NA> <NA> B <NA> <NA>\n")
+    with pytest.raises(AudioError, match="turns.rttm: every turn lasts 0 s"):
+        load_call(audio, turns=turns, agent_label="B")
 
 
 @pytest.mark.parametrize("sr", [16000, 44100])

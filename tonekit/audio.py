@@ -631,6 +631,11 @@ def load_call(source=None, *, agent=None, caller=None, turns=None, agent_label: 
         if agent_label not in labels:
             raise ParameterError(f"--agent-label {agent_label!r} is not in {turns} (labels: {', '.join(labels)})")
         caller_label = next(lab for lab in labels if lab != agent_label)
+        if not any(seg.end_s > seg.start_s for seg in segs):
+            raise AudioError(turns, "every turn lasts 0 s: no speech to analyse")
+        if not any(seg.start_s < info.duration_s and seg.end_s > seg.start_s for seg in segs):
+            raise AudioError(turns, f"no turn falls inside {name} (0-{info.duration_s:.1f} s; the turns start at "
+                                    f"{min(seg.start_s for seg in segs):.1f} s): the turns of another recording?")
         last = max(seg.end_s for seg in segs)
         if last > info.duration_s + 1.0:
             warnings.warn(note("turns", path=turns, seconds=f"{last:.1f}", name=name,
