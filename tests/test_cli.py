@@ -202,6 +202,7 @@ def test_cli_refuses_bad_options_before_any_work(mono_file, tmp_path, monkeypatc
              (["plot", str(mono_file), "-o", str(tmp_path / "nodir" / "p.png")], 2, "does not exist"),
              (["features", str(mono_file), "-o", str(tmp_path / "nodir" / "f.csv")], 2, "does not exist"),
              (["demo", "--html", str(tmp_path / "nodir" / "d.html")], 2, "does not exist"),
+             (["demo", "--html", str(tmp_path / "d.json")], 2, "d.json: use a .html or .htm file"),
              (["train", str(tmp_path), "--target", "anger", "-o", str(tmp_path / "nodir" / "m.skops")], 2,
               "does not exist"),
              (["report", str(mono_file), "--agent-label", "A"], 1, "--agent-label goes with --turns FILE.rttm"),

@@ -244,6 +244,11 @@ def test_a_saved_json_report_reads_back_into_the_same_reports(demo, tmp_path):
      "a table is not a list of objects"),
     (b'{"tonekit_version": "0.1.0", "duration_s": 9, "windows": [], "events": [], "summary": []}',
      "its summary is not an object"),
+    (b'{"tonekit_version": "0.1.0", "duration_s": 9, "windows": [], "events": [], "summary": {}, "options": "x"}',
+     "its options is not an object"),
+    (b'{"tonekit_version": "0.1.0", "duration_s": 9, "windows": [], "events": [], "summary": {}, "warnings": "x"}',
+     "its warnings is not a list of texts"),
+    (b'{"tonekit_version": "0.1.0", "duration_s": -5, "windows": [], "events": [], "summary": {}}', "it lasts -5 s"),
 ])
 def test_a_file_that_is_no_json_report_is_named_in_one_line(tmp_path, content, problem):
     path = tmp_path / "r.json"

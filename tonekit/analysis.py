@@ -201,8 +201,15 @@ class Analysis:
             duration_s = float(report["duration_s"]) if report["duration_s"] is not None else float("nan")
         except (TypeError, ValueError, KeyError) as exc:
             raise TonekitError(f"{name}: not a tonekit JSON report ({type(exc).__name__}: {exc})") from None
+        shapes = {"options": (dict, "an object"), "speakers": (list, "a list of names"),
+                  "warnings": (list, "a list of texts")}   # each may be left out
+        for key, (kind, what) in shapes.items():
+            if key in report and report[key] is not None and not isinstance(report[key], kind):
+                raise TonekitError(f"{name}: not a tonekit JSON report (its {key} is not {what})")
         if not isinstance(report["summary"], dict):
             raise TonekitError(f"{name}: not a tonekit JSON report (its summary is not an object)")
+        if duration_s < 0:
+            raise TonekitError(f"{name}: not a tonekit JSON report (it lasts {duration_s:g} s)")
         return cls(source=str(report.get("source") or name), duration_s=duration_s,
                    speakers=list(report.get("speakers") or ["agent", "caller"]),
                    frames=pd.DataFrame(columns=FRAME_COLUMNS), windows=windows, events=events,

@@ -775,6 +775,8 @@ def demo(html_path, fmt, quiet, lang):
     from . import demo_path
 
     if html_path:
+        if Path(html_path).suffix.lower() not in (".html", ".htm"):
+            raise click.BadParameter(f"{html_path}: use a .html or .htm file (the HTML report)", param_hint="--html")
         _check_output(html_path, "--html")
     a = _analyze(demo_path(), None, None, None, None, 0, None, quiet, in_report=True)
     _write_report(a, fmt, None, lang)
