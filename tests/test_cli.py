@@ -250,7 +250,9 @@ def test_an_unexpected_error_is_still_one_line(mono_file, monkeypatch):
     res = CliRunner().invoke(main, ["report", str(mono_file)])
     assert res.exit_code == 1
     assert res.output.strip().splitlines() == ["Error: unexpected RuntimeError: something we did not foresee (run "
-                                               "with --debug for the traceback, and please report it)"]
+                                               "tonekit --debug report ... for the traceback, and please report it)"]
+    res = CliRunner().invoke(main, ["--debug", "report", str(mono_file)])   # as the line says: the traceback
+    assert isinstance(res.exception, RuntimeError)
 
 
 def test_an_output_that_is_a_folder_is_refused_before_any_work(mono_file, tmp_path):

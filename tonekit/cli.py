@@ -31,7 +31,7 @@ def handle_errors(fn):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("once")   # a message once, however many places say it (a file read twice)
-                warnings.showwarning = lambda m, *a, **k: click.echo(f"Warning: {m}", err=True)
+                warnings.showwarning = lambda m, *a, **k: click.echo(f"Warning: {one_line(m)}", err=True)
                 return fn(*args, **kwargs)
         except TonekitError as exc:
             _fail(exc, debug)
@@ -42,8 +42,9 @@ def handle_errors(fn):
         except Exception as exc:   # a bug of ours: still one line (and the traceback with --debug)
             if debug:
                 raise
-            raise click.ClickException(one_line(f"unexpected {type(exc).__name__}: {exc} (run with --debug for "
-                                                "the traceback, and please report it)")) from None
+            raise click.ClickException(one_line(f"unexpected {type(exc).__name__}: {exc} (run tonekit --debug "
+                                                f"{click.get_current_context().info_name} ... for the traceback, "
+                                                "and please report it)")) from None
     return wrapper
 
 
@@ -219,7 +220,7 @@ def _warnings_held(hold: bool):
             yield
         except TonekitError:
             for message in dict.fromkeys(str(w.message) for w in caught):
-                click.echo(f"Warning: {message}", err=True)
+                click.echo(f"Warning: {one_line(message)}", err=True)
             raise
 
 

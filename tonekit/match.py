@@ -231,11 +231,14 @@ def parse_settings(items) -> dict:
     for item in items:
         name, sep, value = item.partition("=")
         try:
-            if not sep:
+            if not sep or not name.strip():
                 raise ValueError
-            out[name.strip()] = float(value)
+            number = float(value)
         except ValueError:
             raise ParameterError(f"{item!r}: use NAME=NUMBER, e.g. long_silence_s=8") from None
+        if name.strip() in out:
+            raise ParameterError(f"{name.strip()} is given twice ({out[name.strip()]:g} and {number:g})")
+        out[name.strip()] = number
     return out
 
 
