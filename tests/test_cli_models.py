@@ -145,6 +145,23 @@ def test_evaluate_with_nothing_readable_is_an_error(tmp_path, env):
     assert "not a readable audio file" in r.stderr and "Empty DataFrame" not in r.output
 
 
+def test_evaluate_of_one_class_prints_the_counts_and_fails(tmp_path, env):
+    """All recordings angry: the table (its n) and the warning, then an error: no exit 0 for nothing measured."""
+    t = np.arange(2 * 16000) / 16000
+    rows = ["path,speaker,emotion"]
+    for i, f0 in enumerate((120, 160)):
+        y = 0.1 * sum(np.sin(2 * np.pi * k * f0 * (1 + 0.05 * np.sin(2 * np.pi * 2 * t)) * t) / k for k in range(1, 6))
+        sf.write(tmp_path / f"u{i}.wav", y * (1 + 0.5 * np.sin(2 * np.pi * 4 * t)), 16000)
+        rows.append(f"u{i}.wav,s1,angry")
+    manifest = tmp_path / "only.csv"
+    manifest.write_text("\n".join(rows) + "\n")
+    r = CliRunner().invoke(main, ["evaluate", "anger", str(manifest), "-j", "1", "--condition", "wideband"], env=env)
+    assert r.exit_code == 1 and "all 2 recordings are anger positives" in r.stderr
+    assert r.stderr.strip().splitlines()[-1] == f"Error: {manifest}: nothing measured: the recordings are of one class"
+    assert r.stdout.split()[:9] == ["target", "corpus", "condition", "n", "uar", "auc", "ece", "ece_balanced",
+                                    "ece_prior"]
+
+
 def test_evaluate_prints_metrics_per_condition(small_corpus, env):
     r = CliRunner().invoke(main, ["evaluate", str(shipped_dir() / "anger.skops"), str(small_corpus), "-j", "1"],
                            env=env)

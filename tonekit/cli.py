@@ -696,6 +696,8 @@ def evaluate(model, corpus, jobs, conditions):
                          **({"conditions": conditions} if conditions else {}))
     click.echo(res.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     _exit_if_left_out(res.attrs.get("left_out"), "the metrics")
+    if res[["uar", "auc"]].isna().all().all():   # one class everywhere (the warning above says so)
+        raise TonekitError(f"{', '.join(map(str, corpus))}: nothing measured: the recordings are of one class")
 
 
 @main.command()
