@@ -1591,6 +1591,9 @@ def test_batch_tells_of_a_folder_without_calls(tmp_path, monkeypatch):
     assert batch.run_batch([tmp_path / "in", tmp_path / "empty"], tmp_path / "out", echo=said.append) == (1, 0, 0)
     assert (f"Warning: {tmp_path / 'empty'}: no audio files in this folder (.wav, .flac, .ogg, .mp3 or another "
             "form tonekit reads)") in said
+    with pytest.raises(tonekit.ParameterError, match="no audio files found in the inputs"):
+        batch.run_batch([tmp_path / "empty"], tmp_path / "out2", echo=said.append)
+    assert not (tmp_path / "out2").exists()   # no folder made for nothing
 
 
 def test_batch_analyses_again_what_is_not_a_whole_report(tmp_path, monkeypatch):

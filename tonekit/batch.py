@@ -223,6 +223,9 @@ def run_batch(inputs, outdir, *, jobs: int = 1, scheduler: str | None = None, mo
     if jobs < 1:
         raise ParameterError(f"--jobs must be >= 1, not {jobs}")
     outdir = Path(outdir)
+    files = collect_inputs(inputs, echo)
+    if not files:   # before the output folder is made: nothing to put there
+        raise ParameterError("no audio files found in the inputs")
     try:
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -230,9 +233,6 @@ def run_batch(inputs, outdir, *, jobs: int = 1, scheduler: str | None = None, mo
     problem = writable_problem(outdir / LEDGER)
     if problem:   # before any call is analysed: every report would fail to be written
         raise ParameterError(f"{outdir}: {problem.replace(f'the folder {outdir}', 'the output folder')}")
-    files = collect_inputs(inputs, echo)
-    if not files:
-        raise ParameterError("no audio files found in the inputs")
     reports = report_paths(outdir, files)
     ledger = _read_ledger(outdir)
     models_made = _models_made_from(models)
