@@ -311,6 +311,8 @@ def test_a_call_without_speech_is_an_error(tmp_path):
 def test_analyze_and_score_refuse_what_is_not_a_path_or_an_array():
     with pytest.raises(tonekit.ParameterError, match="source must be a file path, not ndarray"):
         tonekit.analyze(np.zeros(16000))
+    with pytest.raises(tonekit.ParameterError, match="not an array with sr: write the signal to a file first"):
+        tonekit.analyze(np.zeros((16000, 2)), sr=16000)
     for bad in (None, np.float64(0.1)):
         with pytest.raises(tonekit.ParameterError, match="expected a file path or a 1-D array of samples"):
             tonekit.score(bad)

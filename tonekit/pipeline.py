@@ -212,6 +212,9 @@ def _analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=No
     """:func:`analyze`, its warnings given as they come."""
     thresholds = sorted(f.name for f in dataclasses.fields(MatchOptions))
     unknown = sorted(set(match_options) - set(thresholds))
+    if "sr" in unknown:   # a signal with its rate, as score takes it
+        raise ParameterError("analyze() reads a call from its file(s), not an array with sr: write the signal to a "
+                             "file first (soundfile.write), or score one speaker's array with tonekit.score")
     if unknown:   # a keyword analyze does not take: say what it takes, its own and the matcher's
         import inspect
 
