@@ -79,7 +79,8 @@ def _table(rows, columns, *, text=(), integer=()) -> pd.DataFrame:
     table = table.reindex(columns=list(columns) + [c for c in table.columns if c not in columns])
     for c in table.columns:
         if c in text:
-            table[c] = table[c].astype("str") if table.empty else table[c]
+            if table.empty:   # no rows to tell: text, as a table with rows has it
+                table[c] = table[c].astype("str")
         else:
             table[c] = pd.to_numeric(table[c], errors="raise").astype("int64" if c in integer else float)
     return table
@@ -162,9 +163,9 @@ class Analysis:
     @classmethod
     def from_json(cls, source) -> "Analysis":
         """An analysis read back from its JSON report (:meth:`to_json`, ``tonekit report --format json``, ``tonekit
-        batch``): a path, the report as a dict, or its JSON text (what :meth:`to_json` returns). It holds what the report holds: everything the text and HTML
-        reports and the plot show (windows, events, turns, summary, options, warnings), no frames, and numbers
-        as the report rounds them (4 decimals).
+        batch``): a path, the report as a dict, or its JSON text (what :meth:`to_json` returns). It holds what the
+        report holds: everything the text and HTML reports and the plot show (windows, events, turns, summary,
+        options, warnings), no frames, and numbers as the report rounds them (4 decimals).
 
         Raises :class:`tonekit.errors.TonekitError` naming the file when it is not such a report.
 

@@ -58,6 +58,8 @@ _MODELS = click.option("--models", "models_dir", type=click.Path(file_okay=False
                        help="Folder of tone models (default: the shipped ones).")
 _SET = click.option("--set", "settings", multiple=True, metavar="NAME=VALUE",
                     help="A matcher threshold, e.g. --set long_silence_s=8 (see tonekit.match.MatchOptions).")
+
+
 class _Share(click.ParamType):
     """``--population-share``: ``S`` for both speakers, or ``caller=S,agent=S`` (a speaker left out gets 0), each
     S within 0..1; tonekit.analyze's ``population_share``."""

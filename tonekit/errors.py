@@ -20,10 +20,9 @@ def writable_problem(path) -> str | None:
     """Why a file cannot be written at ``path`` (its folder exists), or None: found by trying, in the folder
     a hidden file made and removed at once, the file itself opened to append (nothing written), for
     permissions, read-only mounts and root's capabilities alike; a pipe or a device by its permissions only."""
+    import os
     import tempfile
     from pathlib import Path
-
-    import os
 
     path = Path(path)
     try:
