@@ -200,6 +200,8 @@ def test_manifest_labels_synonyms_and_paths(tmp_path):
     ("path,speaker,emotion\n\na/1.wav,s1,angry\n\n\na/2.wav,s1,furious\n", r"unknown emotion 'furious' \(line 6\)"),
     ("path,speaker,emotion\na/1.wav,s1,angry,extra\n",
      r"mine.csv: line 2 has 4 field\(s\), the header 3 \(path,speaker,emotion\); a field with a ',' in it"),
+    ('path,speaker,emotion\na/1.wav,s1,angry\n"a/2.wav,s1,sad\na/3.wav,s2,neutral\n',
+     "mine.csv: a double quote opened on line 3 is never closed"),
     ("path,speaker,emotion\na/1.wav,s1,angry\na/2.wav,s1,sad\n./a/1.wav,s1,neutral\n",
      r"line 4 lists ./a/1.wav again \(first on line 2\)"),
     ("", r"manifest lacks column\(s\) path, speaker, emotion"),

@@ -276,6 +276,9 @@ def _read_manifest(path: Path, sep: str) -> tuple[pd.DataFrame, np.ndarray]:
                 continue
             if header is None:
                 header = row
+            elif len(row) != len(header) and any("\n" in c for c in row):   # a quote that runs on and on
+                opened = reader.line_num - sum(c.rstrip("\n").count("\n") for c in row)
+                raise ParameterError(f"{path}: a double quote opened on line {opened} is never closed")
             elif len(row) != len(header):
                 raise ParameterError(f"{path}: line {reader.line_num} has {len(row)} field(s), the header "
                                      f"{len(header)} ({sep.join(header)}); a field with a '{sep}' in it "
