@@ -515,7 +515,7 @@ def _in_processes(todo, reports, models, options, jobs: int, record) -> None:
     running or waiting fails with it: those calls are tried again each in a pool of its own, so only the call
     that kills its worker fails."""
     broken = []
-    with _workers(jobs) as ex:
+    with _WorkerPool(jobs) as ex:
         futs = {ex.submit(_one, str(f), str(reports[f]), models, options): f for f in todo}
         for fut in as_completed(futs):
             try:
@@ -526,14 +526,14 @@ def _in_processes(todo, reports, models, options, jobs: int, record) -> None:
             record(res)
     for f in sorted(broken, key=todo.index):
         try:
-            with _workers(1) as ex:
+            with _WorkerPool(1) as ex:
                 res = ex.submit(_one, str(f), str(reports[f]), models, options).result()
         except BrokenProcessPool:
             res = (str(f), f"{f}: {DIED}")
         record(res)
 
 
-class _workers:
+class _WorkerPool:
     """A pool of ``jobs`` worker processes that ends with its batch. Leaving it by an exception (Ctrl-C, which
     the workers themselves ignore: the batch decides) cancels the calls not started and stops the workers at
     once, instead of letting them finish every queued call unrecorded; a worker whose batch is killed

@@ -76,9 +76,10 @@ class _Share(click.ParamType):
                 share = {}
                 for part in value.split(","):
                     who, _, v = part.partition("=")
-                    if who.strip() not in ("agent", "caller") or who.strip() in share:
+                    who = who.strip()
+                    if who not in ("agent", "caller") or who in share:
                         raise ValueError
-                    share[who.strip()] = float(v)
+                    share[who] = float(v)
         except ValueError:
             self.fail(f"{value!r}: use a share S within 0..1 for both speakers, or caller=S,agent=S", param, ctx)
         if not all(0 <= v <= 1 for v in (share.values() if isinstance(share, dict) else [share])):
