@@ -57,6 +57,15 @@ def test_demo_tables_have_the_contract_columns(demo):
     assert demo.duration_s == pytest.approx(TRUTH["duration_s"], abs=0.01)
 
 
+def test_demo_windows_lie_inside_the_call(demo):
+    """Windows every second, 3 s long, from 0 s; the last ends with the call (90.222 s), not at the end of
+    its last 10-ms frame."""
+    for _, w in demo.windows.groupby("speaker"):
+        assert w.start_s.tolist() == pytest.approx(list(range(0, 89)))
+        assert w.end_s.iloc[-1] == demo.duration_s == 90.222
+        assert (w.end_s.iloc[:-1] - w.start_s.iloc[:-1]).to_numpy() == pytest.approx(3.0)
+
+
 def _leaves(x, path="summary"):
     """``(path, value)`` of every leaf of nested dicts and lists."""
     if isinstance(x, dict):

@@ -296,6 +296,8 @@ def _analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=No
         wins.append(w)
     tick("windows")
     windows = pd.concat(wins, ignore_index=True)[WINDOW_COLUMNS]
+    # the frame grid runs to the end of the last 10-ms frame: a window ends no later than the call
+    windows["end_s"] = windows["end_s"].clip(upper=round(call.duration_s, 3))
     tick("events")
     events = match(windows, act, opts, duration_s=call.duration_s, narrowband=call.sr < 16000,
                    min_speech_s=min_speech_s)
