@@ -233,7 +233,7 @@ def test_load_call_mono_with_turns(tmp_path):
     call = load_call(audio, turns=turns, agent_label="B")
     assert [(s.start_s, s.end_s) for s in call.sources["agent"].turns] == [(1.2, 1.7), (2.0, 3.0)]
     assert [(s.start_s, s.end_s) for s in call.sources["caller"].turns] == [(0.0, 1.5)]
-    with pytest.raises(ParameterError, match=r"--agent-label is required with --turns \(labels: A, B\)"):
+    with pytest.raises(ParameterError, match=r"agent_label \(--agent-label\) is required with turns \(labels: A, B\)"):
         load_call(audio, turns=turns)
     with pytest.raises(ParameterError, match="'C' is not in"):
         load_call(audio, turns=turns, agent_label="C")
@@ -245,7 +245,7 @@ def test_load_call_mono_with_turns(tmp_path):
     turns.write_text(RTTM + "SPEAKER mix 1 4.50 1.00 <NA> <NA> A <NA> <NA>\n")
     with pytest.warns(UserWarning, match=r"turns.rttm: turns run to 5.5 s but mix.wav lasts 3.0 s"):
         load_call(audio, turns=turns, agent_label="B")
-    with pytest.raises(ParameterError, match="--agent-label goes with --turns"):
+    with pytest.raises(ParameterError, match=r"agent_label \(--agent-label\) goes with turns \(--turns FILE.rttm\)"):
         load_call(audio, agent_label="B")
     # turns that all miss the audio, or last nothing, are the turns' fault, said of the turns file
     turns.write_text("SPEAKER mix 1 100.0 5.0 <NA> <NA> A <NA> <NA>\nSPEAKER mix 1 110.0 5.0 <NA> <NA> B <NA> <NA>\n")

@@ -572,23 +572,25 @@ def load_call(source=None, *, agent=None, caller=None, turns=None, agent_label: 
                     if isinstance(value, np.ndarray) else "")
             raise ParameterError(f"{name} must be a file path, not {type(value).__name__}{hint}")
     if agent_label is not None and turns is None:
-        raise ParameterError("--agent-label goes with --turns FILE.rttm (the labels of a mono mix's turns)")
+        raise ParameterError("agent_label (--agent-label) goes with turns (--turns FILE.rttm): it names the agent among "
+                             "the labels of a mono mix's turns")
     if isinstance(agent_channel, bool) or not isinstance(agent_channel, (int, np.integer)) \
             or agent_channel not in (0, 1):   # not True (an index numpy reads as a new axis), not 1.0
         raise ParameterError(f"agent_channel must be 0 or 1, not {agent_channel!r}")
     if (agent is None) != (caller is None):
-        raise ParameterError("give both --agent and --caller files, or neither")
+        raise ParameterError("give both agent and caller files (--agent, --caller), or neither")
     if agent_channel and (agent is not None or turns is not None or single):   # it would be ignored
         raise ParameterError("agent_channel (--agent-channel) is for a stereo call file, not for "
-                             + ("--agent/--caller files" if agent is not None else "a mono mix with --turns"
+                             + ("agent and caller files" if agent is not None else "a mono mix with turns"
                                 if turns is not None else "a single-speaker file"))
     if turns is not None and agent is not None:   # the turns would be ignored
-        raise ParameterError("--turns goes with a mono mix of both voices, not with --agent/--caller files")
+        raise ParameterError("turns (--turns) go with a mono mix of both voices, not with agent and caller files "
+                             "(--agent/--caller)")
     if single and (agent is not None or turns is not None):
-        raise ParameterError("single=True takes one file, without --agent/--caller files or --turns")
+        raise ParameterError("single=True takes one file, without agent and caller files or turns")
     if agent is not None:
         if source is not None:
-            raise ParameterError("give either a call file or --agent/--caller files, not both")
+            raise ParameterError("give either a call file or agent and caller files (--agent/--caller), not both")
         if _same_file(agent, caller):
             raise AudioError(agent, "is given as both the agent's and the caller's file: each speaker needs a "
                                     "file of their own (or give one stereo file)")
@@ -622,15 +624,16 @@ def load_call(source=None, *, agent=None, caller=None, turns=None, agent_label: 
                     info.duration_s, {"speaker": info})
     if turns is not None:
         if info.channels != 1:
-            raise AudioError(source, f"--turns needs a mono mix, this file has {info.channels} channels")
+            raise AudioError(source, f"turns (--turns) need a mono mix, this file has {info.channels} channels")
         segs = read_rttm(turns)
         labels = sorted({s.label for s in segs})
         if len(labels) != 2:
             raise AudioError(turns, f"expected 2 speaker labels, found {len(labels)}: {', '.join(labels)}")
         if agent_label is None:
-            raise ParameterError(f"--agent-label is required with --turns (labels: {', '.join(labels)})")
+            raise ParameterError(f"agent_label (--agent-label) is required with turns (labels: {', '.join(labels)})")
         if agent_label not in labels:
-            raise ParameterError(f"--agent-label {agent_label!r} is not in {turns} (labels: {', '.join(labels)})")
+            raise ParameterError(f"agent_label (--agent-label) {agent_label!r} is not in {turns} "
+                                 f"(labels: {', '.join(labels)})")
         caller_label = next(lab for lab in labels if lab != agent_label)
         if not any(seg.end_s > seg.start_s for seg in segs):
             raise AudioError(turns, "every turn lasts 0 s: no speech to analyse")

@@ -221,7 +221,7 @@ def run_batch(inputs, outdir, *, jobs: int = 1, scheduler: str | None = None, mo
 
         checked(pages)   # before any call
     if jobs < 1:
-        raise ParameterError(f"--jobs must be >= 1, not {jobs}")
+        raise ParameterError(f"jobs (--jobs) must be >= 1, not {jobs}")
     outdir = Path(outdir)
     files = collect_inputs(inputs, echo)
     if not files:   # before the output folder is made: nothing to put there
