@@ -66,6 +66,24 @@ def test_demo_windows_lie_inside_the_call(demo):
         assert (w.end_s.iloc[:-1] - w.start_s.iloc[:-1]).to_numpy() == pytest.approx(3.0)
 
 
+def test_features_of_a_stereo_call_are_the_analysis_windows_without_scores(demo):
+    """``tonekit features CALL`` gives both speakers' windows, the same as the analysis's acoustic columns; with
+    agent_channel=1 the two sides swap."""
+    from tonekit.features.api import extract_features
+
+    acoustic = [c for c in WINDOW_COLUMNS if c not in ("anger", "calm", "warmth")]
+    got = extract_features(DEMO)
+    assert got[["anger", "calm", "warmth"]].isna().all(axis=None)
+    pd.testing.assert_frame_equal(got[acoustic], demo.windows[acoustic])
+    # the agent's greeting (0:00.6-0:04.9) fills the window 1-4 s on channel 0 only
+    first = got[got.start_s == 1.0].set_index("speaker").speech_s
+    assert first["agent"] >= 2.5 and first["caller"] == 0.0
+    swapped = extract_features(DEMO, agent_channel=1)
+    for side, other in (("agent", "caller"), ("caller", "agent")):
+        pd.testing.assert_frame_equal(swapped[swapped.speaker == side][acoustic[1:]].reset_index(drop=True),
+                                      got[got.speaker == other][acoustic[1:]].reset_index(drop=True))
+
+
 def _leaves(x, path="summary"):
     """``(path, value)`` of every leaf of nested dicts and lists."""
     if isinstance(x, dict):
