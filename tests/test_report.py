@@ -274,10 +274,9 @@ def test_wrapped_events_and_tips_hang_under_their_text(analysis):
     assert len(block) > 1 and all(len(ln) <= 60 for ln in block)
     assert " ".join(ln.strip() for ln in block) == events[0].strip()
     tips = [ln for ln in narrow if ln.startswith("  • ")]
-    for t in tips:
-        after = narrow[narrow.index(t) + 1]
-        if not after.startswith(("  • ", "")) or after.startswith("    "):
-            assert after.startswith("    ") and after[4] != " "
+    wrapped = [narrow[narrow.index(t) + 1] for t in tips]
+    wrapped = [ln for ln in wrapped if ln.strip() and not ln.startswith("  • ")]   # a tip's second line
+    assert wrapped and all(ln.startswith("    ") and ln[4] != " " for ln in wrapped), wrapped
     assert " ".join(re.sub(r"\s+", " ", ln).strip() for ln in wide if ln.strip()).split() == \
         " ".join(re.sub(r"\s+", " ", ln).strip() for ln in narrow if ln.strip()).split()
 

@@ -120,9 +120,11 @@ def test_overlaps_are_the_planned_interruptions(call):
                    for a in turns if a["speaker"] == "agent" for c in turns if c["speaker"] == "caller"
                    if min(a["end_s"], c["end_s"]) > max(a["start_s"], c["start_s"]))
     planned = sorted((e["start_s"], e["end_s"]) for e in truth["events"] if e["tip"] == 1)
+    backchannels = [u for u in truth["utterances"] if u["kind"] == "backchannel"]
+    assert planned and backchannels   # this seed's call plans one interruption and three backchannels
     assert found == planned
     assert all(0.8 - 1e-3 <= b - a <= 2.0 for a, b in planned)
-    for b in (u for u in truth["utterances"] if u["kind"] == "backchannel"):
+    for b in backchannels:
         assert 0.15 - 1e-3 <= b["end_s"] - b["start_s"] <= 0.4 + 1e-3
         assert any(c["start_s"] <= b["start_s"] and b["end_s"] <= c["end_s"] for c in turns if c["speaker"] == "caller")
 
