@@ -845,8 +845,10 @@ def test_a_channel_of_line_noise_has_no_speech(tmp_path):
     sf.write(p, y, sr)
     with pytest.warns(UserWarning, match=r"one_side.wav: only 0\.\d\d s of speech found for the caller \(channel 1\); "
                                          r"their tone cannot be scored \(a window needs 1 s\)"):
-        tonekit.analyze(p)
-    assert not (a.events.tip == 1).any()
+        word = tonekit.analyze(p)
+    assert 0.3 <= word.summary["speakers"]["caller"]["talk_time_s"] <= 0.8
+    assert word.windows[word.windows.speaker == "caller"].anger.isna().all()
+    assert not (a.events.tip == 1).any() and not (word.events.tip == 1).any()   # no caller turn to talk over
 
 
 @pytest.mark.parametrize("start_s,end_s,agent_apart", [(30, 35, 1), (0, 12, 2), (28, 45, None)])
@@ -1494,14 +1496,12 @@ def test_batch_stopped_by_ctrl_c_stops_its_workers_and_keeps_what_was_done(tmp_p
             raise KeyboardInterrupt
 
     monkeypatch.setattr(batch, "as_completed", first_then_ctrl_c)
-    t0 = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
         batch.run_batch([tmp_path / "in"], out, jobs=2, echo=lambda s: None)
-    assert time.monotonic() - t0 < 3.5      # not the 2 s the 8 calls would take on 2 workers, and more
     assert not multiprocessing.active_children()
     time.sleep(1.0)                          # nobody goes on writing reports
     made = sorted(p.name for p in out.glob("c*.json"))
-    assert 1 <= len(made) <= 2, made         # the one recorded, and at most its twin finishing with it
+    assert 1 <= len(made) <= 2, made         # the one recorded, and at most its twin finishing with it: not the 8
     assert len(pd.read_csv(out / "calls.csv")) == len(made)
     ledger = json.loads((out / batch.LEDGER).read_text())
     assert len(ledger) == 1 and set(ledger) <= set(made)   # the one recorded
