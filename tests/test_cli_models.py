@@ -16,7 +16,7 @@ from tonekit.models.store import load_model, shipped_dir
 
 CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 pytestmark = [pytest.mark.corpus,
-              pytest.mark.skipif(not CORPORA.is_dir(), reason=f"corpora not found at {CORPORA}")]
+              pytest.mark.skipif(not (CORPORA / "emodb").is_dir(), reason=f"needs the corpus emodb at {CORPORA}")]
 
 # two speakers, anger and neutral of each: a tiny corpus with known labels
 SMALL = ["03a01Wa", "03a02Wb", "03a02Wc", "03a01Nc", "03a02Nc", "03a04Nc",
