@@ -259,6 +259,77 @@ def test_stereo_call_overlap_is_found_where_it_is(call_levels):
     assert abs(long_runs[0][0] - t[0]) <= 10 and abs(long_runs[0][-1] - t[-1]) <= 10
 
 
+# --------------------------------------------------------------------------- spectral shape and HNR
+
+def _spectral(y, sr, name):
+    """The median over a signal's frames (the edges' half-empty frames left out) of one spectral descriptor."""
+    from tonekit.features.energy import SPECTRAL_NAMES, spectral_frames
+
+    return float(np.nanmedian(spectral_frames(y, sr)[5:-5, SPECTRAL_NAMES.index(name)]))
+
+
+@pytest.mark.parametrize("sr", [8000, 16000])
+def test_alpha_ratio_hammarberg_and_centroid_of_known_tones(sr):
+    """500 Hz at 0.1 and 2250 Hz at 0.01 (on FFT bins at both rates): the energy above 1 kHz is 20 dB below the
+    energy under it (alpha ratio -20 dB), the peak under 2 kHz 20 dB above the one over it (Hammarberg +20 dB);
+    one 1 kHz tone centres the spectrum on 1000 Hz. The same at 8 kHz: the descriptors read the telephone band."""
+    t = np.arange(sr) / sr
+    two = 0.1 * np.sin(2 * np.pi * 500 * t) + 0.01 * np.sin(2 * np.pi * 2250 * t)
+    assert _spectral(two, sr, "alpha_ratio_db") == pytest.approx(-20.0, abs=0.01)
+    assert _spectral(two, sr, "hammarberg_db") == pytest.approx(20.0, abs=0.01)
+    assert _spectral(0.1 * np.sin(2 * np.pi * 1000 * t), sr, "centroid_hz") == pytest.approx(1000.0, abs=0.5)
+
+
+def test_flatness_flux_and_slope_of_noise_and_tones():
+    """White noise: each bin's power is exponentially distributed, so flatness (geometric over arithmetic mean)
+    is exp(-Euler's gamma) = 0.561; a tone's is 0. A steady tone's mel spectrum does not change (flux 0 dB). A
+    tilt of -6 dB/kHz put on the noise lowers its spectral slope by 6 dB/kHz."""
+    t = np.arange(SR) / SR
+    noise = np.random.default_rng(1).normal(0, 0.1, SR)
+    tone = 0.1 * np.sin(2 * np.pi * 1000 * t)
+    assert _spectral(noise, SR, "flatness") == pytest.approx(np.exp(-np.euler_gamma), abs=0.02)
+    assert _spectral(tone, SR, "flatness") < 1e-6
+    assert _spectral(tone, SR, "flux_db") < 1e-6 < 1.0 < _spectral(noise, SR, "flux_db")
+    f = np.fft.rfftfreq(SR, 1 / SR)
+    tilted = np.fft.irfft(np.fft.rfft(noise) * 10 ** (-6 * f / 1000 / 20), SR)
+    assert _spectral(tilted, SR, "slope_db_khz") - _spectral(noise, SR, "slope_db_khz") == pytest.approx(-6, abs=0.1)
+
+
+@pytest.mark.parametrize("sr,n_fft", [(8000, 256), (16000, 512)])
+def test_mfcc_are_librosas_over_the_telephone_band(sr, n_fft):
+    """MFCC 1-12 of a 24-band HTK mel spectrum over 300-3400 Hz (32-ms Hann frames every 10 ms, centred): the
+    same filters and coefficients as librosa's."""
+    import librosa
+
+    from tonekit.features.energy import BAND_HZ, N_MELS, _mel_basis, spectral_frames
+
+    ref = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=N_MELS, fmin=BAND_HZ[0], fmax=BAND_HZ[1], htk=True,
+                              norm=None)
+    np.testing.assert_allclose(_mel_basis(sr, n_fft)[0], ref, atol=1e-6)
+    y = np.random.default_rng(2).normal(0, 0.1, sr) * np.hanning(sr)   # a swelling noise: MFCC that change
+    mel = librosa.feature.melspectrogram(y=y, sr=sr, n_fft=n_fft, hop_length=sr // 100, window=np.hanning(n_fft),
+                                         pad_mode="constant", n_mels=N_MELS, fmin=BAND_HZ[0], fmax=BAND_HZ[1],
+                                         htk=True, norm=None)
+    want = librosa.feature.mfcc(S=10 * np.log10(mel + 1e-10), n_mfcc=13, norm="ortho")[1:13].T
+    got = spectral_frames(y, sr)[:, :12]
+    np.testing.assert_allclose(got, want[:len(got)], atol=1e-4)
+
+
+@pytest.mark.parametrize("snr_db", [0.0, 5.0, 10.0])
+def test_hnr_follows_the_harmonics_to_noise_ratio(snr_db):
+    """A 150-Hz harmonic complex in white noise at a known ratio: pitch (and so HNR) is read at 8 kHz, which keeps
+    the harmonics' power and half the noise's (0-4 of 0-8 kHz), so HNR = SNR + 3 dB (Boersma's r/(1-r))."""
+    from tonekit.features.frames import signal_frames
+
+    t = np.arange(2 * SR) / SR
+    h = sum(np.sin(2 * np.pi * 150 * k * t) / k for k in range(1, 20))
+    noise = np.random.default_rng(3).normal(0, 1, len(t))
+    y = 0.1 * h / h.std() + 0.1 * noise / noise.std() * 10 ** (-snr_db / 20)
+    fr = signal_frames(y, SR, formants=False)
+    assert np.isfinite(fr["hnr_db"]).mean() > 0.7
+    assert np.nanmedian(fr["hnr_db"]) == pytest.approx(snr_db + 3.0, abs=1.5)
+
+
 # --------------------------------------------------------------------------- real speech (corpora)
 
 def _corpus(name):
