@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -94,6 +95,46 @@ def test_score_refuses_a_three_channel_file_and_scores_the_rest(mono_file, tmp_p
     rows = pd.read_csv(io.StringIO(r.stdout))
     assert rows["path"].tolist() == [str(mono_file)]
     assert rows[["anger", "calm", "warmth"]].notna().all(axis=None)
+
+
+def _non_utf8_name(folder, name: bytes) -> Path:
+    """``folder/name`` for a name that is not UTF-8 (Python holds it as surrogates); skip where the file system
+    refuses such names (macOS, Windows)."""
+    import os
+
+    path = Path(os.fsdecode(os.path.join(os.fsencode(folder), name)))
+    try:
+        path.write_bytes(b"")
+    except (OSError, UnicodeError):
+        pytest.skip("this file system takes only UTF-8 (or UTF-16) file names")
+    return path
+
+
+def test_files_whose_names_are_not_utf8_are_read_and_listed(mono_file, tmp_path):
+    """Latin-1 names from an old archive (b'appel_\\xe9t\\xe9.wav'): the audio is read (libsndfile gets the name's
+    bytes), and the tables keep the name (not Arrow's UTF-8 strings), with the same scores as the file's copy."""
+    import shutil
+
+    from tonekit.models.corpora import load_corpus
+
+    odd = _non_utf8_name(tmp_path, b"appel_\xe9t\xe9.wav")
+    shutil.copy(mono_file, odd)
+    copies = [tmp_path / "a.wav", tmp_path / "b.wav"]
+    for c in copies:
+        shutil.copy(mono_file, c)
+    for args in (["score", str(mono_file)], ["score", "--same-speaker", *map(str, copies)]):
+        r = CliRunner().invoke(main, [*args, str(odd)])
+        assert r.exit_code == 0 and r.stderr == "", r.output
+        rows = pd.read_csv(io.StringIO(r.stdout))
+        assert len(rows) == len(args) - args.count("--same-speaker") and \
+            rows[["anger", "calm", "warmth"]].nunique().max() == 1
+        assert rows.path.iloc[-1] == str(odd).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    folder = _non_utf8_name(tmp_path, b"emodb_\xe9")
+    folder.unlink()
+    (folder / "wav").mkdir(parents=True)
+    shutil.copy(mono_file, folder / "wav" / "03a01Wa.flac")
+    table = load_corpus(folder, "emodb")
+    assert table.path.tolist() == [str(folder / "wav" / "03a01Wa.flac")] and table.emotion.tolist() == ["anger"]
 
 
 def test_score_warns_once_when_a_stereo_file_holds_two_voices_taking_turns(mono_file, tmp_path):

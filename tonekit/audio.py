@@ -120,7 +120,8 @@ def _open(path) -> sf.SoundFile:
         raise AudioError(path, "permission denied (the file cannot be read)")
     try:
         with _decoder_quiet(path):
-            return sf.SoundFile(str(path))
+            # bytes on POSIX: a name that is not UTF-8 (held as surrogates) reaches libsndfile as it is on disk
+            return sf.SoundFile(str(path) if os.name == "nt" else os.fsencode(path))
     except Exception as exc:  # libsndfile says "Format not recognised", "Error in WAV file" ...
         msg = str(exc).split(":")[-1].strip() or type(exc).__name__
         raise AudioError(path, f"not a readable audio file ({msg})") from None

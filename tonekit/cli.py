@@ -566,7 +566,8 @@ def _print_scores(rows, fmt):
     out.writerow(["path", "anger", "calm", "warmth"])
     for r in rows:
         out.writerow([r["path"]] + ["" if value(r[t]) is None else f"{r[t]:.4f}" for t in ("anger", "calm", "warmth")])
-    click.echo(buf.getvalue(), nl=False)
+    # as bytes: a file name that is not UTF-8 (held as surrogates) is written as it is on disk
+    click.echo(buf.getvalue().encode("utf-8", "surrogateescape"), nl=False)
 
 
 @main.command()

@@ -697,7 +697,8 @@ def score_speaker(sources, sr=None, *, models=None, priors=None) -> pd.DataFrame
         parts.append(pd.DataFrame(relative(E, population=pop, population_share=share),
                                   columns=list(piece_encoder(p).columns)))
     s = score_features(pd.concat(parts, axis=1), mdl)
-    out = pd.DataFrame({"path": names, **{t: np.nan for t in TARGET_NAMES}})
+    # object, not Arrow's UTF-8 strings: a file name that is not UTF-8 (held as surrogates) stays as it is
+    out = pd.DataFrame({"path": pd.Series(names, dtype=object), **{t: np.nan for t in TARGET_NAMES}})
     if priors:
         from .models.estimators import at_prior
 

@@ -159,7 +159,9 @@ def load_corpus(folder, corpus: str | None = None) -> pd.DataFrame:
         raise ParameterError(f"{folder}: {len(strays)} of its {len(strays) + len(rows)} audio files do not follow the "
                              f"{corpus} naming (such as {strays[0].relative_to(folder)}): move them out, give each "
                              "corpus's own folder (or the folder holding them), or list the files in a manifest")
-    return pd.DataFrame(rows, columns=["path", "corpus", "speaker", "emotion", "intensity"])
+    table = pd.DataFrame(rows, columns=["path", "corpus", "speaker", "emotion", "intensity"], dtype=object)
+    # the labels as strings; the paths as objects, not Arrow's UTF-8: a name that is not UTF-8 stays as it is
+    return table.astype({c: "str" for c in ("corpus", "speaker", "emotion", "intensity")})
 
 
 #: Emotion names a manifest may use, and the vocabulary's word for each (the vocabulary's own words too).
