@@ -1247,6 +1247,27 @@ def _inputs(folder: Path, files: dict) -> None:
         (folder / rel).write_bytes(data)
 
 
+def test_batch_overview_leaves_out_a_report_it_cannot_read_and_says_so(tmp_path, monkeypatch):
+    """A hand-edited report in the output folder (a span of one time, a summary that is a list) is left out of
+    calls.csv with a warning naming it; the calls of the run, and of earlier runs, are listed."""
+    import tonekit.batch as batch
+    from batchfakes import fake_one
+
+    monkeypatch.setattr(batch, "_one", fake_one)
+    _inputs(tmp_path / "in", {"a.wav": b"ok", "b.wav": b"ok"})
+    out = tmp_path / "out"
+    assert batch.run_batch([tmp_path / "in" / "a.wav"], out, echo=lambda s: None) == (1, 0, 0)
+    (out / "edited.json").write_text(json.dumps({"tonekit_version": "0.1.0", "duration_s": 3,
+                                                 "summary": {"caller_angry_spans": [[1.0]]}}))
+    (out / "listed.json").write_text(json.dumps({"tonekit_version": "0.1.0", "duration_s": 3, "summary": [1, 2]}))
+    said = []
+    assert batch.run_batch([tmp_path / "in" / "b.wav"], out, echo=said.append) == (1, 0, 0)
+    assert pd.read_csv(out / "calls.csv").report.tolist() == ["a.json", "b.json"]
+    assert [s.split(" (")[0] for s in said if s.startswith("Warning")] == [
+        f"Warning: {out / name}: left out of calls.csv: its summary is not a tonekit report's"
+        for name in ("edited.json", "listed.json")]
+
+
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_batch_call_named_failures_keeps_its_report(tmp_path, monkeypatch, jobs):
     """A call named failures.wav gets failures.wav.json: failures.json is the list of failed calls, and

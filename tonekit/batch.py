@@ -270,7 +270,7 @@ def run_batch(inputs, outdir, *, jobs: int = 1, scheduler: str | None = None, mo
         failures = {p: e for p, e in results if e}
         _list_failures(outdir / FAILURES, files, failures)
         _update_ledger(outdir, ledger, {reports[Path(p)].name: made[Path(p)] for p, e in results if not e})
-        table = overview_table(outdir)
+        table = overview_table(outdir, echo=echo)
         write_overview(outdir, table)
         if pages is not None:
             write_pages(outdir, lang=pages, echo=echo, table=table)
@@ -384,7 +384,7 @@ def _measured(v) -> bool:
     return isinstance(v, (int, float)) and math.isfinite(v)
 
 
-def overview_table(outdir) -> pd.DataFrame:
+def overview_table(outdir, *, echo=None) -> pd.DataFrame:
     """One row per call reported in a batch's output folder (:data:`OVERVIEW_COLUMNS`), by report name (not the
     calls of ``failures.json``, whose last try failed, though an earlier report of theirs is there):
     what a supervisor sorts to find the calls to listen to (most tip 8 events, the angriest callers).
@@ -393,7 +393,7 @@ def overview_table(outdir) -> pd.DataFrame:
     ``caller_angry_spans``, what tips 8 and 9 are judged in: the agent's turns and pauses inside a stretch
     count, so it can exceed the caller's talk time); ``tip..._*``: events per tip; ``notes``: what the analysis
     warned of in the call's audio (music on hold, tones, line echo, noise ...), joined by `` | ``, empty for
-    none.
+    none. A report that cannot be read into a row (of another form, hand-edited) is left out, said on ``echo``.
 
     >>> overview_table("reports").sort_values("tip8_not_calm", ascending=False).head()   # doctest: +SKIP
     """
@@ -410,7 +410,13 @@ def overview_table(outdir) -> pd.DataFrame:
         except (OSError, ValueError):
             continue   # not a report (or being written): the overview lists finished reports only
         if isinstance(report, dict) and "summary" in report and "tonekit_version" in report:
-            row = overview_row(report, path.name)
+            try:
+                row = overview_row(report, path.name)
+            except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+                if echo is not None:   # one such file must not keep the other calls out of the overview
+                    echo(f"Warning: {one_line(path)}: left out of {OVERVIEW}: its summary is not a tonekit "
+                         f"report's ({one_line(exc)})")
+                continue
             if isinstance(made, dict) and made.get("path"):
                 row["path"] = made["path"]   # the audio's full path, where the report has only its name
             rows.append(row)
