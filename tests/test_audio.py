@@ -1,6 +1,7 @@
 """Reading, checking and opening audio files: formats, rates, and every refusal with its message."""
 from __future__ import annotations
 
+import os
 import re
 import warnings
 
@@ -217,6 +218,7 @@ def test_read_rttm_reads_past_comments_and_other_nist_records(tmp_path):
     ("SPEAKER mix 1 0.0 inf <NA> <NA> A\n", "line 1: start and duration must be finite numbers, not 0.0 and inf"),
     ("SPEAKER mix 1 nan 1.0 <NA> <NA> A\n", "line 1: start and duration must be finite numbers, not nan and 1.0"),
     ("# nothing\n", "no SPEAKER lines in RTTM file"),
+    ("SPEAKER mix 1 0 1e308 <NA> <NA> A\n", "line 1: a turn to 1e+308 s, past any call's length (168 hours)"),
 ])
 def test_read_rttm_errors(tmp_path, text, problem):
     path = tmp_path / "bad.rttm"
@@ -224,6 +226,22 @@ def test_read_rttm_errors(tmp_path, text, problem):
     with pytest.raises(AudioError) as err:
         read_rttm(path)
     assert str(err.value) == f"{path}: {problem}"
+
+
+def test_read_rttm_reads_past_a_byte_order_mark(tmp_path):
+    path = tmp_path / "turns.rttm"
+    path.write_text("\ufeff" + RTTM, encoding="utf-8")   # as Windows' Notepad saves UTF-8
+    assert [s.label for s in read_rttm(path)] == ["A", "B", "B"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_read_rttm_refuses_a_pipe_and_a_folder_rather_than_waiting(tmp_path):
+    fifo = tmp_path / "turns.rttm"
+    os.mkfifo(fifo)   # nobody writes to it: reading would wait for ever
+    with pytest.raises(AudioError, match="turns.rttm: cannot read RTTM turns \\(not a regular file: a pipe or a "):
+        read_rttm(fifo)
+    with pytest.raises(AudioError, match="cannot read RTTM turns \\(a folder\\)"):
+        read_rttm(tmp_path)
 
 
 def test_load_call_mono_with_turns(tmp_path):

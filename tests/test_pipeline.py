@@ -276,6 +276,9 @@ def test_a_saved_json_report_reads_back_into_the_same_reports(demo, tmp_path):
     (b'{"tonekit_version": "0.1.0", "duration_s": 9, "windows": [], "events": [], "summary": {}, "warnings": "x"}',
      "its warnings is not a list of texts"),
     (b'{"tonekit_version": "0.1.0", "duration_s": -5, "windows": [], "events": [], "summary": {}}', "it lasts -5 s"),
+    (b'{"tonekit_version": "0.1.0", "duration_s": 0, "windows": [], "events": [], "summary": {}}', "it lasts 0 s"),
+    (b'{"tonekit_version": "0.1.0", "duration_s": null, "windows": [], "events": [], "summary": {}}',
+     "it lasts nan s"),
 ])
 def test_a_file_that_is_no_json_report_is_named_in_one_line(tmp_path, content, problem):
     path = tmp_path / "r.json"
@@ -285,6 +288,26 @@ def test_a_file_that_is_no_json_report_is_named_in_one_line(tmp_path, content, p
     assert problem in str(err.value)
     r = CliRunner().invoke(main, ["report", str(path)])
     assert r.exit_code == 1 and r.output.count("\n") == 1 and f"Error: {path}: not a tonekit JSON report" in r.output
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_pipe_or_folder_given_as_a_report_is_refused_rather_than_waited_on(tmp_path):
+    fifo = tmp_path / "r.json"
+    os.mkfifo(fifo)   # nobody writes to it: reading would wait for ever
+    for path, problem in ((fifo, "not a regular file: a pipe or a device?"), (tmp_path, "a folder")):
+        with pytest.raises(tonekit.TonekitError, match=re.escape(f"{path}: not a tonekit JSON report ({problem})")):
+            tonekit.Analysis.from_json(path)
+    r = CliRunner().invoke(main, ["report", str(fifo)])
+    assert r.exit_code == 1
+    assert r.output == f"Error: {fifo}: not a tonekit JSON report (not a regular file: a pipe or a device?)\n"
+
+
+def test_a_report_file_named_like_json_text_is_read_as_a_file(tmp_path, demo):
+    """from_json takes JSON text too (what to_json returns); a file named "{call}.json" is still a file."""
+    path = tmp_path / "{call}.json"
+    path.write_text(demo.to_json())
+    assert tonekit.Analysis.from_json(str(path)).events.tip.tolist() == demo.events.tip.tolist()
+    assert tonekit.Analysis.from_json(demo.to_json()).duration_s == demo.duration_s
 
 
 def test_entrainment_is_reported(demo):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -174,11 +175,16 @@ class Analysis:
         """
         from .errors import TonekitError
 
-        text = isinstance(source, str) and source.lstrip().startswith("{")   # to_json()'s text, not a path
+        # to_json()'s text, not a path (a file may be named "{call}.json")
+        text = isinstance(source, str) and source.lstrip().startswith("{") and not os.path.lexists(source)
         name = "report" if isinstance(source, dict) or text else str(source)
         if isinstance(source, dict):
             report = source
         else:
+            if not text and os.path.exists(source) and not os.path.isfile(source):   # a pipe would never end
+                raise TonekitError(f"{name}: not a tonekit JSON report ("
+                                   + ("a folder)" if os.path.isdir(source) else "not a regular file: a pipe or a "
+                                      "device?)"))
             try:
                 if text:
                     report = json.loads(source)
@@ -209,7 +215,7 @@ class Analysis:
                 raise TonekitError(f"{name}: not a tonekit JSON report (its {key} is not {what})")
         if not isinstance(report["summary"], dict):
             raise TonekitError(f"{name}: not a tonekit JSON report (its summary is not an object)")
-        if duration_s < 0:
+        if not duration_s > 0:   # (NaN too)
             raise TonekitError(f"{name}: not a tonekit JSON report (it lasts {duration_s:g} s)")
         return cls(source=str(report.get("source") or name), duration_s=duration_s,
                    speakers=list(report.get("speakers") or ["agent", "caller"]),

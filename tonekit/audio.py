@@ -419,12 +419,19 @@ RTTM_OTHER_TYPES = frozenset({"SEGMENT", "NOSCORE", "NO_RT_METADATA", "LEXEME", 
                               "IP", "SU", "CB", "A/P", "SPKR-INFO", "EDITABLE"})
 
 
+#: No turn of an RTTM file ends later than this (seconds): a week, far past any call.
+MAX_RTTM_S = 7 * 24 * 3600.0
+
+
 def read_rttm(path) -> list[Segment]:
     """Speaker turns from an RTTM file (``SPEAKER file 1 start dur <NA> <NA> label ...``); comments and the
     other record types of NIST's RTTM (:data:`RTTM_OTHER_TYPES`, such as ``SPKR-INFO``) are read past."""
     segs = []
+    if os.path.exists(path) and not os.path.isfile(path):   # a pipe would never end, /dev/zero never stop
+        raise AudioError(path, "cannot read RTTM turns (" + ("a folder)" if os.path.isdir(path) else
+                                                             "not a regular file: a pipe or a device?)"))
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        lines = Path(path).read_text(encoding="utf-8-sig").splitlines()   # (a byte-order mark read past)
     except (OSError, UnicodeDecodeError) as exc:
         raise AudioError(path, f"cannot read RTTM turns ({exc.__class__.__name__})") from None
     for n, line in enumerate(lines, 1):
@@ -442,6 +449,9 @@ def read_rttm(path) -> list[Segment]:
                                    f"{parts[4]}")
         if dur < 0 or start < 0:
             raise AudioError(path, f"line {n}: negative start or duration")
+        if start + dur > MAX_RTTM_S:
+            raise AudioError(path, f"line {n}: a turn to {start + dur:.3g} s, past any call's length "
+                                   f"({MAX_RTTM_S / 3600:.0f} hours)")
         segs.append(Segment(start, start + dur, parts[7]))
     if not segs:
         raise AudioError(path, "no SPEAKER lines in RTTM file")
