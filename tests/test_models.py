@@ -213,6 +213,7 @@ def test_manifest_labels_synonyms_and_paths(tmp_path):
     ("path,speaker,emotion\na/1.wav,s1,angry\na/2.wav,s1,sad\n./a/1.wav,s1,neutral\n",
      r"line 4 lists ./a/1.wav again \(first on line 2\)"),
     ("", r"manifest lacks column\(s\) path, speaker, emotion"),
+    ("path,Path ,speaker,emotion\na/1.wav,a/2.wav,s1,angry\n", "mine.csv: the header names path twice"),
 ])
 def test_manifest_errors_name_the_file_and_line(tmp_path, text, message):
     from tonekit.models.corpora import load_manifest

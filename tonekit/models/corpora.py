@@ -220,6 +220,9 @@ def load_manifest(path, corpus: str | None = None) -> pd.DataFrame:
         raise ParameterError(f"{path}: manifest not found")
     m, line = _read_manifest(path, "\t" if path.suffix.lower() == ".tsv" else ",")
     m.columns = [str(c).strip().lower() for c in m.columns]
+    twice = sorted({c for c in m.columns if list(m.columns).count(c) > 1 and c})
+    if twice:   # which of the two would be the recording, or its label?
+        raise ParameterError(f"{path}: the header names {', '.join(twice)} twice; give each column once")
     missing = [c for c in _MANIFEST_COLUMNS if c not in m.columns]
     if missing:
         raise ParameterError(f"{path}: manifest lacks column(s) {', '.join(missing)} "
