@@ -176,11 +176,11 @@ def test_score_prior_option_gives_the_apis_numbers_and_rejects_bad_shares(mono_f
     row = pd.read_csv(io.StringIO(r.stdout)).iloc[0]
     expected = tonekit.score(str(mono_file), priors={"anger": 0.1, "warmth": 0.3})
     assert {t: row[t] for t in expected} == pytest.approx(expected, abs=1e-4)
-    for bad, message in (("anger", "--prior anger: expected TARGET=SHARE"),
-                         ("anger=2", "priors: anger must be a share strictly between 0 and 1, not 2.0"),
-                         ("joy=0.1", "priors: unknown target 'joy'")):
+    for bad, message in (("anger", "Invalid value for --prior: anger: expected TARGET=SHARE"),
+                         ("anger=2", "--prior: anger must be a share strictly between 0 and 1, not 2.0"),
+                         ("joy=0.1", "--prior: unknown target 'joy'")):
         r = CliRunner().invoke(main, ["score", str(mono_file), "--prior", bad])
-        assert r.exit_code == 1 and message in r.stderr and "Traceback" not in r.output
+        assert r.exit_code == 2 and message in r.stderr and r.output.count("\n") == 1
 
 
 def test_score_reports_folders_noise_and_short_files_and_quotes_paths(mono_file, tmp_path):
@@ -228,6 +228,8 @@ def test_cli_refuses_bad_options_before_any_work(mono_file, tmp_path, monkeypatc
     monkeypatch.setattr(tonekit.pipeline, "detect_activity", no_analysis)   # the analysis's first step
     cases = [(["train", str(tmp_path), "--target", "anger", "-o", str(tmp_path / "m.txt")], 2,
               "use a .skops file"),
+             (["train", str(tmp_path), "-o", str(tmp_path / "m.skops")], 2,
+              "Error: Missing option '--target'. Choose from: anger, calm, warmth (see "),
              (["evaluate", "anger", str(tmp_path), "-j", "0"], 2, "0 is not in the range x>=1"),
              (["batch", str(mono_file), "-o", str(tmp_path / "out"), "-j", "0"], 2, "0 is not in the range x>=1"),
              (["report", "--format", "textgrid"], 2, "--format textgrid needs -o FILE.TextGrid"),
@@ -248,8 +250,8 @@ def test_cli_refuses_bad_options_before_any_work(mono_file, tmp_path, monkeypatc
               "does not exist"),
              (["report", str(mono_file), "--agent-label", "A"], 1,
               "agent_label (--agent-label) goes with turns (--turns FILE.rttm)"),
-             (["score", str(mono_file), "--prior", "anger=0.1", "--prior", "anger=0.2"], 1,
-              "--prior anger is given twice (0.1 and 0.2)"),
+             (["score", str(mono_file), "--prior", "anger=0.1", "--prior", "anger=0.2"], 2,
+              "Invalid value for --prior: anger is given twice (0.1 and 0.2)"),
              (["features", str(mono_file), "--win-dur", "0", "-o", str(tmp_path / "f.csv")], 2,
               "Invalid value for '--win-dur': 0 s: give a number of seconds of at least 0.01 (one 10-ms frame)"),
              (["features", str(mono_file), "--hop-dur", "nan", "-o", str(tmp_path / "f.csv")], 2,

@@ -263,7 +263,7 @@ class _UsageLine(click.ClickException):
     exit_code = 2
 
     def __init__(self, err: click.UsageError):
-        super().__init__(err.format_message())
+        super().__init__(err.format_message().replace("\n\t", " "))   # click lists choices one per line
         self.path = err.ctx.command_path if err.ctx is not None else "tonekit"
 
     def show(self, file=None):
@@ -513,14 +513,18 @@ def score(audio, fmt, models_dir, same_speaker, embeddings, prior):
     from .pipeline import score_speaker
 
     priors = {}
-    for item in prior:
+    for item in prior:   # a bad --prior is a usage error (exit 2), as a bad --set is
         target, sep, share = item.partition("=")
         if not sep:
-            raise ParameterError(f"--prior {item}: expected TARGET=SHARE, for example anger=0.1")
+            raise click.BadParameter(f"{item}: expected TARGET=SHARE, for example anger=0.1", param_hint="--prior")
         if target.strip() in priors:
-            raise ParameterError(f"--prior {target.strip()} is given twice ({priors[target.strip()]} and {share.strip()})")
+            raise click.BadParameter(f"{target.strip()} is given twice ({priors[target.strip()]} and "
+                                     f"{share.strip()})", param_hint="--prior")
         priors[target.strip()] = share.strip()
-    priors = checked_priors(priors)
+    try:
+        priors = checked_priors(priors)
+    except ParameterError as exc:
+        raise click.BadParameter(str(exc).removeprefix("priors: "), param_hint="--prior") from None
     if same_speaker and embeddings:
         click.echo("Warning: --same-speaker always uses the embeddings; --embeddings adds nothing", err=True)
     models = load_models(models_dir)
