@@ -69,6 +69,18 @@ def test_text_file_named_wav(tmp_path):
     _expect(path, r"^.*: not a readable audio file \(.+\)$")
 
 
+def test_a_tag_without_sound_and_headerless_samples_are_said_as_such(tmp_path):
+    """An MP3 holding only its ID3 tag (libsndfile: "possibly a pipe?", of a regular file) and raw samples with no
+    header (soundfile: "samplerate must be specified")."""
+    tag = tmp_path / "tag_only.mp3"
+    tag.write_bytes(b"ID3\x04\x00\x00\x00\x00\x00\x00" + b"\x00" * 200)
+    assert _expect(tag, "no audio") == f"{tag}: not a readable audio file (no audio found in it)"
+    raw = tmp_path / "call.raw"
+    raw.write_bytes(np.zeros(16000, np.int16).tobytes())
+    _expect(raw, r"not a readable audio file \(headerless raw samples: their rate and format are not known; "
+                 r"convert them to WAV or FLAC\)$")
+
+
 def test_missing_file(tmp_path):
     assert _expect(tmp_path / "nope.wav", "no such file") == f"{tmp_path / 'nope.wav'}: no such file"
 

@@ -222,6 +222,17 @@ def test_manifest_errors_name_the_file_and_line(tmp_path, text, message):
         load_manifest(_manifest(tmp_path, text))
 
 
+def test_a_corpus_folder_named_like_a_manifest_is_read_as_a_folder(tmp_path):
+    from tonekit.models.corpora import load_manifest
+
+    folder = tmp_path / "emodb.csv" / "wav"
+    folder.mkdir(parents=True)
+    (folder / "03a01Wa.wav").write_bytes(b"RIFF")
+    assert load_corpora(tmp_path / "emodb.csv").emotion.tolist() == ["anger"]
+    with pytest.raises(ParameterError, match=re.escape(f"{tmp_path / 'emodb.csv'}: a folder, not a manifest")):
+        load_manifest(tmp_path / "emodb.csv")
+
+
 def test_corpus_naming_is_told_by_the_files_before_the_folder_name(tmp_path):
     """nEMO's file names in a folder whose name says ravdess are read as nEMO; a folder name decides only
     when the files fit no convention."""
@@ -451,6 +462,16 @@ def test_tampered_model_is_refused(tmp_path):
         fh.write(b"\0")
     with pytest.raises(ModelError, match="does not match its model card"):
         load_model(tmp_path / "anger.skops")
+
+
+def test_a_model_card_or_folder_given_as_the_model_is_said_to_be_one(tmp_path):
+    for f in ("anger.skops", "anger.json"):
+        shutil.copy(shipped_dir() / f, tmp_path / f)
+    with pytest.raises(ModelError, match=re.escape(f"{tmp_path / 'anger.json'}: a model card, not a model: give "
+                                                   f"the model beside it, {tmp_path / 'anger.skops'}")):
+        load_model(tmp_path / "anger.json")
+    with pytest.raises(ModelError, match=re.escape(f"{tmp_path}: a folder, not a model file")):
+        load_model(tmp_path)
 
 
 def test_same_model_saves_to_the_same_bytes(tmp_path):

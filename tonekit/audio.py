@@ -124,6 +124,10 @@ def _open(path) -> sf.SoundFile:
             return sf.SoundFile(str(path) if os.name == "nt" else os.fsencode(path))
     except Exception as exc:  # libsndfile says "Format not recognised", "Error in WAV file" ...
         msg = str(exc).split(":")[-1].strip() or type(exc).__name__
+        if "samplerate must be specified" in msg:   # soundfile, of a .raw file
+            msg = "headerless raw samples: their rate and format are not known; convert them to WAV or FLAC"
+        elif "possibly a pipe" in msg:   # libsndfile, of a regular file its decoder finds nothing in
+            msg = "no audio found in it"
         raise AudioError(path, f"not a readable audio file ({msg})") from None
 
 

@@ -216,6 +216,8 @@ def load_manifest(path, corpus: str | None = None) -> pd.DataFrame:
     [['mine', 'mine_spk1', 'anger'], ['mine', 'mine_spk1', 'neutral']]
     """
     path = Path(path)
+    if path.is_dir():
+        raise ParameterError(f"{path}: a folder, not a manifest (load_corpus reads a corpus folder)")
     if not path.is_file():
         raise ParameterError(f"{path}: manifest not found")
     m, line = _read_manifest(path, "\t" if path.suffix.lower() == ".tsv" else ",")
@@ -297,7 +299,7 @@ def _read_manifest(path: Path, sep: str) -> tuple[pd.DataFrame, np.ndarray]:
 
 
 def _is_manifest(path: Path) -> bool:
-    return path.suffix.lower() in (".csv", ".tsv")
+    return path.suffix.lower() in (".csv", ".tsv") and not path.is_dir()   # (a corpus folder named x.csv)
 
 
 def load_corpora(folders) -> pd.DataFrame:

@@ -314,8 +314,13 @@ def load_model(path) -> ToneModel:
     import skops.io as sio
 
     path = model_path(path)
+    if path.is_dir():
+        raise ModelError(f"{path}: a folder, not a model file: give one of its models (such as "
+                         f"{path / 'anger.skops'})")
     if not path.is_file():
         raise ModelError(f"{path}: model file not found (the shipped models are named anger, calm and warmth)")
+    if path.suffix.lower() == ".json" and path.with_suffix(".skops").is_file():
+        raise ModelError(f"{path}: a model card, not a model: give the model beside it, {path.with_suffix('.skops')}")
     card_path = path.with_suffix(".json")
     card = checked_card(path)
     target = card.get("target")
