@@ -137,6 +137,19 @@ def test_files_whose_names_are_not_utf8_are_read_and_listed(mono_file, tmp_path)
     assert table.path.tolist() == [str(folder / "wav" / "03a01Wa.flac")] and table.emotion.tolist() == ["anger"]
 
 
+def test_a_reader_that_leaves_early_is_no_error(mono_file):
+    """``tonekit score ... | head -0``: the pipe is closed before the rows come; tonekit stops quietly (exit 1, as
+    click has it), without an 'Error: Broken pipe' line."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "tonekit.cli", "score", str(mono_file)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()   # long before the model has scored the file
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 1 and b"Error" not in err, err
+
+
 def test_score_warns_once_when_a_stereo_file_holds_two_voices_taking_turns(mono_file, tmp_path):
     # the mono file's voice on channel 0 for its first half, on channel 1 for its second: a call, scored mixed
     y, sr = sf.read(mono_file)

@@ -35,6 +35,8 @@ def handle_errors(fn):
                 return fn(*args, **kwargs)
         except TonekitError as exc:
             _fail(exc, debug)
+        except BrokenPipeError:
+            raise   # the reader of our output has gone (| head): click leaves quietly, as command-line tools do
         except (OSError, ValueError) as exc:
             _fail(exc, debug)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
