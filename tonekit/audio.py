@@ -587,8 +587,8 @@ def load_call(source=None, *, agent=None, caller=None, turns=None, agent_label: 
                     if isinstance(value, np.ndarray) else "")
             raise ParameterError(f"{name} must be a file path, not {type(value).__name__}{hint}")
     if agent_label is not None and turns is None:
-        raise ParameterError("agent_label (--agent-label) goes with turns (--turns FILE.rttm): it names the agent among "
-                             "the labels of a mono mix's turns")
+        raise ParameterError("agent_label (--agent-label) goes with turns (--turns FILE.rttm): it names the agent "
+                             "among the labels of a mono mix's turns")
     if isinstance(agent_channel, bool) or not isinstance(agent_channel, (int, np.integer)) \
             or agent_channel not in (0, 1):   # not True (an index numpy reads as a new axis), not 1.0
         raise ParameterError(f"agent_channel must be 0 or 1, not {agent_channel!r}")
