@@ -173,7 +173,7 @@ class Analysis:
         >>> a = Analysis.from_json("reports/call.json")     # doctest: +SKIP
         >>> print(render_text(a, lang="fr"))                  # doctest: +SKIP
         """
-        from .errors import TonekitError
+        from .errors import TonekitError, not_a_file
 
         # to_json()'s text, not a path (a file may be named "{call}.json")
         text = isinstance(source, str) and source.lstrip().startswith("{") and not os.path.lexists(source)
@@ -181,10 +181,8 @@ class Analysis:
         if isinstance(source, dict):
             report = source
         else:
-            if not text and os.path.exists(source) and not os.path.isfile(source):   # a pipe would never end
-                raise TonekitError(f"{name}: not a tonekit JSON report ("
-                                   + ("a folder)" if os.path.isdir(source) else "not a regular file: a pipe or a "
-                                      "device?)"))
+            if not text and (what := not_a_file(source)):
+                raise TonekitError(f"{name}: not a tonekit JSON report ({what})")
             try:
                 if text:
                     report = json.loads(source)

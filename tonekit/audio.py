@@ -18,7 +18,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from .errors import AudioError, ParameterError, whole_number
+from .errors import AudioError, ParameterError, not_a_file, whole_number
 from .notes import note
 
 MIN_SR = 8000
@@ -431,9 +431,8 @@ def read_rttm(path) -> list[Segment]:
     """Speaker turns from an RTTM file (``SPEAKER file 1 start dur <NA> <NA> label ...``); comments and the
     other record types of NIST's RTTM (:data:`RTTM_OTHER_TYPES`, such as ``SPKR-INFO``) are read past."""
     segs = []
-    if os.path.exists(path) and not os.path.isfile(path):   # a pipe would never end, /dev/zero never stop
-        raise AudioError(path, "cannot read RTTM turns (" + ("a folder)" if os.path.isdir(path) else
-                                                             "not a regular file: a pipe or a device?)"))
+    if what := not_a_file(path):
+        raise AudioError(path, f"cannot read RTTM turns ({what})")
     try:
         lines = Path(path).read_text(encoding="utf-8-sig").splitlines()   # (a byte-order mark read past)
     except (OSError, UnicodeDecodeError) as exc:

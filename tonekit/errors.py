@@ -16,6 +16,21 @@ def one_line(text) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
 
 
+def not_a_file(path) -> str | None:
+    """What ``path`` is when it is there but no regular file to read whole: ``"a folder"``, or ``"not a regular
+    file: a pipe or a device?"`` (reading a pipe nobody writes to waits for ever, /dev/zero never ends); None
+    for a regular file or nothing at all (opening it says so).
+
+    >>> not_a_file("/")
+    'a folder'
+    """
+    import os
+
+    if not os.path.exists(path) or os.path.isfile(path):
+        return None
+    return "a folder" if os.path.isdir(path) else "not a regular file: a pipe or a device?"
+
+
 def writable_problem(path) -> str | None:
     """Why a file cannot be written at ``path`` (its folder exists), or None: found by trying, in the folder
     a hidden file made and removed at once, the file itself opened to append (nothing written), for

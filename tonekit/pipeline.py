@@ -265,7 +265,7 @@ def _analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=No
             raise AudioError(path, f"{exc.problem} (the {spk}'s side, {what})") from None
         tick(f"frames:{spk}")
         w, feats = speaker_windows(fr, win_dur_s=win_dur_s, hop_dur_s=hop_dur_s, min_speech_s=min_speech_s,
-                                   population=pop_base, population_share=shares[spk])
+                                   population=pop_base, population_share=shares[spk], duration_s=call.duration_s)
         frames[spk] = fr.slim()
         del fr   # the full frame arrays must not outlive this speaker (a two-hour call's peak memory)
         enough = (w["speech_s"] >= min_speech_s).to_numpy()
@@ -296,8 +296,6 @@ def _analyze(source=None, *, agent=None, caller=None, turns=None, agent_label=No
         wins.append(w)
     tick("windows")
     windows = pd.concat(wins, ignore_index=True)[WINDOW_COLUMNS]
-    # the frame grid runs to the end of the last 10-ms frame: a window ends no later than the call
-    windows["end_s"] = windows["end_s"].clip(upper=round(call.duration_s, 3))
     tick("events")
     events = match(windows, act, opts, duration_s=call.duration_s, narrowband=call.sr < 16000,
                    min_speech_s=min_speech_s)

@@ -49,7 +49,5 @@ def extract_features(path, *, level: str = "windows", call: bool | None = None, 
     frames = call_frames(c, act)
     if level == "frames":
         return frames_table(frames)
-    windows = pd.concat([speaker_windows(fr, win_dur_s=win_dur_s, hop_dur_s=hop_dur_s)[0] for fr in frames.values()],
-                        ignore_index=True)
-    windows["end_s"] = windows["end_s"].clip(upper=round(c.duration_s, 3))   # as tonekit.analyze's: inside the file
-    return windows
+    return pd.concat([speaker_windows(fr, win_dur_s=win_dur_s, hop_dur_s=hop_dur_s, duration_s=c.duration_s)[0]
+                      for fr in frames.values()], ignore_index=True)

@@ -264,9 +264,11 @@ def mixed_reference(own, population, share: float):
 
 
 def speaker_windows(fr: SpeakerFrames, *, win_dur_s: float = 3.0, hop_dur_s: float = 1.0,
-                    min_speech_s: float = 1.0, population=None, population_share: float = 0.0):
+                    min_speech_s: float = 1.0, population=None, population_share: float = 0.0,
+                    duration_s: float | None = None):
     """Windows of one speaker: the public table and the model-feature table (same rows).
 
+    The last window ends with the audio (``duration_s``, when given), not at the end of its last 10-ms frame.
     The model features are relative to the speaker's baseline in this call; with ``population`` (a
     baseline of other speakers, as the model card's ``population_baseline``) and ``population_share`` s,
     to ``(1 - s)`` of it plus ``s`` of the population's. The public table's relative columns always use
@@ -287,7 +289,7 @@ def speaker_windows(fr: SpeakerFrames, *, win_dur_s: float = 3.0, hop_dur_s: flo
     win = pd.DataFrame({
         "speaker": fr.speaker,
         "start_s": [a * fr.hop_s for a, _ in ranges],
-        "end_s": [b * fr.hop_s for _, b in ranges],
+        "end_s": np.minimum([b * fr.hop_s for _, b in ranges], np.inf if duration_s is None else round(duration_s, 3)),
         "speech_s": raw["speech_s"],
         "f0_st_mean": raw["f0_st_mean"] - base["f0_st_median"],
         "f0_st_std": raw["f0_st_std"],
