@@ -1270,6 +1270,28 @@ def _inputs(folder: Path, files: dict) -> None:
         (folder / rel).write_bytes(data)
 
 
+def test_a_call_whose_name_is_not_utf8_is_reported_listed_and_linked(tmp_path):
+    """A call from an old Latin-1 archive (b'appel_\xe9t\xe9.wav', a name that is not UTF-8): its reports name it
+    with the replacement character, calls.csv keeps its path as on disk, and the overview page links its page by
+    the name's bytes (%E9)."""
+    odd = Path(os.fsdecode(os.path.join(os.fsencode(str(tmp_path)), b"appel_\xe9t\xe9.wav")))
+    y, sr = sf.read(DEMO)
+    try:
+        sf.write(str(tmp_path / "x.wav"), y[:30 * sr], sr)
+        os.replace(tmp_path / "x.wav", odd)
+    except (OSError, UnicodeError):
+        pytest.skip("this file system takes only UTF-8 (or UTF-16) file names")
+    r = CliRunner().invoke(main, ["report", str(odd), "-o", str(tmp_path / "r.json")])
+    assert r.exit_code == 0, r.output
+    assert json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["source"] == "appel_\ufffdt\ufffd.wav"
+    out = tmp_path / "out"
+    r = CliRunner().invoke(main, ["batch", str(odd), "-o", str(out), "--html"])
+    assert r.exit_code == 0 and "1 analysed, 0 already done, 0 failed" in r.output, r.output
+    assert (out / "calls.csv").read_bytes().splitlines()[1].startswith(b"appel_\xe9t\xe9.json,")
+    assert b'href="html/appel_%E9t%E9.html"' in (out / "calls.html").read_bytes()
+    assert (out / "html" / Path(os.fsdecode(b"appel_\xe9t\xe9.html"))).is_file()
+
+
 def test_batch_overview_leaves_out_a_report_it_cannot_read_and_says_so(tmp_path, monkeypatch):
     """A hand-edited report in the output folder (a span of one time, a summary that is a list) is left out of
     calls.csv with a warning naming it; the calls of the run, and of earlier runs, are listed."""

@@ -18,7 +18,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from .errors import AudioError, ParameterError, not_a_file, whole_number
+from .errors import AudioError, ParameterError, not_a_file, shown, whole_number
 from .notes import note
 
 MIN_SR = 8000
@@ -625,13 +625,13 @@ def load_call(source=None, *, agent=None, caller=None, turns=None, agent_label: 
             high = next(who for who in infos if who != low)
             warnings.warn(note("rates", path=infos[high].path, side=high, hz=infos[high].sr, other=low,
                                other_hz=sr_in, rate=working_rate(sr_in)), stacklevel=2)
-        return Call(f"agent={Path(agent).name},caller={Path(caller).name}",
+        return Call(shown(f"agent={Path(agent).name},caller={Path(caller).name}"),
                     {"agent": Source(str(agent), 0), "caller": Source(str(caller), 0)},
                     sr_in, working_rate(sr_in), max(i.duration_s for i in infos.values()), infos)
     if source is None:
         raise ParameterError("no audio given: pass a call file, or agent= and caller= files")
     info = audio_info(source)
-    name = Path(source).name
+    name = shown(Path(source).name)   # the report's name of the call, written as UTF-8
     if single:
         check_single_speaker(info)
         return Call(name, {"speaker": Source(str(source), None)}, info.sr, working_rate(info.sr),

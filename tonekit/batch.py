@@ -17,8 +17,9 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
-from .errors import ParameterError, TonekitError, one_line, writable_problem
+from .errors import ParameterError, TonekitError, one_line, shown, writable_problem
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -420,7 +421,9 @@ def overview_table(outdir, *, echo=None) -> pd.DataFrame:
             if isinstance(made, dict) and made.get("path"):
                 row["path"] = made["path"]   # the audio's full path, where the report has only its name
             rows.append(row)
-    table = pd.DataFrame(rows, columns=OVERVIEW_COLUMNS)
+    # the names as objects, not Arrow's UTF-8 strings: a file name that is not UTF-8 stays as it is on disk
+    table = pd.DataFrame({c: pd.Series([r[c] for r in rows], dtype=object if c in ("report", "path", "notes")
+                                       else None) for c in OVERVIEW_COLUMNS}, columns=OVERVIEW_COLUMNS)
     # counts stay whole numbers where some are empty (not judged): 1, not 1.0
     return table.astype({c: "Int64" for c in ("interruptions", *TIP_COLUMNS.values())})
 
@@ -432,7 +435,7 @@ def write_overview(outdir, table=None) -> Path | None:
     if table.empty:
         return None
     out = Path(outdir) / OVERVIEW
-    _written(out, lambda tmp: table.to_csv(tmp, index=False))
+    _written(out, lambda tmp: table.to_csv(tmp, index=False, errors="surrogateescape"))
     return out
 
 
@@ -459,7 +462,7 @@ def write_pages(outdir, *, lang: str = "en", echo=print, table=None) -> Path | N
     folder = outdir / PAGES
     folder.mkdir(exist_ok=True)
     stamp = f'<html lang="{lang}">'.encode(), f'<meta name="generator" content="tonekit {__version__}">'.encode()
-    links = {}
+    links, kept = {}, set()
     for name in table.report:
         report, page = outdir / name, folder / f"{Path(name).stem}.html"
         if not _fresh(page, report, stamp):
@@ -469,9 +472,12 @@ def write_pages(outdir, *, lang: str = "en", echo=print, table=None) -> Path | N
                 echo(f"Warning: {one_line(report)}: no page made ({one_line(exc)})")
                 continue
             _write_text(page, html)
-        links[name] = f"{PAGES}/{page.name}"
+        # a name that is not UTF-8 linked by its bytes (%E9), which the browser asks the file system for
+        href = page.name if shown(page.name) == page.name else quote(page.name, errors="surrogateescape")
+        links[name] = f"{PAGES}/{href}"
+        kept.add(page.name)
     for old in folder.glob("*.html"):
-        if old.name not in {Path(link).name for link in links.values()}:
+        if old.name not in kept:
             old.unlink()
     out = outdir / OVERVIEW_PAGE
     _write_text(out, render_overview(table, pages=links, failures=_read_failures(outdir / FAILURES), lang=lang))
@@ -499,7 +505,8 @@ def _written(path: Path, write) -> None:
 
 
 def _write_text(path: Path, text: str) -> None:
-    _written(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    # UTF-8, with a file name that is not (held as surrogates) as it is on disk
+    _written(path, lambda tmp: tmp.write_bytes(text.encode("utf-8", "surrogateescape")))
 
 
 def _update_ledger(outdir: Path, ledger: dict, new: dict) -> None:

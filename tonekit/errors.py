@@ -16,6 +16,20 @@ def one_line(text) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
 
 
+def shown(text) -> str:
+    r"""``text`` fit to be written as UTF-8: what a file name held undecoded (a byte that is not UTF-8, which Python
+    keeps as a lone surrogate) as the replacement character.
+
+    >>> shown("appel_\udce9t\udce9.wav")
+    'appel_\ufffdt\ufffd.wav'
+    """
+    text = str(text)
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:   # a surrogate no file name gives
+        return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def not_a_file(path) -> str | None:
     """What ``path`` is when it is there but no regular file to read whole: ``"a folder"``, or ``"not a regular
     file: a pipe or a device?"`` (reading a pipe nobody writes to waits for ever, /dev/zero never ends); None

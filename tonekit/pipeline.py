@@ -15,7 +15,7 @@ from .activity import (HOP_S, NOISY_HEADROOM_DB, detect_activity, frames_of, fra
                        key_presses, pure_tones, tonal_frames)
 from .analysis import WINDOW_COLUMNS, Analysis, edge_means
 from .audio import DC_OFFSET_MIN_UTTERANCE, as_signal, dc_offset_text, load_audio, load_call
-from .errors import AudioError, ParameterError, whole_number
+from .errors import AudioError, ParameterError, shown, whole_number
 from .notes import note
 from .features.embedding import window_embedding_table
 from .features.frames import call_speaker_frames, frames_table, signal_frames
@@ -200,8 +200,8 @@ def _told(heard: list) -> list[str]:
         registry = None if mod is None else mod.__dict__.setdefault("__warningregistry__", {})
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source,
                                module=None if mod is None else mod.__name__, registry=registry)
-        if w.category is UserWarning and str(w.message) not in notes:
-            notes.append(str(w.message))
+        if w.category is UserWarning and shown(w.message) not in notes:
+            notes.append(shown(w.message))   # (a file name that is not UTF-8 as the report can hold it)
     return notes
 
 

@@ -10,6 +10,7 @@ import html
 import re
 from pathlib import Path
 
+from ..errors import shown
 from ._common import (ENTRAINMENT_FEATURES, TIP_ADVICE, curve_stories, deep_get, event_times, fmt_clock, fmt_num,
                       fmt_percent, fmt_seconds, fmt_signed, fmt_text, fmt_tip, in_short, is_missing, kind_label,
                       not_judged, nothing_found, recalibration_text, sorted_events, tips_to_work_on,
@@ -317,8 +318,9 @@ def overview_order(table):
         return pd.to_numeric(table[column], errors="coerce").fillna(0)
 
     keys = table.assign(_tone=count("tip8_not_calm") + count("tip9_tone_mismatch"), _smile=count("tip7_no_smile"),
-                        _angry=pd.to_numeric(table["caller_angry_s"], errors="coerce").fillna(0))
-    keys = keys.sort_values(["_tone", "_smile", "_angry", "report"], ascending=[False, False, False, True],
+                        _angry=pd.to_numeric(table["caller_angry_s"], errors="coerce").fillna(0),
+                        _name=table["report"].map(shown))   # (a name that is not UTF-8 sorts too)
+    keys = keys.sort_values(["_tone", "_smile", "_angry", "_name"], ascending=[False, False, False, True],
                             kind="stable")
     return table.loc[keys.index]
 
