@@ -4,6 +4,7 @@
 * :func:`syllable_train` -- voiced bursts separated by consonant-like dips: a known syllable count.
 * :func:`stereo_call` -- two synthetic talkers taking turns on a stereo line, with crosstalk,
   line noise and the true speech masks on a 10 ms grid.
+* :func:`non_utf8_path` -- a file whose name is not UTF-8 (an old Latin-1 archive's).
 """
 from __future__ import annotations
 
@@ -194,3 +195,19 @@ def key_tones(keys: str, sr: int, *, on_s: float = 0.1, off_s: float = 0.1, leve
         out += [(np.sin(2 * np.pi * DTMF_LOW_HZ[row] * t) + np.sin(2 * np.pi * DTMF_HIGH_HZ[col] * t))
                 * 10 ** (level_dbfs / 20), np.zeros(int(round(off_s * sr)))]
     return np.concatenate(out) if out else np.zeros(0)
+
+
+def non_utf8_path(folder, name: bytes):
+    """``folder/name`` made as an empty file, for a ``name`` that is not UTF-8 (Python holds it as surrogates);
+    skips the test where the file system refuses such names (macOS, Windows)."""
+    import os
+    from pathlib import Path
+
+    import pytest
+
+    path = Path(os.fsdecode(os.path.join(os.fsencode(str(folder)), name)))
+    try:
+        path.write_bytes(b"")
+    except (OSError, UnicodeError):
+        pytest.skip("this file system takes only UTF-8 (or UTF-16) file names")
+    return path

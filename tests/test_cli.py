@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,7 +10,7 @@ import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
-from synth import key_tones, progress_tone, syllable_train
+from synth import key_tones, non_utf8_path, progress_tone, syllable_train
 from tonekit import __version__
 from tonekit.cli import main
 
@@ -97,19 +96,6 @@ def test_score_refuses_a_three_channel_file_and_scores_the_rest(mono_file, tmp_p
     assert rows[["anger", "calm", "warmth"]].notna().all(axis=None)
 
 
-def _non_utf8_name(folder, name: bytes) -> Path:
-    """``folder/name`` for a name that is not UTF-8 (Python holds it as surrogates); skip where the file system
-    refuses such names (macOS, Windows)."""
-    import os
-
-    path = Path(os.fsdecode(os.path.join(os.fsencode(folder), name)))
-    try:
-        path.write_bytes(b"")
-    except (OSError, UnicodeError):
-        pytest.skip("this file system takes only UTF-8 (or UTF-16) file names")
-    return path
-
-
 def test_files_whose_names_are_not_utf8_are_read_and_listed(mono_file, tmp_path):
     """Latin-1 names from an old archive (b'appel_\\xe9t\\xe9.wav'): the audio is read (libsndfile gets the name's
     bytes), and the tables keep the name (not Arrow's UTF-8 strings), with the same scores as the file's copy."""
@@ -117,7 +103,7 @@ def test_files_whose_names_are_not_utf8_are_read_and_listed(mono_file, tmp_path)
 
     from tonekit.models.corpora import load_corpus
 
-    odd = _non_utf8_name(tmp_path, b"appel_\xe9t\xe9.wav")
+    odd = non_utf8_path(tmp_path, b"appel_\xe9t\xe9.wav")
     shutil.copy(mono_file, odd)
     copies = [tmp_path / "a.wav", tmp_path / "b.wav"]
     for c in copies:
@@ -129,7 +115,7 @@ def test_files_whose_names_are_not_utf8_are_read_and_listed(mono_file, tmp_path)
         assert len(rows) == len(args) - args.count("--same-speaker") and \
             rows[["anger", "calm", "warmth"]].nunique().max() == 1
         assert rows.path.iloc[-1] == str(odd).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    folder = _non_utf8_name(tmp_path, b"emodb_\xe9")
+    folder = non_utf8_path(tmp_path, b"emodb_\xe9")
     folder.unlink()
     (folder / "wav").mkdir(parents=True)
     shutil.copy(mono_file, folder / "wav" / "03a01Wa.flac")

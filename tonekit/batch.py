@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from .errors import ParameterError, TonekitError, one_line, shown, writable_problem
+from .errors import ParameterError, TonekitError, on_disk, one_line, shown, writable_problem
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -505,8 +505,7 @@ def _written(path: Path, write) -> None:
 
 
 def _write_text(path: Path, text: str) -> None:
-    # UTF-8, with a file name that is not (held as surrogates) as it is on disk
-    _written(path, lambda tmp: tmp.write_bytes(text.encode("utf-8", "surrogateescape")))
+    _written(path, lambda tmp: tmp.write_bytes(on_disk(text)))
 
 
 def _update_ledger(outdir: Path, ledger: dict, new: dict) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import ParameterError, TonekitError, one_line, writable_problem
+from .errors import ParameterError, TonekitError, on_disk, one_line, writable_problem
 
 
 def _fail(exc: Exception, debug: bool):
@@ -572,8 +572,7 @@ def _print_scores(rows, fmt):
     out.writerow(["path", "anger", "calm", "warmth"])
     for r in rows:
         out.writerow([r["path"]] + ["" if value(r[t]) is None else f"{r[t]:.4f}" for t in ("anger", "calm", "warmth")])
-    # as bytes: a file name that is not UTF-8 (held as surrogates) is written as it is on disk
-    click.echo(buf.getvalue().encode("utf-8", "surrogateescape"), nl=False)
+    click.echo(on_disk(buf.getvalue()), nl=False)   # (a file name that is not UTF-8, as it is on disk)
 
 
 @main.command()

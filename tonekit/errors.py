@@ -30,6 +30,16 @@ def shown(text) -> str:
         return text.encode("utf-8", "replace").decode("utf-8")
 
 
+def on_disk(text: str) -> bytes:
+    r"""``text`` as UTF-8, with what a file name held undecoded (kept by Python as surrogates) given back as the
+    bytes it was on disk: a table of paths that names each file as the file system does.
+
+    >>> on_disk("appel_\udce9t\udce9.wav")
+    b'appel_\xe9t\xe9.wav'
+    """
+    return text.encode("utf-8", "surrogateescape")
+
+
 def not_a_file(path) -> str | None:
     """What ``path`` is when it is there but no regular file to read whole: ``"a folder"``, or ``"not a regular
     file: a pipe or a device?"`` (reading a pipe nobody writes to waits for ever, /dev/zero never ends); None

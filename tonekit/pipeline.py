@@ -200,8 +200,9 @@ def _told(heard: list) -> list[str]:
         registry = None if mod is None else mod.__dict__.setdefault("__warningregistry__", {})
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source,
                                module=None if mod is None else mod.__name__, registry=registry)
-        if w.category is UserWarning and shown(w.message) not in notes:
-            notes.append(shown(w.message))   # (a file name that is not UTF-8 as the report can hold it)
+        text = shown(w.message)   # (a file name that is not UTF-8 as the report can hold it)
+        if w.category is UserWarning and text not in notes:
+            notes.append(text)
     return notes
 
 
