@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
-import json
 import sys
 import zipfile
 from importlib import metadata
@@ -32,6 +31,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tonekit.models.store import write_card  # noqa: E402
 
 
 def _sha256(path) -> str:
@@ -90,7 +92,7 @@ def main(argv=None) -> int:
         "made_by": "scripts/export_voice_encoder.py",
         "versions": {"torch": torch.__version__, "numpy": np.__version__},
     }
-    out.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
+    write_card(out.with_suffix(".json"), card)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, sha256 {card['sha256'][:12]}...)")
     return 0
 

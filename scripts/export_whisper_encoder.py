@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import sys
 import zipfile
 from pathlib import Path
@@ -43,6 +42,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from explore_whisper import CT2_DTYPES, read_ct2  # noqa: E402
 from export_voice_encoder import write_npz  # noqa: E402
 from tonekit.features.whisper import ENCODER_LAYER, N_LAYERS  # noqa: E402
+from tonekit.models.store import write_card  # noqa: E402
 
 #: SHA-256 of the whole ``model.bin`` of the PyPI wheels' float16 Whisper-base (the two parts joined).
 SOURCE_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
@@ -150,7 +150,7 @@ def main(argv=None) -> int:
         "made_by": "scripts/export_whisper_encoder.py",
         "versions": {"numpy": np.__version__},
     }
-    out.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
+    write_card(out.with_suffix(".json"), card)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, {n_weights:,} weights, sha256 {card['sha256'][:12]}...)")
     return 0
 

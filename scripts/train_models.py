@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tonekit.models.corpora import CORPORA_HELP  # noqa: E402
+from tonekit.models.store import write_card  # noqa: E402
 from tonekit.models.train import train_and_save  # noqa: E402
 
 LICENCES = {
@@ -179,8 +180,8 @@ def main(argv=None):
                             "'opus' (Opus at about 10 kbit/s); scripts/evaluate.py --unseen-codec",
                 "summary": [r for r in codec["summary"] if r["target"] == target and r["protocol"] == "cross"],
             }
-        # rewrite the card with the extra fields (hash unchanged: it covers the .skops file)
-        out.with_suffix(".json").write_text(json.dumps(card, indent=2, default=float) + "\n")
+        # rewrite the card with the extra fields (sha256 unchanged: it covers the .skops file; card_sha256 anew)
+        card = write_card(out.with_suffix(".json"), card)
         print(f"{target}: {out} sha256 {card['sha256'][:12]}...", file=sys.stderr)
     out = Path(args.out_dir) / "utterance_features.json"
     out.write_text(fingerprint_json(fingerprint([args.corpora])))

@@ -1,7 +1,6 @@
 """Voice embeddings (tonekit.features.embedding): the encoder, the pieces, the pooling, safe loading."""
 from __future__ import annotations
 
-import json
 import shutil
 
 import numpy as np
@@ -11,6 +10,7 @@ import pytest
 from tonekit.errors import ModelError, ParameterError
 from tonekit.features import embedding as E
 from tonekit.models.estimators import FusedToneClassifier, ToneClassifier
+from tonekit.models.store import write_card
 
 SR = 16000
 
@@ -171,7 +171,7 @@ def test_encoder_file_is_checked_and_loaded_without_pickle(tmp_path):
     evil = tmp_path / "evil.npz"
     np.savez(evil, **{"linear.weight": np.array([{"a": 1}], dtype=object)})
     import hashlib
-    (tmp_path / "evil.json").write_text(json.dumps({"sha256": hashlib.sha256(evil.read_bytes()).hexdigest()}))
+    write_card(tmp_path / "evil.json", {"sha256": hashlib.sha256(evil.read_bytes()).hexdigest()})
     with pytest.raises(ModelError, match="not a readable npz"):
         E.load_encoder(evil)
     (tmp_path / "evil.json").unlink()

@@ -17,7 +17,7 @@ import tonekit
 from tonekit.errors import ModelError, ParameterError
 from tonekit.models.corpora import load_corpora, parse_emodb, parse_nemo, parse_ravdess, parse_turev, targets
 from tonekit.models.estimators import FusedToneClassifier, ToneClassifier
-from tonekit.models.store import load_model, load_models, shipped_dir
+from tonekit.models.store import load_model, load_models, shipped_dir, write_card
 from tonekit.models.train import DEFAULT_PARAMS, cell_weights, corpus_weights, ece, fit_target, metrics
 
 CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
@@ -978,7 +978,7 @@ def test_a_models_folder_is_loaded_once_and_again_when_its_files_change(tmp_path
         shutil.copy(shipped_dir() / f"calm{suffix}", tmp_path / f"anger{suffix}")
     card = json.loads((tmp_path / "anger.json").read_text())
     card["target"] = "anger"                                 # load_model checks the card's target, not the hash's
-    (tmp_path / "anger.json").write_text(json.dumps(card))
+    write_card(tmp_path / "anger.json", card)
     reloaded = _models(tmp_path)
     assert reloaded is not first
     after = tonekit.score(y, sr, models=tmp_path)
@@ -1225,9 +1225,64 @@ def test_a_card_without_a_hash_is_refused(tmp_path, value):
         del card["sha256"]
     else:
         card["sha256"] = value
-    (tmp_path / "anger.json").write_text(json.dumps(card))
+    write_card(tmp_path / "anger.json", card)
     with pytest.raises(ModelError, match="does not match its model card"):
         load_model(tmp_path / "anger.skops")
+
+
+def _shipped_copy(folder):
+    folder.mkdir()
+    for t in ("anger", "calm", "warmth"):
+        for suffix in (".skops", ".json"):
+            shutil.copy(shipped_dir() / f"{t}{suffix}", folder / f"{t}{suffix}")
+    return folder
+
+
+def test_a_card_edited_by_hand_is_refused_because_its_facts_set_the_scores(tmp_path):
+    """The card's population reference moves every lone file's score: an edit that keeps the model file (so
+    its sha256 still matches) is refused by the card's own hash, not silently scored with."""
+    sr = 16000
+    t = np.arange(3 * sr) / sr
+    y = 0.1 * np.sin(2 * np.pi * (150 + 25 * np.sin(2 * np.pi * 3 * t)) * t) * (1 + 0.5 * np.sin(2 * np.pi * 4 * t))
+    shipped = tonekit.score(y, sr)
+    edited = _shipped_copy(tmp_path / "edited")
+    card = json.loads((edited / "anger.json").read_text(encoding="utf-8"))
+    card["population_baseline"]["f0_st_median"] -= 6.0      # the population's voice half an octave lower
+    (edited / "anger.json").write_text(json.dumps(card, indent=2), encoding="utf-8")
+    with pytest.raises(ModelError, match=rf"^{re.escape(str(edited / 'anger.json'))}: the model card was changed "
+                                         r"after tonekit wrote it \(its contents no longer match its card_sha256\)"):
+        load_model(edited / "anger.skops")
+    with pytest.raises(ModelError, match="card_sha256"):
+        tonekit.score(y, sr, models=edited)
+    # the same edit written by tonekit (write_card stamps it anew) is taken, and it does move the score
+    stamped = _shipped_copy(tmp_path / "stamped")
+    write_card(stamped / "anger.json", card)
+    assert abs(tonekit.score(y, sr, models=stamped)["anger"] - shipped["anger"]) > 0.01
+    # a card without the stamp cannot vouch for itself either
+    del card["card_sha256"]
+    (edited / "anger.json").write_text(json.dumps(card), encoding="utf-8")
+    with pytest.raises(ModelError, match=r"anger\.json: the model card carries no card_sha256"):
+        load_model(edited / "anger.skops")
+
+
+def test_a_card_reindented_or_reordered_keeps_its_stamp(tmp_path):
+    folder = _shipped_copy(tmp_path / "m")
+    card = json.loads((folder / "calm.json").read_text(encoding="utf-8"))
+    (folder / "calm.json").write_text(json.dumps(dict(reversed(list(card.items()))), separators=(",", ":"),
+                                                 ensure_ascii=True), encoding="utf-8")
+    assert load_model(folder / "calm.skops").card == card
+
+
+def test_every_card_tonekit_ships_carries_its_own_valid_stamp():
+    from tonekit.models.store import card_digest
+
+    cards = sorted(shipped_dir().glob("*.json"))
+    stamped = [p.name for p in cards if "card_sha256" in json.loads(p.read_text(encoding="utf-8"))]
+    assert stamped == ["anger.json", "calm.json", "voice_encoder.json", "warmth.json", "whisper_encoder.json"]
+    for p in cards:
+        card = json.loads(p.read_text(encoding="utf-8"))
+        if "card_sha256" in card:
+            assert card["card_sha256"] == card_digest(card), p.name
 
 
 def test_a_card_that_is_not_an_object_is_refused_by_name(tmp_path):

@@ -14,7 +14,7 @@ from synth import syllable_train
 from tonekit.cli import main
 from tonekit.errors import ModelError, ParameterError
 from tonekit.features.windows import MODEL_FEATURES
-from tonekit.models.store import load_model, recalibrated, sha256, shipped_dir
+from tonekit.models.store import load_model, recalibrated, sha256, shipped_dir, write_card
 from tonekit.models.train import RECALIBRATION_PRIOR, calibration_line, ece, recalibrate_model
 
 
@@ -68,7 +68,7 @@ def test_a_cards_recalibration_applies_to_every_probability(tmp_path):
     base = load_model(path).predict_proba(_features())
     card = json.loads(path.with_suffix(".json").read_text())
     card["recalibration"] = {"slope": 0.5, "intercept": -1.0}
-    path.with_suffix(".json").write_text(json.dumps(card))
+    write_card(path.with_suffix(".json"), card)
     got = load_model(path).predict_proba(_features())
     z = np.log(base / (1 - base))
     assert got == pytest.approx(1 / (1 + np.exp(-(0.5 * z - 1.0))), abs=1e-9)
@@ -82,7 +82,7 @@ def test_a_card_with_a_bad_recalibration_is_refused(tmp_path, bad):
     path = _copy_shipped(tmp_path)
     card = json.loads(path.with_suffix(".json").read_text())
     card["recalibration"] = bad
-    path.with_suffix(".json").write_text(json.dumps(card))
+    write_card(path.with_suffix(".json"), card)
     with pytest.raises(ModelError, match=r"anger\.json: its recalibration needs a positive slope and an intercept"):
         load_model(path)
 
@@ -170,7 +170,7 @@ def test_a_call_analysed_with_a_recalibrated_model_says_so_and_reads_through_the
         _copy_shipped(tmp_path, t)
     card = json.loads((tmp_path / "anger.json").read_text())
     card["recalibration"] = {"slope": 0.5, "intercept": -1.0}
-    (tmp_path / "anger.json").write_text(json.dumps(card))
+    write_card(tmp_path / "anger.json", card)
     shipped = tonekit.analyze(tonekit.demo_path())
     mine = tonekit.analyze(tonekit.demo_path(), models=tmp_path)
     assert shipped.options["recalibration"] is None

@@ -12,7 +12,7 @@ from scriptload import load_script
 from tonekit.errors import ModelError
 from tonekit.features import whisper as W
 from tonekit.features.embedding import embed_speech
-from tonekit.models.store import sha256
+from tonekit.models.store import sha256, write_card
 
 xw = load_script("explore_whisper.py", "explore_whisper")   # the float64, librosa-based reference
 
@@ -166,24 +166,31 @@ def test_weights_file_is_checked_against_its_card(tmp_path):
     shutil.copy(shipped, bad)
     card = json.loads(shipped.with_suffix(".json").read_text())
     card["sha256"] = ("0" if card["sha256"][0] != "0" else "1") + card["sha256"][1:]
-    (tmp_path / "whisper_encoder.json").write_text(json.dumps(card))
+    write_card(tmp_path / "whisper_encoder.json", card)
     with pytest.raises(ModelError, match="whisper_encoder.npz.*does not match"):
+        W.load_whisper(bad)
+    # the right hash in a card edited by hand: the card's own stamp no longer holds
+    card = json.loads(shipped.with_suffix(".json").read_text())
+    card["licence"] = "public domain"
+    (tmp_path / "whisper_encoder.json").write_text(json.dumps(card))
+    with pytest.raises(ModelError, match=r"whisper_encoder\.json: the Whisper encoder card was changed after "
+                                         "tonekit wrote it"):
         W.load_whisper(bad)
     # a file with its card but without an array the encoder needs: refused by that array's name
     small = tmp_path / "small.npz"
     raw = _raw(d=16, layers=3)
     np.savez(small, **{k: v for k, v in raw.items() if k != "encoder/conv1/weight"})
-    (tmp_path / "small.json").write_text(json.dumps({"sha256": sha256(small)}))
+    write_card(tmp_path / "small.json", {"sha256": sha256(small)})
     with pytest.raises(ModelError, match="small.npz: missing arrays encoder/conv1/weight"):
         W.load_whisper(small)
     # ... and with it, loaded as prepare() lays it out
     np.savez(small, **raw)
-    (tmp_path / "small.json").write_text(json.dumps({"sha256": sha256(small)}))
+    write_card(tmp_path / "small.json", {"sha256": sha256(small)})
     mel = W.log_mel(_noise(3200))
     np.testing.assert_array_equal(W.encode(mel, W.load_whisper(small)), W.encode(mel, W.prepare(raw)))
     # a file with too few layers for the features (an older export): refused, saying how to make one
     np.savez(small, **_raw(d=16, layers=2))
-    (tmp_path / "small.json").write_text(json.dumps({"sha256": sha256(small)}))
+    write_card(tmp_path / "small.json", {"sha256": sha256(small)})
     W.load_whisper.cache_clear()                                # load_whisper is cached by path
     with pytest.raises(ModelError, match=r"small.npz: holds 2 encoder layers; .* need 3 .*--layers 3"):
         W.load_whisper(small)

@@ -1,7 +1,11 @@
 """Saving and loading tone models: skops files with a JSON model card.
 
 Loading never executes code from the file: skops refuses any type that is not
-on :data:`TRUSTED_TYPES`, and the file's SHA-256 must match its card.
+on :data:`TRUSTED_TYPES`, and the file's SHA-256 must match its card. The card
+is checked too: it carries ``card_sha256``, a hash of its own contents
+(:func:`card_digest`), because its facts (the population reference, the
+recalibration) set the scores, so a card edited by hand is refused rather than
+silently scoring otherwise. Cards are written by :func:`write_card`.
 """
 from __future__ import annotations
 
@@ -192,6 +196,32 @@ def sha256(path) -> str:
     return h.hexdigest()
 
 
+def card_digest(card: dict) -> str:
+    """SHA-256 of a card's contents without its ``card_sha256``: the JSON with sorted keys and no spaces, so
+    that reindenting or reordering a card keeps its digest and any changed value changes it."""
+    body = {k: v for k, v in card.items() if k != "card_sha256"}
+    text = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _plain(value):
+    """numpy scalars and arrays as the Python numbers and lists JSON takes (``json.dumps(default=)``)."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"a card holds only JSON values, not {type(value).__name__}")
+
+
+def write_card(card_path, card: dict) -> dict:
+    """Write ``card`` as JSON to ``card_path`` with ``card_sha256``, the digest of its contents
+    (:func:`card_digest`) that :func:`checked_card` checks. Returns the card as written (numpy values made
+    plain). Every card tonekit writes goes through here."""
+    card_path = Path(card_path)
+    plain = json.loads(json.dumps({k: v for k, v in card.items() if k != "card_sha256"}, default=_plain))
+    plain["card_sha256"] = card_digest(plain)
+    card_path.write_text(json.dumps(plain, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return plain
+
+
 def _canonical_skops(path: Path) -> None:
     """Rewrite a skops file so that the same model always gives the same bytes.
 
@@ -253,7 +283,8 @@ def save_model(estimator, path, card: dict) -> dict:
     """Write ``estimator`` to ``path`` (.skops) and its card next to it (.json).
 
     The card gets ``sha256`` of the written file, which depends only on the
-    model (the same model always gives the same bytes). Returns the card.
+    model (the same model always gives the same bytes), and ``card_sha256`` of
+    its own contents (:func:`write_card`). Returns the card.
     """
     import skops.io as sio
 
@@ -264,13 +295,13 @@ def save_model(estimator, path, card: dict) -> dict:
     card = dict(card)
     card["file"] = path.name
     card["sha256"] = sha256(path)
-    path.with_suffix(".json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return card
+    return write_card(path.with_suffix(".json"), card)
 
 
 def checked_card(path, what: str = "model") -> dict:
-    """The JSON card next to ``path`` (same name, ``.json``), after checking that the file's SHA-256 is the
-    card's; :class:`ModelError` for a missing file or card, an unreadable card or a hash mismatch."""
+    """The JSON card next to ``path`` (same name, ``.json``), after checking that the card is as tonekit wrote
+    it (its ``card_sha256``) and that the file's SHA-256 is the card's; :class:`ModelError` for a missing file
+    or card, an unreadable or edited card, or a hash mismatch."""
     path = Path(path)
     card_path = path.with_suffix(".json")
     if not path.is_file():
@@ -286,6 +317,14 @@ def checked_card(path, what: str = "model") -> dict:
     if not isinstance(card, dict):
         raise ModelError(f"{card_path}: not a {what} card (a JSON object of the model's facts, as tonekit train "
                          f"writes), but a JSON {type(card).__name__}")
+    if "card_sha256" not in card:
+        raise ModelError(f"{card_path}: the {what} card carries no card_sha256 (the hash of its own contents that "
+                         "tonekit writes), so whether it was edited cannot be told; cards are written by tonekit "
+                         "(tonekit train, tonekit recalibrate, tonekit.models.store.write_card), not by hand")
+    if card["card_sha256"] != card_digest(card):
+        raise ModelError(f"{card_path}: the {what} card was changed after tonekit wrote it (its contents no longer "
+                         "match its card_sha256); its facts set how the model scores, so it is refused: write it "
+                         "again with tonekit train or tonekit recalibrate")
     try:
         digest = sha256(path)
     except OSError as exc:

@@ -554,12 +554,11 @@ def recalibrate_model(model, corpus_folders, output, *, condition: str = "wideba
     when the model will hear phone calls). Returns the new card (its recalibration's ``left_out``: recordings
     that could not be analysed, their errors shown).
     """
-    import json
     import shutil
 
     from .. import __version__
     from .corpora import TARGETS, load_corpora, targets as add_targets
-    from .store import ToneModel, load_model, model_path, recalibrated
+    from .store import ToneModel, load_model, model_path, recalibrated, write_card
 
     if condition not in CONDITIONS:
         raise ParameterError(f"condition must be one of {', '.join(CONDITIONS)}, not {condition!r}")
@@ -614,5 +613,4 @@ def recalibrate_model(model, corpus_folders, output, *, condition: str = "wideba
     if not output.exists() or not output.samefile(src):
         shutil.copyfile(src, output)
     card["file"] = output.name
-    output.with_suffix(".json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return card
+    return write_card(output.with_suffix(".json"), card)
