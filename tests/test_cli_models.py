@@ -145,21 +145,25 @@ def test_evaluate_with_nothing_readable_is_an_error(tmp_path, env):
     assert "not a readable audio file" in r.stderr and "Empty DataFrame" not in r.output
 
 
-def test_evaluate_of_one_class_prints_the_counts_and_fails(tmp_path, env):
-    """All recordings angry: the table (its n) and the warning, then an error: no exit 0 for nothing measured."""
-    t = np.arange(2 * 16000) / 16000
-    rows = ["path,speaker,emotion"]
-    for i, f0 in enumerate((120, 160)):
-        y = 0.1 * sum(np.sin(2 * np.pi * k * f0 * (1 + 0.05 * np.sin(2 * np.pi * 2 * t)) * t) / k for k in range(1, 6))
-        sf.write(tmp_path / f"u{i}.wav", y * (1 + 0.5 * np.sin(2 * np.pi * 4 * t)), 16000)
-        rows.append(f"u{i}.wav,s1,angry")
+def test_evaluate_of_one_class_fails_before_any_feature_is_computed(tmp_path, env, monkeypatch):
+    """All recordings angry: one error line, before the recordings are read (as train and recalibrate refuse
+    it); no table of NaN, no exit 0 for nothing measured."""
+    import tonekit.models.train as train_mod
+
+    def _no_features(*a, **k):
+        raise AssertionError("features computed for a set with nothing to measure")
+
+    monkeypatch.setattr(train_mod, "corpus_features", _no_features)
+    rows = ["path,speaker,emotion"] + [f"u{i}.wav,s{i},angry" for i in range(3)]
     manifest = tmp_path / "only.csv"
     manifest.write_text("\n".join(rows) + "\n")
+    for i in range(3):
+        sf.write(tmp_path / f"u{i}.wav", 0.1 * np.sin(np.arange(16000) / 5), 16000)
     r = CliRunner().invoke(main, ["evaluate", "anger", str(manifest), "-j", "1", "--condition", "wideband"], env=env)
-    assert r.exit_code == 1 and "all 2 recordings are anger positives" in r.stderr
-    assert r.stderr.strip().splitlines()[-1] == f"Error: {manifest}: nothing measured: the recordings are of one class"
-    assert r.stdout.split()[:9] == ["target", "corpus", "condition", "n", "uar", "auc", "ece", "ece_balanced",
-                                    "ece_prior"]
+    assert r.exit_code == 1 and r.stdout == ""
+    assert r.stderr.strip().splitlines() == [f"Error: {manifest}: nothing to measure: all 3 recordings are anger "
+                                             "positives; UAR, AUC and ECE are measured within a corpus and need "
+                                             "both classes"]
 
 
 def test_evaluate_prints_metrics_per_condition(small_corpus, env):

@@ -11,9 +11,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import soundfile as sf
+from click.testing import CliRunner
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import tonekit
+from tonekit.cli import main
 from tonekit.errors import ModelError, ParameterError
 from tonekit.models.corpora import load_corpora, parse_emodb, parse_nemo, parse_ravdess, parse_turev, targets
 from tonekit.models.estimators import FusedToneClassifier, ToneClassifier
@@ -541,7 +544,7 @@ def test_a_shipped_model_loads_by_its_target_name(tmp_path, monkeypatch):
     m = load_model("calm")
     assert m.target == "calm" and m.card["sha256"] == load_model(shipped_dir() / "calm.skops").card["sha256"]
     (tmp_path / "calm").write_text("a file of the user's called calm")   # a file of that name wins
-    with pytest.raises(ModelError, match=r"^calm: model card calm.json not found"):
+    with pytest.raises(ModelError, match=r"^calm: not a tone model: give a \.skops file"):
         load_model("calm")
     with pytest.raises(ModelError, match=r"anger\.skops: model file not found \(the shipped models are named "
                                          r"anger, calm and warmth\)"):
@@ -1002,22 +1005,28 @@ def test_fused_members_take_the_longest_matching_prefix():
 
 
 def test_evaluate_model_warns_when_a_corpus_has_one_class(tmp_path):
-    """All recordings angry: the metrics cannot be computed, and tonekit evaluate must say why."""
+    """A corpus of angry recordings only beside one of both classes: its metrics cannot be computed (NaN) and
+    tonekit evaluate says why; with no corpus of both classes it refuses before any feature is computed."""
     import soundfile as sf
 
     from tonekit.models.train import evaluate_model
 
     sr = 16000
     t = np.arange(2 * sr) / sr
-    rows = ["path,speaker,emotion"]
-    for i, f0 in enumerate((120, 160, 200)):
+    for i, f0 in enumerate((120, 160, 200, 140)):
         y = 0.1 * sum(np.sin(2 * np.pi * k * f0 * (1 + 0.05 * np.sin(2 * np.pi * 2 * t)) * t) / k for k in range(1, 6))
         sf.write(tmp_path / f"u{i}.wav", y * (1 + 0.5 * np.sin(2 * np.pi * 4 * t)), sr)
-        rows.append(f"u{i}.wav,s1,angry")
-    (tmp_path / "only.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "only.csv").write_text("path,speaker,emotion\n" + "".join(f"u{i}.wav,s1,angry\n" for i in range(3)))
+    (tmp_path / "both.csv").write_text("path,speaker,emotion\nu0.wav,s1,angry\nu3.wav,s2,neutral\n")
     with pytest.warns(UserWarning, match="only: all 3 recordings are anger positives; UAR, AUC and ECE need both"):
-        res = evaluate_model(shipped_dir() / "anger.skops", [tmp_path / "only.csv"], cache_dir=tmp_path / "c")
-    assert res.n.tolist() == [3, 3] and res.auc.isna().all()
+        res = evaluate_model(shipped_dir() / "anger.skops", [tmp_path / "only.csv", tmp_path / "both.csv"],
+                             cache_dir=tmp_path / "c", conditions=("wideband",))
+    by = res.set_index("corpus")
+    assert by.loc["only", "n"] == 3 and np.isnan(by.loc["only", "auc"])
+    assert by.loc["both", "n"] == 2 and 0 <= by.loc["both", "auc"] <= 1   # measured: both classes
+    with pytest.raises(ParameterError, match=r"only\.csv: nothing to measure: all 3 recordings are anger positives"):
+        evaluate_model(shipped_dir() / "anger.skops", [tmp_path / "only.csv"], cache_dir=tmp_path / "d")
+    assert not (tmp_path / "d").exists()   # refused before any feature was computed (and cached)
     (tmp_path / "none.csv").write_text("path,speaker,emotion\nu0.wav,s1,surprise\n")
     with pytest.raises(ParameterError, match="has a warmth label"):
         evaluate_model(shipped_dir() / "warmth.skops", [tmp_path / "none.csv"], cache_dir=tmp_path / "c")
@@ -1291,6 +1300,20 @@ def test_a_card_that_is_not_an_object_is_refused_by_name(tmp_path):
     with pytest.raises(ModelError, match=rf"^{re.escape(str(tmp_path / 'anger.json'))}: not a model card "
                                          r"\(a JSON object .*\), but a JSON list$"):
         load_model(tmp_path / "anger.skops")
+
+
+def test_a_file_that_is_no_model_is_called_so_not_asked_for_a_card_the_user_never_named(tmp_path):
+    """An audio file given as the model (tonekit evaluate notes.wav ...): 'not a tone model', not 'card
+    notes.json not found'; a .skops file without its card still gets the missing card named."""
+    sf.write(tmp_path / "notes.wav", np.zeros(1600), 16000)
+    with pytest.raises(ModelError, match=rf"^{re.escape(str(tmp_path / 'notes.wav'))}: not a tone model: give a "
+                                         r"\.skops file with its \.json card"):
+        load_model(tmp_path / "notes.wav")
+    shutil.copy(shipped_dir() / "anger.skops", tmp_path / "anger.skops")
+    with pytest.raises(ModelError, match=r"anger\.skops: model card anger\.json not found$"):
+        load_model(tmp_path / "anger.skops")
+    r = CliRunner().invoke(main, ["evaluate", str(tmp_path / "notes.wav"), str(tmp_path)])
+    assert r.exit_code == 1 and r.output.startswith(f"Error: {tmp_path / 'notes.wav'}: not a tone model"), r.output
 
 
 def test_a_model_in_the_wrong_place_of_a_folder_is_refused(tmp_path):

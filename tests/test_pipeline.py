@@ -749,8 +749,28 @@ def test_cli_report_on_a_mono_file_is_one_line_error(tmp_path):
     r = CliRunner().invoke(main, ["report", str(p)])
     assert r.exit_code == 1
     assert r.output.strip().splitlines() == [
-        f"Error: {p}: mono file: a call needs a stereo file, --agent/--caller files, "
-        "or --turns FILE.rttm with --agent-label"]
+        f"Error: {p}: mono file: a call needs a stereo file (a channel for each speaker), a file for each speaker "
+        "(agent=, caller=; --agent/--caller) or the turns of the mono mix (turns= with agent_label=; "
+        "--turns FILE.rttm with --agent-label)"]
+
+
+def test_batch_says_a_mono_file_needs_report_not_options_it_lacks(tmp_path):
+    """tonekit batch has no --agent/--caller or --turns: a mono file in a batch is told to go to tonekit report;
+    an input that is not there may have been meant as a folder."""
+    (tmp_path / "in").mkdir()
+    p = tmp_path / "in" / "mono.wav"
+    sf.write(p, 0.1 * np.sin(np.arange(16000) / 5), 16000)
+    r = CliRunner().invoke(main, ["batch", str(tmp_path / "in"), "-o", str(tmp_path / "out")])
+    assert r.exit_code == 1
+    fails = json.loads((tmp_path / "out" / "failures.json").read_text())
+    assert fails == {str(p): f"{p}: mono file: a batch reads stereo calls (a channel for each speaker); analyse a "
+                             "mono call with tonekit report --agent/--caller or --turns FILE.rttm --agent-label"}
+    assert f"{p}: mono file: a batch reads stereo calls" in r.output
+    gone = tmp_path / "nosuchdir"
+    r = CliRunner().invoke(main, ["batch", f"{gone}/", "-o", str(tmp_path / "out2")])
+    assert r.exit_code == 1
+    fails = json.loads((tmp_path / "out2" / "failures.json").read_text())
+    assert fails == {str(gone): f"{gone}: no such file or folder"}
 
 
 def test_a_mono_mix_copied_to_both_channels_is_refused(tmp_path):
@@ -927,6 +947,20 @@ def test_batch_on_a_dask_cluster(tmp_path, demo):
     assert sorted(e["kind"] for e in report["events"]) == sorted(demo.events.kind)
     assert {"interruption", "long_silence", "upbeat_vs_angry"} <= set(demo.events.kind)
     assert list(json.loads((tmp_path / "out" / "failures.json").read_text())) == [str(tmp_path / "in" / "broken.wav")]
+
+
+def test_batch_scheduler_without_dask_says_what_to_install(tmp_path, monkeypatch):
+    """Without dask.distributed, --scheduler is a one-line error that names the package (not 'tonekit[dask]',
+    which would fetch whatever PyPI holds under that name), and no call is analysed."""
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)   # as if not installed: importing it fails
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "demo.flac").write_bytes(DEMO.read_bytes())
+    r = CliRunner().invoke(main, ["batch", str(tmp_path / "in"), "-o", str(tmp_path / "out"),
+                                  "--scheduler", "tcp://127.0.0.1:1"])
+    assert r.exit_code == 1, r.output
+    assert ("--scheduler needs dask and its distributed scheduler: pip install 'dask[distributed]' (or, in "
+            "tonekit's source folder, pip install '.[dask]')") in " ".join(r.output.split())
+    assert not (tmp_path / "out" / "demo.json").exists()
 
 
 @pytest.mark.skipif(shutil.which("script") is None, reason="util-linux `script` (a pseudo-terminal) not available")

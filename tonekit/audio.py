@@ -551,6 +551,12 @@ def _same_file(a, b) -> bool:
 LENGTH_MISMATCH_S = 1.0
 
 
+#: Why a mono file given alone is not a call (:func:`load_call`), with the Python and the command-line names.
+MONO_CALL = ("mono file: a call needs a stereo file (a channel for each speaker), a file for each speaker "
+             "(agent=, caller=; --agent/--caller) or the turns of the mono mix (turns= with agent_label=; "
+             "--turns FILE.rttm with --agent-label)")
+
+
 def load_call(source=None, *, agent=None, caller=None, turns=None, agent_label: str | None = None,
               agent_channel: int = 0, single: bool = False) -> Call:
     """Open a call and decide who is who.
@@ -662,8 +668,7 @@ def load_call(source=None, *, agent=None, caller=None, turns=None, agent_label: 
                            "caller": Source(str(source), None, [s for s in segs if s.label == caller_label])},
                     info.sr, working_rate(info.sr), info.duration_s, {"agent": info, "caller": info})
     if info.channels == 1:
-        raise AudioError(source, "mono file: a call needs a stereo file, --agent/--caller files, "
-                                 "or --turns FILE.rttm with --agent-label")
+        raise AudioError(source, MONO_CALL)
     if info.channels > 2:
         raise AudioError(source, f"{info.channels} channels: a call file must be stereo (2 channels)")
     caller_channel = 1 - agent_channel

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from .errors import ParameterError, TonekitError, on_disk, one_line, shown, writable_problem
+from .errors import AudioError, ParameterError, TonekitError, on_disk, one_line, shown, writable_problem
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -138,12 +138,21 @@ def report_paths(outdir: Path, files) -> dict:
 def _one(audio: str, out: str, models, options=None) -> tuple[str, str | None]:
     """Analyse one call (``analyze(audio, models=models, **options)``) and write its report atomically;
     returns (path, error or None)."""
+    from .audio import MONO_CALL
     from .pipeline import analyze
 
     try:
         a = analyze(audio, models=models, **(options or {}))
         _written(Path(out), a.to_json)
         return audio, None
+    except AudioError as exc:
+        if exc.problem == MONO_CALL:   # a batch has no per-call files or turns to offer
+            return audio, str(AudioError(exc.path, "mono file: a batch reads stereo calls (a channel for each "
+                                                   "speaker); analyse a mono call with tonekit report --agent/"
+                                                   "--caller or --turns FILE.rttm --agent-label"))
+        if exc.problem == "no such file":   # a batch's input may have been a folder
+            return audio, str(AudioError(exc.path, "no such file or folder"))
+        return audio, str(exc)
     except TonekitError as exc:
         return audio, str(exc)
     except Exception as exc:  # a crash on one call must not lose the others
@@ -298,7 +307,8 @@ def _on_dask(scheduler, todo, reports, models, options, record) -> None:
     try:
         from dask.distributed import Client
     except ImportError:
-        raise ParameterError("--scheduler needs dask: pip install 'tonekit[dask]'") from None
+        raise ParameterError("--scheduler needs dask and its distributed scheduler: pip install "
+                             "'dask[distributed]' (or, in tonekit's source folder, pip install '.[dask]')") from None
     with Client(scheduler) as client:
         futs = [client.submit(_one, str(f), str(reports[f]), models, options, pure=False) for f in todo]
         try:

@@ -307,14 +307,23 @@ def main(debug):
     """
 
 
-def lang_option(fn):
-    """``--lang en|fr``: the language of the text and HTML reports and of the plot (also ``$TONEKIT_LANG``)."""
+#: What ``--lang`` sets, for each command that has it.
+_LANG_HELP = {
+    "report": "Language of the text and HTML reports: English or French (the JSON and TextGrid forms keep their "
+              "English keys).",
+    "plot": "Language of the plot's titles, labels and legend: English or French.",
+    "batch": "Language of the HTML pages (--html): English or French (the JSON reports and calls.csv keep their "
+             "English keys).",
+    "demo": "Language of the text and HTML reports: English or French (the JSON form keeps its English keys).",
+}
+
+
+def lang_option(command: str):
+    """``--lang en|fr`` (also ``$TONEKIT_LANG``), with the help of ``command`` (:data:`_LANG_HELP`)."""
     from .report._lang import LANGUAGES
 
     return click.option("--lang", type=click.Choice(LANGUAGES), default="en", show_default=True,
-                        envvar="TONEKIT_LANG", show_envvar=True,
-                        help="Language of the text and HTML reports and of the plot: English or French (the "
-                             "JSON and TextGrid forms keep their English keys).")(fn)
+                        envvar="TONEKIT_LANG", show_envvar=True, help=_LANG_HELP[command])
 
 
 @main.command()
@@ -323,7 +332,7 @@ def lang_option(fn):
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "html", "textgrid"]), default=None,
               help="The report's form [default: from -o's extension (.json, .html, .TextGrid), else text].")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
-@lang_option
+@lang_option("report")
 @handle_errors
 def report(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, settings, population_share,
            whisper_every, music_gate, fmt, output, lang):
@@ -403,7 +412,7 @@ def _write_report(a, fmt, output, lang="en"):
 @click.argument("call", required=False, type=_INPUT)
 @call_options
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="FILE.png, .svg or .pdf")
-@lang_option
+@lang_option("plot")
 @handle_errors
 def plot(call, agent, caller, turns, agent_label, agent_channel, models_dir, quiet, settings, population_share,
          whisper_every, music_gate, output, lang):
@@ -589,7 +598,7 @@ def _print_scores(rows, fmt):
 @click.option("--html", "pages", is_flag=True,
               help="Also an HTML report of every call reported (OUTDIR/html/) and an overview page linking them, "
                    "the calls to listen to first at the top (OUTDIR/calls.html).")
-@lang_option
+@lang_option("batch")
 @handle_errors
 def batch(inputs, outdir, jobs, scheduler, models_dir, agent_channel, settings, population_share, whisper_every,
           music_gate, pages, lang):
@@ -774,7 +783,7 @@ def _exit_if_left_out(errors, what: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="The report as text, or as JSON (what `tonekit report --format json` writes).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-@lang_option
+@lang_option("demo")
 @handle_errors
 def demo(html_path, fmt, quiet, lang):
     """The report of the bundled demo call.

@@ -361,6 +361,9 @@ def load_model(path) -> ToneModel:
     if path.suffix.lower() == ".json" and path.with_suffix(".skops").is_file():
         raise ModelError(f"{path}: a model card, not a model: give the model beside it, {path.with_suffix('.skops')}")
     card_path = path.with_suffix(".json")
+    if path.suffix.lower() != ".skops" and not card_path.is_file():
+        raise ModelError(f"{path}: not a tone model: give a .skops file with its .json card, as tonekit train "
+                         "writes, or anger, calm or warmth for a shipped model")
     card = checked_card(path)
     target = card.get("target")
     if target not in TARGET_NAMES:

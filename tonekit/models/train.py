@@ -505,7 +505,14 @@ def evaluate_model(model_path, corpus_folders, *, n_jobs: int = 1, progress: boo
         warnings.warn(f"{', '.join(both)}: the model was recalibrated on these recordings (its card's "
                       "recalibration), so its calibration here is in-sample; evaluate on other speakers",
                       stacklevel=2)
-    for corpus, labels in table.groupby("corpus")[model.target]:
+    by_corpus = table.groupby("corpus")[model.target]
+    if (by_corpus.nunique() < 2).all():   # nothing to measure anywhere: say so before the features are computed
+        kinds = {"positive" if v == 1 else "negative" for v in table[model.target]}
+        what = (f"all {len(table)} recordings are {model.target} {kinds.pop()}s" if len(kinds) == 1 else
+                f"each corpus's recordings are all {model.target} positives or all negatives")
+        raise ParameterError(f"{', '.join(map(str, corpus_folders))}: nothing to measure: {what}; UAR, AUC and ECE "
+                             "are measured within a corpus and need both classes")
+    for corpus, labels in by_corpus:
         if labels.nunique() < 2:
             kind = "positive" if labels.iloc[0] == 1 else "negative"
             warnings.warn(f"{corpus}: all {len(labels)} recordings are {model.target} {kind}s; UAR, AUC and ECE "
