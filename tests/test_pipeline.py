@@ -1487,12 +1487,21 @@ def test_batch_re_analyses_a_changed_call_and_drops_superseded_reports(tmp_path,
                                                    "recalibration": {"slope": 0.8, "intercept": 0.1}}))
     assert batch.run_batch([tmp_path / "in"], out, models=models, options={"agent_channel": 1},
                            echo=lambda s: None) == (2, 0, 0)
+    before = (out / "call.json").read_bytes()
     _inputs(tmp_path / "in", {"sub/call.wav": b"ok"})       # a second call.wav: both reports get new names
-    assert batch.run_batch([tmp_path / "in"], out, models=models, options={"agent_channel": 1},
-                           echo=lambda s: None) == (2, 0, 1)
+    again = lambda: batch.run_batch([tmp_path / "in"], out, models=models,   # noqa: E731
+                                    options={"agent_channel": 1}, echo=lambda s: None)
+    assert again() == (1, 0, 2)   # the new call analysed; call.wav's report renamed to its new name, not redone
     names = sorted(p.name for p in out.glob("*.json"))
     assert names == [batch.LEDGER, "call.wav.json", "other.json", "sub__call.wav.json"]
+    assert (out / "call.wav.json").read_bytes() == before
     assert json.loads((out / "call.wav.json").read_text())["source"] == str(tmp_path / "in" / "call.wav")
+    assert sorted(json.loads((out / batch.LEDGER).read_text())) == ["call.wav.json", "other.json",
+                                                                     "sub__call.wav.json"]
+    assert again() == (0, 0, 3)
+    (tmp_path / "in" / "sub" / "call.wav").unlink()         # the clash gone: back to call.json, still not redone
+    assert again() == (0, 0, 2) and (out / "call.json").read_bytes() == before
+    assert not (out / "call.wav.json").exists()
     assert os.path.isabs(json.loads((out / batch.LEDGER).read_text())["other.json"]["path"])
 
 

@@ -222,9 +222,10 @@ def run_batch(inputs, outdir, *, jobs: int = 1, scheduler: str | None = None, mo
     every call. Returns ``(n_ok, n_failed, n_skipped)``; failures are echoed as ``Error: file: problem``
     and listed in ``outdir/failures.json``, which, like ``calls.csv``, spans the runs into ``outdir``: a
     call stays listed until a run given it reports it, or its file is gone. A call that got a new report
-    name (another call of the same name joined the batch) has its old report removed, so ``calls.csv``
-    lists it once. ``pages`` (a language, ``"en"`` or ``"fr"``): then :func:`write_pages` too, from the same
-    reading of the reports as ``calls.csv``.
+    name (another call of the same name joined the batch, or left it) has its report renamed if it is
+    otherwise up to date (not analysed again), else its old report removed, so ``calls.csv`` lists it once.
+    ``pages`` (a language, ``"en"`` or ``"fr"``): then :func:`write_pages` too, from the same reading of the
+    reports as ``calls.csv``.
     """
     if pages is not None:
         from .report._lang import checked
@@ -251,12 +252,16 @@ def run_batch(inputs, outdir, *, jobs: int = 1, scheduler: str | None = None, mo
     # entry (a worker's last report before its batch was killed, a ledger lost) is made again, as is a file in
     # a report's place that is not one (cut short, or something else); a run cut short has journaled the entry
     # of each report it wrote, so its reports are judged like any other
-    todo = []
+    todo, moved = [], {}
+    targets = {r.name for r in reports.values()}
     for f in files:
         r = reports[f]
         if r.exists() and not is_report_file(r):
             echo(f"Warning: {one_line(r)}: not a whole tonekit report: {one_line(f)} is analysed again")
         elif r.exists() and ledger.get(r.name) == made[f]:
+            continue
+        elif not r.exists() and _take_moved(outdir, ledger, r, made[f], targets):
+            moved[r.name] = made[f]   # its name changed (another call of that name joined): renamed, not redone
             continue
         todo.append(f)
     skipped = len(files) - len(todo)
@@ -279,12 +284,26 @@ def run_batch(inputs, outdir, *, jobs: int = 1, scheduler: str | None = None, mo
     finally:   # stopped part-way (Ctrl-C) too: what was done is listed, the ledger and the overview kept
         failures = {p: e for p, e in results if e}
         _list_failures(outdir / FAILURES, files, failures)
-        _update_ledger(outdir, ledger, {reports[Path(p)].name: made[Path(p)] for p, e in results if not e})
+        _update_ledger(outdir, ledger, {**moved, **{reports[Path(p)].name: made[Path(p)] for p, e in results if not e}})
         table = overview_table(outdir, echo=echo)
         write_overview(outdir, table)
         if pages is not None:
             write_pages(outdir, lang=pages, echo=echo, table=table)
     return len(results) - len(failures), len(failures), skipped
+
+
+def _take_moved(outdir: Path, ledger: dict, report: Path, made: dict, targets: set) -> bool:
+    """Whether the report of a call made as this run would make it (``made``) is in ``outdir`` under another
+    name (the call's name clashes with a call that joined the batch since, or no longer clashes): then it is
+    renamed to ``report`` and journaled, so the call is not analysed again. A name another call of this run
+    takes is left alone."""
+    for name, m in ledger.items():
+        old = outdir / name
+        if m == made and name != report.name and name not in targets and old.is_file() and is_report_file(old):
+            os.replace(old, report)
+            _journal(outdir, report.name, made)
+            return True
+    return False
 
 
 def _list_failures(listed: Path, files, failures: dict) -> None:
