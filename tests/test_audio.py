@@ -448,6 +448,30 @@ def test_a_channel_of_a_constant_level_holds_no_sound(tmp_path):
     assert str(err.value) == f"{path}: channel 1 holds no sound, only a DC offset of +0.300 (-10 dBFS)"
 
 
+@pytest.mark.parametrize("agent_channel", [0, 1])
+def test_a_silent_or_clipped_channel_of_a_call_is_named_with_its_side(tmp_path, agent_channel):
+    """A stereo call whose caller channel is digital silence, or whose agent channel is clipped on 25 % of its
+    samples: refused, naming the channel and whose voice it holds (as --agent-channel sets it)."""
+    from tonekit.activity import detect_activity
+
+    caller_ch = 1 - agent_channel
+    y = np.zeros((48000, 2))
+    y[:, agent_channel] = _tone(16000, dur_s=3.0)
+    path = tmp_path / "call.wav"
+    sf.write(path, y, 16000, subtype="FLOAT")
+    with pytest.raises(AudioError) as err:
+        detect_activity(load_call(path, agent_channel=agent_channel))
+    assert str(err.value) == (f"{path}: channel {caller_ch} (the caller's) is silent (every sample is zero): "
+                              "nothing of the caller was recorded")
+    y[:, caller_ch] = _tone(16000, dur_s=3.0)
+    y[::4, agent_channel] = 1.0
+    sf.write(path, y, 16000, subtype="FLOAT")
+    with pytest.raises(AudioError) as err:
+        detect_activity(load_call(path, agent_channel=agent_channel))
+    assert str(err.value) == (f"{path}: channel {agent_channel} (the agent's) is clipped (25.0 % of samples at "
+                              "full scale)")
+
+
 def test_the_clipped_share_of_the_shorter_file_is_its_own(tmp_path):
     """A 4-s caller file clipped on 25 % of its samples, beside a 30-s agent file: 25 %, not a share of 30 s."""
     from tonekit.activity import detect_activity

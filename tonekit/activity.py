@@ -779,7 +779,7 @@ def channel_levels(call: Call, speaker: str, *, chunk_s: float = 60.0, hop_s: fl
     path, what = call.describe(speaker)
     if call.dc.get(speaker) and peak <= 10 ** (SILENT_DBFS / 20):   # nothing was left once the offset was off
         raise AudioError(path, f"{what} holds no sound, only {dc_offset_text(call.dc[speaker])}")
-    judge_levels(path, what, peak, clipped / max(n, 1))
+    judge_levels(path, what, peak, clipped / max(n, 1), side=speaker if what.startswith("channel") else None)
     dc = total / max(n, 1)
     if abs(dc) >= DC_OFFSET_MIN and not call.dc.get(speaker):
         # the offset's power would fill every pause: take it off every read of this speaker, and measure again

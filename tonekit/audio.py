@@ -511,7 +511,7 @@ class Call:
         return y[:want] if want is not None else y
 
 
-def judge_levels(path, what: str, peak: float, clipped_share: float) -> None:
+def judge_levels(path, what: str, peak: float, clipped_share: float, side: str | None = None) -> None:
     """Refuse a silent or badly clipped channel, warn on a slightly clipped one.
 
     Parameters
@@ -524,17 +524,22 @@ def judge_levels(path, what: str, peak: float, clipped_share: float) -> None:
         Largest absolute sample (full scale = 1).
     clipped_share : float
         Share of samples at full scale.
+    side : str, optional
+        Whose voice a channel of a call holds (``"caller"``), named in a refusal: ``channel 1 (the
+        caller's)``.
     """
+    told = f"{what} (the {side}'s)" if side else what
     if peak <= 10 ** (SILENT_DBFS / 20):
-        raise AudioError(path, f"{what} is silent (every sample is zero)" if peak == 0 else
-                         f"{what} is silent (peak {20 * np.log10(peak):.0f} dBFS)")
+        raise AudioError(path, (f"{told} is silent (every sample is zero)" if peak == 0 else
+                                f"{told} is silent (peak {20 * np.log10(peak):.0f} dBFS)")
+                         + (f": nothing of the {side} was recorded" if side else ""))
     if peak > MAX_PEAK:   # only floating-point samples can go so far: not clipped, but not audio as stored
-        raise AudioError(path, f"{what} goes far beyond full scale (peak {peak:.3g}, "
+        raise AudioError(path, f"{told} goes far beyond full scale (peak {peak:.3g}, "
                                f"{20 * np.log10(peak):+.0f} dBFS): a floating-point file must hold samples in -1..1")
     if peak > 1.001:   # a floating-point file a little over full scale: nothing is cut off
         return
     if clipped_share > CLIP_REFUSE_SHARE:
-        raise AudioError(path, f"{what} is clipped ({100 * clipped_share:.1f} % of samples at full scale)")
+        raise AudioError(path, f"{told} is clipped ({100 * clipped_share:.1f} % of samples at full scale)")
     if clipped_share > CLIP_WARN_SHARE:
         warnings.warn(note("clipped", path=path, what=what, percent=f"{100 * clipped_share:.2f}"), stacklevel=3)
 
