@@ -496,3 +496,65 @@ def test_fast_syllable_trains_count_every_syllable(rate):
     y, n_syl, _ = syllable_train(rate, 4.0, 16000, f0_hz=140.0)
     fr = signal_frames(y, 16000, formants=False)
     assert abs(len(fr.nuclei) - n_syl) <= max(1, 0.1 * n_syl)
+
+
+def _hummed(sr, dur_s, f0=150.0):
+    t = np.arange(int(dur_s * sr)) / sr
+    return 0.3 * np.sin(2 * np.pi * f0 * t) * (1 + 0.5 * np.sin(2 * np.pi * 4 * t))
+
+
+@pytest.mark.parametrize("sr", [22050, 11025, 44100])
+def test_signal_frames_keep_time_at_a_rate_10_ms_does_not_divide(sr):
+    """90 s of faint noise, 5 s of a hummed voice, 5 s of noise at 22.05 / 11.025 / 44.1 kHz: the voice's
+    frames are at 90-95 s (a hop rounded to whole samples would drift by 0.2 s by then)."""
+    from tonekit.features.frames import signal_frames
+
+    rng = np.random.default_rng(0)
+    y = np.concatenate([0.003 * rng.standard_normal(90 * sr), _hummed(sr, 5.0), 0.003 * rng.standard_normal(5 * sr)])
+    fr = signal_frames(y, sr, formants=False)
+    on = np.flatnonzero(fr.speech) * fr.hop_s
+    assert fr.n_frames == pytest.approx(10000, abs=2)
+    assert on[0] == pytest.approx(90.0, abs=0.05) and on[-1] == pytest.approx(95.0, abs=0.05)
+    assert float(np.nanmedian(fr["f0_hz"][fr.voiced])) == pytest.approx(150.0, rel=0.01)
+
+
+@pytest.mark.parametrize("y, sr, problem", [
+    (None, 0, "sr must be a whole number >= 1, not 0"),
+    (None, None, "sr (the sampling rate in Hz) is required with an array"),
+    (None, 4000, "sr=4000 Hz is outside 8000..96000 Hz"),
+    ("int16", 16000, "samples must be in -1..1, got a peak of 1.474e+04 (integer PCM? divide 16-bit samples by 32768)"),
+    ("stereo", 16000, "got shape (2, 32000): mix the channels down (y.mean(axis=0)) or take one (y[0])"),
+    ("path", 16000, "a signal must be an array of real numbers, not of <U"),
+])
+def test_signal_frames_say_what_is_wrong_with_a_signal(y, sr, problem):
+    from tonekit.features.frames import signal_frames
+
+    voice = _hummed(16000, 2.0)
+    y = {None: voice, "int16": (voice * 32767).astype(np.int16), "stereo": np.stack([voice, voice]),
+         "path": "call.wav"}[y]
+    with pytest.raises(ParameterError) as err:
+        signal_frames(y, sr)
+    assert problem in str(err.value)
+
+
+def test_segment_functionals_refuse_ranges_outside_the_frames():
+    """Frame ranges of a 5-s signal (500 frames) with a hummed voice from 1 to 4 s: a range within gives the
+    voice's 3 s of speech; one that starts before 0, runs backwards or past the end, or is in seconds, is
+    refused with what a range must be."""
+    from tonekit.features.frames import signal_frames
+    from tonekit.features.windows import segment_functionals
+
+    sr = 16000
+    y = np.concatenate([np.zeros(sr), _hummed(sr, 3.0), np.zeros(sr)])
+    fr = signal_frames(y, sr)
+    assert fr.n_frames == 500
+    assert segment_functionals(fr, [(0, 500)]).speech_s.iloc[0] == pytest.approx(3.0, abs=0.05)
+    for bad, said in [([(-100, 200)], "range (-100, 200) is not within the 500 frames"),
+                      ([(300, 100)], "range (300, 100) is not within the 500 frames"),
+                      ([(0, 10 ** 6)], "range (0, 1000000) is not within the 500 frames"),
+                      ([(1.0, 4.0)], "ranges must be whole frame indices, not float64 values such as (1.0, 4.0)"),
+                      ((0, 500), "ranges must be a list of (a, b) pairs of frame indices"),
+                      ([(0, 100), 200], "ranges must be a list of (a, b) pairs of frame indices")]:
+        with pytest.raises(ParameterError) as err:
+            segment_functionals(fr, bad)
+        assert said in str(err.value)

@@ -194,10 +194,19 @@ def test_manifest_labels_synonyms_and_paths(tmp_path):
     y = targets(t)
     assert y.anger.tolist() == [1, 0, 0] and y.warmth.tolist() == [0, 0, 1] and y.calm.tolist() == [0, 1, 0]
     # a corpus column wins over the file name; a TSV file is read as such; load_corpora takes manifests
-    tsv = _manifest(tmp_path, "path\tspeaker\temotion\tcorpus\na/1.wav\tx\tsad\tcc\n", name="m.tsv")
+    tsv = _manifest(tmp_path, "path\tspeaker\temotion\tcorpus\nc/4.wav\tx\tsad\tcc\n", name="m.tsv",
+                    files=("c/4.wav",))
     both = load_corpora([m, tsv])
     assert both.corpus.tolist() == ["mine"] * 3 + ["cc"] and both.speaker.iloc[-1] == "cc_x"
     assert both.emotion.iloc[-1] == "sadness"
+    # one recording from two sources (here a/1.wav, in mine.csv too) is refused, not taken as two speakers'
+    again = _manifest(tmp_path, "path,speaker,emotion\nc/4.wav,y,sad\n./a/1.wav,y,angry\n", name="again.csv",
+                      files=())
+    with pytest.raises(ParameterError, match=rf"^{re.escape(str(tmp_path / 'a' / '1.wav'))}: the same recording "
+                                             rf"comes from {re.escape(str(m))} and from {re.escape(str(again))}"):
+        load_corpora([m, again])
+    with pytest.raises(ParameterError, match=rf"^{re.escape(str(tmp_path / 'mine.csv'))}: given twice"):
+        load_corpora([m, tmp_path / "." / "mine.csv"])
 
 
 @pytest.mark.parametrize("text,message", [
@@ -1013,11 +1022,11 @@ def test_evaluate_model_warns_when_a_corpus_has_one_class(tmp_path):
 
     sr = 16000
     t = np.arange(2 * sr) / sr
-    for i, f0 in enumerate((120, 160, 200, 140)):
+    for i, f0 in enumerate((120, 160, 200, 140, 180)):
         y = 0.1 * sum(np.sin(2 * np.pi * k * f0 * (1 + 0.05 * np.sin(2 * np.pi * 2 * t)) * t) / k for k in range(1, 6))
         sf.write(tmp_path / f"u{i}.wav", y * (1 + 0.5 * np.sin(2 * np.pi * 4 * t)), sr)
     (tmp_path / "only.csv").write_text("path,speaker,emotion\n" + "".join(f"u{i}.wav,s1,angry\n" for i in range(3)))
-    (tmp_path / "both.csv").write_text("path,speaker,emotion\nu0.wav,s1,angry\nu3.wav,s2,neutral\n")
+    (tmp_path / "both.csv").write_text("path,speaker,emotion\nu4.wav,s1,angry\nu3.wav,s2,neutral\n")
     with pytest.warns(UserWarning, match="only: all 3 recordings are anger positives; UAR, AUC and ECE need both"):
         res = evaluate_model(shipped_dir() / "anger.skops", [tmp_path / "only.csv", tmp_path / "both.csv"],
                              cache_dir=tmp_path / "c", conditions=("wideband",))
@@ -1355,3 +1364,23 @@ def test_a_models_folder_missing_a_target_or_missing_itself_is_named(tmp_path):
     with pytest.raises(ModelError, match=rf"^{re.escape(str(tmp_path / 'nowhere'))}: no such folder of models$"):
         load_models(tmp_path / "nowhere")
     assert load_models(tmp_path, targets=("anger",))["anger"].target == "anger"
+
+
+def test_train_models_takes_load_corporas_table_and_names_what_it_cannot_train(tmp_path):
+    """train_models on load_corpora's table (emotions, no target columns yet) makes the targets itself: here
+    every recording is angry, so the anger model is refused for lack of negatives, not a KeyError; an unknown
+    target and a table without labels are ParameterErrors too. Nothing is computed before these checks."""
+    from tonekit.models.train import train_models
+
+    table = pd.DataFrame({"path": [str(tmp_path / f"{i}.wav") for i in range(4)], "corpus": "c",
+                          "speaker": ["c_a", "c_a", "c_b", "c_b"], "emotion": "anger", "intensity": "normal"})
+    with pytest.raises(ParameterError, match=r"^training the anger model needs recordings of both classes "
+                                             r"\(positives and negatives\); the table has only positives$"):
+        train_models(table, targets=("anger",), cache_dir=tmp_path / "c")
+    with pytest.raises(ParameterError, match=r"^training the warmth model needs .*; the table has only negatives$"):
+        train_models(table, targets="warmth", cache_dir=tmp_path / "c")
+    with pytest.raises(ParameterError, match=r"^targets must be some of anger, calm, warmth, not angry$"):
+        train_models(table, targets=["angry"], cache_dir=tmp_path / "c")
+    with pytest.raises(ParameterError, match=r"^table has neither the target columns"):
+        train_models(table.drop(columns="emotion"), cache_dir=tmp_path / "c")
+    assert not (tmp_path / "c").exists()

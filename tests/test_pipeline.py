@@ -1065,6 +1065,14 @@ def test_score_speaker_uses_the_speakers_own_reference(tmp_path):
     np.testing.assert_allclose(arr[["anger", "calm", "warmth"]], out.loc[[0, 2, 4], ["anger", "calm", "warmth"]],
                                atol=5e-5)
     assert list(arr.path) == ["<array 0>", "<array 1>", "<array 2>"]
+    # how the arrays were given (no rate, integer samples) is said at once, not hidden as "no speech"
+    with pytest.raises(ParameterError, match=r"^<array 0>: sr \(the sampling rate in Hz\) is required with an "
+                                             r"array$"):
+        tonekit.score_speaker(ys, None)
+    with pytest.raises(ParameterError, match=r"^<array 0>: a signal's samples must be in -1\.\.1, got a peak of "):
+        tonekit.score_speaker([(y * 32767).astype(np.int16) for y in ys], sr)
+    with pytest.raises(ParameterError, match=r"^<array 1>: expected a mono signal"):
+        tonekit.score_speaker([ys[0], np.stack([ys[1], ys[1]]), ys[2]], sr)
     with pytest.raises(ParameterError, match=rf"needs at least 3 with speech, to measure the speaker's usual voice; "
                                              rf"2 of 3 have it \({bad}: not a readable audio file"):
         tonekit.score_speaker([paths[0], bad, paths[1]])

@@ -377,28 +377,44 @@ def check_single_speaker(info: AudioInfo) -> AudioInfo:
     return info
 
 
-def as_signal(y, sr) -> tuple[np.ndarray, int]:
-    """Validate an in-memory mono signal (float samples in -1..1) and bring it to its working rate."""
-    raw = np.asarray(y)
-    if raw.dtype.kind not in "fiu":
-        raise ParameterError(f"a signal must be an array of real numbers, not of {raw.dtype}")
-    y = raw.astype(np.float64)
+def checked_sr(sr) -> int:
+    """The sampling rate given with an array, as a whole number of Hz within MIN_SR..MAX_SR, else
+    :class:`~tonekit.errors.ParameterError`."""
     if sr is None:
         raise ParameterError("sr (the sampling rate in Hz) is required with an array")
     sr = whole_number("sr", sr, minimum=1)
     if not MIN_SR <= sr <= MAX_SR:
         raise ParameterError(f"sr={sr} Hz is outside {MIN_SR}..{MAX_SR} Hz")
+    return sr
+
+
+def checked_array(y, sr) -> tuple[np.ndarray, int]:
+    """An in-memory mono signal as float64 samples in -1..1 and its rate, checked (real numbers, one channel,
+    finite, in range; the rate as :func:`checked_sr`) but not judged for level nor resampled."""
+    raw = np.asarray(y)
+    if raw.dtype.kind not in "fiu":
+        raise ParameterError(f"a signal must be an array of real numbers, not of {raw.dtype}")
+    y = raw.astype(np.float64)
+    sr = checked_sr(sr)
     if y.ndim == 2 and 1 in y.shape:   # one channel as a column (soundfile's always_2d) or a row
         y = y.reshape(-1)
     if y.ndim != 1:
+        first = y.ndim == 2 and y.shape[0] < y.shape[1]   # channels first (librosa's layout) or last (soundfile's)
         raise ParameterError(f"expected a mono signal (1-D array), got shape {y.shape}"
-                             + (": mix the channels down (y.mean(axis=1)) or take one (y[:, 0])"
+                             + ((": mix the channels down (y.mean(axis=0)) or take one (y[0])" if first else
+                                 ": mix the channels down (y.mean(axis=1)) or take one (y[:, 0])")
                                 if y.ndim == 2 else ""))
     if not np.isfinite(y).all():
         raise AudioError(None, "audio buffer is not finite everywhere")
     if y.size and np.max(np.abs(y)) > MAX_PEAK:
         raise ParameterError(f"a signal's samples must be in -1..1, got a peak of {np.max(np.abs(y)):.4g} "
                              f"(integer PCM? divide 16-bit samples by 32768)")
+    return y, sr
+
+
+def as_signal(y, sr) -> tuple[np.ndarray, int]:
+    """Validate an in-memory mono signal (float samples in -1..1) and bring it to its working rate."""
+    y, sr = checked_array(y, sr)
     check_levels(y, None, what="signal")
     return resample(y, sr, working_rate(sr)), working_rate(sr)
 

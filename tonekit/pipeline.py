@@ -663,6 +663,8 @@ def score_speaker(sources, sr=None, *, models=None, priors=None) -> pd.DataFrame
                 raise AudioError(names[i], problem)
             # the same recipe as training (tonekit.models.features.utterance_embedding)
             e = {p: signal_embedding(y, rate, fr.speech, encoder=piece_encoder(p)) for p in prefixes}
+        except ParameterError as exc:   # how the recordings were given (sr, an array's type or shape): said at once
+            raise ParameterError(f"{names[i]}: {exc}") from None
         except TonekitError as exc:   # named by its source (a Praat analysis that failed knows none)
             errors[i] = f"{names[i]}: {exc.problem}" if getattr(exc, "path", "") is None else str(exc)
             continue

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..activity import HOP_S, UTTERANCE_SPEECH, runs, smooth_mask, speech_from_intensity
 from ..analysis import FRAME_COLUMNS
-from ..audio import resample
+from ..audio import checked_array, resample, working_rate
 from .energy import SPECTRAL_NAMES, intensity_db, spectral_frames
 from .formants import formant_settings, track_formants
 from .pitch import WIDE_CEILING_HZ, WIDE_FLOOR_HZ, fill_voicing_gaps, perturbation, pitch_range, track_pitch
@@ -236,7 +236,10 @@ def signal_frames(y: np.ndarray, sr: int, *, speaker: str = "speaker", hop_s: fl
     Parameters
     ----------
     y : np.ndarray
-        Mono signal at a working rate (8 or 16 kHz; see :func:`tonekit.audio.as_signal`).
+        Mono signal, float samples in -1..1 (checked as :func:`tonekit.audio.checked_array` does; a
+        :class:`~tonekit.errors.ParameterError` says what is wrong). A rate other than a working rate (8 or
+        16 kHz) is resampled to its working rate first (:func:`tonekit.audio.working_rate`), so that the
+        frames are 10 ms apart exactly, as a file's are.
     sr : int
         Its rate in Hz.
 
@@ -247,7 +250,9 @@ def signal_frames(y: np.ndarray, sr: int, *, speaker: str = "speaker", hop_s: fl
     >>> round(float(np.nanmedian(fr["f0_hz"])))
     150
     """
-    y = np.asarray(y, float)
+    y, sr = checked_array(y, sr)
+    if sr != working_rate(sr):
+        y, sr = resample(y, sr, working_rate(sr)), working_rate(sr)
     inten = intensity_db(y, sr, hop_s=hop_s)
     n = len(inten)
     speech = speech_from_intensity(inten, **UTTERANCE_SPEECH)

@@ -88,13 +88,41 @@ def nanmedian_columns(x: np.ndarray) -> np.ndarray:
     return np.where(n > 0, (lo + hi) / 2, np.nan)
 
 
+def _checked_ranges(ranges, n_frames: int, hop_s: float) -> list:
+    """``ranges`` as a list of ``(a, b)`` frame indices within ``0..n_frames``, or ParameterError naming the
+    first that is not."""
+    pairs = ParameterError("ranges must be a list of (a, b) pairs of frame indices, such as [(0, fr.n_frames)], "
+                           f"not {str(ranges)[:60]}")
+    try:
+        arr = np.asarray(ranges)
+    except ValueError:   # ragged: pairs and lone numbers mixed
+        raise pairs from None
+    if arr.size == 0 and arr.ndim == 1:
+        return []
+    if arr.ndim != 2 or arr.shape[1] != 2:
+        raise pairs
+    if arr.dtype.kind not in "iu":
+        raise ParameterError(f"ranges must be whole frame indices, not {arr.dtype} values such as "
+                             f"{tuple(arr[0].tolist())}: "
+                             f"a frame is {hop_s:g} s, so a range from t0 to t1 seconds is "
+                             f"(round(t0 / {hop_s:g}), round(t1 / {hop_s:g}))")
+    bad = np.flatnonzero((arr[:, 0] < 0) | (arr[:, 0] > arr[:, 1]) | (arr[:, 1] > n_frames))
+    if bad.size:
+        a, b = (int(v) for v in arr[bad[0]])
+        raise ParameterError(f"range ({a}, {b}) is not within the {n_frames} frames: each range (a, b) needs "
+                             f"0 <= a <= b <= {n_frames}")
+    return [(int(a), int(b)) for a, b in arr]
+
+
 def segment_functionals(fr: SpeakerFrames, ranges) -> pd.DataFrame:
     """Raw functionals of frame ranges ``[(a, b), ...]`` of one speaker.
 
     Returns one row per range with ``speech_s``, the level features (absolute:
     f0 in semitones re 100 Hz, intensity in dB, ln formants) and the shape
-    features. NaN where a range holds no (voiced) speech.
+    features. NaN where a range holds no (voiced) speech. Ranges are frame indices (``a`` to ``b``, ``b``
+    excluded, ``0 <= a <= b <= fr.n_frames``); others are a :class:`~tonekit.errors.ParameterError`.
     """
+    ranges = _checked_ranges(ranges, fr.n_frames, fr.hop_s)
     hop = fr.hop_s
     rows = []
     nuclei = np.zeros(fr.n_frames, bool)

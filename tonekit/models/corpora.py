@@ -314,17 +314,33 @@ def load_corpora(folders) -> pd.DataFrame:
     folders = list(folders)
     if not folders:
         raise ParameterError("no corpus folders or manifests given")
-    tables = []
+    tables, sources = [], []
     for folder in folders:
         folder = Path(folder)
         if _is_manifest(folder):
             tables.append(load_manifest(folder))
+            sources.append(folder)
             continue
         subs = [d for d in sorted(folder.iterdir()) if d.is_dir() and d.name in _PARSERS] if folder.is_dir() else []
         if subs and folder.name not in _PARSERS:
             tables += [load_corpus(d, d.name) for d in subs]
+            sources += subs
         else:
             tables.append(load_corpus(folder))
+            sources.append(folder)
+    # one recording from two sources (a corpus folder and a manifest of some of its files, a folder given twice)
+    # would be two speakers' with two labels, and sit in both the training and the test folds of a
+    # speaker-grouped split
+    first: dict = {}
+    for i, (source, table) in enumerate(zip(sources, tables)):
+        for f in table["path"]:
+            key = os.path.realpath(f)
+            if first.setdefault(key, (i, source))[0] != i and Path(first[key][1]).resolve() == Path(source).resolve():
+                raise ParameterError(f"{source}: given twice; give each corpus folder or manifest once")
+            if first[key][0] != i:
+                raise ParameterError(f"{f}: the same recording comes from {first[key][1]} and from {source}; give "
+                                     "each recording once (the same audio in two sources would count as two "
+                                     "speakers' and sit in both the training and the test folds)")
     return pd.concat(tables, ignore_index=True)
 
 

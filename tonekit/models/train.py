@@ -120,7 +120,7 @@ def training_set(table: pd.DataFrame, target: str, *, conditions=TRAINING_CONDIT
     prefixes picks some, as :func:`~tonekit.models.features.corpus_features`).
     """
     if target not in TARGET_NAMES:
-        raise ValueError(f"target must be one of {TARGET_NAMES}, not {target!r}")
+        raise ParameterError(f"target must be one of {', '.join(TARGET_NAMES)}, not {target!r}")
     keep = table[table[target].notna()]
     kw = {"cache_dir": cache_dir, "n_jobs": n_jobs, "progress": progress, "embedding": embedding,
           "reported": set() if reported is None else reported}
@@ -209,8 +209,28 @@ def train_models(table: pd.DataFrame, targets=TARGET_NAMES, *, cache_dir=None, n
     Returns ``{target: ToneModel}`` ready for :func:`tonekit.analyze(..., models=...)`: each card also has
     the training speakers' usual voice (:func:`population_card`), as a shipped model's has.
     """
+    from .corpora import targets as add_targets
     from .store import EMBEDDING_PREFIXES, ToneModel
 
+    targets = (targets,) if isinstance(targets, str) else tuple(targets)
+    unknown = [str(t) for t in targets if t not in TARGET_NAMES]
+    if unknown or not targets:
+        raise ParameterError(f"targets must be some of {', '.join(TARGET_NAMES)}, not {', '.join(unknown) or 'none'}")
+    if not isinstance(table, pd.DataFrame):
+        raise ParameterError(f"table must be a DataFrame of recordings (tonekit.models.corpora.load_corpora), not "
+                             f"{type(table).__name__}")
+    if any(t not in table.columns for t in targets):   # load_corpora's table: its labels made targets here
+        if "emotion" not in table.columns:
+            raise ParameterError("table has neither the target columns (anger, calm, warmth) nor the emotion "
+                                 "column to make them from (tonekit.models.corpora.load_corpora gives it)")
+        table = add_targets(table)
+    for t in targets:
+        kinds = set(table[t].dropna().astype(int))
+        if kinds != {0, 1}:
+            has = ("no recording labelled for it" if not kinds else
+                   "only positives" if 1 in kinds else "only negatives")
+            raise ParameterError(f"training the {t} model needs recordings of both classes (positives and "
+                                 f"negatives); the table has {has}")
     params = {**DEFAULT_PARAMS, **(params or {})}
     out, prefixes, reported = {}, set(), set()
     for t in targets:
