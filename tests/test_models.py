@@ -128,8 +128,13 @@ def test_blend_is_the_mean_of_its_svm_and_logistic_regression():
     np.testing.assert_allclose(blend.predict_proba(X_new), expected, atol=1e-12)
     # the blend's SVM is calibrated on the same speaker-grouped folds as the SVM alone
     np.testing.assert_array_equal(blend.pipeline_["clf"].estimators_[0].cv.test_fold, svm.pipeline_["clf"].cv.test_fold)
-    with pytest.raises(ValueError, match="C_logreg must be > 0"):
+    with pytest.raises(ValueError, match="C_logreg must be a number > 0, not 0$"):
         ToneClassifier(kind="blend", C_logreg=0).fit(X, y)
+    for bad in ("a", True, float("nan"), None):   # refused as settings, not a TypeError deep in scikit-learn
+        with pytest.raises(ValueError, match=rf"^C must be a number > 0, not {re.escape(repr(bad))}$"):
+            ToneClassifier(kind="svm", C=bad).fit(X, y)
+        with pytest.raises(ValueError, match=r"^calibration_C must be a number > 0"):
+            FusedToneClassifier(calibration_C=bad).fit(pd.DataFrame(X, columns=["a", "b", "c"]), y)
 
 
 def test_blend_saves_and_loads_with_trusted_types_only(tmp_path):
@@ -215,6 +220,8 @@ def test_manifest_labels_synonyms_and_paths(tmp_path):
     ("path,speaker,emotion\na/1.wav,s1,angry\na/2.wav,s1,grumpy\n", r"unknown emotion 'grumpy' \(line 3\)"),
     ("path,speaker,emotion\na/1.wav,s1,angry\na/9.wav,s1,sad\n",
      r"1 listed recording\(s\) not found, the first on line 3: a/9.wav"),
+    ("path,speaker,emotion\na/1.wav,s1,angry\nb,s1,sad\n",
+     r"mine.csv: line 3 lists b, a folder, not a recording; list each audio file"),
     ("path,speaker,emotion\na/1.wav,,angry\n", "empty speaker on line 2"),
     ("path,speaker,emotion\n,s1,angry\n", "empty path on line 2"),
     ("path,speaker,emotion\n\na/1.wav,s1,angry\n\n\na/2.wav,s1,furious\n", r"unknown emotion 'furious' \(line 6\)"),

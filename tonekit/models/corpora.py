@@ -249,6 +249,10 @@ def load_manifest(path, corpus: str | None = None) -> pd.DataFrame:
             raise ParameterError(f"{path}: line {line[i]} lists {m['path'].iloc[i]} again (first on line "
                                  f"{line[first[f]]}); a recording is listed once, with one label")
         first[f] = i
+    folder = next((i for i, f in enumerate(files) if f.is_dir()), None)
+    if folder is not None:
+        raise ParameterError(f"{path}: line {line[folder]} lists {m['path'].iloc[folder]}, a folder, not a "
+                             "recording; list each audio file (a corpus folder is given to load_corpora itself)")
     absent = [i for i, f in enumerate(files) if not f.is_file()]
     if absent:
         i = absent[0]

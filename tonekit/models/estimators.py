@@ -68,14 +68,19 @@ def _class_balanced(y, sw, classes, class_weight="balanced"):
     return sw
 
 
+def _positive(name: str, value) -> None:
+    """ValueError unless ``value`` is a real number > 0 (not a string, a bool or NaN)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not value > 0:
+        raise ValueError(f"{name} must be a number > 0, not {value!r}")
+
+
 def _check_settings(kind, C, C_logreg, class_weight):
     """ValueError for settings :class:`ToneClassifier` and :class:`FusedToneClassifier` cannot use."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
-    if not C > 0:
-        raise ValueError(f"C must be > 0, not {C!r}")
-    if not C_logreg > 0:
-        raise ValueError(f"C_logreg must be > 0, not {C_logreg!r}")
+    _positive("C", C)
+    _positive("C_logreg", C_logreg)
     if not (class_weight in ("balanced", None) or isinstance(class_weight, dict)):
         raise ValueError(f"class_weight must be 'balanced', a dict or None, not {class_weight!r}")
 
@@ -446,8 +451,7 @@ class FusedToneClassifier(_ToneBase):
             raise ValueError(f"fusion must be one of {FUSIONS}, not {self.fusion!r}")
         if not (isinstance(self.calibration_folds, (int, np.integer)) and self.calibration_folds >= 2):
             raise ValueError(f"calibration_folds must be an int >= 2, not {self.calibration_folds!r}")
-        if not self.calibration_C > 0:
-            raise ValueError(f"calibration_C must be > 0, not {self.calibration_C!r}")
+        _positive("calibration_C", self.calibration_C)
         if self.domain_offsets not in (True, False):
             raise ValueError(f"domain_offsets must be True or False, not {self.domain_offsets!r}")
         if self.domain_offsets and self.fusion != "calibrated":
