@@ -537,6 +537,18 @@ def test_signal_frames_say_what_is_wrong_with_a_signal(y, sr, problem):
     assert problem in str(err.value)
 
 
+def test_signal_frames_take_rates_from_8_to_96_khz_and_no_others():
+    """The edges of the rates tonekit reads: 8 and 96 kHz give 10-ms frames (2 s: 200), 7999 and 96001 Hz are
+    refused with the range."""
+    from tonekit.features.frames import signal_frames
+
+    for sr in (8000, 96000):
+        assert signal_frames(_hummed(sr, 2.0), sr, formants=False).n_frames == 200
+    for sr in (7999, 96001):
+        with pytest.raises(ParameterError, match=rf"^sr={sr} Hz is outside 8000\.\.96000 Hz$"):
+            signal_frames(_hummed(16000, 2.0), sr)
+
+
 def test_segment_functionals_refuse_ranges_outside_the_frames():
     """Frame ranges of a 5-s signal (500 frames) with a hummed voice from 1 to 4 s: a range within gives the
     voice's 3 s of speech; one that starts before 0, runs backwards or past the end, or is in seconds, is
@@ -549,9 +561,11 @@ def test_segment_functionals_refuse_ranges_outside_the_frames():
     fr = signal_frames(y, sr)
     assert fr.n_frames == 500
     assert segment_functionals(fr, [(0, 500)]).speech_s.iloc[0] == pytest.approx(3.0, abs=0.05)
+    assert segment_functionals(fr, [(500, 500)]).speech_s.tolist() == [0.0]   # an empty range at the end: no speech
     for bad, said in [([(-100, 200)], "range (-100, 200) is not within the 500 frames"),
                       ([(300, 100)], "range (300, 100) is not within the 500 frames"),
                       ([(0, 10 ** 6)], "range (0, 1000000) is not within the 500 frames"),
+                      ([(0, 501)], "range (0, 501) is not within the 500 frames"),
                       ([(1.0, 4.0)], "ranges must be whole frame indices, not float64 values such as (1.0, 4.0)"),
                       ((0, 500), "ranges must be a list of (a, b) pairs of frame indices"),
                       ([(0, 100), 200], "ranges must be a list of (a, b) pairs of frame indices")]:

@@ -1388,6 +1388,13 @@ def test_train_models_takes_load_corporas_table_and_names_what_it_cannot_train(t
         train_models(table, targets="warmth", cache_dir=tmp_path / "c")
     with pytest.raises(ParameterError, match=r"^targets must be some of anger, calm, warmth, not angry$"):
         train_models(table, targets=["angry"], cache_dir=tmp_path / "c")
+    with pytest.raises(ParameterError, match=r"^targets must be some of anger, calm, warmth, not none$"):
+        train_models(table, targets=[], cache_dir=tmp_path / "c")
+    from tonekit.models.corpora import targets as add_targets
+    from tonekit.models.train import training_set
+
+    with pytest.raises(ParameterError, match=r"^target must be one of anger, calm, warmth, not 'angry'$"):
+        training_set(add_targets(table), "angry", cache_dir=tmp_path / "c")
     with pytest.raises(ParameterError, match=r"^table has neither the target columns"):
         train_models(table.drop(columns="emotion"), cache_dir=tmp_path / "c")
     assert not (tmp_path / "c").exists()

@@ -1513,6 +1513,35 @@ def test_batch_re_analyses_a_changed_call_and_drops_superseded_reports(tmp_path,
     assert os.path.isabs(json.loads((out / batch.LEDGER).read_text())["other.json"]["path"])
 
 
+def test_batch_renames_only_a_whole_report_and_frees_the_name_it_leaves(tmp_path, monkeypatch):
+    """A report whose name moves is renamed only if it is whole (one cut short is made again, and the broken
+    file goes); the name it leaves may be taken by another call of the same run, which is analysed into it."""
+    import tonekit.batch as batch
+    from batchfakes import fake_one
+
+    monkeypatch.setattr(batch, "_one", fake_one)
+    out = tmp_path / "out"
+    run = lambda *inputs: batch.run_batch(list(inputs), out, echo=lambda s: None)   # noqa: E731
+    _inputs(tmp_path / "in", {"call.wav": b"ok"})
+    assert run(tmp_path / "in") == (1, 0, 0)
+    whole = (out / "call.json").read_bytes()
+    (out / "call.json").write_bytes(whole[:len(whole) // 2])   # cut short (a disk that filled up)
+    _inputs(tmp_path / "in", {"sub/call.wav": b"ok"})
+    assert run(tmp_path / "in") == (2, 0, 0)                   # not renamed: made again
+    assert json.loads((out / "call.wav.json").read_text())["source"] == str(tmp_path / "in" / "call.wav")
+    assert not (out / "call.json").exists()
+    # x/call.wav's report is x__call.wav.json; then a call named x__call.wav.flac joins as y/call.wav leaves:
+    # x/call.wav's report is renamed to call.json, and the new call is analysed into x__call.wav.json
+    _inputs(tmp_path / "two", {"x/call.wav": b"ok", "y/call.wav": b"ok"})
+    out = tmp_path / "out2"
+    assert run(tmp_path / "two") == (2, 0, 0)
+    before = (out / "x__call.wav.json").read_bytes()
+    _inputs(tmp_path / "new", {"x__call.wav.flac": b"ok"})
+    assert run(tmp_path / "two" / "x" / "call.wav", tmp_path / "new") == (1, 0, 1)
+    assert (out / "call.json").read_bytes() == before
+    assert json.loads((out / "x__call.wav.json").read_text())["source"] == str(tmp_path / "new" / "x__call.wav.flac")
+
+
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_batch_cut_short_leaves_no_report_without_its_entry(tmp_path, monkeypatch, jobs):
     """A run stopped after its reports were written but before its ledger (Ctrl-C, a killed job): each report's

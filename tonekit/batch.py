@@ -253,14 +253,13 @@ def run_batch(inputs, outdir, *, jobs: int = 1, scheduler: str | None = None, mo
     # a report's place that is not one (cut short, or something else); a run cut short has journaled the entry
     # of each report it wrote, so its reports are judged like any other
     todo, moved = [], {}
-    targets = {r.name for r in reports.values()}
     for f in files:
         r = reports[f]
         if r.exists() and not is_report_file(r):
             echo(f"Warning: {one_line(r)}: not a whole tonekit report: {one_line(f)} is analysed again")
         elif r.exists() and ledger.get(r.name) == made[f]:
             continue
-        elif not r.exists() and _take_moved(outdir, ledger, r, made[f], targets):
+        elif not r.exists() and _take_moved(outdir, ledger, r, made[f]):
             moved[r.name] = made[f]   # its name changed (another call of that name joined): renamed, not redone
             continue
         todo.append(f)
@@ -292,14 +291,15 @@ def run_batch(inputs, outdir, *, jobs: int = 1, scheduler: str | None = None, mo
     return len(results) - len(failures), len(failures), skipped
 
 
-def _take_moved(outdir: Path, ledger: dict, report: Path, made: dict, targets: set) -> bool:
+def _take_moved(outdir: Path, ledger: dict, report: Path, made: dict) -> bool:
     """Whether the report of a call made as this run would make it (``made``) is in ``outdir`` under another
     name (the call's name clashes with a call that joined the batch since, or no longer clashes): then it is
-    renamed to ``report`` and journaled, so the call is not analysed again. A name another call of this run
-    takes is left alone."""
+    renamed to ``report`` and journaled, so the call is not analysed again. (Should another call of this run
+    take the old name, its report is not there any more, so it is analysed as any call without one.) A file
+    cut short under the old name is not taken."""
     for name, m in ledger.items():
         old = outdir / name
-        if m == made and name != report.name and name not in targets and old.is_file() and is_report_file(old):
+        if m == made and name != report.name and old.is_file() and is_report_file(old):
             os.replace(old, report)
             _journal(outdir, report.name, made)
             return True
