@@ -101,13 +101,17 @@ def _decoder_quiet(path):
         os.close(saved)
 
 
+#: What :func:`_open` says of a path with nothing there (a batch, whose inputs may be folders, words it otherwise).
+NO_SUCH_FILE = "no such file"
+
+
 def _open(path) -> sf.SoundFile:
     path = Path(path)
     try:
         if not path.exists():
             if path.is_symlink():   # the link is there, what it points to is not (or it points round in a loop)
                 raise AudioError(path, f"a symbolic link to {os.readlink(path)}, which does not lead to a file")
-            raise AudioError(path, "no such file")
+            raise AudioError(path, NO_SUCH_FILE)
         if path.is_dir():
             raise AudioError(path, "is a folder, not an audio file")
         if not path.is_file():   # a pipe, a device (/dev/zero), a socket: no length to check, or none at all
@@ -377,25 +381,19 @@ def check_single_speaker(info: AudioInfo) -> AudioInfo:
     return info
 
 
-def checked_sr(sr) -> int:
-    """The sampling rate given with an array, as a whole number of Hz within MIN_SR..MAX_SR, else
-    :class:`~tonekit.errors.ParameterError`."""
+def checked_array(y, sr) -> tuple[np.ndarray, int]:
+    """An in-memory mono signal as float64 samples in -1..1 and its rate, checked (real numbers, one channel,
+    finite, in range; the rate a whole number of Hz within MIN_SR..MAX_SR) but not judged for level nor
+    resampled."""
+    raw = np.asarray(y)
+    if raw.dtype.kind not in "fiu":
+        raise ParameterError(f"a signal must be an array of real numbers, not of {raw.dtype}")
+    y = raw.astype(np.float64)
     if sr is None:
         raise ParameterError("sr (the sampling rate in Hz) is required with an array")
     sr = whole_number("sr", sr, minimum=1)
     if not MIN_SR <= sr <= MAX_SR:
         raise ParameterError(f"sr={sr} Hz is outside {MIN_SR}..{MAX_SR} Hz")
-    return sr
-
-
-def checked_array(y, sr) -> tuple[np.ndarray, int]:
-    """An in-memory mono signal as float64 samples in -1..1 and its rate, checked (real numbers, one channel,
-    finite, in range; the rate as :func:`checked_sr`) but not judged for level nor resampled."""
-    raw = np.asarray(y)
-    if raw.dtype.kind not in "fiu":
-        raise ParameterError(f"a signal must be an array of real numbers, not of {raw.dtype}")
-    y = raw.astype(np.float64)
-    sr = checked_sr(sr)
     if y.ndim == 2 and 1 in y.shape:   # one channel as a column (soundfile's always_2d) or a row
         y = y.reshape(-1)
     if y.ndim != 1:

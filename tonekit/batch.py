@@ -138,7 +138,7 @@ def report_paths(outdir: Path, files) -> dict:
 def _one(audio: str, out: str, models, options=None) -> tuple[str, str | None]:
     """Analyse one call (``analyze(audio, models=models, **options)``) and write its report atomically;
     returns (path, error or None)."""
-    from .audio import MONO_CALL
+    from .audio import MONO_CALL, NO_SUCH_FILE
     from .pipeline import analyze
 
     try:
@@ -150,7 +150,7 @@ def _one(audio: str, out: str, models, options=None) -> tuple[str, str | None]:
             return audio, str(AudioError(exc.path, "mono file: a batch reads stereo calls (a channel for each "
                                                    "speaker); analyse a mono call with tonekit report --agent/"
                                                    "--caller or --turns FILE.rttm --agent-label"))
-        if exc.problem == "no such file":   # a batch's input may have been a folder
+        if exc.problem == NO_SUCH_FILE:   # a batch's input may have been a folder
             return audio, str(AudioError(exc.path, "no such file or folder"))
         return audio, str(exc)
     except TonekitError as exc:

@@ -251,8 +251,7 @@ def signal_frames(y: np.ndarray, sr: int, *, speaker: str = "speaker", hop_s: fl
     150
     """
     y, sr = checked_array(y, sr)
-    if sr != working_rate(sr):
-        y, sr = resample(y, sr, working_rate(sr)), working_rate(sr)
+    y, sr = resample(y, sr, working_rate(sr)), working_rate(sr)   # a no-op at 8 and 16 kHz
     inten = intensity_db(y, sr, hop_s=hop_s)
     n = len(inten)
     speech = speech_from_intensity(inten, **UTTERANCE_SPEECH)

@@ -338,11 +338,11 @@ def load_corpora(folders) -> pd.DataFrame:
     first: dict = {}
     for i, (source, table) in enumerate(zip(sources, tables)):
         for f in table["path"]:
-            key = os.path.realpath(f)
-            if first.setdefault(key, (i, source))[0] != i and Path(first[key][1]).resolve() == Path(source).resolve():
+            j, other = first.setdefault(os.path.realpath(f), (i, source))
+            if j != i and Path(other).resolve() == Path(source).resolve():
                 raise ParameterError(f"{source}: given twice; give each corpus folder or manifest once")
-            if first[key][0] != i:
-                raise ParameterError(f"{f}: the same recording comes from {first[key][1]} and from {source}; give "
+            if j != i:
+                raise ParameterError(f"{f}: the same recording comes from {other} and from {source}; give "
                                      "each recording once (the same audio in two sources would count as two "
                                      "speakers' and sit in both the training and the test folds)")
     return pd.concat(tables, ignore_index=True)
